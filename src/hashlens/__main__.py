@@ -1,0 +1,3 @@
+from hashlens.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Chain sync into the store and difficulty analytics: periods, adjustments, hashrate."""

@@ -1,0 +1,73 @@
+"""Pure Bitcoin consensus rules (mainnet): compact bits, targets, difficulty, work,
+retargeting, subsidy and block headers. No I/O; integer arithmetic wherever consensus decides.
+"""
+
+from hashlens.consensus.compact import (
+    MAX_TARGET,
+    bits_to_target,
+    block_work,
+    chainwork,
+    decode_compact,
+    difficulty_exact,
+    difficulty_from_bits,
+    difficulty_from_target,
+    encode_compact,
+    target_to_bits,
+)
+from hashlens.consensus.header import HEADER_SIZE, BlockHeader, check_proof_of_work
+from hashlens.consensus.params import (
+    COIN,
+    DIFFICULTY_ADJUSTMENT_INTERVAL,
+    HALVING_INTERVAL,
+    POW_LIMIT,
+    POW_LIMIT_BITS,
+    POW_TARGET_SPACING,
+    POW_TARGET_TIMESPAN,
+)
+from hashlens.consensus.retarget import (
+    calculate_next_work_required,
+    clamp_timespan,
+    next_bits,
+    permitted_difficulty_transition,
+    timespan_fits_bits,
+    timespan_range_for_bits,
+)
+from hashlens.consensus.subsidy import (
+    block_subsidy_sat,
+    halving_schedule,
+    issued_supply_sat,
+    next_halving,
+)
+
+__all__ = [
+    "COIN",
+    "DIFFICULTY_ADJUSTMENT_INTERVAL",
+    "HALVING_INTERVAL",
+    "HEADER_SIZE",
+    "MAX_TARGET",
+    "POW_LIMIT",
+    "POW_LIMIT_BITS",
+    "POW_TARGET_SPACING",
+    "POW_TARGET_TIMESPAN",
+    "BlockHeader",
+    "bits_to_target",
+    "block_subsidy_sat",
+    "block_work",
+    "calculate_next_work_required",
+    "chainwork",
+    "check_proof_of_work",
+    "clamp_timespan",
+    "decode_compact",
+    "difficulty_exact",
+    "difficulty_from_bits",
+    "difficulty_from_target",
+    "encode_compact",
+    "halving_schedule",
+    "issued_supply_sat",
+    "next_bits",
+    "next_halving",
+    "permitted_difficulty_transition",
+    "target_to_bits",
+    "timespan_fits_bits",
+    "timespan_range_for_bits",
+]

@@ -1,0 +1,18 @@
+"""Mainnet consensus parameters, as in Bitcoin Core's `kernel/chainparams.cpp`."""
+
+#: Two weeks: the time a difficulty period of 2016 blocks should take [s].
+POW_TARGET_TIMESPAN = 14 * 24 * 60 * 60
+#: Ten minutes: the intended mean block interval [s].
+POW_TARGET_SPACING = 10 * 60
+#: Blocks per difficulty period (2016).
+DIFFICULTY_ADJUSTMENT_INTERVAL = POW_TARGET_TIMESPAN // POW_TARGET_SPACING
+#: Blocks per subsidy era.
+HALVING_INTERVAL = 210_000
+#: The easiest target mainnet allows (`consensus.powLimit`): 2**224 - 1.
+POW_LIMIT = (1 << 224) - 1
+#: Compact form of POW_LIMIT after 3-byte truncation; the genesis block's bits.
+POW_LIMIT_BITS = 0x1D00FFFF
+#: Satoshis per bitcoin.
+COIN = 100_000_000
+#: Genesis block time (2009-01-03 18:15:05 UTC) [Unix s].
+GENESIS_TIME = 1231006505

@@ -1,0 +1,1 @@
+"""Readers for chain and market data: files, Bitcoin Core RPC, Esplora REST."""

@@ -1,0 +1,51 @@
+"""The CLI as a user runs it: real processes, JSON on stdout, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run(*args: str, env_db: Path | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "hashlens", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def test_version() -> None:
+    r = run("--version")
+    assert r.returncode == 0 and r.stdout.startswith("hashlens ")
+
+
+def test_bits_json() -> None:
+    r = run("bits", "0x17023ad4", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["target"] == "0000000000000000000" + "23ad4" + "0" * 40
+    assert d["difficulty"] > 1.2e14
+
+
+def test_halving_json(data_dir: Path) -> None:
+    r = run("--data", str(data_dir), "halving", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["next_halving_height"] == 1_050_000
+    assert d["blocks_left"] == 1_050_000 - d["tip_height"]
+    assert d["current_subsidy_btc"] == 3.125 and d["next_subsidy_btc"] == 1.5625
+    assert d["estimated_time"].startswith("2028-")
+
+
+def test_summary_json(data_dir: Path) -> None:
+    r = run("--data", str(data_dir), "summary", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["periods"] == 474 and d["latest_bits"] == "170240c3"
+
+
+def test_errors_are_one_line_without_traceback() -> None:
+    for args in (["bits", "xyz"], ["bits", "01800000"], ["halving", "--height", "abc"], ["no-such"]):
+        r = run(*args)
+        assert r.returncode != 0
+        assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: "), r.stderr
+        assert "Traceback" not in r.stderr and r.stdout == ""
