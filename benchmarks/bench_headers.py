@@ -41,9 +41,8 @@ def main() -> None:
     raws = (base * (args.n // len(base) + 1))[: args.n]
     buf = b"".join(raws)
 
-    from bitcoin.core import CBlockHeader
+    from bitcoin.core import CBlockHeader, CheckProofOfWorkError
     from bitcoin.core import CheckProofOfWork as bl_check
-    from bitcoin.core import CheckProofOfWorkError
 
     def peer() -> None:
         for raw in raws:
@@ -68,10 +67,14 @@ def main() -> None:
     n = len(raws)
     print(f"headers: {n:,} real mainnet headers ({len(base)} distinct), best of {args.repeat}")
     print(f"python-bitcoinlib 0.12 deserialize+GetHash+CheckProofOfWork: {n / t_peer:12,.0f} headers/s")
-    print(f"hashlens check_raw_headers (bulk buffer):                  {n / t_bulk:12,.0f} headers/s"
-          f"  ({t_peer / t_bulk:.1f}x python-bitcoinlib)")
-    print(f"hashlens BlockHeader.parse + check_proof_of_work:          {n / t_obj:12,.0f} headers/s"
-          f"  ({t_peer / t_obj:.1f}x python-bitcoinlib)")
+    print(
+        f"hashlens check_raw_headers (bulk buffer):                  {n / t_bulk:12,.0f} headers/s"
+        f"  ({t_peer / t_bulk:.1f}x python-bitcoinlib)"
+    )
+    print(
+        f"hashlens BlockHeader.parse + check_proof_of_work:          {n / t_obj:12,.0f} headers/s"
+        f"  ({t_peer / t_obj:.1f}x python-bitcoinlib)"
+    )
 
 
 if __name__ == "__main__":

@@ -54,10 +54,7 @@ def test_every_bitcoinj_header(shared_chain: SharedChain) -> None:
         # bitcoinj's chainwork includes the block itself: all earlier periods' blocks plus one.
         expected = sum(2016 * work_per_period[q] for q in range(period)) + work_per_period[period]
         assert cp.chainwork == expected, f"chainwork at {cp.height}"
-    print(
-        f"\nchecked {len(shared_chain.checkpoints)} bitcoinj headers "
-        "(parse, hash, PoW, link, bits, chainwork)"
-    )
+    print(f"\nchecked {len(shared_chain.checkpoints)} bitcoinj headers (parse, hash, PoW, link, bits, chainwork)")
 
 
 def test_every_adjustment_obeys_the_retarget_rule(shared_chain: SharedChain) -> None:

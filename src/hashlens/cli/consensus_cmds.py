@@ -49,9 +49,7 @@ def bits(
 def halving(
     height: Annotated[int | None, typer.Option(help="Tip height (default: latest in the data).")] = None,
     tip_time: Annotated[int | None, typer.Option(help="Tip time [Unix s].")] = None,
-    interval: Annotated[
-        float | None, typer.Option(help="Mean block interval [s] (default: last 2016 blocks).")
-    ] = None,
+    interval: Annotated[float | None, typer.Option(help="Mean block interval [s] (default: last 2016 blocks).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Next halving: height, blocks left, subsidy now and after, estimated date."""
@@ -95,9 +93,7 @@ def summary(as_json: JsonOpt = False) -> None:
         for col in ("height", "time", "difficulty", "change_pct"):
             t.add_column(col, justify="right")
         for r in d["recent"]:
-            t.add_row(
-                str(r["height"]), r["time"] or "-", f"{r['difficulty']:,.0f}", f"{r['change_pct']:+.2f}%"
-            )
+            t.add_row(str(r["height"]), r["time"] or "-", f"{r['difficulty']:,.0f}", f"{r['change_pct']:+.2f}%")
         console.print(t)
 
     emit(data, as_json, render)

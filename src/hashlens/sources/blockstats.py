@@ -23,6 +23,9 @@ class BlockStats:
     blockhash: list[str]
     subsidy_sat: np.ndarray  # int64
     totalfee_sat: np.ndarray  # int64
+    mediantime: np.ndarray  # int64 [Unix s]; 0 where the file lacks the column
+    txs: np.ndarray  # int64
+    total_weight: np.ndarray  # int64 [WU]
 
     def time_at(self) -> dict[int, int]:
         return dict(zip(self.height.tolist(), self.time.tolist(), strict=True))
@@ -36,6 +39,7 @@ def read_blockstats(path: str | Path) -> BlockStats:
     hashes: list[str] = []
     subsidy: list[int] = []
     fees: list[int] = []
+    optional: dict[str, list[int]] = {"mediantime": [], "txs": [], "total_weight": []}
     with opener(p, "rt", newline="") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
@@ -49,9 +53,12 @@ def read_blockstats(path: str | Path) -> BlockStats:
                 times.append(int(row["time"]))
                 subsidy.append(int(row["subsidy"]) if has_sub else -1)
                 fees.append(int(row["totalfee"]) if has_fee else -1)
+                for col, vals in optional.items():
+                    vals.append(int(row.get(col) or 0))
             except (TypeError, ValueError):
                 raise HashlensError(
-                    f"{p}: line {lineno}: height, time, subsidy and totalfee must be integers"
+                    f"{p}: line {lineno}: height, time, subsidy, totalfee, mediantime, txs and "
+                    "total_weight must be integers"
                 ) from None
             hashes.append(row["blockhash"])
     h = np.asarray(heights, dtype=np.int64)
@@ -62,4 +69,7 @@ def read_blockstats(path: str | Path) -> BlockStats:
         blockhash=[hashes[i] for i in order.tolist()],
         subsidy_sat=np.asarray(subsidy, dtype=np.int64)[order],
         totalfee_sat=np.asarray(fees, dtype=np.int64)[order],
+        mediantime=np.asarray(optional["mediantime"], dtype=np.int64)[order],
+        txs=np.asarray(optional["txs"], dtype=np.int64)[order],
+        total_weight=np.asarray(optional["total_weight"], dtype=np.int64)[order],
     )

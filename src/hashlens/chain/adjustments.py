@@ -1,0 +1,188 @@
+"""The difficulty adjustment history: every retarget with its rank, streak and records.
+
+Pure functions over arrays of per-period bits and start times; :func:`load_periods` is the
+one place that reads them from the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, MAX_TARGET, block_work, difficulty_from_bits
+from hashlens.consensus.compact import decode_compact
+from hashlens.errors import HashlensError
+
+N = DIFFICULTY_ADJUSTMENT_INTERVAL
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    period: int
+    start_height: int
+    bits: int
+    start_time: int | None
+    source: str
+
+
+def load_periods(store: Any) -> list[PeriodRow]:
+    rows = store.rows(
+        """SELECT p.period, p.start_height, p.bits, b.time, p.source
+           FROM periods p LEFT JOIN blocks b ON b.height = p.start_height ORDER BY p.period"""
+    )
+    out = [PeriodRow(int(a), int(b), int(c), None if d is None else int(d), str(e)) for a, b, c, d, e in rows]
+    if not out:
+        raise HashlensError("the store has no difficulty periods yet: run `hashlens sync ../shared/data/chain`")
+    for i, r in enumerate(out):
+        if r.period != i:
+            raise HashlensError(f"the store lacks period {i} (height {i * N}); sync a source that covers it")
+    return out
+
+
+def change_pct(old_bits: int, new_bits: int) -> float:
+    """Difficulty change of a retarget [%]: (old target / new target - 1) * 100, from the exact
+    integer targets (difficulty is inversely proportional to the target)."""
+    old_t, new_t = decode_compact(old_bits)[0], decode_compact(new_bits)[0]
+    return (old_t / new_t - 1.0) * 100.0
+
+
+def bits_difference_pct(old_bits: int, new_bits: int) -> float:
+    """% change between two bits values as mempool.space reports it (its ``calcBitsDifference``).
+
+    It compares the 23-bit mantissas after aligning exponents that may differ by at most
+    one, and clamps to [-75, 300]. It agrees with :func:`change_pct` to float rounding.
+    """
+    for b in (old_bits, new_bits):
+        if b > 0x207FFFFF or b < 1 or b & 0x00800000 or not b & 0x007FFFFF:
+            raise HashlensError(f"invalid bits 0x{b:08x} for a difficulty comparison")
+    d_exp = (new_bits >> 24) - (old_bits >> 24)
+    old_m, new_m = old_bits & 0x007FFFFF, new_bits & 0x007FFFFF
+    if d_exp == -1:
+        result = ((old_m << 8) * 100) / new_m - 100
+    elif d_exp == 0:
+        result = (old_m * 100) / new_m - 100
+    elif d_exp == 1:
+        result = (old_m * 100) / (new_m << 8) - 100
+    else:
+        raise HashlensError("bits exponents differ by more than one: not adjacent periods")
+    return min(300.0, max(-75.0, result))
+
+
+def ranks(changes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rank of each change among drops (1 = largest % drop) and among rises (1 = largest
+    rise); ties share the best rank; 0 where the change is not of that sign."""
+    drop_rank = np.zeros(len(changes), dtype=np.int64)
+    rise_rank = np.zeros(len(changes), dtype=np.int64)
+    drops = changes < 0
+    rises = changes > 0
+    sorted_drops = np.sort(changes[drops])
+    sorted_rises = np.sort(-changes[rises])
+    drop_rank[drops] = np.searchsorted(sorted_drops, changes[drops], side="left") + 1
+    rise_rank[rises] = np.searchsorted(sorted_rises, -changes[rises], side="left") + 1
+    return drop_rank, rise_rank
+
+
+def streaks(changes: np.ndarray) -> np.ndarray:
+    """Signed run length: -3 = third drop in a row, +2 = second rise; 0 for no change."""
+    sign = np.sign(changes).astype(np.int64)
+    out = np.zeros(len(changes), dtype=np.int64)
+    run = 0
+    for i, s in enumerate(sign.tolist()):
+        run = run + s if s != 0 and (run == 0 or (run > 0) == (s > 0)) else s
+        out[i] = run
+    return out
+
+
+def last_earlier_at_or_below(values: np.ndarray) -> np.ndarray:
+    """For each i, the largest j < i with values[j] <= values[i], else -1 (monotone stack)."""
+    out = np.full(len(values), -1, dtype=np.int64)
+    stack: list[int] = []  # indices with strictly increasing values
+    vals = values.tolist()
+    for i, v in enumerate(vals):
+        while stack and vals[stack[-1]] > v:
+            stack.pop()
+        out[i] = stack[-1] if stack else -1
+        stack.append(i)
+    return out
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    height: int
+    time: str | None
+    bits: str
+    previous_difficulty: float
+    difficulty: float
+    change_pct: float
+    rank_among_drops: int | None
+    rank_among_rises: int | None
+    streak: int
+    period_duration_s: int | None
+    mean_block_interval_s: float | None
+    implied_hashrate_ehs: float | None
+    lowest_since_height: int | None
+    lowest_since_time: str | None
+    largest_drop_since_height: int | None
+    largest_drop_since_time: str | None
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _iso(ts: int | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
+    """One row per retarget (periods 1..n), with ranks, streaks and records.
+
+    The previous period's duration is start(p) - start(p-1): 2016 intervals, so the mean
+    block interval is duration / 2016 and the implied hashrate is the previous period's
+    work per block / mean interval [H/s] (the chain's own estimate of the hashrate that
+    produced the retarget).
+    """
+    bits = [p.bits for p in periods]
+    targets = [decode_compact(b)[0] for b in bits]
+    diffs = np.array([difficulty_from_bits(b) for b in bits])
+    changes = np.array([(targets[i - 1] / targets[i] - 1.0) * 100.0 for i in range(1, len(periods))])
+    drop_rank, rise_rank = ranks(changes)
+    streak = streaks(changes)
+    exact_diff = np.array([MAX_TARGET / t for t in targets])
+    low_since = last_earlier_at_or_below(exact_diff)
+    # "largest drop since": last earlier change at or below this one (a drop at least as big).
+    drop_since = last_earlier_at_or_below(changes)
+    out = []
+    for i in range(1, len(periods)):
+        p, prev = periods[i], periods[i - 1]
+        dur = p.start_time - prev.start_time if p.start_time is not None and prev.start_time is not None else None
+        interval = dur / N if dur is not None else None
+        hashrate = block_work(targets[i - 1]) / interval / 1e18 if interval else None
+        j = int(low_since[i])
+        k = int(drop_since[i - 1])
+        is_drop = changes[i - 1] < 0
+        out.append(
+            Adjustment(
+                height=p.start_height,
+                time=_iso(p.start_time),
+                bits=f"{p.bits:08x}",
+                previous_difficulty=float(diffs[i - 1]),
+                difficulty=float(diffs[i]),
+                change_pct=float(changes[i - 1]),
+                rank_among_drops=int(drop_rank[i - 1]) if drop_rank[i - 1] else None,
+                rank_among_rises=int(rise_rank[i - 1]) if rise_rank[i - 1] else None,
+                streak=int(streak[i - 1]),
+                period_duration_s=dur,
+                mean_block_interval_s=interval,
+                implied_hashrate_ehs=hashrate,
+                lowest_since_height=periods[j].start_height if j >= 0 else None,
+                lowest_since_time=_iso(periods[j].start_time) if j >= 0 else None,
+                largest_drop_since_height=periods[k + 1].start_height if is_drop and k >= 0 else None,
+                largest_drop_since_time=_iso(periods[k + 1].start_time) if is_drop and k >= 0 else None,
+                source=p.source,
+            )
+        )
+    return out
