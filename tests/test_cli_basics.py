@@ -36,11 +36,12 @@ def test_halving_json(data_dir: Path) -> None:
     assert d["estimated_time"].startswith("2028-")
 
 
-def test_summary_json(data_dir: Path) -> None:
-    r = run("--data", str(data_dir), "summary", "--json")
+def test_summary_json_imports_into_a_fresh_store(data_dir: Path, tmp_path: Path) -> None:
+    r = run("--db", str(tmp_path / "s.duckdb"), "--data", str(data_dir), "summary", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert d["periods"] == 474 and d["latest_bits"] == "170240c3"
+    assert d["periods"] == 480 and d["counts"]["block_stats"] == 80118
+    assert d["latest_adjustment"]["height"] == 965664 and d["per_block_tip_height"] == 934575
 
 
 def test_errors_are_one_line_without_traceback() -> None:

@@ -19,8 +19,8 @@ import pyarrow as pa
 
 from hashlens.consensus import (
     DIFFICULTY_ADJUSTMENT_INTERVAL,
+    POW_LIMIT_BITS,
     BlockHeader,
-    block_subsidy_sat,
     calculate_next_work_required,
     permitted_difficulty_transition,
     target_to_bits,
@@ -93,32 +93,38 @@ def _trace(message: str) -> None:
 
 # -- validation of full headers -----------------------------------------------------------
 class ChainView:
-    """What is known at each height: this batch's headers first, then the store."""
+    """What is known at each height: this batch's headers, then the store, loaded in bulk
+    for the batch's height range (one query each, not one per header)."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, store: Store, lo: int | None = None, hi: int | None = None) -> None:
         self.hashes: dict[int, str] = {}
         self.times: dict[int, int] = {}
         self.bits: dict[int, int] = {}
-        self._period_bits: dict[int, int | None] = {}
+        where, args = ("", []) if lo is None or hi is None else ("WHERE height BETWEEN ? AND ?", [lo - N, hi])
+        for h, x, t, b in store.rows(f"SELECT height, hash, time, bits FROM blocks {where}", args):
+            self.hashes[int(h)] = str(x)
+            if t is not None:
+                self.times[int(h)] = int(t)
+            if b is not None:
+                self.bits[int(h)] = int(b)
+        self._period_bits: dict[int, int] = {}
+        for p, b, last in store.rows("SELECT period, bits, last_block_hash FROM periods"):
+            self._period_bits[int(p)] = int(b)
+            if last is not None:
+                self.hashes.setdefault(int(p) * N + N - 1, str(last))
 
     def hash_at(self, h: int) -> str | None:
-        return self.hashes.get(h) or self.store.block_hash(h)
+        return self.hashes.get(h)
 
     def time_at(self, h: int) -> int | None:
-        t = self.times.get(h)
-        return t if t is not None else self.store.block_time(h)
+        return self.times.get(h)
 
     def period_bits(self, p: int) -> int | None:
-        if p not in self._period_bits:
-            self._period_bits[p] = self.store.period_bits(p)
-        return self._period_bits[p]
+        return self._period_bits.get(p)
 
     def bits_at(self, h: int) -> int | None:
         b = self.bits.get(h)
-        if b is None:
-            b = self.store.scalar("SELECT bits FROM blocks WHERE height = ?", [h])
-        return int(b) if b is not None else self.period_bits(h // N)
+        return b if b is not None else self.period_bits(h // N)
 
     def add(self, h: int, hdr: BlockHeader, block_hash: str) -> None:
         self.hashes[h], self.times[h], self.bits[h] = block_hash, hdr.time, hdr.bits
@@ -204,7 +210,7 @@ def import_headers(
     for start in range(0, len(rows), batch_rows):
         batch = rows[start : start + batch_rows]
         have = _existing_hashes(store, (h for h, _, _ in batch))
-        view = ChainView(store)
+        view = ChainView(store, min(h for h, _, _ in batch), max(h for h, _, _ in batch))
         fresh = []
         for h, hdr, where in batch:
             if h in have:
@@ -392,17 +398,22 @@ def import_blockstats(store: Store, path: Path, progress: Progress, batch_rows: 
     done = {int(r[0]) for r in store.rows("SELECT height FROM block_stats")}
     heights = stats.height
     hashes = stats.blockhash
-    for i, h in enumerate(heights.tolist()):
-        bh = hashes[i]
-        if len(bh) != 64 or any(c not in "0123456789abcdef" for c in bh):
-            raise HashlensError(f"{path}: height {h}: blockhash {bh!r} is not 64 lowercase hex digits")
-        if stats.subsidy_sat[i] != block_subsidy_sat(h):
-            raise HashlensError(
-                f"{path}: height {h}: subsidy {stats.subsidy_sat[i]} sat is not the consensus "
-                f"{block_subsidy_sat(h)} sat"
-            )
-        if stats.totalfee_sat[i] < 0:
-            raise HashlensError(f"{path}: height {h}: negative total fee")
+    bad_len = [i for i, x in enumerate(hashes) if len(x) != 64]
+    if bad_len or not set("".join(hashes)) <= set("0123456789abcdef"):
+        i = bad_len[0] if bad_len else next(i for i, x in enumerate(hashes) if not set(x) <= set("0123456789abcdef"))
+        raise HashlensError(f"{path}: height {int(heights[i])}: blockhash {hashes[i]!r} is not 64 lowercase hex digits")
+    halvings = heights // 210_000
+    expected_subsidy = np.where(halvings < 64, np.right_shift(5_000_000_000, np.minimum(halvings, 63)), 0)
+    bad = np.flatnonzero(stats.subsidy_sat != expected_subsidy)
+    if bad.size:
+        i = int(bad[0])
+        raise HashlensError(
+            f"{path}: height {int(heights[i])}: subsidy {int(stats.subsidy_sat[i])} sat is not the "
+            f"consensus {int(expected_subsidy[i])} sat"
+        )
+    bad = np.flatnonzero(stats.totalfee_sat < 0)
+    if bad.size:
+        raise HashlensError(f"{path}: height {int(heights[int(bad[0])])}: negative total fee")
     # Median-time-past rule (a block's time must exceed its parent's MTP) where the parent is
     # the previous row; vectorised over the whole file.
     if len(heights) > 1 and stats.mediantime.any():
@@ -418,43 +429,45 @@ def import_blockstats(store: Store, path: Path, progress: Progress, batch_rows: 
     report.skipped = len(heights) - len(todo)
     progress.start(f"blocks: {path.name}", len(heights))
     progress.advance(report.skipped)
+    last_hashes = dict(store.rows("SELECT period, last_block_hash FROM periods WHERE last_block_hash IS NOT NULL"))
     for start in range(0, len(todo), batch_rows):
-        sel = todo[start : start + batch_rows]
-        hs = [int(heights[i]) for i in sel]
-        stored = dict(store.rows("SELECT height, hash FROM blocks WHERE height BETWEEN ? AND ?", [hs[0], hs[-1]]))
-        new_blocks = []
-        for i, h in zip(sel, hs, strict=True):
-            s = stored.get(h)
-            if s is not None and s != hashes[i]:
-                raise HashlensError(f"{path}: height {h}: blockhash {hashes[i]} but the store has {s}")
-            if (h + 1) % N == 0:
-                last = store.scalar("SELECT last_block_hash FROM periods WHERE period = ?", [h // N])
-                if last is not None and last != hashes[i]:
-                    raise HashlensError(
-                        f"{path}: height {h}: blockhash {hashes[i]} but period {h // N} ends with {last}"
-                    )
-            if s is None:
-                new_blocks.append(i)
+        sel = np.asarray(todo[start : start + batch_rows], dtype=np.int64)
+        hs = heights[sel]
+        lo, hi = int(hs[0]), int(hs[-1])
+        stored = dict(store.rows("SELECT height, hash FROM blocks WHERE height BETWEEN ? AND ?", [lo, hi]))
+        keep = np.ones(len(sel), dtype=bool)
+        for k, (i, h) in enumerate(zip(sel.tolist(), hs.tolist(), strict=True)):
+            s_hash = stored.get(h)
+            if s_hash is not None:
+                if s_hash != hashes[i]:
+                    raise HashlensError(f"{path}: height {h}: blockhash {hashes[i]} but the store has {s_hash}")
+                keep[k] = False
+            if (h + 1) % N == 0 and last_hashes.get(h // N, hashes[i]) != hashes[i]:
+                raise HashlensError(
+                    f"{path}: height {h}: blockhash {hashes[i]} but period {h // N} ends with {last_hashes[h // N]}"
+                )
+        nb = sel[keep]
         blocks_tbl = pa.table(
             {
-                "height": pa.array([int(heights[i]) for i in new_blocks], pa.int32()),
-                "hash": [hashes[i] for i in new_blocks],
-                "time": pa.array([int(stats.time[i]) for i in new_blocks], pa.int64()),
-                "source": [path.name] * len(new_blocks),
+                "height": pa.array(heights[nb], pa.int32()),
+                "hash": [hashes[i] for i in nb.tolist()],
+                "time": pa.array(stats.time[nb], pa.int64()),
+                "source": [path.name] * len(nb),
             }
         )
         stats_tbl = pa.table(
             {
                 "height": pa.array(hs, pa.int32()),
-                "mediantime": pa.array([int(stats.mediantime[i]) for i in sel], pa.int64()),
-                "subsidy_sat": pa.array([int(stats.subsidy_sat[i]) for i in sel], pa.int64()),
-                "totalfee_sat": pa.array([int(stats.totalfee_sat[i]) for i in sel], pa.int64()),
-                "txs": pa.array([int(stats.txs[i]) for i in sel], pa.int32()),
-                "total_weight": pa.array([int(stats.total_weight[i]) for i in sel], pa.int64()),
+                "mediantime": pa.array(stats.mediantime[sel], pa.int64()),
+                "subsidy_sat": pa.array(stats.subsidy_sat[sel], pa.int64()),
+                "totalfee_sat": pa.array(stats.totalfee_sat[sel], pa.int64()),
+                "txs": pa.array(stats.txs[sel], pa.int32()),
+                "total_weight": pa.array(stats.total_weight[sel], pa.int64()),
             }
         )
+        new_blocks = nb
         with store.transaction():
-            if new_blocks:
+            if len(new_blocks):
                 store.insert_arrow("blocks", blocks_tbl, ("height", "hash", "time", "source"))
             store.insert_arrow(
                 "block_stats",
@@ -462,7 +475,7 @@ def import_blockstats(store: Store, path: Path, progress: Progress, batch_rows: 
                 ("height", "mediantime", "subsidy_sat", "totalfee_sat", "txs", "total_weight"),
             )
             store.log(str(path), detect.BLOCKSTATS, len(sel))
-        _trace(f"committed batch of {len(sel)} block rows up to height {hs[-1]}")
+        _trace(f"committed batch of {len(sel)} block rows up to height {hi}")
         report.added += len(sel)
         progress.advance(len(sel))
     progress.done()
@@ -561,7 +574,7 @@ def sync_remote(
         else:
             hashes = client.block_hashes(hs)
             raws = client.raw_headers(hashes)
-        view = ChainView(store)
+        view = ChainView(store, hs[0] - 1, hs[-1])
         fresh = []
         for h, raw in zip(hs, raws, strict=True):
             hdr = BlockHeader.parse(raw)
@@ -589,6 +602,12 @@ def sync_remote(
 def _upsert_periods_from_headers(
     store: Store, rows: Sequence[tuple[int, BlockHeader, str]], last_hashes: dict[int, str], source: str
 ) -> None:
+    if store.period_bits(0) is None:
+        # Period 0 is fixed by consensus: the genesis block's bits, difficulty 1.
+        store.con.execute(
+            "INSERT INTO periods VALUES (0, 0, ?, ?, NULL, 'consensus (genesis bits)')",
+            [POW_LIMIT_BITS, f"{decode_compact(POW_LIMIT_BITS)[0]:064x}"],
+        )
     for h, hdr, _ in rows:
         p = h // N
         if store.period_bits(p) is None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from hashlens.errors import HashlensError
 from hashlens.sources.blockstats import read_blockstats
 from hashlens.sources.datadir import require_data_dir
+from hashlens.store import Store
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,20 @@ class Tip:
     time: int
     recent_interval_s: float
     source: str
+
+
+def store_tip(store: Store) -> Tip | None:
+    """Tip from the store: the latest block with 2016 stored predecessors' times."""
+    from hashlens.chain.status import block_times, per_block_tip
+
+    try:
+        heights, times = block_times(store)
+        h, t = per_block_tip(heights, times)
+    except HashlensError:
+        return None
+    before = store.block_time(h - 2016)
+    assert before is not None
+    return Tip(h, t, (t - before) / 2016, f"store {store.path} (latest block with a full period of times)")
 
 
 def latest_tip(data_dir: str | None) -> Tip:

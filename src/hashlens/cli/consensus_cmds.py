@@ -53,10 +53,15 @@ def halving(
     as_json: JsonOpt = False,
 ) -> None:
     """Next halving: height, blocks left, subsidy now and after, estimated date."""
-    from hashlens.chain.tip import latest_tip
+    from hashlens.chain.tip import latest_tip, store_tip
+    from hashlens.store import Store
 
     if height is None or tip_time is None or interval is None:
-        tip = latest_tip(state.data_dir)
+        tip = None
+        if state.db_path.exists():
+            with Store(state.db_path, read_only=True) as store:
+                tip = store_tip(store)
+        tip = tip or latest_tip(state.data_dir)
         height = tip.height if height is None else height
         tip_time = tip.time if tip_time is None else tip_time
         interval = tip.recent_interval_s if interval is None else interval
@@ -82,18 +87,66 @@ def halving(
 
 @app.command()
 def summary(as_json: JsonOpt = False) -> None:
-    """Summary of the chain data: periods, latest difficulty and adjustment, halving."""
+    """The chain at a glance from the store; a fresh store first imports the shared data."""
     from hashlens.chain.summary import chain_summary
+    from hashlens.chain.sync import sync
+    from hashlens.cli.progress import RichProgress
+    from hashlens.sources.datadir import find_data_dir
+    from hashlens.store import Store
 
-    data = chain_summary(state.data_dir)
+    with Store(state.db_path) as store:
+        if store.counts()["periods"] == 0:
+            data_dir = find_data_dir(state.data_dir)
+            if data_dir is None:
+                raise HashlensError(
+                    f"the store {state.db_path} is empty and no shared data was found: "
+                    "run `hashlens sync SOURCE` or set HASHLENS_DATA"
+                )
+            progress = RichProgress(quiet=as_json)
+            try:
+                sync(store, str(data_dir / "chain"), progress)
+            finally:
+                progress.close()
+        data = chain_summary(store)
 
     def render(d: dict[str, Any]) -> None:
-        console.print(kv_table("hashlens chain summary", {k: v for k, v in d.items() if k != "recent"}))
+        a = d["latest_adjustment"]
+        rank = (
+            f"#{a['rank_among_drops']} largest drop"
+            if a["rank_among_drops"]
+            else f"#{a['rank_among_rises']} largest rise"
+        )
+        hr = d["hashrate_1008_blocks_ehs"]
+        rp = d["running_period"]
+        console.print(
+            kv_table(
+                "hashlens chain summary",
+                {
+                    "store": d["store"],
+                    "latest adjustment": f"height {a['height']}: {a['change_pct']:+.2f}% ({rank}, streak {a['streak']})",
+                    "difficulty": f"{a['difficulty']:,.0f}",
+                    "bits source": a["source"],
+                    "per-block data to": f"height {d['per_block_tip_height']} ({d['per_block_tip_time']})",
+                    "hashrate (1008 blocks)": f"{hr['estimate']:.1f} EH/s [{hr['low']:.1f}, {hr['high']:.1f}]",
+                    "next retarget (mempool method)": f"{rp['mempool']['change_pct']:+.2f}%",
+                    "next retarget (hashlens, 90%)": f"{rp['hashlens']['change_pct']:+.2f}% "
+                    f"[{rp['hashlens']['change_low_pct']:+.2f}, {rp['hashlens']['change_high_pct']:+.2f}]",
+                    "issued supply at that tip": f"{d['issued_supply_btc_at_tip']:,.4f} BTC",
+                    "next halving": f"height {d['next_halving']['height']}, ~{d['next_halving']['estimated_time']}",
+                },
+            )
+        )
         t = Table(title="Recent adjustments")
-        for col in ("height", "time", "difficulty", "change_pct"):
+        for col in ("height", "time", "difficulty", "change", "streak"):
             t.add_column(col, justify="right")
-        for r in d["recent"]:
-            t.add_row(str(r["height"]), r["time"] or "-", f"{r['difficulty']:,.0f}", f"{r['change_pct']:+.2f}%")
+        for r in d["recent_adjustments"]:
+            t.add_row(
+                str(r["height"]),
+                r["time"] or "-",
+                f"{r['difficulty']:,.0f}",
+                f"{r['change_pct']:+.2f}%",
+                str(r["streak"]),
+            )
         console.print(t)
 
     emit(data, as_json, render)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,44 +32,71 @@ class BlockStats:
 
 
 def read_blockstats(path: str | Path) -> BlockStats:
+    """Read the columns hashlens uses with Arrow's multi-threaded CSV reader (gzip or plain).
+
+    A row whose integer columns do not parse is reported by its line number.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     p = Path(path)
-    opener = gzip.open if p.suffix == ".gz" else open
-    heights: list[int] = []
-    times: list[int] = []
-    hashes: list[str] = []
-    subsidy: list[int] = []
-    fees: list[int] = []
-    optional: dict[str, list[int]] = {"mediantime": [], "txs": [], "total_weight": []}
-    with opener(p, "rt", newline="") as fh:
-        reader = csv.DictReader(fh)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-        if missing:
-            raise HashlensError(f"{p}: missing column(s) {', '.join(missing)} in the header line")
-        has_sub = "subsidy" in (reader.fieldnames or [])
-        has_fee = "totalfee" in (reader.fieldnames or [])
-        for lineno, row in enumerate(reader, start=2):
-            try:
-                heights.append(int(row["height"]))
-                times.append(int(row["time"]))
-                subsidy.append(int(row["subsidy"]) if has_sub else -1)
-                fees.append(int(row["totalfee"]) if has_fee else -1)
-                for col, vals in optional.items():
-                    vals.append(int(row.get(col) or 0))
-            except (TypeError, ValueError):
-                raise HashlensError(
-                    f"{p}: line {lineno}: height, time, subsidy, totalfee, mediantime, txs and "
-                    "total_weight must be integers"
-                ) from None
-            hashes.append(row["blockhash"])
-    h = np.asarray(heights, dtype=np.int64)
+    try:
+        with gzip.open(p, "rt") if p.suffix == ".gz" else open(p) as fh:
+            cols = [c.strip() for c in fh.readline().split(",")]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HashlensError(f"{p}: cannot read as CSV: {exc}") from None
+    missing = [c for c in REQUIRED if c not in cols]
+    if missing:
+        raise HashlensError(f"{p}: missing column(s) {', '.join(missing)} in the header line")
+    wanted: tuple[str, ...] = ("height", "time", "subsidy", "totalfee", "mediantime", "txs", "total_weight")
+    ints: list[str] = [c for c in wanted if c in cols]
+    types: dict[str, Any] = {c: pa.int64() for c in ints}
+    types["blockhash"] = pa.string()
+    try:
+        table = pacsv.read_csv(
+            p,
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[*ints, "blockhash"],
+                column_types=types,
+            ),
+        )
+    except pa.ArrowInvalid as exc:
+        raise HashlensError(f"{p}: {_first_bad_line(p, ints) or exc}") from None
+    n = table.num_rows
+
+    def col(name: str, fill: int) -> np.ndarray:
+        if name not in ints:
+            return np.full(n, fill, dtype=np.int64)
+        c = table.column(name)
+        if c.null_count:
+            row = int(np.flatnonzero(c.is_null().to_numpy(zero_copy_only=False))[0])
+            raise HashlensError(f"{p}: line {row + 2}: {name} is empty")
+        return np.asarray(c.to_numpy(), dtype=np.int64)
+
+    h = col("height", 0)
     order = np.argsort(h, kind="stable")
+    hashes = table.column("blockhash").to_pylist()
     return BlockStats(
         height=h[order],
-        time=np.asarray(times, dtype=np.int64)[order],
-        blockhash=[hashes[i] for i in order.tolist()],
-        subsidy_sat=np.asarray(subsidy, dtype=np.int64)[order],
-        totalfee_sat=np.asarray(fees, dtype=np.int64)[order],
-        mediantime=np.asarray(optional["mediantime"], dtype=np.int64)[order],
-        txs=np.asarray(optional["txs"], dtype=np.int64)[order],
-        total_weight=np.asarray(optional["total_weight"], dtype=np.int64)[order],
+        time=col("time", 0)[order],
+        blockhash=[hashes[i] or "" for i in order.tolist()],
+        subsidy_sat=col("subsidy", -1)[order],
+        totalfee_sat=col("totalfee", -1)[order],
+        mediantime=col("mediantime", 0)[order],
+        txs=col("txs", 0)[order],
+        total_weight=col("total_weight", 0)[order],
     )
+
+
+def _first_bad_line(p: Path, ints: list[str]) -> str | None:
+    """Arrow does not say which row failed; find it with the slow reader, for the message."""
+    import csv
+
+    with gzip.open(p, "rt", newline="") if p.suffix == ".gz" else open(p, newline="") as fh:
+        for lineno, row in enumerate(csv.DictReader(fh), start=2):
+            for c in ints:
+                try:
+                    int(row[c])
+                except (TypeError, ValueError):
+                    return f"line {lineno}: {c} {row[c]!r} is not an integer"
+    return None

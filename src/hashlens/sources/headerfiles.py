@@ -58,7 +58,10 @@ def _int_field(value: object, where: str, name: str) -> int:
 def header_from_record(rec: dict[str, object], where: str) -> HeaderRow:
     height = _int_field(rec["height"], where, "height") if rec.get("height") not in (None, "") else None
     if rec.get("header") not in (None, ""):
-        return HeaderRow(height, BlockHeader.from_hex(str(rec["header"])), where)
+        try:
+            return HeaderRow(height, BlockHeader.from_hex(str(rec["header"])), where)
+        except HashlensError as exc:
+            raise HashlensError(f"{where}: header: {exc}") from None
     missing = [c for c in FIELD_COLUMNS if rec.get(c) in (None, "")]
     if missing:
         raise HashlensError(f"{where}: missing {', '.join(missing)}")

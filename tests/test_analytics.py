@@ -1,0 +1,216 @@
+"""Difficulty analytics on the real chain: ranks, streaks, records, hashrate, estimates."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hashlens.chain.adjustments import (
+    adjustment_history,
+    bits_difference_pct,
+    change_pct,
+    last_earlier_at_or_below,
+    load_periods,
+    ranks,
+    streaks,
+)
+from hashlens.chain.estimate import mempool_estimate, own_estimate
+from hashlens.chain.facts import SharedChain
+from hashlens.chain.hashrate import gamma_quantile, hashrate_over_blocks, period_work_table
+from hashlens.chain.status import block_times, network_hashrate
+from hashlens.chain.sync import sync
+from hashlens.errors import HashlensError
+from hashlens.store import Store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Store:
+    s = Store(tmp_path_factory.mktemp("an") / "a.duckdb")
+    sync(s, str(data_dir / "chain"))
+    return s
+
+
+def test_rank_streak_records_small() -> None:
+    ch = np.array([0.0, -5.0, -1.0, 3.0, -5.0, -7.0, 2.0, 2.0])
+    drop, rise = ranks(ch)
+    assert drop.tolist() == [0, 2, 4, 0, 2, 1, 0, 0]
+    assert rise.tolist() == [0, 0, 0, 1, 0, 0, 2, 2]
+    assert streaks(ch).tolist() == [0, -1, -2, 1, -1, -2, 1, 2]
+    assert last_earlier_at_or_below(np.array([5, 3, 4, 3, 6, 1])).tolist() == [-1, -1, 1, 1, 3, -1]
+
+
+def test_history_on_the_real_chain(store: Store) -> None:
+    hist = adjustment_history(load_periods(store))
+    assert len(hist) == 479
+    by_h = {a.height: a for a in hist}
+    july21 = by_h[689472]
+    assert round(july21.change_pct, 2) == -27.94
+    assert july21.rank_among_drops == 1 and july21.rank_among_rises is None
+    assert july21.largest_drop_since_height is None  # the largest drop on record
+    assert july21.streak == -3  # the third drop in a row during the 2021 China ban
+    assert july21.time == "2021-07-03T06:34:06Z"
+    # Ranks cover drops and rises exactly once each, 1..n with ties sharing.
+    drops = sorted(a.rank_among_drops for a in hist if a.rank_among_drops)
+    assert drops[0] == 1 and drops[-1] <= len(drops)
+    # Early periods all at difficulty 1: no change, streak 0, no rank.
+    assert by_h[2016].change_pct == 0 and by_h[2016].streak == 0 and by_h[2016].rank_among_rises is None
+    # lowest-since is an earlier period with difficulty at or below, and none in between.
+    for a in hist[-60:]:
+        if a.lowest_since_height is not None:
+            lower = by_h.get(a.lowest_since_height)
+            prev_diff = lower.difficulty if lower else 1.0
+            assert prev_diff <= a.difficulty
+            between = [b for b in hist if a.lowest_since_height < b.height < a.height]
+            assert all(b.difficulty > a.difficulty for b in between)
+    # The implied hashrate of the period before July 2021's drop, from real times.
+    assert 100 < july21.implied_hashrate_ehs < 106
+
+
+def test_mempool_bits_difference_matches_exact_change(shared_chain: SharedChain) -> None:
+    periods = shared_chain.periods
+    checked = 0
+    for a, b in zip(periods, periods[1:], strict=False):
+        if (b.bits >> 24) - (a.bits >> 24) in (-1, 0, 1):
+            assert bits_difference_pct(a.bits, b.bits) == pytest.approx(change_pct(a.bits, b.bits), abs=1e-9)
+            checked += 1
+    assert checked == 473
+    with pytest.raises(HashlensError):
+        bits_difference_pct(0x1D00FFFF, 0x1B0404CB)
+
+
+def test_mempool_estimate_reproduces_its_own_test_vectors() -> None:
+    # mempool.space backend __tests__/api/difficulty-adjustment.test.ts, mainnet vectors.
+    v1 = mempool_estimate(1660820820, None, 1660917833, 750134, 0.6280047707459726)
+    assert v1.progress_pct == 9.027777777777777
+    assert v1.change_pct == 13.180707740199772
+    assert v1.estimated_retarget_time_ms == 1661895424692
+    assert (v1.remaining_blocks, v1.remaining_time_ms, v1.time_avg_ms) == (1834, 977591692, 533038)
+    assert v1.next_retarget_height == 751968 and v1.expected_blocks == 161.68833333333333
+    v3 = mempool_estimate(1681984653, None, 1683212049, 788255, 1.7220298879531821, tip_time=1683212066)
+    assert v3.change_pct == -1.4512637555574193
+    assert v3.estimated_retarget_time_ms == 1683212658129
+    assert (v3.remaining_blocks, v3.time_avg_ms, v3.expected_blocks) == (1, 609129, 2045.66)
+
+
+def test_mempool_early_window_by_hand() -> None:
+    # 100 blocks into a period that began 60,000 s ago; block h-503 was 250,000 s before it.
+    est = mempool_estimate(1_000_000, 750_000, 1_060_000, 2016 * 400 + 100, -4.0)
+    adjusted_span = 60_000 + 250_000 * 0.96
+    assert est.change_pct == (600 / (adjusted_span / 504) - 1) * 100
+    assert est.adjusted_time_avg_ms == int(adjusted_span / 503 * 1000)
+    assert est.time_avg_ms == 600_000
+
+
+def test_hashrate_equals_chainwork_over_time(store: Store, shared_chain: SharedChain) -> None:
+    """getnetworkhashps over the 2016 blocks 681,408 -> 683,424, checked against bitcoinj's
+    own chainwork at both ends (an independent source of the work)."""
+    heights, times = block_times(store)
+    work = period_work_table({p.period: p.bits for p in load_periods(store)})
+    sel = (heights >= 681408) & (heights <= 683424)
+    est = hashrate_over_blocks(heights[sel], times[sel], work)
+    cw = {cp.height: cp.chainwork for cp in shared_chain.checkpoints}
+    span = int(times[sel].max() - times[sel].min())
+    assert est.hashrate_ehs == pytest.approx((cw[683424] - cw[681408]) / span / 1e18, rel=1e-12)
+    assert est.low_ehs < est.hashrate_ehs < est.high_ehs
+    assert (est.high_ehs - est.low_ehs) / est.hashrate_ehs == pytest.approx(2 * 1.96 / np.sqrt(2016), rel=0.02)
+
+
+def test_gamma_quantile_accuracy() -> None:
+    # chi-square(df=20) 2.5% and 97.5% points are 9.591 and 34.170 (standard tables).
+    assert 2 * gamma_quantile(10, 0.025) == pytest.approx(9.591, rel=2e-3)
+    assert 2 * gamma_quantile(10, 0.975) == pytest.approx(34.170, rel=2e-3)
+
+
+def test_hashrate_windows_and_errors(store: Store) -> None:
+    by_blocks = network_hashrate(store, "1008")
+    by_days = network_hashrate(store, "7d")
+    assert 700 < by_blocks.hashrate_ehs < 1000 and 700 < by_days.hashrate_ehs < 1000
+    with pytest.raises(HashlensError, match="block count"):
+        network_hashrate(store, "-3")
+    with pytest.raises(HashlensError, match="no stored block time"):
+        network_hashrate(store, "1008", height=20000)
+
+
+def test_own_estimate_backtest_on_real_periods(store: Store) -> None:
+    """At each stored period's midpoint, forecast the next retarget; at its last block the
+    forecast must equal what happened exactly (the rule is deterministic by then)."""
+    heights, times = block_times(store)
+    t = dict(zip(heights.tolist(), times.tolist(), strict=True))
+    periods = load_periods(store)
+    errors, covered = [], 0
+    for p in periods[1:-1]:
+        s, last = p.start_height, p.start_height + 2015
+        if not all(h in t for h in (s, s + 1007, last)):
+            continue
+        actual = change_pct(p.bits, periods[p.period + 1].bits)
+        final = own_estimate(t[s], last, t[last], p.bits, float(t[last] - t[s]), 2015)
+        assert final.change_pct == pytest.approx(actual, abs=1e-12)
+        assert int(final.next_bits, 16) == periods[p.period + 1].bits
+        mid = own_estimate(t[s], s + 1007, t[s + 1007], p.bits, float(t[s + 1007] - t[s]), 1007)
+        errors.append(mid.change_pct - actual)
+        covered += mid.change_low_pct <= actual <= mid.change_high_pct
+    assert len(errors) >= 30
+    mae = float(np.mean(np.abs(errors)))
+    assert mae < 5.0
+    print(
+        f"\nbacktest over {len(errors)} real periods at mid-period: mean abs error {mae:.2f} pp, "
+        f"90% interval covered the outcome {covered}/{len(errors)} times"
+    )
+
+
+def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hashlens", "--db", str(db), *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_difficulty_commands(store: Store) -> None:
+    db = Path(store.path)
+    store.con.execute("CHECKPOINT")
+    store.close()
+    try:
+        d = json.loads(cli(db, "difficulty", "--json").stdout)
+        assert d["latest_adjustment"]["height"] == 965664
+        assert {"mempool", "hashlens"} <= set(d["running_period"])
+        h = json.loads(cli(db, "difficulty", "history", "--json").stdout)
+        assert len(h) == 479
+        for key in ("height", "time", "difficulty", "change_pct", "rank_among_drops", "rank_among_rises", "streak"):
+            assert key in h[0]
+        r = cli(
+            db,
+            "difficulty",
+            "estimate",
+            "--method",
+            "mempool",
+            "--last-retarget-time",
+            "1660820820",
+            "--time-504-blocks-ago",
+            "1660600000",
+            "--now",
+            "1660917833",
+            "--height",
+            "750134",
+            "--previous-change-pct",
+            "0.63",
+            "--json",
+        )
+        e = json.loads(r.stdout)
+        for key in (
+            "progress_pct",
+            "change_pct",
+            "remaining_blocks",
+            "next_retarget_height",
+            "expected_blocks",
+            "estimated_retarget_time",
+        ):
+            assert key in e
+        assert e["estimated_retarget_time"].endswith("Z")
+        hr = json.loads(cli(db, "hashrate", "--window", "2016", "--json").stdout)
+        assert hr["low_ehs"] < hr["hashrate_ehs"] < hr["high_ehs"]
+    finally:
+        store.__init__(db)  # type: ignore[misc]

@@ -1,0 +1,128 @@
+"""Bitcoin Core RPC and Esplora clients against a loopback server replaying real headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hashlens.chain.facts import SharedChain
+from hashlens.chain.sync import sync
+from hashlens.consensus import BlockHeader, target_to_bits
+from hashlens.errors import HashlensError
+from hashlens.store import Store
+from tests.replay import ReplayChain, ReplayServer
+
+
+def stale_run(data_dir: Path) -> dict[int, BlockHeader]:
+    """The real 8-block stale chain at heights 961,632-961,639 (linked, real proof of work)."""
+    out = {}
+    for row in (data_dir / "chain/stale-blocks-head-2026.csv").read_text().splitlines()[1:]:
+        h, _, hdr = row.split(",")
+        if 961632 <= int(h) <= 961639:
+            out[int(h)] = BlockHeader.from_hex(hdr)
+    assert len(out) == 8
+    return out
+
+
+def run_chain(data_dir: Path, tip: int = 961639) -> ReplayChain:
+    run = stale_run(data_dir)
+    return ReplayChain(
+        hashes={h: x.hash_hex for h, x in run.items()},
+        headers={x.hash_hex: x.serialize() for x in run.values()},
+        tip=tip,
+    )
+
+
+def periods_chain(shared: SharedChain) -> ReplayChain:
+    hashes: dict[int, str] = {}
+    headers: dict[str, bytes] = {}
+    for cp in shared.checkpoints:
+        hashes[cp.height] = cp.header.hash_hex
+        headers[cp.header.hash_hex] = cp.raw_header
+    for p in shared.electrum:
+        if p.last_block_hash:
+            hashes[p.start_height + 2015] = p.last_block_hash
+    return ReplayChain(hashes=hashes, headers=headers, tip=shared.checkpoints[-1].height)
+
+
+def table(store: Store, sql: str) -> list[tuple[object, ...]]:
+    return store.rows(sql)
+
+
+BLOCKS = "SELECT height, hash, prev_hash, version, merkle_root, time, bits, nonce FROM blocks ORDER BY height"
+
+
+def test_rpc_periods_only_replays_real_history(shared_chain: SharedChain) -> None:
+    chain = periods_chain(shared_chain)
+    with ReplayServer(chain) as srv, Store() as store:
+        reports = sync(store, srv.rpc_url, periods_only=True, batch_rows=50)
+        assert reports[0].added == 436
+        bits = dict(store.rows("SELECT period, bits FROM periods"))
+        for p in shared_chain.electrum[1:437]:
+            assert bits[p.period] == target_to_bits(p.target)
+        last = dict(store.rows("SELECT period, last_block_hash FROM periods WHERE last_block_hash IS NOT NULL"))
+        assert all(last[p.period] == p.last_block_hash for p in shared_chain.electrum[:436])
+        # A second run asks for nothing new.
+        assert sync(store, srv.rpc_url, periods_only=True)[0].added == 0
+        print(f"\nreplayed {reports[0].added} real period-start headers over JSON-RPC in {chain.requests} requests")
+
+
+def test_esplora_full_sync_and_rpc_agree(data_dir: Path) -> None:
+    with ReplayServer(run_chain(data_dir)) as srv, Store() as a, Store() as b:
+        sync(a, srv.esplora_url, start_height=961632, batch_rows=3)
+        sync(b, srv.rpc_url, start_height=961632, batch_rows=3)
+        assert table(a, BLOCKS) == table(b, BLOCKS)
+        assert [r[0] for r in table(a, BLOCKS)] == list(range(961632, 961640))
+
+
+def test_reorg_rolls_back_to_the_fork_point(data_dir: Path) -> None:
+    chain = run_chain(data_dir)
+    with ReplayServer(chain) as srv, Store() as store, Store() as fresh:
+        sync(store, srv.rpc_url, start_height=961632)
+        # The node invalidates the top four blocks (as `invalidateblock` would): tip 961,635.
+        chain.tip = 961635
+        report = sync(store, srv.rpc_url)[0]
+        assert any("rolled back 4 block(s) above height 961635" in n for n in report.notes)
+        sync(fresh, srv.rpc_url, start_height=961632)
+        assert table(store, BLOCKS) == table(fresh, BLOCKS)
+        # A node on another branch: the stored hash at 961,635 no longer matches -> fork at 961,634.
+        chain.hashes = {h: x for h, x in chain.hashes.items() if h <= 961634}
+        chain.tip = 961634
+        report = sync(store, srv.rpc_url)[0]
+        assert any("above height 961634" in n for n in report.notes)
+        assert store.tip_height() == 961634
+
+
+def test_dropped_connections_are_retried(data_dir: Path) -> None:
+    chain = run_chain(data_dir)
+    chain.drop_requests = {2, 3, 5}
+    with ReplayServer(chain) as srv, Store() as store:
+        sync(store, srv.esplora_url, start_height=961632, batch_rows=2)
+        assert store.tip_height() == 961639 and store.counts()["blocks"] == 8
+
+
+def test_server_dying_mid_sync_keeps_whole_batches_and_resumes(data_dir: Path) -> None:
+    chain = run_chain(data_dir)
+    chain.dead_after = 1 + 2 * 3  # tip, then three batches of (hashes, headers) requests
+    with ReplayServer(chain) as srv, Store() as store, Store() as whole:
+        with pytest.raises(HashlensError, match="rerun the sync to resume"):
+            sync(store, srv.rpc_url, start_height=961632, batch_rows=2)
+        heights = [r[0] for r in table(store, BLOCKS)]
+        assert heights == list(range(961632, 961632 + len(heights))) and len(heights) % 2 == 0
+        assert 0 < len(heights) < 8
+        chain.dead_after = None
+        sync(store, srv.rpc_url, batch_rows=2)
+        sync(whole, srv.rpc_url, start_height=961632, batch_rows=2)
+        assert table(store, BLOCKS) == table(whole, BLOCKS)
+
+
+def test_rpc_auth_and_cookie(data_dir: Path, tmp_path: Path) -> None:
+    chain = run_chain(data_dir)
+    with ReplayServer(chain) as srv, Store() as store:
+        with pytest.raises(HashlensError, match="authentication failed"):
+            sync(store, f"bitcoind://hashlens:wrong@127.0.0.1:{srv.port}", start_height=961632)
+        cookie = tmp_path / ".cookie"
+        cookie.write_text("hashlens:replay")
+        sync(store, f"bitcoind://127.0.0.1:{srv.port}", start_height=961632, cookie_file=str(cookie))
+        assert store.counts()["blocks"] == 8
