@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -74,7 +75,7 @@ def test_history_on_the_real_chain(store: Store) -> None:
 def test_mempool_bits_difference_matches_exact_change(shared_chain: SharedChain) -> None:
     periods = shared_chain.periods
     checked = 0
-    for a, b in zip(periods, periods[1:], strict=False):
+    for a, b in itertools.pairwise(periods):
         if (b.bits >> 24) - (a.bits >> 24) in (-1, 0, 1):
             assert bits_difference_pct(a.bits, b.bits) == pytest.approx(change_pct(a.bits, b.bits), abs=1e-9)
             checked += 1

@@ -85,7 +85,7 @@ def test_killed_import_resumes_to_the_same_store(tmp_path: Path, data_dir: Path,
         partial = s.counts()["block_stats"]
     assert 5 * 4000 <= partial < 80118  # whole batches only, and not finished
     rerun = hashlens("--db", str(db), "sync", str(data_dir / "chain"), "--json")
-    out, err = rerun.communicate(timeout=300)
+    _out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
     assert snapshot(db) == snapshot(full_store)
     print(f"\nkilled after {partial} block rows; rerun completed to an identical store")
@@ -121,7 +121,7 @@ def stale_headers(data_dir: Path) -> dict[int, bytes]:
 def run_cli_fails(db: Path, *args: str) -> str:
     before = snapshot(db)
     proc = hashlens("--db", str(db), "sync", *args)
-    out, err = proc.communicate(timeout=120)
+    _out, err = proc.communicate(timeout=120)
     assert proc.returncode != 0
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
     assert snapshot(db) == before
