@@ -13,6 +13,7 @@ import pytest
 from hashlens.chain.sync import sync, verify_retargets
 from hashlens.consensus import BlockHeader
 from hashlens.errors import HashlensError
+from hashlens.sources.checkpoints import read_bitcoinj
 from hashlens.store import Store
 
 TABLES = {
@@ -47,6 +48,11 @@ def test_full_import_and_idempotent_rerun(full_store: Path, data_dir: Path) -> N
         # Headers from bitcoinj and block rows from the stats file meet: same hash where both exist.
         both = s.scalar("SELECT count(*) FROM blocks WHERE prev_hash IS NOT NULL AND height < 15000")
         assert both == 7
+        # Chain work of every stored block is exact: it matches bitcoinj's own figure at each checkpoint.
+        cw = dict(s.rows("SELECT height, chainwork FROM block_chainwork"))
+        for cp in read_bitcoinj(data_dir / "chain/bitcoinj-mainnet-checkpoints.txt"):
+            assert int(cw[cp.height]) == cp.chainwork, cp.height
+        assert s.counts()["blocks"] == len(cw)
 
 
 def hashlens(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -192,3 +198,23 @@ def test_unknown_file(store_copy: Path, tmp_path: Path) -> None:
     f = tmp_path / "notes.txt"
     f.write_text("hello\n")
     assert "not a chain data format" in run_cli_fails(store_copy, str(f))
+
+
+def test_migrations_upgrade_and_refuse_newer(tmp_path: Path) -> None:
+    from hashlens.store import db as store_db
+
+    p = tmp_path / "m.duckdb"
+    first_only = store_db.MIGRATIONS[:1]
+    real = store_db.MIGRATIONS
+    store_db.MIGRATIONS = first_only
+    try:
+        with Store(p) as s:
+            assert s.schema_version() == 1
+    finally:
+        store_db.MIGRATIONS = real
+    with Store(p) as s:
+        assert s.schema_version() == len(real)
+        assert s.scalar("SELECT count(*) FROM period_work") == 0
+        s.con.execute("INSERT INTO schema_version VALUES (99)")
+    with pytest.raises(HashlensError, match="newer than this hashlens"):
+        Store(p)

@@ -648,7 +648,10 @@ def sync(
     batch = batch_rows or default_batch_rows()
     if "://" in source:
         client = open_remote(source, cookie_file)
-        return [sync_remote(store, client, progress, min(batch, 1000), start_height, periods_only)]
+        report = sync_remote(store, client, progress, min(batch, 1000), start_height, periods_only)
+        with store.transaction():
+            store.refresh_period_work()
+        return [report]
     path = Path(source)
     if not path.exists():
         raise HashlensError(f"{source}: no such file or folder")
@@ -667,6 +670,8 @@ def sync(
     reports = []
     for kind, f in files:
         reports.append(_import_file(store, kind, f, progress, batch, start_height))
+    with store.transaction():
+        store.refresh_period_work()
     checked = verify_retargets(store)
     if reports:
         reports[-1].notes.append(f"{checked} retargets recomputed exactly from stored block times")

@@ -61,6 +61,18 @@ MIGRATIONS: list[str] = [
         note     VARCHAR
     );
     """,
+    # 2: exact chain work per period, so every stored block's chainwork is a join away
+    """
+    CREATE TABLE period_work (
+        period           INTEGER PRIMARY KEY,
+        work_per_block   HUGEINT NOT NULL,
+        chainwork_before HUGEINT NOT NULL
+    );
+    CREATE VIEW block_chainwork AS
+        SELECT b.height, b.hash,
+               w.chainwork_before + (b.height - w.period * 2016 + 1) * w.work_per_block AS chainwork
+        FROM blocks b JOIN period_work w ON w.period = b.height // 2016;
+    """,
 ]
 
 
@@ -115,6 +127,28 @@ class Store:
             self.con.execute(f"INSERT OR REPLACE INTO {table} ({cols}) SELECT {cols} FROM _batch")
         finally:
             self.con.unregister("_batch")
+
+    def refresh_period_work(self) -> int:
+        """Recompute ``period_work`` from ``periods`` (call inside a transaction).
+
+        Work per block is floor(2**256 / (target + 1)) (Core's GetBlockProof); the chain work
+        before a period is the sum over all earlier periods of 2016 blocks each. Only the
+        unbroken run of periods from 0 gets rows: a gap makes later cumulative work unknown.
+        """
+        from hashlens.consensus import block_work
+
+        rows = self.rows("SELECT period, target_hex FROM periods ORDER BY period")
+        out, total = [], 0
+        for i, (p, target_hex) in enumerate(rows):
+            if int(p) != i:
+                break
+            w = block_work(int(target_hex, 16))
+            out.append((int(p), str(w), str(total)))
+            total += 2016 * w
+        self.con.execute("DELETE FROM period_work")
+        if out:
+            self.con.executemany("INSERT INTO period_work VALUES (?, CAST(? AS HUGEINT), CAST(? AS HUGEINT))", out)
+        return len(out)
 
     def log(self, source: str, kind: str, rows: int, note: str | None = None) -> None:
         self.con.execute(
