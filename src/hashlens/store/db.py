@@ -73,6 +73,16 @@ MIGRATIONS: list[str] = [
                w.chainwork_before + (b.height - w.period * 2016 + 1) * w.work_per_block AS chainwork
         FROM blocks b JOIN period_work w ON w.period = b.height // 2016;
     """,
+    # 3: daily BTC prices in any fiat currency
+    """
+    CREATE TABLE prices (
+        day       DATE NOT NULL,
+        currency  VARCHAR NOT NULL,
+        price     DOUBLE NOT NULL,
+        source    VARCHAR NOT NULL,
+        PRIMARY KEY (day, currency)
+    );
+    """,
 ]
 
 
@@ -185,7 +195,7 @@ class Store:
     def counts(self) -> dict[str, int]:
         return {
             t: int(self.scalar(f"SELECT count(*) FROM {t}"))
-            for t in ("blocks", "periods", "block_stats", "stale_blocks")
+            for t in ("blocks", "periods", "block_stats", "stale_blocks", "prices")
         }
 
     def close(self) -> None:

@@ -1,0 +1,13 @@
+"""Mining economics: hashprice, unit economics, cost of production, ASICs, network power.
+
+Pure, vectorised functions (numbers or numpy arrays in, same shape out) with units in their
+names; :mod:`hashlens.economics.inputs` is the one module that reads the store.
+"""
+
+from hashlens.economics.hashprice import (
+    hashprice_btc_per_ph_day,
+    hashprice_usd_per_ph_day,
+    hashvalue_sats_per_th_day,
+)
+
+__all__ = ["hashprice_btc_per_ph_day", "hashprice_usd_per_ph_day", "hashvalue_sats_per_th_day"]
