@@ -39,7 +39,7 @@ def full_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path
 
 def test_full_import_and_idempotent_rerun(full_store: Path, data_dir: Path) -> None:
     with Store(full_store) as s:
-        assert s.counts() == {"blocks": 80528, "periods": 480, "block_stats": 80118, "stale_blocks": 36}
+        assert s.counts() == {"blocks": 80528, "periods": 480, "block_stats": 80118, "stale_blocks": 36, "prices": 0}
         assert verify_retargets(s) == 37
         before = {n: s.rows(q) for n, q in TABLES.items()}
         again = sync(s, str(data_dir / "chain"))

@@ -227,3 +227,53 @@ def load_fleet(path: str | Path, catalogue: list[Asic]) -> list[FleetGroup]:
             )
         )
     return out
+
+
+def fleet_over_days(
+    hashrate_ths: np.ndarray,
+    power_w: np.ndarray,
+    power_price_usd_per_kwh: np.ndarray,
+    hashprice_usd_per_ph_day: np.ndarray,
+    op: Operating,
+) -> dict[str, np.ndarray]:
+    r"""Every machine on every day of a hashprice series, without forming the machine × day
+    matrix: a machine's daily profit is linear in the day's hashprice,
+
+    .. math:: \pi_{i,d} = r_i \, HP_d - c_i, \qquad r_i = \frac{H_i}{1000}(1-f_{pool})(1-f_{stale})u
+
+    so its total is r_i ΣHP - D c_i, it is under water on the days with HP_d < c_i / r_i
+    (counted by binary search in the sorted series), and the fleet's daily profit and share
+    of hashrate under water follow from sums and one sort over machines.
+
+    Returns per machine: ``profit_usd`` [USD over the series], ``days_under_water``; per day:
+    ``fleet_profit_usd`` [USD/day], ``share_hashrate_under_water`` [0-1]. O((n + d) log n).
+    """
+    op.validate()
+    hp = np.asarray(hashprice_usd_per_ph_day, float)
+    h = np.asarray(hashrate_ths, float)
+    yield_factor = (1 - op.pool_fee) * (1 - op.stale_rate) * op.uptime
+    rate = h / 1000 * yield_factor  # USD per day per (USD/PH/day) of hashprice
+    cost = (
+        np.asarray(power_w, float)
+        / 1000
+        * op.pue
+        * (
+            24 * op.uptime * (np.asarray(power_price_usd_per_kwh, float) + op.hosting_usd_per_kwh)
+            + op.hosting_usd_per_kw_month / DAYS_PER_MONTH
+        )
+    )
+    with np.errstate(divide="ignore"):
+        threshold = np.where(rate > 0, cost / rate, np.inf)  # breakeven hashprice per machine
+    hp_sorted = np.sort(hp)
+    under = np.searchsorted(hp_sorted, threshold, side="left")  # days with HP < threshold
+    order = np.argsort(threshold)
+    cum_h = np.concatenate([[0.0], np.cumsum(h[order])])
+    # Machines with threshold > HP_d are under water on day d.
+    above = np.searchsorted(threshold[order], hp, side="right")
+    total_h = cum_h[-1]
+    return {
+        "profit_usd": rate * hp.sum() - len(hp) * cost,
+        "days_under_water": under.astype(np.int64),
+        "fleet_profit_usd": hp * rate.sum() - cost.sum(),
+        "share_hashrate_under_water": (total_h - cum_h[above]) / total_h if total_h > 0 else np.zeros_like(hp),
+    }

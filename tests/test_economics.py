@@ -1,0 +1,280 @@
+"""Economics formulas checked against independent hand computations on real shared data."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hashlens.chain.sync import sync
+from hashlens.consensus import MAX_TARGET, bits_to_target
+from hashlens.economics.asics import find_model, load_catalogue, parse_catalogue
+from hashlens.economics.cbeci import network_power, profitable_set, threshold_j_per_th
+from hashlens.economics.cost import cost_breakdown_per_btc, electricity_cost_per_btc, hayes_cost_of_production
+from hashlens.economics.daily import hashprice_days, hashprice_series, import_prices
+from hashlens.economics.fleet import (
+    Operating,
+    breakeven_hashprice_usd_per_ph_day,
+    load_fleet,
+    share_under_water,
+    unit_economics,
+)
+from hashlens.economics.hashprice import hashprice_btc_per_ph_day, hashprice_usd_per_ph_day
+from hashlens.errors import HashlensError
+from hashlens.sources.prices import read_prices
+from hashlens.store import Store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Store:
+    s = Store(tmp_path_factory.mktemp("econ") / "e.duckdb")
+    sync(s, str(data_dir / "chain"))
+    f = data_dir / "market/btc-daily-prices-multi-currency.csv"
+    import_prices(s, read_prices(f, currency="USD"), f.name)
+    return s
+
+
+def shared_rows(data_dir: Path, lo: int, hi: int) -> list[dict[str, str]]:
+    with gzip.open(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", "rt") as fh:
+        return [r for r in csv.DictReader(fh) if lo <= int(r["height"]) <= hi]
+
+
+def test_hashprice_by_hand_on_a_real_day(store: Store, data_dir: Path) -> None:
+    """31 Jan 2026: the tip at the end of the day, its period's exact difficulty, the mean
+    fees of the 144 blocks up to it (read straight from the file), the day's USD price."""
+    day = date(2026, 1, 31)
+    end = datetime(2026, 1, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+    rows = shared_rows(data_dir, 934000, 934575)
+    tip = max(int(r["height"]) for r in rows if int(r["time"]) <= end)
+    fees = [int(r["totalfee"]) for r in rows if tip - 143 <= int(r["height"]) <= tip]
+    assert len(fees) == 144
+    bits = dict(store.rows("SELECT period, bits FROM periods"))[tip // 2016]
+    difficulty = Fraction(MAX_TARGET, bits_to_target(int(bits)))
+    reward = Fraction(312_500_000 + Fraction(sum(fees), 144), 10**8)
+    expected_btc = reward * 86400 * 10**15 / (difficulty * 2**32)
+    with open(data_dir / "market/btc-daily-prices-multi-currency.csv") as fh:
+        price = next(float(r["BTC_USD"]) for r in csv.DictReader(fh) if r["Date"] == "2026-01-31")
+    got = hashprice_days(store, [day])[0]
+    assert got.height == tip and got.height_exact
+    assert got.btc_per_ph_day == pytest.approx(float(expected_btc), rel=1e-12)
+    assert got.usd_per_ph_day == pytest.approx(float(expected_btc) * price, rel=1e-12)
+    assert got.sats_per_th_day == pytest.approx(float(expected_btc) * 1e5, rel=1e-12)
+    assert got.after_halving_btc_per_ph_day == pytest.approx(
+        float((reward - Fraction(3125, 2000)) * 86400 * 10**15 / (difficulty * 2**32)), rel=1e-12
+    )
+    assert 30 < got.usd_per_ph_day < 45  # the published range of that week
+
+
+def test_hashprice_vectorised_and_series(store: Store) -> None:
+    d = np.array([1e14, 2e14])
+    np.testing.assert_allclose(hashprice_btc_per_ph_day(d, 3.125, 0.0) * d, 3.125 * 86400e15 / 2**32)
+    assert hashprice_usd_per_ph_day(1e14, 3.125, 0.0, 100000.0) == pytest.approx(62.86, abs=0.01)
+    with pytest.raises(ValueError):
+        hashprice_btc_per_ph_day(0.0, 3.125, 0.0)
+    s = hashprice_series(store, date(2025, 12, 1), date(2026, 1, 31))
+    assert len(s["rows"]) == 62 and s["all_time_low_usd"] is not None
+    low = s["all_time_low_usd"]
+    assert all(r["usd_per_ph_day"] >= low["usd_per_ph_day"] for r in s["rows"])
+
+
+def test_catalogue_and_cross_checks(data_dir: Path) -> None:
+    cat = load_catalogue()
+    assert len(cat) >= 30 and len({a.maker for a in cat}) >= 4
+    assert all(a.source for a in cat)
+    # CBECI hardware list (J/GH): every model named the same way agrees within 2 %.
+    by_name = {a.name: a for a in cat}
+    matched = 0
+    with open(data_dir / "asics/cbeci-hardware-2024.csv") as fh:
+        for r in csv.DictReader(fh):
+            a = by_name.get(r["Miner_name"])
+            if a:
+                assert a.efficiency_j_per_th == pytest.approx(float(r["Efficiency_J_Gh"]) * 1000, rel=0.02), a.name
+                matched += 1
+    # F2Pool's 2020 list (TH/s, W): the same model and revision (release year within one, rated
+    # hashrate within 5 %) agrees on power within 10 % (makers quote +-10 % on power).
+    f2 = 0
+    with open(data_dir / "asics/f2pool-mining-devices-2020-03.csv", encoding="utf-8-sig") as fh:
+        for r in csv.DictReader(fh):
+            try:
+                a = find_model(cat, r["Device"].strip())
+            except HashlensError:
+                continue
+            same_rev = abs(int(r["Year Released"]) - a.release_date.year) <= 1
+            if same_rev and abs(a.hashrate_ths - float(r["Hashrate (T)"])) / a.hashrate_ths < 0.05:
+                assert a.power_w == pytest.approx(float(r["Power Consumption (W)"]), rel=0.10), a.name
+                f2 += 1
+    assert matched >= 10 and f2 >= 5
+    print(f"\nASIC catalogue: {len(cat)} models; {matched} cross-checked with CBECI, {f2} with F2Pool")
+
+
+def test_catalogue_validation_names_the_line() -> None:
+    head = "maker,model,release_date,hashrate_ths,power_w,efficiency_j_per_th\n"
+    with pytest.raises(HashlensError, match=r"line 2 .*power_w must be positive"):
+        parse_catalogue(head + "X,Y,2024-01,100,0,\n", "user.csv")
+    with pytest.raises(HashlensError, match=r"line 3 .*inconsistent with 3000 W / 100 TH/s"):
+        parse_catalogue(head + "X,A,2024-01,100,3000,30\nX,B,2024-01,100,3000,20\n", "user.csv")
+
+
+def test_unit_economics_by_hand() -> None:
+    op = Operating(
+        power_price_usd_per_kwh=0.06,
+        pool_fee=0.02,
+        stale_rate=0.01,
+        uptime=0.95,
+        pue=1.1,
+        hosting_usd_per_kwh=0.005,
+        hosting_usd_per_kw_month=3.0,
+    )
+    ue = unit_economics(200.0, 3500.0, 40.0, 80000.0, op, machine_price_usd=3000.0)
+    revenue = 0.2 * 40 * 0.98 * 0.99 * 0.95
+    energy = 3.5 * 24 * 0.95 * 1.1
+    fixed = 3.5 * 1.1 * 3.0 / (365.25 / 12)
+    cost = energy * (0.06 + 0.005) + fixed
+    assert float(ue["revenue_usd_per_day"]) == pytest.approx(revenue)
+    assert float(ue["profit_usd_per_day"]) == pytest.approx(revenue - cost)
+    assert float(ue["breakeven_power_price_usd_per_kwh"]) == pytest.approx((revenue - fixed) / energy - 0.005)
+    assert float(ue["breakeven_hashprice_usd_per_ph_day"]) == pytest.approx(cost / (0.2 * 0.98 * 0.99 * 0.95))
+    assert float(ue["shutdown_btc_price_usd"]) == pytest.approx(energy * 0.065 / (revenue / 80000))
+    assert float(ue["payback_days"]) == pytest.approx(3000 / (revenue - cost))
+    # The Luxor rule of thumb: 24·ε·p with no fees, PUE 1, full uptime.
+    assert breakeven_hashprice_usd_per_ph_day(17.5, 0.05) == pytest.approx(21.0)
+    plain = unit_economics(200.0, 3500.0, 21.0, 80000.0, Operating(0.05, 0.0))
+    assert float(plain["profit_usd_per_day"]) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_share_under_water() -> None:
+    # 10% of the hashrate on 38 J/TH machines at $0.05: breakeven $45.6/PH/day > $30.
+    h = np.array([900.0, 100.0])
+    assert share_under_water(h, np.array([17.5, 38.0]), 30.0, 0.05) == pytest.approx(0.10)
+    assert share_under_water(h, np.array([17.5, 38.0]), 50.0, 0.05) == 0.0
+
+
+def test_fleet_files(tmp_path: Path) -> None:
+    cat = load_catalogue()
+    good = tmp_path / "f.yaml"
+    good.write_text(
+        "machines:\n  - {model: S21 Pro, count: 10}\n  - {hashrate_ths: 100, efficiency_j_per_th: 30, count: 5}\n"
+    )
+    groups = load_fleet(good, cat)
+    assert groups[0].label == "Bitmain Antminer S21 Pro (234Th)" and groups[1].power_w == 3000
+    bad = {
+        "model,count\nS99 Ultra,3\n": "row 1: unknown ASIC model 'S99 Ultra'",
+        "model,count\nS21 Pro,2\nS19 XP,-4\n": "row 2: count must be non-negative",
+        "hashrate_ths,power_w,efficiency_j_per_th,count\n100,3000,20,1\n": "row 1: efficiency_j_per_th 20 is inconsistent",
+    }
+    for i, (text, msg) in enumerate(bad.items()):
+        f = tmp_path / f"bad{i}.csv"
+        f.write_text(text)
+        with pytest.raises(HashlensError, match=msg):
+            load_fleet(f, cat)
+
+
+def test_cost_of_production_by_hand() -> None:
+    d, reward = 1.4e14, 3.125 + 0.02
+    hashes = d * 2**32
+    joules = hashes * 17.5 / 1e12
+    by_hand = joules / 3.6e6 * 0.05 / reward
+    assert electricity_cost_per_btc(0.05, 17.5, d, reward) == pytest.approx(by_hand, rel=1e-12)
+    # Hayes' model is the same marginal cost with the subsidy alone and J/GH.
+    assert hayes_cost_of_production(0.05, 0.0175, d, 3.125) == pytest.approx(
+        electricity_cost_per_btc(0.05, 17.5, d, 3.125), rel=1e-12
+    )
+    bd = cost_breakdown_per_btc(0.5, 20000.0, 2000.0, 8000.0, 1000.0, 500.0)
+    assert (bd.cash_cost_usd_per_btc, bd.all_in_cost_usd_per_btc) == (44000.0, 63000.0)
+
+
+def test_cbeci_network_power(store: Store) -> None:
+    cat = load_catalogue()
+    # ε* = revenue per TH·s / price per J: $0.04/TH/day at $0.05/kWh is 33.33 J/TH.
+    assert threshold_j_per_th(0.04, 0.05) == pytest.approx(0.04 / 86400 / (0.05 / 3.6e6))
+    as_of = date(2026, 1, 31)
+    chosen = profitable_set(cat, as_of, 30.0)
+    assert chosen and all(a.efficiency_j_per_th < 30 for a, _ in chosen)
+    assert all((as_of - a.release_date).days < 5 * 365.25 for a, _ in chosen)
+    np_ = network_power(cat, as_of, 1000.0, 0.04, 0.05)
+    effs = [a.efficiency_j_per_th for a, _ in profitable_set(cat, as_of, np_.threshold_j_per_th)]
+    assert np_.lower_j_per_th == min(effs) and np_.upper_j_per_th == max(effs)
+    assert np_.power_gw_guess == pytest.approx(np_.guess_j_per_th * 1e9 * 1.10 / 1e9)
+    assert np_.energy_twh_per_year_guess == pytest.approx(np_.power_gw_guess * 8.766)
+    # Nothing profitable: the previous figures are carried forward.
+    dead = network_power(cat, as_of, 1000.0, 1e-6, 0.05, previous=np_)
+    assert dead.carried_forward and dead.guess_j_per_th == np_.guess_j_per_th
+
+
+def test_price_import_rules(tmp_path: Path, data_dir: Path) -> None:
+    with Store() as s:
+        eur = data_dir / "market/bitfinex-btc-eur-daily.json"
+        with pytest.raises(HashlensError, match=r"missing day.*first EUR 2017-05-20"):
+            import_prices(s, read_prices(eur, currency="EUR"), eur.name)
+        assert s.counts()["prices"] == 0
+        res = import_prices(s, read_prices(eur, currency="EUR"), eur.name, allow_gaps=True)
+        assert res["gaps"]["EUR"][0] == "2017-05-20"
+    with pytest.raises(HashlensError, match="does not say its currency"):
+        read_prices(data_dir / "market/bitfinex-btc-eur-daily.json")
+    bad = tmp_path / "p.csv"
+    bad.write_text("day,close\n2024-01-01,42000\n2024-01-02,-5\n")
+    with pytest.raises(HashlensError, match="line 3: price '-5' must be positive"):
+        read_prices(bad)
+    mapped = tmp_path / "m.csv"
+    mapped.write_text("when,eur_close\n2024-01-01,40000\n2024-01-02,41000\n")
+    pts = read_prices(mapped, currency="EUR", date_column="when", price_column="eur_close")
+    assert [p.price for p in pts] == [40000.0, 41000.0] and pts[0].currency == "EUR"
+
+
+def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hashlens", "--db", str(db), *args], capture_output=True, text=True, timeout=300
+    )
+
+
+def test_cli_economics(tmp_path: Path, data_dir: Path) -> None:
+    db = tmp_path / "cli.duckdb"
+    r = cli(db, "--data", str(data_dir), "hashprice", "--date", "2026-01-15", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    for key in ("date", "usd_per_ph_day", "btc_per_ph_day", "sats_per_th_day"):
+        assert key in d
+    r = cli(db, "hashprice", "--date", "2026-01-15", "--price", "100000", "--json")
+    assert json.loads(r.stdout)["usd_per_ph_day"] == pytest.approx(d["btc_per_ph_day"] * 100000)
+    out = tmp_path / "hp.csv"
+    r = cli(db, "hashprice", "--start", "2026-01-01", "--end", "2026-01-31", "--out", str(out), "--json")
+    assert r.returncode == 0 and out.read_text().count("\n") == 32
+    fleet = tmp_path / "fleet.csv"
+    fleet.write_text("model,count\nS21,10\nM30S,4\n")
+    r = cli(db, "fleet", str(fleet), "--power-price", "0.06", "--date", "2026-01-15", "--json")
+    f = json.loads(r.stdout)
+    assert 0 <= f["share_of_hashrate_under_water"] <= 1 and len(f["machines"]) == 2
+    for cmd in (["cost", "--json"], ["power", "--json"], ["asics", "--json"]):
+        r = cli(db, *cmd)
+        assert r.returncode == 0, r.stderr
+        json.loads(r.stdout)
+    fleet.write_text("model,count\nS21,10\nS99,4\n")
+    r = cli(db, "fleet", str(fleet))
+    assert r.returncode != 0 and r.stderr.startswith("error: ") and "row 2" in r.stderr and r.stderr.count("\n") == 1
+    r = cli(db, "hashprice", "--price", "-3")
+    assert r.returncode != 0 and "--price must be positive" in r.stderr
+
+
+def test_fleet_over_days_matches_brute_force() -> None:
+    from hashlens.economics.fleet import fleet_over_days
+
+    rng = np.random.default_rng(3)
+    h = rng.uniform(50, 300, 400)
+    w = h * rng.uniform(12, 40, 400)
+    p = rng.uniform(0.02, 0.09, 400)
+    hp = rng.uniform(25, 60, 90)
+    op = Operating(pool_fee=0.015, uptime=0.97, pue=1.05, hosting_usd_per_kw_month=2.0)
+    got = fleet_over_days(h, w, p, hp, op)
+    daily = np.stack([unit_economics(h, w, x, 1.0, op, p)["profit_usd_per_day"] for x in hp], axis=1)
+    np.testing.assert_allclose(got["profit_usd"], daily.sum(axis=1), rtol=1e-9)
+    assert (got["days_under_water"] == (daily < 0).sum(axis=1)).all()
+    np.testing.assert_allclose(got["fleet_profit_usd"], daily.sum(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(got["share_hashrate_under_water"], ((daily < 0) * h[:, None]).sum(axis=0) / h.sum())
