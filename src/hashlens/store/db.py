@@ -83,6 +83,51 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (day, currency)
     );
     """,
+    # 4: listed miners' monthly reports, treasury snapshots and single press facts
+    """
+    CREATE TABLE miner_reports (
+        ticker                 VARCHAR NOT NULL,
+        month                  DATE NOT NULL,
+        company                VARCHAR NOT NULL,
+        exchange               VARCHAR,
+        btc_mined              DOUBLE,
+        btc_self_mined         DOUBLE,
+        btc_hosted_mined       DOUBLE,
+        btc_cloud_mined        DOUBLE,
+        hashrate_avg_ehs       DOUBLE,
+        hashrate_month_end_ehs DOUBLE,
+        hashrate_deployed_ehs  DOUBLE,
+        btc_sold               DOUBLE,
+        treasury_btc           DOUBLE,
+        other_holdings         VARCHAR,
+        note                   VARCHAR,
+        source_title           VARCHAR NOT NULL,
+        source_publisher       VARCHAR,
+        source_date            VARCHAR,
+        source_url             VARCHAR,
+        PRIMARY KEY (ticker, month)
+    );
+    CREATE TABLE miner_treasuries (
+        ticker       VARCHAR NOT NULL,
+        as_of        DATE NOT NULL,
+        company      VARCHAR NOT NULL,
+        treasury_btc DOUBLE NOT NULL,
+        note         VARCHAR,
+        source_title VARCHAR NOT NULL,
+        PRIMARY KEY (ticker, as_of)
+    );
+    CREATE TABLE miner_facts (
+        ticker     VARCHAR NOT NULL,
+        month      DATE NOT NULL,
+        company    VARCHAR NOT NULL,
+        metric     VARCHAR NOT NULL,
+        value      DOUBLE NOT NULL,
+        unit       VARCHAR,
+        source_url VARCHAR NOT NULL,
+        note       VARCHAR,
+        PRIMARY KEY (ticker, month, metric, source_url)
+    );
+    """,
 ]
 
 

@@ -1,0 +1,1 @@
+"""Listed miners: monthly reports, expected versus reported production, treasuries, ranks."""
