@@ -1,0 +1,140 @@
+"""Simulator throughput in path-days per second, beside two peers measured in the same run.
+
+Run: `sh scripts/bench sim`.
+(a) hashlens' vectorised engine: 100,000 paths x 2 years, constant hashrate and the fleet +
+    GBM-price model (capitulation, lagged switch-on).
+(b) a plain per-block Python loop: every block an exponential draw, exact retargets with
+    hashlens.consensus; 10 paths x 2 years.
+(c) blocksimpy 1.5.0 (PyPI), a discrete-event blockchain simulator, with its Bitcoin preset,
+    one miner: 1 path x 2 years of blocks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import random
+import sys
+import time
+
+from hashlens.consensus import calculate_next_work_required, difficulty_from_bits
+from hashlens.sim.engine import resolve, simulate
+from hashlens.sim.scenario import parse_scenario
+
+DAYS = 730
+
+
+def ours(paths: int, fleet: bool) -> float:
+    data = {
+        "name": "bench",
+        "days": DAYS,
+        "initial": {"hashrate_ehs": 900, "price_usd": 80000, "difficulty": "steady-state"},
+    }
+    if fleet:
+        data["hashrate"] = {
+            "model": "fleet",
+            "fleet": [
+                {
+                    "model": "Antminer S21 XP (270Th)",
+                    "share": 0.3,
+                    "power_price_median": 0.05,
+                    "power_price_sigma": 0.3,
+                },
+                {"model": "Antminer S21 (200Th)", "share": 0.4, "power_price_median": 0.05, "power_price_sigma": 0.3},
+                {
+                    "model": "Antminer S19 XP (140Th)",
+                    "share": 0.3,
+                    "power_price_median": 0.04,
+                    "power_price_sigma": 0.4,
+                },
+            ],
+        }
+        data["price"] = {"model": "gbm", "sigma_annual": 0.6}
+    s = parse_scenario(data)
+    effs = {"Antminer S21 XP (270Th)": 13.5, "Antminer S21 (200Th)": 17.5, "Antminer S19 XP (140Th)": 21.5}
+    r = resolve(s, None, lambda m: effs[m])
+    t0 = time.perf_counter()
+    simulate(r, paths, 1)
+    return paths * DAYS / (time.perf_counter() - t0)
+
+
+def per_block_loop(paths: int) -> float:
+    rng = random.Random(1)
+    hashrate = 900e18
+    t0 = time.perf_counter()
+    for _ in range(paths):
+        bits = 0x17023AD4
+        t, first, height = 0.0, 0.0, 0
+        while t < DAYS * 86400:
+            lam = hashrate / (difficulty_from_bits(bits) * 2**32)
+            t += rng.expovariate(lam)
+            height += 1
+            if height % 2016 == 2015:
+                last = t
+            elif height % 2016 == 0:
+                bits = calculate_next_work_required(bits, math.floor(first), math.floor(last))
+                first = t
+    return paths * DAYS / (time.perf_counter() - t0)
+
+
+def blocksimpy_rate() -> float | None:
+    try:
+        from blocksimpy.app import main as bs_main
+    except ImportError:
+        return None
+    blocks = DAYS * 144
+    argv = sys.argv
+    sys.argv = [
+        "bsim",
+        "--chain",
+        "btc",
+        "--blocks",
+        str(blocks),
+        "--miners",
+        "1",
+        "--nodes",
+        "2",
+        "--neighbors",
+        "1",
+        "--wallets",
+        "1",
+        "--transactions",
+        "1",
+        "--print",
+        str(blocks * 10),
+    ]
+    out = io.StringIO()
+    t0 = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(out):
+            bs_main()
+    finally:
+        sys.argv = argv
+    elapsed = time.perf_counter() - t0
+    text = out.getvalue()
+    days = next((float(line.split("(")[1].split()[0]) for line in text.splitlines() if "Simulated time" in line), DAYS)
+    return days / elapsed
+
+
+def main() -> None:
+    a1 = ours(100_000, fleet=False)
+    a2 = ours(100_000, fleet=True)
+    b = per_block_loop(10)
+    c = blocksimpy_rate()
+    print(f"path-days per second over {DAYS} days (2 cores):")
+    print(f"  hashlens engine, constant hashrate, 100,000 paths: {a1:14,.0f}")
+    print(f"  hashlens engine, fleet + GBM price, 100,000 paths: {a2:14,.0f}")
+    print(
+        f"  plain per-block Python loop (exact retargets):     {b:14,.0f}   -> hashlens {a1 / b:,.0f}x / {a2 / b:,.0f}x"
+    )
+    if c is None:
+        print("  blocksimpy not installed")
+    else:
+        print(
+            f"  blocksimpy 1.5.0 (discrete-event, BTC preset):     {c:14,.0f}   -> hashlens {a1 / c:,.0f}x / {a2 / c:,.0f}x"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Monte Carlo simulation of difficulty, hashrate, hashprice and miner margins."""

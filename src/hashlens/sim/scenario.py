@@ -1,0 +1,253 @@
+"""Scenarios: YAML files describing a simulation, validated field by field."""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hashlens.errors import HashlensError
+
+PRICE_MODELS = ("constant", "gbm", "bootstrap", "path")
+HASHRATE_MODELS = ("constant", "growth", "fleet")
+
+
+@dataclass
+class FleetGen:
+    model: str
+    share: float  # of initial hashrate [0-1]
+    power_price_median: float  # [USD/kWh]
+    power_price_sigma: float  # lognormal spread [-]
+    efficiency_j_per_th: float = 0.0  # filled from the catalogue
+
+
+@dataclass
+class Curtailment:
+    start_day: float
+    days: float
+    share: float  # of hashrate removed [0-1]
+
+
+@dataclass
+class Shock:
+    day: float
+    pct: float
+
+
+@dataclass
+class Scenario:
+    name: str
+    days: float = 365.0
+    step_days: float = 1.0
+    record_every_days: float = 7.0
+    # initial state
+    height: int | None = None
+    bits: int | None = None
+    difficulty: float | str | None = None  # a number, "steady-state", or None (from bits/chain)
+    hashrate_ehs: float | None = None
+    price_usd: float | None = None
+    # hashrate
+    hashrate_model: str = "constant"
+    growth_pct_per_14_days: float = 0.0
+    fleet: list[FleetGen] = field(default_factory=list)
+    fleet_growth_pct_per_year: float = 0.0
+    switch_on_lag_days: float = 7.0
+    pue: float = 1.05
+    curtailment: list[Curtailment] = field(default_factory=list)
+    # revenue
+    fees_btc_per_block: float = 0.02
+    price_model: str = "constant"
+    mu_annual: float = 0.0
+    sigma_annual: float = 0.0
+    block_days: int = 30
+    price_file: str | None = None
+    shocks: list[Shock] = field(default_factory=list)
+    # filled at run time from the store or files
+    bootstrap_returns: Any = None
+    price_path: Any = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _num(
+    d: dict[str, Any],
+    key: str,
+    where: str,
+    default: Any = None,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+) -> Any:
+    if key not in d or d[key] is None:
+        return default
+    v = d[key]
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise HashlensError(f"{where}.{key}: {v!r} is not a number")
+    if not math.isfinite(v):
+        raise HashlensError(f"{where}.{key}: must be finite")
+    if lo is not None and (v <= lo if lo_open else v < lo):
+        raise HashlensError(f"{where}.{key}: {v:g} must be {'>' if lo_open else '>='} {lo:g}")
+    if hi is not None and v > hi:
+        raise HashlensError(f"{where}.{key}: {v:g} must be <= {hi:g}")
+    return v
+
+
+def _section(d: dict[str, Any], key: str) -> dict[str, Any]:
+    v = d.get(key) or {}
+    if not isinstance(v, dict):
+        raise HashlensError(f"{key}: expected a mapping")
+    return v
+
+
+def _known(d: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(d) - allowed)
+    if unknown:
+        raise HashlensError(f"{where}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def parse_scenario(data: dict[str, Any], name: str = "scenario") -> Scenario:
+    """Build and validate a scenario; every error names its field (``price.sigma_annual``)."""
+    if not isinstance(data, dict):
+        raise HashlensError("a scenario is a YAML mapping")
+    _known(
+        data,
+        {
+            "name",
+            "description",
+            "days",
+            "step_days",
+            "record_every_days",
+            "initial",
+            "hashrate",
+            "fees_btc_per_block",
+            "price",
+            "curtailment",
+        },
+        "scenario",
+    )
+    s = Scenario(name=str(data.get("name") or name), raw=copy.deepcopy(data))
+    s.days = _num(data, "days", "scenario", 365.0, lo=1, hi=36500)
+    s.step_days = _num(data, "step_days", "scenario", 1.0, lo=0, hi=14, lo_open=True)
+    s.record_every_days = _num(data, "record_every_days", "scenario", 7.0, lo=0, lo_open=True)
+    s.fees_btc_per_block = _num(data, "fees_btc_per_block", "scenario", 0.02, lo=0)
+    ini = _section(data, "initial")
+    _known(ini, {"height", "bits", "difficulty", "hashrate_ehs", "price_usd"}, "initial")
+    s.height = int(_num(ini, "height", "initial", None, lo=0)) if ini.get("height") is not None else None
+    if ini.get("bits") is not None:
+        try:
+            s.bits = int(str(ini["bits"]).removeprefix("0x"), 16)
+        except ValueError:
+            raise HashlensError(f"initial.bits: {ini['bits']!r} is not hex compact bits") from None
+    diff = ini.get("difficulty")
+    if isinstance(diff, str):
+        if diff != "steady-state":
+            raise HashlensError("initial.difficulty: a number or 'steady-state'")
+        s.difficulty = diff
+    else:
+        s.difficulty = _num(ini, "difficulty", "initial", None, lo=1)
+    s.hashrate_ehs = _num(ini, "hashrate_ehs", "initial", None, lo=0, lo_open=True)
+    s.price_usd = _num(ini, "price_usd", "initial", None, lo=0, lo_open=True)
+    hr = _section(data, "hashrate")
+    _known(
+        hr,
+        {"model", "growth_pct_per_14_days", "fleet", "fleet_growth_pct_per_year", "switch_on_lag_days", "pue"},
+        "hashrate",
+    )
+    s.hashrate_model = str(hr.get("model", "constant"))
+    if s.hashrate_model not in HASHRATE_MODELS:
+        raise HashlensError(f"hashrate.model: {s.hashrate_model!r}; choose one of {', '.join(HASHRATE_MODELS)}")
+    s.growth_pct_per_14_days = _num(hr, "growth_pct_per_14_days", "hashrate", 0.0, lo=-99)
+    s.fleet_growth_pct_per_year = _num(hr, "fleet_growth_pct_per_year", "hashrate", 0.0, lo=-99)
+    s.switch_on_lag_days = _num(hr, "switch_on_lag_days", "hashrate", 7.0, lo=0)
+    s.pue = _num(hr, "pue", "hashrate", 1.05, lo=1)
+    for i, g in enumerate(hr.get("fleet") or []):
+        where = f"hashrate.fleet[{i}]"
+        if not isinstance(g, dict):
+            raise HashlensError(f"{where}: expected a mapping")
+        _known(g, {"model", "share", "power_price_median", "power_price_sigma"}, where)
+        if not g.get("model"):
+            raise HashlensError(f"{where}.model: required")
+        s.fleet.append(
+            FleetGen(
+                str(g["model"]),
+                _num(g, "share", where, None, lo=0, hi=1),
+                _num(g, "power_price_median", where, 0.05, lo=0, lo_open=True),
+                _num(g, "power_price_sigma", where, 0.3, lo=0),
+            )
+        )
+        if s.fleet[-1].share is None:
+            raise HashlensError(f"{where}.share: required")
+    if s.hashrate_model == "fleet":
+        if not s.fleet:
+            raise HashlensError("hashrate.fleet: the fleet model needs at least one generation")
+        total = sum(g.share for g in s.fleet)
+        if abs(total - 1) > 1e-6:
+            raise HashlensError(f"hashrate.fleet: shares add up to {total:g}, not 1")
+    pr = _section(data, "price")
+    _known(pr, {"model", "mu_annual", "sigma_annual", "block_days", "file", "shocks"}, "price")
+    s.price_model = str(pr.get("model", "constant"))
+    if s.price_model not in PRICE_MODELS:
+        raise HashlensError(f"price.model: {s.price_model!r}; choose one of {', '.join(PRICE_MODELS)}")
+    s.mu_annual = _num(pr, "mu_annual", "price", 0.0)
+    s.sigma_annual = _num(pr, "sigma_annual", "price", 0.0, lo=0)
+    s.block_days = int(_num(pr, "block_days", "price", 30, lo=1))
+    s.price_file = pr.get("file")
+    if s.price_model == "path" and not s.price_file:
+        raise HashlensError("price.file: the path model needs a CSV of day,price")
+    for i, sh in enumerate(pr.get("shocks") or []):
+        where = f"price.shocks[{i}]"
+        if not isinstance(sh, dict):
+            raise HashlensError(f"{where}: expected a mapping")
+        _known(sh, {"day", "pct"}, where)
+        s.shocks.append(Shock(_num(sh, "day", where, 0.0, lo=0), _num(sh, "pct", where, 0.0, lo=-99.9)))
+    for i, c in enumerate(data.get("curtailment") or []):
+        where = f"curtailment[{i}]"
+        if not isinstance(c, dict):
+            raise HashlensError(f"{where}: expected a mapping")
+        _known(c, {"start_day", "days", "share"}, where)
+        share = _num(c, "share", where, None, lo=0, hi=1)
+        if share is None:
+            raise HashlensError(f"{where}.share: required (0-1, e.g. 0.4 for 40 %)")
+        s.curtailment.append(
+            Curtailment(_num(c, "start_day", where, 0.0, lo=0), _num(c, "days", where, 1.0, lo=0, lo_open=True), share)
+        )
+    if s.record_every_days < s.step_days:
+        s.record_every_days = s.step_days
+    return s
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    import yaml
+
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text())
+    except OSError as exc:
+        raise HashlensError(f"{p}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise HashlensError(f"{p}: not valid YAML: {exc}") from None
+    try:
+        return parse_scenario(data, p.stem)
+    except HashlensError as exc:
+        raise HashlensError(f"{p}: {exc}") from None
+
+
+def with_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Copy of a scenario mapping with dotted keys set (``price.sigma_annual``,
+    ``price.shocks.0.pct``) — how a sweep varies one field per grid point."""
+    out = copy.deepcopy(data)
+    for dotted, value in overrides.items():
+        node: Any = out
+        parts = dotted.split(".")
+        for part in parts[:-1]:
+            if isinstance(node, list):
+                node = node[int(part)]
+            else:
+                node = node.setdefault(part, {})
+        last = parts[-1]
+        if isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return out
