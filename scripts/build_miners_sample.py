@@ -30,14 +30,23 @@ def main() -> None:
     with open(SRC / "monthly-production-2025-12_2026-01.csv") as fh:
         for r in csv.DictReader(fh):
             rec = {
-                "company": r["company"], "ticker": r["ticker"], "exchange": r["exchange"], "month": r["month"],
-                "btc_mined": num(r["btc_mined"]), "btc_self_mined": num(r["btc_self_mined"]),
-                "btc_cloud_mined": num(r["btc_cloud_mined"]), "hashrate_avg_ehs": num(r["hashrate_avg_ehs"]),
+                "company": r["company"],
+                "ticker": r["ticker"],
+                "exchange": r["exchange"],
+                "month": r["month"],
+                "btc_mined": num(r["btc_mined"]),
+                "btc_self_mined": num(r["btc_self_mined"]),
+                "btc_cloud_mined": num(r["btc_cloud_mined"]),
+                "hashrate_avg_ehs": num(r["hashrate_avg_ehs"]),
                 "hashrate_month_end_ehs": num(r["hashrate_month_end_ehs"]),
-                "hashrate_deployed_ehs": num(r["hashrate_deployed_ehs"]), "btc_sold": num(r["btc_sold"]),
-                "treasury_btc": num(r["treasury_btc"]), "note": r["note"] or None,
+                "hashrate_deployed_ehs": num(r["hashrate_deployed_ehs"]),
+                "btc_sold": num(r["btc_sold"]),
+                "treasury_btc": num(r["treasury_btc"]),
+                "note": r["note"] or None,
                 "source_title": f"{r['company']} production update for {r['month']}",
-                "source_publisher": r["company"], "source_date": "2026-02", "source_url": None,
+                "source_publisher": r["company"],
+                "source_date": "2026-02",
+                "source_url": None,
             }
             if "ETH" in (r["note"] or ""):
                 rec["other_holdings"] = "3950 ETH (end of 2025)"
@@ -45,19 +54,28 @@ def main() -> None:
     treasuries = []
     with open(SRC / "treasuries-2026-02.csv") as fh:
         for r in csv.DictReader(fh):
-            treasuries.append({"company": r["company"], "ticker": r["ticker"], "exchange": r["exchange"],
-                               "as_of": r["as_of"], "treasury_btc": num(r["treasury_btc"]),
-                               "note": r["note"] or None,
-                               "source_title": f"{r['company']} treasury disclosure, {ROUNDUP}"})
+            treasuries.append(
+                {
+                    "company": r["company"],
+                    "ticker": r["ticker"],
+                    "exchange": r["exchange"],
+                    "as_of": r["as_of"],
+                    "treasury_btc": num(r["treasury_btc"]),
+                    "note": r["note"] or None,
+                    "source_title": f"{r['company']} treasury disclosure, {ROUNDUP}",
+                }
+            )
     facts = []
     with open(SRC / "monthly-production-press-2024-01_2025-01.csv") as fh:
         for r in csv.DictReader(fh):
             facts.append({k: (num(v) if k == "value" else (v or None)) for k, v in r.items()})
     doc = {
         "dataset": "hashlens starter sample of listed miners' monthly figures (Nov 2025 - Feb 2026, "
-                   "plus January 2024 and January 2025 press facts); built by scripts/build_miners_sample.py "
-                   "from ../shared/data/miners; see its README for column meanings",
-        "reports": reports, "treasuries": treasuries, "facts": facts,
+        "plus January 2024 and January 2025 press facts); built by scripts/build_miners_sample.py "
+        "from ../shared/data/miners; see its README for column meanings",
+        "reports": reports,
+        "treasuries": treasuries,
+        "facts": facts,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110))

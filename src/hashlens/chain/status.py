@@ -47,10 +47,15 @@ def per_block_tip(heights: np.ndarray, times: np.ndarray) -> tuple[int, int]:
     return int(h[i]), int(times[i])
 
 
-def running_period(store: Store, now: int | None = None) -> dict[str, Any]:
+def running_period(store: Store, now: int | None = None, upto_time: int | None = None) -> dict[str, Any]:
+    """The running period at the latest usable tip (or the latest at or before ``upto_time``)
+    with both next-retarget estimates, and the real outcome if the store already knows it."""
     periods = load_periods(store)
     history = adjustment_history(periods)
     heights, times = block_times(store)
+    if upto_time is not None:
+        keep = times <= upto_time
+        heights, times = heights[keep], times[keep]
     tip_h, tip_t = per_block_tip(heights, times)
     t_at = dict(zip(heights.tolist(), times.tolist(), strict=True))
     p = tip_h // N

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -201,11 +200,9 @@ def fleet(
     as_json: JsonOpt = False,
 ) -> None:
     """Fleet profitability: revenue, power, profit, breakevens, switch-off price, share under water."""
-    import numpy as np
-
     from hashlens.economics.asics import load_catalogue
     from hashlens.economics.daily import hashprice_days, latest_day
-    from hashlens.economics.fleet import load_fleet, share_under_water, unit_economics
+    from hashlens.economics.fleet import evaluate_fleet, load_fleet
 
     positive(price, "--price")
     positive(hashprice_usd, "--hashprice")
@@ -220,50 +217,7 @@ def fleet(
     hp = hashprice_usd or hp_row.usd_per_ph_day
     if btc_price is None or hp is None:
         raise HashlensError(f"no USD price stored for {d}: pass --price")
-    h = np.array([g.hashrate_ths for g in groups])
-    w = np.array([g.power_w for g in groups])
-    n = np.array([g.count for g in groups], dtype=float)
-    pp = np.array([g.power_price_usd_per_kwh if g.power_price_usd_per_kwh is not None else power_price for g in groups])
-    mp = np.array([g.machine_price_usd if g.machine_price_usd is not None else np.nan for g in groups])
-    ue = unit_economics(h, w, hp, btc_price, op, pp, mp)
-    per_group = []
-    for i, g in enumerate(groups):
-        row = {
-            "label": g.label,
-            "count": g.count,
-            "hashrate_ths": g.hashrate_ths,
-            "power_w": g.power_w,
-            "efficiency_j_per_th": g.efficiency_j_per_th,
-            "power_price_usd_per_kwh": float(pp[i]),
-        }
-        row |= {k: (None if not np.isfinite(v[i]) else float(v[i])) for k, v in ue.items()}
-        per_group.append(row)
-    totals: dict[str, float | None] = {
-        k: float((ue[k] * n).sum())
-        for k in (
-            "revenue_usd_per_day",
-            "power_cost_usd_per_day",
-            "hosting_usd_per_day",
-            "profit_usd_per_day",
-            "revenue_btc_per_day",
-        )
-    }
-    totals["hashrate_phs"] = float((h * n).sum() / 1000)
-    totals["power_mw"] = float((w * n).sum() / 1e6)
-    revenue_total, profit_total = (
-        float((ue["revenue_usd_per_day"] * n).sum()),
-        float((ue["profit_usd_per_day"] * n).sum()),
-    )
-    totals["margin"] = profit_total / revenue_total if revenue_total else None
-    data = {
-        "date": d.isoformat(),
-        "hashprice_usd_per_ph_day": hp,
-        "btc_price_usd": btc_price,
-        "operating": asdict(op),
-        "machines": per_group,
-        "fleet": totals,
-        "share_of_hashrate_under_water": share_under_water(h * n, w / h, hp, pp),
-    }
+    data = {"date": d.isoformat()} | evaluate_fleet(groups, op, hp, btc_price)
 
     def render(x: dict[str, Any]) -> None:
         t = Table(

@@ -265,19 +265,24 @@ def hashprice_series(store: Store, start: date, end: date, currency_price: str =
 
 
 def network_hashrate_ehs_on(cal: ChainCalendar, day: date) -> tuple[float, str]:
-    """The hashrate implied by the period in force at the end of ``day``: its work per block
-    over its mean block interval (from its start and the next period's start), or at 600 s
-    when the period has not ended in the data [EH/s]."""
+    """Network hashrate at the end of ``day`` [EH/s], by the best method the data allow:
+    the period's work per block over its mean interval when both its start and the next
+    period's start are known; else Core's getnetworkhashps over the 1008 blocks before that
+    time where per-block times exist; else the difficulty at 600 s per block."""
+    from hashlens.chain.hashrate import hashrate_over_blocks, period_work_table
+
     ts = _end_of_day(day)
     p = int(cal.period_at(np.array([ts]))[0])
     if p < 0:
         raise HashlensError(f"{day} is before the chain began")
-    work = cal.difficulty[p] * 2.0**32
-    if p + 1 < len(cal.start_time):
+    if p + 1 < len(cal.start_time) and not cal.estimated[p] and not cal.estimated[p + 1]:
         interval = (cal.start_time[p + 1] - cal.start_time[p]) / N
-        how = "period's mean block interval" + (
-            " (estimated start times)" if cal.estimated[p] or cal.estimated[p + 1] else ""
-        )
-    else:
-        interval, how = 600.0, "difficulty at 600 s per block (period still running)"
-    return float(work / interval / 1e18), how
+        return float(cal.difficulty[p] * 2.0**32 / interval / 1e18), "period's mean block interval"
+    heights, exact = cal.height_at(np.array([ts]))
+    if exact[0]:
+        i = int(np.searchsorted(cal.block_h, heights[0]))
+        if i >= 1008 and cal.block_h[i] - cal.block_h[i - 1008] == 1008:
+            work = period_work_table({q: int(b) for q, b in enumerate(cal.bits)})
+            est = hashrate_over_blocks(cal.block_h[i - 1008 : i + 1], cal.block_t[i - 1008 : i + 1], work)
+            return est.hashrate_ehs, "getnetworkhashps over the last 1008 blocks"
+    return float(cal.difficulty[p] * 2.0**32 / 600 / 1e18), "difficulty at 600 s per block (no block times)"

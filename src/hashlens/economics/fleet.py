@@ -125,7 +125,8 @@ def share_under_water(
     power_price_usd_per_kwh: ArrayLike,
 ) -> float:
     """Share of the fleet's hashrate whose power cost exceeds its revenue at this hashprice
-    (the listed miners' "at a hashprice of $X, N % of our fleet is in the red") [0-1]."""
+    (the listed miners' "at a hashprice of $X, N % of our fleet is in the red") [0-1].
+    ``hashrate_ths`` weighs each entry: one machine's, or a whole group's total."""
     h = np.asarray(hashrate_ths, float)
     be = np.asarray(breakeven_hashprice_usd_per_ph_day(efficiency_j_per_th, power_price_usd_per_kwh))
     total = h.sum()
@@ -276,4 +277,58 @@ def fleet_over_days(
         "days_under_water": under.astype(np.int64),
         "fleet_profit_usd": hp * rate.sum() - cost.sum(),
         "share_hashrate_under_water": (total_h - cum_h[above]) / total_h if total_h > 0 else np.zeros_like(hp),
+    }
+
+
+def evaluate_fleet(
+    groups: list[FleetGroup], op: Operating, hashprice_usd_per_ph_day: float, btc_price_usd: float
+) -> dict[str, Any]:
+    """Per-group unit economics, fleet totals and the share of hashrate under water, as
+    plain data (what the CLI prints and the API returns)."""
+    from dataclasses import asdict
+
+    h = np.array([g.hashrate_ths for g in groups])
+    w = np.array([g.power_w for g in groups])
+    n = np.array([g.count for g in groups], dtype=float)
+    pp = np.array(
+        [
+            g.power_price_usd_per_kwh if g.power_price_usd_per_kwh is not None else op.power_price_usd_per_kwh
+            for g in groups
+        ]
+    )
+    mp = np.array([g.machine_price_usd if g.machine_price_usd is not None else np.nan for g in groups])
+    ue = unit_economics(h, w, hashprice_usd_per_ph_day, btc_price_usd, op, pp, mp)
+    per_group = []
+    for i, g in enumerate(groups):
+        row: dict[str, Any] = {
+            "label": g.label,
+            "count": g.count,
+            "hashrate_ths": g.hashrate_ths,
+            "power_w": g.power_w,
+            "efficiency_j_per_th": g.efficiency_j_per_th,
+            "power_price_usd_per_kwh": float(pp[i]),
+        }
+        row |= {k: (None if not np.isfinite(v[i]) else float(v[i])) for k, v in ue.items()}
+        per_group.append(row)
+    sums = {
+        k: float((ue[k] * n).sum())
+        for k in (
+            "revenue_usd_per_day",
+            "power_cost_usd_per_day",
+            "hosting_usd_per_day",
+            "profit_usd_per_day",
+            "revenue_btc_per_day",
+        )
+    }
+    totals: dict[str, float | None] = dict(sums)
+    totals["hashrate_phs"] = float((h * n).sum() / 1000)
+    totals["power_mw"] = float((w * n).sum() / 1e6)
+    totals["margin"] = sums["profit_usd_per_day"] / sums["revenue_usd_per_day"] if sums["revenue_usd_per_day"] else None
+    return {
+        "hashprice_usd_per_ph_day": hashprice_usd_per_ph_day,
+        "btc_price_usd": btc_price_usd,
+        "operating": asdict(op),
+        "machines": per_group,
+        "fleet": totals,
+        "share_of_hashrate_under_water": share_under_water(h * n, w / h, hashprice_usd_per_ph_day, pp),
     }

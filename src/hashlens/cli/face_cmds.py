@@ -1,0 +1,61 @@
+"""The faces as commands: the weekly report and the HTTP server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hashlens.cli.app import JsonOpt, app, console, emit, kv_table, state
+from hashlens.cli.economics_cmds import parse_day, positive, ready_store
+from hashlens.errors import HashlensError
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Option(help="Folder for report.md, report.html and charts/.")] = Path("report"),
+    as_of: Annotated[
+        str | None, typer.Option(help="UTC day the report is as of (default: last full day of data).")
+    ] = None,
+    price: Annotated[float | None, typer.Option(help="BTC price [USD] for today's figures.")] = None,
+    paths: Annotated[int, typer.Option(help="Simulated paths for the outlook.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Seed of the outlook simulation.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """The weekly mining report (Markdown and HTML with charts), every figure footnoted."""
+    from hashlens.miners.storeio import ensure_sample
+    from hashlens.report.build import build_report
+
+    positive(price, "--price")
+    if not 100 <= paths <= 200_000:
+        raise HashlensError("--paths must be between 100 and 200,000")
+    with ready_store(as_json) as store:
+        ensure_sample(store)
+        r = build_report(store, out, parse_day(as_of, "--as-of"), price, paths, seed)
+    data: dict[str, Any] = {
+        "markdown": str(r.markdown_path),
+        "html": str(r.html_path),
+        "charts": [str(c) for c in r.charts],
+        "as_of": r.data["as_of"],
+    }
+    emit(data, as_json, lambda d: console.print(kv_table("Weekly report written", d)))
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+) -> None:
+    """Serve the API (/v1, docs at /docs) and the dashboard (/) on this machine."""
+    import uvicorn
+
+    from hashlens.api.app import create_app
+
+    if not 1 <= port <= 65535:
+        raise HashlensError("--port must be between 1 and 65535")
+    with ready_store(False) as store:
+        from hashlens.miners.storeio import ensure_sample
+
+        ensure_sample(store)
+    uvicorn.run(create_app(state.db_path), host=host, port=port, log_level="warning")

@@ -1,0 +1,1 @@
+"""The weekly mining report: Markdown and HTML with charts, every figure footnoted."""

@@ -1,0 +1,1 @@
+"""The web dashboard: static files served by the API, drawing from /v1 (no external CDN)."""
