@@ -141,6 +141,11 @@ class Store:
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
+            if "lock" in str(exc).lower():
+                raise HashlensError(
+                    f"the store {self.path} is in use by another process (a running `hashlens serve`?); "
+                    "stop it or use another --db"
+                ) from None
             raise HashlensError(f"cannot open store {self.path}: {exc}") from None
         if not read_only:
             self.migrate()
