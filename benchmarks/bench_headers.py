@@ -23,7 +23,7 @@ def real_headers() -> list[bytes]:
     return raws
 
 
-def best_of(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+def best_of(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
     best = float("inf")
     for _ in range(repeat):
         t0 = time.perf_counter()

@@ -19,20 +19,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from benchmarks.bench_headers import best_of as timed
 from hashlens.chain.adjustments import adjustment_history, load_periods
 from hashlens.chain.sync import sync
 from hashlens.sources.checkpoints import read_bitcoinj
 from hashlens.sources.datadir import require_data_dir
 from hashlens.store import Store
-
-
-def timed(fn, repeat: int = 3) -> float:  # type: ignore[no-untyped-def]
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def pandas_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

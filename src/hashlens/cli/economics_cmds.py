@@ -31,6 +31,20 @@ def positive(value: float | None, name: str) -> None:
         raise HashlensError(f"{name} must be positive (got {value:g})")
 
 
+def monthly_days(start: str | None, end: date) -> list[date]:
+    """``end`` alone, or with ``--start``: the start day and each 1st of a month after it, to ``end``."""
+    s = parse_day(start, "--start")
+    if s is None:
+        return [end]
+    if s > end:
+        raise HashlensError(f"--start {s} is after {end}")
+    days = []
+    while s <= end:
+        days.append(s)
+        s = (s.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return days
+
+
 def ready_store(quiet: bool) -> Store:
     """The store, filled from the shared data on first use (chain and USD prices)."""
     from hashlens.chain.sync import sync
@@ -269,14 +283,7 @@ def cost(
         positive(e, "--efficiency")
     with ready_store(as_json) as store:
         d = parse_day(day) or latest_day(store)
-        days = [d]
-        if start:
-            s = parse_day(start, "--start")
-            assert s is not None
-            days = []
-            while s <= d:
-                days.append(s)
-                s = (s.replace(day=1) + timedelta(days=32)).replace(day=1)
+        days = monthly_days(start, d)
         rows = hashprice_days(store, days, price)
     out = []
     for r in rows:
@@ -352,14 +359,7 @@ def power(
     cat = load_catalogue(asic_file)
     with ready_store(as_json) as store:
         d = parse_day(day) or latest_day(store)
-        days = [d]
-        if start:
-            s = parse_day(start, "--start")
-            assert s is not None
-            days = []
-            while s <= d:
-                days.append(s)
-                s = (s.replace(day=1) + timedelta(days=32)).replace(day=1)
+        days = monthly_days(start, d)
         cal = ChainCalendar(store)
         rows = hashprice_days(store, days, cal=cal)
     out, prev = [], None
