@@ -14,10 +14,10 @@ import pytest
 from hashlens.chain.sync import sync
 from hashlens.consensus import calculate_next_work_required, target_to_bits
 from hashlens.consensus.compact import decode_compact
+from hashlens.consensus.vectorised import retarget
 from hashlens.errors import HashlensError
 from hashlens.sim import theory
 from hashlens.sim.engine import resolve, simulate, summarise
-from hashlens.sim.retarget import retarget
 from hashlens.sim.scenario import load_scenario, parse_scenario
 from hashlens.store import Store
 

@@ -218,3 +218,34 @@ def test_migrations_upgrade_and_refuse_newer(tmp_path: Path) -> None:
         s.con.execute("INSERT INTO schema_version VALUES (99)")
     with pytest.raises(HashlensError, match="newer than this hashlens"):
         Store(p)
+
+
+def test_parquet_and_csv_header_files(tmp_path: Path, data_dir: Path) -> None:
+    """Real stale-chain headers as Parquet (fields) and CSV (hex), placed by their height column."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    st = stale_headers(data_dir)
+    hs = [BlockHeader.parse(st[h]) for h in range(961632, 961640)]
+    pq.write_table(
+        pa.table(
+            {
+                "height": list(range(961632, 961640)),
+                "version": [h.version for h in hs],
+                "prev_hash": [h.prev_hash_hex for h in hs],
+                "merkle_root": [h.merkle_root[::-1].hex() for h in hs],
+                "time": [h.time for h in hs],
+                "bits": [h.bits for h in hs],
+                "nonce": [h.nonce for h in hs],
+            }
+        ),
+        tmp_path / "h.parquet",
+    )
+    with Store() as a, Store() as b:
+        assert sync(a, str(tmp_path / "h.parquet"))[0].added == 8
+        (tmp_path / "h.csv").write_text(
+            "height,header\n" + "".join(f"{h},{st[h].hex()}\n" for h in range(961632, 961640))
+        )
+        assert sync(b, str(tmp_path / "h.csv"))[0].added == 8
+        q = "SELECT height, hash, prev_hash, merkle_root, time, bits, nonce FROM blocks ORDER BY height"
+        assert a.rows(q) == b.rows(q)

@@ -5,7 +5,7 @@ its blocks are a Poisson process of rate λ = H/(D·2^32). A period's last block
 accumulated intensity reaches a Gamma(2015) draw — the exact law of 2015 exponential intervals,
 never simulated block by block — and the next period's first block after one more Exp(1) of
 intensity at the new difficulty. The retarget is computed from the two blocks' integer times
-with :mod:`hashlens.sim.retarget` (bit-exact with consensus). Paths run in fixed chunks, each
+with :mod:`hashlens.consensus.vectorised` (bit-exact with the scalar rule). Paths run in fixed chunks, each
 with its own child of the run's SeedSequence, so results do not depend on the executor.
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, POW_TARGET_SPACING
+from hashlens.consensus.vectorised import difficulty, retarget, split_bits
 from hashlens.errors import HashlensError
 from hashlens.sim import theory
-from hashlens.sim.retarget import difficulty, retarget, split_bits
 from hashlens.sim.scenario import Scenario
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL

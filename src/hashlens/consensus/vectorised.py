@@ -1,4 +1,4 @@
-"""The retarget rule, vectorised over paths, still exact.
+"""The retarget rule for many paths at once (numpy), bit-exact with :mod:`hashlens.consensus.retarget`.
 
 A compact target is m·256^(e-3). The new target is floor(m·256^(e-3)·τ/T); only its top three
 bytes survive compact encoding, and because flooring twice equals flooring once,
