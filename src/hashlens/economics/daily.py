@@ -174,6 +174,8 @@ def hashprice_days(
     """Hashprice at the end of each UTC day (difficulty and subsidy of the tip then; fees the
     trailing 144-block mean where block stats exist, else ``fees_btc``, else zero — stated in
     ``fee_source``); priced with ``price_usd`` if given, else the stored USD price of the day."""
+    if not days:
+        return []
     cal = cal or ChainCalendar(store)
     ts = np.array([_end_of_day(d) for d in days])
     pidx = cal.period_at(ts)

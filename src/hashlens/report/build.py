@@ -101,18 +101,22 @@ def build_report(
     est_start = bool(cal.estimated[k - 1])
     drops = sum(a.change_pct < 0 for a in history)
     rises = sum(a.change_pct > 0 for a in history)
-    rank = (
-        f"the {_ordinal(last.rank_among_drops)} largest drop of {drops}"
-        if last.rank_among_drops
-        else f"the {_ordinal(last.rank_among_rises or 0)} largest rise of {rises}"
-    )
-    streak = (
-        f"{abs(last.streak)} {'drop' if last.streak < 0 else 'rise'}{'s' if abs(last.streak) != 1 else ''} in a row"
-    )
+
+    def ranked(r: int, total: int, what: str) -> str:
+        return f"the largest {what} of {total}" if r == 1 else f"the {_ordinal(r)} largest {what} of {total}"
+
+    if last.rank_among_drops:
+        rank = ranked(last.rank_among_drops, drops, "drop")
+    elif last.rank_among_rises:
+        rank = ranked(last.rank_among_rises, rises, "rise")
+    else:
+        rank = "no change"
+    n = abs(last.streak)
+    streak = f"{n} {'drop' if last.streak < 0 else 'rise'}{'s' if n != 1 else ''} in a row" if n else "no streak"
     low_p = next((p for p in periods if p.start_height == last.lowest_since_height), None)
     low_txt = (
         f"the lowest since the period from height {last.lowest_since_height:,} "
-        f"({_iso(cal.start_time[low_p.period])[:10]})"
+        f"({_iso(cal.start_time[low_p.period])[:10]}{', estimated' if cal.estimated[low_p.period] else ''})"
         if low_p
         else "the lowest on record"
     )
@@ -137,7 +141,7 @@ def build_report(
         "## Difficulty",
         "",
         f"The latest adjustment, at height {last.height:,} on {when}, moved difficulty "
-        f"**{last.change_pct:+.2f} %** to **{last.difficulty / 1e12:,.2f} T**{src_bits}: {rank}, "
+        f"**{last.change_pct:+.2f} %** to **{_difficulty_text(last.difficulty)}**{src_bits}: {rank}, "
         f"{streak}, {low_txt}{src_rank}.",
     ]
     if last.largest_drop_since_height and last.change_pct < 0:
@@ -155,8 +159,18 @@ def build_report(
     data["difficulty"] = last.as_dict() | {"drops_total": drops, "rises_total": rises}
 
     # -- running period and hashrate ---------------------------------------------------------
-    has_blocks = end_ts >= times[0]
+    # Per-block figures only where block times reach (nearly) up to the report's day.
+    upto = times <= end_ts
+    before, hb = times[upto], heights[upto]
+    contiguous = before.size > 2016 and int(hb[-1] - hb[-2017]) == 2016
+    has_blocks = (contiguous and end_ts - float(before[-1]) <= 2 * 86400) or end_ts > tip_t
     rp = None
+    if end_ts > tip_t + 86400:
+        md += [
+            "",
+            f"*Per-block data end at height {tip_h:,} ({_iso(tip_t)}): the hashrate and running-period "
+            "figures below are as of then; later difficulty and prices come from sparse sources.*",
+        ]
     if has_blocks:
         rp = running_period(store, now=int(min(end_ts, tip_t)), upto_time=int(end_ts))
         hr = network_hashrate(store, "1008", rp["tip_height"])
@@ -209,9 +223,18 @@ def build_report(
         md.append("")
         data["next_adjustment"] = {"mempool": m, "hashlens": o}
 
+    else:
+        hr_now, how = network_hashrate_ehs_on(cal, as_of)
+        src_hr = notes.cite(
+            f"No per-block times around {as_of} in the store: hashrate = work per block of the period "
+            f"in force over its mean block interval ({how})."
+        )
+        md += ["## Hashrate", "", f"The period in force implies about **{_hashrate_text(hr_now)}**{src_hr}.", ""]
+        data["hashrate"] = {"hashrate_ehs": hr_now, "method": how}
+
     # -- hashprice -----------------------------------------------------------------------------
     today = hashprice_days(store, [as_of], price, cal=cal)[0]
-    series = hashprice_series(store, date(2012, 1, 1), as_of)
+    series = hashprice_series(store, min(date(2012, 1, 1), as_of), as_of)
     rows = [r for r in series["rows"] if r["usd_per_ph_day"] is not None]
     atl = series["all_time_low_usd"]
     src_hp = notes.cite(
@@ -270,7 +293,7 @@ def build_report(
     months = sorted(
         {date(int(r["date"][:4]), int(r["date"][5:7]), 1) for r in series["rows"] if r["date"] >= "2016-01-01"}
     )
-    mrows = hashprice_days(store, months, cal=cal)
+    mrows = hashprice_days(store, months, cal=cal) if months else []
     effs = (17.5, 21.5, 29.5)
     costs = {
         e: [float(electricity_cost_per_btc(POWER_PRICE, e, r.difficulty, r.subsidy_btc + r.fees_btc)) for r in mrows]
@@ -293,18 +316,19 @@ def build_report(
         + f"{src_cost} (Hayes' model at 21.5 J/TH: ${hayes:,.0f})"
         + (f", against a price of ${today.price_usd:,.0f}." if today.price_usd else "."),
     ]
-    xs = [m_.replace(day=1) for m_ in months]
-    price_line = [(r.price_usd or float("nan")) for r in mrows]
-    made.append(
-        charts.line_chart(
-            chart_dir / "cost.png",
-            f"Electricity cost per BTC at ${POWER_PRICE}/kWh vs price",
-            "USD",
-            [("BTC price", xs, price_line)] + [(f"{e} J/TH", xs, costs[e]) for e in effs],
-            log=True,
+    if months:
+        xs = [m_.replace(day=1) for m_ in months]
+        price_line = [(r.price_usd or float("nan")) for r in mrows]
+        made.append(
+            charts.line_chart(
+                chart_dir / "cost.png",
+                f"Electricity cost per BTC at ${POWER_PRICE}/kWh vs price",
+                "USD",
+                [("BTC price", xs, price_line)] + [(f"{e} J/TH", xs, costs[e]) for e in effs],
+                log=True,
+            )
         )
-    )
-    md += ["", "![Cost of production](charts/cost.png)", ""]
+        md += ["", "![Cost of production](charts/cost.png)", ""]
     data["cost_usd_per_btc"] = now_costs
 
     # -- fleet profitability by generation ------------------------------------------------------
@@ -466,6 +490,21 @@ def build_report(
     html_path = out_dir / "report.html"
     html_path.write_text(to_html(text, out_dir, f"hashlens weekly mining report — {as_of}"))
     return Report(md_path, html_path, made, data)
+
+
+def _difficulty_text(d: float) -> str:
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6)):
+        if d >= scale:
+            return f"{d / scale:,.2f} {unit}"
+    return f"{d:,.2f}"
+
+
+def _hashrate_text(ehs: float) -> str:
+    hs = ehs * 1e18
+    for unit, scale in (("EH/s", 1e18), ("PH/s", 1e15), ("TH/s", 1e12), ("GH/s", 1e9), ("MH/s", 1e6)):
+        if hs >= scale:
+            return f"{hs / scale:,.1f} {unit}"
+    return f"{hs:,.0f} H/s"
 
 
 def _ordinal(n: int) -> str:
