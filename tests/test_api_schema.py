@@ -29,7 +29,9 @@ def test_api_conforms_to_its_schema(api_schema) -> None:  # type: ignore[no-unty
     for op in operations:
 
         @given(case=op.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True
+        )
         def run(case: schemathesis.Case) -> None:
             nonlocal calls
             calls += 1

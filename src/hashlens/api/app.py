@@ -202,8 +202,8 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class Machine(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    model: str | None = Field(None, max_length=80, description="Catalogue model, e.g. 'S21 Pro'.")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model: str | None = Field(None, min_length=1, max_length=80, description="Catalogue model, e.g. 'S21 Pro'.")
     hashrate_ths: float | None = Field(None, gt=0, le=1e6, description="Per machine [TH/s].")
     efficiency_j_per_th: float | None = Field(None, gt=0, le=1e5)
     power_w: float | None = Field(None, gt=0, le=1e7)
@@ -213,15 +213,15 @@ class Machine(BaseModel):
 
     @model_validator(mode="after")
     def one_way_to_say_it(self) -> Machine:
-        if self.model is None and self.hashrate_ths is None:
+        if not self.model and self.hashrate_ths is None:
             raise ValueError("give a catalogue model, or hashrate_ths with efficiency_j_per_th or power_w")
-        if self.model is None and self.efficiency_j_per_th is None and self.power_w is None:
+        if not self.model and self.efficiency_j_per_th is None and self.power_w is None:
             raise ValueError("give efficiency_j_per_th or power_w with hashrate_ths")
         return self
 
 
 class FleetRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     machines: list[Machine] = Field(..., min_length=1, max_length=1000)
     power_price_usd_per_kwh: float = Field(0.05, ge=0, le=10)
     pool_fee: float = Field(0.02, ge=0, le=1)
@@ -243,14 +243,14 @@ class FleetRequest(BaseModel):
 
 
 class SimulateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     scenario: dict[str, Any] = Field(..., description="A scenario as in examples/scenarios (YAML as JSON).")
     paths: int = Field(2000, ge=1, le=MAX_SIM_PATHS)
     seed: int = Field(1, ge=0, le=2**32 - 1)
 
 
 class PricesImport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     currency: str = Field("USD", min_length=3, max_length=3)
     prices: dict[date, float] = Field(..., min_length=1, max_length=20000)
     allow_gaps: bool = False
@@ -258,7 +258,7 @@ class PricesImport(BaseModel):
 
 
 class MinersImport(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     reports: list[dict[str, Any]] = Field(default_factory=list, max_length=5000)
     treasuries: list[dict[str, Any]] = Field(default_factory=list, max_length=5000)
     source: str = Field("api", max_length=200)
@@ -391,7 +391,9 @@ def create_app(db_path: str | Path | None = None, token: str | None = None) -> F
         return {"date": str(day)} | evaluate_fleet(groups, op, hp, price)
 
     @app.get("/v1/power", responses=ERRORS)
-    def power(date: date | None = None, power_price: Annotated[float, Query(gt=0, le=10)] = 0.05) -> dict[str, Any]:
+    def power(
+        date: date | None = None, power_price: Annotated[float, Query(ge=0.0001, le=10)] = 0.05
+    ) -> dict[str, Any]:
         """Network power and energy by the Cambridge (CBECI) method."""
         return call("power", _day_param(date, "date"), power_price)
 

@@ -28,7 +28,10 @@ def threshold_j_per_th(hashprice_usd_per_th_day: float, power_price_usd_per_kwh:
 
     .. math:: \\varepsilon^* = \\frac{HP_{TH,day}/86400}{p/3.6\\cdot10^6}
     """
-    return (hashprice_usd_per_th_day / 86400.0) / (power_price_usd_per_kwh / 3.6e6)
+    usd_per_joule = power_price_usd_per_kwh / 3.6e6
+    if usd_per_joule <= 0:
+        return float("inf")  # free power: every machine pays
+    return (hashprice_usd_per_th_day / 86400.0) / usd_per_joule
 
 
 @dataclass(frozen=True)
