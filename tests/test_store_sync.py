@@ -249,3 +249,32 @@ def test_parquet_and_csv_header_files(tmp_path: Path, data_dir: Path) -> None:
         assert sync(b, str(tmp_path / "h.csv"))[0].added == 8
         q = "SELECT height, hash, prev_hash, merkle_root, time, bits, nonce FROM blocks ORDER BY height"
         assert a.rows(q) == b.rows(q)
+
+
+def test_bundled_snapshot_matches_the_shared_data(full_store: Path, tmp_path: Path) -> None:
+    """The snapshot shipped in the package is the shared chain's period facts, exactly."""
+    from hashlens.report.build import build_report
+
+    with Store(tmp_path / "snap.duckdb") as snap, Store(full_store, read_only=True) as full:
+        sync(snap, "snapshot")
+        q = "SELECT period, start_height, bits, target_hex, last_block_hash FROM periods WHERE period < 474 ORDER BY period"
+        assert snap.rows(q) == full.rows(q)
+        q = (
+            "SELECT height, hash, prev_hash, merkle_root, time, bits, nonce FROM blocks "
+            "WHERE prev_hash IS NOT NULL ORDER BY height"
+        )
+        assert snap.rows(q) == full.rows(q)
+        assert verify_retargets(snap) == 0  # no consecutive first/last times: nothing to recompute
+        # Offline, the report still covers the chain-only sections (USD figures need --price).
+        r = build_report(snap, tmp_path / "report", price=90000.0, paths=300)
+        md = r.markdown_path.read_text()
+        assert "no per-block data" in md
+        for section in (
+            "## Difficulty",
+            "## Hashrate",
+            "## Hashprice",
+            "## Cost to mine",
+            "## Which machines",
+            "## Halving countdown",
+        ):
+            assert section in md

@@ -622,6 +622,69 @@ def _upsert_periods_from_headers(
             )
 
 
+def import_snapshot(store: Store, progress: Progress, batch_rows: int) -> SyncReport:
+    """The bundled snapshot of public chain facts (``hashlens/data/chain_snapshot.csv``, built by
+    scripts/build_chain_snapshot.py): period bits and last-block hashes, and period-start blocks
+    (full headers where known, validated like any other; else hash and time)."""
+    import csv
+    import io
+    from importlib import resources
+
+    source = "hashlens snapshot"
+    text = resources.files("hashlens.data").joinpath("chain_snapshot.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    report = SyncReport(source, "snapshot")
+    stored = {int(p): int(b) for p, b in store.rows("SELECT period, bits FROM periods")}
+    new_periods = []
+    for r in rows:
+        p, bits = int(r["period"]), int(r["bits"], 16)
+        if p in stored:
+            if stored[p] != bits:
+                raise HashlensError(f"snapshot period {p}: bits 0x{bits:08x} but the store has 0x{stored[p]:08x}")
+            continue
+        new_periods.append(
+            {
+                "period": p,
+                "start_height": int(r["start_height"]),
+                "bits": bits,
+                "target_hex": f"{decode_compact(bits)[0]:064x}",
+                "last_block_hash": r["last_block_hash"] or None,
+                "source": source,
+            }
+        )
+    if new_periods:
+        with store.transaction():
+            store.insert_arrow("periods", pa.Table.from_pylist(new_periods).cast(_PERIOD_SCHEMA), _PERIOD_COLS)
+            store.log(source, "snapshot-periods", len(new_periods))
+    headers = [
+        (int(r["start_height"]), BlockHeader.from_hex(r["start_header"]), f"snapshot period {r['period']}")
+        for r in rows
+        if r["start_header"]
+    ]
+    hr = import_headers(store, headers, source, "snapshot-headers", progress, batch_rows)
+    have = {int(h) for (h,) in store.rows("SELECT height FROM blocks")}
+    times = [
+        {"height": int(r["start_height"]), "hash": r["start_hash"], "time": int(r["start_time"]), "source": source}
+        for r in rows
+        if r["start_time"] and not r["start_header"] and int(r["start_height"]) not in have
+    ]
+    if times:
+        tbl = pa.table(
+            {
+                "height": pa.array([t["height"] for t in times], pa.int32()),
+                "hash": [t["hash"] for t in times],
+                "time": pa.array([t["time"] for t in times], pa.int64()),
+                "source": [source] * len(times),
+            }
+        )
+        with store.transaction():
+            store.insert_arrow("blocks", tbl, ("height", "hash", "time", "source"))
+    report.added = len(new_periods) + hr.added + len(times)
+    report.skipped = len(rows) - len(new_periods) + hr.skipped
+    report.notes.append(f"{len(new_periods)} periods, {hr.added} period-start headers, {len(times)} start times")
+    return report
+
+
 # -- entry point -------------------------------------------------------------------------
 FILE_ORDER = (
     detect.ELECTRUM,
@@ -646,6 +709,11 @@ def sync(
     """Sync one source (path, folder, ``bitcoind://…`` or ``esplora+http(s)://…``)."""
     progress = progress or NullProgress()
     batch = batch_rows or default_batch_rows()
+    if source == "snapshot":
+        report = import_snapshot(store, progress, batch)
+        with store.transaction():
+            store.refresh_period_work()
+        return [report]
     if "://" in source:
         client = open_remote(source, cookie_file)
         report = sync_remote(store, client, progress, min(batch, 1000), start_height, periods_only)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -59,12 +60,18 @@ def ready_store(quiet: bool) -> Store:
         return store
     data_dir = find_data_dir(state.data_dir)
     if counts["periods"] == 0:
-        if data_dir is None:
-            store.close()
-            raise HashlensError(f"the store {state.db_path} is empty: run `hashlens sync SOURCE` or set HASHLENS_DATA")
         progress = RichProgress(quiet=quiet)
         try:
-            sync(store, str(data_dir / "chain"), progress)
+            if data_dir is None:
+                # Offline and no shared data: the bundled snapshot of public chain facts.
+                print(
+                    "hashlens: no shared data found; starting from the bundled chain snapshot "
+                    "(sync a node or an Esplora API for per-block data)",
+                    file=sys.stderr,
+                )
+                sync(store, "snapshot", progress)
+            else:
+                sync(store, str(data_dir / "chain"), progress)
         finally:
             progress.close()
     if counts["prices"] == 0 and data_dir is not None:

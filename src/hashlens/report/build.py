@@ -82,7 +82,11 @@ def build_report(
     ensure_sample(store)
     cal = ChainCalendar(store)
     heights, times = block_times(store)
-    tip_h, tip_t = per_block_tip(heights, times)
+    try:
+        tip_h, tip_t = per_block_tip(heights, times)
+        per_block = True
+    except HashlensError:  # only sparse data (the bundled snapshot): the last known block time
+        tip_h, tip_t, per_block = int(heights[-1]), int(times[-1]), False
     if as_of is None:
         as_of = _day(tip_t) - timedelta(days=1)
     end_ts = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC).timestamp() + 86399
@@ -136,7 +140,12 @@ def build_report(
         "# hashlens weekly mining report",
         "",
         f"*As of {as_of} (UTC). Generated {datetime.now(tz=UTC):%Y-%m-%d %H:%M} UTC from the store "
-        f"`{Path(store.path).name}`; per-block data to height {tip_h:,} ({_iso(tip_t)}).*",
+        f"`{Path(store.path).name}`; "
+        + (
+            f"per-block data to height {tip_h:,} ({_iso(tip_t)}).*"
+            if per_block
+            else f"no per-block data (period starts only, to height {tip_h:,}).*"
+        ),
         "",
         "## Difficulty",
         "",
@@ -163,9 +172,9 @@ def build_report(
     upto = times <= end_ts
     before, hb = times[upto], heights[upto]
     contiguous = before.size > 2016 and int(hb[-1] - hb[-2017]) == 2016
-    has_blocks = (contiguous and end_ts - float(before[-1]) <= 2 * 86400) or end_ts > tip_t
+    has_blocks = per_block and ((contiguous and end_ts - float(before[-1]) <= 2 * 86400) or end_ts > tip_t)
     rp = None
-    if end_ts > tip_t + 86400:
+    if per_block and end_ts > tip_t + 86400:
         md += [
             "",
             f"*Per-block data end at height {tip_h:,} ({_iso(tip_t)}): the hashrate and running-period "
