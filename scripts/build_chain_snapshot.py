@@ -35,8 +35,17 @@ def main() -> None:
             t, x = by_height.get(h, (None, None))
             if cp is not None:
                 t, x = cp.header.time, cp.header.hash_hex
-            w.writerow([p.period, h, f"{target_to_bits(p.target):08x}", p.last_block_hash or "", t or "", x or "",
-                        cp.raw_header.hex() if cp else ""])
+            w.writerow(
+                [
+                    p.period,
+                    h,
+                    f"{target_to_bits(p.target):08x}",
+                    p.last_block_hash or "",
+                    t or "",
+                    x or "",
+                    cp.raw_header.hex() if cp else "",
+                ]
+            )
     print(f"wrote {OUT.relative_to(ROOT)}: {len(periods)} periods")
 
 
