@@ -15,7 +15,7 @@ from datetime import date as Date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi import Path as FPath
@@ -497,4 +497,4 @@ def app_from_env() -> FastAPI:
     return create_app()
 
 
-__all__ = ["Literal", "create_app"]
+__all__ = ["create_app"]

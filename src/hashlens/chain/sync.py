@@ -768,4 +768,4 @@ def _import_file(
     return import_headers(store, rows, str(f), kind, progress, batch)
 
 
-__all__ = ["NullProgress", "Progress", "SyncReport", "np", "sync", "validate_header", "verify_retargets"]
+__all__ = ["NullProgress", "Progress", "SyncReport", "sync", "validate_header", "verify_retargets"]

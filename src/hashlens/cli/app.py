@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,4 +115,4 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
 
 
-__all__ = ["app", "console", "emit", "iso", "kv_table", "main", "os", "state"]
+__all__ = ["app", "console", "emit", "iso", "kv_table", "main", "state"]

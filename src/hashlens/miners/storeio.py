@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
-from hashlens.miners.dataset import NUMERIC, Dataset, Report, read_dataset, reconcile_treasuries
+from hashlens.miners.dataset import Dataset, Report, read_dataset, reconcile_treasuries
 from hashlens.store import Store
 
-REPORT_COLS = (
-    "ticker",
-    "month",
-    "company",
-    "exchange",
-    *NUMERIC,
-    "other_holdings",
-    "note",
-    "source_title",
-    "source_publisher",
-    "source_date",
-    "source_url",
-)
+# The store columns are the Report fields, in the same order.
+REPORT_COLS = tuple(f.name for f in fields(Report))
 
 
 def stored_reports(store: Store) -> list[Report]:
