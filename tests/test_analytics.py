@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +25,7 @@ from hashlens.chain.status import block_times, network_hashrate
 from hashlens.chain.sync import sync
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -164,10 +163,7 @@ def test_own_estimate_backtest_on_real_periods(store: Store) -> None:
     )
 
 
-def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hashlens", "--db", str(db), *args], capture_output=True, text=True, timeout=300
-    )
+cli = run_cli
 
 
 def test_cli_difficulty_commands(store: Store) -> None:

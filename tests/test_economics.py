@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from fractions import Fraction
 from pathlib import Path
@@ -31,6 +29,7 @@ from hashlens.economics.hashprice import hashprice_btc_per_ph_day, hashprice_usd
 from hashlens.errors import HashlensError
 from hashlens.sources.prices import read_prices
 from hashlens.store import Store
+from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -229,10 +228,7 @@ def test_price_import_rules(tmp_path: Path, data_dir: Path) -> None:
     assert [p.price for p in pts] == [40000.0, 41000.0] and pts[0].currency == "EUR"
 
 
-def cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hashlens", "--db", str(db), *args], capture_output=True, text=True, timeout=300
-    )
+cli = run_cli
 
 
 def test_cli_economics(tmp_path: Path, data_dir: Path) -> None:

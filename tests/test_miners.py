@@ -7,7 +7,6 @@ import gzip
 import itertools
 import json
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from hashlens.miners.analysis import expected_vs_reported, month_chain, month_ta
 from hashlens.miners.dataset import read_dataset, reconcile_treasuries
 from hashlens.miners.storeio import bundled_sample_path, import_dataset
 from hashlens.store import Store
+from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -125,12 +125,7 @@ def test_yaml_and_json_and_cli(tmp_path: Path, data_dir: Path) -> None:
     db = tmp_path / "c.duckdb"
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "hashlens", "--db", str(db), "--data", str(data_dir), *args],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_cli(db, "--data", str(data_dir), *args)
 
     r = cli("miners", "expected", "--month", "2026-01", "--json")
     assert r.returncode == 0, r.stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from hashlens.sim import theory
 from hashlens.sim.engine import resolve, simulate, summarise
 from hashlens.sim.scenario import load_scenario, parse_scenario
 from hashlens.store import Store
+from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples/scenarios"
@@ -175,12 +175,7 @@ def test_cli_simulate(tmp_path: Path, data_dir: Path) -> None:
     db = tmp_path / "c.duckdb"
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "hashlens", "--db", str(db), "--data", str(data_dir), *args],
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_cli(db, "--data", str(data_dir), *args)
 
     chart = tmp_path / "fan.png"
     a = cli(
