@@ -14,6 +14,7 @@ from hashlens.consensus.compact import (
     encode_compact,
     target_to_bits,
 )
+from hashlens.consensus.contextual import ChainContext, contextual_check_header
 from hashlens.consensus.header import HEADER_SIZE, BlockHeader, check_proof_of_work
 from hashlens.consensus.params import (
     COIN,
@@ -24,6 +25,12 @@ from hashlens.consensus.params import (
     POW_TARGET_SPACING,
     POW_TARGET_TIMESPAN,
 )
+from hashlens.consensus.rate import (
+    HASHES_PER_DIFFICULTY,
+    expected_block_rate_per_s,
+    expected_blocks,
+    hashrate_hs_for_block_rate,
+)
 from hashlens.consensus.retarget import (
     calculate_next_work_required,
     clamp_timespan,
@@ -33,16 +40,19 @@ from hashlens.consensus.retarget import (
     timespan_range_for_bits,
 )
 from hashlens.consensus.subsidy import (
+    block_subsidy_btc,
     block_subsidy_sat,
     halving_schedule,
     issued_supply_sat,
     next_halving,
+    next_halving_height,
 )
 
 __all__ = [
     "COIN",
     "DIFFICULTY_ADJUSTMENT_INTERVAL",
     "HALVING_INTERVAL",
+    "HASHES_PER_DIFFICULTY",
     "HEADER_SIZE",
     "MAX_TARGET",
     "POW_LIMIT",
@@ -50,22 +60,29 @@ __all__ = [
     "POW_TARGET_SPACING",
     "POW_TARGET_TIMESPAN",
     "BlockHeader",
+    "ChainContext",
     "bits_to_target",
+    "block_subsidy_btc",
     "block_subsidy_sat",
     "block_work",
     "calculate_next_work_required",
     "chainwork",
     "check_proof_of_work",
     "clamp_timespan",
+    "contextual_check_header",
     "decode_compact",
     "difficulty_exact",
     "difficulty_from_bits",
     "difficulty_from_target",
     "encode_compact",
+    "expected_block_rate_per_s",
+    "expected_blocks",
     "halving_schedule",
+    "hashrate_hs_for_block_rate",
     "issued_supply_sat",
     "next_bits",
     "next_halving",
+    "next_halving_height",
     "permitted_difficulty_transition",
     "target_to_bits",
     "timespan_fits_bits",

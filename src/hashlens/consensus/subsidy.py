@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
 
 from hashlens.consensus.params import COIN, HALVING_INTERVAL
 from hashlens.errors import HashlensError
@@ -24,6 +28,27 @@ def block_subsidy_sat(height: int) -> int:
     if halvings >= 64:
         return 0
     return INITIAL_SUBSIDY_SAT >> halvings
+
+
+def block_subsidy_btc(heights: ArrayLike) -> Any:
+    """:func:`block_subsidy_sat` for many heights at once, in bitcoin [BTC/block].
+
+    The same integer shift as Core (5·10^9 sat >> halvings, zero from 64 halvings), done on
+    int64 arrays and divided by COIN only at the end, so every value equals the scalar rule.
+    Negative heights are refused, as in the scalar rule.
+    """
+    h = np.asarray(heights, dtype=np.int64)
+    if np.any(h < 0):
+        raise HashlensError(f"height {int(h.min())} is negative")
+    halvings = h // HALVING_INTERVAL
+    sat = np.where(halvings < 64, np.right_shift(INITIAL_SUBSIDY_SAT, np.minimum(halvings, 63)), 0)
+    out = sat / COIN
+    return float(out) if out.ndim == 0 else out
+
+
+def next_halving_height(height: int) -> int:
+    """First height of the next subsidy era after ``height``."""
+    return (height // HALVING_INTERVAL + 1) * HALVING_INTERVAL
 
 
 def issued_supply_sat(height: int) -> int:
@@ -78,7 +103,7 @@ def next_halving(height: int, tip_time: float, block_interval_s: float) -> NextH
     """
     if block_interval_s <= 0:
         raise HashlensError("block interval must be positive")
-    nxt = (height // HALVING_INTERVAL + 1) * HALVING_INTERVAL
+    nxt = next_halving_height(height)
     left = nxt - height
     return NextHalving(
         height=nxt,

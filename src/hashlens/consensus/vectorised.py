@@ -12,7 +12,10 @@ equal :func:`hashlens.consensus.calculate_next_work_required` exactly (the tests
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hashlens.consensus.params import POW_TARGET_TIMESPAN
 
@@ -48,6 +51,26 @@ def retarget(mantissa: np.ndarray, exponent: np.ndarray, timespan_s: np.ndarray)
 def difficulty(mantissa: np.ndarray, exponent: np.ndarray) -> np.ndarray:
     """Core's GetDifficulty for each path: 0xffff/m · 256^(29-e) [-]."""
     return 65535.0 / mantissa * np.power(256.0, 29 - exponent)
+
+
+def difficulty_change_pct(old_difficulty: ArrayLike, new_difficulty: ArrayLike) -> Any:
+    """Relative change of difficulty at a retarget [%].
+
+    .. math:: \\Delta = \\left(\\frac{D_{new}}{D_{old}} - 1\\right) \\cdot 100
+
+    Parameters
+    ----------
+    old_difficulty : difficulty D_old of the period that ends [-]
+    new_difficulty : difficulty D_new of the period that begins [-]
+
+    Returns
+    -------
+    change [%]; positive when mining gets harder. A float for scalar input, else an array.
+    Equal to (T_old/T_new − 1)·100 for the targets T, since D ∝ 1/T; it is the figure
+    mempool.space and Bitcoin Core users quote per adjustment.
+    """
+    out = (np.asarray(new_difficulty, dtype=float) / np.asarray(old_difficulty, dtype=float) - 1.0) * 100.0
+    return float(out) if out.ndim == 0 else out
 
 
 def split_bits(bits: int) -> tuple[int, int]:

@@ -1,0 +1,56 @@
+"""Hashes, blocks and time: the expected-block rate of a hashrate at a difficulty, and back.
+
+Proof of work makes a hash succeed with probability (target + 1)/2^256. At difficulty
+D = target(0x1d00ffff)/target that is 1/(D·2^32·(1 + 2^-16)), so one block takes D·2^32 hashes
+on average to within 0.0015 % — the convention of Bitcoin Core's ``getnetworkhashps``'s
+users, mempool.space and Luxor's hashprice. :func:`hashlens.consensus.block_work` is the exact
+count; these functions are the one place the D·2^32 convention is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+#: Expected hashes per block per unit of difficulty (the D·2^32 convention) [hashes].
+HASHES_PER_DIFFICULTY = float(2**32)
+
+
+def _out(x: np.ndarray) -> Any:
+    return float(x) if x.ndim == 0 else x
+
+
+def expected_block_rate_per_s(hashrate_hs: ArrayLike, difficulty: ArrayLike) -> Any:
+    """Expected blocks found per second by ``hashrate_hs`` at ``difficulty``.
+
+    .. math:: \\lambda = \\frac{H}{D \\cdot 2^{32}}
+
+    Parameters
+    ----------
+    hashrate_hs : hashrate H [H/s]
+    difficulty : difficulty D [-]
+
+    Returns
+    -------
+    block rate λ [blocks/s]; a Poisson process while H and D are constant.
+
+    References
+    ----------
+    .. [1] Nakamoto (2008), section 11; Bitcoin Core ``GetDifficulty`` for D.
+    """
+    d = np.asarray(difficulty, dtype=float)
+    return _out(np.asarray(hashrate_hs, dtype=float) / (d * HASHES_PER_DIFFICULTY))
+
+
+def hashrate_hs_for_block_rate(block_rate_per_s: ArrayLike, difficulty: ArrayLike) -> Any:
+    """Hashrate that finds blocks at ``block_rate_per_s`` at ``difficulty`` [H/s]:
+    H = λ·D·2^32, the inverse of :func:`expected_block_rate_per_s`."""
+    return _out(np.asarray(block_rate_per_s, dtype=float) * np.asarray(difficulty, dtype=float) * HASHES_PER_DIFFICULTY)
+
+
+def expected_blocks(hashrate_hs: ArrayLike, difficulty: ArrayLike, seconds: ArrayLike) -> Any:
+    """Expected blocks found by ``hashrate_hs`` [H/s] at ``difficulty`` in ``seconds`` [s]:
+    λ·t [blocks]."""
+    return _out(np.asarray(expected_block_rate_per_s(hashrate_hs, difficulty)) * np.asarray(seconds, dtype=float))
