@@ -47,7 +47,7 @@ def periods_chain(shared: SharedChain) -> ReplayChain:
 
 
 def table(store: Store, sql: str) -> list[tuple[object, ...]]:
-    return store.rows(sql)
+    return store._rows(sql)
 
 
 BLOCKS = "SELECT height, hash, prev_hash, version, merkle_root, time, bits, nonce FROM blocks ORDER BY height"
@@ -58,10 +58,10 @@ def test_rpc_periods_only_replays_real_history(shared_chain: SharedChain) -> Non
     with ReplayServer(chain) as srv, Store() as store:
         reports = sync(store, srv.rpc_url, periods_only=True, batch_rows=50)
         assert reports[0].added == 436
-        bits = dict(store.rows("SELECT period, bits FROM periods"))
+        bits = dict(store._rows("SELECT period, bits FROM periods"))
         for p in shared_chain.electrum[1:437]:
             assert bits[p.period] == target_to_bits(p.target)
-        last = dict(store.rows("SELECT period, last_block_hash FROM periods WHERE last_block_hash IS NOT NULL"))
+        last = dict(store._rows("SELECT period, last_block_hash FROM periods WHERE last_block_hash IS NOT NULL"))
         assert all(last[p.period] == p.last_block_hash for p in shared_chain.electrum[:436])
         # A second run asks for nothing new.
         assert sync(store, srv.rpc_url, periods_only=True)[0].added == 0
@@ -126,3 +126,25 @@ def test_rpc_auth_and_cookie(data_dir: Path, tmp_path: Path) -> None:
         cookie.write_text("hashlens:replay")
         sync(store, f"bitcoind://127.0.0.1:{srv.port}", start_height=961632, cookie_file=str(cookie))
         assert store.counts()["blocks"] == 8
+
+
+def test_rollback_forgets_periods_only_a_header_above_proved(shared_chain: SharedChain) -> None:
+    chain = periods_chain(shared_chain)
+    fork = 100 * 2016 + 5  # inside period 100
+    with ReplayServer(chain) as srv, Store() as store, Store() as whole:
+        sync(store, srv.rpc_url, periods_only=True, batch_rows=50)
+        client = f"bitcoind://127.0.0.1:{srv.port}"  # the name the periods-only rows carry
+        assert store.rollback_above(fork, client) == 436 - 100  # period-start headers 2016 .. 878,976 above it
+        periods = dict(table(store, "SELECT period, last_block_hash FROM periods"))
+        # Periods 101.. were proved only by their first header, above the fork: gone.
+        assert sorted(periods) == list(range(101))
+        # Period 100's last block (203,615) is above the fork: its hash is forgotten; earlier ones stay.
+        assert periods[100] is None
+        assert all(periods[p.period] == p.last_block_hash for p in shared_chain.electrum[:100])
+        assert store.tip_height() == 100 * 2016
+        # The next sync fetches them again, to the same store as one uninterrupted sync.
+        assert sync(store, srv.rpc_url, periods_only=True)[0].added == 436 - 100
+        sync(whole, srv.rpc_url, periods_only=True, batch_rows=50)
+        assert table(store, BLOCKS) == table(whole, BLOCKS)
+        q = "SELECT period, start_height, bits, target_hex, last_block_hash, source FROM periods ORDER BY period"
+        assert table(store, q) == table(whole, q)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hashlens.chain.sync import sync, verify_retargets
-from hashlens.consensus import BlockHeader
+from hashlens.consensus import BlockHeader, block_work
 from hashlens.errors import HashlensError
 from hashlens.sources.checkpoints import read_bitcoinj
 from hashlens.store import Store
@@ -26,7 +26,7 @@ TABLES = {
 
 def snapshot(path: Path) -> dict[str, list[tuple[object, ...]]]:
     with Store(path, read_only=True) as s:
-        return {name: s.rows(sql) for name, sql in TABLES.items()}
+        return {name: s._rows(sql) for name, sql in TABLES.items()}
 
 
 @pytest.fixture(scope="module")
@@ -41,18 +41,22 @@ def test_full_import_and_idempotent_rerun(full_store: Path, data_dir: Path) -> N
     with Store(full_store) as s:
         assert s.counts() == {"blocks": 80528, "periods": 480, "block_stats": 80118, "stale_blocks": 36, "prices": 0}
         assert verify_retargets(s) == 37
-        before = {n: s.rows(q) for n, q in TABLES.items()}
+        before = {n: s._rows(q) for n, q in TABLES.items()}
         again = sync(s, str(data_dir / "chain"))
         assert sum(r.added for r in again) == 0
-        assert {n: s.rows(q) for n, q in TABLES.items()} == before
+        assert {n: s._rows(q) for n, q in TABLES.items()} == before
         # Headers from bitcoinj and block rows from the stats file meet: same hash where both exist.
-        both = s.scalar("SELECT count(*) FROM blocks WHERE prev_hash IS NOT NULL AND height < 15000")
+        both = s._scalar("SELECT count(*) FROM blocks WHERE prev_hash IS NOT NULL AND height < 15000")
         assert both == 7
-        # Chain work of every stored block is exact: it matches bitcoinj's own figure at each checkpoint.
-        cw = dict(s.rows("SELECT height, chainwork FROM block_chainwork"))
+        # The stored period targets give exact chain work: bitcoinj's own figure at each checkpoint
+        # (blocks 0 .. 2016k inclusive: 2016 blocks of every earlier period, one of period k).
+        targets = [int(t, 16) for (t,) in s._rows("SELECT target_hex FROM periods ORDER BY period")]
+        before = [0]
+        for t in targets:
+            before.append(before[-1] + 2016 * block_work(t))
         for cp in read_bitcoinj(data_dir / "chain/bitcoinj-mainnet-checkpoints.txt"):
-            assert int(cw[cp.height]) == cp.chainwork, cp.height
-        assert s.counts()["blocks"] == len(cw)
+            k = cp.height // 2016
+            assert before[k] + block_work(targets[k]) == cp.chainwork, cp.height
 
 
 def hashlens(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -101,21 +105,21 @@ def test_exception_midway_leaves_the_last_whole_batch(tmp_path: Path, data_dir: 
     from hashlens.store import db as store_db
 
     calls = {"n": 0}
-    real = store_db.Store.insert_arrow
+    real = store_db.Database._insert_arrow
 
-    def flaky(self, table, data, columns):  # type: ignore[no-untyped-def]
+    def flaky(self, table, data, columns, replace=True):  # type: ignore[no-untyped-def]
         if table == "block_stats":
             calls["n"] += 1
             if calls["n"] == 3:
                 raise OSError("disk full (simulated)")
-        return real(self, table, data, columns)
+        return real(self, table, data, columns, replace)
 
-    monkeypatch.setattr(store_db.Store, "insert_arrow", flaky)
+    monkeypatch.setattr(store_db.Database, "_insert_arrow", flaky)
     with Store(tmp_path / "x.duckdb") as s:
         with pytest.raises(OSError):
             sync(s, str(data_dir / "chain/blockstats-btc-rpc-data.csv.gz"), batch_rows=10000)
         assert s.counts()["block_stats"] == 20000
-        assert s.scalar("SELECT count(*) FROM blocks") == 20000  # the failed batch wrote nothing
+        assert s._scalar("SELECT count(*) FROM blocks") == 20000  # the failed batch wrote nothing
 
 
 # -- bad input: one-line errors naming the place, nothing stored changes ------------------
@@ -172,7 +176,7 @@ def test_bits_breaking_the_retarget_rule(store_copy: Path, data_dir: Path, tmp_p
 
 def test_stored_bits_that_break_the_exact_rule_are_named(store_copy: Path) -> None:
     with Store(store_copy) as s:
-        s.con.execute("UPDATE periods SET bits = bits + 1 WHERE period = 463")
+        s._con.execute("UPDATE periods SET bits = bits + 1 WHERE period = 463")
         with pytest.raises(
             HashlensError, match="height 933408: stored bits 0x1701fca2 but the retarget rule gives 0x1701fca1"
         ):
@@ -214,8 +218,14 @@ def test_migrations_upgrade_and_refuse_newer(tmp_path: Path) -> None:
         store_db.MIGRATIONS = real
     with Store(p) as s:
         assert s.schema_version() == len(real)
-        assert s.scalar("SELECT count(*) FROM period_work") == 0
-        s.con.execute("INSERT INTO schema_version VALUES (99)")
+        # 5 dropped the derived period_work table; 6 lets a block row hold a time without a hash.
+        tables = {t for (t,) in s._rows("SELECT table_name FROM information_schema.tables")}
+        assert "period_work" not in tables and "blocks" in tables
+        nullable = s._scalar(
+            "SELECT is_nullable FROM information_schema.columns WHERE table_name = 'blocks' AND column_name = 'hash'"
+        )
+        assert nullable == "YES"
+        s._con.execute("INSERT INTO schema_version VALUES (99)")
     with pytest.raises(HashlensError, match="newer than this hashlens"):
         Store(p)
 
@@ -248,7 +258,7 @@ def test_parquet_and_csv_header_files(tmp_path: Path, data_dir: Path) -> None:
         )
         assert sync(b, str(tmp_path / "h.csv"))[0].added == 8
         q = "SELECT height, hash, prev_hash, merkle_root, time, bits, nonce FROM blocks ORDER BY height"
-        assert a.rows(q) == b.rows(q)
+        assert a._rows(q) == b._rows(q)
 
 
 def test_bundled_snapshot_matches_the_shared_data(full_store: Path, tmp_path: Path) -> None:
@@ -258,12 +268,12 @@ def test_bundled_snapshot_matches_the_shared_data(full_store: Path, tmp_path: Pa
     with Store(tmp_path / "snap.duckdb") as snap, Store(full_store, read_only=True) as full:
         sync(snap, "snapshot")
         q = "SELECT period, start_height, bits, target_hex, last_block_hash FROM periods WHERE period < 474 ORDER BY period"
-        assert snap.rows(q) == full.rows(q)
+        assert snap._rows(q) == full._rows(q)
         q = (
             "SELECT height, hash, prev_hash, merkle_root, time, bits, nonce FROM blocks "
             "WHERE prev_hash IS NOT NULL ORDER BY height"
         )
-        assert snap.rows(q) == full.rows(q)
+        assert snap._rows(q) == full._rows(q)
         assert verify_retargets(snap) == 0  # no consecutive first/last times: nothing to recompute
         # Offline, the report still covers the chain-only sections (USD figures need --price).
         r = build_report(snap, tmp_path / "report", price=90000.0, paths=300)
@@ -278,3 +288,162 @@ def test_bundled_snapshot_matches_the_shared_data(full_store: Path, tmp_path: Pa
             "## Halving countdown",
         ):
             assert section in md
+
+
+# -- roll-back, boundary times, verified headers: expected values read from the files -------
+def blockstats_rows(data_dir: Path) -> dict[int, tuple[str, int]]:
+    """height -> (blockhash, time) of every row of the shared block-stats file."""
+    import csv
+    import gzip
+
+    with gzip.open(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", "rt", newline="") as fh:
+        return {int(r["height"]): (r["blockhash"], int(r["time"])) for r in csv.DictReader(fh)}
+
+
+def electrum_last_hashes(data_dir: Path) -> list[str]:
+    """Entry i of the Electrum file: hash of block 2016 i + 2015."""
+    import json
+
+    return [h for h, _ in json.loads((data_dir / "chain/electrum-mainnet-checkpoints.json").read_text())]
+
+
+def boundary_times(data_dir: Path) -> dict[int, int]:
+    """height -> time of every first and last block the boundary-times file gives."""
+    import csv
+
+    out = {}
+    with open(data_dir / "chain-extra/period-boundary-times-2025-2026.csv", newline="") as fh:
+        for r in csv.DictReader(fh):
+            if r["start_time"]:
+                out[int(r["period_start"])] = int(r["start_time"])
+            if r["last_time"]:
+                out[int(r["last_height"])] = int(r["last_time"])
+    return out
+
+
+def checkable_retargets(timed: set[int], n_periods: int) -> set[int]:
+    """Retarget heights P whose previous period's first (P - 2016) and last (P - 1) times are known."""
+    return {p * 2016 for p in range(1, n_periods) if p * 2016 - 2016 in timed and p * 2016 - 1 in timed}
+
+
+def test_rollback_above_clears_stats_and_period_hashes(store_copy: Path, full_store: Path, data_dir: Path) -> None:
+    fork = 920_000  # inside the block-stats window 909,458 - 934,575
+    stats = blockstats_rows(data_dir)
+    headers = {cp.height for cp in read_bitcoinj(data_dir / "chain/bitcoinj-mainnet-checkpoints.txt")}
+    blocks = set(stats) | headers
+    electrum = electrum_last_hashes(data_dir)
+    with Store(store_copy) as s:
+        periods_before = s.counts()["periods"]
+        dropped = s.rollback_above(fork, "test reorg")
+        assert dropped == len({h for h in blocks if h > fork})
+        counts = s.counts()
+        assert counts["blocks"] == len({h for h in blocks if h <= fork})
+        assert counts["block_stats"] == len([h for h in stats if h <= fork])
+        assert s._scalar("SELECT max(height) FROM block_stats") == fork
+        last = dict(s._rows("SELECT period, last_block_hash FROM periods WHERE last_block_hash IS NOT NULL"))
+        assert last == {i: x for i, x in enumerate(electrum) if 2016 * i + 2015 <= fork}
+        # Period rows proved by files (not by a header above the fork from "test reorg") stay.
+        assert counts["periods"] == periods_before
+        assert s._rows("SELECT rows, note FROM sync_log WHERE kind = 'reorg'") == [
+            (dropped, f"rolled back to height {fork}")
+        ]
+        assert s.block_hash(fork) == stats[fork][0]
+        # Syncing the same files again restores exactly what was rolled back.
+        sync(s, str(data_dir / "chain"))
+    assert snapshot(store_copy) == snapshot(full_store)
+
+
+def test_boundary_times_make_more_retargets_checkable(store_copy: Path, data_dir: Path) -> None:
+    times = boundary_times(data_dir)
+    timed_before = set(blockstats_rows(data_dir)) | {
+        cp.height for cp in read_bitcoinj(data_dir / "chain/bitcoinj-mainnet-checkpoints.txt")
+    }
+    with Store(store_copy) as s:
+        n_periods = s.counts()["periods"]
+        before = checkable_retargets(timed_before, n_periods)
+        after = checkable_retargets(timed_before | set(times), n_periods)
+        assert verify_retargets(s) == len(before)
+        reports = sync(s, str(data_dir / "chain-extra"))
+        assert reports[0].added == len(set(times) - timed_before)
+        for h, t in times.items():
+            assert s.block_time(h) == t, h
+        # Every newly checkable retarget recomputes to the stored (Electrum) bits, or this raises.
+        assert verify_retargets(s) == len(after)
+        assert len(after - before) == len(after) - len(before) > 0
+        print(f"\n{len(after - before)} retargets newly checkable from the boundary times, {len(after)} in all")
+        # A time-only row has no hash; hash readers fall back to the period's last-block hash.
+        assert s._scalar("SELECT hash FROM blocks WHERE height = 939455") is None
+        assert s.block_hash(939455) == electrum_last_hashes(data_dir)[939455 // 2016]
+        again = sync(s, str(data_dir / "chain-extra"))
+        assert sum(r.added for r in again) == 0
+
+
+def test_boundary_time_disagreeing_with_the_store_is_refused(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+    text = (data_dir / "chain-extra/period-boundary-times-2025-2026.csv").read_text()
+    stats = blockstats_rows(data_dir)
+    t = stats[911232][1]
+    assert f"911232,{t}," in text  # the file agrees with the block stats here ...
+    f = tmp_path / "times.csv"
+    f.write_text(text.replace(f"911232,{t},", f"911232,{t + 1},"))  # ... the copy does not
+    err = run_cli_fails(store_copy, str(f))
+    assert "height 911232" in err and str(t) in err
+
+
+def test_verified_headers_import(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+    import csv
+    import hashlib
+
+    src = data_dir / "chain-extra/verified-mainnet-headers-2025-2026.csv"
+    with open(src, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:  # the file's own claim, checked without hashlens
+        raw = bytes.fromhex(r["header_hex"])
+        assert hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex() == r["hash"]
+    # A header that does not hash to the named hash is refused, naming its height.
+    bad = tmp_path / "verified.csv"
+    victim = rows[2]
+    wrong = victim["hash"][:-1] + ("0" if victim["hash"][-1] != "0" else "1")
+    bad.write_text(src.read_text().replace(victim["hash"], wrong, 1))
+    err = run_cli_fails(store_copy, str(bad))
+    assert f"height {victim['height']}" in err and "hashes to" in err
+    stats = blockstats_rows(data_dir)
+    with Store(store_copy) as s:
+        assert sync(s, str(src))[0].added == len(rows)
+        for r in rows:
+            h = int(r["height"])
+            got = s._rows("SELECT hash, time, bits FROM blocks WHERE height = ? AND prev_hash IS NOT NULL", [h])
+            assert got == [(r["hash"], int(r["time"]), int(r["bits"], 16))]
+            if h in stats:  # where the block stats know the block, they agree (same hash, same time)
+                assert stats[h] == (r["hash"], int(r["time"]))
+
+
+def test_contextual_check_is_pure(data_dir: Path) -> None:
+    """The header rules need only four lookups: a plain object, no store."""
+    from hashlens.consensus.contextual import contextual_check_header
+
+    st = {h: BlockHeader.parse(raw) for h, raw in stale_headers(data_dir).items()}
+
+    class Known:
+        def __init__(self, hashes: dict[int, str], bits: int) -> None:
+            self.hashes, self.bits = hashes, bits
+
+        def hash_at(self, h: int) -> str | None:
+            return self.hashes.get(h)
+
+        def time_at(self, h: int) -> int | None:
+            return None
+
+        def bits_at(self, h: int) -> int | None:
+            return self.bits
+
+        def period_bits(self, p: int) -> int | None:
+            return self.bits
+
+    a, b = st[961632], st[961633]
+    ctx = Known({961632: a.hash_hex}, a.bits)
+    assert contextual_check_header(ctx, 961633, b, "here") == b.hash_hex
+    with pytest.raises(HashlensError, match=r"here \(height 961633\): prev hash"):
+        contextual_check_header(Known({961632: b.hash_hex}, a.bits), 961633, b, "here")
+    # A context whose period bits differ: proof of work passes (own bits), the period rule does not.
+    with pytest.raises(HashlensError, match=f"bits 0x{b.bits:08x} but period {961633 // 2016} has bits"):
+        contextual_check_header(Known({961632: a.hash_hex}, b.bits + 1), 961633, b, "here")

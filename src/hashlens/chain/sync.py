@@ -1,34 +1,37 @@
 """Sync chain data into the store: files, folders, Bitcoin Core RPC and Esplora.
 
-Each source is read, validated with :mod:`hashlens.consensus`, and written in batches, one
-transaction per batch. Rows already stored are skipped, so a rerun after an interruption
-resumes where the last whole batch ended, and a second run of the same source adds nothing.
+Orchestration only: each source is read by a reader in :mod:`hashlens.sources`, checked
+with :mod:`hashlens.consensus` (headers in their chain context by
+:mod:`hashlens.consensus.contextual`), and written through the typed queries of
+:class:`hashlens.store.sync.SyncQueries`, one transaction per batch. Rows already stored are
+skipped, so a rerun after an interruption resumes where the last whole batch ended, and a
+second run of the same source adds nothing.
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import pyarrow as pa
 
 from hashlens.consensus import (
     DIFFICULTY_ADJUSTMENT_INTERVAL,
-    POW_LIMIT_BITS,
     BlockHeader,
     calculate_next_work_required,
     permitted_difficulty_transition,
     target_to_bits,
 )
 from hashlens.consensus.compact import decode_compact
+from hashlens.consensus.contextual import ZERO_HASH, contextual_check_header
 from hashlens.errors import HashlensError
 from hashlens.sources import detect
-from hashlens.sources.blockstats import read_blockstats
+from hashlens.sources.blockstats import check_block_stats, read_blockstats
+from hashlens.sources.boundary_times import read_period_boundary_times
 from hashlens.sources.checkpoints import read_bitcoinj, read_electrum
 from hashlens.sources.headerfiles import (
     HeaderRow,
@@ -37,11 +40,14 @@ from hashlens.sources.headerfiles import (
     read_raw_headers,
 )
 from hashlens.sources.remote import HeaderSource, open_remote
+from hashlens.sources.snapshot import SOURCE as SNAPSHOT_SOURCE
+from hashlens.sources.snapshot import read_snapshot
+from hashlens.sources.stale import read_stale_blocks
+from hashlens.sources.verified_headers import read_verified_headers
 from hashlens.store import Store
+from hashlens.store.sync import PeriodRow, StaleRow, StatsRows, TimedBlocks
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
-ZERO_HASH = "00" * 32
-BLOCK_COLUMNS = ("height", "hash", "prev_hash", "version", "merkle_root", "time", "bits", "nonce", "source")
 
 
 class Progress(Protocol):
@@ -94,24 +100,25 @@ def _trace(message: str) -> None:
 # -- validation of full headers -----------------------------------------------------------
 class ChainView:
     """What is known at each height: this batch's headers, then the store, loaded in bulk
-    for the batch's height range (one query each, not one per header)."""
+    for the batch's height range (one query each, not one per header). Implements
+    :class:`hashlens.consensus.contextual.ChainContext`."""
 
     def __init__(self, store: Store, lo: int | None = None, hi: int | None = None) -> None:
         self.hashes: dict[int, str] = {}
         self.times: dict[int, int] = {}
         self.bits: dict[int, int] = {}
-        where, args = ("", []) if lo is None or hi is None else ("WHERE height BETWEEN ? AND ?", [lo - N, hi])
-        for h, x, t, b in store.rows(f"SELECT height, hash, time, bits FROM blocks {where}", args):
-            self.hashes[int(h)] = str(x)
-            if t is not None:
-                self.times[int(h)] = int(t)
-            if b is not None:
-                self.bits[int(h)] = int(b)
+        for b in store.known_blocks(None if lo is None else lo - N, hi):
+            if b.hash is not None:  # a row with a time but no hash says nothing of linkage
+                self.hashes[b.height] = b.hash
+            if b.time is not None:
+                self.times[b.height] = b.time
+            if b.bits is not None:
+                self.bits[b.height] = b.bits
         self._period_bits: dict[int, int] = {}
-        for p, b, last in store.rows("SELECT period, bits, last_block_hash FROM periods"):
-            self._period_bits[int(p)] = int(b)
-            if last is not None:
-                self.hashes.setdefault(int(p) * N + N - 1, str(last))
+        for p, fact in store.period_facts().items():
+            self._period_bits[p] = fact.bits
+            if fact.last_block_hash is not None:
+                self.hashes.setdefault(p * N + N - 1, fact.last_block_hash)
 
     def hash_at(self, h: int) -> str | None:
         return self.hashes.get(h)
@@ -131,69 +138,27 @@ class ChainView:
 
 
 def validate_header(view: ChainView, height: int, hdr: BlockHeader, where: str) -> str:
-    """Check one header in its chain context; return its hash. Raises naming the height."""
-    at = f"{where} (height {height})"
-    block_hash = hdr.hash_hex
-    if not hdr.check_proof_of_work():
-        raise HashlensError(f"{at}: block {block_hash} fails proof of work for its bits 0x{hdr.bits:08x}")
-    if height == 0:
-        if hdr.prev_hash_hex != ZERO_HASH:
-            raise HashlensError(f"{at}: the genesis block must have a zero prev hash")
-    else:
-        prev = view.hash_at(height - 1)
-        if prev is not None and hdr.prev_hash_hex != prev:
-            raise HashlensError(
-                f"{at}: prev hash {hdr.prev_hash_hex} is not block {height - 1} ({prev}); "
-                "the headers are out of order, have a gap, or belong to another chain"
-            )
-    pbits = view.period_bits(height // N)
-    if pbits is not None and hdr.bits != pbits:
-        raise HashlensError(f"{at}: bits 0x{hdr.bits:08x} but period {height // N} has bits 0x{pbits:08x}")
-    if height > 0:
-        old = view.bits_at(height - 1)
-        if height % N:
-            if old is not None and old != hdr.bits:
-                raise HashlensError(f"{at}: bits change from 0x{old:08x} to 0x{hdr.bits:08x} off a retarget height")
-        elif old is not None:
-            t_first, t_last = view.time_at(height - N), view.time_at(height - 1)
-            if t_first is not None and t_last is not None:
-                want = calculate_next_work_required(old, t_first, t_last)
-                if want != hdr.bits:
-                    raise HashlensError(
-                        f"{at}: bits 0x{hdr.bits:08x} break the retarget rule, which gives 0x{want:08x} "
-                        f"from blocks {height - N} and {height - 1}"
-                    )
-            elif not permitted_difficulty_transition(height, old, hdr.bits):
-                raise HashlensError(f"{at}: bits 0x{hdr.bits:08x} move more than 4x from 0x{old:08x} at a retarget")
+    """Check one header in its chain context (:func:`contextual_check_header`), add it to the
+    view so the next header sees it, and return its hash. Raises naming the height."""
+    block_hash = contextual_check_header(view, height, hdr, where)
     view.add(height, hdr, block_hash)
     return block_hash
 
 
-def _block_rows(rows: Sequence[tuple[int, BlockHeader, str]], source: str) -> pa.Table:
-    return pa.table(
-        {
-            "height": pa.array([h for h, _, _ in rows], pa.int32()),
-            "hash": [b for _, _, b in rows],
-            "prev_hash": [x.prev_hash_hex for _, x, _ in rows],
-            "version": pa.array([x.version for _, x, _ in rows], pa.int32()),
-            "merkle_root": [x.merkle_root[::-1].hex() for _, x, _ in rows],
-            "time": pa.array([x.time for _, x, _ in rows], pa.int64()),
-            "bits": pa.array([x.bits for _, x, _ in rows], pa.uint32()),
-            "nonce": pa.array([x.nonce for _, x, _ in rows], pa.uint64()),
-            "source": [source] * len(rows),
-        }
-    )
-
-
-def _existing_hashes(store: Store, heights: Iterable[int]) -> dict[int, str]:
-    hs = list(heights)
-    if not hs:
-        return {}
-    got = store.rows(
-        "SELECT height, hash FROM blocks WHERE height BETWEEN ? AND ? AND prev_hash IS NOT NULL",
-        [min(hs), max(hs)],
-    )
-    return {int(h): str(x) for h, x in got}
+def _check_stored_facts(view: ChainView, height: int, hdr: BlockHeader, where: str) -> None:
+    """A new header must agree with a hash or time already stored at its height without a
+    header (block stats, boundary times, a period's last-block hash)."""
+    known = view.hash_at(height)
+    if known is not None and known != hdr.hash_hex:
+        raise HashlensError(
+            f"{where} (height {height}): block {hdr.hash_hex} differs from stored {known}; "
+            "a different chain: sync from a node to resolve the reorganisation"
+        )
+    t = view.time_at(height)
+    if t is not None and t != hdr.time:
+        raise HashlensError(
+            f"{where} (height {height}): header time {hdr.time} but the store has {t}; one of the sources is wrong"
+        )
 
 
 def import_headers(
@@ -209,8 +174,9 @@ def import_headers(
     progress.start(f"{kind}: {Path(source).name}", len(rows))
     for start in range(0, len(rows), batch_rows):
         batch = rows[start : start + batch_rows]
-        have = _existing_hashes(store, (h for h, _, _ in batch))
-        view = ChainView(store, min(h for h, _, _ in batch), max(h for h, _, _ in batch))
+        lo, hi = min(h for h, _, _ in batch), max(h for h, _, _ in batch)
+        have = store.header_hashes(lo, hi)
+        view = ChainView(store, lo, hi)
         fresh = []
         for h, hdr, where in batch:
             if h in have:
@@ -222,11 +188,10 @@ def import_headers(
                 report.skipped += 1
                 view.add(h, hdr, have[h])
                 continue
+            _check_stored_facts(view, h, hdr, where)
             fresh.append((h, hdr, validate_header(view, h, hdr, where)))
         if fresh:
-            with store.transaction():
-                store.insert_arrow("blocks", _block_rows(fresh, source), BLOCK_COLUMNS)
-                store.log(source, kind, len(fresh))
+            store.insert_headers(fresh, source, kind)
             _trace(f"committed batch of {len(fresh)} headers up to height {fresh[-1][0]}")
         report.added += len(fresh)
         progress.advance(len(batch))
@@ -250,12 +215,12 @@ def place_headers(
         if first.prev_hash_hex == ZERO_HASH:
             start_height = 0
         else:
-            parent = store.scalar("SELECT height FROM blocks WHERE hash = ?", [first.prev_hash_hex])
+            parent = store.height_of_hash(first.prev_hash_hex)
             if parent is None:
                 raise HashlensError(
                     f"{path}: the first header's parent {first.prev_hash_hex} is not in the store; pass --start-height"
                 )
-            start_height = int(parent) + 1
+            start_height = parent + 1
     return [(int(start_height or 0) + i, r.header, r.where) for i, r in enumerate(rows)]
 
 
@@ -263,9 +228,10 @@ def place_headers(
 def import_electrum(store: Store, path: Path, progress: Progress) -> SyncReport:
     periods = read_electrum(path)
     report = SyncReport(str(path), detect.ELECTRUM)
-    stored = {int(p): (int(b), h) for p, b, h in store.rows("SELECT period, bits, last_block_hash FROM periods")}
+    stored = store.period_facts()
+    stored_last = store.hashes_at(p.start_height + N - 1 for p in periods if p.last_block_hash)
     progress.start(f"periods: {path.name}", len(periods))
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[PeriodRow] = []
     for p in periods:
         bits = target_to_bits(p.target)
         if decode_compact(bits)[0] != p.target:
@@ -278,103 +244,59 @@ def import_electrum(store: Store, path: Path, progress: Progress) -> SyncReport:
                 )
         old = stored.get(p.period)
         if old is not None:
-            if old[0] != bits or (old[1] and p.last_block_hash and old[1] != p.last_block_hash):
+            if old.bits != bits or (
+                old.last_block_hash and p.last_block_hash and old.last_block_hash != p.last_block_hash
+            ):
                 raise HashlensError(
                     f"{path}: period {p.period} (height {p.start_height}) conflicts with the stored period"
                 )
-            if old[1] or not p.last_block_hash:
+            if old.last_block_hash or not p.last_block_hash:
                 report.skipped += 1
                 continue
-        stored_last = store.scalar("SELECT hash FROM blocks WHERE height = ?", [p.start_height + N - 1])
-        if stored_last is not None and p.last_block_hash and stored_last != p.last_block_hash:
+        last = stored_last.get(p.start_height + N - 1)
+        if last is not None and p.last_block_hash and last != p.last_block_hash:
             raise HashlensError(
-                f"{path}: block {p.start_height + N - 1} is {p.last_block_hash} here but {stored_last} in the store"
+                f"{path}: block {p.start_height + N - 1} is {p.last_block_hash} here but {last} in the store"
             )
-        new_rows.append(
-            {
-                "period": p.period,
-                "start_height": p.start_height,
-                "bits": bits,
-                "target_hex": f"{p.target:064x}",
-                "last_block_hash": p.last_block_hash,
-                "source": path.name,
-            }
-        )
+        new_rows.append(PeriodRow(p.period, p.start_height, bits, p.last_block_hash, path.name))
     if new_rows:
-        with store.transaction():
-            store.insert_arrow("periods", pa.Table.from_pylist(new_rows).cast(_PERIOD_SCHEMA), _PERIOD_COLS)
-            store.log(str(path), detect.ELECTRUM, len(new_rows))
+        store.insert_periods(new_rows, str(path), detect.ELECTRUM)
     progress.advance(len(periods))
     progress.done()
     report.added = len(new_rows)
     return report
 
 
-_PERIOD_COLS = ("period", "start_height", "bits", "target_hex", "last_block_hash", "source")
-_PERIOD_SCHEMA = pa.schema(
-    [
-        ("period", pa.int32()),
-        ("start_height", pa.int32()),
-        ("bits", pa.uint32()),
-        ("target_hex", pa.string()),
-        ("last_block_hash", pa.string()),
-        ("source", pa.string()),
-    ]
-)
-
-
 def import_stale(store: Store, path: Path, progress: Progress) -> SyncReport:
     """Stale (orphaned) blocks go to their own table; a stale block forked inside a period
     carries that period's main-chain bits, so unknown periods are filled from them (marked)."""
     report = SyncReport(str(path), detect.STALE)
-    lines = path.read_text().splitlines()
-    known = {str(x[0]) for x in store.rows("SELECT hash FROM stale_blocks")}
-    rows: list[dict[str, Any]] = []
+    blocks = read_stale_blocks(path)
+    known = store.stale_hashes()
+    facts = store.period_facts()
+    rows: list[StaleRow] = []
     periods_new: dict[int, int] = {}
-    for lineno, line in enumerate(lines[1:], start=2):
-        parts = line.split(",")
-        if len(parts) != 3:
-            raise HashlensError(f"{path}: line {lineno}: expected height,hash,header")
-        try:
-            height = int(parts[0])
-        except ValueError:
-            raise HashlensError(f"{path}: line {lineno}: height {parts[0]!r} is not an integer") from None
-        hdr = BlockHeader.from_hex(parts[2])
-        if hdr.hash_hex != parts[1].strip():
-            raise HashlensError(f"{path}: line {lineno}: header hashes to {hdr.hash_hex}, not {parts[1]}")
-        if not hdr.check_proof_of_work():
-            raise HashlensError(f"{path}: line {lineno}: header fails proof of work")
-        p = height // N
-        pbits = store.period_bits(p)
-        if pbits is not None and pbits != hdr.bits:
-            report.notes.append(f"stale block {height} has bits 0x{hdr.bits:08x}, period has 0x{pbits:08x}")
+    for b in blocks:
+        p = b.height // N
+        pbits = facts[p].bits if p in facts else None
+        if pbits is not None and pbits != b.header.bits:
+            report.notes.append(f"stale block {b.height} has bits 0x{b.header.bits:08x}, period has 0x{pbits:08x}")
         elif pbits is None:
-            periods_new.setdefault(p, hdr.bits)
-        if hdr.hash_hex in known:
+            periods_new.setdefault(p, b.header.bits)
+        if b.hash in known:
             report.skipped += 1
             continue
-        rows.append({"hash": hdr.hash_hex, "height": height, "header": parts[2].strip(), "source": path.name})
-    with store.transaction():
-        if rows:
-            store.insert_arrow("stale_blocks", pa.Table.from_pylist(rows), ("hash", "height", "header", "source"))
-        prd = [
-            {
-                "period": p,
-                "start_height": p * N,
-                "bits": b,
-                "target_hex": f"{decode_compact(b)[0]:064x}",
-                "last_block_hash": None,
-                "source": f"{path.name} (inferred from stale blocks)",
-            }
-            for p, b in sorted(periods_new.items())
-        ]
-        if prd:
-            store.insert_arrow("periods", pa.Table.from_pylist(prd).cast(_PERIOD_SCHEMA), _PERIOD_COLS)
-            report.notes.append(f"{len(prd)} periods' bits inferred from stale blocks: {sorted(periods_new)}")
-        store.log(str(path), detect.STALE, len(rows))
+        rows.append(StaleRow(b.hash, b.height, b.header_hex))
+    inferred = [
+        PeriodRow(p, p * N, bits, None, f"{path.name} (inferred from stale blocks)")
+        for p, bits in sorted(periods_new.items())
+    ]
+    store.insert_stale_blocks(rows, inferred, path.name, str(path), detect.STALE)
+    if inferred:
+        report.notes.append(f"{len(inferred)} periods' bits inferred from stale blocks: {sorted(periods_new)}")
     report.added = len(rows)
-    progress.start(f"stale: {path.name}", len(lines) - 1)
-    progress.advance(len(lines) - 1)
+    progress.start(f"stale: {path.name}", len(blocks))
+    progress.advance(len(blocks))
     progress.done()
     return report
 
@@ -388,93 +310,56 @@ def import_bitcoinj(store: Store, path: Path, progress: Progress, batch_rows: in
 def import_blockstats(store: Store, path: Path, progress: Progress, batch_rows: int) -> SyncReport:
     """Per-block stats: hash and time of every block in the file, plus fees and subsidy.
 
-    There are no headers here, so the checks are those the data allows: hashes agree with
-    any stored header or period hash, the subsidy is the consensus subsidy, each block's time
-    exceeds the median time past of its parent, and retargets recompute exactly where a
-    period's first and last block times are both present.
+    There are no headers here, so the checks are those the data allows
+    (:func:`hashlens.sources.blockstats.check_block_stats`), plus agreement with the store:
+    hashes and times equal any stored block's, and period-end hashes equal the periods'.
+    Retargets recompute exactly where a period's first and last block times are both
+    present (:func:`verify_retargets`, after the sync).
     """
     stats = read_blockstats(path)
+    check_block_stats(stats, path)
     report = SyncReport(str(path), detect.BLOCKSTATS)
-    done = {int(r[0]) for r in store.rows("SELECT height FROM block_stats")}
-    heights = stats.height
-    hashes = stats.blockhash
-    bad_len = [i for i, x in enumerate(hashes) if len(x) != 64]
-    if bad_len or not set("".join(hashes)) <= set("0123456789abcdef"):
-        i = bad_len[0] if bad_len else next(i for i, x in enumerate(hashes) if not set(x) <= set("0123456789abcdef"))
-        raise HashlensError(f"{path}: height {int(heights[i])}: blockhash {hashes[i]!r} is not 64 lowercase hex digits")
-    halvings = heights // 210_000
-    expected_subsidy = np.where(halvings < 64, np.right_shift(5_000_000_000, np.minimum(halvings, 63)), 0)
-    bad = np.flatnonzero(stats.subsidy_sat != expected_subsidy)
-    if bad.size:
-        i = int(bad[0])
-        raise HashlensError(
-            f"{path}: height {int(heights[i])}: subsidy {int(stats.subsidy_sat[i])} sat is not the "
-            f"consensus {int(expected_subsidy[i])} sat"
-        )
-    bad = np.flatnonzero(stats.totalfee_sat < 0)
-    if bad.size:
-        raise HashlensError(f"{path}: height {int(heights[int(bad[0])])}: negative total fee")
-    # Median-time-past rule (a block's time must exceed its parent's MTP) where the parent is
-    # the previous row; vectorised over the whole file.
-    if len(heights) > 1 and stats.mediantime.any():
-        has_parent = np.diff(heights) == 1
-        bad = np.flatnonzero(has_parent & (stats.time[1:] <= stats.mediantime[:-1]))
-        if bad.size:
-            i = int(bad[0]) + 1
-            raise HashlensError(
-                f"{path}: height {int(heights[i])}: time {int(stats.time[i])} is not after "
-                f"the parent's median time past {int(stats.mediantime[i - 1])}"
-            )
+    done = store.stats_heights()
+    heights, hashes = stats.height, stats.blockhash
     todo = [i for i, h in enumerate(heights.tolist()) if h not in done]
     report.skipped = len(heights) - len(todo)
     progress.start(f"blocks: {path.name}", len(heights))
     progress.advance(report.skipped)
-    last_hashes = dict(store.rows("SELECT period, last_block_hash FROM periods WHERE last_block_hash IS NOT NULL"))
+    last_hashes = {p: f.last_block_hash for p, f in store.period_facts().items() if f.last_block_hash is not None}
     for start in range(0, len(todo), batch_rows):
         sel = np.asarray(todo[start : start + batch_rows], dtype=np.int64)
         hs = heights[sel]
         lo, hi = int(hs[0]), int(hs[-1])
-        stored = dict(store.rows("SELECT height, hash FROM blocks WHERE height BETWEEN ? AND ?", [lo, hi]))
+        stored = {b.height: b for b in store.known_blocks(lo, hi)}
         keep = np.ones(len(sel), dtype=bool)
         for k, (i, h) in enumerate(zip(sel.tolist(), hs.tolist(), strict=True)):
-            s_hash = stored.get(h)
-            if s_hash is not None:
-                if s_hash != hashes[i]:
-                    raise HashlensError(f"{path}: height {h}: blockhash {hashes[i]} but the store has {s_hash}")
-                keep[k] = False
+            s = stored.get(h)
+            if s is not None:
+                if s.hash is not None and s.hash != hashes[i]:
+                    raise HashlensError(f"{path}: height {h}: blockhash {hashes[i]} but the store has {s.hash}")
+                if s.time is not None and s.time != int(stats.time[i]):
+                    raise HashlensError(f"{path}: height {h}: time {int(stats.time[i])} but the store has {s.time}")
+                # A stored row with a time but no hash (boundary times) gets its hash now.
+                keep[k] = s.hash is None
             if (h + 1) % N == 0 and last_hashes.get(h // N, hashes[i]) != hashes[i]:
                 raise HashlensError(
                     f"{path}: height {h}: blockhash {hashes[i]} but period {h // N} ends with {last_hashes[h // N]}"
                 )
         nb = sel[keep]
-        blocks_tbl = pa.table(
-            {
-                "height": pa.array(heights[nb], pa.int32()),
-                "hash": [hashes[i] for i in nb.tolist()],
-                "time": pa.array(stats.time[nb], pa.int64()),
-                "source": [path.name] * len(nb),
-            }
+        store.insert_block_stats(
+            StatsRows(
+                height=hs,
+                mediantime=stats.mediantime[sel],
+                subsidy_sat=stats.subsidy_sat[sel],
+                totalfee_sat=stats.totalfee_sat[sel],
+                txs=stats.txs[sel],
+                total_weight=stats.total_weight[sel],
+            ),
+            TimedBlocks(heights[nb], [hashes[i] for i in nb.tolist()], stats.time[nb]),
+            path.name,
+            str(path),
+            detect.BLOCKSTATS,
         )
-        stats_tbl = pa.table(
-            {
-                "height": pa.array(hs, pa.int32()),
-                "mediantime": pa.array(stats.mediantime[sel], pa.int64()),
-                "subsidy_sat": pa.array(stats.subsidy_sat[sel], pa.int64()),
-                "totalfee_sat": pa.array(stats.totalfee_sat[sel], pa.int64()),
-                "txs": pa.array(stats.txs[sel], pa.int32()),
-                "total_weight": pa.array(stats.total_weight[sel], pa.int64()),
-            }
-        )
-        new_blocks = nb
-        with store.transaction():
-            if len(new_blocks):
-                store.insert_arrow("blocks", blocks_tbl, ("height", "hash", "time", "source"))
-            store.insert_arrow(
-                "block_stats",
-                stats_tbl,
-                ("height", "mediantime", "subsidy_sat", "totalfee_sat", "txs", "total_weight"),
-            )
-            store.log(str(path), detect.BLOCKSTATS, len(sel))
         _trace(f"committed batch of {len(sel)} block rows up to height {hi}")
         report.added += len(sel)
         progress.advance(len(sel))
@@ -482,58 +367,85 @@ def import_blockstats(store: Store, path: Path, progress: Progress, batch_rows: 
     return report
 
 
+def import_boundary_times(store: Store, path: Path, progress: Progress) -> SyncReport:
+    """The first and last block time of each period in a boundary-times file.
+
+    Stored as block rows with a time and no hash (the file has none). A time that differs
+    from one already stored at the height is refused; a period's bits, where the file gives
+    them, must equal the stored period's. The retargets these times make checkable are
+    recomputed by :func:`verify_retargets` after the sync.
+    """
+    rows = read_period_boundary_times(path)
+    report = SyncReport(str(path), detect.BOUNDARY_TIMES)
+    progress.start(f"period times: {path.name}", len(rows))
+    facts = store.period_facts()
+    wanted: dict[int, tuple[int, str]] = {}  # height -> (time, where)
+    for r in rows:
+        fact = facts.get(r.period_start // N)
+        if r.bits is not None and fact is not None and fact.bits != r.bits:
+            raise HashlensError(
+                f"{r.where} (height {r.period_start}): bits 0x{r.bits:08x} but the store has 0x{fact.bits:08x} "
+                f"for period {r.period_start // N}"
+            )
+        for h, t in ((r.period_start, r.start_time), (r.last_height, r.last_time)):
+            if t is not None:
+                wanted[h] = (t, r.where)
+    stored = store.times_at(wanted)
+    new_heights = []
+    for h, (t, where) in sorted(wanted.items()):
+        if h not in stored:
+            new_heights.append(h)
+        elif stored[h] is not None and stored[h] != t:
+            raise HashlensError(
+                f"{where} (height {h}): time {t} but the store has {stored[h]}; one of the sources is wrong"
+            )
+        else:
+            report.skipped += 1
+    if new_heights:
+        hs = np.asarray(new_heights, dtype=np.int64)
+        times = np.asarray([wanted[h][0] for h in new_heights], dtype=np.int64)
+        store.insert_block_times(TimedBlocks(hs, [None] * len(hs), times), path.name, str(path), detect.BOUNDARY_TIMES)
+    report.added = len(new_heights)
+    report.notes.append(f"{len(wanted)} first/last block times of {len(rows)} periods, {len(new_heights)} new")
+    progress.advance(len(rows))
+    progress.done()
+    return report
+
+
 def verify_retargets(store: Store) -> int:
     """Recompute every retarget whose previous period's first and last block times are
     stored; raise naming the first that disagrees. Returns how many were checked."""
-    rows = store.rows(
-        """
-        SELECT p.period, p.start_height, q.bits AS old_bits, p.bits AS new_bits,
-               f.time AS t_first, l.time AS t_last
-        FROM periods p
-        JOIN periods q ON q.period = p.period - 1
-        JOIN blocks f ON f.height = q.start_height
-        JOIN blocks l ON l.height = p.start_height - 1
-        WHERE f.time IS NOT NULL AND l.time IS NOT NULL
-        ORDER BY p.period
-        """
-    )
-    for _, start, old, new, t0, t1 in rows:
-        want = calculate_next_work_required(int(old), int(t0), int(t1))
-        if want != int(new):
+    checks = store.retarget_checks()
+    for c in checks:
+        want = calculate_next_work_required(c.old_bits, c.first_time, c.last_time)
+        if want != c.new_bits:
             raise HashlensError(
-                f"height {start}: stored bits 0x{int(new):08x} but the retarget rule gives 0x{want:08x} "
-                f"from the times of blocks {start - N} and {start - 1}"
+                f"height {c.start_height}: stored bits 0x{c.new_bits:08x} but the retarget rule gives 0x{want:08x} "
+                f"from the times of blocks {c.start_height - N} and {c.start_height - 1}"
             )
-    return len(rows)
+    return len(checks)
 
 
 # -- remote sources ------------------------------------------------------------------------
 def find_fork_point(store: Store, client: HeaderSource, remote_tip: int) -> int | None:
     """Highest stored full-header height whose hash the remote agrees with (None: none stored)."""
-    stored = store.rows(
-        "SELECT height, hash FROM blocks WHERE prev_hash IS NOT NULL AND height <= ? ORDER BY height DESC LIMIT 1",
-        [remote_tip],
-    )
-    above = store.scalar("SELECT count(*) FROM blocks WHERE prev_hash IS NOT NULL AND height > ?", [remote_tip])
+    stored = store.headers_at_or_below(remote_tip, 1)
     if not stored:
         return None
-    top = int(stored[0][0])
-    if client.block_hashes([top])[0] == stored[0][1] and not above:
+    top, top_hash = stored[0]
+    if client.block_hashes([top])[0] == top_hash and not store.count_headers_above(remote_tip):
         return top
     step = 64
     hi = top
     while hi >= 0:
-        cand = store.rows(
-            "SELECT height, hash FROM blocks WHERE prev_hash IS NOT NULL AND height <= ? ORDER BY height DESC LIMIT ?",
-            [hi, step],
-        )
+        cand = store.headers_at_or_below(hi, step)
         if not cand:
             return -1
-        remote = client.block_hashes([int(h) for h, _ in cand])
+        remote = client.block_hashes([h for h, _ in cand])
         for (h, x), r in zip(cand, remote, strict=True):
             if x == r:
-                return int(h)
-        hi = int(cand[-1][0]) - 1
+                return h
+        hi = cand[-1][0] - 1
     return -1
 
 
@@ -548,16 +460,12 @@ def sync_remote(
     report = SyncReport(client.name, "periods" if periods_only else "headers")
     tip = client.tip_height()
     fork = find_fork_point(store, client, tip)
-    if fork is not None:
-        dropped = int(store.scalar("SELECT count(*) FROM blocks WHERE prev_hash IS NOT NULL AND height > ?", [fork]))
-        if dropped:
-            with store.transaction():
-                store.con.execute("DELETE FROM blocks WHERE height > ?", [fork])
-                store.log(client.name, "reorg", dropped, f"rolled back to height {fork}")
-            report.notes.append(f"reorganisation: rolled back {dropped} block(s) above height {fork}")
+    if fork is not None and store.count_headers_above(fork):
+        dropped = store.rollback_above(fork, client.name)
+        report.notes.append(f"reorganisation: rolled back {dropped} block(s) above height {fork}")
     if periods_only:
         first_period = max(1, ((start_height or 0) + N - 1) // N)
-        have = {int(h) for (h,) in store.rows("SELECT height FROM blocks WHERE prev_hash IS NOT NULL")}
+        have = store.header_heights()
         heights = [p * N for p in range(first_period, tip // N + 1) if p * N not in have]
     else:
         begin = start_height if start_height is not None else (fork + 1 if fork is not None else 0)
@@ -586,12 +494,12 @@ def sync_remote(
                         f"{where} (height {h - 1}): remote hash {prev_hash[h - 1]} differs from stored {known}"
                     )
                 view.hashes[h - 1] = prev_hash[h - 1]
+            _check_stored_facts(view, h, hdr, where)
             fresh.append((h, hdr, validate_header(view, h, hdr, where)))
-        with store.transaction():
-            store.insert_arrow("blocks", _block_rows(fresh, client.name), BLOCK_COLUMNS)
-            if periods_only:
-                _upsert_periods_from_headers(store, fresh, {h - 1: prev_hash[h - 1] for h in hs}, client.name)
-            store.log(client.name, report.kind, len(fresh))
+        if periods_only:
+            store.insert_period_start_headers(fresh, {h - 1: prev_hash[h - 1] for h in hs}, client.name, report.kind)
+        else:
+            store.insert_headers(fresh, client.name, report.kind)
         _trace(f"committed batch of {len(fresh)} headers up to height {hs[-1]}")
         report.added += len(fresh)
         progress.advance(len(hs))
@@ -599,86 +507,40 @@ def sync_remote(
     return report
 
 
-def _upsert_periods_from_headers(
-    store: Store, rows: Sequence[tuple[int, BlockHeader, str]], last_hashes: dict[int, str], source: str
-) -> None:
-    if store.period_bits(0) is None:
-        # Period 0 is fixed by consensus: the genesis block's bits, difficulty 1.
-        store.con.execute(
-            "INSERT INTO periods VALUES (0, 0, ?, ?, NULL, 'consensus (genesis bits)')",
-            [POW_LIMIT_BITS, f"{decode_compact(POW_LIMIT_BITS)[0]:064x}"],
-        )
-    for h, hdr, _ in rows:
-        p = h // N
-        if store.period_bits(p) is None:
-            store.con.execute(
-                "INSERT INTO periods VALUES (?, ?, ?, ?, NULL, ?)",
-                [p, h, hdr.bits, f"{decode_compact(hdr.bits)[0]:064x}", source],
-            )
-        if p > 0:
-            store.con.execute(
-                "UPDATE periods SET last_block_hash = ? WHERE period = ? AND last_block_hash IS NULL",
-                [last_hashes[h - 1], p - 1],
-            )
-
-
 def import_snapshot(store: Store, progress: Progress, batch_rows: int) -> SyncReport:
     """The bundled snapshot of public chain facts (``hashlens/data/chain_snapshot.csv``, built by
     scripts/build_chain_snapshot.py): period bits and last-block hashes, and period-start blocks
     (full headers where known, validated like any other; else hash and time)."""
-    import csv
-    import io
-    from importlib import resources
-
-    source = "hashlens snapshot"
-    text = resources.files("hashlens.data").joinpath("chain_snapshot.csv").read_text()
-    rows = list(csv.DictReader(io.StringIO(text)))
+    source = SNAPSHOT_SOURCE
+    rows = read_snapshot()
     report = SyncReport(source, "snapshot")
-    stored = {int(p): int(b) for p, b in store.rows("SELECT period, bits FROM periods")}
+    stored = store.period_facts()
     new_periods = []
     for r in rows:
-        p, bits = int(r["period"]), int(r["bits"], 16)
-        if p in stored:
-            if stored[p] != bits:
-                raise HashlensError(f"snapshot period {p}: bits 0x{bits:08x} but the store has 0x{stored[p]:08x}")
+        if r.period in stored:
+            if stored[r.period].bits != r.bits:
+                raise HashlensError(
+                    f"snapshot period {r.period}: bits 0x{r.bits:08x} but the store has 0x{stored[r.period].bits:08x}"
+                )
             continue
-        new_periods.append(
-            {
-                "period": p,
-                "start_height": int(r["start_height"]),
-                "bits": bits,
-                "target_hex": f"{decode_compact(bits)[0]:064x}",
-                "last_block_hash": r["last_block_hash"] or None,
-                "source": source,
-            }
-        )
+        new_periods.append(PeriodRow(r.period, r.start_height, r.bits, r.last_block_hash, source))
     if new_periods:
-        with store.transaction():
-            store.insert_arrow("periods", pa.Table.from_pylist(new_periods).cast(_PERIOD_SCHEMA), _PERIOD_COLS)
-            store.log(source, "snapshot-periods", len(new_periods))
-    headers = [
-        (int(r["start_height"]), BlockHeader.from_hex(r["start_header"]), f"snapshot period {r['period']}")
-        for r in rows
-        if r["start_header"]
-    ]
+        store.insert_periods(new_periods, source, "snapshot-periods")
+    headers = [(r.start_height, r.start_header, f"snapshot period {r.period}") for r in rows if r.start_header]
     hr = import_headers(store, headers, source, "snapshot-headers", progress, batch_rows)
-    have = {int(h) for (h,) in store.rows("SELECT height FROM blocks")}
-    times = [
-        {"height": int(r["start_height"]), "hash": r["start_hash"], "time": int(r["start_time"]), "source": source}
-        for r in rows
-        if r["start_time"] and not r["start_header"] and int(r["start_height"]) not in have
-    ]
+    have = store.block_heights()
+    times = [r for r in rows if r.start_time is not None and r.start_header is None and r.start_height not in have]
     if times:
-        tbl = pa.table(
-            {
-                "height": pa.array([t["height"] for t in times], pa.int32()),
-                "hash": [t["hash"] for t in times],
-                "time": pa.array([t["time"] for t in times], pa.int64()),
-                "source": [source] * len(times),
-            }
+        store.insert_block_times(
+            TimedBlocks(
+                np.asarray([r.start_height for r in times], dtype=np.int64),
+                [r.start_hash for r in times],
+                np.asarray([r.start_time for r in times], dtype=np.int64),
+            ),
+            source,
+            source,
+            "snapshot-times",
         )
-        with store.transaction():
-            store.insert_arrow("blocks", tbl, ("height", "hash", "time", "source"))
     report.added = len(new_periods) + hr.added + len(times)
     report.skipped = len(rows) - len(new_periods) + hr.skipped
     report.notes.append(f"{len(new_periods)} periods, {hr.added} period-start headers, {len(times)} start times")
@@ -691,10 +553,21 @@ FILE_ORDER = (
     detect.STALE,
     detect.BITCOINJ,
     detect.BLOCKSTATS,
+    detect.BOUNDARY_TIMES,
+    detect.VERIFIED_HEADERS,
     detect.HEADERS_CSV,
     detect.HEADERS_PARQUET,
     detect.RAW_HEADERS,
 )
+
+
+def sync_shared_data(store: Store, data_dir: Path, progress: Progress | None = None) -> list[SyncReport]:
+    """The shared data folder's chain files: ``chain/`` (checkpoints, block stats, stale
+    blocks), then ``chain-extra/`` where present (period boundary times, verified headers)."""
+    reports = sync(store, str(data_dir / "chain"), progress)
+    if (data_dir / "chain-extra").is_dir():
+        reports += sync(store, str(data_dir / "chain-extra"), progress)
+    return reports
 
 
 def sync(
@@ -710,16 +583,10 @@ def sync(
     progress = progress or NullProgress()
     batch = batch_rows or default_batch_rows()
     if source == "snapshot":
-        report = import_snapshot(store, progress, batch)
-        with store.transaction():
-            store.refresh_period_work()
-        return [report]
+        return [import_snapshot(store, progress, batch)]
     if "://" in source:
         client = open_remote(source, cookie_file)
-        report = sync_remote(store, client, progress, min(batch, 1000), start_height, periods_only)
-        with store.transaction():
-            store.refresh_period_work()
-        return [report]
+        return [sync_remote(store, client, progress, min(batch, 1000), start_height, periods_only)]
     path = Path(source)
     if not path.exists():
         raise HashlensError(f"{source}: no such file or folder")
@@ -738,8 +605,6 @@ def sync(
     reports = []
     for kind, f in files:
         reports.append(_import_file(store, kind, f, progress, batch, start_height))
-    with store.transaction():
-        store.refresh_period_work()
     checked = verify_retargets(store)
     if reports:
         reports[-1].notes.append(f"{checked} retargets recomputed exactly from stored block times")
@@ -756,6 +621,7 @@ def _import_file(
         detect.BITCOINJ: lambda: import_bitcoinj(store, f, progress, batch),
         detect.BLOCKSTATS: lambda: import_blockstats(store, f, progress, batch),
         detect.STALE: lambda: import_stale(store, f, progress),
+        detect.BOUNDARY_TIMES: lambda: import_boundary_times(store, f, progress),
     }
     if kind in importers:
         return importers[kind]()
@@ -763,9 +629,21 @@ def _import_file(
         detect.HEADERS_CSV: read_headers_csv,
         detect.HEADERS_PARQUET: read_headers_parquet,
         detect.RAW_HEADERS: read_raw_headers,
+        detect.VERIFIED_HEADERS: read_verified_headers,
     }[kind]
     rows = place_headers(store, reader(f), start_height, f)
     return import_headers(store, rows, str(f), kind, progress, batch)
 
 
-__all__ = ["NullProgress", "Progress", "SyncReport", "sync", "validate_header", "verify_retargets"]
+__all__ = [
+    "NullProgress",
+    "Progress",
+    "SyncReport",
+    "default_batch_rows",
+    "find_fork_point",
+    "import_headers",
+    "sync",
+    "sync_remote",
+    "validate_header",
+    "verify_retargets",
+]

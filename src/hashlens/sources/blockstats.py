@@ -100,3 +100,46 @@ def _first_bad_line(p: Path, ints: list[str]) -> str | None:
                 except (TypeError, ValueError):
                     return f"line {lineno}: {c} {row[c]!r} is not an integer"
     return None
+
+
+def check_block_stats(stats: BlockStats, path: str | Path) -> None:
+    """The checks a block-stats file allows without headers, vectorised over the file.
+
+    Hashes are 64 lowercase hex digits; the subsidy is the consensus subsidy of the height
+    (:func:`hashlens.consensus.block_subsidy_sat`); fees are not negative; and a block's time
+    exceeds its parent's median time past (Core's ``ContextualCheckBlockHeader`` rule) where
+    the parent is the previous row.
+    """
+    from hashlens.consensus import HALVING_INTERVAL, block_subsidy_sat
+
+    heights, hashes = stats.height, stats.blockhash
+    hexdigits = set("0123456789abcdef")
+    bad_len = [i for i, x in enumerate(hashes) if len(x) != 64]
+    if bad_len or not set("".join(hashes)) <= hexdigits:
+        i = bad_len[0] if bad_len else next(i for i, x in enumerate(hashes) if not set(x) <= hexdigits)
+        raise HashlensError(f"{path}: height {int(heights[i])}: blockhash {hashes[i]!r} is not 64 lowercase hex digits")
+    if heights.size:
+        if int(heights.min()) < 0:
+            raise HashlensError(f"{path}: height {int(heights.min())} is negative")
+        # One scalar consensus call per subsidy era, then a lookup per row (zero from era 64 on).
+        per_era = np.array([block_subsidy_sat(e * HALVING_INTERVAL) for e in range(65)], np.int64)
+        expected = per_era[np.minimum(heights // HALVING_INTERVAL, 64)]
+        bad = np.flatnonzero(stats.subsidy_sat != expected)
+        if bad.size:
+            i = int(bad[0])
+            raise HashlensError(
+                f"{path}: height {int(heights[i])}: subsidy {int(stats.subsidy_sat[i])} sat is not the "
+                f"consensus {int(expected[i])} sat"
+            )
+    bad = np.flatnonzero(stats.totalfee_sat < 0)
+    if bad.size:
+        raise HashlensError(f"{path}: height {int(heights[int(bad[0])])}: negative total fee")
+    if len(heights) > 1 and stats.mediantime.any():
+        has_parent = np.diff(heights) == 1
+        bad = np.flatnonzero(has_parent & (stats.time[1:] <= stats.mediantime[:-1]))
+        if bad.size:
+            i = int(bad[0]) + 1
+            raise HashlensError(
+                f"{path}: height {int(heights[i])}: time {int(stats.time[i])} is not after "
+                f"the parent's median time past {int(stats.mediantime[i - 1])}"
+            )

@@ -14,6 +14,8 @@ STALE = "stale-blocks-csv"
 HEADERS_CSV = "headers-csv"
 HEADERS_PARQUET = "headers-parquet"
 RAW_HEADERS = "raw-headers"
+BOUNDARY_TIMES = "period-boundary-times-csv"
+VERIFIED_HEADERS = "verified-headers-csv"
 
 
 def _first_line(data: bytes) -> str:
@@ -45,6 +47,10 @@ def detect_format(path: Path) -> str | None:
             return BLOCKSTATS
         if cols[:3] == ["height", "hash", "header"]:
             return STALE
+        if cols[:2] == ["period_start", "start_time"] and {"last_height", "last_time"} <= set(cols):
+            return BOUNDARY_TIMES
+        if {"height", "hash", "header_hex"} <= set(cols):
+            return VERIFIED_HEADERS
         if "height" in cols and ("header" in cols or "prev_hash" in cols or "bits" in cols):
             return HEADERS_CSV
         return None

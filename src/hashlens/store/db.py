@@ -128,18 +128,33 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (ticker, month, metric, source_url)
     );
     """,
+    # 5: per-period chain work is computed from the periods when needed (chain.hashrate);
+    # the derived table was rebuilt on every sync and read by nothing.
+    """
+    DROP VIEW IF EXISTS block_chainwork;
+    DROP TABLE IF EXISTS period_work;
+    """,
+    # 6: a block row may hold a time without a hash (period boundary times name no hashes)
+    """
+    ALTER TABLE blocks ALTER COLUMN hash DROP NOT NULL;
+    """,
 ]
 
 
-class Store:
-    """A DuckDB file (or ``:memory:``) with the hashlens schema applied."""
+class Database:
+    """A DuckDB file (or ``:memory:``) with the hashlens schema applied.
+
+    The connection is private: the rest of hashlens calls the typed queries of the mixins in
+    this package (:mod:`hashlens.store.chain`, :mod:`~hashlens.store.sync`,
+    :mod:`~hashlens.store.market`, :mod:`~hashlens.store.miners`), never SQL.
+    """
 
     def __init__(self, path: str | Path = ":memory:", read_only: bool = False) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.con = duckdb.connect(self.path, read_only=read_only)
+            self._con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             if "lock" in str(exc).lower():
                 raise HashlensError(
@@ -152,8 +167,8 @@ class Store:
 
     # -- schema -----------------------------------------------------------------------
     def schema_version(self) -> int:
-        self.con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = self.con.execute("SELECT max(version) FROM schema_version").fetchone()
+        self._con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self._con.execute("SELECT max(version) FROM schema_version").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
     def migrate(self) -> None:
@@ -165,93 +180,67 @@ class Store:
             )
         for version in range(current + 1, len(MIGRATIONS) + 1):
             with self.transaction():
-                self.con.execute(MIGRATIONS[version - 1])
-                self.con.execute("INSERT INTO schema_version VALUES (?)", [version])
+                self._con.execute(MIGRATIONS[version - 1])
+                self._con.execute("INSERT INTO schema_version VALUES (?)", [version])
 
     # -- writes -----------------------------------------------------------------------
     @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.con.execute("BEGIN TRANSACTION")
+    def transaction(self) -> Iterator[None]:
+        """Everything written inside commits together or not at all."""
+        self._con.execute("BEGIN TRANSACTION")
         try:
-            yield self.con
+            yield None
         except BaseException:
-            self.con.execute("ROLLBACK")
+            self._con.execute("ROLLBACK")
             raise
-        self.con.execute("COMMIT")
+        self._con.execute("COMMIT")
 
-    def insert_arrow(self, table: str, data: Any, columns: Sequence[str]) -> None:
+    def _insert_arrow(self, table: str, data: Any, columns: Sequence[str], replace: bool = True) -> None:
         """Insert an Arrow table whose column names match ``columns`` (inside a transaction)."""
         cols = ", ".join(columns)
-        self.con.register("_batch", data)
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        self._con.register("_batch", data)
         try:
-            self.con.execute(f"INSERT OR REPLACE INTO {table} ({cols}) SELECT {cols} FROM _batch")
+            self._con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _batch")
         finally:
-            self.con.unregister("_batch")
+            self._con.unregister("_batch")
 
-    def refresh_period_work(self) -> int:
-        """Recompute ``period_work`` from ``periods`` (call inside a transaction).
-
-        Work per block is floor(2**256 / (target + 1)) (Core's GetBlockProof); the chain work
-        before a period is the sum over all earlier periods of 2016 blocks each. Only the
-        unbroken run of periods from 0 gets rows: a gap makes later cumulative work unknown.
-        """
-        from hashlens.consensus import block_work
-
-        rows = self.rows("SELECT period, target_hex FROM periods ORDER BY period")
-        out, total = [], 0
-        for i, (p, target_hex) in enumerate(rows):
-            if int(p) != i:
-                break
-            w = block_work(int(target_hex, 16))
-            out.append((int(p), str(w), str(total)))
-            total += 2016 * w
-        self.con.execute("DELETE FROM period_work")
-        if out:
-            self.con.executemany("INSERT INTO period_work VALUES (?, CAST(? AS HUGEINT), CAST(? AS HUGEINT))", out)
-        return len(out)
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._con.execute(sql, list(params))
 
     def log(self, source: str, kind: str, rows: int, note: str | None = None) -> None:
-        self.con.execute(
+        """Record an import or a roll-back in ``sync_log`` (inside the batch's transaction)."""
+        self._execute(
             "INSERT INTO sync_log (source, kind, rows, note) VALUES (?, ?, ?, ?)",
             [source, kind, rows, note],
         )
 
-    # -- reads ------------------------------------------------------------------------
-    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self.con.execute(sql, list(params)).fetchone()
+    # -- raw reads (for this package's queries, and for tests that inspect the tables) -----
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self._con.execute(sql, list(params)).fetchone()
         return None if row is None else row[0]
 
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.con.execute(sql, list(params)).fetchall()
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self._con.execute(sql, list(params)).fetchall()
 
-    def block_hash(self, height: int) -> str | None:
-        h = self.scalar("SELECT hash FROM blocks WHERE height = ?", [height])
-        if h is None and (height + 1) % 2016 == 0:
-            h = self.scalar("SELECT last_block_hash FROM periods WHERE period = ?", [(height + 1) // 2016 - 1])
-        return None if h is None else str(h)
-
-    def block_time(self, height: int) -> int | None:
-        t = self.scalar("SELECT time FROM blocks WHERE height = ?", [height])
-        return None if t is None else int(t)
-
-    def period_bits(self, period: int) -> int | None:
-        b = self.scalar("SELECT bits FROM periods WHERE period = ?", [period])
-        return None if b is None else int(b)
-
-    def tip_height(self) -> int | None:
-        h = self.scalar("SELECT max(height) FROM blocks")
-        return None if h is None else int(h)
+    def _numpy(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
+        """Columns of a result as numpy arrays (no Python object per row)."""
+        return self._con.execute(sql, list(params)).fetchnumpy()
 
     def counts(self) -> dict[str, int]:
         return {
-            t: int(self.scalar(f"SELECT count(*) FROM {t}"))
+            t: int(self._scalar(f"SELECT count(*) FROM {t}"))
             for t in ("blocks", "periods", "block_stats", "stale_blocks", "prices")
         }
 
-    def close(self) -> None:
-        self.con.close()
+    def checkpoint(self) -> None:
+        """Write the write-ahead log into the file (before copying it)."""
+        self._con.execute("CHECKPOINT")
 
-    def __enter__(self) -> Store:
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Database:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,0 +1,132 @@
+"""Typed reads of the chain tables for the analytics: periods, block times, fees, tips."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
+from hashlens.errors import HashlensError
+from hashlens.store.db import Database
+
+N = DIFFICULTY_ADJUSTMENT_INTERVAL
+
+
+@dataclass(frozen=True)
+class PeriodTable:
+    """Every stored difficulty period, 0 … n-1 without gaps, as arrays.
+
+    ``start_time`` and ``last_time`` are the stored times of the period's first block
+    (height 2016p) and last block (2016p + 2015) [Unix s], NaN where not stored.
+    """
+
+    period: np.ndarray  # int64
+    start_height: np.ndarray  # int64
+    bits: np.ndarray  # int64 (compact nBits)
+    start_time: np.ndarray  # float64 [Unix s], NaN = not stored
+    last_time: np.ndarray  # float64 [Unix s], NaN = not stored
+    source: list[str]
+
+    def __len__(self) -> int:
+        return int(self.period.size)
+
+
+@dataclass(frozen=True)
+class RewardStats:
+    """Per-block stats of the blocks timed inside a window."""
+
+    blocks: int
+    first_height: int | None
+    last_height: int | None
+    mean_reward_sat: float | None  # subsidy + fees
+    mean_fee_sat: float | None
+    contiguous: bool  # every height first..last present, and both neighbours timed outside
+
+
+class ChainQueries(Database):
+    """Reads of periods, block times and block statistics."""
+
+    def period_table(self) -> PeriodTable:
+        """All periods with their stored start and last block times; refuses an empty store
+        or a gap (the analytics need periods 0 … n-1)."""
+        cols = self._numpy(
+            """SELECT p.period, p.start_height, p.bits, f.time AS start_time, l.time AS last_time, p.source
+               FROM periods p
+               LEFT JOIN blocks f ON f.height = p.start_height
+               LEFT JOIN blocks l ON l.height = p.start_height + ?
+               ORDER BY p.period""",
+            [N - 1],
+        )
+        period = np.asarray(cols["period"], dtype=np.int64)
+        if period.size == 0:
+            raise HashlensError("the store has no difficulty periods yet: run `hashlens sync ../shared/data/chain`")
+        gaps = np.flatnonzero(period != np.arange(period.size))
+        if gaps.size:
+            i = int(gaps[0])
+            raise HashlensError(f"the store lacks period {i} (height {i * N}); sync a source that covers it")
+
+        def times(name: str) -> np.ndarray:
+            c = cols[name]
+            mask = np.ma.getmaskarray(c)
+            return np.where(mask, np.nan, np.ma.getdata(c).astype(np.float64))
+
+        return PeriodTable(
+            period=period,
+            start_height=np.asarray(cols["start_height"], dtype=np.int64),
+            bits=np.asarray(cols["bits"], dtype=np.int64),
+            start_time=times("start_time"),
+            last_time=times("last_time"),
+            source=[str(x) for x in cols["source"]],
+        )
+
+    def block_times(self, upto_time: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(heights, times) of every block with a stored time, by height [-, Unix s]."""
+        where, args = ("AND time <= ?", [int(upto_time)]) if upto_time is not None else ("", [])
+        cols = self._numpy(f"SELECT height, time FROM blocks WHERE time IS NOT NULL {where} ORDER BY height", args)
+        return np.asarray(cols["height"], dtype=np.int64), np.asarray(cols["time"], dtype=np.int64)
+
+    def block_fees(self) -> tuple[np.ndarray, np.ndarray]:
+        """(heights, total fees [sat]) of every block with stored statistics, by height."""
+        cols = self._numpy("SELECT height, totalfee_sat FROM block_stats ORDER BY height")
+        return np.asarray(cols["height"], dtype=np.int64), np.asarray(cols["totalfee_sat"], dtype=np.int64)
+
+    def reward_stats(self, start_time: float, end_time: float) -> RewardStats:
+        """Mean subsidy + fees of the blocks timed in [start_time, end_time) that have stats."""
+        n, lo, hi, reward, fees = self._rows(
+            "SELECT count(*), min(b.height), max(b.height), avg(s.subsidy_sat + s.totalfee_sat), avg(s.totalfee_sat) "
+            "FROM blocks b JOIN block_stats s USING (height) WHERE b.time >= ? AND b.time < ?",
+            [int(start_time), int(end_time)],
+        )[0]
+        contiguous = bool(n) and hi - lo + 1 == n
+        if contiguous:
+            neighbours = self._scalar(
+                "SELECT count(*) FROM blocks WHERE time IS NOT NULL AND (height = ? OR height = ?)", [lo - 1, hi + 1]
+            )
+            contiguous = neighbours == 2
+        return RewardStats(
+            int(n),
+            None if lo is None else int(lo),
+            None if hi is None else int(hi),
+            None if reward is None else float(reward),
+            None if fees is None else float(fees),
+            contiguous,
+        )
+
+    def block_hash(self, height: int) -> str | None:
+        h = self._scalar("SELECT hash FROM blocks WHERE height = ?", [height])
+        if h is None and (height + 1) % N == 0:
+            h = self._scalar("SELECT last_block_hash FROM periods WHERE period = ?", [(height + 1) // N - 1])
+        return None if h is None else str(h)
+
+    def block_time(self, height: int) -> int | None:
+        t = self._scalar("SELECT time FROM blocks WHERE height = ?", [height])
+        return None if t is None else int(t)
+
+    def period_bits(self, period: int) -> int | None:
+        b = self._scalar("SELECT bits FROM periods WHERE period = ?", [period])
+        return None if b is None else int(b)
+
+    def tip_height(self) -> int | None:
+        h = self._scalar("SELECT max(height) FROM blocks")
+        return None if h is None else int(h)

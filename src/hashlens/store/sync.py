@@ -1,0 +1,358 @@
+"""Typed reads and writes that chain sync needs: headers, period rows, block stats, stale
+blocks, fork finding and the complete roll-back above a fork.
+
+Two kinds of row share ``blocks``: full headers (``prev_hash`` set) and block facts from
+files without headers (hash and time from block stats, a snapshot or boundary times; the
+hash may be NULL when a file gives only the time). Every write method here is one
+transaction that also writes its ``sync_log`` row, so a batch commits whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+import pyarrow as pa
+
+from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, POW_LIMIT_BITS, BlockHeader
+from hashlens.consensus.compact import decode_compact
+from hashlens.store.db import Database
+
+N = DIFFICULTY_ADJUSTMENT_INTERVAL
+HEADER_COLUMNS = ("height", "hash", "prev_hash", "version", "merkle_root", "time", "bits", "nonce", "source")
+PERIOD_COLUMNS = ("period", "start_height", "bits", "target_hex", "last_block_hash", "source")
+STATS_COLUMNS = ("height", "mediantime", "subsidy_sat", "totalfee_sat", "txs", "total_weight")
+GENESIS_PERIOD_SOURCE = "consensus (genesis bits)"
+
+
+class KnownBlock(NamedTuple):
+    """What the store holds at one height; hash, time and bits may each be unknown."""
+
+    height: int
+    hash: str | None  # display hex; None for a row that has only a time
+    time: int | None  # [Unix s]
+    bits: int | None  # compact nBits; None unless the row is a full header
+
+
+class PeriodFact(NamedTuple):
+    """A stored period's bits and, where known, the hash of its last block (2016p + 2015)."""
+
+    bits: int
+    last_block_hash: str | None
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    """A period row to write; its target is derived from ``bits``."""
+
+    period: int
+    start_height: int
+    bits: int
+    last_block_hash: str | None
+    source: str
+
+
+@dataclass(frozen=True)
+class StaleRow:
+    """A stale (orphaned) block: not part of the main chain."""
+
+    hash: str
+    height: int
+    header_hex: str
+
+
+@dataclass(frozen=True)
+class TimedBlocks:
+    """Block rows without headers: height, hash (None = not known) and time [Unix s]."""
+
+    height: np.ndarray  # int64
+    hash: list[str | None]
+    time: np.ndarray  # int64 [Unix s]
+
+    def __len__(self) -> int:
+        return int(self.height.size)
+
+
+@dataclass(frozen=True)
+class StatsRows:
+    """Per-block statistics (Core's ``getblockstats``) to write, column by column."""
+
+    height: np.ndarray  # int64
+    mediantime: np.ndarray  # int64 [Unix s]
+    subsidy_sat: np.ndarray  # int64 [sat]
+    totalfee_sat: np.ndarray  # int64 [sat]
+    txs: np.ndarray  # int64 [-]
+    total_weight: np.ndarray  # int64 [WU]
+
+    def __len__(self) -> int:
+        return int(self.height.size)
+
+
+class RetargetCheck(NamedTuple):
+    """A retarget whose previous period's first and last block times are both stored."""
+
+    period: int
+    start_height: int
+    old_bits: int
+    new_bits: int
+    first_time: int  # time of block start_height - 2016 [Unix s]
+    last_time: int  # time of block start_height - 1 [Unix s]
+
+
+def _header_table(rows: Sequence[tuple[int, BlockHeader, str]], source: str) -> pa.Table:
+    return pa.table(
+        {
+            "height": pa.array([h for h, _, _ in rows], pa.int32()),
+            "hash": pa.array([b for _, _, b in rows], pa.string()),
+            "prev_hash": [x.prev_hash_hex for _, x, _ in rows],
+            "version": pa.array([x.version for _, x, _ in rows], pa.int32()),
+            "merkle_root": [x.merkle_root[::-1].hex() for _, x, _ in rows],
+            "time": pa.array([x.time for _, x, _ in rows], pa.int64()),
+            "bits": pa.array([x.bits for _, x, _ in rows], pa.uint32()),
+            "nonce": pa.array([x.nonce for _, x, _ in rows], pa.uint64()),
+            "source": [source] * len(rows),
+        }
+    )
+
+
+def _period_table(rows: Sequence[PeriodRow]) -> pa.Table:
+    return pa.table(
+        {
+            "period": pa.array([r.period for r in rows], pa.int32()),
+            "start_height": pa.array([r.start_height for r in rows], pa.int32()),
+            "bits": pa.array([r.bits for r in rows], pa.uint32()),
+            "target_hex": [f"{decode_compact(r.bits)[0]:064x}" for r in rows],
+            "last_block_hash": pa.array([r.last_block_hash for r in rows], pa.string()),
+            "source": [r.source for r in rows],
+        }
+    )
+
+
+def _timed_table(blocks: TimedBlocks, source: str) -> pa.Table:
+    return pa.table(
+        {
+            "height": pa.array(blocks.height, pa.int32()),
+            "hash": pa.array(blocks.hash, pa.string()),
+            "time": pa.array(blocks.time, pa.int64()),
+            "source": [source] * len(blocks),
+        }
+    )
+
+
+class SyncQueries(Database):
+    """Reads and writes of :mod:`hashlens.chain.sync`."""
+
+    # -- reads --------------------------------------------------------------------------
+    def known_blocks(self, lo: int | None = None, hi: int | None = None) -> list[KnownBlock]:
+        """Every stored block row with ``lo <= height <= hi`` (all rows if either is None)."""
+        where, args = ("", []) if lo is None or hi is None else ("WHERE height BETWEEN ? AND ?", [lo, hi])
+        return [
+            KnownBlock(
+                int(h), None if x is None else str(x), None if t is None else int(t), None if b is None else int(b)
+            )
+            for h, x, t, b in self._rows(f"SELECT height, hash, time, bits FROM blocks {where} ORDER BY height", args)
+        ]
+
+    def period_facts(self) -> dict[int, PeriodFact]:
+        """Bits and last-block hash of every stored period, by period number."""
+        return {
+            int(p): PeriodFact(int(b), None if last is None else str(last))
+            for p, b, last in self._rows("SELECT period, bits, last_block_hash FROM periods")
+        }
+
+    def header_hashes(self, lo: int, hi: int) -> dict[int, str]:
+        """Hashes of the stored full headers with ``lo <= height <= hi``."""
+        got = self._rows(
+            "SELECT height, hash FROM blocks WHERE height BETWEEN ? AND ? AND prev_hash IS NOT NULL", [lo, hi]
+        )
+        return {int(h): str(x) for h, x in got}
+
+    def header_heights(self) -> set[int]:
+        """Heights of every stored full header."""
+        return {int(h) for (h,) in self._rows("SELECT height FROM blocks WHERE prev_hash IS NOT NULL")}
+
+    def block_heights(self) -> set[int]:
+        """Heights of every stored block row (header or not)."""
+        return {int(h) for (h,) in self._rows("SELECT height FROM blocks")}
+
+    def height_of_hash(self, block_hash: str) -> int | None:
+        """Height of the stored block with this hash, if any."""
+        h = self._scalar("SELECT height FROM blocks WHERE hash = ?", [block_hash])
+        return None if h is None else int(h)
+
+    def hashes_at(self, heights: Iterable[int]) -> dict[int, str]:
+        """Stored (non-NULL) block hashes at the given heights, in one query."""
+        hs = [int(h) for h in heights]
+        if not hs:
+            return {}
+        got = self._rows(
+            "SELECT height, hash FROM blocks WHERE hash IS NOT NULL AND height IN (SELECT unnest(?::INTEGER[]))",
+            [hs],
+        )
+        return {int(h): str(x) for h, x in got}
+
+    def times_at(self, heights: Iterable[int]) -> dict[int, int | None]:
+        """Every stored block row at the given heights: its time [Unix s] (None if it has none)."""
+        hs = [int(h) for h in heights]
+        if not hs:
+            return {}
+        got = self._rows("SELECT height, time FROM blocks WHERE height IN (SELECT unnest(?::INTEGER[]))", [hs])
+        return {int(h): None if t is None else int(t) for h, t in got}
+
+    def stale_hashes(self) -> set[str]:
+        """Hashes of every stored stale block."""
+        return {str(x) for (x,) in self._rows("SELECT hash FROM stale_blocks")}
+
+    def stats_heights(self) -> set[int]:
+        """Heights that already have block statistics."""
+        return {int(h) for (h,) in self._rows("SELECT height FROM block_stats")}
+
+    def retarget_checks(self) -> list[RetargetCheck]:
+        """Every stored retarget whose previous period's first and last block times are stored."""
+        rows = self._rows(
+            """
+            SELECT p.period, p.start_height, q.bits, p.bits, f.time, l.time
+            FROM periods p
+            JOIN periods q ON q.period = p.period - 1
+            JOIN blocks f ON f.height = q.start_height
+            JOIN blocks l ON l.height = p.start_height - 1
+            WHERE f.time IS NOT NULL AND l.time IS NOT NULL
+            ORDER BY p.period
+            """
+        )
+        return [RetargetCheck(*(int(v) for v in r)) for r in rows]
+
+    def headers_at_or_below(self, height: int, limit: int) -> list[tuple[int, str]]:
+        """Up to ``limit`` stored full headers at or below ``height``, highest first: (height, hash)."""
+        got = self._rows(
+            "SELECT height, hash FROM blocks WHERE prev_hash IS NOT NULL AND height <= ? ORDER BY height DESC LIMIT ?",
+            [height, limit],
+        )
+        return [(int(h), str(x)) for h, x in got]
+
+    def count_headers_above(self, height: int) -> int:
+        """How many full headers are stored above ``height``."""
+        return int(self._scalar("SELECT count(*) FROM blocks WHERE prev_hash IS NOT NULL AND height > ?", [height]))
+
+    # -- writes (each one transaction with its log row) -----------------------------------
+    def insert_headers(self, rows: Sequence[tuple[int, BlockHeader, str]], source: str, kind: str) -> None:
+        """Store validated full headers, (height, header, hash) each; replaces rows without headers."""
+        with self.transaction():
+            self._insert_arrow("blocks", _header_table(rows, source), HEADER_COLUMNS)
+            self.log(source, kind, len(rows))
+
+    def insert_period_start_headers(
+        self, rows: Sequence[tuple[int, BlockHeader, str]], last_hashes: Mapping[int, str], source: str, kind: str
+    ) -> None:
+        """Store period-start headers and the period facts they prove.
+
+        A header at 2016p gives period p's bits (a new row, marked with ``source``), and the hash
+        of block 2016p - 1 (``last_hashes``) gives period p - 1's last-block hash where unknown.
+        Period 0 is fixed by consensus: the genesis bits, difficulty 1.
+        """
+        with self.transaction():
+            self._insert_arrow("blocks", _header_table(rows, source), HEADER_COLUMNS)
+            known = set(self.period_facts())
+            new: dict[int, PeriodRow] = {}
+            if 0 not in known:
+                new[0] = PeriodRow(0, 0, POW_LIMIT_BITS, None, GENESIS_PERIOD_SOURCE)
+            for h, hdr, _ in rows:
+                p = h // N
+                if p not in known and p not in new:
+                    new[p] = PeriodRow(p, h, hdr.bits, None, source)
+            if new:
+                self._insert_arrow("periods", _period_table(list(new.values())), PERIOD_COLUMNS, replace=False)
+            for h, _, _ in rows:
+                if h // N > 0:
+                    self._execute(
+                        "UPDATE periods SET last_block_hash = ? WHERE period = ? AND last_block_hash IS NULL",
+                        [last_hashes[h - 1], h // N - 1],
+                    )
+            self.log(source, kind, len(rows))
+
+    def insert_periods(self, rows: Sequence[PeriodRow], log_source: str, kind: str, note: str | None = None) -> None:
+        """Store period rows (replacing a stored row of the same period)."""
+        with self.transaction():
+            self._insert_arrow("periods", _period_table(rows), PERIOD_COLUMNS)
+            self.log(log_source, kind, len(rows), note)
+
+    def insert_stale_blocks(
+        self, rows: Sequence[StaleRow], periods: Sequence[PeriodRow], source: str, log_source: str, kind: str
+    ) -> None:
+        """Store stale blocks and the period rows inferred from them, with one log row."""
+        with self.transaction():
+            if rows:
+                tbl = pa.table(
+                    {
+                        "hash": [r.hash for r in rows],
+                        "height": pa.array([r.height for r in rows], pa.int32()),
+                        "header": [r.header_hex for r in rows],
+                        "source": [source] * len(rows),
+                    }
+                )
+                self._insert_arrow("stale_blocks", tbl, ("hash", "height", "header", "source"))
+            if periods:
+                self._insert_arrow("periods", _period_table(periods), PERIOD_COLUMNS)
+            self.log(log_source, kind, len(rows))
+
+    def insert_block_times(self, blocks: TimedBlocks, source: str, log_source: str, kind: str) -> None:
+        """Store block rows without headers (hash may be None); replaces rows at those heights."""
+        with self.transaction():
+            if len(blocks):
+                self._insert_arrow("blocks", _timed_table(blocks, source), ("height", "hash", "time", "source"))
+            self.log(log_source, kind, len(blocks))
+
+    def insert_block_stats(
+        self, stats: StatsRows, blocks: TimedBlocks, source: str, log_source: str, kind: str
+    ) -> None:
+        """Store one batch of block statistics and the block rows (hash, time) new to the store."""
+        with self.transaction():
+            if len(blocks):
+                self._insert_arrow("blocks", _timed_table(blocks, source), ("height", "hash", "time", "source"))
+            tbl = pa.table(
+                {
+                    "height": pa.array(stats.height, pa.int32()),
+                    "mediantime": pa.array(stats.mediantime, pa.int64()),
+                    "subsidy_sat": pa.array(stats.subsidy_sat, pa.int64()),
+                    "totalfee_sat": pa.array(stats.totalfee_sat, pa.int64()),
+                    "txs": pa.array(stats.txs, pa.int32()),
+                    "total_weight": pa.array(stats.total_weight, pa.int64()),
+                }
+            )
+            self._insert_arrow("block_stats", tbl, STATS_COLUMNS)
+            self.log(log_source, kind, len(stats))
+
+    def rollback_above(self, height: int, source: str) -> int:
+        """Forget everything the store knows above ``height`` (a reorganisation's fork point).
+
+        In one transaction: every block row above ``height`` and its ``block_stats`` row go;
+        every period whose last block (2016p + 2015) is above ``height`` loses its last-block
+        hash; period rows that only a header above ``height`` proved (written by a periods-only
+        sync from ``source``, starting above ``height``) go; the roll-back is logged.
+        Returns the number of block rows removed.
+        """
+        with self.transaction():
+            dropped = int(self._scalar("SELECT count(*) FROM blocks WHERE height > ?", [height]))
+            self._execute("DELETE FROM blocks WHERE height > ?", [height])
+            self._execute("DELETE FROM block_stats WHERE height > ?", [height])
+            self._execute(
+                "UPDATE periods SET last_block_hash = NULL WHERE last_block_hash IS NOT NULL AND start_height + ? > ?",
+                [N - 1, height],
+            )
+            self._execute("DELETE FROM periods WHERE source = ? AND start_height > ?", [source, height])
+            self.log(source, "reorg", dropped, f"rolled back to height {height}")
+        return dropped
+
+
+__all__ = [
+    "KnownBlock",
+    "PeriodFact",
+    "PeriodRow",
+    "RetargetCheck",
+    "StaleRow",
+    "StatsRows",
+    "SyncQueries",
+    "TimedBlocks",
+]
