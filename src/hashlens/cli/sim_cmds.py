@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,39 +12,25 @@ from rich.table import Table
 from hashlens.cli.app import JsonOpt, app, console, emit, kv_table
 from hashlens.errors import HashlensError
 
+if TYPE_CHECKING:
+    from hashlens.sim.setup import PreparedRun
+
 MAX_PATHS = 1_000_000
 
 
-def prepare(scenario_path: Path, quiet: bool) -> tuple[Any, Any, dict[str, float], dict[str, Any]]:
-    """Load the scenario and whatever it needs from the store, the catalogue and files."""
-    from hashlens.economics.asics import find_model, load_catalogue
-    from hashlens.sim.engine import resolve
+def prepare(scenario_path: Path, quiet: bool) -> PreparedRun:
+    """Load the scenario and whatever it needs (:func:`hashlens.sim.setup.prepare_run`),
+    opening the store only when the scenario reads from it."""
     from hashlens.sim.scenario import load_scenario
-    from hashlens.sources.prices import read_prices
+    from hashlens.sim.setup import needs_store, prepare_run
 
     s = load_scenario(scenario_path)
-    cat = load_catalogue()
-    effs = {g.model: find_model(cat, g.model, "hashrate.fleet model: ").efficiency_j_per_th for g in s.fleet}
-    needs_chain = s.hashrate_ehs is None or s.price_usd is None or (s.bits is None and s.difficulty is None)
-    chain = None
-    extras: dict[str, Any] = {"efficiencies": effs}
-    if needs_chain or s.price_model == "bootstrap":
+    if needs_store(s):
         from hashlens.cli.economics_cmds import ready_store
-        from hashlens.sim.chain_state import chain_state, daily_log_returns
 
         with ready_store(quiet) as store:
-            if needs_chain:
-                chain = chain_state(store, s.height)
-            if s.price_model == "bootstrap":
-                s.bootstrap_returns = extras["bootstrap_returns"] = daily_log_returns(store)
-    if s.price_model == "path":
-        f = Path(s.price_file or "")
-        if not f.is_absolute():
-            f = scenario_path.parent / f
-        pts = read_prices(f)
-        s.price_path = extras["price_path"] = [p.price for p in pts]
-    r = resolve(s, chain, lambda m: effs[m])
-    return s, r, effs, {"chain": chain, "extras": extras}
+            return prepare_run(s, store, base_dir=scenario_path.parent)
+    return prepare_run(s, base_dir=scenario_path.parent)
 
 
 @app.command()
@@ -67,7 +53,8 @@ def simulate(
         raise HashlensError(f"--paths must be between 1 and {MAX_PATHS:,}")
     if not 1 <= workers <= 64:
         raise HashlensError("--workers must be between 1 and 64")
-    s, r, _, ctx = prepare(scenario, as_json)
+    prepared = prepare(scenario, as_json)
+    s, r = prepared.scenario, prepared.resolved
     progress = RichProgress(quiet=as_json)
     try:
         if sweep:
@@ -76,7 +63,7 @@ def simulate(
             axes = [parse_axis(a) for a in sweep]
             progress.start(f"sweep {s.name} ({len(grid(axes))} points)", len(grid(axes)))
             results = run_sweep(
-                s.raw, axes, ctx["chain"], paths, seed, ctx["extras"], scheduler, workers, progress=progress.advance
+                s.raw, axes, prepared.chain, paths, seed, prepared.inputs, scheduler, workers, progress=progress.advance
             )
             data: Any = {
                 "scenario": s.name,

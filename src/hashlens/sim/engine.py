@@ -1,12 +1,20 @@
 """The Monte Carlo engine, vectorised across paths.
 
 Time advances in steps (default one day). Within a step each path's hashrate is constant, so
-its blocks are a Poisson process of rate λ = H/(D·2^32). A period's last block comes when the
-accumulated intensity reaches a Gamma(2015) draw — the exact law of 2015 exponential intervals,
+its blocks are a Poisson process of rate λ = H/(D·2^32)
+(:func:`hashlens.consensus.expected_block_rate_per_s`). A period's last block comes when the
+accumulated intensity reaches a Gamma(N − 1) draw — the exact law of N − 1 exponential intervals,
 never simulated block by block — and the next period's first block after one more Exp(1) of
 intensity at the new difficulty. The retarget is computed from the two blocks' integer times
-with :mod:`hashlens.consensus.vectorised` (bit-exact with the scalar rule). Paths run in fixed chunks, each
-with its own child of the run's SeedSequence, so results do not depend on the executor.
+with :mod:`hashlens.consensus.vectorised` (bit-exact with the scalar rule). Paths run in fixed
+chunks, each with its own child of the run's SeedSequence, so results do not depend on the
+executor.
+
+A chunk is a :class:`PathState` (every path's chain, price and fleet state as arrays) advanced
+by small step functions, in this order each step: :func:`hashprice_usd` at the step's start,
+:func:`step_hashrate` and :func:`curtail`, :func:`record` (every ``record_every_days``),
+:func:`step_blocks` (blocks and retargets during the step), :func:`step_price` and
+:func:`grow_fleet`. No step loops over paths.
 """
 
 from __future__ import annotations
@@ -20,16 +28,29 @@ from typing import Any
 
 import numpy as np
 
-from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, POW_TARGET_SPACING
-from hashlens.consensus.vectorised import difficulty, retarget, split_bits
+from hashlens.consensus import (
+    DIFFICULTY_ADJUSTMENT_INTERVAL,
+    MAX_TARGET,
+    POW_TARGET_SPACING,
+    bits_to_target,
+    block_subsidy_btc,
+    expected_block_rate_per_s,
+    hashrate_hs_for_block_rate,
+    target_to_bits,
+)
+from hashlens.consensus.vectorised import difficulty, difficulty_change_pct, retarget, split_bits
+from hashlens.economics.fleet import Operating, breakeven_hashprice_usd_per_ph_day
+from hashlens.economics.hashprice import hashprice_btc_per_ph_day
 from hashlens.errors import HashlensError
 from hashlens.sim import theory
-from hashlens.sim.scenario import Scenario
+from hashlens.sim.scenario import MAX_HASHRATE_EHS, Curtailment, Scenario
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 CHUNK = 16384
-TWO32 = 2.0**32
 SECONDS_PER_DAY = 86400.0
+DAYS_PER_YEAR = 365.25
+EH = 1e18  # [H/s] in one EH/s
+MIN_ONLINE = 0.02  # smallest initial online share a generation's installed capacity is derived from [-]
 
 
 @dataclass
@@ -45,11 +66,26 @@ class Resolved:
     efficiencies: np.ndarray  # per fleet generation [J/TH]
 
 
+def _bits_for_difficulty(d: float, where: str) -> int:
+    """Compact bits of the target of difficulty ``d`` (MAX_TARGET/d), refused outside 1 … powLimit."""
+    target = MAX_TARGET / d if d > 0 else math.inf
+    if not (1.0 <= target <= MAX_TARGET * (1 + 1e-9)):
+        raise HashlensError(
+            f"{where}: gives a starting difficulty of {d:.4g}; it must be between 1 and {MAX_TARGET:.4g}"
+        )
+    return target_to_bits(min(int(target), MAX_TARGET))
+
+
 def resolve(
     s: Scenario, chain: dict[str, Any] | None = None, efficiency_of: Callable[[str], float] | None = None
 ) -> Resolved:
     """Fill the initial state from the scenario, then from ``chain`` (facts read from the store
-    by the caller: bits, hashrate, price, height), then from steady-state formulas."""
+    by the caller: bits, hashrate, price, height), then from steady-state formulas.
+
+    The steady-state difficulty is the one at which ``hashrate_ehs`` finds blocks at the
+    growth steady state's start rate a (:func:`hashlens.sim.theory.steady_state_start_rate`):
+    D = H / hashrate_hs_for_block_rate(a, 1).
+    """
     chain = chain or {}
     bits = s.bits if s.bits is not None else chain.get("bits")
     h0 = s.hashrate_ehs if s.hashrate_ehs is not None else chain.get("hashrate_ehs")
@@ -63,26 +99,44 @@ def resolve(
             raise HashlensError("initial.price_usd: not given and no stored price to take it from")
     height = s.height if s.height is not None else int(chain.get("height", 0))
     height = (height // N) * N  # runs start at a period's first block
+    _check_growth(s, float(h0))
     if isinstance(s.difficulty, str) or (bits is None and s.difficulty is None):
         g = theory.growth_rate_per_s(s.growth_pct_per_14_days) if s.hashrate_model == "growth" else 0.0
         a = theory.steady_state_start_rate(g)
-        d0 = h0 * 1e18 / (a * TWO32)
-        from hashlens.consensus import MAX_TARGET, target_to_bits
-
-        bits = target_to_bits(int(MAX_TARGET / d0))
+        d0 = h0 * EH / hashrate_hs_for_block_rate(a, 1.0)
+        bits = _bits_for_difficulty(d0, "initial.difficulty steady-state")
     elif s.difficulty is not None:
-        from hashlens.consensus import MAX_TARGET, target_to_bits
-
-        bits = target_to_bits(int(MAX_TARGET / float(s.difficulty)))
+        bits = _bits_for_difficulty(float(s.difficulty), "initial.difficulty")
     assert bits is not None
+    try:
+        bits_to_target(int(bits))
+    except HashlensError as exc:
+        raise HashlensError(f"initial.bits: {exc}") from None
     m, e = split_bits(int(bits))
     effs = np.array([efficiency_of(g.model) if efficiency_of else g.efficiency_j_per_th for g in s.fleet], dtype=float)
     return Resolved(s, m, e, float(h0), float(price), height, effs)
 
 
-def _subsidy_btc(height: np.ndarray) -> np.ndarray:
-    halvings = height // 210_000
-    return np.where(halvings < 64, np.right_shift(5_000_000_000, np.minimum(halvings, 63)), 0) / 1e8
+def _check_growth(s: Scenario, h0: float) -> None:
+    """Refuse growth that would take the hashrate past MAX_HASHRATE_EHS within the horizon
+    (λ would overflow and the block loop never end)."""
+    if h0 > MAX_HASHRATE_EHS:
+        raise HashlensError(f"initial.hashrate_ehs: {h0:.4g} EH/s is above {MAX_HASHRATE_EHS:.0e} EH/s")
+    if s.hashrate_model == "growth":
+        log_end = math.log(h0) + theory.growth_rate_per_s(s.growth_pct_per_14_days) * s.days * SECONDS_PER_DAY
+        if log_end > math.log(MAX_HASHRATE_EHS):
+            raise HashlensError(
+                f"hashrate.growth_pct_per_14_days: {s.growth_pct_per_14_days:g} % for {s.days:g} days takes the "
+                f"hashrate past {MAX_HASHRATE_EHS:.0e} EH/s"
+            )
+    if s.hashrate_model == "fleet" and s.fleet_growth_pct_per_year > 0:
+        # installed capacity is at most 1/MIN_ONLINE times the initial hashrate, then grows
+        log_end = math.log(h0 / MIN_ONLINE) + math.log1p(s.fleet_growth_pct_per_year / 100) * s.days / DAYS_PER_YEAR
+        if log_end > math.log(MAX_HASHRATE_EHS):
+            raise HashlensError(
+                f"hashrate.fleet_growth_pct_per_year: {s.fleet_growth_pct_per_year:g} % for {s.days:g} days takes "
+                f"the hashrate past {MAX_HASHRATE_EHS:.0e} EH/s"
+            )
 
 
 def _erf_cdf(x: np.ndarray) -> np.ndarray:
@@ -96,6 +150,9 @@ def _erf_cdf(x: np.ndarray) -> np.ndarray:
 
 @dataclass
 class ChunkResult:
+    """What a chunk of paths recorded: R records every ``record_every_days``, n paths, G fleet
+    generations and room for K adjustments per path."""
+
     record_days: np.ndarray  # (R,)
     difficulty: np.ndarray  # (R, n) float32
     hashrate_ehs: np.ndarray
@@ -108,189 +165,346 @@ class ChunkResult:
     periods_done: np.ndarray  # (n,)
 
 
-def run_chunk(r: Resolved, n: int, seed: np.random.SeedSequence) -> ChunkResult:
+# -- the run's fixed quantities ------------------------------------------------------------
+@dataclass(frozen=True)
+class FleetModel:
+    """Generations of machines that run while they pay (the ``fleet`` hashrate model).
+
+    A machine of ε J/TH paying p $/kWh runs while its breakeven hashprice
+    (:func:`hashlens.economics.fleet.breakeven_hashprice_usd_per_ph_day`, no pool fee, the
+    scenario's PUE; 24·ε·p·PUE) is below the hashprice. The breakeven is proportional to p,
+    so with p lognormal around p_med with spread σ the share of a generation that runs is
+    Φ((ln HP − ln HP*(p_med))/σ).
+    """
+
+    share: np.ndarray  # (G,) share of the initial hashrate [0-1]
+    breakeven: np.ndarray  # (G,) median machine's breakeven hashprice [USD/PH/day]
+    log_breakeven: np.ndarray  # (G, 1) its logarithm
+    sigma: np.ndarray  # (G,) lognormal spread of the power price [-]
+    inv_sigma: np.ndarray  # (G, 1) 1/σ, 0 where σ = 0
+    any_step: bool  # some generation has σ = 0: all of it runs or none
+    lag_factor: float  # share of the gap to the target closed per step when switching on [-]
+    growth_per_step: float  # factor on the newest generation's capacity per step [-]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What stays fixed during a chunk: steps, the recording grid and the models' constants."""
+
+    steps: int
+    step_days: float  # [days]
+    dt: float  # [s]
+    rec_every: int  # steps between records
+    n_rec: int
+    k_max: int  # adjustments and periods stored per path
+    growth_per_s: float  # growth model's rate g [1/s]
+    price_drift: float  # GBM log drift per step [-]
+    price_sigma: float  # GBM log volatility per step [-]
+    fleet: FleetModel | None
+
+
+def fleet_model(r: Resolved) -> FleetModel | None:
+    """The fleet's switch-off rule from the scenario and the generations' efficiencies."""
     s = r.scenario
-    rng = np.random.default_rng(seed)
+    if not s.fleet:
+        return None
+    pm = np.array([g.power_price_median for g in s.fleet])
+    ps = np.array([g.power_price_sigma for g in s.fleet])
+    be = np.asarray(
+        breakeven_hashprice_usd_per_ph_day(1.0, r.efficiencies, Operating(pool_fee=0.0, pue=s.pue), pm), dtype=float
+    )
+    return FleetModel(
+        share=np.array([g.share for g in s.fleet]),
+        breakeven=be,
+        log_breakeven=np.log(be)[:, None],
+        sigma=ps,
+        inv_sigma=np.where(ps > 0, 1.0 / np.where(ps > 0, ps, 1.0), 0.0)[:, None],
+        any_step=bool((ps == 0).any()),
+        lag_factor=1.0 - math.exp(-s.step_days / s.switch_on_lag_days) if s.switch_on_lag_days > 0 else 1.0,
+        growth_per_step=(1 + s.fleet_growth_pct_per_year / 100) ** (s.step_days / DAYS_PER_YEAR),
+    )
+
+
+def make_plan(r: Resolved) -> Plan:
+    """The fixed quantities of a run of ``r``: its steps, recording grid and model constants."""
+    s = r.scenario
     steps = math.ceil(s.days / s.step_days)
-    dt = s.step_days * SECONDS_PER_DAY
     rec_every = max(1, round(s.record_every_days / s.step_days))
-    n_rec = steps // rec_every + 1
-    k_max = int(s.days / 3) + 8  # no period can be shorter than T/4 ... plus slack
+    return Plan(
+        steps=steps,
+        step_days=s.step_days,
+        dt=s.step_days * SECONDS_PER_DAY,
+        rec_every=rec_every,
+        n_rec=steps // rec_every + 1,
+        k_max=int(s.days / 3) + 8,  # no period can be shorter than T/4 ... plus slack
+        growth_per_s=theory.growth_rate_per_s(s.growth_pct_per_14_days) if s.hashrate_model == "growth" else 0.0,
+        price_drift=(s.mu_annual - 0.5 * s.sigma_annual**2) * s.step_days / DAYS_PER_YEAR,
+        price_sigma=s.sigma_annual * math.sqrt(s.step_days / DAYS_PER_YEAR),
+        fleet=fleet_model(r),
+    )
+
+
+# -- the paths' state ----------------------------------------------------------------------
+@dataclass
+class PathState:
+    """Every path's state between two steps; arrays of length n (paths) unless said."""
+
+    t: float  # time since the start [s], the same on every path
+    mantissa: np.ndarray  # int64, compact bits of the running period
+    exponent: np.ndarray  # int64
+    difficulty: np.ndarray  # [-]
+    period_start: np.ndarray  # time of the running period's first block [s]
+    phase: np.ndarray  # int8: 0 mining the period's N − 1 timed intervals, 1 waiting for the next period's first block
+    need: np.ndarray  # intensity still to go to the next event [expected blocks]
+    acc: np.ndarray  # intensity spent in the running period's timed intervals [expected blocks]
+    periods: np.ndarray  # int64, completed periods
+    n_adj: np.ndarray  # int64, retargets done
+    price: np.ndarray  # [USD/BTC]
+    online: np.ndarray | None  # (G, n) share of each generation running [0-1]
+    capacity: np.ndarray | None  # (G, n) installed hashrate of each generation [EH/s]
+    boot_start: np.ndarray | None  # int64, start of each path's resampled block of returns
+    boot_off: np.ndarray | None  # int64, position inside that block
+
+
+def initial_state(r: Resolved, n: int, plan: Plan, rng: np.random.Generator) -> PathState:
+    """n paths at the first block of the starting period. Draws, in order: the first period's
+    Gamma(N − 1) and, for the bootstrap, each path's first block of returns."""
+    s = r.scenario
     m = np.full(n, r.mantissa, dtype=np.int64)
     e = np.full(n, r.exponent, dtype=np.int64)
-    d = difficulty(m, e)
-    pstart = np.zeros(n)
-    phase = np.zeros(n, dtype=np.int8)
-    need = rng.gamma(N - 1, 1.0, n)
-    acc = np.zeros(n)
-    periods = np.zeros(n, dtype=np.int64)
-    period_s = np.full((n, k_max), np.nan, dtype=np.float32)
-    adj = np.full((n, k_max), np.nan, dtype=np.float32)
-    adj_day = np.full((n, k_max), np.nan, dtype=np.float32)
-    nadj = np.zeros(n, dtype=np.int64)
-    price = np.full(n, r.price_usd)
-    fees = s.fees_btc_per_block
-    G = len(s.fleet)
-    rec_d = np.empty((n_rec, n), np.float32)
-    rec_h = np.empty((n_rec, n), np.float32)
-    rec_hp = np.empty((n_rec, n), np.float32)
-    rec_p = np.empty((n_rec, n), np.float32)
-    rec_m = np.empty((n_rec, G, n), np.float32)
-    rec_days = np.empty(n_rec)
-    g_rate = theory.growth_rate_per_s(s.growth_pct_per_14_days) if s.hashrate_model == "growth" else 0.0
-    sigma_d = s.sigma_annual * math.sqrt(s.step_days / 365.25)
-    drift_d = (s.mu_annual - 0.5 * s.sigma_annual**2) * s.step_days / 365.25
-    # bootstrap state
-    rets = s.bootstrap_returns
+    st = PathState(
+        t=0.0,
+        mantissa=m,
+        exponent=e,
+        difficulty=difficulty(m, e),
+        period_start=np.zeros(n),
+        phase=np.zeros(n, dtype=np.int8),
+        need=rng.gamma(N - 1, 1.0, n),
+        acc=np.zeros(n),
+        periods=np.zeros(n, dtype=np.int64),
+        n_adj=np.zeros(n, dtype=np.int64),
+        price=np.full(n, r.price_usd),
+        online=None,
+        capacity=None,
+        boot_start=None,
+        boot_off=None,
+    )
     if s.price_model == "bootstrap":
+        rets = s.bootstrap_returns
         if rets is None or len(rets) < s.block_days + 1:
             raise HashlensError("price.model bootstrap: no stored price series long enough to resample")
-        b_start = rng.integers(0, len(rets) - s.block_days, n)
-        b_off = np.zeros(n, dtype=np.int64)
-    # fleet state
-    if G:
-        pm = np.array([g.power_price_median for g in s.fleet])
-        ps = np.array([g.power_price_sigma for g in s.fleet])
-        share = np.array([g.share for g in s.fleet])
-        lag_factor = 1.0 - math.exp(-s.step_days / s.switch_on_lag_days) if s.switch_on_lag_days > 0 else 1.0
-        fleet_growth = (1 + s.fleet_growth_pct_per_year / 100) ** (s.step_days / 365.25)
+        st.boot_start = rng.integers(0, len(rets) - s.block_days, n)
+        st.boot_off = np.zeros(n, dtype=np.int64)
+    if plan.fleet is not None:
+        # Installed capacity such that the share online at the starting hashprice gives the
+        # starting hashrate (at least MIN_ONLINE of each generation counted as running).
+        st.online = np.clip(fleet_online_target(plan.fleet, hashprice_usd(r, st)), MIN_ONLINE, 1.0)
+        st.capacity = (plan.fleet.share[:, None] * r.hashrate_ehs) / st.online
+    return st
 
-    if G:
-        # A machine of ε J/TH paying p $/kWh is profitable while 24·ε·p·PUE < hashprice, so the
-        # share of a generation with lognormal p that runs is Φ((ln HP - ln(24 ε PUE) - ln p_med)/σ).
-        log_scale = np.log(24.0 * r.efficiencies * s.pue * pm)[:, None]
-        inv_sigma = np.where(ps > 0, 1.0 / np.where(ps > 0, ps, 1.0), 0.0)[:, None]
-        any_step = bool((ps == 0).any())
 
-    def fleet_target(hp: np.ndarray) -> np.ndarray:
-        """(G, n) share of each generation whose power cost is below revenue at hashprice hp."""
-        log_hp = np.log(np.maximum(hp, 1e-300))[None, :]
-        out = _erf_cdf((log_hp - log_scale) * inv_sigma)
-        if any_step:
-            out = np.where(ps[:, None] > 0, out, (log_hp > log_scale).astype(float))
-        return out
+# -- step functions ------------------------------------------------------------------------
+def heights(st: PathState, height0: int) -> np.ndarray:
+    """Each path's current block height: the intensity spent stands for the blocks mined [-]."""
+    within = np.where(st.phase == 0, np.minimum(st.acc, N - 1).astype(np.int64), N - 1)
+    return height0 + st.periods * N + within
 
-    height0 = r.height
 
-    def hashprice_usd(d_: np.ndarray, price_: np.ndarray, h_: np.ndarray) -> np.ndarray:
-        return (_subsidy_btc(h_) + fees) * SECONDS_PER_DAY * 1e15 / (d_ * TWO32) * price_
+def hashprice_usd(r: Resolved, st: PathState) -> np.ndarray:
+    """Each path's hashprice at its current height, difficulty and price [USD/PH/day]:
+    :func:`hashlens.economics.hashprice.hashprice_btc_per_ph_day` × price."""
+    subsidy = block_subsidy_btc(heights(st, r.height))
+    return np.asarray(hashprice_btc_per_ph_day(st.difficulty, subsidy, r.scenario.fees_btc_per_block)) * st.price
 
-    def heights() -> np.ndarray:
-        return height0 + periods * N + np.where(phase == 0, np.minimum(acc, N - 1).astype(np.int64), N - 1)
 
-    hp = hashprice_usd(d, price, heights())
-    if G:
-        online = np.clip(fleet_target(hp), 0.02, 1.0)
-        capacity = (share[:, None] * r.hashrate_ehs) / online  # installed EH/s per generation
-    record_i = 0
-    t = 0.0
-    shock_days = sorted((sh.day, sh.pct) for sh in s.shocks)
-    for step in range(steps + 1):
-        day = t / SECONDS_PER_DAY
-        # hashrate for the coming step
-        hp = hashprice_usd(d, price, heights())
-        if s.hashrate_model == "fleet":
-            target = fleet_target(hp)
-            online = np.where(target < online, target, online + (target - online) * lag_factor)
-            h = (capacity * online).sum(axis=0)
-        elif s.hashrate_model == "growth":
-            h = np.full(
-                n,
-                r.hashrate_ehs * (math.exp(g_rate * t) * (math.expm1(g_rate * dt) / (g_rate * dt)) if g_rate else 1.0),
-            )
-        else:
-            h = np.full(n, r.hashrate_ehs)
-        for c in s.curtailment:
-            overlap = max(0.0, min(day + s.step_days, c.start_day + c.days) - max(day, c.start_day))
-            if overlap > 0:
-                h = h * (1.0 - c.share * overlap / s.step_days)
-        if step % rec_every == 0 and record_i < n_rec:
-            rec_days[record_i] = day
-            rec_d[record_i], rec_h[record_i], rec_hp[record_i], rec_p[record_i] = d, h, hp, price
-            if G:
-                rec_m[record_i] = (
-                    1.0 - 24.0 * r.efficiencies[:, None] * pm[:, None] * s.pue / np.maximum(hp, 1e-9)[None, :]
-                )
-            record_i += 1
-        if step == steps:
+def fleet_online_target(fleet: FleetModel, hp: np.ndarray) -> np.ndarray:
+    """(G, n) share of each generation whose breakeven is below the hashprice ``hp`` [0-1]."""
+    log_hp = np.log(np.maximum(hp, 1e-300))[None, :]
+    out = _erf_cdf((log_hp - fleet.log_breakeven) * fleet.inv_sigma)
+    if fleet.any_step:
+        out = np.where(fleet.sigma[:, None] > 0, out, (log_hp > fleet.log_breakeven).astype(float))
+    return out
+
+
+def step_hashrate(r: Resolved, plan: Plan, st: PathState, hp: np.ndarray) -> np.ndarray:
+    """Each path's hashrate for the coming step [EH/s]. The fleet model switches machines off
+    at once and back on with a lag (updating ``st.online``); the growth model uses the mean
+    of H_0·e^{gt} over the step."""
+    n = st.price.size
+    model = r.scenario.hashrate_model
+    if model == "fleet":
+        assert plan.fleet is not None and st.online is not None and st.capacity is not None
+        target = fleet_online_target(plan.fleet, hp)
+        st.online = np.where(target < st.online, target, st.online + (target - st.online) * plan.fleet.lag_factor)
+        return (st.capacity * st.online).sum(axis=0)
+    if model == "growth":
+        g, t, dt = plan.growth_per_s, st.t, plan.dt
+        return np.full(n, r.hashrate_ehs * (math.exp(g * t) * (math.expm1(g * dt) / (g * dt)) if g else 1.0))
+    return np.full(n, r.hashrate_ehs)
+
+
+def curtail(h: np.ndarray, curtailment: list[Curtailment], day: float, step_days: float) -> np.ndarray:
+    """Hashrate after curtailment: each event removes its share for the part of the step it
+    overlaps [EH/s]."""
+    for c in curtailment:
+        overlap = max(0.0, min(day + step_days, c.start_day + c.days) - max(day, c.start_day))
+        if overlap > 0:
+            h = h * (1.0 - c.share * overlap / step_days)
+    return h
+
+
+def record(
+    out: ChunkResult, i: int, day: float, st: PathState, h: np.ndarray, hp: np.ndarray, fleet: FleetModel | None
+) -> None:
+    """Write record ``i``: difficulty, hashrate, hashprice, price and, per generation, the
+    median machine's margin 1 − HP*/HP [-]."""
+    out.record_days[i] = day
+    out.difficulty[i], out.hashrate_ehs[i], out.hashprice_usd[i], out.price_usd[i] = st.difficulty, h, hp, st.price
+    if fleet is not None:
+        out.margins[i] = 1.0 - fleet.breakeven[:, None] / np.maximum(hp, 1e-9)[None, :]
+
+
+def step_blocks(st: PathState, h: np.ndarray, dt: float, rng: np.random.Generator, out: ChunkResult) -> None:
+    """Mine the blocks of one step of ``dt`` [s] at hashrate ``h`` [EH/s].
+
+    Every event is found at once for all paths that reach it within the step: a period's last
+    block (retarget from the integer times of its first and last block, new Exp(1) to the next
+    period's first block) or a next period's first block (the period's duration is recorded, new
+    Gamma(N − 1)). The loop runs over events, at most a few per path and step, never over paths.
+    Writes ``out.adjustments``, ``adjustment_days`` and ``period_s``; advances the state but not
+    ``st.t``.
+    """
+    k_max = out.adjustments.shape[1]
+    d = st.difficulty
+    lam = np.asarray(expected_block_rate_per_s(h * EH, d))
+    rem = np.full(h.size, dt)
+    active = np.arange(h.size)
+    while active.size:
+        with np.errstate(divide="ignore"):
+            tte = np.where(lam[active] > 0, st.need[active] / lam[active], np.inf)
+        hit = tte <= rem[active]
+        if not hit.any():
             break
-        # blocks during the step
-        lam = h * 1e18 / (d * TWO32)
-        rem = np.full(n, dt)
-        active = np.arange(n)
-        while active.size:
-            with np.errstate(divide="ignore"):
-                tte = np.where(lam[active] > 0, need[active] / lam[active], np.inf)
-            hit = tte <= rem[active]
-            if not hit.any():
-                break
-            idx = active[hit]
-            rem[idx] -= tte[hit]
-            tev = t + dt - rem[idx]
-            last = phase[idx] == 0
-            i0, t0 = idx[last], tev[last]
-            if i0.size:
-                span = np.floor(t0) - np.floor(pstart[i0])
-                nm, ne = retarget(m[i0], e[i0], span)
-                nd = difficulty(nm, ne)
-                k = nadj[i0]
-                ok = k < k_max
-                adj[i0[ok], k[ok]] = (nd[ok] / d[i0[ok]] - 1.0) * 100.0
-                adj_day[i0[ok], k[ok]] = t0[ok] / SECONDS_PER_DAY
-                nadj[i0] += 1
-                m[i0], e[i0], d[i0] = nm, ne, nd
-                lam[i0] = h[i0] * 1e18 / (nd * TWO32)
-                acc[i0] = N - 1
-                phase[i0] = 1
-                need[i0] = rng.exponential(1.0, i0.size)
-            i1, t1 = idx[~last], tev[~last]
-            if i1.size:
-                kk = periods[i1]
-                fits = kk < k_max
-                period_s[i1[fits], kk[fits]] = t1[fits] - pstart[i1[fits]]
-                periods[i1] += 1
-                pstart[i1] = t1
-                phase[i1] = 0
-                acc[i1] = 0.0
-                need[i1] = rng.gamma(N - 1, 1.0, i1.size)
-            active = idx
-        used = lam * rem
-        need -= used
-        acc += np.where(phase == 0, used, 0.0)
-        t += dt
-        # price for the next step
-        if s.price_model == "gbm":
-            price = price * np.exp(drift_d + sigma_d * rng.standard_normal(n))
-        elif s.price_model == "bootstrap":
-            steps_here = max(1, round(s.step_days))
-            total = np.zeros(n)
-            for _ in range(steps_here):
-                total += rets[b_start + b_off]
-                b_off += 1
-                renew = b_off >= s.block_days
-                if renew.any():
-                    b_start[renew] = rng.integers(0, len(rets) - s.block_days, int(renew.sum()))
-                    b_off[renew] = 0
-            price = price * np.exp(total)
-        elif s.price_model == "path":
-            path = s.price_path
-            price = np.full(n, float(path[min(int(t / SECONDS_PER_DAY), len(path) - 1)]))
-        for sd, pct in shock_days:
-            if day < sd <= t / SECONDS_PER_DAY:
-                price = price * (1 + pct / 100.0)
-        if G and fleet_growth != 1.0:
-            capacity[-1] *= fleet_growth
+        idx = active[hit]
+        rem[idx] -= tte[hit]
+        tev = st.t + dt - rem[idx]
+        last = st.phase[idx] == 0
+        i0, t0 = idx[last], tev[last]
+        if i0.size:  # the period's last block: retarget
+            span = np.floor(t0) - np.floor(st.period_start[i0])
+            nm, ne = retarget(st.mantissa[i0], st.exponent[i0], span)
+            nd = difficulty(nm, ne)
+            k = st.n_adj[i0]
+            ok = k < k_max
+            out.adjustments[i0[ok], k[ok]] = difficulty_change_pct(d[i0[ok]], nd[ok])
+            out.adjustment_days[i0[ok], k[ok]] = t0[ok] / SECONDS_PER_DAY
+            st.n_adj[i0] += 1
+            st.mantissa[i0], st.exponent[i0], d[i0] = nm, ne, nd
+            lam[i0] = expected_block_rate_per_s(h[i0] * EH, nd)
+            st.acc[i0] = N - 1
+            st.phase[i0] = 1
+            st.need[i0] = rng.exponential(1.0, i0.size)
+        i1, t1 = idx[~last], tev[~last]
+        if i1.size:  # the next period's first block
+            kk = st.periods[i1]
+            fits = kk < k_max
+            out.period_s[i1[fits], kk[fits]] = t1[fits] - st.period_start[i1[fits]]
+            st.periods[i1] += 1
+            st.period_start[i1] = t1
+            st.phase[i1] = 0
+            st.acc[i1] = 0.0
+            st.need[i1] = rng.gamma(N - 1, 1.0, i1.size)
+        active = idx
+    used = lam * rem
+    st.need -= used
+    st.acc += np.where(st.phase == 0, used, 0.0)
+
+
+def step_price(r: Resolved, plan: Plan, st: PathState, rng: np.random.Generator, day0: float) -> None:
+    """Move each path's price from the step starting on ``day0`` to ``st.t``: GBM, a block
+    bootstrap of stored daily log returns, or the price-path file; then any shocks whose day
+    falls in the step."""
+    s = r.scenario
+    n = st.price.size
+    day1 = st.t / SECONDS_PER_DAY
+    if s.price_model == "gbm":
+        st.price = st.price * np.exp(plan.price_drift + plan.price_sigma * rng.standard_normal(n))
+    elif s.price_model == "bootstrap":
+        assert st.boot_start is not None and st.boot_off is not None
+        rets = s.bootstrap_returns
+        total = np.zeros(n)
+        for _ in range(max(1, round(s.step_days))):
+            total += rets[st.boot_start + st.boot_off]
+            st.boot_off += 1
+            renew = st.boot_off >= s.block_days
+            if renew.any():
+                st.boot_start[renew] = rng.integers(0, len(rets) - s.block_days, int(renew.sum()))
+                st.boot_off[renew] = 0
+        st.price = st.price * np.exp(total)
+    elif s.price_model == "path":
+        path = s.price_path
+        st.price = np.full(n, float(path[min(int(day1), len(path) - 1)]))
+    for shock in s.shocks:
+        if day0 < shock.day <= day1:
+            st.price = st.price * (1 + shock.pct / 100.0)
+
+
+def grow_fleet(plan: Plan, st: PathState) -> None:
+    """New machines: the newest generation's installed capacity grows each step."""
+    if plan.fleet is not None and st.capacity is not None and plan.fleet.growth_per_step != 1.0:
+        st.capacity[-1] *= plan.fleet.growth_per_step
+
+
+def _empty_result(n: int, plan: Plan, generations: int) -> ChunkResult:
+    def nan(shape: tuple[int, ...]) -> np.ndarray:
+        return np.full(shape, np.nan, dtype=np.float32)
+
     return ChunkResult(
-        rec_days[:record_i],
-        rec_d[:record_i],
-        rec_h[:record_i],
-        rec_hp[:record_i],
-        rec_p[:record_i],
-        rec_m[:record_i],
-        adj,
-        adj_day,
-        period_s,
-        periods,
+        record_days=np.empty(plan.n_rec),
+        difficulty=np.empty((plan.n_rec, n), np.float32),
+        hashrate_ehs=np.empty((plan.n_rec, n), np.float32),
+        hashprice_usd=np.empty((plan.n_rec, n), np.float32),
+        price_usd=np.empty((plan.n_rec, n), np.float32),
+        margins=np.empty((plan.n_rec, generations, n), np.float32),
+        adjustments=nan((n, plan.k_max)),
+        adjustment_days=nan((n, plan.k_max)),
+        period_s=nan((n, plan.k_max)),
+        periods_done=np.zeros(n, dtype=np.int64),
+    )
+
+
+def run_chunk(r: Resolved, n: int, seed: np.random.SeedSequence) -> ChunkResult:
+    """Simulate ``n`` paths with their own random stream ``seed``."""
+    s = r.scenario
+    rng = np.random.default_rng(seed)
+    plan = make_plan(r)
+    st = initial_state(r, n, plan, rng)
+    out = _empty_result(n, plan, len(s.fleet))
+    n_rec = 0
+    for step in range(plan.steps + 1):
+        day = st.t / SECONDS_PER_DAY
+        hp = hashprice_usd(r, st)
+        h = curtail(step_hashrate(r, plan, st, hp), s.curtailment, day, plan.step_days)
+        if step % plan.rec_every == 0 and n_rec < plan.n_rec:
+            record(out, n_rec, day, st, h, hp, plan.fleet)
+            n_rec += 1
+        if step == plan.steps:
+            break
+        step_blocks(st, h, plan.dt, rng, out)
+        st.t += plan.dt
+        step_price(r, plan, st, rng, day)
+        grow_fleet(plan, st)
+    return ChunkResult(
+        out.record_days[:n_rec],
+        out.difficulty[:n_rec],
+        out.hashrate_ehs[:n_rec],
+        out.hashprice_usd[:n_rec],
+        out.price_usd[:n_rec],
+        out.margins[:n_rec],
+        out.adjustments,
+        out.adjustment_days,
+        out.period_s,
+        st.periods,
     )
 
 

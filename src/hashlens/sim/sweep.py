@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from hashlens.errors import HashlensError
-from hashlens.sim.engine import resolve, simulate, summarise
-from hashlens.sim.scenario import parse_scenario, with_overrides
+from hashlens.sim.engine import simulate, summarise
+from hashlens.sim.scenario import with_overrides
+from hashlens.sim.setup import PreparedRun, RunInputs, prepare_run
 
 
 def parse_axis(text: str) -> tuple[str, list[Any]]:
@@ -40,6 +41,14 @@ def grid(axes: list[tuple[str, list[Any]]]) -> list[dict[str, Any]]:
     return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(v for _, v in axes))]
 
 
+def prepare_point(
+    data: dict[str, Any], overrides: dict[str, Any], chain: dict[str, Any] | None, inputs: RunInputs | None
+) -> PreparedRun:
+    """The scenario of one grid point, set up by :func:`hashlens.sim.setup.prepare_run` with the
+    base run's chain state and inputs (no store: a point reads nothing new but the catalogue)."""
+    return prepare_run(with_overrides(data, overrides), chain=chain, inputs=inputs)
+
+
 def run_point(
     data: dict[str, Any],
     overrides: dict[str, Any],
@@ -47,14 +56,10 @@ def run_point(
     paths: int,
     seed_entropy: int,
     spawn_key: tuple[int, ...],
-    extras: dict[str, Any],
+    inputs: RunInputs | None = None,
 ) -> dict[str, Any]:
     """One grid point (runs on a Dask worker): rebuild the scenario, simulate, summarise briefly."""
-    s = parse_scenario(with_overrides(data, overrides), str(data.get("name", "sweep")))
-    s.bootstrap_returns = extras.get("bootstrap_returns")
-    s.price_path = extras.get("price_path")
-    effs = extras.get("efficiencies", {})
-    r = resolve(s, chain, (lambda m: effs[m]) if effs else None)
+    r = prepare_point(data, overrides, chain, inputs).resolved
     seq = np.random.SeedSequence(seed_entropy, spawn_key=spawn_key)
     summary = summarise(r, simulate(r, paths, int(seq.generate_state(1)[0])))
     first = summary["upcoming_adjustments"][0] if summary["upcoming_adjustments"] else None
@@ -75,19 +80,20 @@ def run_sweep(
     chain: dict[str, Any] | None,
     paths: int,
     seed: int,
-    extras: dict[str, Any],
+    inputs: RunInputs | None = None,
     scheduler: str | None = None,
     local_workers: int = 2,
     processes: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every grid point as a Dask task: on ``scheduler`` (an address such as
-    tcp://host:8786) or on a local cluster started here."""
+    tcp://host:8786) or on a local cluster started here. ``data`` is the base scenario mapping,
+    ``chain`` and ``inputs`` what its :func:`~hashlens.sim.setup.prepare_run` read."""
     from dask.distributed import Client, LocalCluster, as_completed
 
     points = grid(axes)
-    for p in points:  # validate every point before sending anything out
-        parse_scenario(with_overrides(data, p), "sweep")
+    # Set up every point before sending anything out: a bad field fails here, in one line.
+    point_inputs = [prepare_point(data, p, chain, inputs).inputs for p in points]
     keys = [child.spawn_key for child in np.random.SeedSequence(seed).spawn(len(points))]
     cluster = None
     if scheduler:
@@ -99,8 +105,8 @@ def run_sweep(
         client = Client(cluster)
     try:
         futures = [
-            client.submit(run_point, data, p, chain, paths, seed, k, extras, pure=False)
-            for p, k in zip(points, keys, strict=True)
+            client.submit(run_point, data, p, chain, paths, seed, k, i, pure=False)
+            for p, k, i in zip(points, keys, point_inputs, strict=True)
         ]
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[dict[str, Any] | None] = [None] * len(points)
