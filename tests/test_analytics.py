@@ -168,7 +168,7 @@ cli = run_cli
 
 def test_cli_difficulty_commands(store: Store) -> None:
     db = Path(store.path)
-    store.con.execute("CHECKPOINT")
+    store.checkpoint()
     store.close()
     try:
         d = json.loads(cli(db, "difficulty", "--json").stdout)

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, MAX_TARGET, block_work, difficulty_from_bits
+from hashlens.chain.hashrate import implied_hashrate_ehs
+from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, MAX_TARGET, difficulty_from_bits
 from hashlens.consensus.compact import decode_compact
 from hashlens.errors import HashlensError
 
@@ -24,21 +25,22 @@ class PeriodRow:
     period: int
     start_height: int
     bits: int
-    start_time: int | None
+    start_time: int | None  # [Unix s]; None where the clock can only estimate it
     source: str
+    start_source: str = "stored"  # stored / retarget-implied (see hashlens.chain.clock)
 
 
-def load_periods(store: Any) -> list[PeriodRow]:
-    rows = store.rows(
-        """SELECT p.period, p.start_height, p.bits, b.time, p.source
-           FROM periods p LEFT JOIN blocks b ON b.height = p.start_height ORDER BY p.period"""
-    )
-    out = [PeriodRow(int(a), int(b), int(c), None if d is None else int(d), str(e)) for a, b, c, d, e in rows]
-    if not out:
-        raise HashlensError("the store has no difficulty periods yet: run `hashlens sync ../shared/data/chain`")
-    for i, r in enumerate(out):
-        if r.period != i:
-            raise HashlensError(f"the store lacks period {i} (height {i * N}); sync a source that covers it")
+def load_periods(store: Any, clock: Any = None) -> list[PeriodRow]:
+    """Every period with its start time as the chain's clock knows it (stored or
+    retarget-implied; None where only estimated)."""
+    from hashlens.chain.clock import ESTIMATED, ChainClock
+
+    clock = clock or ChainClock.from_store(store)
+    out = []
+    for p in range(clock.periods):
+        src = str(clock.start_source[p])
+        t = None if src == ESTIMATED else round(float(clock.start_time[p]))
+        out.append(PeriodRow(p, p * N, int(clock.bits[p]), t, clock.period_source[p], src))
     return out
 
 
@@ -120,6 +122,7 @@ class Adjustment:
     rank_among_drops: int | None
     rank_among_rises: int | None
     streak: int
+    time_source: str
     period_duration_s: int | None
     mean_block_interval_s: float | None
     implied_hashrate_ehs: float | None
@@ -148,8 +151,21 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
     bits = [p.bits for p in periods]
     targets = [decode_compact(b)[0] for b in bits]
     diffs = np.array([difficulty_from_bits(b) for b in bits])
-    changes = np.array([(targets[i - 1] / targets[i] - 1.0) * 100.0 for i in range(1, len(periods))])
+    changes = np.array([change_pct(bits[i - 1], bits[i]) for i in range(1, len(periods))])
     drop_rank, rise_rank = ranks(changes)
+    durations = np.array(
+        [
+            periods[i].start_time - periods[i - 1].start_time  # type: ignore[operator]
+            if periods[i].start_time is not None and periods[i - 1].start_time is not None
+            else np.nan
+            for i in range(1, len(periods))
+        ],
+        dtype=float,
+    )
+    implied = np.full(durations.shape, np.nan)
+    known = ~np.isnan(durations)
+    if known.any():
+        implied[known] = implied_hashrate_ehs(np.array(bits[:-1])[known], durations[known])
     streak = streaks(changes)
     exact_diff = np.array([MAX_TARGET / t for t in targets])
     low_since = last_earlier_at_or_below(exact_diff)
@@ -157,10 +173,10 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
     drop_since = last_earlier_at_or_below(changes)
     out = []
     for i in range(1, len(periods)):
-        p, prev = periods[i], periods[i - 1]
-        dur = p.start_time - prev.start_time if p.start_time is not None and prev.start_time is not None else None
+        p = periods[i]
+        dur = None if np.isnan(durations[i - 1]) else int(durations[i - 1])
         interval = dur / N if dur is not None else None
-        hashrate = block_work(targets[i - 1]) / interval / 1e18 if interval else None
+        hashrate = None if np.isnan(implied[i - 1]) else float(implied[i - 1])
         j = int(low_since[i])
         k = int(drop_since[i - 1])
         is_drop = changes[i - 1] < 0
@@ -168,6 +184,7 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
             Adjustment(
                 height=p.start_height,
                 time=_iso(p.start_time),
+                time_source=p.start_source if p.start_time is not None else "estimated",
                 bits=f"{p.bits:08x}",
                 previous_difficulty=float(diffs[i - 1]),
                 difficulty=float(diffs[i]),

@@ -12,6 +12,7 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, block_work
 from hashlens.consensus.compact import decode_compact
@@ -132,7 +133,37 @@ def hashrate_over_days(
 
 
 def period_work_table(period_bits: dict[int, int]) -> dict[int, int]:
+    """Exact work of one block of each period, floor(2^256/(target+1)) [hashes]."""
     return {p: block_work(decode_compact(b)[0]) for p, b in period_bits.items()}
+
+
+def implied_hashrate_ehs(bits: ArrayLike, duration_s: ArrayLike, intervals: int = N) -> Any:
+    """The hashrate a period implies: its exact work per block over its mean block interval.
+
+    .. math:: H = \\frac{W(\\mathrm{bits})}{\\tau / n}, \\qquad W = \\lfloor 2^{256}/(T+1) \\rfloor
+
+    Parameters
+    ----------
+    bits : compact nBits of the period (one value or an array)
+    duration_s : time the period's ``intervals`` block intervals took [s]: from its first block
+        to the next period's first block for the default 2016
+    intervals : number of block intervals in ``duration_s`` [-]
+
+    Returns
+    -------
+    hashrate [EH/s]: the chain's own estimate of the hashrate that mined the period (the
+    hashrate Core's ``getnetworkhashps`` gives over exactly that window). Its relative
+    standard error is about 1/sqrt(intervals) (2.2 % for a whole period).
+
+    References
+    ----------
+    .. [1] Bitcoin Core ``rpc/mining.cpp: GetNetworkHashPS`` (work over time span);
+       ``chain.cpp: GetBlockProof`` (work per block).
+    """
+    b = np.asarray(bits, dtype=np.int64)
+    work = np.vectorize(lambda x: float(block_work(decode_compact(int(x))[0])), otypes=[float])(b)
+    out = work * intervals / np.asarray(duration_s, dtype=float) / 1e18
+    return float(out) if out.ndim == 0 else out
 
 
 def hashrate_series(

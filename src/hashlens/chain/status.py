@@ -30,11 +30,10 @@ def _iso(ts: float | None) -> str | None:
 
 
 def block_times(store: Store) -> tuple[np.ndarray, np.ndarray]:
-    rows = store.rows("SELECT height, time FROM blocks WHERE time IS NOT NULL ORDER BY height")
-    if not rows:
+    heights, times = store.block_times()
+    if heights.size == 0:
         raise HashlensError("the store has no block times: run `hashlens sync ../shared/data/chain`")
-    arr = np.array(rows, dtype=np.int64)
-    return arr[:, 0], arr[:, 1]
+    return heights, times
 
 
 def per_block_tip(heights: np.ndarray, times: np.ndarray) -> tuple[int, int]:
@@ -133,7 +132,7 @@ def network_hashrate(store: Store, window: str = "1008", height: int | None = No
     kind, amount = parse_window(window)
     heights, times = block_times(store)
     work = period_work_table({p.period: p.bits for p in load_periods(store)})
-    end_h = height if height is not None else int(heights[-1])
+    end_h = height if height is not None else per_block_tip(heights, times)[0]
     idx = int(np.searchsorted(heights, end_h))
     if idx >= len(heights) or heights[idx] != end_h:
         raise HashlensError(f"height {end_h} has no stored block time")
@@ -143,7 +142,19 @@ def network_hashrate(store: Store, window: str = "1008", height: int | None = No
         if lo < 0 or heights[idx] - heights[lo] != n:
             raise HashlensError(f"blocks {end_h - n}..{end_h} do not all have stored times")
         return hashrate_over_blocks(heights[lo : idx + 1], times[lo : idx + 1], work)
-    return hashrate_over_days(heights[: idx + 1], times[: idx + 1], work, int(times[idx]), amount)
+    # The day window must lie inside one run of stored blocks: every block found in it must be
+    # stored, or the count (hence the hashrate) comes out too low.
+    start_t = int(times[idx]) - amount * 86400
+    run_start = idx
+    while run_start > 0 and heights[run_start - 1] == heights[run_start] - 1:
+        run_start -= 1
+    if times[run_start] > start_t:
+        raise HashlensError(
+            f"--window {window} at height {end_h}: stored block times begin at height {int(heights[run_start]):,} "
+            f"({int((times[idx] - times[run_start]) / 86400 * 10) / 10:g} days before it), so the window is not covered; "
+            "use a shorter window or a block count"
+        )
+    return hashrate_over_days(heights[run_start : idx + 1], times[run_start : idx + 1], work, int(times[idx]), amount)
 
 
 def network_hashrate_series(store: Store, window_blocks: int = 1008, step_blocks: int = 144) -> list[HashrateEstimate]:

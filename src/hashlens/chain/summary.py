@@ -5,19 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from hashlens.chain.adjustments import adjustment_history, load_periods
-from hashlens.chain.status import _iso, block_times, network_hashrate, per_block_tip, running_period
-from hashlens.consensus import COIN, issued_supply_sat, next_halving
+from hashlens.chain.clock import ChainClock
+from hashlens.chain.halving import halving_outlook
+from hashlens.chain.status import _iso, network_hashrate, per_block_tip, running_period
+from hashlens.consensus import COIN, issued_supply_sat
 from hashlens.store import Store
 
 
 def chain_summary(store: Store) -> dict[str, Any]:
-    periods = load_periods(store)
+    clock = ChainClock.from_store(store)
+    periods = load_periods(store, clock)
     history = adjustment_history(periods)
-    heights, times = block_times(store)
-    tip_h, tip_t = per_block_tip(heights, times)
-    t_at = dict(zip(heights[-2017:].tolist(), times[-2017:].tolist(), strict=True))
-    interval = (tip_t - t_at[tip_h - 2016]) / 2016
-    h = next_halving(tip_h, tip_t, interval)
+    tip_h, tip_t = per_block_tip(clock.block_h, clock.block_t)
+    h = halving_outlook(clock, tip_t)
     hr = network_hashrate(store, "1008", tip_h)
     latest = history[-1]
     return {
@@ -46,9 +46,11 @@ def chain_summary(store: Store) -> dict[str, Any]:
         "running_period": running_period(store),
         "issued_supply_btc_at_tip": issued_supply_sat(tip_h) / COIN,
         "next_halving": {
-            "height": h.height,
+            "height": h.next_halving_height,
             "blocks_left": h.blocks_left,
-            "subsidy_btc_after": h.next_subsidy_sat / COIN,
+            "subsidy_btc_after": h.next_subsidy_btc,
+            "block_interval_s": h.block_interval_s,
+            "interval_window": h.interval_window,
             "estimated_time": _iso(h.estimated_time),
         },
         "recent_adjustments": [

@@ -1,22 +1,31 @@
-"""Day-by-day inputs from the store (difficulty in force, subsidy, fees, price) and the
-hashprice series built on them. The only module of ``economics`` that reads the store."""
+"""Day-by-day inputs (difficulty in force, subsidy, fees, price) and the hashprice built on
+them, read through the store's typed queries and the chain's clock.
+
+A day's figures are taken at 24:00 UTC of that day: the chain state then (the period in
+force, the tip height, the mean fees of the 144 blocks up to it) priced with the stored price
+of the next day, whose first-minute close (the shared USD series' convention) is the price at
+that instant. Luxor's Hashrate Index dates its daily hashprice the same way (its all-time low
+of November 2025 falls on the 22nd this way, on the 23rd with the same day's opening price).
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
 
-from hashlens.consensus import COIN, DIFFICULTY_ADJUSTMENT_INTERVAL, block_subsidy_sat, difficulty_from_bits
-from hashlens.economics.hashprice import hashprice_btc_per_ph_day
+from hashlens.chain.adjustments import last_earlier_at_or_below
+from hashlens.chain.clock import ChainClock, day_of, end_of_day
+from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, block_subsidy_btc, next_halving_height
+from hashlens.economics.hashprice import hashprice_btc_per_ph_day, hashvalue_sats_per_th_day
 from hashlens.errors import HashlensError
 from hashlens.sources.prices import PricePoint, find_gaps
 from hashlens.store import Store
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
-FEE_WINDOW = 144
+PRICE_INSTANT = "24:00 UTC (the next day's first-minute price)"
 
 
 def import_prices(store: Store, points: list[PricePoint], source: str, allow_gaps: bool = False) -> dict[str, Any]:
@@ -29,19 +38,7 @@ def import_prices(store: Store, points: list[PricePoint], source: str, allow_gap
             f"{source}: {sum(len(v) for v in gaps.values())} missing day(s), first {cur} {days[0]}; "
             "pass --allow-gaps to store the series with its gaps"
         )
-    import pyarrow as pa
-
-    tbl = pa.table(
-        {
-            "day": pa.array([p.day for p in points], pa.date32()),
-            "currency": [p.currency for p in points],
-            "price": pa.array([p.price for p in points], pa.float64()),
-            "source": [source] * len(points),
-        }
-    )
-    with store.transaction():
-        store.insert_arrow("prices", tbl, ("day", "currency", "price", "source"))
-        store.log(source, "prices", len(points))
+    store.write_prices([p.day for p in points], [p.currency for p in points], [p.price for p in points], source)
     return {
         "source": source,
         "rows": len(points),
@@ -50,99 +47,16 @@ def import_prices(store: Store, points: list[PricePoint], source: str, allow_gap
     }
 
 
-def price_on(store: Store, day: date, currency: str = "USD") -> float | None:
-    v = store.scalar("SELECT price FROM prices WHERE day = ? AND currency = ?", [day, currency.upper()])
-    return None if v is None else float(v)
-
-
-def price_series(store: Store, currency: str = "USD") -> tuple[np.ndarray, np.ndarray]:
-    rows = store.rows("SELECT day, price FROM prices WHERE currency = ? ORDER BY day", [currency.upper()])
-    return np.array([r[0] for r in rows], dtype="datetime64[D]"), np.array([r[1] for r in rows], dtype=float)
-
-
-class ChainCalendar:
-    """Maps times to heights and periods using stored block times.
-
-    Period start times come from stored blocks where known; between two known starts the
-    start of a period is interpolated linearly in height, and after the last known one it is
-    extrapolated at 600 s per block. Such periods are flagged ``estimated``.
-    """
-
-    def __init__(self, store: Store) -> None:
-        rows = store.rows(
-            "SELECT p.period, p.bits, b.time FROM periods p LEFT JOIN blocks b ON b.height = p.start_height "
-            "ORDER BY p.period"
-        )
-        if not rows:
-            raise HashlensError("the store has no difficulty periods: run `hashlens sync ../shared/data/chain`")
-        self.bits = np.array([int(r[1]) for r in rows], dtype=np.int64)
-        self.difficulty = np.array([difficulty_from_bits(int(b)) for b in self.bits])
-        known = np.array([r[2] is not None for r in rows])
-        starts = np.array([r[0] * N for r in rows], dtype=float)
-        times = np.array([r[2] if r[2] is not None else np.nan for r in rows], dtype=float)
-        if not known.any():
-            raise HashlensError("no period start time is stored; sync the bitcoinj checkpoints or block stats")
-        kh, kt = starts[known], times[known]
-        est = np.interp(starts, kh, kt)
-        last = kh[-1]
-        after = starts > last
-        est[after] = kt[-1] + (starts[after] - last) * 600.0
-        self.start_time = np.where(known, times, est)
-        self.estimated = ~known
-        bt = store.rows("SELECT height, time FROM blocks WHERE time IS NOT NULL ORDER BY height")
-        self.block_h = np.array([r[0] for r in bt], dtype=np.int64)
-        self.block_t = np.array([r[1] for r in bt], dtype=np.int64)
-        fs = store.rows("SELECT height, totalfee_sat FROM block_stats ORDER BY height")
-        self.fee_h = np.array([r[0] for r in fs], dtype=np.int64)
-        self.fee_sat = np.array([r[1] for r in fs], dtype=np.int64)
-        self._fee_cum = np.concatenate([[0], np.cumsum(self.fee_sat)])
-
-    def period_at(self, ts: np.ndarray) -> np.ndarray:
-        """Index of the period in force at each time (-1 before the chain)."""
-        return np.searchsorted(self.start_time, ts, side="right") - 1
-
-    def height_at(self, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Tip height at each time: exact where per-block times cover it, else interpolated
-        between period starts. Returns (height, exact flag)."""
-        ts = np.asarray(ts, dtype=float)
-        approx = np.interp(ts, self.start_time, np.arange(len(self.start_time)) * N, right=np.nan).astype(float)
-        exact = np.zeros(ts.shape, dtype=bool)
-        heights = np.floor(np.nan_to_num(approx, nan=-1)).astype(np.int64)
-        if self.block_h.size:
-            i = np.searchsorted(self.block_t, ts, side="right") - 1
-            ok = i >= 0
-            # Exact only inside a contiguous run: the next stored block is the next height.
-            nxt = np.minimum(i + 1, self.block_h.size - 1)
-            inside = ok & (self.block_h[nxt] == self.block_h[np.maximum(i, 0)] + 1) & (self.block_t[nxt] > ts)
-            heights = np.where(inside, self.block_h[np.maximum(i, 0)], heights)
-            exact = inside
-        return heights, exact
-
-    def trailing_fees_btc(self, heights: np.ndarray, window: int = FEE_WINDOW) -> np.ndarray:
-        """Mean fees per block over the ``window`` blocks ending at each height [BTC], NaN where
-        the stats file does not hold all of them."""
-        out = np.full(np.shape(heights), np.nan)
-        if not self.fee_h.size:
-            return out
-        hi = np.searchsorted(self.fee_h, heights, side="right")
-        lo = hi - window
-        ok = (lo >= 0) & (hi > 0)
-        lo_c, hi_c = np.clip(lo, 0, None), np.clip(hi, 1, None)
-        ok &= (self.fee_h[hi_c - 1] == heights) & (
-            self.fee_h[np.clip(lo_c, 0, self.fee_h.size - 1)] == heights - window + 1
-        )
-        total = self._fee_cum[hi_c] - self._fee_cum[lo_c]
-        out[ok] = total[ok] / window / COIN
-        return out
-
-
 @dataclass(frozen=True)
 class DayHashprice:
+    """Hashprice of one UTC day, taken at 24:00 UTC, with how each input is known."""
+
     date: str
     height: int
     height_exact: bool
     difficulty: float
-    difficulty_estimated_period_start: bool
+    period_start_height: int
+    period_start_source: str  # stored / retarget-implied / estimated
     subsidy_btc: float
     fees_btc: float
     fee_source: str
@@ -160,131 +74,185 @@ class DayHashprice:
         return asdict(self)
 
 
-def _end_of_day(d: date) -> float:
-    return datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp() + 86399
-
-
 def hashprice_days(
     store: Store,
     days: list[date],
     price_usd: float | None = None,
     fees_btc: float | None = None,
-    cal: ChainCalendar | None = None,
+    clock: ChainClock | None = None,
 ) -> list[DayHashprice]:
-    """Hashprice at the end of each UTC day (difficulty and subsidy of the tip then; fees the
-    trailing 144-block mean where block stats exist, else ``fees_btc``, else zero — stated in
-    ``fee_source``); priced with ``price_usd`` if given, else the stored USD price of the day."""
+    """Hashprice of each day at 24:00 UTC: the period in force and the tip height then, the
+    subsidy at that height (:func:`hashlens.consensus.block_subsidy_btc`), fees the trailing
+    144-block mean where block stats exist, else ``fees_btc``, else zero (stated in
+    ``fee_source``); priced with ``price_usd`` if given, else the stored USD price at that
+    instant. A day the store's periods do not reach is an error, never a fallback."""
     if not days:
         return []
-    cal = cal or ChainCalendar(store)
-    ts = np.array([_end_of_day(d) for d in days])
-    pidx = cal.period_at(ts)
-    if (pidx < 0).any():
-        raise HashlensError(f"{days[int(np.argmin(pidx))]} is before the chain began")
-    heights, exact = cal.height_at(ts)
-    fees = cal.trailing_fees_btc(heights)
-    prices = (
-        {}
-        if price_usd is not None
-        else dict(
-            store.rows(
-                "SELECT day, price FROM prices WHERE currency = 'USD' AND day BETWEEN ? AND ?", [min(days), max(days)]
-            )
-        )
-    )
+    clock = clock or ChainClock.from_store(store)
+    ts = np.array([end_of_day(d) for d in days])
+    pidx = np.array([clock.require_covered(float(t), str(d)) for t, d in zip(ts, days, strict=True)])
+    heights, exact = clock.height_at(ts)
+    heights = np.maximum(heights, 0)
+    fees = clock.trailing_fees_btc(heights)
+    fee_known = ~np.isnan(fees)
+    fee = np.where(fee_known, fees, fees_btc if fees_btc is not None else 0.0)
+    subsidy = np.asarray(block_subsidy_btc(heights), dtype=float)
+    next_subsidy = np.asarray(block_subsidy_btc([next_halving_height(int(h)) for h in heights]), dtype=float)
+    diff = clock.difficulty[pidx]
+    hp = np.asarray(hashprice_btc_per_ph_day(diff, subsidy, fee), dtype=float)
+    hp_after = np.asarray(hashprice_btc_per_ph_day(diff, next_subsidy, fee), dtype=float)
+    sats = np.asarray(hashvalue_sats_per_th_day(diff, subsidy, fee), dtype=float)
+    stored = {} if price_usd is not None else store.prices_between(min(days), max(days) + timedelta(days=1))
     out = []
     for i, d in enumerate(days):
-        h = int(heights[i])
-        diff = float(cal.difficulty[pidx[i]])
-        sub = block_subsidy_sat(max(h, 0)) / COIN
-        if not np.isnan(fees[i]):
-            f, fsrc = float(fees[i]), "trailing 144-block mean of per-block fees"
-        elif fees_btc is not None:
-            f, fsrc = fees_btc, "given per block"
-        else:
-            f, fsrc = 0.0, "no per-block fees stored for this day: subsidy only"
-        hp = float(hashprice_btc_per_ph_day(diff, sub, f))
-        next_sub = block_subsidy_sat((h // 210_000 + 1) * 210_000) / COIN
-        hp_after = float(hashprice_btc_per_ph_day(diff, next_sub, f))
-        px = price_usd if price_usd is not None else prices.get(d)
+        px = price_usd if price_usd is not None else stored.get(d + timedelta(days=1))
+        fsrc = (
+            "trailing 144-block mean of per-block fees"
+            if fee_known[i]
+            else "given per block"
+            if fees_btc is not None
+            else "no per-block fees stored for this day: subsidy only"
+        )
+        psrc = (
+            "given"
+            if price_usd is not None
+            else f"stored USD series at {PRICE_INSTANT}"
+            if px is not None
+            else f"none: no USD price stored for {d + timedelta(days=1)} (the price at 24:00 UTC of {d})"
+        )
         out.append(
             DayHashprice(
                 date=d.isoformat(),
-                height=h,
+                height=int(heights[i]),
                 height_exact=bool(exact[i]),
-                difficulty=diff,
-                difficulty_estimated_period_start=bool(
-                    cal.estimated[pidx[i]] or (pidx[i] + 1 < len(cal.estimated) and cal.estimated[pidx[i] + 1])
-                ),
-                subsidy_btc=sub,
-                fees_btc=f,
+                difficulty=float(diff[i]),
+                period_start_height=int(pidx[i]) * N,
+                period_start_source=str(clock.start_source[pidx[i]]),
+                subsidy_btc=float(subsidy[i]),
+                fees_btc=float(fee[i]),
                 fee_source=fsrc,
-                btc_per_ph_day=hp,
-                sats_per_th_day=hp * 1e8 / 1000,
-                btc_per_th_day=hp / 1000,
+                btc_per_ph_day=float(hp[i]),
+                sats_per_th_day=float(sats[i]),
+                btc_per_th_day=float(hp[i]) / 1000,
                 price_usd=px,
-                price_source="given" if price_usd is not None else ("stored USD series" if px is not None else "none"),
-                usd_per_ph_day=hp * px if px is not None else None,
-                usd_per_th_day=hp * px / 1000 if px is not None else None,
-                after_halving_btc_per_ph_day=hp_after,
-                after_halving_usd_per_ph_day=hp_after * px if px is not None else None,
+                price_source=psrc,
+                usd_per_ph_day=float(hp[i]) * px if px is not None else None,
+                usd_per_th_day=float(hp[i]) * px / 1000 if px is not None else None,
+                after_halving_btc_per_ph_day=float(hp_after[i]),
+                after_halving_usd_per_ph_day=float(hp_after[i]) * px if px is not None else None,
             )
         )
     return out
 
 
-def latest_day(store: Store) -> date:
-    """The last day fully covered by stored per-block data (the default 'today')."""
-    t = store.scalar("SELECT max(time) FROM blocks")
-    if t is None:
-        raise HashlensError("the store has no block times: run `hashlens sync ../shared/data/chain`")
-    return datetime.fromtimestamp(int(t), tz=UTC).date() - timedelta(days=1)
+def latest_day(store: Store, clock: ChainClock | None = None) -> date:
+    """The latest UTC day with a dated period in force and a stored USD price at its end: the
+    default 'as of' of every face."""
+    clock = clock or ChainClock.from_store(store)
+    chain_day = day_of(clock.covered_until) - timedelta(days=1)
+    last_price = store.last_price_day()
+    if last_price is None:
+        return chain_day
+    return min(chain_day, last_price - timedelta(days=1))
 
 
-def hashprice_series(store: Store, start: date, end: date, currency_price: str = "USD") -> dict[str, Any]:
-    """Daily hashprice from start to end with its all-time low and each day's "lowest since"."""
+def hashprice_series(store: Store, start: date | None, end: date, clock: ChainClock | None = None) -> dict[str, Any]:
+    """Daily hashprice from ``start`` (default: the first stored price) to ``end``, with its
+    all-time low and each day's "lowest since" (the last earlier day at or below it)."""
+    clock = clock or ChainClock.from_store(store)
+    if start is None:
+        first = store.first_price_day()
+        start = max(first, date(2009, 1, 3)) if first is not None else end
     if end < start:
-        raise HashlensError("--end is before --start")
+        raise HashlensError(f"--end {end} is before --start {start}")
+    clock.require_covered(end_of_day(end), f"--end {end}")
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    rows = hashprice_days(store, days)
+    rows = hashprice_days(store, days, clock=clock)
     usd = np.array([r.usd_per_ph_day if r.usd_per_ph_day is not None else np.nan for r in rows])
-    lowest_since: list[str | None] = []
-    for i in range(len(rows)):
-        if np.isnan(usd[i]):
-            lowest_since.append(None)
-            continue
-        earlier = np.flatnonzero(usd[:i] <= usd[i])
-        lowest_since.append(rows[int(earlier[-1])].date if earlier.size else None)
     valid = ~np.isnan(usd)
+    lowest_since: list[str | None] = [None] * len(rows)
+    vi = np.flatnonzero(valid)
+    if vi.size:
+        j = last_earlier_at_or_below(usd[vi])
+        for k, i in enumerate(vi.tolist()):
+            lowest_since[i] = rows[int(vi[j[k]])].date if j[k] >= 0 else None
     atl = None
     if valid.any():
-        j = int(np.nanargmin(usd))
-        atl = {"date": rows[j].date, "usd_per_ph_day": float(usd[j])}
+        m = int(np.nanargmin(usd))
+        atl = {"date": rows[m].date, "usd_per_ph_day": float(usd[m])}
     return {
         "rows": [r.as_dict() | {"usd_lowest_since": ls} for r, ls in zip(rows, lowest_since, strict=True)],
         "all_time_low_usd": atl,
+        "price_instant": PRICE_INSTANT,
     }
 
 
-def network_hashrate_ehs_on(cal: ChainCalendar, day: date) -> tuple[float, str]:
-    """Network hashrate at the end of ``day`` [EH/s], by the best method the data allow:
-    the period's work per block over its mean interval when both its start and the next
-    period's start are known; else Core's getnetworkhashps over the 1008 blocks before that
-    time where per-block times exist; else the difficulty at 600 s per block."""
-    from hashlens.chain.hashrate import hashrate_over_blocks, period_work_table
+@dataclass(frozen=True)
+class HashrateOnDay:
+    """Network hashrate at 24:00 UTC of a day, by the best method the data allow."""
 
-    ts = _end_of_day(day)
-    p = int(cal.period_at(np.array([ts]))[0])
-    if p < 0:
-        raise HashlensError(f"{day} is before the chain began")
-    if p + 1 < len(cal.start_time) and not cal.estimated[p] and not cal.estimated[p + 1]:
-        interval = (cal.start_time[p + 1] - cal.start_time[p]) / N
-        return float(cal.difficulty[p] * 2.0**32 / interval / 1e18), "period's mean block interval"
-    heights, exact = cal.height_at(np.array([ts]))
+    date: str
+    hashrate_ehs: float
+    low_ehs: float
+    high_ehs: float
+    method: str
+    start_height: int
+    end_height: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def network_hashrate_on(clock: ChainClock, day: date, level: float = 0.95) -> HashrateOnDay:
+    """Network hashrate at the end of ``day`` from data up to then only [EH/s].
+
+    Where stored block times cover the day: Bitcoin Core's getnetworkhashps over the last 1008
+    blocks, with the Gamma interval of their intervals. Else the hashrate the last period that
+    ended by then implies (:func:`hashlens.chain.hashrate.implied_hashrate_ehs`), its interval
+    from the Gamma law of its 2016 intervals; the method names the period and how its times
+    are known.
+    """
+    from hashlens.chain.hashrate import (
+        hashrate_over_blocks,
+        implied_hashrate_ehs,
+        period_work_table,
+        rate_interval_from_blocks,
+    )
+
+    ts = end_of_day(day)
+    p = clock.require_covered(ts, str(day))
+    heights, exact = clock.height_at(np.array([ts]))
     if exact[0]:
-        i = int(np.searchsorted(cal.block_h, heights[0]))
-        if i >= 1008 and cal.block_h[i] - cal.block_h[i - 1008] == 1008:
-            work = period_work_table({q: int(b) for q, b in enumerate(cal.bits)})
-            est = hashrate_over_blocks(cal.block_h[i - 1008 : i + 1], cal.block_t[i - 1008 : i + 1], work)
-            return est.hashrate_ehs, "getnetworkhashps over the last 1008 blocks"
-    return float(cal.difficulty[p] * 2.0**32 / 600 / 1e18), "difficulty at 600 s per block (no block times)"
+        i = int(np.searchsorted(clock.block_h, heights[0]))
+        if i >= 1008 and clock.block_h[i] - clock.block_h[i - 1008] == 1008:
+            sl = slice(i - 1008, i + 1)
+            ps = np.unique(clock.block_h[sl] // N)
+            work = period_work_table({int(q): int(clock.bits[q]) for q in ps})
+            est = hashrate_over_blocks(clock.block_h[sl], clock.block_t[sl], work, level)
+            return HashrateOnDay(
+                day.isoformat(),
+                est.hashrate_ehs,
+                est.low_ehs,
+                est.high_ehs,
+                est.method,
+                est.start_height,
+                est.end_height,
+            )
+    q = p - 1
+    dur = clock.implied_duration_s(q) if q >= 0 else None
+    if dur is None:
+        raise HashlensError(f"{day}: no dated period before it to take the hashrate from")
+    h = float(implied_hashrate_ehs(int(clock.bits[q]), dur))
+    lo_rate, hi_rate = rate_interval_from_blocks(N, dur, level)
+    scale = h / (N / dur)
+    how = "/".join(sorted({str(clock.start_source[q]), str(clock.start_source[q + 1])}))
+    return HashrateOnDay(
+        day.isoformat(),
+        h,
+        lo_rate * scale,
+        hi_rate * scale,
+        f"implied by the period from height {q * N:,} (its work over its {dur / 86400:.2f} days; start times "
+        f"{how}); {level:.0%} interval from Gamma({N}) block intervals",
+        q * N,
+        (q + 1) * N,
+    )

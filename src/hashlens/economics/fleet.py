@@ -10,9 +10,11 @@ References
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -20,7 +22,11 @@ from numpy.typing import ArrayLike
 from hashlens.economics.asics import Asic, find_model
 from hashlens.errors import HashlensError
 
+if TYPE_CHECKING:
+    from hashlens.economics.daily import DayHashprice
+
 DAYS_PER_MONTH = 365.25 / 12
+HOURS_PER_DAY = 24
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,80 @@ class Operating:
                 raise HashlensError(f"{name.replace('_', '-')} must not be negative")
 
 
+class DailyCost(NamedTuple):
+    """One machine's running costs for one day (see :func:`machine_daily_cost`)."""
+
+    energy_kwh: Any  # facility energy [kWh/day]
+    power_usd: Any  # energy x power price [USD/day]
+    hosting_per_kwh_usd: Any  # energy x per-kWh hosting fee [USD/day]
+    hosting_fixed_usd: Any  # per-kW-month hosting, owed whether the machine runs or not [USD/day]
+    total_usd: Any  # the sum [USD/day]
+
+
+def machine_daily_cost(
+    power_w: ArrayLike, op: Operating, power_price_usd_per_kwh: ArrayLike | None = None
+) -> DailyCost:
+    """What running a machine costs per day, every cost the operator pays.
+
+    .. math::
+        E = \\frac{W}{1000} \\cdot 24 \\, u \\cdot PUE \\qquad
+        C = E \\, (p + h_{kWh}) + \\frac{W}{1000} PUE \\frac{h_{kW\\,month}}{30.44}
+
+    Parameters
+    ----------
+    power_w : the machine's power at the wall W [W]
+    op : uptime u, PUE, hosting fees h_kWh [USD/kWh] and h_kW-month [USD/kW/month]
+    power_price_usd_per_kwh : p [USD/kWh]; default ``op.power_price_usd_per_kwh``
+
+    Returns
+    -------
+    :class:`DailyCost` [kWh/day, USD/day]. Facility power is machine power × PUE, so PUE
+    scales both the power bill and the power-based hosting fees [1]_.
+    """
+    op.validate()
+    w = np.asarray(power_w, float)
+    p = np.asarray(op.power_price_usd_per_kwh if power_price_usd_per_kwh is None else power_price_usd_per_kwh, float)
+    energy = w / 1000 * HOURS_PER_DAY * op.uptime * op.pue
+    power = energy * p
+    variable = energy * op.hosting_usd_per_kwh
+    fixed = w / 1000 * op.pue * op.hosting_usd_per_kw_month / DAYS_PER_MONTH
+    return DailyCost(energy, power, variable, fixed, power + variable + fixed)
+
+
+def revenue_share(op: Operating) -> float:
+    """Share of the gross expected revenue a machine keeps: (1 − pool fee)(1 − stale)·uptime [0-1]."""
+    op.validate()
+    return (1 - op.pool_fee) * (1 - op.stale_rate) * op.uptime
+
+
+def breakeven_hashprice_usd_per_ph_day(
+    hashrate_ths: ArrayLike,
+    power_w: ArrayLike,
+    op: Operating,
+    power_price_usd_per_kwh: ArrayLike | None = None,
+) -> Any:
+    """The hashprice at which a machine's revenue equals its full running cost [USD/PH/day].
+
+    .. math:: HP^* = \\frac{C}{(H/1000)(1 - f_{pool})(1 - f_{stale})\\, u}
+
+    with C the full daily cost of :func:`machine_daily_cost` (power × PUE, hosting per kWh and
+    per kW-month). The one breakeven of hashlens: "under water", fleet shares, the CBECI
+    threshold and the simulator's switch-off rule all use it. With no fees, PUE 1, full uptime
+    and no hosting it is Luxor's rule of thumb 24·ε·p [2]_.
+
+    Parameters
+    ----------
+    hashrate_ths : H [TH/s]; power_w : W [W] (only their ratio ε = W/H matters, and the
+        per-kW-month fee, which also scales with W)
+    op, power_price_usd_per_kwh : as in :func:`machine_daily_cost`
+    """
+    cost = machine_daily_cost(power_w, op, power_price_usd_per_kwh).total_usd
+    rate = np.asarray(hashrate_ths, float) / 1000 * revenue_share(op)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(rate > 0, cost / np.where(rate > 0, rate, 1.0), np.inf)
+    return float(out) if out.ndim == 0 else out
+
+
 def unit_economics(
     hashrate_ths: ArrayLike,
     power_w: ArrayLike,
@@ -59,39 +139,26 @@ def unit_economics(
     """Per machine per day, broadcasting machines against days.
 
     .. math::
-        R = \\frac{H}{1000} HP (1 - f_{pool})(1 - f_{stale}) u \\qquad
-        E = \\frac{W}{1000} \\cdot 24 u \\cdot PUE \\qquad
-        C = E (p + h_{kWh}) + \\frac{W}{1000} PUE \\frac{h_{kW\\,month}}{30.44}
+        R = \\frac{H}{1000} HP (1 - f_{pool})(1 - f_{stale}) u \\qquad \\pi = R - C
 
-    Returns revenue, energy, power and hosting cost, profit, margin, breakeven power price
-    (the $/kWh at which profit is zero), breakeven hashprice (the $/PH/day at which it is
-    zero; 24·ε·p with PUE 1, no fees, full uptime [2]_), the BTC price at which the machine
+    with C from :func:`machine_daily_cost`. Returns revenue, energy, power and hosting cost,
+    profit, margin, breakeven power price (the $/kWh at which profit is zero), breakeven
+    hashprice (:func:`breakeven_hashprice_usd_per_ph_day`), the BTC price at which the machine
     should switch off (revenue below the costs it saves by stopping: power and per-kWh
-    hosting; per-kW-month hosting is owed either way), and static payback days.
+    hosting; per-kW-month hosting is owed either way), and static payback days [1]_.
     Units: [USD/day], [kWh/day], [USD/kWh], [USD/PH/day], [USD/BTC], [days].
     """
-    op.validate()
     h = np.asarray(hashrate_ths, float)
-    w = np.asarray(power_w, float)
     hp = np.asarray(hashprice_usd_per_ph_day, float)
     price = np.asarray(btc_price_usd, float)
-    p_kwh = np.asarray(
-        op.power_price_usd_per_kwh if power_price_usd_per_kwh is None else power_price_usd_per_kwh, float
-    )
-    yield_factor = (1 - op.pool_fee) * (1 - op.stale_rate) * op.uptime
-    revenue = h / 1000 * hp * yield_factor
-    energy_kwh = w / 1000 * 24 * op.uptime * op.pue
-    power_cost = energy_kwh * p_kwh
-    hosting_variable = energy_kwh * op.hosting_usd_per_kwh
-    hosting_fixed = w / 1000 * op.pue * op.hosting_usd_per_kw_month / DAYS_PER_MONTH
-    cost = power_cost + hosting_variable + hosting_fixed
-    profit = revenue - cost
+    c = machine_daily_cost(power_w, op, power_price_usd_per_kwh)
+    revenue = h / 1000 * hp * revenue_share(op)
+    profit = revenue - c.total_usd
     with np.errstate(divide="ignore", invalid="ignore"):
         margin = np.where(revenue > 0, profit / revenue, np.nan)
-        breakeven_power = (revenue - hosting_fixed) / energy_kwh - op.hosting_usd_per_kwh
-        breakeven_hp = cost / (h / 1000 * yield_factor)
+        breakeven_power = (revenue - c.hosting_fixed_usd) / c.energy_kwh - op.hosting_usd_per_kwh
         revenue_btc = revenue / price
-        shutdown_price = (power_cost + hosting_variable) / revenue_btc
+        shutdown_price = (c.power_usd + c.hosting_per_kwh_usd) / revenue_btc
         payback = (
             np.where(profit > 0, np.asarray(machine_price_usd, float) / profit, np.inf)
             if machine_price_usd is not None
@@ -100,42 +167,92 @@ def unit_economics(
     return {
         "revenue_usd_per_day": revenue,
         "revenue_btc_per_day": revenue_btc,
-        "energy_kwh_per_day": energy_kwh,
-        "power_cost_usd_per_day": power_cost,
-        "hosting_usd_per_day": hosting_variable + hosting_fixed,
+        "energy_kwh_per_day": c.energy_kwh,
+        "power_cost_usd_per_day": c.power_usd,
+        "hosting_usd_per_day": c.hosting_per_kwh_usd + c.hosting_fixed_usd,
         "profit_usd_per_day": profit,
         "margin": margin,
         "breakeven_power_price_usd_per_kwh": breakeven_power,
-        "breakeven_hashprice_usd_per_ph_day": breakeven_hp,
+        "breakeven_hashprice_usd_per_ph_day": np.broadcast_to(
+            breakeven_hashprice_usd_per_ph_day(h, power_w, op, power_price_usd_per_kwh), np.shape(profit)
+        ),
         "shutdown_btc_price_usd": shutdown_price,
         "payback_days": payback,
     }
 
 
-def breakeven_hashprice_usd_per_ph_day(efficiency_j_per_th: ArrayLike, power_price_usd_per_kwh: ArrayLike) -> Any:
-    """24·ε·p [USD/PH/day]: 1 PH/s at ε J/TH draws ε kW, i.e. 24·ε kWh a day [2]_."""
-    out = 24 * np.asarray(efficiency_j_per_th, float) * np.asarray(power_price_usd_per_kwh, float)
-    return float(out) if out.ndim == 0 else out
-
-
 def share_under_water(
     hashrate_ths: ArrayLike,
-    efficiency_j_per_th: ArrayLike,
+    power_w: ArrayLike,
     hashprice_usd_per_ph_day: float,
-    power_price_usd_per_kwh: ArrayLike,
+    op: Operating,
+    power_price_usd_per_kwh: ArrayLike | None = None,
 ) -> float:
-    """Share of the fleet's hashrate whose power cost exceeds its revenue at this hashprice
-    (the listed miners' "at a hashprice of $X, N % of our fleet is in the red") [0-1].
-    ``hashrate_ths`` weighs each entry: one machine's, or a whole group's total."""
+    """Share of the fleet's hashrate whose full running cost exceeds its revenue at this
+    hashprice (the listed miners' "at a hashprice of $X, N % of our fleet is in the red") [0-1].
+
+    A machine is under water when ``hashprice_usd_per_ph_day`` is below its
+    :func:`breakeven_hashprice_usd_per_ph_day`. ``hashrate_ths`` and ``power_w`` weigh each
+    entry: one machine's, or a whole group's total (the breakeven depends on their ratio).
+    """
     h = np.asarray(hashrate_ths, float)
-    be = np.asarray(breakeven_hashprice_usd_per_ph_day(efficiency_j_per_th, power_price_usd_per_kwh))
+    be = np.asarray(breakeven_hashprice_usd_per_ph_day(h, power_w, op, power_price_usd_per_kwh))
     total = h.sum()
     return float(h[be > hashprice_usd_per_ph_day].sum() / total) if total > 0 else 0.0
+
+
+def machines_that_pay(
+    catalogue: list[Asic],
+    day: date,
+    hashprice_usd_per_ph_day: float,
+    btc_price_usd: float,
+    op: Operating,
+    max_age_days: int = 6 * 365,
+) -> list[dict[str, Any]]:
+    """Unit economics of every catalogue model released in the ``max_age_days`` before
+    ``day`` (the generations still in the field), most efficient first: J/TH, margin [0-1],
+    breakeven hashprice [USD/PH/day] and switch-off BTC price [USD] by :func:`unit_economics`."""
+    models = [a for a in catalogue if a.release_date <= day and (day - a.release_date).days < max_age_days]
+    models.sort(key=lambda a: a.efficiency_j_per_th)
+    if not models:
+        return []
+    ue = unit_economics(
+        np.array([a.hashrate_ths for a in models]),
+        np.array([a.power_w for a in models]),
+        hashprice_usd_per_ph_day,
+        btc_price_usd,
+        op,
+    )
+    return [
+        {
+            "model": a.name,
+            "released": a.release_date.strftime("%Y-%m"),
+            "efficiency_j_per_th": a.efficiency_j_per_th,
+            "margin": float(ue["margin"][i]),
+            "profit_usd_per_th_day": float(ue["profit_usd_per_day"][i] / a.hashrate_ths),
+            "breakeven_hashprice_usd_per_ph_day": float(ue["breakeven_hashprice_usd_per_ph_day"][i]),
+            "shutdown_btc_price_usd": float(ue["shutdown_btc_price_usd"][i]),
+            "pays": bool(ue["profit_usd_per_day"][i] > 0),
+        }
+        for i, a in enumerate(models)
+    ]
 
 
 # -- fleet files --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FleetGroup:
+    """One line of a fleet: ``count`` identical machines.
+
+    Attributes
+    ----------
+    label : catalogue name, the row's ``label``, or "row N"
+    count : machines [-]
+    hashrate_ths : per machine [TH/s]
+    power_w : per machine, at the wall [W]
+    power_price_usd_per_kwh : this group's power price [USD/kWh]; None: the fleet's
+    machine_price_usd : price of one machine [USD], for payback; None: unknown
+    """
+
     label: str
     count: int
     hashrate_ths: float  # per machine
@@ -145,6 +262,7 @@ class FleetGroup:
 
     @property
     def efficiency_j_per_th(self) -> float:
+        """power_w / hashrate_ths [J/TH]."""
         return self.power_w / self.hashrate_ths
 
 
@@ -168,54 +286,77 @@ def _records(path: Path) -> list[dict[str, Any]]:
 
 def _opt_num(rec: dict[str, Any], key: str, where: str, positive: bool = True) -> float | None:
     v = rec.get(key)
-    if v in (None, ""):
+    if v is None or (isinstance(v, str) and not v.strip()):
         return None
+    if isinstance(v, bool):
+        raise HashlensError(f"{where}: {key} {v!r} is not a number")
     try:
         x = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise HashlensError(f"{where}: {key} {v!r} is not a number") from None
+    if not math.isfinite(x):
+        raise HashlensError(f"{where}: {key} must be a finite number (got {v!r})")
     if (positive and x <= 0) or x < 0:
         raise HashlensError(f"{where}: {key} must be {'positive' if positive else 'non-negative'} (got {x:g})")
     return x
 
 
-def load_fleet(path: str | Path, catalogue: list[Asic]) -> list[FleetGroup]:
-    """A fleet file (CSV or YAML): rows of ``model, count`` from the catalogue, or
-    ``hashrate_ths, efficiency_j_per_th`` (or ``power_w``), ``count``; optional
-    ``power_price_usd_per_kwh`` and ``machine_price_usd``. Errors name the row and field."""
-    p = Path(path)
-    try:
-        records = _records(p)
-    except OSError as exc:
-        raise HashlensError(f"{p}: {exc.strerror}") from None
+def fleet_groups(records: list[dict[str, Any]], catalogue: list[Asic], where: str = "fleet") -> list[FleetGroup]:
+    """Validate a list of machine records into fleet groups: the one reader of fleets, for
+    files (:func:`load_fleet`) and for ``POST /v1/fleet``.
+
+    Each record gives either a catalogue ``model`` (its rated TH/s and W, which
+    ``hashrate_ths`` and ``power_w`` may override) or ``hashrate_ths`` [TH/s] with
+    ``efficiency_j_per_th`` [J/TH] or ``power_w`` [W]; and ``count`` [-]. Optional:
+    ``power_price_usd_per_kwh`` [USD/kWh], ``machine_price_usd`` [USD], ``label``. Keys are
+    matched case-insensitively; empty values count as missing. An efficiency given beside a
+    power must agree with power / hashrate within 3 %.
+
+    Parameters
+    ----------
+    records : one dict per group, as read from a CSV/YAML file or a JSON body
+    catalogue : the ASIC catalogue (:func:`hashlens.economics.asics.load_catalogue`)
+    where : the source's name; rows are named "<where>: row N", N counting from 1
+
+    Returns
+    -------
+    list of :class:`FleetGroup`, in the order given.
+
+    Raises
+    ------
+    HashlensError
+        naming the row and the field, for the first bad record; or for an empty list.
+    """
     if not records:
-        raise HashlensError(f"{p}: no machines")
+        raise HashlensError(f"{where}: no machines")
     out = []
-    for i, rec in enumerate(records, start=1):
-        rec = {str(k).strip().lower(): v for k, v in rec.items() if k is not None}
-        where = f"{p}: row {i}"
-        count = _opt_num(rec, "count", where, positive=False)
+    for i, raw in enumerate(records, start=1):
+        at = f"{where}: row {i}"
+        if not isinstance(raw, dict):
+            raise HashlensError(f"{at}: expected a mapping of field names to values")
+        rec = {str(k).strip().lower(): v for k, v in raw.items() if k is not None}
+        count = _opt_num(rec, "count", at, positive=False)
         if count is None:
-            raise HashlensError(f"{where}: count is required")
+            raise HashlensError(f"{at}: count is required")
         if count != int(count):
-            raise HashlensError(f"{where}: count must be a whole number (got {count:g})")
-        ths = _opt_num(rec, "hashrate_ths", where)
-        w = _opt_num(rec, "power_w", where)
-        eff = _opt_num(rec, "efficiency_j_per_th", where)
-        if rec.get("model"):
-            a = find_model(catalogue, str(rec["model"]), f"{where}: ")
+            raise HashlensError(f"{at}: count must be a whole number (got {count:g})")
+        ths = _opt_num(rec, "hashrate_ths", at)
+        w = _opt_num(rec, "power_w", at)
+        eff = _opt_num(rec, "efficiency_j_per_th", at)
+        model = rec.get("model")
+        if model is not None and str(model).strip():
+            a = find_model(catalogue, str(model), f"{at}: ")
             ths, w, label = ths or a.hashrate_ths, w or a.power_w, a.name
         else:
             label = str(rec.get("label") or f"row {i}")
             if ths is None:
-                raise HashlensError(f"{where}: give a model, or hashrate_ths with efficiency_j_per_th or power_w")
+                raise HashlensError(f"{at}: give a model, or hashrate_ths with efficiency_j_per_th or power_w")
             if w is None and eff is None:
-                raise HashlensError(f"{where}: give efficiency_j_per_th or power_w for {ths:g} TH/s")
+                raise HashlensError(f"{at}: give efficiency_j_per_th or power_w for {ths:g} TH/s")
             w = w if w is not None else ths * float(eff or 0)
-        assert ths is not None and w is not None
         if eff is not None and abs(eff - w / ths) / (w / ths) > 0.03:
             raise HashlensError(
-                f"{where}: efficiency_j_per_th {eff:g} is inconsistent with {w:g} W / {ths:g} TH/s = {w / ths:.1f} J/TH"
+                f"{at}: efficiency_j_per_th {eff:g} is inconsistent with {w:g} W / {ths:g} TH/s = {w / ths:.1f} J/TH"
             )
         out.append(
             FleetGroup(
@@ -223,11 +364,51 @@ def load_fleet(path: str | Path, catalogue: list[Asic]) -> list[FleetGroup]:
                 int(count),
                 ths,
                 w,
-                _opt_num(rec, "power_price_usd_per_kwh", where, False),
-                _opt_num(rec, "machine_price_usd", where, False),
+                _opt_num(rec, "power_price_usd_per_kwh", at, False),
+                _opt_num(rec, "machine_price_usd", at, False),
             )
         )
     return out
+
+
+def load_fleet(path: str | Path, catalogue: list[Asic]) -> list[FleetGroup]:
+    """A fleet file (CSV or YAML, a list or a ``machines:`` list) read by :func:`fleet_groups`;
+    errors name the file, the row (counting from 1) and the field."""
+    p = Path(path)
+    try:
+        records = _records(p)
+    except OSError as exc:
+        raise HashlensError(f"{p}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise HashlensError(f"{p}: not a text file (CSV or YAML)") from None
+    return fleet_groups(records, catalogue, str(p))
+
+
+def fleet_on_day(
+    groups: list[FleetGroup],
+    op: Operating,
+    day: DayHashprice,
+    btc_price_usd: float | None = None,
+    hashprice_usd_per_ph_day: float | None = None,
+) -> dict[str, Any]:
+    """:func:`evaluate_fleet` at a day's hashprice and BTC price, or at the ones given.
+
+    Parameters
+    ----------
+    groups, op : as in :func:`evaluate_fleet`
+    day : the day's row from :func:`hashlens.economics.daily.hashprice_days`
+    btc_price_usd : [USD/BTC]; default the day's stored price
+    hashprice_usd_per_ph_day : [USD/PH/day]; default the day's hashprice at that price
+
+    Returns
+    -------
+    ``{"date": day.date} | evaluate_fleet(...)``, what ``hashlens fleet`` and ``POST /v1/fleet`` return.
+    """
+    price = btc_price_usd or day.price_usd
+    hp = hashprice_usd_per_ph_day or day.usd_per_ph_day
+    if price is None or hp is None:
+        raise HashlensError(f"no USD price stored for {day.date}: give the BTC price")
+    return {"date": str(day.date)} | evaluate_fleet(groups, op, hp, price)
 
 
 def fleet_over_days(
@@ -249,22 +430,11 @@ def fleet_over_days(
     Returns per machine: ``profit_usd`` [USD over the series], ``days_under_water``; per day:
     ``fleet_profit_usd`` [USD/day], ``share_hashrate_under_water`` [0-1]. O((n + d) log n).
     """
-    op.validate()
     hp = np.asarray(hashprice_usd_per_ph_day, float)
     h = np.asarray(hashrate_ths, float)
-    yield_factor = (1 - op.pool_fee) * (1 - op.stale_rate) * op.uptime
-    rate = h / 1000 * yield_factor  # USD per day per (USD/PH/day) of hashprice
-    cost = (
-        np.asarray(power_w, float)
-        / 1000
-        * op.pue
-        * (
-            24 * op.uptime * (np.asarray(power_price_usd_per_kwh, float) + op.hosting_usd_per_kwh)
-            + op.hosting_usd_per_kw_month / DAYS_PER_MONTH
-        )
-    )
-    with np.errstate(divide="ignore"):
-        threshold = np.where(rate > 0, cost / rate, np.inf)  # breakeven hashprice per machine
+    rate = h / 1000 * revenue_share(op)  # USD per day per (USD/PH/day) of hashprice
+    cost = machine_daily_cost(power_w, op, power_price_usd_per_kwh).total_usd
+    threshold = np.asarray(breakeven_hashprice_usd_per_ph_day(h, power_w, op, power_price_usd_per_kwh))
     hp_sorted = np.sort(hp)
     under = np.searchsorted(hp_sorted, threshold, side="left")  # days with HP < threshold
     order = np.argsort(threshold)
@@ -330,5 +500,5 @@ def evaluate_fleet(
         "operating": asdict(op),
         "machines": per_group,
         "fleet": totals,
-        "share_of_hashrate_under_water": share_under_water(h * n, w / h, hashprice_usd_per_ph_day, pp),
+        "share_of_hashrate_under_water": share_under_water(h * n, w * n, hashprice_usd_per_ph_day, op, pp),
     }

@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike
 
+from hashlens.consensus.rate import expected_block_rate_per_s
+
 F = TypeVar("F", float, np.ndarray)
 
 SECONDS_PER_DAY = 86_400
-TWO_POW_32 = 2.0**32
 PH = 1e15
 TH = 1e12
 
@@ -44,8 +45,7 @@ def hashprice_btc_per_ph_day(difficulty: ArrayLike, subsidy_btc: ArrayLike, fees
     d = np.asarray(difficulty, dtype=float)
     if np.any(d <= 0):
         raise ValueError("difficulty must be positive")
-    out = PH * SECONDS_PER_DAY / (d * TWO_POW_32) * (np.asarray(subsidy_btc, float) + np.asarray(fees_btc, float))
-    return float(out) if out.ndim == 0 else out
+    return expected_btc_per_day(PH / TH, d, np.asarray(subsidy_btc, float) + np.asarray(fees_btc, float))
 
 
 def hashprice_usd_per_ph_day(
@@ -63,13 +63,21 @@ def hashvalue_sats_per_th_day(difficulty: ArrayLike, subsidy_btc: ArrayLike, fee
 
 
 def expected_btc_per_day(hashrate_ths: ArrayLike, difficulty: ArrayLike, reward_btc: ArrayLike) -> Any:
-    """Expected BTC mined per day by ``hashrate_ths`` [TH/s] at difficulty D with block reward
-    (subsidy + fees) R [BTC]: H·10^12·86400·R/(D·2^32)."""
-    out = (
-        np.asarray(hashrate_ths, float)
-        * TH
-        * SECONDS_PER_DAY
-        * np.asarray(reward_btc, float)
-        / (np.asarray(difficulty, float) * TWO_POW_32)
-    )
+    r"""Expected BTC mined per day by a hashrate at a difficulty and block reward.
+
+    .. math:: BTC_{day} = \frac{H \cdot 10^{12}}{D \cdot 2^{32}} \cdot 86400 \cdot R
+
+    Parameters
+    ----------
+    hashrate_ths : hashrate H [TH/s]
+    difficulty : difficulty D [-]
+    reward_btc : block reward R = subsidy + fees [BTC/block]
+
+    Returns
+    -------
+    expected production [BTC/day]: the block rate of
+    :func:`hashlens.consensus.expected_block_rate_per_s` times a day times the reward.
+    """
+    rate = expected_block_rate_per_s(np.asarray(hashrate_ths, float) * TH, difficulty)
+    out = np.asarray(rate) * SECONDS_PER_DAY * np.asarray(reward_btc, float)
     return float(out) if out.ndim == 0 else out

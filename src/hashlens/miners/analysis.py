@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from hashlens.chain.clock import ChainClock
 from hashlens.consensus import COIN, block_subsidy_sat
-from hashlens.economics.daily import ChainCalendar
 from hashlens.errors import HashlensError
 from hashlens.miners.dataset import Report
 from hashlens.miners.expected import btc_per_ehs_day, expected_btc
@@ -40,11 +40,11 @@ class MonthChain:
         return asdict(self)
 
 
-def month_chain(store: Store, month: date, cal: ChainCalendar | None = None) -> MonthChain:
+def month_chain(store: Store, month: date, cal: ChainClock | None = None) -> MonthChain:
     """Split the month at period starts (from stored block times, or estimated where the
     data lack them — flagged) and take the month's mean reward from per-block stats where
     every block of the month is stored, else the subsidy at the month's height and no fees."""
-    cal = cal or ChainCalendar(store)
+    cal = cal or ChainClock.from_store(store)
     t0, t1 = month_bounds(month)
     p0 = int(cal.period_at(np.array([t0]))[0])
     p1 = int(cal.period_at(np.array([t1 - 1]))[0])
@@ -59,29 +59,17 @@ def month_chain(store: Store, month: date, cal: ChainCalendar | None = None) -> 
             estimated |= bool(cal.estimated[p]) or (
                 p + 1 < len(cal.estimated) and bool(cal.estimated[p + 1]) and b < t1
             )
-    rows = store.rows(
-        "SELECT count(*), min(b.height), max(b.height), avg(s.subsidy_sat + s.totalfee_sat), avg(s.totalfee_sat) "
-        "FROM blocks b JOIN block_stats s USING (height) WHERE b.time >= ? AND b.time < ?",
-        [int(t0), int(t1)],
-    )
-    n, lo, hi, reward, fees = rows[0]
-    covered = (
-        bool(n)
-        and (hi - lo + 1 == n)
-        and store.scalar(
-            "SELECT count(*) FROM blocks WHERE time IS NOT NULL AND (height = ? OR height = ?)", [lo - 1, hi + 1]
-        )
-        == 2
-    )
+    rs = store.reward_stats(t0, t1)
+    covered = rs.contiguous and rs.mean_reward_sat is not None
     if covered:
         return MonthChain(
             f"{month:%Y-%m}",
             segments,
             estimated,
-            float(reward) / COIN,
-            float(fees) / COIN,
+            float(rs.mean_reward_sat or 0.0) / COIN,
+            float(rs.mean_fee_sat or 0.0) / COIN,
             "mean subsidy + fees of the month's blocks (block stats)",
-            int(n),
+            rs.blocks,
         )
     h, _ = cal.height_at(np.array([(t0 + t1) / 2]))
     sub = block_subsidy_sat(max(int(h[0]), 0)) / COIN
@@ -127,7 +115,7 @@ def _flags(r: Report, ratio: float | None, basis: str) -> list[str]:
 
 
 def expected_vs_reported(store: Store, month: date) -> list[dict[str, Any]]:
-    cal = ChainCalendar(store)
+    cal = ChainClock.from_store(store)
     mc = month_chain(store, month, cal)
     days = sum(t for t, _ in mc.segments) / 86400
     reports = [r for r in stored_reports(store) if r.month == month]
@@ -180,6 +168,12 @@ def expected_vs_reported(store: Store, month: date) -> list[dict[str, Any]]:
     ]
 
 
+def latest_reported_month(store: Store, as_of: date) -> date | None:
+    """The latest month with stored reports that had ended by ``as_of``."""
+    ended = [m for m in store.miner_months() if date(m.year, m.month, calendar.monthrange(m.year, m.month)[1]) <= as_of]
+    return max(ended, default=None)
+
+
 def month_table(store: Store, month: date) -> list[dict[str, Any]]:
     """The month's reports in descending order of BTC mined, as a news roundup lists them."""
     rows = [r.as_dict() for r in stored_reports(store) if r.month == month]
@@ -188,8 +182,9 @@ def month_table(store: Store, month: date) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda x: -(x["btc_mined"] if x["btc_mined"] is not None else -1))
 
 
-def treasuries(store: Store) -> list[dict[str, Any]]:
-    """Latest known treasury per company from reports and snapshots, largest first, ranked."""
+def treasuries(store: Store, as_of: date | None = None) -> list[dict[str, Any]]:
+    """Latest known treasury per company from reports and snapshots dated on or before
+    ``as_of`` (default: all), largest first, ranked."""
     latest: dict[str, dict[str, Any]] = {}
     for r in stored_reports(store):
         if r.treasury_btc is not None:
@@ -202,15 +197,17 @@ def treasuries(store: Store) -> list[dict[str, Any]]:
                 "source": r.source_title,
                 "note": r.note,
             }
+            if as_of is not None and last_day > as_of:
+                continue
             if r.ticker not in latest or latest[r.ticker]["as_of"] < cand["as_of"]:
                 latest[r.ticker] = cand
-    for t, as_of, company, btc, note, src in store.rows(
-        "SELECT ticker, as_of, company, treasury_btc, note, source_title FROM miner_treasuries"
-    ):
+    for t, day, company, btc, note, src in store.miner_treasury_rows():
+        if as_of is not None and day > as_of:
+            continue
         cand = {
             "ticker": t,
             "company": company,
-            "as_of": as_of.isoformat(),
+            "as_of": day.isoformat(),
             "treasury_btc": btc,
             "source": src,
             "note": note,

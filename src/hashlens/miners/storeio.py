@@ -7,8 +7,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from hashlens.miners.dataset import Dataset, Report, read_dataset, reconcile_treasuries
 from hashlens.store import Store
 
@@ -17,8 +15,7 @@ REPORT_COLS = tuple(f.name for f in fields(Report))
 
 
 def stored_reports(store: Store) -> list[Report]:
-    cols = ", ".join(REPORT_COLS)
-    rows = store.rows(f"SELECT {cols} FROM miner_reports ORDER BY ticker, month")
+    rows = store.miner_report_rows(REPORT_COLS)
     return [Report(**dict(zip(REPORT_COLS, r, strict=True))) for r in rows]
 
 
@@ -28,23 +25,13 @@ def import_dataset(store: Store, ds: Dataset, source: str) -> dict[str, Any]:
     new_keys = {(r.ticker, r.month) for r in ds.reports}
     merged = [r for r in stored_reports(store) if (r.ticker, r.month) not in new_keys] + ds.reports
     warnings = reconcile_treasuries(merged)
-    with store.transaction():
-        if ds.reports:
-            tbl = pa.Table.from_pylist([asdict(r) for r in ds.reports])
-            store.insert_arrow("miner_reports", tbl, REPORT_COLS)
-        if ds.treasuries:
-            store.insert_arrow(
-                "miner_treasuries",
-                pa.Table.from_pylist([asdict(t) for t in ds.treasuries]),
-                ("ticker", "as_of", "company", "treasury_btc", "note", "source_title"),
-            )
-        if ds.facts:
-            store.insert_arrow(
-                "miner_facts",
-                pa.Table.from_pylist([asdict(f) for f in ds.facts]),
-                ("ticker", "month", "company", "metric", "value", "unit", "source_url", "note"),
-            )
-        store.log(source, "miners", len(ds.reports) + len(ds.treasuries) + len(ds.facts))
+    store.write_miner_dataset(
+        [asdict(r) for r in ds.reports],
+        REPORT_COLS,
+        [asdict(t) for t in ds.treasuries],
+        [asdict(f) for f in ds.facts],
+        source,
+    )
     return {
         "source": source,
         "reports": len(ds.reports),
@@ -60,5 +47,5 @@ def bundled_sample_path() -> Path:
 
 def ensure_sample(store: Store) -> None:
     """Load the bundled starter dataset into a store that has no miner data yet."""
-    if store.scalar("SELECT count(*) FROM miner_reports") == 0:
+    if store.miner_report_count() == 0:
         import_dataset(store, read_dataset(bundled_sample_path()), "bundled sample.yaml")
