@@ -176,6 +176,11 @@ def difficulty_estimate(
         )
     if height < 0:
         raise HashlensError("--height must not be negative")
+    if now < last_retarget_time:
+        raise HashlensError(
+            f"--now {now} is before --last-retarget-time {last_retarget_time}: the estimate is for the running "
+            "period, so now must be at or after its first block"
+        )
     est = mempool_estimate(last_retarget_time, time_504_blocks_ago, now, height, previous_change_pct, tip_time)
     emit(est.as_dict(), as_json, lambda d: console.print(kv_table("Next retarget (mempool.space method)", d)))
 

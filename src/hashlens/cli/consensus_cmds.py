@@ -47,49 +47,72 @@ def bits(
 
 @app.command()
 def halving(
-    height: Annotated[int | None, typer.Option(help="Tip height (default: latest in the data).")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="UTC day (default: the latest day with data).")] = None,
+    height: Annotated[int | None, typer.Option(help="Tip height (with --tip-time and --interval).")] = None,
     tip_time: Annotated[int | None, typer.Option(help="Tip time [Unix s].")] = None,
-    interval: Annotated[float | None, typer.Option(help="Mean block interval [s] (default: last 2016 blocks).")] = None,
+    interval: Annotated[float | None, typer.Option(help="Mean block interval [s].")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Next halving: height, blocks left, subsidy now and after, estimated date."""
-    from hashlens.chain.tip import latest_tip, store_tip
-    from hashlens.store import Store
-
-    if height is None or tip_time is None or interval is None:
-        tip = None
-        if state.db_path.exists():
-            with Store(state.db_path, read_only=True) as store:
-                tip = store_tip(store)
-        tip = tip or latest_tip(state.data_dir)
-        height = tip.height if height is None else height
-        tip_time = tip.time if tip_time is None else tip_time
-        interval = tip.recent_interval_s if interval is None else interval
-        source = tip.source
+    given = [x is not None for x in (height, tip_time, interval)]
+    if any(given):
+        if not all(given):
+            raise HashlensError("give --height, --tip-time and --interval together, or none (the store's data)")
+        assert height is not None and tip_time is not None and interval is not None
+        if height < 0:
+            raise HashlensError(f"--height {height} must not be negative")
+        h = next_halving(height, tip_time, interval)
+        data: dict[str, Any] = {
+            "tip_height": height,
+            "tip_time": iso(tip_time),
+            "next_halving_height": h.height,
+            "blocks_left": h.blocks_left,
+            "current_subsidy_btc": h.current_subsidy_sat / COIN,
+            "next_subsidy_btc": h.next_subsidy_sat / COIN,
+            "block_interval_s": round(h.block_interval_s, 3),
+            "estimated_time": iso(h.estimated_time),
+            "source": "given on the command line",
+        }
     else:
-        source = "given on the command line"
-    if height < 0:
-        raise HashlensError(f"--height {height} must not be negative")
-    h = next_halving(height, tip_time, interval)
-    data = {
-        "tip_height": height,
-        "tip_time": iso(tip_time),
-        "next_halving_height": h.height,
-        "blocks_left": h.blocks_left,
-        "current_subsidy_btc": h.current_subsidy_sat / COIN,
-        "next_subsidy_btc": h.next_subsidy_sat / COIN,
-        "block_interval_s": round(h.block_interval_s, 3),
-        "estimated_time": iso(h.estimated_time),
-        "source": source,
-    }
-    emit(data, as_json, lambda d: console.print(kv_table("Next halving", d)))
+        from hashlens.chain.clock import ChainClock, end_of_day
+        from hashlens.chain.halving import halving_outlook
+        from hashlens.cli.economics_cmds import parse_day, ready_store
+        from hashlens.economics.daily import latest_day
+
+        with ready_store(as_json) as store:
+            clock = ChainClock.from_store(store)
+            d = parse_day(day) or latest_day(store, clock)
+            out = halving_outlook(clock, end_of_day(d))
+        data = out.as_dict() | {
+            "as_of": d.isoformat(),
+            "tip_time": iso(out.tip_time),
+            "estimated_time": iso(out.estimated_time),
+            "block_interval_s": round(out.block_interval_s, 3),
+        }
+    emit(
+        data,
+        as_json,
+        lambda x: console.print(
+            kv_table(
+                "Next halving",
+                {
+                    "height": f"{x['next_halving_height']:,}",
+                    "blocks left": f"{x['blocks_left']:,}",
+                    "subsidy": f"{x['current_subsidy_btc']:g} → {x['next_subsidy_btc']:g} BTC",
+                    "mean block interval": f"{x['block_interval_s']:.1f} s"
+                    + (f" ({x['interval_window']})" if x.get("interval_window") else ""),
+                    "estimated": (x["estimated_time"] or "")[:16].replace("T", " ") + " UTC",
+                },
+            )
+        ),
+    )
 
 
 @app.command()
 def summary(as_json: JsonOpt = False) -> None:
     """The chain at a glance from the store; a fresh store first imports the shared data."""
     from hashlens.chain.summary import chain_summary
-    from hashlens.chain.sync import sync
+    from hashlens.chain.sync import sync_shared_data
     from hashlens.cli.progress import RichProgress
     from hashlens.sources.datadir import find_data_dir
     from hashlens.store import Store
@@ -104,7 +127,7 @@ def summary(as_json: JsonOpt = False) -> None:
                 )
             progress = RichProgress(quiet=as_json)
             try:
-                sync(store, str(data_dir / "chain"), progress)
+                sync_shared_data(store, data_dir, progress)
             finally:
                 progress.close()
         data = chain_summary(store)

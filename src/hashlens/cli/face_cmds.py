@@ -43,6 +43,44 @@ def report(
 
 
 @app.command()
+def weekly(
+    as_of: Annotated[
+        str | None, typer.Option(help="UTC day the figures are as of (default: the latest day with data).")
+    ] = None,
+    price: Annotated[float | None, typer.Option(help="BTC price [USD] for the day's figures.")] = None,
+    paths: Annotated[int, typer.Option(help="Simulated paths for the outlook.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Seed of the outlook simulation.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """The week's figures (what the report words and the dashboard draws), as of one day."""
+    from hashlens.miners.storeio import ensure_sample
+    from hashlens.weekly import WeeklyFigures
+
+    positive(price, "--price")
+    if not 100 <= paths <= 200_000:
+        raise HashlensError("--paths must be between 100 and 200,000")
+    with ready_store(as_json) as store:
+        ensure_sample(store)
+        data = WeeklyFigures.compute(store, parse_day(as_of, "--as-of"), price, paths, seed).as_dict()
+
+    def render(d: dict[str, Any]) -> None:
+        a = d["difficulty"]["latest"]
+        hr, hp, hv = d["hashrate"], d["hashprice"]["today"], d["halving"]
+        rows = {
+            "as of": f"{d['as_of']} (24:00 UTC)",
+            "difficulty": f"{a['difficulty'] / 1e12:,.2f} T ({a['change_pct']:+.2f} % at height {a['height']:,})",
+            "hashrate": f"{hr['hashrate_ehs']:,.0f} EH/s ({hr['low_ehs']:,.0f}–{hr['high_ehs']:,.0f})" if hr else "n/a",
+            "hashprice": f"${hp['usd_per_ph_day']:,.2f}/PH/day" if hp["usd_per_ph_day"] is not None else "n/a",
+            "halving": f"{hv['blocks_left']:,} blocks, ~{hv['estimated_date']}",
+        }
+        console.print(kv_table("Weekly figures", rows))
+        for n in d["notes"]:
+            console.print(f"[yellow]note:[/yellow] {n}")
+
+    emit(data, as_json, render)
+
+
+@app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hashlens.consensus.compact import MAX_TARGET
+from hashlens.consensus.params import DIFFICULTY_ADJUSTMENT_INTERVAL
 from hashlens.consensus.header import BlockHeader
 from hashlens.errors import HashlensError
 
@@ -53,10 +54,10 @@ def parse_electrum(text: str, source: str = "electrum checkpoints") -> list[Peri
             or len(entry[0]) != 64
         ):
             raise HashlensError(f"{source}: entry {i} is not a [64-hex hash, integer target] pair")
-        out.append(PeriodTarget(i, 2016 * i, prev_target, entry[0]))
+        out.append(PeriodTarget(i, DIFFICULTY_ADJUSTMENT_INTERVAL * i, prev_target, entry[0]))
         prev_target = entry[1]
     n = len(entries)
-    out.append(PeriodTarget(n, 2016 * n, prev_target, None))
+    out.append(PeriodTarget(n, DIFFICULTY_ADJUSTMENT_INTERVAL * n, prev_target, None))
     return out
 
 
