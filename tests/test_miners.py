@@ -104,6 +104,10 @@ def test_shared_csvs_read_as_they_are(data_dir: Path) -> None:
             "company,ticker,month,hashrate_avg_ehs\nA,AA,2026-01,fast\n",
             "line 2: hashrate_avg_ehs 'fast' is not a number",
         ),
+        (  # the review's 32,100 EH/s for one company (the network ran ~1,000 EH/s)
+            "company,ticker,month,hashrate_avg_ehs\nA,AA,2026-01,32100\n",
+            "line 2: hashrate_avg_ehs 32,100 is implausible",
+        ),
     ],
 )
 def test_malformed_rows_are_refused_and_nothing_changes(store: Store, tmp_path: Path, text: str, message: str) -> None:

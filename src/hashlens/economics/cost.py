@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hashlens.economics.hashprice import SECONDS_PER_DAY, expected_btc_per_day
+from hashlens.economics.hashprice import expected_btc_per_day
 from hashlens.errors import HashlensError
 
-J_PER_KWH = 3.6e6
 
 if TYPE_CHECKING:
     from hashlens.economics.daily import DayHashprice
@@ -36,12 +35,15 @@ def electricity_cost_per_btc(
     D·2^32 hashes per block at ε J/TH is ε·D·2^32/10^12 J; 3.6·10^6 J per kWh; reward s + f
     BTC per block. Parameters: p [USD/kWh], ε [J/TH], D [-], s + f [BTC/block].
 
-    Computed as the day's power cost of 1 TH/s over its expected BTC a day
-    (:func:`hashlens.economics.hashprice.expected_btc_per_day`), which is the formula above.
+    Computed as the day's power bill of 1 TH/s (a machine of ε W:
+    :func:`hashlens.economics.fleet.machine_daily_cost`, no PUE or fees) over its expected BTC a
+    day (:func:`hashlens.economics.hashprice.expected_btc_per_day`), which is the formula above.
     """
-    kwh_per_th_day = np.asarray(efficiency_j_per_th, float) * SECONDS_PER_DAY / J_PER_KWH
+    from hashlens.economics.fleet import Operating, machine_daily_cost
+
+    usd_per_th_day = machine_daily_cost(efficiency_j_per_th, Operating(0.0, pool_fee=0.0), power_price_usd_per_kwh)
     btc_per_th_day = np.asarray(expected_btc_per_day(1.0, difficulty, reward_btc))
-    out = np.asarray(power_price_usd_per_kwh, float) * kwh_per_th_day / btc_per_th_day
+    out = np.asarray(usd_per_th_day.power_usd) / btc_per_th_day
     return float(out) if out.ndim == 0 else out
 
 
@@ -51,7 +53,12 @@ def hayes_cost_of_production(
     """Hayes' marginal cost of production [USD/BTC] [1]_: daily energy cost of 1 GH/s,
     E = p·24·ε_GH/1000, over its expected daily coins, θ = 86400·10^9·s/(D·2^32).
     The subsidy only (Hayes' β), efficiency in J/GH as in the paper."""
-    e_day = np.asarray(power_price_usd_per_kwh, float) * 24 * np.asarray(efficiency_j_per_gh, float) / 1000
+    from hashlens.economics.fleet import Operating, machine_daily_cost
+
+    # 1 GH/s at ε J/GH draws ε W: its power bill for a day.
+    e_day = np.asarray(
+        machine_daily_cost(efficiency_j_per_gh, Operating(0.0, pool_fee=0.0), power_price_usd_per_kwh).power_usd
+    )
     theta = np.asarray(expected_btc_per_day(1e-3, difficulty, subsidy_btc))  # 1 GH/s = 10^-3 TH/s
     out = e_day / theta
     return float(out) if out.ndim == 0 else out

@@ -117,16 +117,25 @@ def parse_month(value: Any, where: str) -> date:
         raise HashlensError(f"{where}: month {s!r} must be YYYY-MM") from None
 
 
+#: Plausibility bounds: no company has run more than the whole network (about 1,100 EH/s at
+#: its 2026 high; 3,000 leaves room) or mined, sold or held more than the 21 M coins.
+LIMITS = {"ehs": 3_000.0, "btc": 21_000_000.0}
+
+
 def _number(rec: dict[str, Any], col: str, where: str) -> float | None:
     v = rec.get(col)
     if v is None or (isinstance(v, str) and not v.strip()):
         return None
     try:
         x = float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise HashlensError(f"{where}: {col} {v!r} is not a number") from None
     if not math.isfinite(x) or x < 0:
         raise HashlensError(f"{where}: {col} must be a non-negative number (got {v!r})")
+    limit = LIMITS["ehs"] if col.endswith("_ehs") else LIMITS["btc"] if col.startswith(("btc_", "treasury_")) else None
+    if limit is not None and x > limit:
+        unit = "EH/s, more than the whole network" if col.endswith("_ehs") else "BTC, more than will ever exist"
+        raise HashlensError(f"{where}: {col} {x:,g} is implausible (over {limit:,.0f} {unit}); check the unit")
     return x
 
 
