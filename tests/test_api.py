@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from hashlens.api.app import create_app
+from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -113,3 +115,218 @@ def test_imports_need_the_token(client: TestClient, full_db: Path) -> None:
     assert r.status_code == 400 and "btc_mined" in r.text
     ro = TestClient(create_app(full_db, token=None))
     assert ro.post("/v1/import/prices", json=body).status_code == 403
+
+
+def _cli_db(full_db: Path, tmp_path: Path) -> Path:
+    """The CLI in its own copy of the store (the API clients hold theirs open)."""
+    db = tmp_path / "cli.duckdb"
+    db.write_bytes(full_db.read_bytes())
+    return db
+
+
+def test_favicon_is_a_plain_204(client: TestClient) -> None:
+    r = client.get("/favicon.ico")
+    assert r.status_code == 204 and r.content == b""
+
+
+def test_cli_fleet_and_api_fleet_agree(client: TestClient, full_db: Path, tmp_path: Path) -> None:
+    """One fleet reader and one evaluation: the same fleet gives the same numbers on both faces."""
+    fleet = tmp_path / "fleet.csv"
+    fleet.write_text(
+        "model,hashrate_ths,power_w,efficiency_j_per_th,count,power_price_usd_per_kwh,machine_price_usd\n"
+        "S21 Pro,,,,100,,4000\n"
+        ",100,,38,50,0.04,\n"
+        ",200,4000,,7,,\n"
+    )
+    machines = [
+        {"model": "S21 Pro", "count": 100, "machine_price_usd": 4000},
+        {"hashrate_ths": 100, "efficiency_j_per_th": 38, "count": 50, "power_price_usd_per_kwh": 0.04},
+        {"hashrate_ths": 200, "power_w": 4000, "count": 7},
+    ]
+    r = run_cli(
+        _cli_db(full_db, tmp_path),
+        "fleet",
+        str(fleet),
+        "--date",
+        "2026-01-15",
+        "--power-price",
+        "0.06",
+        "--pue",
+        "1.1",
+        "--uptime",
+        "0.97",
+        "--hosting-kw-month",
+        "2",
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    cli_out = json.loads(r.stdout)
+    api = client.post(
+        "/v1/fleet",
+        json={
+            "machines": machines,
+            "power_price_usd_per_kwh": 0.06,
+            "pue": 1.1,
+            "uptime": 0.97,
+            "hosting_usd_per_kw_month": 2,
+            "date": "2026-01-15",
+        },
+    )
+    assert api.status_code == 200, api.text
+    assert _same(api.json(), cli_out)
+    assert [m["label"] for m in cli_out["machines"]] == ["Bitmain Antminer S21 Pro (234Th)", "row 2", "row 3"]
+    assert 0 < cli_out["share_of_hashrate_under_water"] < 1
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal structure, numbers equal to 1e-12 relative (JSON round trips may differ in the last bit)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), (sorted(a), sorted(b))
+        return all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b)
+        return all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        assert a == pytest.approx(b, rel=1e-12), (a, b)
+        return True
+    assert a == b, (a, b)
+    return True
+
+
+def test_cost_endpoint_equals_cli(client: TestClient, full_db: Path, tmp_path: Path) -> None:
+    args = {"date": "2026-01-15", "power_price": 0.06, "efficiency": [17.5, 30]}
+    api = client.get("/v1/cost", params=args)
+    assert api.status_code == 200, api.text
+    r = run_cli(
+        _cli_db(full_db, tmp_path),
+        "cost",
+        "--date",
+        "2026-01-15",
+        "--power-price",
+        "0.06",
+        "--efficiency",
+        "17.5",
+        "--efficiency",
+        "30",
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    assert _same(api.json(), json.loads(r.stdout))
+    got = api.json()
+    assert got["date"] == "2026-01-15" and [c["efficiency_j_per_th"] for c in got["costs"]] == [17.5, 30.0]
+    assert 0 < got["costs"][0]["electricity_usd_per_btc"] < got["costs"][1]["electricity_usd_per_btc"]
+    default = client.get("/v1/cost").json()
+    assert len(default["costs"]) == 5
+    assert client.get("/v1/cost", params={"efficiency": -1}).status_code == 422
+
+
+def test_review_fleet_is_all_under_water_on_both_faces(client: TestClient, full_db: Path, tmp_path: Path) -> None:
+    """200 TH/s machines of 4,000 W (20 J/TH) at $0.05/kWh, PUE 1.2, 2 % pool fee, $25/PH/day:
+    each loses 0.2·28.8 − 0.2·25·0.98 = $0.86 a day, so all of the hashrate is under water."""
+    fleet = tmp_path / "fleet.csv"
+    fleet.write_text("hashrate_ths,power_w,count\n200,4000,10\n")
+    r = run_cli(
+        _cli_db(full_db, tmp_path),
+        "fleet",
+        str(fleet),
+        "--power-price",
+        "0.05",
+        "--pue",
+        "1.2",
+        "--pool-fee",
+        "0.02",
+        "--hashprice",
+        "25",
+        "--price",
+        "90000",
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    body = {
+        "machines": [{"hashrate_ths": 200, "power_w": 4000, "count": 10}],
+        "power_price_usd_per_kwh": 0.05,
+        "pue": 1.2,
+        "pool_fee": 0.02,
+        "hashprice_usd_per_ph_day": 25,
+        "btc_price_usd": 90000,
+    }
+    api = client.post("/v1/fleet", json=body)
+    assert api.status_code == 200, api.text
+    for out in (json.loads(r.stdout), api.json()):
+        assert out["share_of_hashrate_under_water"] == 1.0
+        (m,) = out["machines"]
+        assert m["profit_usd_per_day"] == pytest.approx(0.2 * 25 * 0.98 - 0.2 * 28.8)
+        assert m["profit_usd_per_day"] == pytest.approx(-0.86)
+        assert m["breakeven_hashprice_usd_per_ph_day"] == pytest.approx(5.76 / (0.2 * 0.98))
+        assert out["fleet"]["profit_usd_per_day"] == pytest.approx(-8.6)
+
+
+# -- /v1/weekly: every figure of the weekly report as of one day ---------------------------------
+def _real_period_start(data_dir: Path, height: int) -> int:
+    """The first block time of the period from ``height`` [unix s], from the shared boundary file."""
+    import csv
+
+    with (data_dir / "chain-extra/period-boundary-times-2025-2026.csv").open() as f:
+        (row,) = [r for r in csv.DictReader(f) if int(r["period_start"]) == height]
+    return int(row["start_time"])
+
+
+def test_weekly_dates_the_period_in_force_past_the_per_block_data(client: TestClient, data_dir: Path) -> None:
+    """2026-02-10 is after the per-block data: the adjustment in force is 935,424's, dated by its
+    retarget to within 2 h of its real start (2026-02-07 13:56:45 UTC), and says how it was dated."""
+    from datetime import datetime
+
+    w = client.get("/v1/weekly", params={"as_of": "2026-02-10"})
+    assert w.status_code == 200, w.text
+    latest = w.json()["difficulty"]["latest"]
+    assert latest["height"] == 935424
+    assert latest["time_source"] in ("retarget-implied", "stored")
+    real = _real_period_start(data_dir, 935424)
+    assert real == 1770472605  # 2026-02-07 13:56:45 UTC
+    shown = datetime.fromisoformat(latest["time"].replace("Z", "+00:00")).timestamp()
+    assert abs(shown - real) < 2 * 3600, (latest["time"], real)
+    rp = w.json()["running_period"]
+    assert (rp["start_height"], rp["next_retarget_height"]) == (935424, 937440)
+    assert rp["start_time"] == latest["time"] and rp["start_time_source"] == latest["time_source"]
+    # 2026-01-31: the period from 933,408 is in force, its start stored
+    jan = client.get("/v1/weekly", params={"as_of": "2026-01-31"}).json()
+    assert jan["difficulty"]["latest"]["height"] == 933408
+    assert jan["running_period"]["next_retarget_height"] == 935424
+
+
+def test_weekly_beyond_the_data_is_a_one_line_400(client: TestClient) -> None:
+    r = client.get("/v1/weekly", params={"as_of": "2099-01-01"})
+    assert r.status_code == 400
+    detail = r.json()["detail"]
+    assert isinstance(detail, str) and detail and "\n" not in detail
+    assert "2099-01-01" in detail
+    assert client.get("/v1/weekly", params={"as_of": "2026-02-30"}).status_code == 422
+
+
+def test_weekly_days_bound_the_default(client: TestClient) -> None:
+    days = client.get("/v1/weekly/days").json()
+    assert days["first"] <= days["latest"] == days["default"]
+    w = client.get("/v1/weekly").json()
+    assert w["as_of"] == days["latest"]
+    assert client.get("/v1/weekly", params={"as_of": days["first"]}).status_code == 200
+
+
+def test_weekly_api_equals_the_library_on_a_copy_of_the_store(
+    client: TestClient, full_db: Path, tmp_path: Path
+) -> None:
+    """The API serves WeeklyFigures.compute(...).as_dict() as it is (the report's paths and
+    seed), so the API, the CLI and the report, which all render it, agree."""
+    from datetime import date
+
+    from hashlens.api.routers.weekly import PATHS, SEED
+    from hashlens.store import Store
+    from hashlens.weekly import WeeklyFigures
+
+    assert (PATHS, SEED) == (20_000, 1)
+    with Store(_cli_db(full_db, tmp_path), read_only=True) as s:
+        for day in ("2026-01-31", "2026-02-10"):
+            lib = WeeklyFigures.compute(s, date.fromisoformat(day), paths=PATHS, seed=SEED).as_dict()
+            api = client.get("/v1/weekly", params={"as_of": day}).json()
+            for volatile in ("generated", "store"):  # when and where it was computed
+                lib.pop(volatile), api.pop(volatile)
+            assert _same(api, json.loads(json.dumps(lib)))

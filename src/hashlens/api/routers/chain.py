@@ -1,0 +1,95 @@
+"""Chain endpoints: difficulty and its history, hashrate, halving."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from hashlens.api.deps import Holder
+from hashlens.api.models import ERRORS, Halving
+from hashlens.store import Store
+
+router = APIRouter(prefix="/v1", tags=["chain"], responses=ERRORS)
+
+
+# -- library calls, module-level so their results can be cached ---------------------------------
+def _difficulty(s: Store) -> dict[str, Any]:
+    from hashlens.chain.status import difficulty_status
+
+    return difficulty_status(s)
+
+
+def _history(s: Store, limit: int) -> list[dict[str, Any]]:
+    from hashlens.chain.adjustments import adjustment_history, load_periods
+
+    return [a.as_dict() for a in adjustment_history(load_periods(s))][-limit:]
+
+
+def _hashrate(s: Store, window: str, height: int | None) -> dict[str, Any]:
+    from hashlens.chain.status import network_hashrate
+
+    return network_hashrate(s, window, height).as_dict()
+
+
+def _hashrate_series(s: Store, window: int, step: int) -> list[dict[str, Any]]:
+    from hashlens.chain.status import network_hashrate_series
+
+    return [e.as_dict() for e in network_hashrate_series(s, window, step)]
+
+
+def _halving(s: Store) -> Halving:
+    from hashlens.chain.clock import ChainClock, end_of_day
+    from hashlens.chain.halving import halving_outlook
+    from hashlens.economics.daily import latest_day
+
+    clock = ChainClock.from_store(s)
+    h = halving_outlook(clock, end_of_day(latest_day(s, clock)))
+    return Halving(
+        tip_height=h.tip_height,
+        next_halving_height=h.next_halving_height,
+        blocks_left=h.blocks_left,
+        current_subsidy_btc=h.current_subsidy_btc,
+        next_subsidy_btc=h.next_subsidy_btc,
+        block_interval_s=h.block_interval_s,
+        estimated_time=h.estimated_time,
+    )
+
+
+# -- endpoints ----------------------------------------------------------------------------------
+@router.get("/difficulty")
+def difficulty(holder: Holder) -> dict[str, Any]:
+    """Latest adjustment (rank, streak, records) and the running period's two estimates."""
+    return holder.cached(_difficulty)
+
+
+@router.get("/difficulty/history")
+def difficulty_history(holder: Holder, limit: Annotated[int, Query(ge=1, le=1000)] = 1000) -> list[dict[str, Any]]:
+    """Every difficulty adjustment (change %, rank among rises or drops, streak), oldest first."""
+    return holder.cached(_history, limit)
+
+
+@router.get("/hashrate")
+def hashrate(
+    holder: Holder,
+    window: Annotated[str, Query(pattern=r"^(\d{1,6}|\d{1,3}(\.\d+)?d)$")] = "1008",
+    height: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
+) -> dict[str, Any]:
+    """Network hashrate over a block window (e.g. 1008) or days (e.g. 7d), with a 95 % interval."""
+    return holder.cached(_hashrate, window, height)
+
+
+@router.get("/hashrate/series")
+def hashrate_series(
+    holder: Holder,
+    window: Annotated[int, Query(ge=10, le=20160)] = 1008,
+    step: Annotated[int, Query(ge=6, le=20160)] = 144,
+) -> list[dict[str, Any]]:
+    """Hashrate over a sliding block window, every ``step`` blocks [EH/s]."""
+    return holder.cached(_hashrate_series, window, step)
+
+
+@router.get("/halving")
+def halving(holder: Holder) -> Halving:
+    """Next halving: height, blocks left, subsidy now and after, estimated time."""
+    return holder.cached(_halving)

@@ -1,0 +1,129 @@
+"""Economics endpoints: hashprice, ASICs, fleet, network power, cost per BTC."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+
+from hashlens.api.deps import Holder
+from hashlens.api.models import ERRORS, CostDay, Day, FleetRequest, FleetResult
+from hashlens.store import Store
+
+if TYPE_CHECKING:
+    from hashlens.economics.daily import DayHashprice
+
+router = APIRouter(prefix="/v1", tags=["economics"], responses=ERRORS)
+
+Efficiency = Annotated[float, Field(gt=0, le=1e5, allow_inf_nan=False)]
+
+
+# -- library calls, module-level so their results can be cached ---------------------------------
+def _day_row(s: Store, day: date | None, price: float | None) -> DayHashprice:
+    """The day's hashprice row (default: the last day of per-block data)."""
+    from hashlens.economics.daily import hashprice_days, latest_day
+
+    return hashprice_days(s, [day or latest_day(s)], price)[0]
+
+
+def _hashprice_series(s: Store, start: date, end: date | None) -> dict[str, Any]:
+    from hashlens.economics.daily import hashprice_series, latest_day
+
+    return hashprice_series(s, start, end or latest_day(s))
+
+
+def _power(s: Store, day: date | None, power_price: float) -> dict[str, Any]:
+    """The day's network power, CBECI method (default: the last day of per-block data)."""
+    from hashlens.economics.daily import latest_day
+    from hashlens.economics.power import network_power_on_days
+
+    return network_power_on_days(s, [day or latest_day(s)], power_price)[0].as_dict()
+
+
+# -- endpoints ----------------------------------------------------------------------------------
+@router.get("/hashprice")
+def hashprice(
+    holder: Holder,
+    date: Day | None = None,
+    price: Annotated[float | None, Query(gt=0, le=1e9)] = None,
+) -> dict[str, Any]:
+    """Hashprice on a UTC day in BTC, sats and USD per PH/s (TH/s) per day."""
+    return holder.cached(_day_row, date, price).as_dict()
+
+
+@router.get("/hashprice/series")
+def hashprice_series(holder: Holder, start: Day = date(2012, 1, 1), end: Day | None = None) -> dict[str, Any]:
+    """Daily hashprice from ``start`` to ``end`` with its all-time low and each day's lowest-since."""
+    return holder.cached(_hashprice_series, start, end)
+
+
+@router.get("/asics")
+def asics() -> list[dict[str, Any]]:
+    """The ASIC catalogue: models, release months, TH/s, W, J/TH and sources."""
+    from hashlens.economics.asics import load_catalogue
+
+    return [a.as_dict() for a in load_catalogue()]
+
+
+@router.post("/fleet")
+def fleet(holder: Holder, req: FleetRequest) -> FleetResult:
+    """Unit economics of a posted fleet at a day's hashprice and price (or the given ones)."""
+    from hashlens.economics.asics import load_catalogue
+    from hashlens.economics.fleet import Operating, fleet_groups, fleet_on_day
+
+    records = [m.model_dump(exclude_none=True) for m in req.machines]
+    groups = fleet_groups(records, load_catalogue(), "machines")
+    op = Operating(
+        req.power_price_usd_per_kwh,
+        req.pool_fee,
+        req.stale_rate,
+        req.uptime,
+        req.pue,
+        req.hosting_usd_per_kwh,
+        req.hosting_usd_per_kw_month,
+    )
+    day = holder.cached(_day_row, req.date, req.btc_price_usd)
+    return FleetResult.model_validate(fleet_on_day(groups, op, day, req.btc_price_usd, req.hashprice_usd_per_ph_day))
+
+
+@router.get("/power")
+def power(
+    holder: Holder,
+    date: Day | None = None,
+    power_price: Annotated[float, Query(ge=0.0001, le=10)] = 0.05,
+) -> dict[str, Any]:
+    """Network power and energy by the Cambridge (CBECI) method."""
+    return holder.cached(_power, date, power_price)
+
+
+@router.get("/cost")
+def cost(
+    holder: Holder,
+    date: Day | None = None,
+    power_price: Annotated[float, Query(ge=0, le=10, description="[USD/kWh]")] = 0.05,
+    efficiency: Annotated[
+        list[Efficiency] | None, Query(max_length=20, description="Efficiencies to cost [J/TH], repeatable.")
+    ] = None,
+    price: Annotated[float | None, Query(gt=0, le=1e9, description="BTC price [USD] for comparison.")] = None,
+    opex_usd_per_day: Annotated[float, Query(ge=0, le=1e6, description="Other cash costs of 1 PH/s [USD/day].")] = 0.0,
+    depreciation_usd_per_day: Annotated[float, Query(ge=0, le=1e6, description="[USD/PH/day]")] = 0.0,
+    overhead_usd_per_day: Annotated[float, Query(ge=0, le=1e6, description="[USD/PH/day]")] = 0.0,
+    interest_usd_per_day: Annotated[float, Query(ge=0, le=1e6, description="[USD/PH/day]")] = 0.0,
+) -> CostDay:
+    """Cost to mine one BTC on a day: electricity (cash) cost by efficiency, all-in cost, Hayes' model."""
+    from hashlens.economics.cost import DEFAULT_EFFICIENCIES_J_PER_TH, cost_per_btc_table
+
+    effs = efficiency or list(DEFAULT_EFFICIENCIES_J_PER_TH)
+    row = holder.cached(_day_row, date, price)
+    table = cost_per_btc_table(
+        [row],
+        effs,
+        power_price,
+        opex_usd_per_day,
+        depreciation_usd_per_day,
+        overhead_usd_per_day,
+        interest_usd_per_day,
+    )
+    return CostDay.model_validate(table[0])

@@ -1,0 +1,42 @@
+"""Token-gated imports; every import drops the cached results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from hashlens.api.deps import Holder, require_token
+from hashlens.api.models import AUTH_ERRORS, MinersImport, PricesImport
+from hashlens.errors import HashlensError
+
+router = APIRouter(prefix="/v1/import", tags=["imports"], dependencies=[Depends(require_token)], responses=AUTH_ERRORS)
+
+
+@router.post("/prices")
+def import_prices_ep(holder: Holder, req: PricesImport) -> dict[str, Any]:
+    """Store a daily price series (refused with gaps unless ``allow_gaps``)."""
+    from hashlens.economics.daily import import_prices
+    from hashlens.sources.prices import PricePoint, _check
+
+    pts = _check([PricePoint(d, req.currency.upper(), p) for d, p in req.prices.items() if p > 0], req.source)
+    if len(pts) != len(req.prices):
+        raise HashlensError("every price must be positive")
+    result = holder.run(lambda s: import_prices(s, pts, req.source, req.allow_gaps))
+    holder.changed()
+    return result
+
+
+@router.post("/miners")
+def import_miners(holder: Holder, req: MinersImport) -> dict[str, Any]:
+    """Store listed miners' monthly reports and treasury snapshots."""
+    from hashlens.miners.dataset import Dataset, report_from, treasury_from
+    from hashlens.miners.storeio import import_dataset
+
+    ds = Dataset(
+        reports=[report_from(r, f"reports[{i}]", req.source) for i, r in enumerate(req.reports)],
+        treasuries=[treasury_from(t, f"treasuries[{i}]", req.source) for i, t in enumerate(req.treasuries)],
+    )
+    result = holder.run(lambda s: import_dataset(s, ds, req.source))
+    holder.changed()
+    return result
