@@ -8,6 +8,7 @@ import json
 from datetime import UTC, date, datetime
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,12 +16,14 @@ import pytest
 from hashlens.chain.sync import sync
 from hashlens.consensus import MAX_TARGET, bits_to_target
 from hashlens.economics.asics import find_model, load_catalogue, parse_catalogue
-from hashlens.economics.cbeci import network_power, profitable_set, threshold_j_per_th
+from hashlens.economics.cbeci import network_power_series, profitable_set, threshold_j_per_th
 from hashlens.economics.cost import cost_breakdown_per_btc, electricity_cost_per_btc, hayes_cost_of_production
 from hashlens.economics.daily import hashprice_days, hashprice_series, import_prices
 from hashlens.economics.fleet import (
     Operating,
     breakeven_hashprice_usd_per_ph_day,
+    evaluate_fleet,
+    fleet_groups,
     load_fleet,
     share_under_water,
     unit_economics,
@@ -48,19 +51,21 @@ def shared_rows(data_dir: Path, lo: int, hi: int) -> list[dict[str, str]]:
 
 def test_hashprice_by_hand_on_a_real_day(store: Store, data_dir: Path) -> None:
     """31 Jan 2026: the tip at the end of the day, its period's exact difficulty, the mean
-    fees of the 144 blocks up to it (read straight from the file), the day's USD price."""
+    fees of the 144 blocks up to it (read straight from the file), priced at 24:00 UTC: the
+    first-minute price of 1 Feb (the price file's convention), as Luxor dates its days."""
     day = date(2026, 1, 31)
     end = datetime(2026, 1, 31, 23, 59, 59, tzinfo=UTC).timestamp()
     rows = shared_rows(data_dir, 934000, 934575)
     tip = max(int(r["height"]) for r in rows if int(r["time"]) <= end)
     fees = [int(r["totalfee"]) for r in rows if tip - 143 <= int(r["height"]) <= tip]
     assert len(fees) == 144
-    bits = dict(store.rows("SELECT period, bits FROM periods"))[tip // 2016]
-    difficulty = Fraction(MAX_TARGET, bits_to_target(int(bits)))
+    bits = store.period_bits(tip // 2016)
+    assert bits is not None
+    difficulty = Fraction(MAX_TARGET, bits_to_target(bits))
     reward = Fraction(312_500_000 + Fraction(sum(fees), 144), 10**8)
     expected_btc = reward * 86400 * 10**15 / (difficulty * 2**32)
     with open(data_dir / "market/btc-daily-prices-multi-currency.csv") as fh:
-        price = next(float(r["BTC_USD"]) for r in csv.DictReader(fh) if r["Date"] == "2026-01-31")
+        price = next(float(r["BTC_USD"]) for r in csv.DictReader(fh) if r["Date"] == "2026-02-01")
     got = hashprice_days(store, [day])[0]
     assert got.height == tip and got.height_exact
     assert got.btc_per_ph_day == pytest.approx(float(expected_btc), rel=1e-12)
@@ -69,7 +74,7 @@ def test_hashprice_by_hand_on_a_real_day(store: Store, data_dir: Path) -> None:
     assert got.after_halving_btc_per_ph_day == pytest.approx(
         float((reward - Fraction(3125, 2000)) * 86400 * 10**15 / (difficulty * 2**32)), rel=1e-12
     )
-    assert 30 < got.usd_per_ph_day < 45  # the published range of that week
+    assert got.usd_per_ph_day is not None and 30 < got.usd_per_ph_day < 45  # the published range of that week
 
 
 def test_hashprice_vectorised_and_series(store: Store) -> None:
@@ -143,17 +148,42 @@ def test_unit_economics_by_hand() -> None:
     assert float(ue["breakeven_hashprice_usd_per_ph_day"]) == pytest.approx(cost / (0.2 * 0.98 * 0.99 * 0.95))
     assert float(ue["shutdown_btc_price_usd"]) == pytest.approx(energy * 0.065 / (revenue / 80000))
     assert float(ue["payback_days"]) == pytest.approx(3000 / (revenue - cost))
-    # The Luxor rule of thumb: 24·ε·p with no fees, PUE 1, full uptime.
-    assert breakeven_hashprice_usd_per_ph_day(17.5, 0.05) == pytest.approx(21.0)
+    # The Luxor rule of thumb: 24·ε·p with no fees, PUE 1, full uptime (1 PH/s at 17.5 J/TH).
+    assert breakeven_hashprice_usd_per_ph_day(1000.0, 17500.0, Operating(0.05, 0.0)) == pytest.approx(21.0)
     plain = unit_economics(200.0, 3500.0, 21.0, 80000.0, Operating(0.05, 0.0))
     assert float(plain["profit_usd_per_day"]) == pytest.approx(0.0, abs=1e-9)
 
 
 def test_share_under_water() -> None:
-    # 10% of the hashrate on 38 J/TH machines at $0.05: breakeven $45.6/PH/day > $30.
+    # 10% of the hashrate on 38 J/TH machines at $0.05, no fees: breakeven $45.6/PH/day > $30.
     h = np.array([900.0, 100.0])
-    assert share_under_water(h, np.array([17.5, 38.0]), 30.0, 0.05) == pytest.approx(0.10)
-    assert share_under_water(h, np.array([17.5, 38.0]), 50.0, 0.05) == 0.0
+    w = h * np.array([17.5, 38.0])
+    plain = Operating(0.05, pool_fee=0.0)
+    assert share_under_water(h, w, 30.0, plain) == pytest.approx(0.10)
+    assert share_under_water(h, w, 50.0, plain) == 0.0
+
+
+def test_review_fleet_loses_money_on_every_machine() -> None:
+    """The review's case by hand: 200 TH/s machines of 4,000 W (20 J/TH) at $0.05/kWh, PUE 1.2,
+    2 % pool fee, hashprice $25/PH/day. Cost 4 kW·24 h·1.2·$0.05 = $5.76/day; revenue
+    0.2 PH/s·$25·0.98 = $4.90/day; each machine loses $0.86/day, so all its hashrate is under water."""
+    op = Operating(power_price_usd_per_kwh=0.05, pool_fee=0.02, pue=1.2)
+    cost, revenue = 4.0 * 24 * 1.2 * 0.05, 0.2 * 25 * 0.98
+    assert (cost, revenue) == pytest.approx((5.76, 4.90))
+    ue = unit_economics(200.0, 4000.0, 25.0, 90000.0, op)
+    assert float(ue["power_cost_usd_per_day"]) == pytest.approx(cost)
+    assert float(ue["revenue_usd_per_day"]) == pytest.approx(revenue)
+    assert float(ue["profit_usd_per_day"]) == pytest.approx(-0.86)
+    assert breakeven_hashprice_usd_per_ph_day(200.0, 4000.0, op) == pytest.approx(cost / (0.2 * 0.98))
+    assert share_under_water(np.array([200.0 * 10]), np.array([4000.0 * 10]), 25.0, op) == 1.0
+    groups = fleet_groups([{"hashrate_ths": 200, "power_w": 4000, "count": 10}], load_catalogue(), "test")
+    got = evaluate_fleet(groups, op, 25.0, 90000.0)
+    assert got["share_of_hashrate_under_water"] == 1.0
+    assert got["machines"][0]["profit_usd_per_day"] == pytest.approx(-0.86)
+    assert got["fleet"]["profit_usd_per_day"] == pytest.approx(-8.6)
+    # Just above the breakeven hashprice nothing is under water.
+    be = cost / (0.2 * 0.98)
+    assert evaluate_fleet(groups, op, be * 1.001, 90000.0)["share_of_hashrate_under_water"] == 0.0
 
 
 def test_fleet_files(tmp_path: Path) -> None:
@@ -176,6 +206,32 @@ def test_fleet_files(tmp_path: Path) -> None:
             load_fleet(f, cat)
 
 
+def test_fleet_groups_one_reader_for_files_and_the_api() -> None:
+    cat = load_catalogue()
+    records: list[dict[str, Any]] = [
+        {"model": "S21 Pro", "count": 2},
+        {"hashrate_ths": 100, "efficiency_j_per_th": 30, "count": 5, "power_price_usd_per_kwh": 0.04},
+        {"Hashrate_THs": "200", "power_w": "4000", "count": "3", "label": "hosted", "machine_price_usd": ""},
+    ]
+    g = fleet_groups(records, cat, "machines")
+    assert [x.label for x in g] == ["Bitmain Antminer S21 Pro (234Th)", "row 2", "hosted"]
+    assert (g[1].power_w, g[1].power_price_usd_per_kwh, g[2].efficiency_j_per_th, g[2].count) == (3000, 0.04, 20, 3)
+    assert g[2].machine_price_usd is None
+    bad: list[tuple[Any, str]] = [
+        ([], "machines: no machines"),
+        ([{"model": "S21 Pro"}], "machines: row 1: count is required"),
+        ([{"model": "S21 Pro", "count": 1}, {"hashrate_ths": 100, "count": 1}], "row 2: give efficiency_j_per_th"),
+        ([{"hashrate_ths": float("inf"), "power_w": 1, "count": 1}], "row 1: hashrate_ths must be a finite number"),
+        ([{"hashrate_ths": "1e999", "power_w": 1, "count": 1}], "row 1: hashrate_ths must be a finite number"),
+        ([{"hashrate_ths": [1], "power_w": 1, "count": 1}], r"row 1: hashrate_ths \[1\] is not a number"),
+        ([{"model": "S21 Pro", "count": 1.5}], "row 1: count must be a whole number"),
+        (["S21 Pro"], "row 1: expected a mapping"),
+    ]
+    for recs, msg in bad:
+        with pytest.raises(HashlensError, match=msg):
+            fleet_groups(recs, cat, "machines")
+
+
 def test_cost_of_production_by_hand() -> None:
     d, reward = 1.4e14, 3.125 + 0.02
     hashes = d * 2**32
@@ -191,21 +247,67 @@ def test_cost_of_production_by_hand() -> None:
 
 
 def test_cbeci_network_power(store: Store) -> None:
+    """The Cambridge method by hand on a small catalogue: 14-day threshold mean, plain-mean
+    best guess, PUE 1.01 / 1.10 / 1.20, 7-day power mean, carry-forward when nothing pays."""
+    from datetime import timedelta
+
+    from hashlens.economics.asics import Asic
+    from hashlens.errors import HashlensError
+
     cat = load_catalogue()
     # ε* = revenue per TH·s / price per J: $0.04/TH/day at $0.05/kWh is 33.33 J/TH.
     assert threshold_j_per_th(0.04, 0.05) == pytest.approx(0.04 / 86400 / (0.05 / 3.6e6))
     as_of = date(2026, 1, 31)
     chosen = profitable_set(cat, as_of, 30.0)
-    assert chosen and all(a.efficiency_j_per_th < 30 for a, _ in chosen)
-    assert all((as_of - a.release_date).days < 5 * 365.25 for a, _ in chosen)
-    np_ = network_power(cat, as_of, 1000.0, 0.04, 0.05)
-    effs = [a.efficiency_j_per_th for a, _ in profitable_set(cat, as_of, np_.threshold_j_per_th)]
-    assert np_.lower_j_per_th == min(effs) and np_.upper_j_per_th == max(effs)
-    assert np_.power_gw_guess == pytest.approx(np_.guess_j_per_th * 1e9 * 1.10 / 1e9)
-    assert np_.energy_twh_per_year_guess == pytest.approx(np_.power_gw_guess * 8.766)
-    # Nothing profitable: the previous figures are carried forward.
-    dead = network_power(cat, as_of, 1000.0, 1e-6, 0.05, previous=np_)
-    assert dead.carried_forward and dead.guess_j_per_th == np_.guess_j_per_th
+    assert chosen and all(a.efficiency_j_per_th < 30 for a in chosen)
+    assert all(a.release_date <= as_of < a.release_date.replace(year=a.release_date.year + 5) for a in chosen)
+
+    def m(name: str, released: date, eff: float) -> Asic:
+        return Asic("T", name, released, 1.0, eff, eff, "air", "test")
+
+    # A: 20 J/TH, B: 30 J/TH, C: 50 J/TH, D: 10 J/TH but over five years old, E: released on day 27.
+    mini = [
+        m("A", date(2023, 1, 1), 20.0),
+        m("B", date(2022, 6, 1), 30.0),
+        m("C", date(2021, 3, 1), 50.0),
+        m("D", date(2019, 12, 31), 10.0),
+        m("E", date(2025, 1, 28), 5.0),
+    ]
+    days = [date(2025, 1, 1) + timedelta(days=i) for i in range(30)]
+    # ε* [J/TH] = HP / 86400 / (p / 3.6e6); HP giving ε* = 40 and 60 J/TH at $0.05/kWh:
+    per_j = 86400 * 0.05 / 3.6e6
+    eps = np.array([40.0] * 6 + [60.0] * 6 + [1.0] * 14 + [40.0] * 4)
+    hr = np.full(30, 800.0)
+    out = network_power_series(mini, days, hr, eps * per_j, 0.05)
+    thr_mean = np.array([eps[max(0, i - 13) : i + 1].mean() for i in range(30)])
+    assert [o.threshold_mean_j_per_th for o in out] == pytest.approx(thr_mean)
+    assert [o.threshold_days for o in out][:3] == [1, 2, 3] and out[13].threshold_days == 14
+    # Day by day, the set under the mean threshold (D is too old, E unreleased until 02-01).
+    guess_day: list[tuple[float, float, float, int]] = []
+    carried: list[bool] = []
+    last: tuple[float, float, float, int] | None = None
+    for i, t in enumerate(thr_mean):
+        effs = [e for e in (20.0, 30.0, 50.0) if e < t] + ([5.0] if days[i] >= date(2025, 1, 28) and t > 5 else [])
+        if effs:
+            last = (min(effs), sum(effs) / len(effs), max(effs), i)
+        assert last is not None  # something pays on the first day (A, B under 40 J/TH)
+        guess_day.append(last)
+        carried.append(not effs)
+    for i, o in enumerate(out):
+        lo, g, up, src = guess_day[i]
+        assert (o.lower_j_per_th, o.guess_j_per_th, o.upper_j_per_th) == pytest.approx((lo, g, up))
+        assert o.carried_forward == carried[i]
+        assert o.carried_from == (days[src].isoformat() if carried[i] else None)
+    # Power [GW] = ε [J/TH] · H [TH/s] · PUE / 1e9, then the trailing 7-day mean.
+    gw = np.array([[r[k] * 800e6 * pue / 1e9 for k, pue in ((0, 1.01), (1, 1.10), (2, 1.20))] for r in guess_day])
+    for i, o in enumerate(out):
+        want = gw[max(0, i - 6) : i + 1].mean(axis=0)
+        assert (o.power_gw_lower, o.power_gw_guess, o.power_gw_upper) == pytest.approx(tuple(want))
+        assert o.energy_twh_per_year_guess == pytest.approx(want[1] * 8766 / 1000)
+    assert any(carried) and "carried forward from" in out[carried.index(True)].note
+    assert out[27].profitable_models == 1 and out[27].guess_j_per_th == 5.0  # E alone, on its release day
+    with pytest.raises(HashlensError, match="consecutive"):
+        network_power_series(mini, [days[0], days[2]], hr[:2], eps[:2] * per_j)
 
 
 def test_price_import_rules(tmp_path: Path, data_dir: Path) -> None:
@@ -274,3 +376,57 @@ def test_fleet_over_days_matches_brute_force() -> None:
     assert (got["days_under_water"] == (daily < 0).sum(axis=1)).all()
     np.testing.assert_allclose(got["fleet_profit_usd"], daily.sum(axis=0), rtol=1e-9)
     np.testing.assert_allclose(got["share_hashrate_under_water"], ((daily < 0) * h[:, None]).sum(axis=0) / h.sum())
+
+
+def test_cost_per_btc_table_by_hand() -> None:
+    from types import SimpleNamespace
+
+    from hashlens.economics.cost import cost_per_btc_table
+
+    day: Any = SimpleNamespace(
+        date="2026-01-15", difficulty=1.4e14, subsidy_btc=3.125, fees_btc=0.02, fee_source="block stats", price_usd=9e4
+    )
+    (row,) = cost_per_btc_table([day], [17.5, 30.0], 0.05, opex_usd_per_ph_day=10.0, depreciation_usd_per_ph_day=20.0)
+    assert (row["date"], row["reward_btc"], row["btc_price_usd"]) == ("2026-01-15", 3.145, 9e4)
+    btc_per_ph_day = 1000e12 * 86400 / (1.4e14 * 2**32) * 3.145
+    for c, eff in zip(row["costs"], [17.5, 30.0], strict=True):
+        elec = 1.4e14 * 2**32 * eff / 1e12 / 3.6e6 * 0.05 / 3.145  # joules per block -> kWh -> USD, per BTC
+        assert c["efficiency_j_per_th"] == eff
+        assert c["electricity_usd_per_btc"] == pytest.approx(elec, rel=1e-12)
+        assert c["cash_cost_usd_per_btc"] == pytest.approx(elec + 10.0 / btc_per_ph_day, rel=1e-12)
+        assert c["all_in_cost_usd_per_btc"] == pytest.approx(elec + 30.0 / btc_per_ph_day, rel=1e-12)
+        assert c["hayes_usd_per_btc"] == pytest.approx(elec * 3.145 / 3.125, rel=1e-12)
+    with pytest.raises(HashlensError, match="efficiency must be positive"):
+        cost_per_btc_table([day], [0.0])
+
+
+def test_cli_human_output_rounds_with_units(full_db: Path, tmp_path: Path) -> None:
+    import re
+
+    from hashlens.cli.output import fmt_quantity
+
+    assert fmt_quantity(1234.5678, "USD/day") == "1,234.57 USD/day"
+    assert fmt_quantity(0.1234, "%", 1) == "12.3 %"
+    assert fmt_quantity(-0.001, "", 2) == "0.00"
+    assert fmt_quantity(None, "W") == fmt_quantity(float("inf"), "W") == "n/a"
+    db = tmp_path / "h.duckdb"
+    db.write_bytes(full_db.read_bytes())
+    fleet = tmp_path / "fleet.csv"
+    fleet.write_text("model,count\nS21,10\nM30S,4\n")
+    long_float = re.compile(r"\d\.\d{7,}")  # more than 6 decimals
+    outputs = {
+        "fleet": cli(db, "fleet", str(fleet), "--date", "2026-01-15"),
+        "cost": cli(db, "cost", "--date", "2026-01-31", "--start", "2025-01-15"),
+        "power": cli(db, "power", "--date", "2026-01-15"),
+        "power series": cli(db, "power", "--date", "2026-01-15", "--start", "2025-10-01"),
+        "asics": cli(db, "asics"),
+    }
+    for name, r in outputs.items():
+        assert r.returncode == 0, (name, r.stderr)
+        assert not long_float.search(r.stdout), (name, r.stdout)
+        assert "{'" not in r.stdout and "np.float" not in r.stdout, (name, r.stdout)
+    cost_out = outputs["cost"].stdout
+    assert cost_out.count("Cost to mine one BTC") == 1  # one table for the whole series
+    assert "2025-01-15" in cost_out and "2026-01-01" in cost_out
+    assert "GW" in outputs["power"].stdout and "EH/s" in outputs["power"].stdout
+    assert "USD/day" in outputs["fleet"].stdout and "%" in outputs["fleet"].stdout

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import itertools
 import json
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -123,7 +124,12 @@ def test_clock_dates_periods_past_the_block_data(chain_only: Path, boundaries: d
 
 
 # -- the week's figures, by hand --------------------------------------------------------------
-def test_figures_2026_01_31_by_hand(db: Path, data_dir: Path, electrum: list[list]) -> None:  # type: ignore[type-arg]
+def test_figures_2026_01_31_by_hand(
+    db: Path,
+    data_dir: Path,
+    electrum: list[list],  # type: ignore[type-arg]
+    boundaries: dict[int, dict[str, str]],
+) -> None:
     f = figures(db, date(2026, 1, 31))
     # Difficulty: the period in force at 24:00 UTC is 933,408 (began 2026-01-22 19:31:22).
     a = f["difficulty"]["latest"]
@@ -150,26 +156,26 @@ def test_figures_2026_01_31_by_hand(db: Path, data_dir: Path, electrum: list[lis
     assert row["electricity_usd_per_btc"] == pytest.approx(float(by_hand), rel=1e-12)
     # Hashrate: getnetworkhashps over the 1008 blocks to the tip (per-block data cover the day).
     assert f["hashrate"]["end_height"] == tip and f["hashrate"]["start_height"] == tip - 1008
-    # Listed miners: January 2026, CleanSpark's ratio by hand (reported / expected).
-    assert f["miners"]["month"] == "2026-01"
+    # Listed miners: updates come out in the first week of the next month, so as of 31 January
+    # the latest is December 2025. CleanSpark's ratio by hand (reported / expected): its hashrate
+    # over the month's seconds in each period (real period starts), at each period's difficulty,
+    # times the mean reward of December's blocks (block stats).
+    assert f["miners"]["month"] == "2025-12"
     clsk = next(r for r in f["miners"]["rows"] if r["ticker"] == "CLSK")
-    assert clsk["reported_btc"] == 573 and clsk["hashrate_ehs"] == 42.6
-    t0, t1 = datetime(2026, 1, 1, tzinfo=UTC).timestamp(), datetime(2026, 2, 1, tzinfo=UTC).timestamp()
-    starts = [(461, 1766634486), (462, 1767859543), (463, 1769110282)]  # boundary file: 2025-12-25, 01-08, 01-22
-    seconds = [
-        min(t1, starts[i + 1][1] if i + 1 < len(starts) else t1) - max(t0, starts[i][1]) for i in range(len(starts))
-    ]
-    blocks = sum(
-        Fraction(42_600_000 * 10**12) * int(s) / (Fraction(MAX_TARGET, target_of(electrum, p)) * 2**32)
-        for (p, _), s in zip(starts, seconds, strict=True)
-    )
-    month_rows = [r for r in rows if t0 <= int(r["time"]) < t1]
+    assert clsk["reported_btc"] == 622 and clsk["hashrate_ehs"] == 47.2
+    t0, t1 = datetime(2025, 12, 1, tzinfo=UTC).timestamp(), datetime(2026, 1, 1, tzinfo=UTC).timestamp()
+    starts = sorted((h // 2016, int(r["start_time"])) for h, r in boundaries.items())
+    blocks = Fraction(0)
+    for (p, start), (_, nxt) in itertools.pairwise(starts):
+        seconds = min(t1, nxt) - max(t0, start)
+        if seconds > 0:
+            blocks += Fraction(47_200_000 * 10**12) * seconds / (Fraction(MAX_TARGET, target_of(electrum, p)) * 2**32)
     with gzip.open(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", "rt") as fh:
         month_rows = [r for r in csv.DictReader(fh) if t0 <= int(r["time"]) < t1]
     mean_reward = Fraction(sum(int(r["subsidy"]) + int(r["totalfee"]) for r in month_rows), len(month_rows) * 10**8)
     expected = blocks * mean_reward
     assert clsk["expected_btc"] == pytest.approx(float(expected), rel=1e-9)
-    assert clsk["ratio"] == pytest.approx(573 / float(expected), rel=1e-9)
+    assert clsk["ratio"] == pytest.approx(622 / float(expected), rel=1e-9)
     # No treasury dated after the day.
     assert all(t["as_of"] <= "2026-01-31" for t in f["miners"]["treasuries"])
 

@@ -153,15 +153,8 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
     diffs = np.array([difficulty_from_bits(b) for b in bits])
     changes = np.array([change_pct(bits[i - 1], bits[i]) for i in range(1, len(periods))])
     drop_rank, rise_rank = ranks(changes)
-    durations = np.array(
-        [
-            periods[i].start_time - periods[i - 1].start_time  # type: ignore[operator]
-            if periods[i].start_time is not None and periods[i - 1].start_time is not None
-            else np.nan
-            for i in range(1, len(periods))
-        ],
-        dtype=float,
-    )
+    starts = np.array([np.nan if p.start_time is None else float(p.start_time) for p in periods])
+    durations = np.diff(starts)  # NaN where either start is only estimated
     implied = np.full(durations.shape, np.nan)
     known = ~np.isnan(durations)
     if known.any():

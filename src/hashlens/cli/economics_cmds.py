@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from hashlens.cli.app import JsonOpt, app, console, emit, kv_table, state
+from hashlens.cli.output import fmt_quantity
 from hashlens.errors import HashlensError
 from hashlens.store import Store
 
@@ -48,7 +50,7 @@ def monthly_days(start: str | None, end: date) -> list[date]:
 
 def ready_store(quiet: bool) -> Store:
     """The store, filled from the shared data on first use (chain and USD prices)."""
-    from hashlens.chain.sync import sync
+    from hashlens.chain.sync import sync, sync_shared_data
     from hashlens.cli.progress import RichProgress
     from hashlens.economics.daily import import_prices
     from hashlens.sources.datadir import find_data_dir
@@ -71,7 +73,7 @@ def ready_store(quiet: bool) -> Store:
                 )
                 sync(store, "snapshot", progress)
             else:
-                sync(store, str(data_dir / "chain"), progress)
+                sync_shared_data(store, data_dir, progress)
         finally:
             progress.close()
     if counts["prices"] == 0 and data_dir is not None:
@@ -120,7 +122,7 @@ def hashprice(
         raise HashlensError("--fees-btc must not be negative")
     with ready_store(as_json) as store:
         if start or end or out:
-            s = parse_day(start, "--start") or date(2012, 1, 1)
+            s = parse_day(start, "--start")
             e = parse_day(end, "--end") or latest_day(store)
             series = hashprice_series(store, s, e)
             if out:
@@ -133,7 +135,21 @@ def hashprice(
                     "rows": series["rows"] if as_json and not out else None,
                 },
                 as_json,
-                lambda d: console.print(kv_table("hashprice series", {k: v for k, v in d.items() if k != "rows"})),
+                lambda d: console.print(
+                    kv_table(
+                        "Hashprice series",
+                        {
+                            "days": f"{d['days']:,}",
+                            "all-time low": (
+                                f"{fmt_quantity(d['all_time_low_usd']['usd_per_ph_day'], 'USD/PH/day')} "
+                                f"on {d['all_time_low_usd']['date']}"
+                            )
+                            if d["all_time_low_usd"]
+                            else "n/a",
+                            "written": d["written"] or "-",
+                        },
+                    )
+                ),
             )
             return
         d = parse_day(day) or latest_day(store)
@@ -141,7 +157,28 @@ def hashprice(
     data = row.as_dict()
     if data["usd_per_ph_day"] is None:
         data["note"] = "no USD price stored for this day: pass --price"
-    emit(data, as_json, lambda x: console.print(kv_table(f"Hashprice on {x['date']}", x)))
+
+    def render(x: dict[str, Any]) -> None:
+        console.print(
+            kv_table(
+                f"Hashprice on {x['date']} (24:00 UTC)",
+                {
+                    "USD per PH/s per day": fmt_quantity(x["usd_per_ph_day"], "USD", 2),
+                    "BTC per PH/s per day": fmt_quantity(x["btc_per_ph_day"], "BTC", 6),
+                    "sats per TH/s per day": fmt_quantity(x["sats_per_th_day"], "sat", 1),
+                    "after the next halving": fmt_quantity(x["after_halving_usd_per_ph_day"], "USD/PH/day", 2),
+                    "difficulty": f"{fmt_quantity(x['difficulty'] / 1e12, 'T', 2)} (period from height "
+                    f"{x['period_start_height']:,}, start {x['period_start_source']})",
+                    "height": f"{x['height']:,}" + ("" if x["height_exact"] else " (interpolated)"),
+                    "subsidy + fees": f"{x['subsidy_btc']:g} + {fmt_quantity(x['fees_btc'], 'BTC', 4)} ({x['fee_source']})",
+                    "BTC price": f"{fmt_quantity(x['price_usd'], 'USD', 0)} ({x['price_source']})",
+                },
+            )
+        )
+        if x.get("note"):
+            console.print(f"[yellow]note:[/yellow] {x['note']}")
+
+    emit(data, as_json, render)
 
 
 def _write_table(rows: list[dict[str, Any]], out: Path) -> None:
@@ -179,9 +216,9 @@ def asics(
                 r["maker"],
                 r["model"],
                 r["release_date"],
-                f"{r['hashrate_ths']:g}",
-                f"{r['power_w']:g}",
-                f"{r['efficiency_j_per_th']:.1f}",
+                fmt_quantity(r["hashrate_ths"], digits=1),
+                fmt_quantity(r["power_w"], digits=0),
+                fmt_quantity(r["efficiency_j_per_th"], digits=1),
             )
         console.print(t)
 
@@ -223,7 +260,7 @@ def fleet(
     """Fleet profitability: revenue, power, profit, breakevens, switch-off price, share under water."""
     from hashlens.economics.asics import load_catalogue
     from hashlens.economics.daily import hashprice_days, latest_day
-    from hashlens.economics.fleet import evaluate_fleet, load_fleet
+    from hashlens.economics.fleet import fleet_on_day, load_fleet
 
     positive(price, "--price")
     positive(hashprice_usd, "--hashprice")
@@ -234,32 +271,51 @@ def fleet(
     with ready_store(as_json) as store:
         d = parse_day(day) or latest_day(store)
         hp_row = hashprice_days(store, [d], price)[0]
-    btc_price = price or hp_row.price_usd
-    hp = hashprice_usd or hp_row.usd_per_ph_day
-    if btc_price is None or hp is None:
-        raise HashlensError(f"no USD price stored for {d}: pass --price")
-    data = {"date": d.isoformat()} | evaluate_fleet(groups, op, hp, btc_price)
+    data = fleet_on_day(groups, op, hp_row, price, hashprice_usd)
 
     def render(x: dict[str, Any]) -> None:
         t = Table(
-            title=f"Fleet on {x['date']}: hashprice ${x['hashprice_usd_per_ph_day']:.2f}/PH/day, BTC ${x['btc_price_usd']:,.0f}"
+            title=f"Fleet on {x['date']}: hashprice {fmt_quantity(x['hashprice_usd_per_ph_day'], 'USD/PH/day')}, "
+            f"BTC {fmt_quantity(x['btc_price_usd'], 'USD', 0)}",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
         )
-        for col in ("machine", "count", "J/TH", "profit $/day", "margin", "breakeven $/kWh", "switch-off BTC $"):
+        t.add_column("machine", min_width=10)
+        for col in (
+            "count",
+            "J/TH",
+            "profit\nUSD/day",
+            "margin",
+            "breakeven\nUSD/PH/day",
+            "breakeven\nUSD/kWh",
+            "switch-off\nBTC USD",
+        ):
             t.add_column(col, justify="right")
         for r in x["machines"]:
             t.add_row(
                 r["label"],
-                str(r["count"]),
-                f"{r['efficiency_j_per_th']:.1f}",
-                f"{r['profit_usd_per_day']:.2f}",
-                f"{(r['margin'] or 0):.0%}",
-                f"{r['breakeven_power_price_usd_per_kwh']:.3f}",
-                f"{r['shutdown_btc_price_usd']:,.0f}",
+                fmt_quantity(r["count"], digits=0),
+                fmt_quantity(r["efficiency_j_per_th"], digits=1),
+                fmt_quantity(r["profit_usd_per_day"], digits=2),
+                fmt_quantity(r["margin"], "%", 0),
+                fmt_quantity(r["breakeven_hashprice_usd_per_ph_day"], digits=2),
+                fmt_quantity(r["breakeven_power_price_usd_per_kwh"], digits=3),
+                fmt_quantity(r["shutdown_btc_price_usd"], digits=0),
             )
         console.print(t)
-        console.print(
-            kv_table("Fleet totals", x["fleet"] | {"share under water": f"{x['share_of_hashrate_under_water']:.1%}"})
-        )
+        f = x["fleet"]
+        totals = {
+            "hashrate": fmt_quantity(f["hashrate_phs"], "PH/s", 3),
+            "power": fmt_quantity(f["power_mw"], "MW", 3),
+            "revenue": fmt_quantity(f["revenue_usd_per_day"], "USD/day"),
+            "revenue (BTC)": fmt_quantity(f["revenue_btc_per_day"], "BTC/day", 6),
+            "power cost": fmt_quantity(f["power_cost_usd_per_day"], "USD/day"),
+            "hosting": fmt_quantity(f["hosting_usd_per_day"], "USD/day"),
+            "profit": fmt_quantity(f["profit_usd_per_day"], "USD/day"),
+            "margin": fmt_quantity(f["margin"], "%", 1),
+            "hashrate under water": fmt_quantity(x["share_of_hashrate_under_water"], "%", 1),
+        }
+        console.print(kv_table("Fleet totals", totals))
 
     emit(data, as_json, render)
 
@@ -278,73 +334,49 @@ def cost(
     as_json: JsonOpt = False,
 ) -> None:
     """Cost to mine one BTC: electricity (cash) cost by efficiency, all-in cost, Hayes' model."""
-    from hashlens.economics.cost import cost_breakdown_per_btc, electricity_cost_per_btc, hayes_cost_of_production
+    from hashlens.economics.cost import DEFAULT_EFFICIENCIES_J_PER_TH, cost_per_btc_table
     from hashlens.economics.daily import hashprice_days, latest_day
-    from hashlens.economics.hashprice import expected_btc_per_day
 
     if power_price < 0:
         raise HashlensError("--power-price must not be negative")
     positive(price, "--price")
-    effs = efficiency or [15.0, 17.5, 21.5, 29.5, 38.0]
+    effs = efficiency or list(DEFAULT_EFFICIENCIES_J_PER_TH)
     for e in effs:
         positive(e, "--efficiency")
     with ready_store(as_json) as store:
         d = parse_day(day) or latest_day(store)
         days = monthly_days(start, d)
         rows = hashprice_days(store, days, price)
-    out = []
-    for r in rows:
-        reward = r.subsidy_btc + r.fees_btc
-        per_eff = []
-        for e in effs:
-            elec = float(electricity_cost_per_btc(power_price, e, r.difficulty, reward))
-            btc_day = float(expected_btc_per_day(1000.0, r.difficulty, reward))  # 1 PH/s
-            bd = cost_breakdown_per_btc(
-                btc_day,
-                elec * btc_day,
-                opex_usd_per_day,
-                depreciation_usd_per_day,
-                overhead_usd_per_day,
-                interest_usd_per_day,
-            )
-            per_eff.append(
-                {
-                    "efficiency_j_per_th": e,
-                    "electricity_usd_per_btc": elec,
-                    "cash_cost_usd_per_btc": bd.cash_cost_usd_per_btc,
-                    "all_in_cost_usd_per_btc": bd.all_in_cost_usd_per_btc,
-                    "hayes_usd_per_btc": float(
-                        hayes_cost_of_production(power_price, e / 1000, r.difficulty, r.subsidy_btc)
-                    ),
-                }
-            )
-        out.append(
-            {
-                "date": r.date,
-                "difficulty": r.difficulty,
-                "reward_btc": reward,
-                "fee_source": r.fee_source,
-                "btc_price_usd": r.price_usd,
-                "power_price_usd_per_kwh": power_price,
-                "costs": per_eff,
-            }
-        )
+    out = cost_per_btc_table(
+        rows,
+        effs,
+        power_price,
+        opex_usd_per_day,
+        depreciation_usd_per_day,
+        overhead_usd_per_day,
+        interest_usd_per_day,
+    )
     data: Any = out if start else out[0]
 
     def render(x: Any) -> None:
-        for r in x if isinstance(x, list) else [x]:
-            t = Table(title=f"Cost per BTC on {r['date']} at ${power_price}/kWh (BTC ${r['btc_price_usd'] or 0:,.0f})")
-            for col in ("J/TH", "electricity", "cash", "all-in", "Hayes"):
-                t.add_column(col, justify="right")
-            for c in r["costs"]:
+        days = x if isinstance(x, list) else [x]
+        t = Table(title=f"Cost to mine one BTC at {fmt_quantity(power_price, 'USD/kWh', 3)} [USD/BTC]")
+        t.add_column("date", no_wrap=True)
+        for col in ("BTC price", "J/TH", "electricity", "cash", "all-in", "Hayes"):
+            t.add_column(col, justify="right", no_wrap=True)
+        for r in days:
+            for i, c in enumerate(r["costs"]):
                 t.add_row(
-                    f"{c['efficiency_j_per_th']:g}",
-                    f"{c['electricity_usd_per_btc']:,.0f}",
-                    f"{c['cash_cost_usd_per_btc']:,.0f}",
-                    f"{c['all_in_cost_usd_per_btc']:,.0f}",
-                    f"{c['hayes_usd_per_btc']:,.0f}",
+                    r["date"] if i == 0 else "",
+                    fmt_quantity(r["btc_price_usd"], digits=0) if i == 0 else "",
+                    fmt_quantity(c["efficiency_j_per_th"], digits=1),
+                    fmt_quantity(c["electricity_usd_per_btc"], digits=0),
+                    fmt_quantity(c["cash_cost_usd_per_btc"], digits=0),
+                    fmt_quantity(c["all_in_cost_usd_per_btc"], digits=0),
+                    fmt_quantity(c["hayes_usd_per_btc"], digits=0),
+                    end_section=i == len(r["costs"]) - 1,
                 )
-            console.print(t)
+        console.print(t)
 
     emit(data, as_json, render)
 
@@ -359,26 +391,57 @@ def power(
 ) -> None:
     """Network power [GW] and energy [TWh/yr], CBECI method: bounds and best guess."""
     from hashlens.economics.asics import load_catalogue
-    from hashlens.economics.cbeci import network_power
-    from hashlens.economics.daily import ChainCalendar, hashprice_days, latest_day, network_hashrate_ehs_on
+    from hashlens.economics.daily import latest_day
+    from hashlens.economics.power import network_power_on_days
 
     positive(power_price, "--power-price")
     cat = load_catalogue(asic_file)
     with ready_store(as_json) as store:
         d = parse_day(day) or latest_day(store)
-        days = monthly_days(start, d)
-        cal = ChainCalendar(store)
-        rows = hashprice_days(store, days, cal=cal)
-    out, prev = [], None
-    for r in rows:
-        if r.usd_per_th_day is None:
-            raise HashlensError(f"no USD price stored for {r.date}: import a price series")
-        hr, how = network_hashrate_ehs_on(cal, date.fromisoformat(r.date))
-        prev = network_power(cat, date.fromisoformat(r.date), hr, r.usd_per_th_day, power_price, prev)
-        out.append(prev.as_dict() | {"hashrate_method": how})
+        rows = network_power_on_days(store, monthly_days(start, d), power_price, catalogue=cat)
+    out = [r.as_dict() for r in rows]
     data: Any = out if start else out[0]
-    emit(
-        data,
-        as_json,
-        lambda x: console.print(kv_table("Network power (CBECI method)", x if isinstance(x, dict) else x[-1])),
-    )
+
+    def render(x: Any) -> None:
+        if isinstance(x, dict):
+            rows = {
+                "day": x["as_of"],
+                "hashrate": f"{fmt_quantity(x['hashrate_ehs'], 'EH/s', 0)} ({x['hashrate_method']})",
+                "profitability threshold": fmt_quantity(x["threshold_j_per_th"], "J/TH", 1)
+                + f" (14-day mean {fmt_quantity(x['threshold_mean_j_per_th'], 'J/TH', 1)})",
+                "profitable models": fmt_quantity(x["profitable_models"], digits=0)
+                + (f" (none: carried forward from {x['carried_from']})" if x["carried_forward"] else ""),
+                "efficiency lower / guess / upper": " / ".join(
+                    fmt_quantity(x[f"{k}_j_per_th"], digits=1) for k in ("lower", "guess", "upper")
+                )
+                + " J/TH",
+                "power lower / guess / upper": " / ".join(
+                    fmt_quantity(x[f"power_gw_{k}"], digits=2) for k in ("lower", "guess", "upper")
+                )
+                + " GW (7-day mean)",
+                "energy lower / guess / upper": " / ".join(
+                    fmt_quantity(x[f"energy_twh_per_year_{k}"], digits=1) for k in ("lower", "guess", "upper")
+                )
+                + " TWh/yr",
+            } | ({"note": x["note"]} if x["note"] else {})
+            console.print(kv_table("Network power (CBECI method)", rows))
+            return
+        t = Table(title="Network power (CBECI method)")
+        t.add_column("day", no_wrap=True)
+        for col in ("EH/s", "J/TH\nguess", "GW\nlower", "GW\nguess", "GW\nupper", "TWh/yr\nguess"):
+            t.add_column(col, justify="right", no_wrap=True)
+        t.add_column("note")
+        for r in x:
+            t.add_row(
+                r["as_of"],
+                fmt_quantity(r["hashrate_ehs"], digits=1),
+                fmt_quantity(r["guess_j_per_th"], digits=1),
+                fmt_quantity(r["power_gw_lower"], digits=2),
+                fmt_quantity(r["power_gw_guess"], digits=2),
+                fmt_quantity(r["power_gw_upper"], digits=2),
+                fmt_quantity(r["energy_twh_per_year_guess"], digits=1),
+                r["note"],
+            )
+        console.print(t)
+
+    emit(data, as_json, render)

@@ -12,11 +12,24 @@ from hashlens.cli.economics_cmds import parse_day, positive, ready_store
 from hashlens.errors import HashlensError
 
 
+def week(as_of: str | None, price: float | None, paths: int, seed: int, quiet: bool) -> Any:
+    """The store's WeeklyFigures for the options the report and `weekly` share."""
+    from hashlens.miners.storeio import ensure_sample
+    from hashlens.weekly import WeeklyFigures
+
+    positive(price, "--price")
+    if not 100 <= paths <= 200_000:
+        raise HashlensError("--paths must be between 100 and 200,000")
+    with ready_store(quiet) as store:
+        ensure_sample(store)
+        return WeeklyFigures.compute(store, parse_day(as_of, "--as-of"), price, paths, seed)
+
+
 @app.command()
 def report(
     out: Annotated[Path, typer.Option(help="Folder for report.md, report.html and charts/.")] = Path("report"),
     as_of: Annotated[
-        str | None, typer.Option(help="UTC day the report is as of (default: last full day of data).")
+        str | None, typer.Option(help="UTC day the report is as of (default: the latest day with data).")
     ] = None,
     price: Annotated[float | None, typer.Option(help="BTC price [USD] for today's figures.")] = None,
     paths: Annotated[int, typer.Option(help="Simulated paths for the outlook.")] = 20_000,
@@ -24,15 +37,9 @@ def report(
     as_json: JsonOpt = False,
 ) -> None:
     """The weekly mining report (Markdown and HTML with charts), every figure footnoted."""
-    from hashlens.miners.storeio import ensure_sample
-    from hashlens.report.build import build_report
+    from hashlens.report.build import write_report
 
-    positive(price, "--price")
-    if not 100 <= paths <= 200_000:
-        raise HashlensError("--paths must be between 100 and 200,000")
-    with ready_store(as_json) as store:
-        ensure_sample(store)
-        r = build_report(store, out, parse_day(as_of, "--as-of"), price, paths, seed)
+    r = write_report(week(as_of, price, paths, seed, as_json), out)
     data: dict[str, Any] = {
         "markdown": str(r.markdown_path),
         "html": str(r.html_path),
@@ -53,15 +60,7 @@ def weekly(
     as_json: JsonOpt = False,
 ) -> None:
     """The week's figures (what the report words and the dashboard draws), as of one day."""
-    from hashlens.miners.storeio import ensure_sample
-    from hashlens.weekly import WeeklyFigures
-
-    positive(price, "--price")
-    if not 100 <= paths <= 200_000:
-        raise HashlensError("--paths must be between 100 and 200,000")
-    with ready_store(as_json) as store:
-        ensure_sample(store)
-        data = WeeklyFigures.compute(store, parse_day(as_of, "--as-of"), price, paths, seed).as_dict()
+    data = week(as_of, price, paths, seed, as_json).as_dict()
 
     def render(d: dict[str, Any]) -> None:
         a = d["difficulty"]["latest"]

@@ -28,3 +28,29 @@ def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
         print(json.dumps(_clean(data), indent=2, default=str))
     else:
         render(data)
+
+
+def fmt_quantity(value: float | None, unit: str = "", digits: int = 2) -> str:
+    """A number rounded to its meaning, with thousands separators and its unit.
+
+    ``fmt_quantity(1234.5678, "USD/day")`` → ``"1,234.57 USD/day"``. A unit of ``"%"``
+    expects a share [0-1] and prints it as a percentage (``fmt_quantity(0.123, "%", 1)`` →
+    ``"12.3 %"``). None, NaN and infinities print as ``"n/a"``; "-0.00" prints as "0.00".
+
+    Parameters
+    ----------
+    value : the number, in the unit given [unit]
+    unit : appended after a space ("" for none)
+    digits : decimals kept
+    """
+    if value is None or isinstance(value, bool):
+        return "n/a" if value is None else str(value)
+    x = float(value)
+    if not math.isfinite(x):
+        return "n/a"
+    if unit == "%":
+        x *= 100
+    text = f"{x:,.{digits}f}"
+    if text.startswith("-") and float(text.replace(",", "")) == 0:
+        text = text[1:]  # no "-0.00"
+    return f"{text} {unit}" if unit else text

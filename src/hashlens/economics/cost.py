@@ -20,7 +20,6 @@ from numpy.typing import ArrayLike
 from hashlens.economics.hashprice import expected_btc_per_day
 from hashlens.errors import HashlensError
 
-
 if TYPE_CHECKING:
     from hashlens.economics.daily import DayHashprice
 

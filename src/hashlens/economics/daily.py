@@ -118,7 +118,7 @@ def hashprice_days(
             if price_usd is not None
             else f"stored USD series at {PRICE_INSTANT}"
             if px is not None
-            else f"none: no USD price stored for {d + timedelta(days=1)} (the price at 24:00 UTC of {d})"
+            else f"none: no USD price stored for {d + timedelta(days=1)} (the price at 24:00 UTC of {d}); give a price"
         )
         out.append(
             DayHashprice(
@@ -160,12 +160,15 @@ def hashprice_series(store: Store, start: date | None, end: date, clock: ChainCl
     """Daily hashprice from ``start`` (default: the first stored price) to ``end``, with its
     all-time low and each day's "lowest since" (the last earlier day at or below it)."""
     clock = clock or ChainClock.from_store(store)
+    empty: dict[str, Any] = {"rows": [], "all_time_low_usd": None, "price_instant": PRICE_INSTANT}
     if start is None:
         first = store.first_price_day()
-        start = max(first, date(2009, 1, 3)) if first is not None else end
+        if first is None or first > end:
+            return empty  # no stored price up to the end: no USD series
+        start = first
     if end < start:
-        raise HashlensError(f"--end {end} is before --start {start}")
-    clock.require_covered(end_of_day(end), f"--end {end}")
+        raise HashlensError(f"the series' end {end} is before its start {start}")
+    clock.require_covered(end_of_day(end), f"the series' end {end}")
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     rows = hashprice_days(store, days, clock=clock)
     usd = np.array([r.usd_per_ph_day if r.usd_per_ph_day is not None else np.nan for r in rows])

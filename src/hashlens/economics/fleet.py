@@ -354,6 +354,8 @@ def fleet_groups(records: list[dict[str, Any]], catalogue: list[Asic], where: st
             if w is None and eff is None:
                 raise HashlensError(f"{at}: give efficiency_j_per_th or power_w for {ths:g} TH/s")
             w = w if w is not None else ths * float(eff or 0)
+        if not (w > 0 and math.isfinite(w / ths) and w / ths > 0):
+            raise HashlensError(f"{at}: {ths:g} TH/s at {w:g} W gives no usable efficiency (J/TH); check the units")
         if eff is not None and abs(eff - w / ths) / (w / ths) > 0.03:
             raise HashlensError(
                 f"{at}: efficiency_j_per_th {eff:g} is inconsistent with {w:g} W / {ths:g} TH/s = {w / ths:.1f} J/TH"

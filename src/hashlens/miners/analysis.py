@@ -168,10 +168,23 @@ def expected_vs_reported(store: Store, month: date) -> list[dict[str, Any]]:
     ]
 
 
+#: Listed miners publish a month's production update in the first week of the next month; a
+#: report counts as known this many days after its month ends.
+PUBLICATION_LAG_DAYS = 7
+
+
+def month_end(month: date) -> date:
+    return date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
+
+
+def published_by(month: date, as_of: date) -> bool:
+    """Whether a month's update had been published by ``as_of`` (its end + the usual lag)."""
+    return (as_of - month_end(month)).days >= PUBLICATION_LAG_DAYS
+
+
 def latest_reported_month(store: Store, as_of: date) -> date | None:
-    """The latest month with stored reports that had ended by ``as_of``."""
-    ended = [m for m in store.miner_months() if date(m.year, m.month, calendar.monthrange(m.year, m.month)[1]) <= as_of]
-    return max(ended, default=None)
+    """The latest month with stored reports that had been published by ``as_of``."""
+    return max((m for m in store.miner_months() if published_by(m, as_of)), default=None)
 
 
 def month_table(store: Store, month: date) -> list[dict[str, Any]]:
@@ -197,7 +210,7 @@ def treasuries(store: Store, as_of: date | None = None) -> list[dict[str, Any]]:
                 "source": r.source_title,
                 "note": r.note,
             }
-            if as_of is not None and last_day > as_of:
+            if as_of is not None and not published_by(r.month, as_of):
                 continue
             if r.ticker not in latest or latest[r.ticker]["as_of"] < cand["as_of"]:
                 latest[r.ticker] = cand

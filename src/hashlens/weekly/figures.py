@@ -127,9 +127,11 @@ class WeeklyFigures:
         if as_of is None:
             as_of = latest_day(store, clock)
         ts = end_of_day(as_of)
-        p = clock.require_covered(ts, f"--as-of {as_of}")
+        p = clock.require_covered(ts, f"the day {as_of}")
         if p < 1:
-            raise HashlensError(f"--as-of {as_of} is before the first retarget (2009-12-30)")
+            raise HashlensError(
+                f"the day {as_of} is before the first difficulty period ended ({str(_iso(float(clock.start_time[1])))[:10]})"
+            )
         until = clock.per_block_until()
         fig = cls(
             as_of=as_of,
@@ -255,7 +257,7 @@ class WeeklyFigures:
         assert self.hashprice is not None
         t = self.hashprice.today
         if t.usd_per_ph_day is None or t.price_usd is None:
-            self.missing["machines"] = f"no USD price for {self.as_of}: pass --price"
+            self.missing["machines"] = f"no USD price stored at the end of {self.as_of}; give a price"
             return
         models = machines_that_pay(
             load_catalogue(),
