@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hashlens.consensus.compact import MAX_TARGET
-from hashlens.consensus.params import DIFFICULTY_ADJUSTMENT_INTERVAL
 from hashlens.consensus.header import BlockHeader
+from hashlens.consensus.params import DIFFICULTY_ADJUSTMENT_INTERVAL
 from hashlens.errors import HashlensError
 
 
