@@ -1,7 +1,8 @@
 """Mining economics: hashprice, unit economics, cost of production, ASICs, network power.
 
 Pure, vectorised functions (numbers or numpy arrays in, same shape out) with units in their
-names; :mod:`hashlens.economics.inputs` is the one module that reads the store.
+names; :mod:`~hashlens.economics.daily` and :mod:`~hashlens.economics.power` read the store
+(through its typed queries and the chain's clock).
 """
 
 from hashlens.economics.hashprice import (

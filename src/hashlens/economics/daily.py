@@ -19,7 +19,11 @@ import numpy as np
 from hashlens.chain.adjustments import last_earlier_at_or_below
 from hashlens.chain.clock import ChainClock, day_of, end_of_day
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, block_subsidy_btc, next_halving_height
-from hashlens.economics.hashprice import hashprice_btc_per_ph_day, hashvalue_sats_per_th_day
+from hashlens.economics.hashprice import (
+    hashprice_btc_per_ph_day,
+    hashprice_usd_per_ph_day,
+    hashvalue_sats_per_th_day,
+)
 from hashlens.errors import HashlensError
 from hashlens.sources.prices import PricePoint, find_gaps
 from hashlens.store import Store
@@ -103,9 +107,13 @@ def hashprice_days(
     hp_after = np.asarray(hashprice_btc_per_ph_day(diff, next_subsidy, fee), dtype=float)
     sats = np.asarray(hashvalue_sats_per_th_day(diff, subsidy, fee), dtype=float)
     stored = {} if price_usd is not None else store.prices_between(min(days), max(days) + timedelta(days=1))
+    prices = [price_usd if price_usd is not None else stored.get(d + timedelta(days=1)) for d in days]
+    px_arr = np.array([np.nan if x is None else x for x in prices], dtype=float)
+    usd = np.asarray(hashprice_usd_per_ph_day(diff, subsidy, fee, px_arr), dtype=float)
+    usd_after = np.asarray(hashprice_usd_per_ph_day(diff, next_subsidy, fee, px_arr), dtype=float)
     out = []
     for i, d in enumerate(days):
-        px = price_usd if price_usd is not None else stored.get(d + timedelta(days=1))
+        px = prices[i]
         fsrc = (
             "trailing 144-block mean of per-block fees"
             if fee_known[i]
@@ -136,10 +144,10 @@ def hashprice_days(
                 btc_per_th_day=float(hp[i]) / 1000,
                 price_usd=px,
                 price_source=psrc,
-                usd_per_ph_day=float(hp[i]) * px if px is not None else None,
-                usd_per_th_day=float(hp[i]) * px / 1000 if px is not None else None,
+                usd_per_ph_day=float(usd[i]) if px is not None else None,
+                usd_per_th_day=float(usd[i]) / 1000 if px is not None else None,
                 after_halving_btc_per_ph_day=float(hp_after[i]),
-                after_halving_usd_per_ph_day=float(hp_after[i]) * px if px is not None else None,
+                after_halving_usd_per_ph_day=float(usd_after[i]) if px is not None else None,
             )
         )
     return out
