@@ -227,10 +227,11 @@ def test_lows_use_every_stored_day(db: Path) -> None:
     assert any("days before today" in n for n in f["notes"])
 
 
-def test_faces_agree(db: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("day", [date(2026, 1, 31), date(2026, 2, 10)])
+def test_faces_agree(db: Path, tmp_path: Path, day: date) -> None:
     """The CLI (`weekly`, `hashprice`, `halving`), the report and the library give one value per
-    figure and day."""
-    day = date(2026, 1, 31)
+    figure and day (the API and the dashboard are compared with the same figures in
+    test_api.py and test_browser.py)."""
     lib = figures(db, day)
     r = run_cli(db, "weekly", "--as-of", str(day), "--paths", str(PATHS), "--json")
     assert r.returncode == 0, r.stderr
