@@ -102,6 +102,42 @@ def prices_import(
     emit(result, as_json, lambda d: console.print(kv_table("prices imported", d)))
 
 
+@prices_app.command("sync")
+def prices_sync(
+    source: Annotated[
+        str,
+        typer.Argument(help="kraken+http(s)://host (an exchange's OHLC API) or mempool+http(s)://host/api."),
+    ],
+    currency: Annotated[str, typer.Option(help="Currency to fetch.")] = "USD",
+    interval: Annotated[int, typer.Option(help="OHLC candle [min]: 1440 daily or 60 hourly (opening hour).")] = 1440,
+    since: Annotated[int, typer.Option(help="OHLC API: first candle after this time [Unix s].")] = 0,
+    allow_gaps: Annotated[bool, typer.Option("--allow-gaps", help="Store a series with missing days.")] = False,
+    allow_outliers: Annotated[
+        bool, typer.Option("--allow-outliers", help="Store prices 10x off their neighbours too.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fetch daily prices from a public price API; gaps and outliers are refused unless allowed."""
+    from hashlens.economics.daily import import_prices
+    from hashlens.sources.price_apis import KrakenOHLC, open_price_source, screen_prices
+
+    client = open_price_source(source, currency, interval)
+    points = client.daily_prices(since) if isinstance(client, KrakenOHLC) else client.daily_prices()
+    if not points:
+        raise HashlensError(f"{source}: no closed daily prices in the answer")
+    screen = screen_prices(points)
+    if screen.outliers and not allow_outliers:
+        d, cur, px, med = screen.outliers[0]
+        raise HashlensError(
+            f"{source}: {len(screen.outliers)} price(s) more than 10x off their neighbours, first {d} {cur} "
+            f"{px:,.2f} against {med:,.2f}; check the source, or pass --allow-outliers"
+        )
+    with Store(state.db_path) as store:
+        result = import_prices(store, points, source, allow_gaps)
+    result["outliers"] = [f"{d} {cur} {px:,.2f} (neighbours {med:,.2f})" for d, cur, px, med in screen.outliers]
+    emit(result, as_json, lambda d: console.print(kv_table("prices fetched", d)))
+
+
 @app.command()
 def hashprice(
     day: Annotated[str | None, typer.Option("--date", help="UTC day (default: last full day of block data).")] = None,
