@@ -172,7 +172,11 @@ def test_cli_difficulty_commands(store: Store) -> None:
     store.close()
     try:
         d = json.loads(cli(db, "difficulty", "--json").stdout)
-        assert d["latest_adjustment"]["height"] == 965664
+        # One time frame: the adjustment in force at the per-block tip (934,575, the last block of
+        # the stats file), with the 16 later periods (to 965,664) listed apart.
+        assert d["latest_adjustment"]["height"] == 934575 // 2016 * 2016 == d["running_period"]["period_start_height"]
+        assert [a["height"] for a in d["later_adjustments_known"]][-1] == 965664
+        assert len(d["later_adjustments_known"]) == (965664 - 933408) // 2016
         assert {"mempool", "hashlens"} <= set(d["running_period"])
         h = json.loads(cli(db, "difficulty", "history", "--json").stdout)
         assert len(h) == 479

@@ -21,7 +21,8 @@ def client(full_db: Path, tmp_path_factory: pytest.TempPathFactory) -> TestClien
 
 def test_read_endpoints(client: TestClient) -> None:
     d = client.get("/v1/difficulty").json()
-    assert d["latest_adjustment"]["height"] == 965664
+    assert d["latest_adjustment"]["height"] == 934575 // 2016 * 2016  # in force at the per-block tip
+    assert d["later_adjustments_known"][-1]["height"] == 965664
     hist = client.get("/v1/difficulty/history").json()
     assert len(hist) == 479 and {"height", "change_pct", "rank_among_drops", "streak"} <= set(hist[0])
     hr = client.get("/v1/hashrate", params={"window": "7d"}).json()

@@ -15,6 +15,7 @@ import numpy as np
 from hashlens.chain.hashrate import implied_hashrate_ehs
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, MAX_TARGET, difficulty_from_bits
 from hashlens.consensus.compact import decode_compact
+from hashlens.consensus.vectorised import difficulty_change_pct
 from hashlens.errors import HashlensError
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
@@ -45,10 +46,24 @@ def load_periods(store: Any, clock: Any = None) -> list[PeriodRow]:
 
 
 def change_pct(old_bits: int, new_bits: int) -> float:
-    """Difficulty change of a retarget [%]: (old target / new target - 1) * 100, from the exact
-    integer targets (difficulty is inversely proportional to the target)."""
+    """Difficulty change of a retarget [%], from the exact integer targets.
+
+    .. math:: \\Delta = \\left(\\frac{T_{old}}{T_{new}} - 1\\right) \\cdot 100
+
+    Difficulty is inversely proportional to the target, so this is
+    :func:`hashlens.consensus.vectorised.difficulty_change_pct` (the one formula) with the
+    targets in swapped roles; Python divides the 256-bit integers with one rounding.
+
+    Parameters
+    ----------
+    old_bits, new_bits : compact bits before and after the retarget
+
+    Returns
+    -------
+    change [%]; positive when difficulty rose.
+    """
     old_t, new_t = decode_compact(old_bits)[0], decode_compact(new_bits)[0]
-    return (old_t / new_t - 1.0) * 100.0
+    return float(difficulty_change_pct(1.0, old_t / new_t))
 
 
 def bits_difference_pct(old_bits: int, new_bits: int) -> float:

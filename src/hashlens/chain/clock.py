@@ -33,17 +33,31 @@ SECONDS_PER_DAY = 86_400
 FEE_WINDOW = 144
 
 STORED, IMPLIED, ESTIMATED = "stored", "retarget-implied", "estimated"
+#: How long the last known period is taken to stay in force: 1,440 blocks at 600 s (10 days).
+LAST_PERIOD_IN_FORCE_S = 1440 * POW_TARGET_SPACING
 SOURCES = (STORED, IMPLIED, ESTIMATED)
 
 
 def retarget_timespan_s(old_bits: int, new_bits: int) -> float | None:
-    """The timespan τ [s] from a period's first to its last block that the retarget from
-    ``old_bits`` to ``new_bits`` implies: the middle of the exact range of timespans that
-    Core's rule maps to ``new_bits``. None where the 4× clamp bound it (τ then is only known
-    to be at most T/4 or at least 4T) or no timespan gives ``new_bits``.
+    """The timespan a retarget implies, inverted exactly from Core's rule.
 
     .. math:: T_{new} = \\lfloor T_{old} \\cdot \\tau / 1209600 \\rfloor
               \\;\\Rightarrow\\; \\tau \\approx 1209600 \\cdot T_{new} / T_{old}
+
+    Parameters
+    ----------
+    old_bits, new_bits : compact bits of a period and of the next one
+
+    Returns
+    -------
+    τ [s], the time from the period's first to its last block: the middle of the exact range
+    of timespans that :func:`hashlens.consensus.timespan_range_for_bits` finds mapping to
+    ``new_bits`` (at most ~37 s wide, from the 3-byte compact mantissa). None where the 4×
+    clamp bound it (τ is then only known to be ≤ T/4 or ≥ 4T) or no timespan gives ``new_bits``.
+
+    References
+    ----------
+    .. [1] Bitcoin Core ``src/pow.cpp``: ``CalculateNextWorkRequired``.
     """
     span = timespan_range_for_bits(old_bits, new_bits)
     if span is None or span[0] <= MIN_TIMESPAN or span[1] >= MAX_TIMESPAN:
@@ -154,6 +168,7 @@ class ChainClock:
     def __post_init__(self) -> None:
         self.difficulty = np.array([difficulty_from_bits(int(b)) for b in self.bits])
         self._fee_cum = np.concatenate([[0], np.cumsum(self.fee_sat)])
+        self._block_tmax = np.maximum.accumulate(self.block_t) if self.block_t.size else self.block_t
 
     @classmethod
     def from_store(cls, store: Any) -> ChainClock:
@@ -182,8 +197,11 @@ class ChainClock:
 
     @property
     def covered_until(self) -> float:
-        """The latest time the store's periods reach: the estimated end of the last period."""
-        return self.period_end_time(self.periods - 1)[0]
+        """The latest time the store's periods reach [Unix s]: ``LAST_PERIOD_IN_FORCE_S`` after
+        the last known period began. Its end is unknown; a retarget sooner than that would need
+        the hashrate 40 % above the one its difficulty was set for, which mainnet has not seen
+        since 2010."""
+        return float(self.start_time[self.periods - 1]) + LAST_PERIOD_IN_FORCE_S
 
     def period_at(self, ts: Any) -> np.ndarray:
         """Index of the period in force at each time (-1 before the chain)."""
@@ -199,8 +217,8 @@ class ChainClock:
             last = self.periods - 1
             raise HashlensError(
                 f"{what} is after the last period the store knows (from height {last * N:,}, began "
-                f"{_iso(self.start_time[last])[:10]}, {self.start_source[last]}; it ends about "
-                f"{_iso(self.covered_until)[:10]}): sync newer chain data"
+                f"{_iso(self.start_time[last])[:10]}, {self.start_source[last]}; taken to be in force to "
+                f"{_iso(self.covered_until)[:10]}, its end is unknown): sync newer chain data"
             )
         return p
 
@@ -213,19 +231,27 @@ class ChainClock:
 
     # -- blocks ------------------------------------------------------------------------------
     def height_at(self, ts: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Tip height at each time: exact where stored block times cover it, else
-        interpolated between period starts. Returns (height, exact flag)."""
+        """Tip height at each time, and whether it is exact.
+
+        Exact where stored block times run through the time: the highest block whose time,
+        or any earlier block's, is not after it (block times are not monotone: a block may
+        carry a time before its parent's, so the chain at t is read off the running maximum).
+        Elsewhere counted from the start of the period in force at 600 s per block — the
+        interval its difficulty was set for — capped at the period's last block; this uses
+        nothing dated after the time.
+        """
         ts = np.asarray(ts, dtype=float)
-        ends = np.append(self.start_time, self.covered_until)
-        approx = np.interp(ts, ends, np.arange(ends.size) * N)
-        heights = np.where(ts < ends[0], -1, np.floor(approx)).astype(np.int64)
+        p = self.period_at(ts)
+        since = np.maximum(ts - self.start_time[np.maximum(p, 0)], 0.0)
+        counted = np.minimum(np.floor(since / POW_TARGET_SPACING), N - 1)
+        heights = np.where(p < 0, -1, np.maximum(p, 0) * N + counted).astype(np.int64)
         exact = np.zeros(ts.shape, dtype=bool)
         if self.block_h.size:
-            i = np.searchsorted(self.block_t, ts, side="right") - 1
+            i = np.searchsorted(self._block_tmax, ts, side="right") - 1
             ok = i >= 0
             nxt = np.minimum(i + 1, self.block_h.size - 1)
             # Exact only inside a contiguous run: the next stored block is the next height.
-            inside = ok & (self.block_h[nxt] == self.block_h[np.maximum(i, 0)] + 1) & (self.block_t[nxt] > ts)
+            inside = ok & (self.block_h[nxt] == self.block_h[np.maximum(i, 0)] + 1) & (self._block_tmax[nxt] > ts)
             heights = np.where(inside, self.block_h[np.maximum(i, 0)], heights)
             exact = inside
         return heights, exact

@@ -43,6 +43,21 @@ def halving_outlook(clock: ChainClock, ts: float, periods: int = 26) -> HalvingO
     :meth:`ChainClock.mean_block_interval_s` over the ``periods`` whole periods before ``ts``
     (26, about a year, by default) — a longer window than one period, so that a storm-slowed
     period does not move the date by months.
+
+    Parameters
+    ----------
+    clock : the chain's clock of the store
+    ts : the time the outlook is taken at [Unix s]
+    periods : whole periods in the mean-interval window [-]
+
+    Returns
+    -------
+    :class:`HalvingOutlook`: tip height, next halving height, blocks left, subsidies [BTC],
+    mean interval [s] and its window, estimated time [Unix s].
+
+    References
+    ----------
+    .. [1] Bitcoin Core ``validation.cpp: GetBlockSubsidy`` (the 210,000-block eras).
     """
     clock.require_covered(ts, "the halving date")
     heights, exact = clock.height_at(np.array([ts]))

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from hashlens.chain.adjustments import adjustment_history, load_periods
+from hashlens.chain.adjustments import adjustment_history, change_pct, load_periods
 from hashlens.chain.estimate import mempool_estimate, own_estimate
 from hashlens.chain.hashrate import (
     HashrateEstimate,
@@ -53,7 +53,9 @@ def running_period(store: Store, now: int | None = None, upto_time: int | None =
     history = adjustment_history(periods)
     heights, times = block_times(store)
     if upto_time is not None:
-        keep = times <= upto_time
+        # The chain at a time: blocks up to the last whose time, or an earlier block's, is not
+        # later (block times are not monotone).
+        keep = np.maximum.accumulate(times) <= upto_time
         heights, times = heights[keep], times[keep]
     tip_h, tip_t = per_block_tip(heights, times)
     t_at = dict(zip(heights.tolist(), times.tolist(), strict=True))
@@ -78,12 +80,12 @@ def running_period(store: Store, now: int | None = None, upto_time: int | None =
         span = max(span, 1.0)
     own = own_estimate(t_at[start], tip_h, tip_t, bits, span, max(blocks, 1))
     actual = None
-    if p + 1 < len(periods):
+    if p + 1 < len(periods) and upto_time is None:  # as of a past time, the outcome is the future
         nxt = periods[p + 1]
         actual = {
             "height": nxt.start_height,
             "bits": f"{nxt.bits:08x}",
-            "change_pct": (decode_compact(bits)[0] / decode_compact(nxt.bits)[0] - 1) * 100,
+            "change_pct": change_pct(bits, nxt.bits),
             "source": nxt.source,
         }
     return {
@@ -101,14 +103,27 @@ def running_period(store: Store, now: int | None = None, upto_time: int | None =
 
 
 def difficulty_status(store: Store, now: int | None = None) -> dict[str, Any]:
-    history = adjustment_history(load_periods(store))
-    latest = history[-1]
+    """The latest adjustment and the running period, both as of the per-block tip (one time
+    frame); periods the store knows beyond it (from sparse sources) are listed apart."""
+    periods = load_periods(store)
+    heights, times = block_times(store)
+    _, tip_t = per_block_tip(heights, times)
+    p = (
+        int(np.searchsorted([r.start_time if r.start_time is not None else np.inf for r in periods], tip_t, "right"))
+        - 1
+    )
+    history = adjustment_history(periods[: p + 1])
+    later = adjustment_history(periods)[len(history) :]
     return {
-        "latest_adjustment": latest.as_dict(),
+        "as_of": _iso(tip_t),
+        "latest_adjustment": history[-1].as_dict(),
         "adjustments_total": len(history),
         "drops_total": sum(a.change_pct < 0 for a in history),
         "rises_total": sum(a.change_pct > 0 for a in history),
         "running_period": running_period(store, now),
+        "later_adjustments_known": [
+            {k: a.as_dict()[k] for k in ("height", "time", "time_source", "change_pct", "source")} for a in later
+        ],
     }
 
 

@@ -15,8 +15,9 @@ from hashlens.store import Store
 def chain_summary(store: Store) -> dict[str, Any]:
     clock = ChainClock.from_store(store)
     periods = load_periods(store, clock)
-    history = adjustment_history(periods)
     tip_h, tip_t = per_block_tip(clock.block_h, clock.block_t)
+    # One time frame: the adjustments up to the per-block tip (later ones are known only sparsely).
+    history = adjustment_history(periods[: int(clock.period_at(tip_t)) + 1])
     h = halving_outlook(clock, tip_t)
     hr = network_hashrate(store, "1008", tip_h)
     latest = history[-1]

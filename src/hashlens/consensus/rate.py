@@ -45,12 +45,37 @@ def expected_block_rate_per_s(hashrate_hs: ArrayLike, difficulty: ArrayLike) -> 
 
 
 def hashrate_hs_for_block_rate(block_rate_per_s: ArrayLike, difficulty: ArrayLike) -> Any:
-    """Hashrate that finds blocks at ``block_rate_per_s`` at ``difficulty`` [H/s]:
-    H = λ·D·2^32, the inverse of :func:`expected_block_rate_per_s`."""
+    """Hashrate that finds blocks at a given rate, the inverse of :func:`expected_block_rate_per_s`.
+
+    .. math:: H = \\lambda \\cdot D \\cdot 2^{32}
+
+    Parameters
+    ----------
+    block_rate_per_s : block rate λ [blocks/s]
+    difficulty : difficulty D [-]
+
+    Returns
+    -------
+    hashrate H [H/s]
+
+    References
+    ----------
+    .. [1] Bitcoin Core ``rpc/mining.cpp: GetNetworkHashPS`` (work over time).
+    """
     return _out(np.asarray(block_rate_per_s, dtype=float) * np.asarray(difficulty, dtype=float) * HASHES_PER_DIFFICULTY)
 
 
 def expected_blocks(hashrate_hs: ArrayLike, difficulty: ArrayLike, seconds: ArrayLike) -> Any:
-    """Expected blocks found by ``hashrate_hs`` [H/s] at ``difficulty`` in ``seconds`` [s]:
-    λ·t [blocks]."""
+    """Expected blocks found by a hashrate at a difficulty in a time.
+
+    .. math:: E[n] = \\lambda t = \\frac{H t}{D \\cdot 2^{32}}
+
+    Parameters
+    ----------
+    hashrate_hs : H [H/s]; difficulty : D [-]; seconds : t [s]
+
+    Returns
+    -------
+    expected block count [blocks]; the count is Poisson with this mean while H and D hold.
+    """
     return _out(np.asarray(expected_block_rate_per_s(hashrate_hs, difficulty)) * np.asarray(seconds, dtype=float))

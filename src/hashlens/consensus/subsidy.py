@@ -47,7 +47,8 @@ def block_subsidy_btc(heights: ArrayLike) -> Any:
 
 
 def next_halving_height(height: int) -> int:
-    """First height of the next subsidy era after ``height``."""
+    """First height of the next subsidy era after ``height`` [-]:
+    (⌊h / 210000⌋ + 1) · 210000 (Core's ``nSubsidyHalvingInterval``)."""
     return (height // HALVING_INTERVAL + 1) * HALVING_INTERVAL
 
 

@@ -52,14 +52,13 @@ def hayes_cost_of_production(
     """Hayes' marginal cost of production [USD/BTC] [1]_: daily energy cost of 1 GH/s,
     E = p·24·ε_GH/1000, over its expected daily coins, θ = 86400·10^9·s/(D·2^32).
     The subsidy only (Hayes' β), efficiency in J/GH as in the paper."""
-    from hashlens.economics.fleet import Operating, machine_daily_cost
-
-    # 1 GH/s at ε J/GH draws ε W: its power bill for a day.
-    e_day = np.asarray(
-        machine_daily_cost(efficiency_j_per_gh, Operating(0.0, pool_fee=0.0), power_price_usd_per_kwh).power_usd
+    # 1 GH/s at ε J/GH is 1/1000 TH/s at 1000·ε J/TH: the same electricity cost per coin
+    # with the subsidy alone as the reward.
+    out = np.asarray(
+        electricity_cost_per_btc(
+            power_price_usd_per_kwh, 1000 * np.asarray(efficiency_j_per_gh, float), difficulty, subsidy_btc
+        )
     )
-    theta = np.asarray(expected_btc_per_day(1e-3, difficulty, subsidy_btc))  # 1 GH/s = 10^-3 TH/s
-    out = e_day / theta
     return float(out) if out.ndim == 0 else out
 
 

@@ -94,7 +94,18 @@ def machine_daily_cost(
 
 
 def revenue_share(op: Operating) -> float:
-    """Share of the gross expected revenue a machine keeps: (1 − pool fee)(1 − stale)·uptime [0-1]."""
+    """Share of the gross expected revenue a machine keeps [0-1].
+
+    .. math:: k = (1 - f_{pool})(1 - f_{stale})\\, u
+
+    Parameters
+    ----------
+    op : pool fee f_pool, stale rate f_stale and uptime u, each [0-1]
+
+    References
+    ----------
+    .. [1] Braiins Insights profitability calculator: revenue net of pool fee and downtime.
+    """
     op.validate()
     return (1 - op.pool_fee) * (1 - op.stale_rate) * op.uptime
 
@@ -116,9 +127,14 @@ def breakeven_hashprice_usd_per_ph_day(
 
     Parameters
     ----------
-    hashrate_ths : H [TH/s]; power_w : W [W] (only their ratio ε = W/H matters, and the
-        per-kW-month fee, which also scales with W)
-    op, power_price_usd_per_kwh : as in :func:`machine_daily_cost`
+    hashrate_ths : H [TH/s]
+    power_w : W [W]; only the ratio ε = W/H matters, the per-kW-month fee scaling with W too
+    op : pool fee, stale rate, uptime, PUE and hosting fees (:class:`Operating`)
+    power_price_usd_per_kwh : p [USD/kWh]; default ``op.power_price_usd_per_kwh``
+
+    Returns
+    -------
+    breakeven hashprice HP* [USD/PH/day]; infinite where the machine keeps no revenue.
     """
     cost = machine_daily_cost(power_w, op, power_price_usd_per_kwh).total_usd
     rate = np.asarray(hashrate_ths, float) / 1000 * revenue_share(op)

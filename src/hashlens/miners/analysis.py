@@ -177,9 +177,11 @@ def month_end(month: date) -> date:
     return date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
 
 
-def published_by(month: date, as_of: date) -> bool:
-    """Whether a month's update had been published by ``as_of`` (its end + the usual lag)."""
-    return (as_of - month_end(month)).days >= PUBLICATION_LAG_DAYS
+def published_by(month: date, as_of: date, from_day: bool = False) -> bool:
+    """Whether a figure had been published by ``as_of``: the usual lag after its month's end
+    (or, with ``from_day``, after the day it is dated, for treasury snapshots)."""
+    end = month if from_day else month_end(month)
+    return (as_of - end).days >= PUBLICATION_LAG_DAYS
 
 
 def latest_reported_month(store: Store, as_of: date) -> date | None:
@@ -201,7 +203,7 @@ def treasuries(store: Store, as_of: date | None = None) -> list[dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     for r in stored_reports(store):
         if r.treasury_btc is not None:
-            last_day = date(r.month.year, r.month.month, calendar.monthrange(r.month.year, r.month.month)[1])
+            last_day = month_end(r.month)
             cand = {
                 "ticker": r.ticker,
                 "company": r.company,
@@ -215,7 +217,7 @@ def treasuries(store: Store, as_of: date | None = None) -> list[dict[str, Any]]:
             if r.ticker not in latest or latest[r.ticker]["as_of"] < cand["as_of"]:
                 latest[r.ticker] = cand
     for t, day, company, btc, note, src in store.miner_treasury_rows():
-        if as_of is not None and day > as_of:
+        if as_of is not None and not published_by(day, as_of, from_day=True):
             continue
         cand = {
             "ticker": t,

@@ -22,7 +22,7 @@ Efficiency = Annotated[float, Field(gt=0, le=1e5, allow_inf_nan=False)]
 
 # -- library calls, module-level so their results can be cached ---------------------------------
 def _day_row(s: Store, day: date | None, price: float | None) -> DayHashprice:
-    """The day's hashprice row (default: the last day of per-block data)."""
+    """The day's hashprice row (default: the the latest day with data)."""
     from hashlens.economics.daily import hashprice_days, latest_day
 
     return hashprice_days(s, [day or latest_day(s)], price)[0]
@@ -35,7 +35,7 @@ def _hashprice_series(s: Store, start: date, end: date | None) -> dict[str, Any]
 
 
 def _power(s: Store, day: date | None, power_price: float) -> dict[str, Any]:
-    """The day's network power, CBECI method (default: the last day of per-block data)."""
+    """The day's network power, CBECI method (default: the the latest day with data)."""
     from hashlens.economics.daily import latest_day
     from hashlens.economics.power import network_power_on_days
 
