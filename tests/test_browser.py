@@ -239,7 +239,8 @@ def test_dashboard_in_snapshot_mode_keeps_every_panel(browser: Browser, tmp_path
         for sel in ("#difficulty-value", "#difficulty-height", "#next-height", "#halving-value"):
             assert page.inner_text(sel) == SHOWN[sel](w), sel
         # ... and what needs per-block data says why it is missing, the rest of the page intact
-        assert w["per_block_until"] is None and w["outlook"] is None and w["running_period"]["hashlens"] is None
+        assert w["per_block_until"] is None and w["running_period"]["hashlens"] is None
+        assert w["outlook"] is not None and w["outlook"]["basis"] == "period"  # from the period in force
         assert page.inner_text("#next-value") == "n/a"
         assert "n/a — " + w["running_period"]["note"] in page.inner_text("#next-detail")
         tables = {"machines": "#fleet-table", "miners": "#miners-table", "outlook": "#outlook-table"}
@@ -252,7 +253,7 @@ def test_dashboard_in_snapshot_mode_keeps_every_panel(browser: Browser, tmp_path
         if w["hashprice"]["today"]["usd_per_ph_day"] is not None:
             assert page.inner_text("#hashprice-value") == SHOWN["#hashprice-value"](w)
         missing = page.evaluate("document.body.dataset.missing") or ""
-        assert "outlook" in missing.split(", ") and "difficulty" not in missing.split(", "), missing
+        assert "outlook" not in missing.split(", ") and "difficulty" not in missing.split(", "), missing
         assert non_blank(page.screenshot(full_page=True)) > 0.03
         assert not errors, errors
         page.close()

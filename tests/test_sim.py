@@ -343,3 +343,32 @@ def test_cli_simulate(tmp_path: Path, data_dir: Path) -> None:
     for name in ("constant-hashrate", "growth-10pct-per-14-days", "price-crash", "winter-storm", "next-halving"):
         load_scenario(EXAMPLES / f"{name}.yaml")
     _ = target_to_bits  # keep the consensus import honest for readers
+
+
+def test_numba_pass_equals_the_numpy_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The numba kernels (quiet paths, events) give bit-identical results to plain Python/numpy, and the
+    per-period arrays are right-sized (grown on demand, never capped below the old bound)."""
+    from hashlens.sim import engine
+
+    s = parse_scenario(
+        {
+            "name": "nb",
+            "days": 300,
+            "initial": {"hashrate_ehs": 900, "price_usd": 80000, "difficulty": "steady-state"},
+            "hashrate": {"model": "growth", "growth_pct_per_14_days": 40},
+        }
+    )
+    r = resolve(s)
+    a = simulate(r, 3000, 9)
+    monkeypatch.setattr(engine, "_quiet_paths", engine._quiet_paths_numpy)
+    monkeypatch.setattr(engine, "_event_paths", engine._event_paths_kernel)  # plain Python
+    monkeypatch.setattr(engine, "_apply_events", engine._apply_events_kernel)
+    b = simulate(r, 3000, 9)
+    assert np.array_equal(a.adjustments, b.adjustments, equal_nan=True)
+    assert np.array_equal(a.difficulty, b.difficulty) and np.array_equal(a.period_s, b.period_s, equal_nan=True)
+    assert a.adjustments.shape[1] == int(a.periods_done.max())  # right-sized
+    # a path needing more columns than first allocated grows them (NaN-filled, up to k_max)
+    out = engine._empty_result(4, engine.make_plan(r), 0)
+    k0 = out.adjustments.shape[1]
+    engine._ensure_columns(out, k0 + 1)
+    assert out.adjustments.shape[1] == min(2 * k0, out.k_max) and np.isnan(out.period_s[:, k0:]).all()

@@ -128,3 +128,84 @@ def simulate(
         console.print(t)
 
     emit(data, as_json, render)
+
+
+@app.command()
+def forecast(
+    height: Annotated[
+        int | None, typer.Option(help="Forecast as of this height (data below it only; default: the tip).")
+    ] = None,
+    horizon: Annotated[int, typer.Option(help="Adjustments ahead (1 … 60).")] = 3,
+    paths: Annotated[int, typer.Option(help="Simulated paths (1 … 1,000,000).")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same result.")] = 1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Forecast the next adjustments with calibrated ranges (hashlens.sim.forecast)."""
+    from hashlens.cli.economics_cmds import ready_store
+    from hashlens.sim.forecast import forecast_from_store
+
+    if height is not None and height < 0:
+        raise HashlensError(f"--height must be a block height (got {height})")
+    with ready_store(as_json) as store:
+        data = forecast_from_store(store, height, horizon, paths, seed).as_dict()
+    data.pop("rows", None)
+
+    def render(d: dict[str, Any]) -> None:
+        t = Table(title=f"Forecast as of height {d['as_of_height']:,} ({d['basis']} basis, {d['paths']:,} paths)")
+        for col in ("adjustment at", "p5", "p50", "p95", "P(drop)", "date (median)"):
+            t.add_column(col, justify="right")
+        for a in d["adjustments"]:
+            t.add_row(
+                f"{a['height']:,}",
+                f"{a['change_pct_p05']:+.2f} %",
+                f"{a['change_pct_p50']:+.2f} %",
+                f"{a['change_pct_p95']:+.2f} %",
+                f"{a['p_drop']:.0%}",
+                a["date_p50"][:16].replace("T", " "),
+            )
+        console.print(t)
+        console.print(d["method"])
+
+    emit(data, as_json, render)
+
+
+@app.command()
+def backtest(
+    paths: Annotated[int, typer.Option(help="Paths per forecast (1 … 100,000).")] = 2000,
+    first_period: Annotated[int, typer.Option(help="First period forecast (default 40, early 2010).")] = 40,
+    hashprice: Annotated[bool, typer.Option(help="Also backtest the hashprice outlook (weekly points).")] = False,
+    chart: Annotated[Path | None, typer.Option(help="Write the reliability diagram and PIT histograms (PNG).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Walk-forward backtest of the adjustment forecast beside its baselines (hashlens.sim.backtest)."""
+    from hashlens.chain.clock import ChainClock
+    from hashlens.cli.economics_cmds import ready_store
+    from hashlens.sim.backtest import chart as draw
+    from hashlens.sim.backtest import format_table, run_backtest
+
+    if not 1 <= paths <= 100_000:
+        raise HashlensError(f"--paths must be 1 … 100,000 (got {paths:,})")
+    if first_period < 20:
+        raise HashlensError("--first-period must be at least 20 (the model needs trailing periods)")
+    with ready_store(as_json) as store:
+        clock = ChainClock.from_store(store)
+        data: dict[str, Any] = run_backtest(clock, first=first_period, paths=paths)
+        if hashprice:
+            from hashlens.sim.hashprice_outlook import backtest_hashprice
+
+            data["hashprice"] = backtest_hashprice(store, clock, paths=min(paths, 2000))
+    data.pop("recent", None)
+    if chart:
+        data["chart"] = str(draw(data, chart))
+
+    def render(d: dict[str, Any]) -> None:
+        console.print(f"{d['model']}; {d['points']} forecast points, periods {d['periods']}, {d['paths']:,} paths each")
+        typer.echo(format_table(d))
+        if "hashprice" in d:
+            from hashlens.sim.hashprice_outlook import format_hashprice_table
+
+            typer.echo(format_hashprice_table(d["hashprice"]))
+        if d.get("chart"):
+            console.print(f"chart: {d['chart']}")
+
+    emit(data, as_json, render)

@@ -267,7 +267,8 @@ def hashprice_section(fig: WeeklyFigures, page: Page) -> None:
             verdict = f"today's value is the lowest since {hp.lowest_since}."
         else:
             verdict = "today's value is above it."
-        page.md.append(f"The all-time low is ${atl['usd_per_ph_day']:,.2f} on {atl['date']}{src_atl}; {verdict}")
+        basis = "" if atl.get("fees_included", True) else " (subsidy only: no per-block fees stored for that day)"
+        page.md.append(f"The all-time low is ${atl['usd_per_ph_day']:,.2f} on {atl['date']}{basis}{src_atl}; {verdict}")
     page.md.append(
         f"After the next halving, all else equal, it would be {_fmt(t.after_halving_usd_per_ph_day, 2)} USD/PH/day "
         f"({t.after_halving_btc_per_ph_day:.6f} BTC)."
@@ -299,13 +300,14 @@ def cost_section(fig: WeeklyFigures, page: Page) -> None:
     costs = ", ".join(
         f"**${x['electricity_usd_per_btc']:,.0f}** at {x['efficiency_j_per_th']:g} J/TH" for x in today["costs"]
     )
-    hayes = next(x["hayes_usd_per_btc"] for x in today["costs"] if x["efficiency_j_per_th"] == 21.5)
+    mid = today["costs"][len(today["costs"]) // 2]
     price = fig.hashprice.today.price_usd
     page.md += [
         "## Cost to mine one bitcoin",
         "",
         f"At ${c.power_price_usd_per_kwh}/kWh, the electricity to mine one BTC costs {costs}{src} (Hayes' model at "
-        f"21.5 J/TH: ${hayes:,.0f})" + (f", against a price of ${price:,.0f}." if price else "."),
+        f"{mid['efficiency_j_per_th']:g} J/TH: ${mid['hayes_usd_per_btc']:,.0f})"
+        + (f", against a price of ${price:,.0f}." if price else "."),
     ]
     if c.monthly:
         xs = [date.fromisoformat(r["date"]) for r in c.monthly]
@@ -439,7 +441,7 @@ def outlook_section(fig: WeeklyFigures, page: Page) -> None:
     if o is None:
         page.md += [f"n/a — {fig.missing.get('outlook', 'no data')}", ""]
         return
-    src = page.notes.cite(o.method + " (hashlens.sim.outlook).")
+    src = page.notes.cite(o.method + " (hashlens.sim.forecast).")
     page.md += ["| adjustment | median | 90 % range | P(drop) |", "|---|---:|---:|---:|"]
     for r in o.rows:
         where = f" (height {r.height:,})" if r.height else ""
@@ -447,6 +449,13 @@ def outlook_section(fig: WeeklyFigures, page: Page) -> None:
             f"| {r.label}{where} | {r.change_pct_p50:+.2f} % | {r.change_pct_p05:+.2f} to {r.change_pct_p95:+.2f} % | "
             f"{r.p_drop:.0%} |"
         )
+    tr = getattr(o, "track_record", None)
+    if tr and tr.get("forecasts"):
+        page.md += [
+            "",
+            f"Of the last {tr['forecasts']} forecasts of the next adjustment from a period start, the 90 % range "
+            f"held {tr['held_90']} (walk-forward backtest, hashlens.sim.backtest).",
+        ]
     page.md += ["", f"Sources and methods{src}.", ""]
 
 

@@ -163,6 +163,25 @@ class ChunkResult:
     adjustment_days: np.ndarray  # (n, K) float32
     period_s: np.ndarray  # (n, K) float32, duration of each completed period (first block to next first)
     periods_done: np.ndarray  # (n,)
+    k_max: int = 0  # the most columns K may grow to (0: fixed)
+
+
+def _ensure_columns(out: ChunkResult, need: int) -> None:
+    """Grow the per-period arrays (doubling, NaN-filled, at most ``out.k_max`` columns) so that
+    ``need`` columns exist. Draws are untouched: results equal those of full-size arrays."""
+    k = out.adjustments.shape[1]
+    if need <= k or k >= out.k_max:
+        return
+    new = min(out.k_max, max(need, 2 * k))
+
+    def grow(a: np.ndarray) -> np.ndarray:
+        return np.pad(a, ((0, 0), (0, new - k)), constant_values=np.nan)
+
+    out.adjustments, out.adjustment_days, out.period_s = (
+        grow(out.adjustments),
+        grow(out.adjustment_days),
+        grow(out.period_s),
+    )
 
 
 # -- the run's fixed quantities ------------------------------------------------------------
@@ -196,7 +215,8 @@ class Plan:
     dt: float  # [s]
     rec_every: int  # steps between records
     n_rec: int
-    k_max: int  # adjustments and periods stored per path
+    k_max: int  # adjustments and periods stored per path, at most
+    k_start: int  # columns allocated at first (grown on demand up to k_max)
     growth_per_s: float  # growth model's rate g [1/s]
     price_drift: float  # GBM log drift per step [-]
     price_sigma: float  # GBM log volatility per step [-]
@@ -237,6 +257,8 @@ def make_plan(r: Resolved) -> Plan:
         rec_every=rec_every,
         n_rec=steps // rec_every + 1,
         k_max=int(s.days / 3) + 8,  # no period can be shorter than T/4 ... plus slack
+        # most runs see a period every ~14 days: start right-sized, grow if a path needs more
+        k_start=min(int(s.days / 3) + 8, int(s.days / 10) + 16),
         growth_per_s=theory.growth_rate_per_s(s.growth_pct_per_14_days) if s.hashrate_model == "growth" else 0.0,
         price_drift=(s.mu_annual - 0.5 * s.sigma_annual**2) * s.step_days / DAYS_PER_YEAR,
         price_sigma=s.sigma_annual * math.sqrt(s.step_days / DAYS_PER_YEAR),
@@ -264,6 +286,11 @@ class PathState:
     capacity: np.ndarray | None  # (G, n) installed hashrate of each generation [EH/s]
     boot_start: np.ndarray | None  # int64, start of each path's resampled block of returns
     boot_off: np.ndarray | None  # int64, position inside that block
+    # scratch kept across steps so a step allocates nothing path-sized it does not need
+    rem: np.ndarray | None = None  # time left in the step of the paths with events [s]
+    h_const: np.ndarray | None = None  # the constant model's hashrate array [EH/s]
+    lam_for: np.ndarray | None = None  # the hashrate array ``lam`` was computed for
+    lam: np.ndarray | None = None  # block rate of each path at its difficulty [blocks/s]
 
 
 def initial_state(r: Resolved, n: int, plan: Plan, rng: np.random.Generator) -> PathState:
@@ -340,7 +367,9 @@ def step_hashrate(r: Resolved, plan: Plan, st: PathState, hp: np.ndarray) -> np.
     if model == "growth":
         g, t, dt = plan.growth_per_s, st.t, plan.dt
         return np.full(n, r.hashrate_ehs * (math.exp(g * t) * (math.expm1(g * dt) / (g * dt)) if g else 1.0))
-    return np.full(n, r.hashrate_ehs)
+    if st.h_const is None or st.h_const.size != n:
+        st.h_const = np.full(n, r.hashrate_ehs)
+    return st.h_const
 
 
 def curtail(h: np.ndarray, curtailment: list[Curtailment], day: float, step_days: float) -> np.ndarray:
@@ -374,50 +403,195 @@ def step_blocks(st: PathState, h: np.ndarray, dt: float, rng: np.random.Generato
     Writes ``out.adjustments``, ``adjustment_days`` and ``period_s``; advances the state but not
     ``st.t``.
     """
-    k_max = out.adjustments.shape[1]
+    k_max = out.k_max
     d = st.difficulty
-    lam = np.asarray(expected_block_rate_per_s(h * EH, d))
-    rem = np.full(h.size, dt)
-    active = np.arange(h.size)
+    if st.lam_for is h and st.lam is not None:
+        # the same hashrate array as last step: the rates kept (updated at every retarget) hold
+        lam = st.lam
+    else:
+        lam = np.asarray(expected_block_rate_per_s(h * EH, d), dtype=np.float64)
+        st.lam_for, st.lam = h, lam
+    if st.rem is None or st.rem.size != h.size:
+        st.rem = np.empty(h.size)
+    rem = st.rem
+    # One fused pass (numba) settles every path with no event in the step and returns the
+    # others; the event loop below then runs over those few only, in the same order as before.
+    active = busy = _quiet_paths(st.need, st.acc, st.phase, lam, float(dt))
+    rem[busy] = dt
+    t_end = st.t + dt
     while active.size:
-        with np.errstate(divide="ignore"):
-            tte = np.where(lam[active] > 0, st.need[active] / lam[active], np.inf)
-        hit = tte <= rem[active]
-        if not hit.any():
+        idx, tev = _event_paths(active, st.need, lam, rem, t_end)
+        if not idx.size:
             break
-        idx = active[hit]
-        rem[idx] -= tte[hit]
-        tev = st.t + dt - rem[idx]
         last = st.phase[idx] == 0
         i0, t0 = idx[last], tev[last]
-        if i0.size:  # the period's last block: retarget
+        i1, t1 = idx[~last], tev[~last]
+        if i0.size:  # the period's last block: retarget by the owner's vectorised rule
             span = np.floor(t0) - np.floor(st.period_start[i0])
             nm, ne = retarget(st.mantissa[i0], st.exponent[i0], span)
             nd = difficulty(nm, ne)
-            k = st.n_adj[i0]
-            ok = k < k_max
-            out.adjustments[i0[ok], k[ok]] = difficulty_change_pct(d[i0[ok]], nd[ok])
-            out.adjustment_days[i0[ok], k[ok]] = t0[ok] / SECONDS_PER_DAY
-            st.n_adj[i0] += 1
-            st.mantissa[i0], st.exponent[i0], d[i0] = nm, ne, nd
-            lam[i0] = expected_block_rate_per_s(h[i0] * EH, nd)
-            st.acc[i0] = N - 1
-            st.phase[i0] = 1
-            st.need[i0] = rng.exponential(1.0, i0.size)
-        i1, t1 = idx[~last], tev[~last]
-        if i1.size:  # the next period's first block
-            kk = st.periods[i1]
-            fits = kk < k_max
-            out.period_s[i1[fits], kk[fits]] = t1[fits] - st.period_start[i1[fits]]
-            st.periods[i1] += 1
-            st.period_start[i1] = t1
-            st.phase[i1] = 0
-            st.acc[i1] = 0.0
-            st.need[i1] = rng.gamma(N - 1, 1.0, i1.size)
+            change = np.asarray(difficulty_change_pct(d[i0], nd), dtype=np.float64)
+            lam_new = np.asarray(expected_block_rate_per_s(h[i0] * EH, nd), dtype=np.float64)
+            _ensure_columns(out, int(st.n_adj[i0].max()) + 1)
+        else:
+            nm = ne = np.zeros(0, dtype=np.int64)
+            nd = change = lam_new = np.zeros(0)
+        if i1.size:
+            _ensure_columns(out, int(st.periods[i1].max()) + 1)
+        # the draws, in the order numpy made them: an Exp(1) per retargeted path, then a
+        # Gamma(N − 1) per path starting a period
+        _apply_events(
+            i0,
+            t0,
+            nm,
+            ne,
+            nd,
+            change,
+            lam_new,
+            i1,
+            t1,
+            k_max,
+            float(SECONDS_PER_DAY),
+            N - 1,
+            st.n_adj,
+            st.mantissa,
+            st.exponent,
+            d,
+            lam,
+            st.acc,
+            st.phase,
+            st.need,
+            st.periods,
+            st.period_start,
+            out.adjustments,
+            out.adjustment_days,
+            out.period_s,
+            rng,
+        )
         active = idx
-    used = lam * rem
-    st.need -= used
-    st.acc += np.where(st.phase == 0, used, 0.0)
+    # the paths that had events: spend what is left of the step
+    used = lam[busy] * rem[busy]
+    st.need[busy] -= used
+    st.acc[busy] += np.where(st.phase[busy] == 0, used, 0.0)
+
+
+def _event_paths_kernel(
+    active: np.ndarray, need: np.ndarray, lam: np.ndarray, rem: np.ndarray, t_end: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The paths of ``active`` whose next event falls within their time left ``rem`` (spent up
+    to the event, in place), and the event times."""
+    idx = np.empty(active.size, dtype=np.int64)
+    tev = np.empty(active.size)
+    k = 0
+    for a in active:
+        la = lam[a]
+        if la > 0:
+            tte = need[a] / la
+            if tte <= rem[a]:
+                rem[a] -= tte
+                idx[k] = a
+                tev[k] = t_end - rem[a]
+                k += 1
+    return idx[:k].copy(), tev[:k].copy()
+
+
+def _apply_events_kernel(
+    i0: np.ndarray,
+    t0: np.ndarray,
+    nm: np.ndarray,
+    ne: np.ndarray,
+    nd: np.ndarray,
+    change: np.ndarray,
+    lam_new: np.ndarray,
+    i1: np.ndarray,
+    t1: np.ndarray,
+    k_max: int,
+    day_s: float,
+    intervals: int,
+    n_adj: np.ndarray,
+    mantissa: np.ndarray,
+    exponent: np.ndarray,
+    d: np.ndarray,
+    lam: np.ndarray,
+    acc: np.ndarray,
+    phase: np.ndarray,
+    need: np.ndarray,
+    periods: np.ndarray,
+    period_start: np.ndarray,
+    adjustments: np.ndarray,
+    adjustment_days: np.ndarray,
+    period_s: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Write one round of events: retargeted paths (new bits, rate, Exp(1) to the next
+    period's first block) and paths starting a period (duration, Gamma(intervals))."""
+    for j in range(i0.size):
+        i = i0[j]
+        k = n_adj[i]
+        if k < k_max:
+            adjustments[i, k] = change[j]
+            adjustment_days[i, k] = t0[j] / day_s
+        n_adj[i] = k + 1
+        mantissa[i], exponent[i], d[i] = nm[j], ne[j], nd[j]
+        lam[i] = lam_new[j]
+        acc[i] = intervals
+        phase[i] = 1
+    for j in range(i0.size):
+        need[i0[j]] = rng.exponential(1.0)
+    for j in range(i1.size):
+        i = i1[j]
+        k = periods[i]
+        if k < k_max:
+            period_s[i, k] = t1[j] - period_start[i]
+        periods[i] = k + 1
+        period_start[i] = t1[j]
+        phase[i] = 0
+        acc[i] = 0.0
+    for j in range(i1.size):
+        need[i1[j]] = rng.gamma(float(intervals), 1.0)
+
+
+def _quiet_paths_numpy(need: np.ndarray, acc: np.ndarray, phase: np.ndarray, lam: np.ndarray, dt: float) -> np.ndarray:
+    """Spend a whole step ``dt`` on every path whose next event lies beyond it (in place) and
+    return the indices of the others (the numpy fallback of the numba kernel)."""
+    with np.errstate(divide="ignore"):
+        tte = np.where(lam > 0, need / lam, np.inf)
+    hit = tte <= dt
+    quiet = ~hit
+    used = lam[quiet] * dt
+    need[quiet] -= used
+    acc[quiet] += np.where(phase[quiet] == 0, used, 0.0)
+    return np.flatnonzero(hit)
+
+
+def _quiet_paths_kernel(need: np.ndarray, acc: np.ndarray, phase: np.ndarray, lam: np.ndarray, dt: float) -> np.ndarray:
+    n = need.size
+    hits = np.empty(n, dtype=np.int64)
+    k = 0
+    for i in range(n):
+        li = lam[i]
+        if li > 0 and need[i] / li <= dt:
+            hits[k] = i
+            k += 1
+        else:
+            used = li * dt
+            need[i] -= used
+            if phase[i] == 0:
+                acc[i] += used
+    return hits[:k].copy()
+
+
+_quiet_paths: Callable[..., np.ndarray]
+_event_paths: Callable[..., tuple[np.ndarray, np.ndarray]]
+_apply_events: Callable[..., None]
+try:
+    import numba
+
+    _quiet_paths = numba.njit(nogil=True)(_quiet_paths_kernel)
+    _event_paths = numba.njit(nogil=True)(_event_paths_kernel)
+    _apply_events = numba.njit(nogil=True)(_apply_events_kernel)
+except ImportError:  # pragma: no cover - numba is a dependency; plain Python keeps the same results
+    _quiet_paths, _event_paths, _apply_events = _quiet_paths_numpy, _event_paths_kernel, _apply_events_kernel
 
 
 def step_price(r: Resolved, plan: Plan, st: PathState, rng: np.random.Generator, day0: float) -> None:
@@ -455,37 +629,56 @@ def grow_fleet(plan: Plan, st: PathState) -> None:
         st.capacity[-1] *= plan.fleet.growth_per_step
 
 
-def _empty_result(n: int, plan: Plan, generations: int) -> ChunkResult:
-    def nan(shape: tuple[int, ...]) -> np.ndarray:
-        return np.full(shape, np.nan, dtype=np.float32)
-
-    return ChunkResult(
-        record_days=np.empty(plan.n_rec),
-        difficulty=np.empty((plan.n_rec, n), np.float32),
-        hashrate_ehs=np.empty((plan.n_rec, n), np.float32),
-        hashprice_usd=np.empty((plan.n_rec, n), np.float32),
-        price_usd=np.empty((plan.n_rec, n), np.float32),
-        margins=np.empty((plan.n_rec, generations, n), np.float32),
-        adjustments=nan((n, plan.k_max)),
-        adjustment_days=nan((n, plan.k_max)),
-        period_s=nan((n, plan.k_max)),
-        periods_done=np.zeros(n, dtype=np.int64),
+def _record_arrays(n: int, plan: Plan, generations: int) -> tuple[np.ndarray, ...]:
+    """difficulty, hashrate, hashprice, price (R, n) and margins (R, G, n), float32."""
+    return (
+        *(np.empty((plan.n_rec, n), np.float32) for _ in range(4)),
+        np.empty((plan.n_rec, generations, n), np.float32),
     )
 
 
-def run_chunk(r: Resolved, n: int, seed: np.random.SeedSequence) -> ChunkResult:
-    """Simulate ``n`` paths with their own random stream ``seed``."""
+def _empty_result(n: int, plan: Plan, generations: int, into: tuple[np.ndarray, ...] | None = None) -> ChunkResult:
+    """A chunk's result arrays; the records are written into ``into`` (views of the run's
+    arrays) where given, so chunks need no merge copy."""
+
+    def nan(shape: tuple[int, ...]) -> np.ndarray:
+        return np.full(shape, np.nan, dtype=np.float32)
+
+    rec = into if into is not None else _record_arrays(n, plan, generations)
+    return ChunkResult(
+        record_days=np.empty(plan.n_rec),
+        difficulty=rec[0],
+        hashrate_ehs=rec[1],
+        hashprice_usd=rec[2],
+        price_usd=rec[3],
+        margins=rec[4],
+        adjustments=nan((n, plan.k_start)),
+        adjustment_days=nan((n, plan.k_start)),
+        period_s=nan((n, plan.k_start)),
+        periods_done=np.zeros(n, dtype=np.int64),
+        k_max=plan.k_max,
+    )
+
+
+def run_chunk(
+    r: Resolved, n: int, seed: np.random.SeedSequence, into: tuple[np.ndarray, ...] | None = None
+) -> ChunkResult:
+    """Simulate ``n`` paths with their own random stream ``seed`` (records written into
+    ``into`` where given)."""
     s = r.scenario
     rng = np.random.default_rng(seed)
     plan = make_plan(r)
     st = initial_state(r, n, plan, rng)
-    out = _empty_result(n, plan, len(s.fleet))
+    out = _empty_result(n, plan, len(s.fleet), into)
     n_rec = 0
+    used = 1
     for step in range(plan.steps + 1):
         day = st.t / SECONDS_PER_DAY
-        hp = hashprice_usd(r, st)
+        recording = step % plan.rec_every == 0 and n_rec < plan.n_rec
+        # hashprice is needed by the fleet model every step, else only where recorded
+        hp = hashprice_usd(r, st) if plan.fleet is not None or recording else st.price
         h = curtail(step_hashrate(r, plan, st, hp), s.curtailment, day, plan.step_days)
-        if step % plan.rec_every == 0 and n_rec < plan.n_rec:
+        if recording:
             record(out, n_rec, day, st, h, hp, plan.fleet)
             n_rec += 1
         if step == plan.steps:
@@ -494,6 +687,8 @@ def run_chunk(r: Resolved, n: int, seed: np.random.SeedSequence) -> ChunkResult:
         st.t += plan.dt
         step_price(r, plan, st, rng, day)
         grow_fleet(plan, st)
+    # right-size: keep only the columns some path used (copies, so the big arrays are freed)
+    used = max(1, min(out.adjustments.shape[1], int(max(st.n_adj.max(initial=0), st.periods.max(initial=0)))))
     return ChunkResult(
         out.record_days[:n_rec],
         out.difficulty[:n_rec],
@@ -501,9 +696,9 @@ def run_chunk(r: Resolved, n: int, seed: np.random.SeedSequence) -> ChunkResult:
         out.hashprice_usd[:n_rec],
         out.price_usd[:n_rec],
         out.margins[:n_rec],
-        out.adjustments,
-        out.adjustment_days,
-        out.period_s,
+        out.adjustments[:, :used].copy(),
+        out.adjustment_days[:, :used].copy(),
+        out.period_s[:, :used].copy(),
         st.periods,
     )
 
@@ -514,24 +709,48 @@ def chunk_plan(paths: int, seed: int, chunk: int = CHUNK) -> list[tuple[int, np.
     return list(zip(sizes, np.random.SeedSequence(seed).spawn(len(sizes)), strict=True))
 
 
-def merge(parts: list[ChunkResult]) -> ChunkResult:
+def merge(parts: list[ChunkResult], records: tuple[np.ndarray, ...] | None = None) -> ChunkResult:
+    """One result from the chunks, written in place into arrays allocated once; each chunk is
+    released from ``parts`` as soon as it is copied, so the peak is the result plus one chunk.
+    ``records``: the run's record arrays the chunks already wrote into (nothing to copy)."""
     k = max(p.adjustments.shape[1] for p in parts)
-
-    def pad(a: np.ndarray) -> np.ndarray:
-        return np.pad(a, ((0, 0), (0, k - a.shape[1])), constant_values=np.nan)
-
-    return ChunkResult(
-        parts[0].record_days,
-        np.concatenate([p.difficulty for p in parts], axis=1),
-        np.concatenate([p.hashrate_ehs for p in parts], axis=1),
-        np.concatenate([p.hashprice_usd for p in parts], axis=1),
-        np.concatenate([p.price_usd for p in parts], axis=1),
-        np.concatenate([p.margins for p in parts], axis=2),
-        np.concatenate([pad(p.adjustments) for p in parts], axis=0),
-        np.concatenate([pad(p.adjustment_days) for p in parts], axis=0),
-        np.concatenate([pad(p.period_s) for p in parts], axis=0),
-        np.concatenate([p.periods_done for p in parts]),
+    n = sum(p.periods_done.size for p in parts)
+    first = parts[0]
+    rec = first.difficulty.shape[0]
+    g = first.margins.shape[1]
+    done = records is not None
+    if records is None:
+        records = (*(np.empty((rec, n), np.float32) for _ in range(4)), np.empty((rec, g, n), np.float32))
+    out = ChunkResult(
+        first.record_days,
+        records[0][:rec],
+        records[1][:rec],
+        records[2][:rec],
+        records[3][:rec],
+        records[4][:rec],
+        np.full((n, k), np.nan, np.float32),
+        np.full((n, k), np.nan, np.float32),
+        np.full((n, k), np.nan, np.float32),
+        np.empty(n, dtype=np.int64),
     )
+    at = 0
+    while parts:
+        p = parts.pop(0)
+        m = p.periods_done.size
+        sl = slice(at, at + m)
+        if not done:
+            out.difficulty[:, sl], out.hashrate_ehs[:, sl] = p.difficulty, p.hashrate_ehs
+            out.hashprice_usd[:, sl], out.price_usd[:, sl] = p.hashprice_usd, p.price_usd
+            out.margins[:, :, sl] = p.margins
+        kk = p.adjustments.shape[1]
+        out.adjustments[sl, :kk], out.adjustment_days[sl, :kk], out.period_s[sl, :kk] = (
+            p.adjustments,
+            p.adjustment_days,
+            p.period_s,
+        )
+        out.periods_done[sl] = p.periods_done
+        at += m
+    return out
 
 
 def simulate(
@@ -553,15 +772,27 @@ def simulate(
         return out
 
     if map_fn is not None:
-        parts = map_fn(job, plan)
-    elif len(plan) > 1 and (os.cpu_count() or 1) > 1:
-        # numpy releases the GIL in its kernels, so chunks on threads use every core; the
+        return merge(map_fn(job, plan))
+    # In this process the chunks write their records straight into the run's arrays.
+    records = _record_arrays(paths, make_plan(r), len(r.scenario.fleet))
+    offsets = np.concatenate([[0], np.cumsum([n for n, _ in plan])])
+
+    def job_in_place(i: int) -> ChunkResult:
+        sl = slice(int(offsets[i]), int(offsets[i + 1]))
+        into = (*(a[:, sl] for a in records[:4]), records[4][:, :, sl])
+        out = run_chunk(r, plan[i][0], plan[i][1], into)
+        if progress:
+            progress(plan[i][0])
+        return out
+
+    if len(plan) > 1 and (os.cpu_count() or 1) > 1:
+        # numpy and the numba pass release the GIL, so chunks on threads use every core; the
         # chunk seeds are fixed, so the result is the same as a sequential run.
         with ThreadPoolExecutor(max_workers=min(os.cpu_count() or 1, len(plan))) as pool:
-            parts = list(pool.map(job, plan))
+            parts = list(pool.map(job_in_place, range(len(plan))))
     else:
-        parts = [job(item) for item in plan]
-    return merge(parts)
+        parts = [job_in_place(i) for i in range(len(plan))]
+    return merge(parts, records)
 
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)

@@ -71,7 +71,7 @@ class HashpriceFigures:
 class CostFigures:
     power_price_usd_per_kwh: float
     rows: list[dict[str, Any]]  # economics.cost.cost_per_btc_table for the day
-    monthly: list[dict[str, Any]]  # the same on the 1st of each month since 2016 (chart)
+    monthly: list[dict[str, Any]]  # the same on the 1st of each month of the ten years before (chart)
 
 
 @dataclass
@@ -127,6 +127,8 @@ class WeeklyFigures:
         if as_of is None:
             as_of = latest_day(store, clock)
         ts = end_of_day(as_of)
+        if clock.periods < 2:
+            raise HashlensError("the store holds fewer than two difficulty periods: sync more chain data")
         p = clock.require_covered(ts, f"the day {as_of}")
         if p < 1:
             raise HashlensError(
@@ -286,23 +288,19 @@ class WeeklyFigures:
         self.miners = MinerFigures(f"{month:%Y-%m}", expected_vs_reported(store, month), treasuries(store, self.as_of))
 
     def _outlook(self, clock: ChainClock, p: int, paths: int, seed: int) -> None:
-        from hashlens.sim.outlook import adjustment_outlook, hashrate_trend_pct_per_14_days
+        from dataclasses import replace
 
-        rp = self.running_period
-        if rp is None or rp.hashlens is None or self.hashrate is None:
-            self.missing["outlook"] = (
-                "the outlook starts from the running period's estimate, which needs per-block data"
-            )
+        from hashlens.sim.backtest import recent_coverage
+        from hashlens.sim.forecast import forecast_adjustments
+
+        # The one forecast (CLI, API, report, dashboard): as of 24:00 UTC of the day, from the
+        # running period's stored blocks where they exist, else from the period in force.
+        try:
+            fc = forecast_adjustments(clock, as_of_time=end_of_day(self.as_of), horizon=3, paths=paths, seed=seed)
+        except HashlensError as exc:
+            self.missing["outlook"] = str(exc)
             return
-        assert self.hashprice is not None
-        self.outlook = adjustment_outlook(
-            rp.hashlens,
-            self.hashrate.hashrate_ehs,
-            self.hashprice.today.price_usd,
-            hashrate_trend_pct_per_14_days(clock, p),
-            paths,
-            seed,
-        )
+        self.outlook = replace(fc, track_record=recent_coverage(clock, fc.period_start_height // N))
 
     # -- output ----------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:

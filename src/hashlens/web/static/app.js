@@ -230,8 +230,10 @@ function drawOutlook(w) {
   $("outlook-paths").textContent = "";
   $("outlook-caption").textContent = "";
   const o = need(w, "outlook");
-  $("outlook-paths").textContent = "(simulated, " + int(o.paths) + " paths, seed " + o.seed + ")";
-  $("outlook-caption").textContent = o.method;
+  $("outlook-paths").textContent = "(forecast, " + String(o.basis || "") + " basis, " + int(o.paths) + " paths, seed " + o.seed + ")";
+  const tr = o.track_record;
+  $("outlook-caption").textContent = o.method + (tr && tr.forecasts ? " — of the last " + int(tr.forecasts) +
+    " forecasts of the next adjustment, the 90 % range held " + int(tr.held_90) + "." : "");
   rows($("outlook-table").tBodies[0], o.rows.map((u) => [escapeHtml(u.label), int(u.height), pct(u.change_pct_p50),
     pct(u.change_pct_p05) + " to " + pct(u.change_pct_p95), fmt(100 * u.p_drop, 0) + " %"]));
 }

@@ -1,0 +1,227 @@
+"""Hashprice outlook: quantiles of hashprice 1, 4, 13 and 26 weeks ahead, and their backtest.
+
+Each path combines a price path with a path of the adjustment forecast
+(:func:`hashlens.sim.forecast.simulate_paths`: hashrate random walk, Poisson blocks, the exact
+retarget): hashprice at a horizon is :func:`hashlens.economics.hashprice.hashprice_btc_per_ph_day`
+at the path's difficulty in force then and the subsidy at its height then
+(:func:`hashlens.consensus.block_subsidy_btc`, so halvings enter), times the path's price.
+Fees are held at zero in both the forecast and its backtest (most of history has no per-block
+fee data in the store); the outlook states it.
+
+Price model, chosen by the backtest (711 weekly points 2013-2026): geometric Brownian motion with
+zero drift and the volatility of the trailing 365 daily log returns. Compared in the same run:
+a stationary block bootstrap of the trailing year's returns with 7-day blocks (Politis &
+Romano 1994, *The stationary bootstrap*, JASA 89:1303) had the same 4-week coverage (88 %) and
+a slightly worse CRPS; GBM on a 90-day window covered less (87 % at 4 weeks, 77 % at 26).
+Only prices dated up to the forecast instant enter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+
+from hashlens.chain.clock import ChainClock, end_of_day
+from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, block_subsidy_btc
+from hashlens.economics.hashprice import hashprice_btc_per_ph_day
+from hashlens.errors import HashlensError
+from hashlens.sim.backtest import crps_samples, pit
+from hashlens.sim.forecast import LEVELS, height_for_time, history, simulate_paths
+
+N = DIFFICULTY_ADJUSTMENT_INTERVAL
+WEEKS = (1, 4, 13, 26)
+DAY_S = 86_400
+PERIODS_AHEAD = 18  # covers 26 weeks even at a fast 8 days per period
+
+
+@dataclass(frozen=True)
+class PriceModel:
+    kind: str = "gbm"  # "gbm" or "bootstrap"
+    vol_days: int = 365
+    block_days: int = 7
+
+
+DEFAULT_PRICE_MODEL = PriceModel()
+
+
+def _price_history(days: np.ndarray, prices: np.ndarray, as_of: date) -> tuple[np.ndarray, float]:
+    """Daily log returns up to the price at 24:00 UTC of ``as_of`` (the stored price of the
+    next day), and that price."""
+    last = np.datetime64(as_of + timedelta(days=1), "D")
+    keep = days <= last
+    d, p = days[keep], prices[keep]
+    if d.size < 60 or d[-1] != last:
+        raise HashlensError(
+            f"the hashprice outlook as of {as_of} needs the USD price at its 24:00 UTC and 60 days before"
+        )
+    consecutive = np.diff(d).astype(int) == 1
+    r = np.diff(np.log(p))[consecutive]
+    return r, float(p[-1])
+
+
+def price_paths(
+    returns: np.ndarray, p0: float, days_ahead: np.ndarray, paths: int, rng: np.random.Generator, model: PriceModel
+) -> np.ndarray:
+    """(paths, len(days_ahead)) prices."""
+    horizon = int(days_ahead.max())
+    r = returns[-model.vol_days :]
+    if model.kind == "gbm":
+        sigma = float(r.std(ddof=1))
+        steps = rng.standard_normal((paths, horizon)) * sigma - sigma * sigma / 2
+    else:
+        # stationary bootstrap: blocks of geometric length (mean block_days), demeaned returns
+        r = r - r.mean()
+        starts = rng.integers(0, r.size, (paths, horizon))
+        new = rng.random((paths, horizon)) < 1.0 / model.block_days
+        new[:, 0] = True
+        idx = np.empty((paths, horizon), dtype=np.int64)
+        cur = starts[:, 0]
+        for k in range(horizon):
+            cur = np.where(new[:, k], starts[:, k], (cur + 1) % r.size)
+            idx[:, k] = cur
+        steps = r[idx]
+    cum = np.cumsum(steps, axis=1)
+    return p0 * np.exp(cum[:, days_ahead - 1])
+
+
+def hashprice_paths(
+    clock: ChainClock,
+    days: np.ndarray,
+    prices: np.ndarray,
+    as_of: date,
+    paths: int = 5000,
+    seed: int = 1,
+    weeks: tuple[int, ...] = WEEKS,
+    model: PriceModel = DEFAULT_PRICE_MODEL,
+) -> np.ndarray:
+    """(paths, len(weeks)) hashprice [USD/PH/day] at 24:00 UTC of as_of + 7·w days."""
+    t0 = end_of_day(as_of)
+    hist = history(clock, height_for_time(clock, t0))
+    sim = simulate_paths(hist, PERIODS_AHEAD, paths, seed, not_ended_by=t0 if hist.known_intervals == 0 else None)
+    ahead = np.array([7 * w for w in weeks])
+    rng = np.random.default_rng(seed + 1)
+    r, p0 = _price_history(days, prices, as_of)
+    px = price_paths(r, p0, ahead, paths, rng, model)
+    starts = np.concatenate([np.full((paths, 1), float(hist.start_time[-1])), sim.next_start], axis=1)
+    out = np.empty((paths, len(weeks)))
+    for i, a in enumerate(ahead):
+        t = t0 + a * DAY_S
+        j = np.clip((starts <= t).sum(axis=1) - 1, 0, PERIODS_AHEAD - 1)  # the path's period in force
+        rows = np.arange(paths)
+        frac = np.clip((t - starts[rows, j]) / (starts[rows, j + 1] - starts[rows, j]), 0, 1)
+        height = (hist.period + j) * N + np.floor(frac * N).astype(np.int64)
+        subsidy = np.asarray(block_subsidy_btc(height), dtype=float)
+        hp = np.asarray(hashprice_btc_per_ph_day(sim.difficulty[rows, j], subsidy, 0.0), dtype=float)
+        out[:, i] = hp * px[:, i]
+    return out
+
+
+def hashprice_outlook(store: Any, as_of: date, paths: int = 5000, seed: int = 1) -> dict[str, Any]:
+    """Quantiles of hashprice [USD/PH/day, subsidy only] 1, 4, 13 and 26 weeks after ``as_of``."""
+    clock = ChainClock.from_store(store)
+    days, prices = store.price_series()
+    hp = hashprice_paths(clock, days, prices, as_of, paths, seed)
+    rows = []
+    for i, w in enumerate(WEEKS):
+        q = np.quantile(hp[:, i], (0.05, 0.25, 0.5, 0.75, 0.95))
+        rows.append(
+            {"weeks": w, "date": (as_of + timedelta(days=7 * w)).isoformat()}
+            | dict(zip(("usd_per_ph_day_p05", "p25", "p50", "p75", "p95"), map(float, q), strict=True))
+        )
+    return {"as_of": as_of.isoformat(), "paths": paths, "seed": seed, "fees": "held at zero", "rows": rows}
+
+
+def _actual(clock: ChainClock, days: np.ndarray, prices: np.ndarray, day: date) -> float | None:
+    """Subsidy-only hashprice at 24:00 UTC of ``day`` from the chain and the stored price."""
+    t = end_of_day(day)
+    p = int(clock.period_at(t))
+    if p < 0 or t > clock.covered_until:
+        return None
+    i = int(np.searchsorted(days, np.datetime64(day + timedelta(days=1), "D")))
+    if i >= days.size or days[i] != np.datetime64(day + timedelta(days=1), "D"):
+        return None
+    h = int(clock.height_at(np.array([t]))[0][0])
+    hp = float(hashprice_btc_per_ph_day(clock.difficulty[p], float(block_subsidy_btc(max(h, 0))), 0.0))
+    return hp * float(prices[i])
+
+
+def backtest_hashprice(
+    store: Any,
+    clock: ChainClock | None = None,
+    start: date = date(2013, 1, 1),
+    step_days: int = 7,
+    paths: int = 1000,
+    model: PriceModel = DEFAULT_PRICE_MODEL,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Walk-forward over weekly forecast points: coverage, PIT, CRPS and MAE per horizon, with
+    "no change" (today's hashprice) as the baseline."""
+    clock = clock or ChainClock.from_store(store)
+    days, prices = store.price_series()
+    last_day = days[-1].astype(date) - timedelta(days=1)
+    rng_u = np.random.default_rng(7)
+    acc: dict[int, dict[str, list[Any]]] = {
+        w: {"crps": [], "ae": [], "pit": [], "base": [], **{str(lv): [] for lv in LEVELS}} for w in WEEKS
+    }
+    d, n = start, 0
+    while d + timedelta(days=7) <= last_day and (limit is None or n < limit):
+        try:
+            hp = hashprice_paths(clock, days, prices, d, paths, seed=n + 1, model=model)
+            now = _actual(clock, days, prices, d)
+        except HashlensError:
+            d += timedelta(days=step_days)
+            continue
+        for i, w in enumerate(WEEKS):
+            y = _actual(clock, days, prices, d + timedelta(days=7 * w))
+            if y is None or now is None:
+                continue
+            s = hp[:, i]
+            a = acc[w]
+            a["crps"].append(crps_samples(s, y))
+            a["ae"].append(abs(float(np.median(s)) - y))
+            a["pit"].append(pit(s, y, float(rng_u.random())))
+            a["base"].append(abs(now - y))
+            for lv in LEVELS:
+                lo, hi = np.quantile(s, [(1 - lv) / 2, (1 + lv) / 2])
+                a[str(lv)].append(bool(lo <= y <= hi))
+        n += 1
+        d += timedelta(days=step_days)
+    rows = []
+    for w, a in acc.items():
+        if not a["crps"]:
+            continue
+        rows.append(
+            {
+                "weeks": w,
+                "n": len(a["crps"]),
+                "coverage": {f"{int(lv * 100)}": float(np.mean(a[str(lv)])) for lv in LEVELS},
+                "crps": float(np.mean(a["crps"])),
+                "mae_median": float(np.mean(a["ae"])),
+                "crps_no_change": float(np.mean(a["base"])),
+                "crps_ratio": float(np.mean(a["crps"]) / np.mean(a["base"])),
+                "pit_histogram": np.histogram(a["pit"], bins=10, range=(0, 1))[0].tolist(),
+            }
+        )
+    return {
+        "model": f"{model.kind} (trailing {model.vol_days} days)",
+        "points": n,
+        "start": start.isoformat(),
+        "rows": rows,
+    }
+
+
+def format_hashprice_table(r: dict[str, Any]) -> str:
+    lines = [f"Hashprice outlook backtest ({r['model']}, {r['points']} weekly points from {r['start']}):"]
+    lines.append(
+        f"{'weeks':>5} {'n':>4} {'cov50':>6} {'cov80':>6} {'cov90':>6} {'CRPS':>8} {'no-change':>9} {'ratio':>6}"
+    )
+    for x in r["rows"]:
+        c = x["coverage"]
+        lines.append(
+            f"{x['weeks']:>5} {x['n']:>4} {c['50'] * 100:5.1f}% {c['80'] * 100:5.1f}% {c['90'] * 100:5.1f}% "
+            f"{x['crps']:8.2f} {x['crps_no_change']:9.2f} {x['crps_ratio']:6.3f}"
+        )
+    return "\n".join(lines)
