@@ -430,3 +430,30 @@ def test_cli_human_output_rounds_with_units(full_db: Path, tmp_path: Path) -> No
     assert "2025-01-15" in cost_out and "2026-01-01" in cost_out
     assert "GW" in outputs["power"].stdout and "EH/s" in outputs["power"].stdout
     assert "USD/day" in outputs["fleet"].stdout and "%" in outputs["fleet"].stdout
+
+
+def test_price_import_over_stored_prices_reports_and_needs_replace(data_dir: Path) -> None:
+    # Two real EUR series for the same days: Bitfinex's and the multi-currency file's (USD x FX).
+    bitfinex = data_dir / "market/bitfinex-btc-eur-daily.json"
+    multi = data_dir / "market/btc-daily-prices-multi-currency.csv"
+    first, second = read_prices(bitfinex, currency="EUR"), read_prices(multi, currency="EUR")
+    stored = {p.day: p.price for p in first}
+    differ = sorted(p.day for p in second if p.day in stored and stored[p.day] != p.price)
+    same = [p.day for p in second if p.day in stored and stored[p.day] == p.price]
+    assert differ
+    with Store() as s:
+        import_prices(s, first, bitfinex.name, allow_gaps=True)
+        before = s._rows("SELECT * FROM prices ORDER BY day, currency")
+        with pytest.raises(
+            HashlensError, match=rf"{len(differ)} stored price\(s\) differ.*first EUR {differ[0]}.*--replace"
+        ):
+            import_prices(s, second, multi.name)
+        assert s._rows("SELECT * FROM prices ORDER BY day, currency") == before
+        res = import_prices(s, second, multi.name, replace=True)
+        assert res["replaced"] == len(differ) and res["unchanged"] == len(same)
+        assert res["replaced_days"][0] == f"{differ[0].isoformat()} EUR"
+        assert res["new"] == len(second) - len(differ) - len(same)
+        assert s.price_on(differ[0], "EUR") == next(p.price for p in second if p.day == differ[0])
+        # The same file again: every price unchanged, nothing to replace.
+        again = import_prices(s, second, multi.name)
+        assert (again["replaced"], again["unchanged"], again["new"]) == (0, len(second), 0)

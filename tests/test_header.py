@@ -44,3 +44,172 @@ def test_bad_headers_are_named() -> None:
         check_raw_headers(bytes.fromhex(BLOCK1) * 2)
         == [("00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048", True)] * 2
     )
+
+
+# -- Core's header rules on real headers, one field changed at a time ---------------------
+import dataclasses  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from hashlens.consensus import POW_LIMIT, decode_compact, encode_compact  # noqa: E402
+from hashlens.consensus.contextual import (  # noqa: E402
+    BIP34_HEIGHT,
+    BIP65_HEIGHT,
+    BIP66_HEIGHT,
+    GENESIS_HASH,
+    HeaderRefused,
+    check_header,
+    check_time_past,
+    check_version,
+    median_time_past,
+)
+from hashlens.sources.blockstats import read_blockstats  # noqa: E402
+from hashlens.sources.checkpoints import read_bitcoinj  # noqa: E402
+
+
+class Known:
+    """A chain context from the shared files: block-stats hashes and times, checkpoint headers."""
+
+    def __init__(self, hashes: dict[int, str], times: dict[int, int], bits: dict[int, int]) -> None:
+        self.hashes, self.times, self.bits = hashes, times, bits
+
+    def hash_at(self, h: int) -> str | None:
+        return self.hashes.get(h)
+
+    def time_at(self, h: int) -> int | None:
+        return self.times.get(h)
+
+    def bits_at(self, h: int) -> int | None:
+        return self.bits.get(h)
+
+    def period_bits(self, p: int) -> int | None:
+        return None
+
+
+@pytest.fixture(scope="module")
+def stats(data_dir: Path):  # type: ignore[no-untyped-def]
+    return read_blockstats(data_dir / "chain/blockstats-btc-rpc-data.csv.gz")
+
+
+@pytest.fixture(scope="module")
+def context(stats) -> Known:  # type: ignore[no-untyped-def]
+    heights = stats.height.tolist()
+    return Known(
+        dict(zip(heights, stats.blockhash, strict=True)), dict(zip(heights, stats.time.tolist(), strict=True)), {}
+    )
+
+
+@pytest.fixture(scope="module")
+def checkpoints(data_dir: Path) -> dict[int, BlockHeader]:
+    return {cp.height: cp.header for cp in read_bitcoinj(data_dir / "chain/bitcoinj-mainnet-checkpoints.txt")}
+
+
+def with_(hdr: BlockHeader, **change: Any) -> BlockHeader:
+    return dataclasses.replace(hdr, **change)
+
+
+def test_median_time_past_equals_cores_mediantime_on_every_real_block(stats, context: Known) -> None:  # type: ignore[no-untyped-def]
+    # getblockstats' mediantime of block h is GetMedianTimePast(h): the median of blocks h-10 .. h,
+    # which is what a header at h + 1 is checked against.
+    checked, differ = 0, []
+    for h, mtp in zip(stats.height.tolist(), stats.mediantime.tolist(), strict=True):
+        if all(x in context.times for x in range(max(0, h - 10), h + 1)):
+            checked += 1
+            if median_time_past(context, h + 1) != mtp:
+                differ.append(h)
+    assert checked > 79_000
+    # One row of the file disagrees with its own times: mediantime 1767945938 at 931,524, where
+    # the 11 times 931,514 .. 931,524 have median 1767945933 (block 931,519's time; 5 s apart).
+    # The file's time or mediantime of that row is off; every other row agrees.
+    assert differ == [931524]
+
+
+def test_real_checkpoints_pass_every_rule_with_full_context(
+    context: Known, checkpoints: dict[int, BlockHeader]
+) -> None:
+    inside = [h for h in checkpoints if all(x in context.times for x in range(h - 11, h))]
+    assert len(inside) >= 10
+    for h in inside:
+        hdr = checkpoints[h]
+        ctx = Known(context.hashes, context.times, {h - 1: hdr.bits} if h % 2016 else {})
+        got = check_header(ctx, h, hdr, "bitcoinj", now=hdr.time)
+        assert got.hash == hdr.hash_hex and "time-too-old" not in got.unchecked
+
+
+def test_time_at_or_below_the_median_time_past_is_refused(context: Known, checkpoints: dict[int, BlockHeader]) -> None:
+    h = next(h for h in sorted(checkpoints) if all(x in context.times for x in range(h - 11, h)))
+    mtp = sorted(context.times[x] for x in range(h - 11, h))[5]
+    hdr = checkpoints[h]
+    assert check_time_past(context, h, with_(hdr, time=mtp + 1), "x")
+    for t in (mtp, mtp - 1):
+        with pytest.raises(HeaderRefused, match=rf"height {h}\).*rule time-too-old") as e:
+            check_time_past(context, h, with_(hdr, time=t), "x")
+        assert e.value.rule == "time-too-old" and e.value.height == h
+    # Without all 11 previous times the rule is not decided, and says so.
+    sparse = Known({}, {x: t for x, t in context.times.items() if x != h - 3}, {})
+    assert not check_time_past(sparse, h, with_(hdr, time=mtp), "x")
+    assert "time-too-old" in check_header(sparse, h, hdr, "x", now=hdr.time).unchecked
+
+
+def test_time_more_than_two_hours_ahead_is_refused(checkpoints: dict[int, BlockHeader]) -> None:
+    h = max(checkpoints)
+    hdr = checkpoints[h]  # unchanged, so its proof of work holds: the reference time moves
+    empty = Known({}, {}, {})
+    assert check_header(empty, h, hdr, "x", now=hdr.time - 2 * 3600).hash == hdr.hash_hex
+    with pytest.raises(HeaderRefused, match=rf"block {hdr.hash_hex}, rule time-too-new"):
+        check_header(empty, h, hdr, "x", now=hdr.time - 2 * 3600 - 1)
+
+
+@pytest.mark.parametrize(("activation", "floor"), [(BIP34_HEIGHT, 2), (BIP66_HEIGHT, 3), (BIP65_HEIGHT, 4)])
+def test_versions_below_each_bip_floor_are_refused_from_its_height(
+    checkpoints: dict[int, BlockHeader], activation: int, floor: int
+) -> None:
+    h = min(x for x in checkpoints if x >= activation)
+    hdr = checkpoints[h]
+    check_version(h, hdr, "x")  # the real header passes
+    for v in range(-1, floor):
+        with pytest.raises(HeaderRefused, match=rf"height {h}\).*rule bad-version"):
+            check_version(h, with_(hdr, version=v), "x")
+    check_version(h, with_(hdr, version=floor), "x")
+    # Below the activation height the same version is fine (the real early headers are version 1).
+    below = min(checkpoints)
+    assert checkpoints[below].version == 1
+    check_version(below, checkpoints[below], "x")
+
+
+def test_only_mainnet_genesis_at_height_zero() -> None:
+    block1 = BlockHeader.from_hex(BLOCK1)
+    empty = Known({}, {}, {})
+    # Mainnet genesis (Core's chainparams), whose hash block 1 commits to.
+    genesis = BlockHeader(
+        1,
+        bytes(32),
+        bytes.fromhex("4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b")[::-1],
+        1231006505,
+        0x1D00FFFF,
+        2083236893,
+    )
+    assert genesis.hash_hex == block1.prev_hash_hex == GENESIS_HASH
+    assert check_header(empty, 0, genesis, "x").hash == GENESIS_HASH
+    # Testnet3's genesis: same block, another time and nonce; its proof of work is valid.
+    testnet = with_(genesis, time=1296688602, nonce=414098458)
+    assert testnet.check_proof_of_work()
+    with pytest.raises(HeaderRefused, match="rule bad-genesis"):
+        check_header(empty, 0, testnet, "x")
+    # Block 1 is not a genesis either (its prev hash is not zero, and its hash is not mainnet's).
+    with pytest.raises(HeaderRefused, match="height 0"):
+        check_header(empty, 0, block1, "x")
+
+
+def test_core_pow_tests_check_proof_of_work_vectors() -> None:
+    # Core src/test/pow_tests.cpp: CheckProofOfWork_test_{negative,overflow,too_easy,bigger_hash,zero}_target.
+    one = (1).to_bytes(32, "little")
+    assert not check_proof_of_work(one, encode_compact(POW_LIMIT, negative=True))
+    assert not check_proof_of_work(one, ~0x00800000 & 0xFFFFFFFF)
+    assert not check_proof_of_work(one, encode_compact(POW_LIMIT * 2))
+    target = POW_LIMIT >> 10
+    assert not check_proof_of_work((target * 2).to_bytes(32, "little"), encode_compact(target))
+    assert not check_proof_of_work(one, encode_compact(0))
+    exact = decode_compact(encode_compact(target))[0]
+    assert check_proof_of_work(exact.to_bytes(32, "little"), encode_compact(target))
+    assert not check_proof_of_work((exact + 1).to_bytes(32, "little"), encode_compact(target))

@@ -145,3 +145,28 @@ def test_yaml_and_json_and_cli(tmp_path: Path, data_dir: Path) -> None:
     assert r.returncode != 0 and r.stderr.count("\n") == 1 and "line 2: btc_mined" in r.stderr
     r = cli("miners", "import", str(data_dir / "miners/monthly-production-2025-12_2026-01.csv"), "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["warnings"]
+
+
+def test_a_second_source_for_a_stored_month_is_reported(tmp_path: Path, data_dir: Path) -> None:
+    import csv
+
+    src = data_dir / "miners/monthly-production-2025-12_2026-01.csv"
+    rows = list(csv.DictReader(src.open(newline="")))
+    victim = next(r for r in rows if r["btc_mined"])
+    key = f"{victim['ticker']} {victim['month']}"
+    changed = [dict(r) for r in rows]
+    for r in changed:
+        if r is not None and r["ticker"] == victim["ticker"] and r["month"] == victim["month"]:
+            r["btc_mined"] = str(float(victim["btc_mined"]) + 1)
+    other = tmp_path / "other-source.csv"
+    with other.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(changed)
+    with Store() as s:
+        import_dataset(s, read_dataset(src), src.name)
+        same = import_dataset(s, read_dataset(src), src.name)
+        assert same["replaced"] == [] and same["unchanged"] == len(rows)
+        res = import_dataset(s, read_dataset(other), other.name)
+        assert res["replaced"] == [key] and res["unchanged"] == len(rows) - 1
+        assert any(key in w and "replaced" in w for w in res["warnings"])

@@ -76,22 +76,68 @@ def test_esplora_full_sync_and_rpc_agree(data_dir: Path) -> None:
         assert [r[0] for r in table(a, BLOCKS)] == list(range(961632, 961640))
 
 
-def test_reorg_rolls_back_to_the_fork_point(data_dir: Path) -> None:
+def test_a_branch_with_less_work_is_refused(data_dir: Path) -> None:
     chain = run_chain(data_dir)
-    with ReplayServer(chain) as srv, Store() as store, Store() as fresh:
+    with ReplayServer(chain) as srv, Store() as store:
         sync(store, srv.rpc_url, start_height=961632)
+        before = table(store, BLOCKS)
         # The node invalidates the top four blocks (as `invalidateblock` would): tip 961,635.
         chain.tip = 961635
-        report = sync(store, srv.rpc_url)[0]
-        assert any("rolled back 4 block(s) above height 961635" in n for n in report.notes)
-        sync(fresh, srv.rpc_url, start_height=961632)
-        assert table(store, BLOCKS) == table(fresh, BLOCKS)
+        with pytest.raises(HashlensError, match=r"reorganisation refused.*above height 961635"):
+            sync(store, srv.rpc_url)
         # A node on another branch: the stored hash at 961,635 no longer matches -> fork at 961,634.
         chain.hashes = {h: x for h, x in chain.hashes.items() if h <= 961634}
         chain.tip = 961634
+        with pytest.raises(HashlensError, match=r"reorganisation refused.*above height 961634"):
+            sync(store, srv.rpc_url)
+        assert table(store, BLOCKS) == before
+
+
+def test_a_branch_with_more_work_replaces_the_stored_one(data_dir: Path) -> None:
+    run = stale_run(data_dir)
+    chain = run_chain(data_dir)
+    # The store's branch: the run up to 961,635, then one other real header stored at 961,636
+    # (the stale block of 961,324 standing in for a competing tip).
+    other = next(
+        BlockHeader.from_hex(r.split(",")[2])
+        for r in (data_dir / "chain/stale-blocks-head-2026.csv").read_text().splitlines()[1:]
+        if r.startswith("961324,")
+    )
+    with ReplayServer(chain) as srv, Store() as store, Store() as fresh:
+        chain.tip = 961635
+        sync(store, srv.rpc_url, start_height=961632)
+        store.insert_headers([(961636, other, other.hash_hex)], "a competing tip", "test")
+        chain.tip = 961639
         report = sync(store, srv.rpc_url)[0]
-        assert any("above height 961634" in n for n in report.notes)
-        assert store.tip_height() == 961634
+        assert any("rolled back 1 block(s) above height 961635" in n for n in report.notes)
+        assert report.added == 961639 - 961635
+        sync(fresh, srv.rpc_url, start_height=961632)
+        assert table(store, BLOCKS) == table(fresh, BLOCKS)
+        assert store.block_hash(961636) == run[961636].hash_hex
+
+
+def test_a_header_must_hash_to_the_hash_the_node_named(data_dir: Path) -> None:
+    chain = run_chain(data_dir)
+    run = stale_run(data_dir)
+    # The node names 961,633's hash but serves 961,634's header under it.
+    chain.headers[run[961633].hash_hex] = run[961634].serialize()
+    with ReplayServer(chain) as srv, Store() as store:
+        with pytest.raises(
+            HashlensError, match=f"height 961633.*hashes to {run[961634].hash_hex}.*not {run[961633].hash_hex}"
+        ):
+            sync(store, srv.rpc_url, start_height=961632)
+        assert store.counts()["blocks"] == 0
+
+
+@pytest.mark.parametrize("tip", [-5, 10**12, 2**62])
+def test_an_absurd_tip_height_is_one_error(data_dir: Path, tip: int) -> None:
+    chain = run_chain(data_dir)
+    chain.tip = tip
+    with ReplayServer(chain) as srv, Store() as store:
+        for url in (srv.rpc_url, srv.esplora_url):
+            with pytest.raises(HashlensError, match=f"height.*{tip}|{tip}.*height"):
+                sync(store, url)
+        assert store.counts()["blocks"] == 0
 
 
 def test_dropped_connections_are_retried(data_dir: Path) -> None:
@@ -147,4 +193,21 @@ def test_rollback_forgets_periods_only_a_header_above_proved(shared_chain: Share
         sync(whole, srv.rpc_url, periods_only=True, batch_rows=50)
         assert table(store, BLOCKS) == table(whole, BLOCKS)
         q = "SELECT period, start_height, bits, target_hex, last_block_hash, source FROM periods ORDER BY period"
+        assert table(store, q) == table(whole, q)
+
+
+def test_a_periods_only_store_rolled_back_across_retargets_resyncs_from_another_node(
+    shared_chain: SharedChain,
+) -> None:
+    chain = periods_chain(shared_chain)
+    fork = 300 * 2016 + 7  # inside period 300; the retargets of periods 301 .. are above it
+    with ReplayServer(chain) as srv, Store() as store, Store() as whole:
+        sync(store, srv.rpc_url, periods_only=True, batch_rows=100)
+        store.rollback_above(fork, "a node on another branch")
+        assert max(int(str(p)) for p, _ in table(store, "SELECT period, bits FROM periods")) == 300
+        # The rows of the rolled-back periods were written under the RPC node's name; Esplora resyncs them.
+        assert sync(store, srv.esplora_url, periods_only=True)[0].added == 436 - 300
+        sync(whole, srv.esplora_url, periods_only=True, batch_rows=100)
+        assert table(store, BLOCKS) == table(whole, BLOCKS)
+        q = "SELECT period, start_height, bits, target_hex, last_block_hash FROM periods ORDER BY period"
         assert table(store, q) == table(whole, q)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,6 +60,11 @@ def test_full_import_and_idempotent_rerun(full_store: Path, data_dir: Path) -> N
             assert before[k] + block_work(targets[k]) == cp.chainwork, cp.height
 
 
+def _default_sigint() -> None:
+    # A background job's children start with SIGINT ignored; a user's terminal delivers it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def hashlens(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "hashlens", *args],
@@ -66,6 +72,7 @@ def hashlens(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        preexec_fn=_default_sigint,
     )
 
 
@@ -342,8 +349,9 @@ def test_rollback_above_clears_stats_and_period_hashes(store_copy: Path, full_st
         assert s._scalar("SELECT max(height) FROM block_stats") == fork
         last = dict(s._rows("SELECT period, last_block_hash FROM periods WHERE last_block_hash IS NOT NULL"))
         assert last == {i: x for i, x in enumerate(electrum) if 2016 * i + 2015 <= fork}
-        # Period rows proved by files (not by a header above the fork from "test reorg") stay.
-        assert counts["periods"] == periods_before
+        # Every period starting above the fork goes, whichever file proved it: its bits were the
+        # abandoned branch's (Electrum's periods up to the fork stay; none starts exactly at it).
+        assert counts["periods"] == len([i for i in range(len(electrum)) if 2016 * i <= fork]) < periods_before
         assert s._rows("SELECT rows, note FROM sync_log WHERE kind = 'reorg'") == [
             (dropped, f"rolled back to height {fork}")
         ]
@@ -447,3 +455,176 @@ def test_contextual_check_is_pure(data_dir: Path) -> None:
     # A context whose period bits differ: proof of work passes (own bits), the period rule does not.
     with pytest.raises(HashlensError, match=f"bits 0x{b.bits:08x} but period {961633 // 2016} has bits"):
         contextual_check_header(Known({961632: a.hash_hex}, b.bits + 1), 961633, b, "here")
+
+
+# -- Core's rules through sync; bounds; environment failures ----------------------------------
+def test_negative_start_height_is_one_error(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+    f = tmp_path / "one.bin"
+    f.write_bytes(stale_headers(data_dir)[961632])
+    err = run_cli_fails(store_copy, str(f), "--start-height", "-100")
+    assert "--start-height -100 is negative" in err
+
+
+def test_absurd_height_column_is_one_error(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+    raw = stale_headers(data_dir)[961632]
+    f = tmp_path / "far.csv"
+    f.write_text(f"height,header\n{10**15},{raw.hex()}\n")
+    err = run_cli_fails(store_copy, str(f))
+    assert f"height {10**15} is above" in err
+
+
+def test_time_too_new_against_the_sync_clock(tmp_path: Path, data_dir: Path) -> None:
+    src = data_dir / "chain-extra/verified-mainnet-headers-2025-2026.csv"
+    import csv
+
+    rows = list(csv.DictReader(src.open(newline="")))
+    newest = max(rows, key=lambda r: int(r["time"]))
+    with Store() as s:
+        with pytest.raises(HashlensError, match=rf"height {newest['height']}.*rule time-too-new"):
+            sync(s, str(src), now=int(newest["time"]) - 2 * 3600 - 1)
+        assert s.counts()["blocks"] == 0
+        report = sync(s, str(src), now=int(newest["time"]) - 2 * 3600)[0]
+        # These five headers lie far apart: no 11 previous times are stored for any of them.
+        assert any(
+            "time-too-old (median time past) not checkable" in n and f"({len(rows)} header(s))" in n
+            for n in report.notes
+        )
+
+
+def test_block_stats_disagreeing_with_stored_stats_are_refused(tmp_path: Path, data_dir: Path) -> None:
+    import gzip
+
+    with gzip.open(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", "rt") as fh:
+        lines = [next(fh) for _ in range(31)]
+    first = tmp_path / "a.csv"
+    first.write_text("".join(lines))
+    cols = lines[0].strip().split(",")
+    fee = cols.index("totalfee")
+    cells = lines[20].strip().split(",")
+    cells[fee] = str(int(cells[fee]) + 1)
+    other = tmp_path / "b.csv"
+    other.write_text("".join(lines[:20]) + ",".join(cells) + "\n" + "".join(lines[21:]))
+    height = cells[cols.index("height")]
+    with Store() as s:
+        sync(s, str(first))
+        before = {n: s._rows(q) for n, q in TABLES.items()}
+        with pytest.raises(
+            HashlensError, match=rf"1 height\(s\) already stored with different block stats \(first {height}: totalfee"
+        ):
+            sync(s, str(other))
+        assert {n: s._rows(q) for n, q in TABLES.items()} == before
+        assert sync(s, str(first))[0].skipped == 30  # the same rows again: agree, skipped
+
+
+def test_truncated_gzip_is_one_error_not_an_abort(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+    whole = (data_dir / "chain/blockstats-btc-rpc-data.csv.gz").read_bytes()
+    for cut in (30, 200_000):
+        f = tmp_path / f"cut{cut}.csv.gz"
+        f.write_bytes(whole[:cut])
+        proc = hashlens("--db", str(store_copy), "sync", str(f))
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 2 and err.count("\n") == 1 and "truncated" in err, err
+
+
+def _can_mount() -> bool:
+    return os.geteuid() == 0 and shutil.which("mount") is not None
+
+
+def _mount_tmpfs(where: Path, size: str) -> bool:
+    where.mkdir(parents=True, exist_ok=True)
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
+        ).returncode
+        == 0
+    )
+
+
+@pytest.mark.skipif(not _can_mount(), reason="needs root to mount a small tmpfs")
+def test_disk_full_and_read_only_store_have_their_own_exit(tmp_path: Path, data_dir: Path) -> None:
+    full = tmp_path / "full"
+    if not _mount_tmpfs(full, "3m"):
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        proc = hashlens("--db", str(full / "s.duckdb"), "sync", str(data_dir / "chain/blockstats-btc-rpc-data.csv.gz"))
+        _out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 3 and err.count("\n") == 1 and err.startswith("error: disk full"), err
+    finally:
+        subprocess.run(["umount", "-l", str(full)], check=False)
+    ro = tmp_path / "ro"
+    if not _mount_tmpfs(ro, "20m"):
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        proc = hashlens("--db", str(ro / "s.duckdb"), "sync", str(data_dir / "chain/electrum-mainnet-checkpoints.json"))
+        assert proc.wait(timeout=120) == 0
+        subprocess.run(["mount", "-o", "remount,ro", str(ro)], check=True)
+        proc = hashlens("--db", str(ro / "s.duckdb"), "sync", str(data_dir / "chain/stale-blocks-head-2026.csv"))
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 4 and err.count("\n") == 1 and "read-only" in err, err
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], check=False)
+
+
+def test_disk_full_injected_has_its_own_exit(tmp_path: Path, data_dir: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    import errno
+
+    from hashlens.cli.app import main
+    from hashlens.store.db import Database
+
+    def full(*_a: object, **_k: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Database, "_insert_arrow", full)
+    db = tmp_path / "s.duckdb"
+    with pytest.raises(SystemExit) as e:
+        main(["--db", str(db), "sync", str(data_dir / "chain/electrum-mainnet-checkpoints.json")])
+    err = capsys.readouterr().err
+    assert e.value.code == 3 and err.count("\n") == 1 and err.startswith("error: disk full"), err
+    monkeypatch.undo()
+    with Store(db) as s:
+        assert s.counts()["periods"] == 0
+
+
+@pytest.mark.parametrize("holder", ["sync", "serve"])
+def test_a_locked_store_names_its_holder(tmp_path: Path, data_dir: Path, holder: str) -> None:
+    db = tmp_path / "s.duckdb"
+    Store(db).close()
+    code = (
+        f"import sys, time; sys.argv = ['hashlens', {holder!r}, 'x']\n"
+        "from hashlens.store import Store\n"
+        f"s = Store({str(db)!r}, read_only={holder == 'serve'})\n"
+        "print('open', flush=True); time.sleep(60)\n"
+    )
+    other = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout is not None and other.stdout.readline().strip() == "open"
+        proc = hashlens("--db", str(db), "sync", str(data_dir / "chain/electrum-mainnet-checkpoints.json"))
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 5 and err.count("\n") == 1, err
+        assert f"in use by process {other.pid} (`hashlens {holder} x`)" in err
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_ctrl_c_has_its_own_exit(tmp_path: Path, data_dir: Path) -> None:
+
+    proc = hashlens(
+        "--db",
+        str(tmp_path / "s.duckdb"),
+        "sync",
+        str(data_dir / "chain/blockstats-btc-rpc-data.csv.gz"),
+        "--batch-rows",
+        "2000",
+        env={"HASHLENS_SYNC_TRACE": "1"},
+    )
+    assert proc.stderr is not None
+    lines = []
+    for line in proc.stderr:
+        lines.append(line)
+        if line.startswith("trace: committed"):
+            break
+    proc.send_signal(signal.SIGINT)
+    _out, rest = proc.communicate(timeout=120)
+    assert proc.returncode == 130, rest
+    assert rest.strip().splitlines()[-1] == "error: interrupted"

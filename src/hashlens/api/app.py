@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from hashlens import __version__
 from hashlens.api.deps import Holder, StoreHolder
 from hashlens.api.models import ERRORS, Health
-from hashlens.api.routers import chain, economics, imports, miners, simulate, weekly
+from hashlens.api.routers import chain, economics, forecast, imports, miners, simulate, weekly
 from hashlens.errors import HashlensError
 from hashlens.store import Store
 
@@ -62,7 +62,15 @@ def create_app(db_path: str | Path | None = None, token: str | None = None) -> F
         """Server version, whether imports are enabled, and the store's row counts."""
         return Health(status="ok", version=__version__, read_only=token is None, counts=holder.run(Store.counts))
 
-    for r in (chain.router, economics.router, miners.router, simulate.router, imports.router, weekly.router):
+    for r in (
+        chain.router,
+        economics.router,
+        miners.router,
+        simulate.router,
+        imports.router,
+        weekly.router,
+        forecast.router,
+    ):
         app.include_router(r)
 
     static = Path(str(resources.files("hashlens.web").joinpath("static")))

@@ -96,6 +96,7 @@ class PricesImport(BaseModel):
     currency: str = Field("USD", min_length=3, max_length=3)
     prices: dict[date, float] = Field(..., min_length=1, max_length=20000)
     allow_gaps: bool = False
+    replace: bool = Field(False, description="Overwrite stored prices that differ (the answer lists the days).")
     source: str = Field("api", max_length=200)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,12 +24,21 @@ import numpy as np
 from hashlens.consensus import (
     DIFFICULTY_ADJUSTMENT_INTERVAL,
     BlockHeader,
+    block_work,
     calculate_next_work_required,
     permitted_difficulty_transition,
     target_to_bits,
 )
 from hashlens.consensus.compact import decode_compact
-from hashlens.consensus.contextual import ZERO_HASH, contextual_check_header
+from hashlens.consensus.contextual import (
+    BAD_DIFFBITS,
+    MAX_FUTURE_BLOCK_TIME_S,
+    TIME_TOO_NEW,
+    TIME_TOO_OLD,
+    ZERO_HASH,
+    check_header,
+)
+from hashlens.consensus.params import GENESIS_TIME
 from hashlens.errors import HashlensError
 from hashlens.sources import detect
 from hashlens.sources.blockstats import check_block_stats, read_blockstats
@@ -91,6 +102,42 @@ def default_batch_rows() -> int:
     return int(os.environ.get("HASHLENS_BATCH_ROWS", "10000"))
 
 
+#: Heights are stored as 32-bit integers.
+STORE_MAX_HEIGHT = 2**31 - 1
+
+
+def height_ceiling(now: int) -> int:
+    """The highest height a header can have by ``now`` [Unix s]: consensus makes the median
+    time past of 11 blocks rise at least 1 s every 6 blocks (``time-too-old``) and no header
+    is more than 2 h ahead (``time-too-new``), so by ``now`` at most
+    6·(now + 2 h - genesis time) + 11 blocks can exist; capped at what the store can hold."""
+    return max(0, min(6 * (now + MAX_FUTURE_BLOCK_TIME_S - GENESIS_TIME) + 11, STORE_MAX_HEIGHT))
+
+
+def check_height(height: int, now: int, where: str) -> None:
+    """A height must lie in 0 … :func:`height_ceiling`."""
+    if height < 0:
+        raise HashlensError(f"{where}: height {height} is negative; heights start at 0 (genesis)")
+    ceiling = height_ceiling(now)
+    if height > ceiling:
+        raise HashlensError(
+            f"{where}: height {height} is above {ceiling}, the most blocks consensus allows by now; "
+            "the source is wrong or not Bitcoin mainnet"
+        )
+
+
+_UNCHECKED_WHY = {
+    TIME_TOO_OLD: "time-too-old (median time past) not checkable: the store lacks the previous 11 block times",
+    BAD_DIFFBITS: "bad-diffbits not checkable: the store lacks the parent's bits",
+    TIME_TOO_NEW: "time-too-new not checked: no reference time",
+}
+
+
+def unchecked_notes(counts: Counter[str]) -> list[str]:
+    """Report lines for the rules that could not be decided, with how many headers each."""
+    return [f"{_UNCHECKED_WHY[r]} ({n} header(s))" for r, n in sorted(counts.items())]
+
+
 def _trace(message: str) -> None:
     # Lets a test (or a curious user) watch batches commit: HASHLENS_SYNC_TRACE=1.
     if os.environ.get("HASHLENS_SYNC_TRACE"):
@@ -103,10 +150,14 @@ class ChainView:
     for the batch's height range (one query each, not one per header). Implements
     :class:`hashlens.consensus.contextual.ChainContext`."""
 
-    def __init__(self, store: Store, lo: int | None = None, hi: int | None = None) -> None:
+    def __init__(self, store: Store, lo: int | None = None, hi: int | None = None, below: int | None = None) -> None:
+        """``below``: see only what the store holds at or below this height (a fork point)."""
         self.hashes: dict[int, str] = {}
         self.times: dict[int, int] = {}
         self.bits: dict[int, int] = {}
+        self.unchecked: Counter[str] = Counter()
+        if below is not None:
+            hi = below if hi is None else min(hi, below)
         for b in store.known_blocks(None if lo is None else lo - N, hi):
             if b.hash is not None:  # a row with a time but no hash says nothing of linkage
                 self.hashes[b.height] = b.hash
@@ -116,8 +167,10 @@ class ChainView:
                 self.bits[b.height] = b.bits
         self._period_bits: dict[int, int] = {}
         for p, fact in store.period_facts().items():
+            if below is not None and p * N > below:
+                continue
             self._period_bits[p] = fact.bits
-            if fact.last_block_hash is not None:
+            if fact.last_block_hash is not None and (below is None or p * N + N - 1 <= below):
                 self.hashes.setdefault(p * N + N - 1, fact.last_block_hash)
 
     def hash_at(self, h: int) -> str | None:
@@ -137,12 +190,14 @@ class ChainView:
         self.hashes[h], self.times[h], self.bits[h] = block_hash, hdr.time, hdr.bits
 
 
-def validate_header(view: ChainView, height: int, hdr: BlockHeader, where: str) -> str:
-    """Check one header in its chain context (:func:`contextual_check_header`), add it to the
-    view so the next header sees it, and return its hash. Raises naming the height."""
-    block_hash = contextual_check_header(view, height, hdr, where)
-    view.add(height, hdr, block_hash)
-    return block_hash
+def validate_header(view: ChainView, height: int, hdr: BlockHeader, where: str, now: int | None = None) -> str:
+    """Check one header in its chain context (:func:`hashlens.consensus.contextual.check_header`,
+    ``now`` the reference time), add it to the view so the next header sees it, count the rules
+    the context could not decide, and return its hash. Raises naming the height and rule."""
+    checked = check_header(view, height, hdr, where, now)
+    view.unchecked.update(checked.unchecked)
+    view.add(height, hdr, checked.hash)
+    return checked.hash
 
 
 def _check_stored_facts(view: ChainView, height: int, hdr: BlockHeader, where: str) -> None:
@@ -168,9 +223,16 @@ def import_headers(
     kind: str,
     progress: Progress,
     batch_rows: int,
+    now: int | None = None,
 ) -> SyncReport:
-    """Validate and store full headers (height, header, where) in order, batch by batch."""
+    """Validate and store full headers (height, header, where) in order, batch by batch.
+
+    ``now`` is the reference time of ``time-too-new`` [Unix s]; default the wall clock."""
+    now = int(time.time()) if now is None else now
     report = SyncReport(source, kind)
+    for h, _, where in rows:
+        check_height(h, now, where)
+    unchecked: Counter[str] = Counter()
     progress.start(f"{kind}: {Path(source).name}", len(rows))
     for start in range(0, len(rows), batch_rows):
         batch = rows[start : start + batch_rows]
@@ -189,13 +251,15 @@ def import_headers(
                 view.add(h, hdr, have[h])
                 continue
             _check_stored_facts(view, h, hdr, where)
-            fresh.append((h, hdr, validate_header(view, h, hdr, where)))
+            fresh.append((h, hdr, validate_header(view, h, hdr, where, now)))
+        unchecked.update(view.unchecked)
         if fresh:
             store.insert_headers(fresh, source, kind)
             _trace(f"committed batch of {len(fresh)} headers up to height {fresh[-1][0]}")
         report.added += len(fresh)
         progress.advance(len(batch))
     progress.done()
+    report.notes.extend(unchecked_notes(unchecked))
     return report
 
 
@@ -203,6 +267,8 @@ def place_headers(
     store: Store, rows: list[HeaderRow], start_height: int | None, path: Path
 ) -> list[tuple[int, BlockHeader, str]]:
     """Give each header a height: its own column, --start-height, or its parent in the store."""
+    if start_height is not None and start_height < 0:
+        raise HashlensError(f"--start-height {start_height} is negative; heights start at 0 (genesis)")
     if rows and rows[0].height is not None:
         out = []
         for r in rows:
@@ -301,10 +367,12 @@ def import_stale(store: Store, path: Path, progress: Progress) -> SyncReport:
     return report
 
 
-def import_bitcoinj(store: Store, path: Path, progress: Progress, batch_rows: int) -> SyncReport:
+def import_bitcoinj(
+    store: Store, path: Path, progress: Progress, batch_rows: int, now: int | None = None
+) -> SyncReport:
     cps = read_bitcoinj(path)
     rows = [(cp.height, cp.header, f"{path}: checkpoint {i + 1}") for i, cp in enumerate(cps)]
-    return import_headers(store, rows, str(path), detect.BITCOINJ, progress, batch_rows)
+    return import_headers(store, rows, str(path), detect.BITCOINJ, progress, batch_rows, now)
 
 
 def import_blockstats(store: Store, path: Path, progress: Progress, batch_rows: int) -> SyncReport:
@@ -323,6 +391,8 @@ def import_blockstats(store: Store, path: Path, progress: Progress, batch_rows: 
     heights, hashes = stats.height, stats.blockhash
     todo = [i for i, h in enumerate(heights.tolist()) if h not in done]
     report.skipped = len(heights) - len(todo)
+    if report.skipped:
+        _check_stored_stats(store, stats, [i for i, h in enumerate(heights.tolist()) if h in done], path)
     progress.start(f"blocks: {path.name}", len(heights))
     progress.advance(report.skipped)
     last_hashes = {p: f.last_block_hash for p, f in store.period_facts().items() if f.last_block_hash is not None}
@@ -365,6 +435,40 @@ def import_blockstats(store: Store, path: Path, progress: Progress, batch_rows: 
         progress.advance(len(sel))
     progress.done()
     return report
+
+
+def _check_stored_stats(store: Store, stats: Any, rows: list[int], path: Path) -> None:
+    """Rows of a block-stats file at heights whose statistics are already stored must agree with
+    them (hash, time and each statistic the file gives); otherwise the file is refused whole,
+    naming how many heights differ and the first, and the stored rows stay."""
+    hs = stats.height[rows]
+    stored = store.stats_between(int(hs.min()), int(hs.max()))
+    differ: list[tuple[int, str]] = []
+    for i in rows:
+        h = int(stats.height[i])
+        s = stored.get(h)
+        if s is None:
+            continue
+        mediantime, subsidy, totalfee, txs, weight, block_hash, block_time = s
+        mine = {
+            "blockhash": (stats.blockhash[i], block_hash, True),
+            "time": (int(stats.time[i]), block_time, True),
+            "mediantime": (int(stats.mediantime[i]), mediantime, int(stats.mediantime[i]) != 0),
+            "subsidy": (int(stats.subsidy_sat[i]), subsidy, int(stats.subsidy_sat[i]) != -1),
+            "totalfee": (int(stats.totalfee_sat[i]), totalfee, int(stats.totalfee_sat[i]) != -1),
+            "txs": (int(stats.txs[i]), txs, int(stats.txs[i]) != 0),
+            "total_weight": (int(stats.total_weight[i]), weight, int(stats.total_weight[i]) != 0),
+        }
+        for name, (new, old, given) in mine.items():
+            if given and old is not None and old != -1 and new != old:
+                differ.append((h, f"{name} {new} but the store has {old}"))
+                break
+    if differ:
+        h, what = differ[0]
+        raise HashlensError(
+            f"{path}: {len(differ)} height(s) already stored with different block stats (first {h}: {what}); "
+            "nothing imported from this file, the stored rows stay"
+        )
 
 
 def import_boundary_times(store: Store, path: Path, progress: Progress) -> SyncReport:
@@ -449,6 +553,63 @@ def find_fork_point(store: Store, client: HeaderSource, remote_tip: int) -> int 
     return -1
 
 
+def branch_work(lo: int, hi: int, bits_of: Callable[[int], int | None]) -> int:
+    """Exact work of the blocks at heights ``lo`` … ``hi`` [hashes]: per period, its blocks
+    times ``block_work`` of its bits (every block of a mainnet period shares them).
+    ``bits_of(period)`` gives a period's bits; a period without known bits counts nothing."""
+    total = 0
+    h = lo
+    while h <= hi:
+        p = h // N
+        end = min(hi, p * N + N - 1)
+        bits = bits_of(p)
+        if bits is not None:
+            total += (end - h + 1) * block_work(bits)
+        h = end + 1
+    return total
+
+
+def _fetch_branch(
+    client: HeaderSource,
+    view: ChainView,
+    heights: Sequence[int],
+    periods_only: bool,
+    step: int,
+    now: int,
+) -> tuple[list[tuple[int, BlockHeader, str]], dict[int, str]]:
+    """Fetch and validate the headers at ``heights`` (and, periods-only, the hashes below them)."""
+    fresh: list[tuple[int, BlockHeader, str]] = []
+    last_hashes: dict[int, str] = {}
+    where = f"{client.name} block"
+    for start in range(0, len(heights), step):
+        hs = list(heights[start : start + step])
+        if periods_only:
+            asked = [x for h in hs for x in (h - 1, h)]
+            got = client.block_hashes(asked)
+            named = dict(zip(asked, got, strict=True))
+        else:
+            named = dict(zip(hs, client.block_hashes(hs), strict=True))
+        raws = client.raw_headers([named[h] for h in hs])
+        for h, raw in zip(hs, raws, strict=True):
+            hdr = BlockHeader.parse(raw)
+            if hdr.hash_hex != named[h]:
+                raise HashlensError(
+                    f"{where} (height {h}): the header the node sent hashes to {hdr.hash_hex}, "
+                    f"not {named[h]}, the hash it named for that height; refused"
+                )
+            if periods_only:
+                known = view.hash_at(h - 1)
+                if known is not None and known != named[h - 1]:
+                    raise HashlensError(
+                        f"{where} (height {h - 1}): remote hash {named[h - 1]} differs from stored {known}"
+                    )
+                view.hashes[h - 1] = named[h - 1]
+                last_hashes[h - 1] = named[h - 1]
+            _check_stored_facts(view, h, hdr, where)
+            fresh.append((h, hdr, validate_header(view, h, hdr, where, now)))
+    return fresh, last_hashes
+
+
 def sync_remote(
     store: Store,
     client: HeaderSource,
@@ -456,58 +617,106 @@ def sync_remote(
     batch_rows: int,
     start_height: int | None = None,
     periods_only: bool = False,
+    now: int | None = None,
 ) -> SyncReport:
+    """Sync headers (or period-start headers) from a node, with Core's fork choice.
+
+    The node's tip must be a height consensus allows by ``now``. Where the node disagrees with
+    stored headers, its branch above the highest agreeing stored header is fetched and
+    validated first; it replaces the stored branch (one transaction) only if its exact work
+    is greater, else the reorganisation is refused. Every header must hash to the hash the
+    node named for its height.
+    """
+    now = int(time.time()) if now is None else now
     report = SyncReport(client.name, "periods" if periods_only else "headers")
     tip = client.tip_height()
+    check_height(tip, now, f"{client.name}: tip")
+    if start_height is not None:
+        check_height(start_height, now, f"{client.name}: --start-height")
     fork = find_fork_point(store, client, tip)
+    step = max(1, batch_rows)
     if fork is not None and store.count_headers_above(fork):
-        dropped = store.rollback_above(fork, client.name)
-        report.notes.append(f"reorganisation: rolled back {dropped} block(s) above height {fork}")
+        return _reorganise(store, client, report, progress, fork, tip, step, periods_only, now)
+    heights: Sequence[int]
     if periods_only:
         first_period = max(1, ((start_height or 0) + N - 1) // N)
         have = store.header_heights()
         heights = [p * N for p in range(first_period, tip // N + 1) if p * N not in have]
     else:
         begin = start_height if start_height is not None else (fork + 1 if fork is not None else 0)
-        heights = list(range(begin, tip + 1))
+        heights = range(begin, tip + 1)
     progress.start(f"sync {client.name}", len(heights))
-    step = max(1, batch_rows)
+    unchecked: Counter[str] = Counter()
     for start in range(0, len(heights), step):
         hs = heights[start : start + step]
-        if periods_only:
-            asked = [x for h in hs for x in (h - 1, h)]
-            got = client.block_hashes(asked)
-            prev_hash = dict(zip(asked, got, strict=True))
-            raws = client.raw_headers([prev_hash[h] for h in hs])
-        else:
-            hashes = client.block_hashes(hs)
-            raws = client.raw_headers(hashes)
         view = ChainView(store, hs[0] - 1, hs[-1])
-        fresh = []
-        for h, raw in zip(hs, raws, strict=True):
-            hdr = BlockHeader.parse(raw)
-            where = f"{client.name} block"
-            if periods_only:
-                known = view.hash_at(h - 1)
-                if known is not None and known != prev_hash[h - 1]:
-                    raise HashlensError(
-                        f"{where} (height {h - 1}): remote hash {prev_hash[h - 1]} differs from stored {known}"
-                    )
-                view.hashes[h - 1] = prev_hash[h - 1]
-            _check_stored_facts(view, h, hdr, where)
-            fresh.append((h, hdr, validate_header(view, h, hdr, where)))
+        fresh, last_hashes = _fetch_branch(client, view, hs, periods_only, step, now)
+        unchecked.update(view.unchecked)
         if periods_only:
-            store.insert_period_start_headers(fresh, {h - 1: prev_hash[h - 1] for h in hs}, client.name, report.kind)
+            store.insert_period_start_headers(fresh, last_hashes, client.name, report.kind)
         else:
             store.insert_headers(fresh, client.name, report.kind)
         _trace(f"committed batch of {len(fresh)} headers up to height {hs[-1]}")
         report.added += len(fresh)
         progress.advance(len(hs))
     progress.done()
+    report.notes.extend(unchecked_notes(unchecked))
     return report
 
 
-def import_snapshot(store: Store, progress: Progress, batch_rows: int) -> SyncReport:
+def _reorganise(
+    store: Store,
+    client: HeaderSource,
+    report: SyncReport,
+    progress: Progress,
+    fork: int,
+    tip: int,
+    step: int,
+    periods_only: bool,
+    now: int,
+) -> SyncReport:
+    """The node's branch above ``fork`` against the stored one: most work wins (Core's rule;
+    equal work keeps what is stored)."""
+    stored_view = ChainView(store)
+    stored_top = store.header_top()
+    assert stored_top is not None  # there are headers above the fork
+    stored_bits = {h // N: b for h, b in stored_view.bits.items() if h > fork}
+    stored_work = branch_work(fork + 1, stored_top, lambda p: stored_bits.get(p, stored_view.period_bits(p)))
+    if periods_only:
+        heights: Sequence[int] = [p * N for p in range(fork // N + 1, tip // N + 1)]
+    else:
+        heights = range(fork + 1, tip + 1)
+    progress.start(f"sync {client.name} (branch above {fork})", len(heights))
+    view = ChainView(store, fork + 1, fork, below=fork)
+    fresh, last_hashes = _fetch_branch(client, view, heights, periods_only, step, now)
+    progress.advance(len(heights))
+    progress.done()
+    node_bits = {h // N: hdr.bits for h, hdr, _ in fresh}
+    node_work = branch_work(fork + 1, tip, lambda p: node_bits.get(p, view.period_bits(p)))
+    if node_work <= stored_work:
+        raise HashlensError(
+            f"{client.name}: reorganisation refused: the node's branch above height {fork} (to {tip}) has work "
+            f"{node_work:#x}, not more than the stored branch's {stored_work:#x} (to {stored_top}); "
+            "the store keeps the branch with the most work"
+        )
+    above = store.rows_above(fork)
+    dropped = store.replace_branch(fork, fresh, last_hashes if periods_only else None, client.name, report.kind)
+    report.added = len(fresh)
+    report.notes.append(
+        f"reorganisation: rolled back {dropped} block(s) above height {fork}: the node's branch has more work "
+        f"({node_work:#x} against {stored_work:#x})"
+    )
+    if above.bare_blocks or above.stats or above.periods:
+        report.notes.append(
+            f"dropped with the old branch: {above.bare_blocks} block row(s) without headers"
+            + (f" (from {above.bare_sources})" if above.bare_sources else "")
+            + f", {above.stats} block-stats row(s), {above.periods} period row(s)"
+        )
+    report.notes.extend(unchecked_notes(view.unchecked))
+    return report
+
+
+def import_snapshot(store: Store, progress: Progress, batch_rows: int, now: int | None = None) -> SyncReport:
     """The bundled snapshot of public chain facts (``hashlens/data/chain_snapshot.csv``, built by
     scripts/build_chain_snapshot.py): period bits and last-block hashes, and period-start blocks
     (full headers where known, validated like any other; else hash and time)."""
@@ -527,7 +736,7 @@ def import_snapshot(store: Store, progress: Progress, batch_rows: int) -> SyncRe
     if new_periods:
         store.insert_periods(new_periods, source, "snapshot-periods")
     headers = [(r.start_height, r.start_header, f"snapshot period {r.period}") for r in rows if r.start_header]
-    hr = import_headers(store, headers, source, "snapshot-headers", progress, batch_rows)
+    hr = import_headers(store, headers, source, "snapshot-headers", progress, batch_rows, now)
     have = store.block_heights()
     times = [r for r in rows if r.start_time is not None and r.start_header is None and r.start_height not in have]
     if times:
@@ -578,15 +787,20 @@ def sync(
     start_height: int | None = None,
     periods_only: bool = False,
     cookie_file: str | None = None,
+    now: int | None = None,
 ) -> list[SyncReport]:
-    """Sync one source (path, folder, ``bitcoind://…`` or ``esplora+http(s)://…``)."""
+    """Sync one source (path, folder, ``bitcoind://…`` or ``esplora+http(s)://…``).
+
+    ``now`` is the reference time of Core's ``time-too-new`` rule [Unix s]: the wall clock
+    when the sync starts, unless given (tests)."""
     progress = progress or NullProgress()
+    now = int(time.time()) if now is None else now
     batch = batch_rows or default_batch_rows()
     if source == "snapshot":
-        return [import_snapshot(store, progress, batch)]
+        return [import_snapshot(store, progress, batch, now)]
     if "://" in source:
         client = open_remote(source, cookie_file)
-        return [sync_remote(store, client, progress, min(batch, 1000), start_height, periods_only)]
+        return [sync_remote(store, client, progress, min(batch, 1000), start_height, periods_only, now)]
     path = Path(source)
     if not path.exists():
         raise HashlensError(f"{source}: no such file or folder")
@@ -604,7 +818,7 @@ def sync(
     files.sort(key=lambda kf: FILE_ORDER.index(kf[0]))
     reports = []
     for kind, f in files:
-        reports.append(_import_file(store, kind, f, progress, batch, start_height))
+        reports.append(_import_file(store, kind, f, progress, batch, start_height, now))
     checked = verify_retargets(store)
     if reports:
         reports[-1].notes.append(f"{checked} retargets recomputed exactly from stored block times")
@@ -614,15 +828,21 @@ def sync(
 
 
 def _import_file(
-    store: Store, kind: str, f: Path, progress: Progress, batch: int, start_height: int | None
+    store: Store, kind: str, f: Path, progress: Progress, batch: int, start_height: int | None, now: int
 ) -> SyncReport:
     importers: dict[str, Callable[[], SyncReport]] = {
         detect.ELECTRUM: lambda: import_electrum(store, f, progress),
-        detect.BITCOINJ: lambda: import_bitcoinj(store, f, progress, batch),
+        detect.BITCOINJ: lambda: import_bitcoinj(store, f, progress, batch, now),
         detect.BLOCKSTATS: lambda: import_blockstats(store, f, progress, batch),
         detect.STALE: lambda: import_stale(store, f, progress),
         detect.BOUNDARY_TIMES: lambda: import_boundary_times(store, f, progress),
     }
+    if kind != detect.BLOCKSTATS:
+        with open(f, "rb") as fh:
+            if fh.read(2) == b"\x1f\x8b":
+                raise HashlensError(
+                    f"{f}: a gzip-compressed {kind} file; only block stats are read compressed (gunzip it)"
+                )
     if kind in importers:
         return importers[kind]()
     reader = {
@@ -632,15 +852,17 @@ def _import_file(
         detect.VERIFIED_HEADERS: read_verified_headers,
     }[kind]
     rows = place_headers(store, reader(f), start_height, f)
-    return import_headers(store, rows, str(f), kind, progress, batch)
+    return import_headers(store, rows, str(f), kind, progress, batch, now)
 
 
 __all__ = [
     "NullProgress",
     "Progress",
     "SyncReport",
+    "branch_work",
     "default_batch_rows",
     "find_fork_point",
+    "height_ceiling",
     "import_headers",
     "sync",
     "sync_remote",

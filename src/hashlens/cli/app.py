@@ -88,31 +88,93 @@ def _fail(message: str) -> None:
     print("error: " + " ".join(message.split()), file=sys.stderr)
 
 
+#: Exit codes of failures that are not the input's fault (a bad input exits 2).
+EXIT_DISK_FULL = 3
+EXIT_READ_ONLY = 4
+EXIT_LOCKED = 5
+EXIT_INTERRUPTED = 130
+
+
+def _environment_failure(exc: BaseException) -> tuple[str, int] | None:
+    """A full disk or a read-only store, told apart from other failures: (message, exit code)."""
+    import errno
+
+    text = " ".join(str(exc).split())
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC or "no space left" in text.lower():
+        return (
+            f"disk full: {text}; free some space and rerun (the store keeps its last whole batch)",
+            EXIT_DISK_FULL,
+        )
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM) or any(
+        k in text.lower() for k in ("read-only file system", "permission denied", "read-only")
+    ):
+        return (f"the store or its folder is read-only: {text}; use a writable --db", EXIT_READ_ONLY)
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: one-line errors and a non-zero exit, never a traceback."""
+    """Entry point: one-line errors and a non-zero exit, never a traceback.
+
+    Exit codes: 2 bad input or a refused operation; 3 disk full; 4 read-only store; 5 store
+    locked by another process (named); 130 interrupted (Ctrl-C)."""
+    import duckdb
+
+    from hashlens.store.db import StoreLocked
+
     _register()
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="hashlens", standalone_mode=False)
+        rv = command.main(args=argv, prog_name="hashlens", standalone_mode=False)
+        # Outside standalone mode Typer returns an Exit's code instead of exiting; Ctrl-C
+        # arrives here as Exit(130).
+        if isinstance(rv, int) and not isinstance(rv, bool) and rv:
+            if rv == EXIT_INTERRUPTED:
+                _fail("interrupted")
+            sys.exit(rv)
+    except StoreLocked as exc:
+        _fail(str(exc))
+        sys.exit(EXIT_LOCKED)
     except HashlensError as exc:
+        env = _environment_failure(exc)
+        if env is not None and ("no space" in str(exc).lower() or "read-only" in str(exc).lower()):
+            _fail(env[0])
+            sys.exit(env[1])
         _fail(str(exc))
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        _fail("aborted")
-        sys.exit(130)
+    except typer.Abort as exc:
+        # Click turns both Ctrl-C and an EOFError into Abort; only Ctrl-C is an interruption.
+        if isinstance(exc.__context__, EOFError):
+            _fail(f"an input ended early (a truncated or damaged file?): {exc.__context__ or 'end of file'}")
+            sys.exit(2)
+        _fail("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
     except NoArgsIsHelpError:
         sys.exit(0)
     except typer.TyperException as exc:
         _fail(exc.format_message())
         sys.exit(exc.exit_code or 2)
-    except (OSError, ValueError) as exc:
-        _fail(str(exc))
-        sys.exit(1)
     except KeyboardInterrupt:
         _fail("interrupted")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+    except EOFError as exc:
+        _fail(f"an input ended early (a truncated or damaged file?): {exc or 'end of file'}")
+        sys.exit(2)
+    except (OSError, duckdb.Error, MemoryError) as exc:
+        env = _environment_failure(exc)
+        if env is not None:
+            _fail(env[0])
+            sys.exit(env[1])
+        _fail(str(exc) or type(exc).__name__)
+        sys.exit(1 if isinstance(exc, OSError) else 2)
+    except UnicodeDecodeError as exc:
+        _fail(f"an input is not text in the expected encoding: {exc}")
+        sys.exit(2)
+    except ValueError as exc:
+        _fail(str(exc))
+        sys.exit(1)
 
 
 __all__ = ["app", "console", "emit", "iso", "kv_table", "main", "state"]

@@ -60,7 +60,12 @@ def ready_store(quiet: bool) -> Store:
     counts = store.counts()
     if counts["periods"] and counts["prices"]:
         return store
-    data_dir = find_data_dir(state.data_dir)
+    try:
+        data_dir = find_data_dir(state.data_dir)
+    except HashlensError:
+        if counts["periods"] == 0:
+            raise
+        data_dir = None  # the chain is there; figures that need a price say so
     if counts["periods"] == 0:
         progress = RichProgress(quiet=quiet)
         try:
@@ -90,15 +95,19 @@ def prices_import(
     date_column: Annotated[str | None, typer.Option(help="Name of the date column.")] = None,
     price_column: Annotated[str | None, typer.Option(help="Name of the price column.")] = None,
     allow_gaps: Annotated[bool, typer.Option("--allow-gaps", help="Store a series with missing days.")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite stored prices that differ (reported by day).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import a daily price series; bad rows and (unless allowed) gaps are refused."""
+    """Import a daily price series; bad rows, (unless allowed) gaps and (unless --replace)
+    prices that differ from stored ones are refused."""
     from hashlens.economics.daily import import_prices
     from hashlens.sources.prices import read_prices
 
     points = read_prices(file, currency, date_column, price_column)
     with Store(state.db_path) as store:
-        result = import_prices(store, points, file.name, allow_gaps)
+        result = import_prices(store, points, file.name, allow_gaps, replace)
     emit(result, as_json, lambda d: console.print(kv_table("prices imported", d)))
 
 
@@ -115,9 +124,13 @@ def prices_sync(
     allow_outliers: Annotated[
         bool, typer.Option("--allow-outliers", help="Store prices 10x off their neighbours too.")
     ] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite stored prices that differ (reported by day).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fetch daily prices from a public price API; gaps and outliers are refused unless allowed."""
+    """Fetch daily prices from a public price API; gaps, outliers and changes to stored prices
+    are refused unless allowed."""
     from hashlens.economics.daily import import_prices
     from hashlens.sources.price_apis import KrakenOHLC, open_price_source, screen_prices
 
@@ -133,14 +146,14 @@ def prices_sync(
             f"{px:,.2f} against {med:,.2f}; check the source, or pass --allow-outliers"
         )
     with Store(state.db_path) as store:
-        result = import_prices(store, points, source, allow_gaps)
+        result = import_prices(store, points, source, allow_gaps, replace)
     result["outliers"] = [f"{d} {cur} {px:,.2f} (neighbours {med:,.2f})" for d, cur, px, med in screen.outliers]
     emit(result, as_json, lambda d: console.print(kv_table("prices fetched", d)))
 
 
 @app.command()
 def hashprice(
-    day: Annotated[str | None, typer.Option("--date", help="UTC day (default: last full day of block data).")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="UTC day (default: the latest day with data).")] = None,
     price: Annotated[float | None, typer.Option(help="BTC price [USD] instead of the stored series.")] = None,
     fees_btc: Annotated[
         float | None, typer.Option(help="Fees per block [BTC] where no per-block fees are stored.")
@@ -358,7 +371,7 @@ def fleet(
 
 @app.command()
 def cost(
-    day: Annotated[str | None, typer.Option("--date", help="UTC day (default: last full day of block data).")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="UTC day (default: the latest day with data).")] = None,
     power_price: Annotated[float, typer.Option(help="Power price [USD/kWh].")] = 0.05,
     efficiency: Annotated[list[float] | None, typer.Option(help="Efficiencies [J/TH] to cost (repeatable).")] = None,
     price: Annotated[float | None, typer.Option(help="BTC price [USD] for comparison.")] = None,
@@ -419,7 +432,7 @@ def cost(
 
 @app.command()
 def power(
-    day: Annotated[str | None, typer.Option("--date", help="UTC day (default: last full day of block data).")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="UTC day (default: the latest day with data).")] = None,
     power_price: Annotated[float, typer.Option(help="Electricity price [USD/kWh] (CBECI default 0.05).")] = 0.05,
     start: Annotated[str | None, typer.Option(help="Monthly series from this day.")] = None,
     asic_file: Annotated[Path | None, typer.Option(help="Extra ASIC models (CSV).")] = None,

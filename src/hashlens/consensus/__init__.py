@@ -14,7 +14,13 @@ from hashlens.consensus.compact import (
     encode_compact,
     target_to_bits,
 )
-from hashlens.consensus.contextual import ChainContext, contextual_check_header
+from hashlens.consensus.contextual import (
+    ChainContext,
+    HeaderCheck,
+    HeaderRefused,
+    check_header,
+    contextual_check_header,
+)
 from hashlens.consensus.header import HEADER_SIZE, BlockHeader, check_proof_of_work
 from hashlens.consensus.params import (
     COIN,
@@ -61,12 +67,15 @@ __all__ = [
     "POW_TARGET_TIMESPAN",
     "BlockHeader",
     "ChainContext",
+    "HeaderCheck",
+    "HeaderRefused",
     "bits_to_target",
     "block_subsidy_btc",
     "block_subsidy_sat",
     "block_work",
     "calculate_next_work_required",
     "chainwork",
+    "check_header",
     "check_proof_of_work",
     "clamp_timespan",
     "contextual_check_header",

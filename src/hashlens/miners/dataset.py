@@ -113,7 +113,7 @@ def parse_month(value: Any, where: str) -> date:
     try:
         y, m = s.split("-")[:2]
         return date(int(y), int(m), 1)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise HashlensError(f"{where}: month {s!r} must be YYYY-MM") from None
 
 
@@ -244,7 +244,12 @@ def _records_from_file(path: Path) -> tuple[dict[str, list[dict[str, Any]]], str
         unknown = [k for k in data if k not in ("reports", "treasuries", "facts", "dataset")]
         if unknown:
             raise HashlensError(f"{path}: unknown top-level key(s) {', '.join(unknown)}")
-        out = {k: list(data.get(k) or []) for k in ("reports", "treasuries", "facts")}
+        out: dict[str, list[dict[str, Any]]] = {}
+        for k in ("reports", "treasuries", "facts"):
+            value = data.get(k) or []
+            if not isinstance(value, list):
+                raise HashlensError(f"{path}: {k}: must be a list of entries, not {type(value).__name__}")
+            out[k] = value
         for k, rows in out.items():
             if not all(isinstance(r, dict) for r in rows):
                 raise HashlensError(f"{path}: every entry of {k}: must be a mapping")

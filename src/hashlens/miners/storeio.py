@@ -19,11 +19,27 @@ def stored_reports(store: Store) -> list[Report]:
     return [Report(**dict(zip(REPORT_COLS, r, strict=True))) for r in rows]
 
 
+def _figures(r: Report) -> dict[str, Any]:
+    """A report's content without where it was read from (the same figures from another file agree)."""
+    return {k: v for k, v in asdict(r).items() if not k.startswith("source_")}
+
+
 def import_dataset(store: Store, ds: Dataset, source: str) -> dict[str, Any]:
     """Insert (or replace, by ticker and month) every row at once; the treasury check runs
-    over stored and new reports together and its warnings are returned."""
+    over stored and new reports together and its warnings are returned.
+
+    A report already stored for the same ticker and month is compared first: identical ones
+    are counted as unchanged, differing ones are replaced and named in ``replaced`` (the
+    newer file wins), so a second source never overwrites a month without saying so."""
     new_keys = {(r.ticker, r.month) for r in ds.reports}
-    merged = [r for r in stored_reports(store) if (r.ticker, r.month) not in new_keys] + ds.reports
+    stored = stored_reports(store)
+    old_by_key = {(r.ticker, r.month): r for r in stored if (r.ticker, r.month) in new_keys}
+    replaced = sorted(
+        f"{r.ticker} {r.month:%Y-%m}"
+        for r in ds.reports
+        if (r.ticker, r.month) in old_by_key and _figures(old_by_key[(r.ticker, r.month)]) != _figures(r)
+    )
+    merged = [r for r in stored if (r.ticker, r.month) not in new_keys] + ds.reports
     warnings = reconcile_treasuries(merged)
     store.write_miner_dataset(
         [asdict(r) for r in ds.reports],
@@ -37,7 +53,10 @@ def import_dataset(store: Store, ds: Dataset, source: str) -> dict[str, Any]:
         "reports": len(ds.reports),
         "treasuries": len(ds.treasuries),
         "facts": len(ds.facts),
-        "warnings": warnings,
+        "unchanged": len(old_by_key) - len(replaced),
+        "replaced": replaced,
+        "warnings": warnings
+        + ([f"{len(replaced)} stored report(s) replaced by {source}: {', '.join(replaced[:10])}"] if replaced else []),
     }
 
 

@@ -43,7 +43,7 @@ def read_blockstats(path: str | Path) -> BlockStats:
     try:
         with gzip.open(p, "rt") if p.suffix == ".gz" else open(p) as fh:
             cols = [c.strip() for c in fh.readline().split(",")]
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise HashlensError(f"{p}: cannot read as CSV: {exc}") from None
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
@@ -61,7 +61,13 @@ def read_blockstats(path: str | Path) -> BlockStats:
             ),
         )
     except pa.ArrowInvalid as exc:
-        raise HashlensError(f"{p}: {_first_bad_line(p, ints) or exc}") from None
+        try:
+            bad = _first_bad_line(p, ints)
+        except (OSError, EOFError, UnicodeDecodeError):
+            bad = None
+        raise HashlensError(f"{p}: {bad or exc}") from None
+    except (OSError, EOFError) as exc:
+        raise HashlensError(f"{p}: cannot read: {exc} (a truncated or damaged file?)") from None
     n = table.num_rows
 
     def col(name: str, fill: int) -> np.ndarray:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 from hashlens.consensus import HEADER_SIZE
+from hashlens.errors import HashlensError
 
 ELECTRUM = "electrum-checkpoints"
 BITCOINJ = "bitcoinj-checkpoints"
@@ -27,8 +29,11 @@ def detect_format(path: Path) -> str | None:
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if head[:2] == b"\x1f\x8b":
-        with gzip.open(path, "rb") as gz:
-            head = gz.read(4096)
+        try:
+            with gzip.open(path, "rb") as gz:
+                head = gz.read(4096)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise HashlensError(f"{path}: a damaged or truncated gzip file ({exc or 'it ends early'})") from None
     if head[:4] == b"PAR1":
         return HEADERS_PARQUET
     stripped = head.lstrip()

@@ -55,6 +55,15 @@ def _int_field(value: object, where: str, name: str) -> int:
         raise HashlensError(f"{where}: {name} {value!r} is not an integer") from None
 
 
+#: A header field's range: version is a signed 32-bit integer, the others unsigned.
+_FIELD_RANGES = (
+    ("version", -(2**31), 2**31 - 1),
+    ("time", 0, 0xFFFF_FFFF),
+    ("bits", 0, 0xFFFF_FFFF),
+    ("nonce", 0, 0xFFFF_FFFF),
+)
+
+
 def header_from_record(rec: dict[str, object], where: str) -> HeaderRow:
     height = _int_field(rec["height"], where, "height") if rec.get("height") not in (None, "") else None
     if rec.get("header") not in (None, ""):
@@ -65,6 +74,10 @@ def header_from_record(rec: dict[str, object], where: str) -> HeaderRow:
     missing = [c for c in FIELD_COLUMNS if rec.get(c) in (None, "")]
     if missing:
         raise HashlensError(f"{where}: missing {', '.join(missing)}")
+    for name, lo, hi in _FIELD_RANGES:
+        v = _int_field(rec[name], where, name)
+        if not lo <= v <= hi:
+            raise HashlensError(f"{where}: {name} {v} is outside a header's range {lo} … {hi}")
     hdr = BlockHeader(
         version=_int_field(rec["version"], where, "version"),
         prev_hash=_hash_field(str(rec["prev_hash"]), where, "prev_hash"),
@@ -108,6 +121,8 @@ def read_headers_parquet(path: Path) -> list[HeaderRow]:
         cols = [d[0].lower() for d in rel.description]
         _check_columns(cols, path)
         rows = rel.fetchall()
+    except duckdb.Error as exc:
+        raise HashlensError(f"{path}: not a readable Parquet file: {' '.join(str(exc).split())}") from None
     finally:
         con.close()
     return [header_from_record(dict(zip(cols, r, strict=True)), f"{path}: row {i + 1}") for i, r in enumerate(rows)]

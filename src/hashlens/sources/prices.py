@@ -89,10 +89,14 @@ def read_prices(
         import duckdb
 
         con = duckdb.connect()
-        rel = con.execute("SELECT * FROM read_parquet(?)", [source])
-        cols = [d[0] for d in rel.description]
-        rows = [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
-        con.close()
+        try:
+            rel = con.execute("SELECT * FROM read_parquet(?)", [source])
+            cols = [d[0] for d in rel.description]
+            rows = [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+        except duckdb.Error as exc:
+            raise HashlensError(f"{p}: not a readable Parquet file: {' '.join(str(exc).split())}") from None
+        finally:
+            con.close()
         first_line = 1
     elif p.read_text().lstrip()[:1] in "[{":
         try:

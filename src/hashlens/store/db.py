@@ -7,6 +7,9 @@ and a rerun resumes from there (imports skip heights already stored from the sam
 
 from __future__ import annotations
 
+import json
+import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -141,6 +144,36 @@ MIGRATIONS: list[str] = [
 ]
 
 
+class StoreLocked(HashlensError):
+    """The store file is held by another process (named, where its lock-info file says)."""
+
+
+def holder_path(db_path: str) -> Path:
+    """The small lock-info file beside a store: which process holds it, and for what."""
+    return Path(db_path + ".holder")
+
+
+def _holder_text(db_path: str) -> str:
+    """'process 123 (`hashlens sync …`)' from the lock-info file, or a plain phrase."""
+    try:
+        info = json.loads(holder_path(db_path).read_text())
+        pid, command = int(info["pid"]), str(info["command"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return f"another process (the lock-info file names process {pid}, `{command}`, which has ended)"
+    except PermissionError:
+        pass
+    return f"process {pid} (`{command}`)"
+
+
+def _command_line() -> str:
+    args = [a for a in sys.argv[1:] if not a.startswith("-")][:2]
+    return " ".join(["hashlens", *args]) if args else os.path.basename(sys.argv[0] or "python")
+
+
 class Database:
     """A DuckDB file (or ``:memory:``) with the hashlens schema applied.
 
@@ -157,11 +190,18 @@ class Database:
             self._con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
             if "lock" in str(exc).lower():
-                raise HashlensError(
-                    f"the store {self.path} is in use by another process (a running `hashlens serve`?); "
-                    "stop it or use another --db"
+                raise StoreLocked(
+                    f"the store {self.path} is in use by {_holder_text(self.path)}; "
+                    "wait for it to finish, stop it, or use another --db"
                 ) from None
-            raise HashlensError(f"cannot open store {self.path}: {exc}") from None
+            raise HashlensError(f"cannot open store {self.path}: {' '.join(str(exc).split())}") from None
+        self._holder: Path | None = None
+        if self.path != ":memory:":
+            self._holder = holder_path(self.path)
+            try:
+                self._holder.write_text(json.dumps({"pid": os.getpid(), "command": _command_line()}))
+            except OSError:
+                self._holder = None  # a read-only folder or a full disk: the lock still holds
         if not read_only:
             self.migrate()
 
@@ -239,6 +279,14 @@ class Database:
 
     def close(self) -> None:
         self._con.close()
+        if getattr(self, "_holder", None) is not None:
+            try:
+                assert self._holder is not None
+                if json.loads(self._holder.read_text()).get("pid") == os.getpid():
+                    self._holder.unlink()
+            except (OSError, ValueError):
+                pass
+            self._holder = None
 
     def __enter__(self) -> Database:
         return self

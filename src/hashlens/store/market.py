@@ -29,6 +29,17 @@ class MarketQueries(Database):
             self._insert_arrow("prices", tbl, ("day", "currency", "price", "source"))
             self.log(source, "prices", len(days))
 
+    def stored_prices(self, currencies: list[str], start: date, end: date) -> dict[tuple[date, str], float]:
+        """Stored prices of the given currencies between two days, by (day, currency)."""
+        if not currencies:
+            return {}
+        rows = self._rows(
+            "SELECT day, currency, price FROM prices WHERE currency IN (SELECT unnest(?::VARCHAR[])) "
+            "AND day BETWEEN ? AND ?",
+            [sorted(set(currencies)), start, end],
+        )
+        return {(d, str(c)): float(x) for d, c, x in rows}
+
     def price_on(self, day: date, currency: str = "USD") -> float | None:
         v = self._scalar("SELECT price FROM prices WHERE day = ? AND currency = ?", [day, currency.upper()])
         return None if v is None else float(v)

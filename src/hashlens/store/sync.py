@@ -209,6 +209,23 @@ class SyncQueries(Database):
         """Heights that already have block statistics."""
         return {int(h) for (h,) in self._rows("SELECT height FROM block_stats")}
 
+    def stats_between(self, lo: int, hi: int) -> dict[int, tuple[int, int, int, int, int, str | None, int | None]]:
+        """Stored block statistics with ``lo <= height <= hi``: (mediantime, subsidy_sat,
+        totalfee_sat, txs, total_weight, block hash, block time) by height."""
+        rows = self._rows(
+            "SELECT s.height, s.mediantime, s.subsidy_sat, s.totalfee_sat, s.txs, s.total_weight, b.hash, b.time "
+            "FROM block_stats s LEFT JOIN blocks b ON b.height = s.height WHERE s.height BETWEEN ? AND ?",
+            [lo, hi],
+        )
+        return {
+            int(r[0]): (
+                *(int(v) if v is not None else -1 for v in r[1:6]),
+                None if r[6] is None else str(r[6]),
+                None if r[7] is None else int(r[7]),
+            )  # type: ignore[misc]
+            for r in rows
+        }
+
     def retarget_checks(self) -> list[RetargetCheck]:
         """Every stored retarget whose previous period's first and last block times are stored."""
         rows = self._rows(
@@ -240,8 +257,11 @@ class SyncQueries(Database):
     def insert_headers(self, rows: Sequence[tuple[int, BlockHeader, str]], source: str, kind: str) -> None:
         """Store validated full headers, (height, header, hash) each; replaces rows without headers."""
         with self.transaction():
-            self._insert_arrow("blocks", _header_table(rows, source), HEADER_COLUMNS)
-            self.log(source, kind, len(rows))
+            self._write_headers(rows, source, kind)
+
+    def _write_headers(self, rows: Sequence[tuple[int, BlockHeader, str]], source: str, kind: str) -> None:
+        self._insert_arrow("blocks", _header_table(rows, source), HEADER_COLUMNS)
+        self.log(source, kind, len(rows))
 
     def insert_period_start_headers(
         self, rows: Sequence[tuple[int, BlockHeader, str]], last_hashes: Mapping[int, str], source: str, kind: str
@@ -253,24 +273,49 @@ class SyncQueries(Database):
         Period 0 is fixed by consensus: the genesis bits, difficulty 1.
         """
         with self.transaction():
-            self._insert_arrow("blocks", _header_table(rows, source), HEADER_COLUMNS)
-            known = set(self.period_facts())
-            new: dict[int, PeriodRow] = {}
-            if 0 not in known:
-                new[0] = PeriodRow(0, 0, POW_LIMIT_BITS, None, GENESIS_PERIOD_SOURCE)
-            for h, hdr, _ in rows:
-                p = h // N
-                if p not in known and p not in new:
-                    new[p] = PeriodRow(p, h, hdr.bits, None, source)
-            if new:
-                self._insert_arrow("periods", _period_table(list(new.values())), PERIOD_COLUMNS, replace=False)
-            for h, _, _ in rows:
-                if h // N > 0:
-                    self._execute(
-                        "UPDATE periods SET last_block_hash = ? WHERE period = ? AND last_block_hash IS NULL",
-                        [last_hashes[h - 1], h // N - 1],
-                    )
-            self.log(source, kind, len(rows))
+            self._write_period_start_headers(rows, last_hashes, source, kind)
+
+    def _write_period_start_headers(
+        self, rows: Sequence[tuple[int, BlockHeader, str]], last_hashes: Mapping[int, str], source: str, kind: str
+    ) -> None:
+        self._insert_arrow("blocks", _header_table(rows, source), HEADER_COLUMNS)
+        known = set(self.period_facts())
+        new: dict[int, PeriodRow] = {}
+        if 0 not in known:
+            new[0] = PeriodRow(0, 0, POW_LIMIT_BITS, None, GENESIS_PERIOD_SOURCE)
+        for h, hdr, _ in rows:
+            p = h // N
+            if p not in known and p not in new:
+                new[p] = PeriodRow(p, h, hdr.bits, None, source)
+        if new:
+            self._insert_arrow("periods", _period_table(list(new.values())), PERIOD_COLUMNS, replace=False)
+        for h, _, _ in rows:
+            if h // N > 0:
+                self._execute(
+                    "UPDATE periods SET last_block_hash = ? WHERE period = ? AND last_block_hash IS NULL",
+                    [last_hashes[h - 1], h // N - 1],
+                )
+        self.log(source, kind, len(rows))
+
+    def replace_branch(
+        self,
+        fork: int,
+        rows: Sequence[tuple[int, BlockHeader, str]],
+        last_hashes: Mapping[int, str] | None,
+        source: str,
+        kind: str,
+    ) -> int:
+        """A reorganisation in one transaction: roll back above ``fork`` (:meth:`rollback_above`)
+        and store the winning branch's headers (period-start headers if ``last_hashes`` is given).
+        Returns the number of block rows removed."""
+        with self.transaction():
+            dropped = self._rollback_above(fork, source)
+            if rows:
+                if last_hashes is None:
+                    self._write_headers(rows, source, kind)
+                else:
+                    self._write_period_start_headers(rows, last_hashes, source, kind)
+        return dropped
 
     def insert_periods(self, rows: Sequence[PeriodRow], log_source: str, kind: str, note: str | None = None) -> None:
         """Store period rows (replacing a stored row of the same period)."""
@@ -327,23 +372,53 @@ class SyncQueries(Database):
     def rollback_above(self, height: int, source: str) -> int:
         """Forget everything the store knows above ``height`` (a reorganisation's fork point).
 
-        In one transaction: every block row above ``height`` and its ``block_stats`` row go;
-        every period whose last block (2016p + 2015) is above ``height`` loses its last-block
-        hash; period rows that only a header above ``height`` proved (written by a periods-only
-        sync from ``source``, starting above ``height``) go; the roll-back is logged.
+        In one transaction: every block row above ``height`` (headers and rows without headers)
+        and its ``block_stats`` row go; every period whose last block (2016p + 2015) is above
+        ``height`` loses its last-block hash; every period row starting above ``height`` goes,
+        whatever source wrote it (its bits were the abandoned branch's); the roll-back is logged.
         Returns the number of block rows removed.
         """
         with self.transaction():
-            dropped = int(self._scalar("SELECT count(*) FROM blocks WHERE height > ?", [height]))
-            self._execute("DELETE FROM blocks WHERE height > ?", [height])
-            self._execute("DELETE FROM block_stats WHERE height > ?", [height])
-            self._execute(
-                "UPDATE periods SET last_block_hash = NULL WHERE last_block_hash IS NOT NULL AND start_height + ? > ?",
-                [N - 1, height],
-            )
-            self._execute("DELETE FROM periods WHERE source = ? AND start_height > ?", [source, height])
-            self.log(source, "reorg", dropped, f"rolled back to height {height}")
+            return self._rollback_above(height, source)
+
+    def _rollback_above(self, height: int, source: str) -> int:
+        dropped = int(self._scalar("SELECT count(*) FROM blocks WHERE height > ?", [height]))
+        self._execute("DELETE FROM blocks WHERE height > ?", [height])
+        self._execute("DELETE FROM block_stats WHERE height > ?", [height])
+        self._execute(
+            "UPDATE periods SET last_block_hash = NULL WHERE last_block_hash IS NOT NULL AND start_height + ? > ?",
+            [N - 1, height],
+        )
+        self._execute("DELETE FROM periods WHERE start_height > ?", [height])
+        self.log(source, "reorg", dropped, f"rolled back to height {height}")
         return dropped
+
+    def rows_above(self, height: int) -> RowsAbove:
+        """What a roll-back above ``height`` would remove, by kind of row."""
+        headers, bare, sources = self._rows(
+            "SELECT count(*) FILTER (WHERE prev_hash IS NOT NULL), count(*) FILTER (WHERE prev_hash IS NULL), "
+            "string_agg(DISTINCT source, ', ') FILTER (WHERE prev_hash IS NULL) FROM blocks WHERE height > ?",
+            [height],
+        )[0]
+        stats = self._scalar("SELECT count(*) FROM block_stats WHERE height > ?", [height])
+        periods = self._scalar("SELECT count(*) FROM periods WHERE start_height > ?", [height])
+        return RowsAbove(int(headers), int(bare), str(sources or ""), int(stats), int(periods))
+
+    def header_top(self) -> int | None:
+        """Height of the highest stored full header."""
+        h = self._scalar("SELECT max(height) FROM blocks WHERE prev_hash IS NOT NULL")
+        return None if h is None else int(h)
+
+
+class RowsAbove(NamedTuple):
+    """Rows stored above a height: full headers, block rows without a header (and their
+    sources), block statistics and period rows."""
+
+    headers: int
+    bare_blocks: int
+    bare_sources: str
+    stats: int
+    periods: int
 
 
 __all__ = [
@@ -351,6 +426,7 @@ __all__ = [
     "PeriodFact",
     "PeriodRow",
     "RetargetCheck",
+    "RowsAbove",
     "StaleRow",
     "StatsRows",
     "SyncQueries",

@@ -15,14 +15,15 @@ router = APIRouter(prefix="/v1/import", tags=["imports"], dependencies=[Depends(
 
 @router.post("/prices")
 def import_prices_ep(holder: Holder, req: PricesImport) -> dict[str, Any]:
-    """Store a daily price series (refused with gaps unless ``allow_gaps``)."""
+    """Store a daily price series (refused with gaps unless ``allow_gaps``, and where it differs
+    from stored prices unless ``replace``)."""
     from hashlens.economics.daily import import_prices
     from hashlens.sources.prices import PricePoint, _check
 
     pts = _check([PricePoint(d, req.currency.upper(), p) for d, p in req.prices.items() if p > 0], req.source)
     if len(pts) != len(req.prices):
         raise HashlensError("every price must be positive")
-    result = holder.run(lambda s: import_prices(s, pts, req.source, req.allow_gaps))
+    result = holder.run(lambda s: import_prices(s, pts, req.source, req.allow_gaps, req.replace))
     holder.changed()
     return result
 
