@@ -38,9 +38,17 @@ from hashlens.consensus import (
     hashrate_hs_for_block_rate,
     target_to_bits,
 )
+from hashlens.consensus.params import COIN, HALVING_INTERVAL
+from hashlens.consensus.rate import HASHES_PER_DIFFICULTY
+from hashlens.consensus.subsidy import INITIAL_SUBSIDY_SAT
+from hashlens.consensus.vectorised import MAX_SPAN as _MAX_SPAN
+from hashlens.consensus.vectorised import MIN_SPAN as _MIN_SPAN
+from hashlens.consensus.vectorised import POW_LIMIT_BYTES as _POW_LIMIT_BYTES
+from hashlens.consensus.vectorised import T as _T
 from hashlens.consensus.vectorised import difficulty, difficulty_change_pct, retarget, split_bits
 from hashlens.economics.fleet import Operating, breakeven_hashprice_usd_per_ph_day
-from hashlens.economics.hashprice import hashprice_btc_per_ph_day
+from hashlens.economics.hashprice import PH, TH, hashprice_btc_per_ph_day
+from hashlens.economics.hashprice import SECONDS_PER_DAY as HASHPRICE_SECONDS_PER_DAY
 from hashlens.errors import HashlensError
 from hashlens.sim import theory
 from hashlens.sim.scenario import MAX_HASHRATE_EHS, Curtailment, Scenario
@@ -581,6 +589,192 @@ def _quiet_paths_kernel(need: np.ndarray, acc: np.ndarray, phase: np.ndarray, la
     return hits[:k].copy()
 
 
+def _retarget_one(mantissa: int, exponent: int, span: float) -> tuple[int, int]:
+    """:func:`hashlens.consensus.vectorised.retarget` for one path (the same integer steps)."""
+    tau = int(span)
+    tau = min(max(tau, _MIN_SPAN), _MAX_SPAN)
+    v = (mantissa * tau * 65536) // _T
+    size = 0
+    x = v
+    while x > 0:
+        x >>= 8
+        size += 1
+    total = size + exponent - 5
+    if total > _POW_LIMIT_BYTES:
+        return 0x00FFFF, 0x1D
+    shift = 8 * (size - 3)
+    m = v >> shift if shift >= 0 else v << -shift
+    if m & 0x00800000:
+        m >>= 8
+        total += 1
+    return m, total
+
+
+def _grow(a: np.ndarray, new: int) -> np.ndarray:
+    out = np.full((a.shape[0], new), np.nan, dtype=np.float32)
+    out[:, : a.shape[1]] = a
+    return out
+
+
+def _steps_kernel(
+    n_steps: int,
+    t: float,
+    dt: float,
+    h_steps: np.ndarray,
+    h_prev: float,
+    lam: np.ndarray,
+    need: np.ndarray,
+    acc: np.ndarray,
+    phase: np.ndarray,
+    mantissa: np.ndarray,
+    exponent: np.ndarray,
+    d: np.ndarray,
+    period_start: np.ndarray,
+    n_adj: np.ndarray,
+    periods: np.ndarray,
+    adjustments: np.ndarray,
+    adjustment_days: np.ndarray,
+    period_s: np.ndarray,
+    k_max: int,
+    normals: np.ndarray,
+    rem: np.ndarray,
+    hits: np.ndarray,
+    act: np.ndarray,
+    idx: np.ndarray,
+    tev: np.ndarray,
+    last: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
+    """``n_steps`` steps of :func:`step_blocks` at the hashrate ``h_steps[j]`` of every path in
+    one pass (the same arithmetic and draws in the same order), then each step's standard
+    normals for the GBM price into ``normals[j]`` (none when it has no rows). Returns the time,
+    the hashrate the rates ``lam`` are for, and the per-period arrays (grown if needed)."""
+    n = need.size
+    intervals = N - 1
+    for j in range(n_steps):
+        h = h_steps[j]
+        if h != h_prev:
+            hs = h * EH
+            for i in range(n):
+                lam[i] = hs / (d[i] * HASHES_PER_DIFFICULTY)
+            h_prev = h
+        # every path with no event in the step spends all of it (branch-free, so it vectorises;
+        # adding 0.0 leaves a value unchanged), then the others are listed
+        for i in range(n):
+            li = lam[i]
+            hit = li > 0 and need[i] / li <= dt
+            used = 0.0 if hit else li * dt
+            need[i] -= used
+            acc[i] += used if phase[i] == 0 else 0.0
+            last[i] = hit
+        nb = 0
+        for i in range(n):
+            if last[i]:
+                hits[nb] = i
+                rem[i] = dt
+                nb += 1
+        t_end = t + dt
+        na = nb
+        for q in range(nb):
+            act[q] = hits[q]
+        while na > 0:
+            k = 0
+            for q in range(na):
+                a = act[q]
+                la = lam[a]
+                if la > 0:
+                    tte = need[a] / la
+                    if tte <= rem[a]:
+                        rem[a] -= tte
+                        idx[k] = a
+                        tev[k] = t_end - rem[a]
+                        last[k] = phase[a] == 0
+                        k += 1
+            if k == 0:
+                break
+            for q in range(k):  # a period's last block: retarget, Exp(1) to the next first block
+                if last[q]:
+                    i = idx[q]
+                    span = math.floor(tev[q]) - math.floor(period_start[i])
+                    nm, ne = _retarget_one(mantissa[i], exponent[i], span)
+                    nd = 65535.0 / nm * 256.0 ** (29 - ne)
+                    c = n_adj[i]
+                    if c < k_max:
+                        if c >= adjustments.shape[1]:
+                            new = min(k_max, max(c + 1, 2 * adjustments.shape[1]))
+                            adjustments = _grow(adjustments, new)
+                            adjustment_days = _grow(adjustment_days, new)
+                            period_s = _grow(period_s, new)
+                        adjustments[i, c] = (nd / d[i] - 1.0) * 100.0
+                        adjustment_days[i, c] = tev[q] / SECONDS_PER_DAY
+                    n_adj[i] = c + 1
+                    mantissa[i], exponent[i], d[i] = nm, ne, nd
+                    lam[i] = (h * EH) / (nd * HASHES_PER_DIFFICULTY)
+                    acc[i] = intervals
+                    phase[i] = 1
+                    need[i] = rng.exponential(1.0)
+            for q in range(k):  # a period's first block: its duration, Gamma(N − 1)
+                if not last[q]:
+                    i = idx[q]
+                    c = periods[i]
+                    if c < k_max:
+                        if c >= period_s.shape[1]:
+                            new = min(k_max, max(c + 1, 2 * period_s.shape[1]))
+                            adjustments = _grow(adjustments, new)
+                            adjustment_days = _grow(adjustment_days, new)
+                            period_s = _grow(period_s, new)
+                        period_s[i, c] = tev[q] - period_start[i]
+                    periods[i] = c + 1
+                    period_start[i] = tev[q]
+                    phase[i] = 0
+                    acc[i] = 0.0
+                    need[i] = rng.gamma(float(intervals), 1.0)
+            for q in range(k):
+                act[q] = idx[q]
+            na = k
+        for q in range(nb):
+            i = hits[q]
+            used = lam[i] * rem[i]
+            need[i] -= used
+            if phase[i] == 0:
+                acc[i] += used
+        t = t_end
+        if normals.shape[0] > 0:
+            for i in range(n):
+                normals[j, i] = rng.standard_normal()
+    return t, h_prev, adjustments, adjustment_days, period_s
+
+
+def _record_kernel(
+    i: int,
+    h: float,
+    height0: int,
+    fees: float,
+    d: np.ndarray,
+    acc: np.ndarray,
+    phase: np.ndarray,
+    periods: np.ndarray,
+    price: np.ndarray,
+    out_d: np.ndarray,
+    out_h: np.ndarray,
+    out_hp: np.ndarray,
+    out_p: np.ndarray,
+) -> None:
+    """:func:`record` of row ``i`` for a hashrate ``h`` the same on every path and no fleet, with
+    :func:`hashprice_usd` computed in the same operations, in one pass."""
+    for j in range(d.size):
+        within = min(acc[j], N - 1) if phase[j] == 0 else N - 1
+        height = height0 + periods[j] * N + np.int64(within)
+        halvings = height // HALVING_INTERVAL
+        sat = INITIAL_SUBSIDY_SAT >> min(halvings, 63) if halvings < 64 else 0
+        rate = (PH / TH * TH) / (d[j] * HASHES_PER_DIFFICULTY)
+        hp = rate * HASHPRICE_SECONDS_PER_DAY * (sat / COIN + fees) * price[j]
+        out_d[i, j] = d[j]
+        out_h[i, j] = h
+        out_hp[i, j] = hp
+        out_p[i, j] = price[j]
+
+
 _quiet_paths: Callable[..., np.ndarray]
 _event_paths: Callable[..., tuple[np.ndarray, np.ndarray]]
 _apply_events: Callable[..., None]
@@ -590,19 +784,30 @@ try:
     _quiet_paths = numba.njit(nogil=True)(_quiet_paths_kernel)
     _event_paths = numba.njit(nogil=True)(_event_paths_kernel)
     _apply_events = numba.njit(nogil=True)(_apply_events_kernel)
+    _retarget_one = numba.njit(nogil=True)(_retarget_one)
+    _grow = numba.njit(nogil=True)(_grow)
+    _record_fast: Callable[..., None] | None = numba.njit(nogil=True)(_record_kernel)
+    _steps: Callable[..., tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] | None = numba.njit(nogil=True)(
+        _steps_kernel
+    )
 except ImportError:  # pragma: no cover - numba is a dependency; plain Python keeps the same results
     _quiet_paths, _event_paths, _apply_events = _quiet_paths_numpy, _event_paths_kernel, _apply_events_kernel
+    _steps = _record_fast = None
 
 
-def step_price(r: Resolved, plan: Plan, st: PathState, rng: np.random.Generator, day0: float) -> None:
+def step_price(
+    r: Resolved, plan: Plan, st: PathState, rng: np.random.Generator, day0: float, z: np.ndarray | None = None
+) -> None:
     """Move each path's price from the step starting on ``day0`` to ``st.t``: GBM, a block
     bootstrap of stored daily log returns, or the price-path file; then any shocks whose day
-    falls in the step."""
+    falls in the step. ``z``: the GBM's standard normals, already drawn (else drawn here)."""
     s = r.scenario
     n = st.price.size
     day1 = st.t / SECONDS_PER_DAY
     if s.price_model == "gbm":
-        st.price = st.price * np.exp(plan.price_drift + plan.price_sigma * rng.standard_normal(n))
+        if z is None:
+            z = rng.standard_normal(n)
+        st.price = st.price * np.exp(plan.price_drift + plan.price_sigma * z)
     elif s.price_model == "bootstrap":
         assert st.boot_start is not None and st.boot_off is not None
         rets = s.bootstrap_returns
@@ -670,8 +875,134 @@ def run_chunk(
     plan = make_plan(r)
     st = initial_state(r, n, plan, rng)
     out = _empty_result(n, plan, len(s.fleet), into)
+    if _steps is not None and plan.fleet is None and s.price_model != "bootstrap":
+        n_rec = _run_fused(r, plan, st, out, rng)
+    else:
+        n_rec = _run_stepwise(r, plan, st, out, rng)
+    # right-size: keep only the columns some path used (copies, so the big arrays are freed)
+    used = max(1, min(out.adjustments.shape[1], int(max(st.n_adj.max(initial=0), st.periods.max(initial=0)))))
+    return ChunkResult(
+        out.record_days[:n_rec],
+        out.difficulty[:n_rec],
+        out.hashrate_ehs[:n_rec],
+        out.hashprice_usd[:n_rec],
+        out.price_usd[:n_rec],
+        out.margins[:n_rec],
+        out.adjustments[:, :used].copy(),
+        out.adjustment_days[:, :used].copy(),
+        out.period_s[:, :used].copy(),
+        st.periods,
+    )
+
+
+def _step_hashrates(r: Resolved, plan: Plan) -> np.ndarray:
+    """The hashrate of every step (after curtailment) where it is the same on every path
+    (constant and growth models) [EH/s], with the times computed as the step loop does."""
+    s = r.scenario
+    g, dt = plan.growth_per_s, plan.dt
+    out = np.empty(plan.steps + 1)
+    t = 0.0
+    for k in range(plan.steps + 1):
+        if s.hashrate_model == "growth":
+            h = r.hashrate_ehs * (math.exp(g * t) * (math.expm1(g * dt) / (g * dt)) if g else 1.0)
+        else:
+            h = r.hashrate_ehs
+        day = t / SECONDS_PER_DAY
+        for c in s.curtailment:
+            overlap = max(0.0, min(day + plan.step_days, c.start_day + c.days) - max(day, c.start_day))
+            if overlap > 0:
+                h = h * (1.0 - c.share * overlap / plan.step_days)
+        out[k] = h
+        t += dt
+    return out
+
+
+def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np.random.Generator) -> int:
+    """The step loop for hashrates the same on every path and prices that do not feed back
+    into the blocks: the numba pass :func:`_steps_kernel` runs the steps between two records
+    (blocks, retargets and the GBM's draws, in the order of :func:`step_blocks` then
+    :func:`step_price`), the prices are then moved step by step with those draws."""
+    s = r.scenario
+    assert _steps is not None and _record_fast is not None
+    n = st.price.size
+    hs = _step_hashrates(r, plan)
+    gbm = s.price_model == "gbm"
+    normals = np.empty((plan.rec_every if gbm else 0, n))
+    rem = np.empty(n)
+    hits, act, idx = (np.empty(n, dtype=np.int64) for _ in range(3))
+    tev = np.empty(n)
+    last = np.empty(n, dtype=np.bool_)
+    lam = np.empty(n)
+    h_prev = math.nan
     n_rec = 0
-    used = 1
+    step = 0
+    while True:
+        if step % plan.rec_every == 0 and n_rec < plan.n_rec:
+            out.record_days[n_rec] = st.t / SECONDS_PER_DAY
+            _record_fast(
+                n_rec,
+                float(hs[step]),
+                r.height,
+                float(s.fees_btc_per_block),
+                st.difficulty,
+                st.acc,
+                st.phase,
+                st.periods,
+                st.price,
+                out.difficulty,
+                out.hashrate_ehs,
+                out.hashprice_usd,
+                out.price_usd,
+            )
+            n_rec += 1
+        if step == plan.steps:
+            break
+        end = min(plan.steps, (step // plan.rec_every + 1) * plan.rec_every)
+        t0 = st.t
+        st.t, h_prev, out.adjustments, out.adjustment_days, out.period_s = _steps(
+            end - step,
+            st.t,
+            float(plan.dt),
+            hs[step:end],
+            h_prev,
+            lam,
+            st.need,
+            st.acc,
+            st.phase,
+            st.mantissa,
+            st.exponent,
+            st.difficulty,
+            st.period_start,
+            st.n_adj,
+            st.periods,
+            out.adjustments,
+            out.adjustment_days,
+            out.period_s,
+            plan.k_max,
+            normals,
+            rem,
+            hits,
+            act,
+            idx,
+            tev,
+            last,
+            rng,
+        )
+        if s.price_model != "constant" or s.shocks:
+            t_end, st.t = st.t, t0
+            for j in range(end - step):
+                day0 = st.t / SECONDS_PER_DAY
+                st.t += plan.dt
+                step_price(r, plan, st, rng, day0, normals[j] if gbm else None)
+            assert st.t == t_end
+        step = end
+    return n_rec
+
+
+def _run_stepwise(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np.random.Generator) -> int:
+    """The step loop, one step function after the other (every model)."""
+    s = r.scenario
+    n_rec = 0
     for step in range(plan.steps + 1):
         day = st.t / SECONDS_PER_DAY
         recording = step % plan.rec_every == 0 and n_rec < plan.n_rec
@@ -687,20 +1018,7 @@ def run_chunk(
         st.t += plan.dt
         step_price(r, plan, st, rng, day)
         grow_fleet(plan, st)
-    # right-size: keep only the columns some path used (copies, so the big arrays are freed)
-    used = max(1, min(out.adjustments.shape[1], int(max(st.n_adj.max(initial=0), st.periods.max(initial=0)))))
-    return ChunkResult(
-        out.record_days[:n_rec],
-        out.difficulty[:n_rec],
-        out.hashrate_ehs[:n_rec],
-        out.hashprice_usd[:n_rec],
-        out.price_usd[:n_rec],
-        out.margins[:n_rec],
-        out.adjustments[:, :used].copy(),
-        out.adjustment_days[:, :used].copy(),
-        out.period_s[:, :used].copy(),
-        st.periods,
-    )
+    return n_rec
 
 
 def chunk_plan(paths: int, seed: int, chunk: int = CHUNK) -> list[tuple[int, np.random.SeedSequence]]:
