@@ -80,7 +80,15 @@ def kv_table(title: str, rows: dict[str, Any]) -> Table:
 
 def _register() -> None:
     # Command modules attach themselves to `app` on import.
-    from hashlens.cli import chain_cmds, consensus_cmds, economics_cmds, face_cmds, miners_cmds, sim_cmds  # noqa: F401
+    from hashlens.cli import (  # noqa: F401
+        chain_cmds,
+        consensus_cmds,
+        economics_cmds,
+        face_cmds,
+        miners_cmds,
+        serve_cmds,
+        sim_cmds,
+    )
 
 
 def _fail(message: str) -> None:

@@ -8,12 +8,8 @@ import typer
 from rich.table import Table
 
 from hashlens.cli.app import JsonOpt, app, console, emit, iso, kv_table, state
+from hashlens.cli.stores import reader_store, writer_store
 from hashlens.errors import HashlensError
-from hashlens.store import Store
-
-
-def open_store(read_only: bool = False) -> Store:
-    return Store(state.db_path, read_only=read_only and state.db_path.exists())
 
 
 @app.command("sync")
@@ -40,7 +36,7 @@ def sync_cmd(
     if batch_rows is not None and batch_rows < 1:
         raise HashlensError("--batch-rows must be at least 1")
     progress = RichProgress(quiet=as_json)
-    with open_store() as store:
+    with writer_store() as store:
         try:
             reports = sync(store, source, progress, batch_rows, start_height, periods_only, rpc_cookie)
         except BaseException:
@@ -77,7 +73,7 @@ def difficulty(
         return
     from hashlens.chain.status import difficulty_status
 
-    with open_store(read_only=True) as store:
+    with reader_store() as store:
         data = difficulty_status(store, now)
 
     def render(d: dict[str, Any]) -> None:
@@ -130,7 +126,7 @@ def difficulty_history(
 
     if limit is not None and limit < 1:
         raise HashlensError("--limit must be at least 1")
-    with open_store(read_only=True) as store:
+    with reader_store() as store:
         rows = [a.as_dict() for a in adjustment_history(load_periods(store))]
     if limit:
         rows = rows[-limit:]
@@ -196,7 +192,7 @@ def hashrate(
     """Network hashrate (Core's getnetworkhashps method) with a 95% interval."""
     from hashlens.chain.status import network_hashrate, network_hashrate_series, parse_window
 
-    with open_store(read_only=True) as store:
+    with reader_store() as store:
         if series:
             kind, amount = parse_window(window)
             if kind != "blocks":

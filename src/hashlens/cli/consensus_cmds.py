@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from hashlens.cli.app import JsonOpt, app, console, emit, iso, kv_table, state
+from hashlens.cli.app import JsonOpt, app, console, emit, iso, kv_table
 from hashlens.consensus import (
     COIN,
     bits_to_target,
@@ -76,7 +76,8 @@ def halving(
     else:
         from hashlens.chain.clock import ChainClock, end_of_day
         from hashlens.chain.halving import halving_outlook
-        from hashlens.cli.economics_cmds import parse_day, ready_store
+        from hashlens.cli.economics_cmds import parse_day
+        from hashlens.cli.stores import ready_store
         from hashlens.economics.daily import latest_day
 
         with ready_store(as_json) as store:
@@ -112,24 +113,9 @@ def halving(
 def summary(as_json: JsonOpt = False) -> None:
     """The chain at a glance from the store; a fresh store first imports the shared data."""
     from hashlens.chain.summary import chain_summary
-    from hashlens.chain.sync import sync_shared_data
-    from hashlens.cli.progress import RichProgress
-    from hashlens.sources.datadir import find_data_dir
-    from hashlens.store import Store
+    from hashlens.cli.stores import ready_store
 
-    with Store(state.db_path) as store:
-        if store.counts()["periods"] == 0:
-            data_dir = find_data_dir(state.data_dir)
-            if data_dir is None:
-                raise HashlensError(
-                    f"the store {state.db_path} is empty and no shared data was found: "
-                    "run `hashlens sync SOURCE` or set HASHLENS_DATA"
-                )
-            progress = RichProgress(quiet=as_json)
-            try:
-                sync_shared_data(store, data_dir, progress)
-            finally:
-                progress.close()
+    with ready_store(as_json, prices=False) as store:
         data = chain_summary(store)
 
     def render(d: dict[str, Any]) -> None:

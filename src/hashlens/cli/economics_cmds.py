@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,10 +10,10 @@ import typer
 from rich import box
 from rich.table import Table
 
-from hashlens.cli.app import JsonOpt, app, console, emit, kv_table, state
+from hashlens.cli.app import JsonOpt, app, console, emit, kv_table
 from hashlens.cli.output import fmt_quantity
+from hashlens.cli.stores import ready_store, writer_store
 from hashlens.errors import HashlensError
-from hashlens.store import Store
 
 prices_app = typer.Typer(help="Daily BTC price series in the store.")
 app.add_typer(prices_app, name="prices")
@@ -48,46 +47,6 @@ def monthly_days(start: str | None, end: date) -> list[date]:
     return days
 
 
-def ready_store(quiet: bool) -> Store:
-    """The store, filled from the shared data on first use (chain and USD prices)."""
-    from hashlens.chain.sync import sync, sync_shared_data
-    from hashlens.cli.progress import RichProgress
-    from hashlens.economics.daily import import_prices
-    from hashlens.sources.datadir import find_data_dir
-    from hashlens.sources.prices import read_prices
-
-    store = Store(state.db_path)
-    counts = store.counts()
-    if counts["periods"] and counts["prices"]:
-        return store
-    try:
-        data_dir = find_data_dir(state.data_dir)
-    except HashlensError:
-        if counts["periods"] == 0:
-            raise
-        data_dir = None  # the chain is there; figures that need a price say so
-    if counts["periods"] == 0:
-        progress = RichProgress(quiet=quiet)
-        try:
-            if data_dir is None:
-                # Offline and no shared data: the bundled snapshot of public chain facts.
-                print(
-                    "hashlens: no shared data found; starting from the bundled chain snapshot "
-                    "(sync a node or an Esplora API for per-block data)",
-                    file=sys.stderr,
-                )
-                sync(store, "snapshot", progress)
-            else:
-                sync_shared_data(store, data_dir, progress)
-        finally:
-            progress.close()
-    if counts["prices"] == 0 and data_dir is not None:
-        f = data_dir / "market/btc-daily-prices-multi-currency.csv"
-        if f.exists():
-            import_prices(store, read_prices(f), f.name)
-    return store
-
-
 @prices_app.command("import")
 def prices_import(
     file: Annotated[Path, typer.Argument(help="CSV (long or BTC_XXX wide), JSON or Parquet price file.")],
@@ -106,7 +65,7 @@ def prices_import(
     from hashlens.sources.prices import read_prices
 
     points = read_prices(file, currency, date_column, price_column)
-    with Store(state.db_path) as store:
+    with writer_store() as store:
         result = import_prices(store, points, file.name, allow_gaps, replace)
     emit(result, as_json, lambda d: console.print(kv_table("prices imported", d)))
 
@@ -145,7 +104,7 @@ def prices_sync(
             f"{source}: {len(screen.outliers)} price(s) more than 10x off their neighbours, first {d} {cur} "
             f"{px:,.2f} against {med:,.2f}; check the source, or pass --allow-outliers"
         )
-    with Store(state.db_path) as store:
+    with writer_store() as store:
         result = import_prices(store, points, source, allow_gaps, replace)
     result["outliers"] = [f"{d} {cur} {px:,.2f} (neighbours {med:,.2f})" for d, cur, px, med in screen.outliers]
     emit(result, as_json, lambda d: console.print(kv_table("prices fetched", d)))

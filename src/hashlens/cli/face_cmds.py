@@ -1,4 +1,4 @@
-"""The faces as commands: the weekly report and the HTTP server."""
+"""The faces as commands: the weekly report and the week's figures."""
 
 from __future__ import annotations
 
@@ -7,21 +7,20 @@ from typing import Annotated, Any
 
 import typer
 
-from hashlens.cli.app import JsonOpt, app, console, emit, kv_table, state
-from hashlens.cli.economics_cmds import parse_day, positive, ready_store
+from hashlens.cli.app import JsonOpt, app, console, emit, kv_table
+from hashlens.cli.economics_cmds import parse_day, positive
+from hashlens.cli.stores import ready_store
 from hashlens.errors import HashlensError
 
 
 def week(as_of: str | None, price: float | None, paths: int, seed: int, quiet: bool) -> Any:
     """The store's WeeklyFigures for the options the report and `weekly` share."""
-    from hashlens.miners.storeio import ensure_sample
     from hashlens.weekly import WeeklyFigures
 
     positive(price, "--price")
     if not 100 <= paths <= 200_000:
         raise HashlensError("--paths must be between 100 and 200,000")
-    with ready_store(quiet) as store:
-        ensure_sample(store)
+    with ready_store(quiet, miners=True) as store:
         return WeeklyFigures.compute(store, parse_day(as_of, "--as-of"), price, paths, seed)
 
 
@@ -77,22 +76,3 @@ def weekly(
             console.print(f"[yellow]note:[/yellow] {n}")
 
     emit(data, as_json, render)
-
-
-@app.command()
-def serve(
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
-) -> None:
-    """Serve the API (/v1, docs at /docs) and the dashboard (/) on this machine."""
-    import uvicorn
-
-    from hashlens.api.app import create_app
-
-    if not 1 <= port <= 65535:
-        raise HashlensError("--port must be between 1 and 65535")
-    with ready_store(False) as store:
-        from hashlens.miners.storeio import ensure_sample
-
-        ensure_sample(store)
-    uvicorn.run(create_app(state.db_path), host=host, port=port, log_level="warning")

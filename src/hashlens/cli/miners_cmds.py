@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from hashlens.cli.app import JsonOpt, app, console, emit
-from hashlens.cli.economics_cmds import ready_store
+from hashlens.cli.stores import ready_store
 from hashlens.errors import HashlensError
 
 miners_app = typer.Typer(help="Listed miners: monthly production, expected vs reported, treasuries.")
@@ -23,11 +23,7 @@ def parse_month_opt(text: str) -> Any:
 
 
 def _ready(as_json: bool) -> Any:
-    from hashlens.miners.storeio import ensure_sample
-
-    store = ready_store(as_json)
-    ensure_sample(store)
-    return store
+    return ready_store(as_json, miners=True)
 
 
 @miners_app.command("import")
@@ -40,7 +36,7 @@ def miners_import(
     from hashlens.miners.storeio import import_dataset
 
     ds = read_dataset(file)
-    with _ready(as_json) as store:
+    with ready_store(as_json, miners=True, write=True) as store:
         result = import_dataset(store, ds, file.name)
 
     def render(d: dict[str, Any]) -> None:

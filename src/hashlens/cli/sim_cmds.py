@@ -26,7 +26,7 @@ def prepare(scenario_path: Path, quiet: bool) -> PreparedRun:
 
     s = load_scenario(scenario_path)
     if needs_store(s):
-        from hashlens.cli.economics_cmds import ready_store
+        from hashlens.cli.stores import ready_store
 
         with ready_store(quiet) as store:
             return prepare_run(s, store, base_dir=scenario_path.parent)
@@ -141,7 +141,7 @@ def forecast(
     as_json: JsonOpt = False,
 ) -> None:
     """Forecast the next adjustments with calibrated ranges (hashlens.sim.forecast)."""
-    from hashlens.cli.economics_cmds import ready_store
+    from hashlens.cli.stores import ready_store
     from hashlens.sim.forecast import forecast_from_store
 
     if height is not None and height < 0:
@@ -179,7 +179,7 @@ def backtest(
 ) -> None:
     """Walk-forward backtest of the adjustment forecast beside its baselines (hashlens.sim.backtest)."""
     from hashlens.chain.clock import ChainClock
-    from hashlens.cli.economics_cmds import ready_store
+    from hashlens.cli.stores import ready_store
     from hashlens.sim.backtest import chart as draw
     from hashlens.sim.backtest import format_table, run_backtest
 

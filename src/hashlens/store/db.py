@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -145,33 +145,109 @@ MIGRATIONS: list[str] = [
 
 
 class StoreLocked(HashlensError):
-    """The store file is held by another process (named, where its lock-info file says)."""
+    """The store file is held by another process (named, where its lock-info files say)."""
+
+
+# One writer, many readers. DuckDB lets several processes open a file read-only at once, or
+# one process read-write, never both. hashlens adds, beside the store:
+#   <store>.holder       the writer's lock: an exclusive flock held for the writer's whole life
+#                        (a `serve --follow` holds it even while its connection is read-only),
+#                        with the writer's pid and command in it;
+#   <store>.reader-<pid> one per process that has the store open read-only, so that a writer
+#                        refused by DuckDB can name who is reading.
+# A reader waits (up to ``wait_s``) while a writer's batch holds the file; the server's follower
+# takes the file for one batch at a time, so readers in other shells get through between batches.
+
+#: How long a reader waits for a writer's batch, and a writer for readers, before naming the
+#: holder [s] (a batch may take seconds; a reader's query far less).
+READER_WAIT_S = 10.0
+WRITER_WAIT_S = 3.0
 
 
 def holder_path(db_path: str) -> Path:
-    """The small lock-info file beside a store: which process holds it, and for what."""
+    """The writer's lock-info file beside a store."""
     return Path(db_path + ".holder")
 
 
-def _holder_text(db_path: str) -> str:
-    """'process 123 (`hashlens sync …`)' from the lock-info file, or a plain phrase."""
+def _process_text(path: Path) -> str | None:
+    """'process 123 (`hashlens sync …`)' from a lock-info file, None if unreadable or ended."""
     try:
-        info = json.loads(holder_path(db_path).read_text())
+        info = json.loads(path.read_text())
         pid, command = int(info["pid"]), str(info["command"])
     except (OSError, ValueError, KeyError, TypeError):
-        return "another process"
+        return None
+    if not _alive(pid):
+        return None
+    return f"process {pid} (`{command}`)"
+
+
+def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return f"another process (the lock-info file names process {pid}, `{command}`, which has ended)"
+        return False
     except PermissionError:
         pass
-    return f"process {pid} (`{command}`)"
+    return True
+
+
+def _holder_text(db_path: str) -> str:
+    """Who holds the store: its writer, else its readers, else a plain phrase."""
+    writer = _process_text(holder_path(db_path))
+    if writer is not None:
+        return writer
+    readers = [
+        t for f in sorted(Path(db_path).parent.glob(Path(db_path).name + ".reader-*")) if (t := _process_text(f))
+    ]
+    if readers:
+        return ", ".join(readers)
+    return "another process"
 
 
 def _command_line() -> str:
     args = [a for a in sys.argv[1:] if not a.startswith("-")][:2]
     return " ".join(["hashlens", *args]) if args else os.path.basename(sys.argv[0] or "python")
+
+
+class WriterLock:
+    """The store's one writer, for as long as this object is held (``release`` or process exit).
+
+    Raises :class:`StoreLocked` naming the current writer when another process holds it. In a
+    folder where the lock file cannot be written (read-only), DuckDB's own lock still holds and
+    this lock is a no-op.
+    """
+
+    def __init__(self, db_path: str | Path, command: str | None = None) -> None:
+        import fcntl
+
+        self.path = holder_path(str(db_path))
+        self._fd: int | None = None
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StoreLocked(
+                f"the store {db_path} is in use by {_holder_text(str(db_path))}, its writer; "
+                "wait for it to finish, stop it, or use another --db"
+            ) from None
+        self._fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "command": command or _command_line()}).encode(), 0)
+        except OSError:
+            pass  # a full disk: the lock still holds, the holder just goes unnamed
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        with suppress(OSError):
+            os.ftruncate(self._fd, 0)
+        os.close(self._fd)  # closing the descriptor releases the flock
+        self._fd = None
 
 
 class Database:
@@ -180,36 +256,84 @@ class Database:
     The connection is private: the rest of hashlens calls the typed queries of the mixins in
     this package (:mod:`hashlens.store.chain`, :mod:`~hashlens.store.sync`,
     :mod:`~hashlens.store.market`, :mod:`~hashlens.store.miners`), never SQL.
+
+    Parameters
+    ----------
+    path : the DuckDB file, or ``:memory:``
+    read_only : open for reading; several processes may read at once (never beside a writer's
+        open batch, for which a reader waits up to ``wait_s``)
+    wait_s : how long to wait for a file another process has open [s] (default
+        ``READER_WAIT_S`` or ``WRITER_WAIT_S``)
+    writer : a :class:`WriterLock` this process already holds (the server's follower opens the
+        file read-write for each batch under its one lock); by default a writer takes its own
     """
 
-    def __init__(self, path: str | Path = ":memory:", read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path = ":memory:",
+        read_only: bool = False,
+        wait_s: float | None = None,
+        writer: WriterLock | None = None,
+    ) -> None:
+        import time
+
         self.path = str(path)
+        self._lock: WriterLock | None = None
+        self._reader_file: Path | None = None
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._con = duckdb.connect(self.path, read_only=read_only)
-        except duckdb.Error as exc:
-            if "lock" in str(exc).lower():
-                raise StoreLocked(
-                    f"the store {self.path} is in use by {_holder_text(self.path)}; "
-                    "wait for it to finish, stop it, or use another --db"
-                ) from None
-            raise HashlensError(f"cannot open store {self.path}: {' '.join(str(exc).split())}") from None
-        self._holder: Path | None = None
-        if self.path != ":memory:":
-            self._holder = holder_path(self.path)
+            if not read_only and writer is None:
+                self._lock = WriterLock(self.path)
+        deadline = time.monotonic() + (wait_s if wait_s is not None else READER_WAIT_S if read_only else WRITER_WAIT_S)
+        while True:
             try:
-                self._holder.write_text(json.dumps({"pid": os.getpid(), "command": _command_line()}))
+                self._con = duckdb.connect(self.path, read_only=read_only)
+                break
+            except duckdb.Error as exc:
+                locked = "lock" in str(exc).lower()
+                if locked and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                if self._lock is not None:
+                    self._lock.release()
+                if locked:
+                    raise StoreLocked(
+                        f"the store {self.path} is in use by {_holder_text(self.path)}; "
+                        "wait for it to finish, stop it, or use another --db"
+                    ) from None
+                raise HashlensError(f"cannot open store {self.path}: {' '.join(str(exc).split())}") from None
+        if read_only and self.path != ":memory:":
+            self._reader_file = Path(f"{self.path}.reader-{os.getpid()}")
+            try:
+                self._reader_file.write_text(json.dumps({"pid": os.getpid(), "command": _command_line()}))
             except OSError:
-                self._holder = None  # a read-only folder or a full disk: the lock still holds
+                self._reader_file = None
         if not read_only:
             self.migrate()
+
+    def cursor(self) -> Any:
+        """Another handle on the same connection, for one more thread (DuckDB connections
+        are not shared between threads; their cursors are)."""
+        other = object.__new__(type(self))
+        other.path = self.path
+        other._lock = None
+        other._reader_file = None
+        other._con = self._con.cursor()
+        return other
 
     # -- schema -----------------------------------------------------------------------
     def schema_version(self) -> int:
         self._con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = self._con.execute("SELECT max(version) FROM schema_version").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+    def needs_migration(self) -> bool:
+        """Whether the schema is older than this hashlens (read-only safe)."""
+        try:
+            row = self._con.execute("SELECT max(version) FROM schema_version").fetchone()
+        except duckdb.Error:
+            return True
+        return not row or row[0] is None or int(row[0]) < len(MIGRATIONS)
 
     def migrate(self) -> None:
         current = self.schema_version()
@@ -279,14 +403,13 @@ class Database:
 
     def close(self) -> None:
         self._con.close()
-        if getattr(self, "_holder", None) is not None:
-            try:
-                assert self._holder is not None
-                if json.loads(self._holder.read_text()).get("pid") == os.getpid():
-                    self._holder.unlink()
-            except (OSError, ValueError):
-                pass
-            self._holder = None
+        if self._reader_file is not None:
+            with suppress(OSError):
+                self._reader_file.unlink()
+            self._reader_file = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> Database:
         return self
