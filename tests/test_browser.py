@@ -1,18 +1,29 @@
-"""A person's view: the dashboard and the weekly report in a real headless Chromium (Debian's
-package, installed by .ci/run), driven by Playwright."""
+"""A person's view: the dashboard, the fleet page and the weekly report in a real headless
+Chromium (Debian's package, installed by .ci/run), driven by Playwright.
+
+Screenshots at 1400 px and 390 px are kept in ``test-artefacts/`` under the repository root.
+``HASHLENS_TEST_SERVER=http://127.0.0.1:PORT`` runs the page tests against a server already
+running over a store built as ``full_db`` is (default: ``hashlens serve`` on a loopback port).
+"""
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
+import urllib.error
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Download, Page, Route, sync_playwright
+
+from tests.conftest import ROOT
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -36,6 +47,23 @@ def browser() -> Browser:  # type: ignore[misc]
         b.close()
 
 
+@pytest.fixture(scope="module")
+def site(request: pytest.FixtureRequest) -> str:
+    """The server the page tests drive."""
+    given = os.environ.get("HASHLENS_TEST_SERVER")
+    return given.rstrip("/") if given else str(request.getfixturevalue("live_server"))
+
+
+ARTEFACTS = ROOT / "test-artefacts"
+
+
+def artefact(name: str, png: bytes) -> Path:
+    """Keep a screenshot as a test artefact (test-artefacts/NAME under the repository root)."""
+    ARTEFACTS.mkdir(exist_ok=True)
+    (ARTEFACTS / name).write_bytes(png)
+    return ARTEFACTS / name
+
+
 def non_blank(png: bytes) -> float:
     """Share of pixels that are not the page background, from a screenshot."""
     import io
@@ -47,10 +75,10 @@ def non_blank(png: bytes) -> float:
     return float(((rgb < 0.93).any(axis=-1)).mean())
 
 
-def _get(url: str) -> dict[str, Any]:
+def _get(url: str) -> Any:
+    """The API's JSON at ``url`` (an object, or a list for the history endpoints)."""
     with urllib.request.urlopen(url, timeout=60) as r:
-        body: dict[str, Any] = json.loads(r.read())
-        return body
+        return json.loads(r.read())
 
 
 # What the page shows for each figure, formatted as app.js formats it, from /v1/weekly's data.
@@ -73,24 +101,26 @@ DAYS_SHOWN = """() => { const m = document.querySelector('main').cloneNode(true)
     return [...m.textContent.matchAll(/\\b(\\d{4}-\\d{2}-\\d{2})\\b/g)].map((x) => x[1]); }"""
 
 
-def test_dashboard_draws_one_weekly_response_per_day(browser: Browser, live_server: str, tmp_path: Path) -> None:
+def test_dashboard_draws_one_weekly_response_per_day(browser: Browser, site: str, tmp_path: Path) -> None:
     """The page draws /v1/weekly for the one day its picker holds: every figure read back from
-    the DOM equals the API's for that day, and no figure is dated after it."""
+    the DOM equals the API's for that day, every chart holds the points dated up to that day,
+    and no figure is dated after it."""
     page = browser.new_page(viewport={"width": 1100, "height": 1600})
     errors: list[str] = []
     requests: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url.removeprefix(live_server)))
-    page.goto(live_server + "/")
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(site + "/")
     page.wait_for_selector("body[data-ready='1']", timeout=90_000)
-    days = _get(live_server + "/v1/weekly/days")
+    days = _get(site + "/v1/weekly/days")
+    history = _get(site + "/v1/difficulty/history")
     picker = page.locator("#asof-date")
     assert picker.get_attribute("max") == days["latest"] and picker.get_attribute("min") == days["first"]
     assert picker.input_value() == days["latest"] == page.evaluate("document.body.dataset.asof")
     for day, (height, next_height) in IN_FORCE.items():
         picker.fill(day)
         page.wait_for_selector(f"body[data-ready='1'][data-asof='{day}']", timeout=90_000)
-        w = _get(f"{live_server}/v1/weekly?as_of={day}")
+        w = _get(f"{site}/v1/weekly?as_of={day}")
         assert w["as_of"] == day
         # one as-of date for the whole page
         assert page.inner_text("#asof") == f"As of {day} (24:00 UTC)"
@@ -115,7 +145,7 @@ def test_dashboard_draws_one_weekly_response_per_day(browser: Browser, live_serv
         # no figure from another date
         shown_days = page.evaluate(DAYS_SHOWN)
         assert shown_days and max(shown_days) <= day, (day, sorted(set(shown_days))[-5:])
-        # the tables and charts, each from the same response
+        # the tables, each from the same response
         assert page.locator("#fleet-table tbody tr").count() == len(w["machines"]["models"])
         assert page.locator("#cost-table tbody tr").count() == len(w["cost"]["rows"][0]["costs"])
         if w["miners"] is None:
@@ -128,25 +158,350 @@ def test_dashboard_draws_one_weekly_response_per_day(browser: Browser, live_serv
             assert page.inner_text("#outlook-table tbody").startswith("n/a — ")
         else:
             assert page.locator("#outlook-table tbody tr").count() == len(w["outlook"]["rows"])
-        for cid, n in (
-            ("chart-adjustments", len(w["difficulty"]["recent"])),
-            ("chart-hashrate", len(w["difficulty"]["recent"])),
-            ("chart-hashprice", sum(r["usd_per_ph_day"] is not None for r in w["hashprice"]["series"])),
+        # the charts: every adjustment up to the one in force on the day (the day's own 26 among
+        # them), the hashprice of every day with a price, the next adjustments' quantiles
+        heights = {a["height"] for a in history if a["height"] <= latest["height"] and a["time"]}
+        heights |= {a["height"] for a in w["difficulty"]["recent"] if a["time"]}
+        assert max(heights) == height
+        n_outlook = len(w["outlook"]["adjustments"])
+        for cid, n, marks in (
+            ("chart-adjustments", len(heights), {"bars": len(heights)}),
+            ("chart-hashprice", sum(r["usd_per_ph_day"] is not None for r in w["hashprice"]["series"]), {"lines": 1}),
+            ("chart-outlook", n_outlook, {"boxes": n_outlook}),
         ):
-            drawn = page.evaluate(
-                """id => { const c = document.getElementById(id); const d = c.getContext('2d')
-                       .getImageData(0, 0, c.width, c.height).data; let n = 0;
-                       for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return [n, Number(c.dataset.points)]; }""",
-                cid,
-            )
-            assert drawn[0] > 3000 and drawn[1] == n, (day, cid, drawn)
+            drawn = page.evaluate(PLOTTED, cid)
+            assert drawn["points"] == n and drawn["svg"], (day, cid, drawn)
+            assert {k: drawn[k] for k in marks} == marks, (day, cid, drawn)
+        plotted_x = page.evaluate("id => document.getElementById(id).data.flatMap(t => t.x || [])", "chart-hashrate")
+        assert plotted_x and max(x[:10] for x in plotted_x) <= day
         shot = page.screenshot(full_page=True)
         (tmp_path / f"dashboard-{day}.png").write_bytes(shot)
         assert non_blank(shot) > 0.05
-    # the page asked for nothing but the weekly figures (and its own files)
-    api = sorted({u.split("?")[0] for u in requests if u.startswith("/v1/")})
-    assert api == ["/v1/weekly", "/v1/weekly/days"], api
+    # one /v1/weekly response per day drawn; besides it only the charts' histories, the picker's
+    # bounds and the live-update poll
+    paths = [u.removeprefix(site).split("?")[0] for u in requests if u.startswith(site + "/v1/")]
+    assert paths.count("/v1/weekly") == 1 + len(IN_FORCE), paths
+    assert set(paths) <= {
+        "/v1/weekly",
+        "/v1/weekly/days",
+        "/v1/difficulty/history",
+        "/v1/hashrate/series",
+        "/v1/health",
+    }
+    assert not [u for u in requests if not u.startswith(site)], "a request left the server"
     assert not errors, errors
+    page.close()
+
+
+# What plotly drew in a chart: its points (the page's count), whether an SVG exists, its bars,
+# lines and boxes.
+PLOTTED = """id => { const d = document.getElementById(id), q = (s) => d.querySelectorAll('.cartesianlayer ' + s).length;
+    return { points: Number(d.dataset.points), svg: !!d.querySelector('svg.main-svg'),
+             bars: q('.trace.bars .point path'), lines: q('path.js-line'), boxes: q('path.box') }; }"""
+
+
+# A strict Content-Security-Policy on the pages (the server's own header may come later): no
+# inline script or style; every violation is recorded.
+CSP = "default-src 'self'"
+RECORD_CSP = """document.addEventListener('securitypolicyviolation', (e) =>
+    (window.__csp = window.__csp || []).push(e.violatedDirective + ' ' + (e.sourceFile || '') + ' ' + (e.sample || '')));"""
+
+
+def _with_csp(page: Page, site: str) -> None:
+    def add_header(route: Route) -> None:
+        resp = route.fetch()
+        route.fulfill(response=resp, headers={**resp.headers, "content-security-policy": CSP})
+
+    page.route(site + "/", add_header)
+    page.route(site + "/?*", add_header)
+    page.route(site + "/fleet*", add_header)
+    page.add_init_script(RECORD_CSP)
+
+
+def _csv_rows(download: Download) -> list[list[str]]:
+    with open(download.path(), newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def test_dashboard_charts_zoom_and_download_as_csv(browser: Browser, site: str) -> None:
+    """A reader's session at 1400 px under a strict CSP: drag-zoom a chart, pick a range preset,
+    switch log to linear, and download charts and tables as CSV whose rows equal the API's."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _with_csp(page, site)
+    day = "2026-01-31"
+    page.goto(f"{site}/?as_of={day}")
+    page.wait_for_selector(f"body[data-ready='1'][data-asof='{day}']", timeout=90_000)
+    w = _get(f"{site}/v1/weekly?as_of={day}")
+
+    # zoom: drag across the middle third of the hashprice chart's plot area
+    xrange = "id => document.getElementById(id).layout.xaxis.range.map(x => Date.parse(String(x).slice(0, 10)))"
+    before = page.evaluate(xrange, "chart-hashprice")
+    page.locator("#chart-hashprice").scroll_into_view_if_needed()
+    box = page.locator("#chart-hashprice .nsewdrag").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] / 3, y)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] / 2, y, steps=8)
+    page.mouse.move(box["x"] + 2 * box["width"] / 3, y, steps=8)
+    page.mouse.up()
+    api_first = next(r["date"] for r in w["hashprice"]["series"] if r["usd_per_ph_day"] is not None)
+    page.wait_for_function(
+        f"id => String(document.getElementById(id).layout.xaxis.range[0]) > '{api_first}'", arg="chart-hashprice"
+    )
+    after = page.evaluate(xrange, "chart-hashprice")
+    assert before[0] < after[0] < after[1] < before[1], (before, after)
+    assert (after[1] - after[0]) < 0.5 * (before[1] - before[0])
+    # range presets: All restores the whole series, then 1Y is the year back to the day
+    page.locator("#chart-hashprice .rangeselector .button", has_text="All").click()
+    page.wait_for_function(
+        f"id => String(document.getElementById(id).layout.xaxis.range[0]).startsWith('{api_first}')",
+        arg="chart-hashprice",
+    )
+    assert page.evaluate(xrange, "chart-hashprice") == before
+    page.locator("#chart-hashprice .rangeselector .button", has_text="1Y").click()
+    span_days = "id => { const r = document.getElementById(id).layout.xaxis.range.map(x => Date.parse(String(x).slice(0, 10))); return (r[1] - r[0]) / 864e5; }"
+    page.wait_for_function(f"id => ({span_days})(id) < 400", arg="chart-hashprice")
+    assert 364 <= page.evaluate(span_days, "chart-hashprice") <= 366
+    end = page.evaluate(
+        "id => String(document.getElementById(id).layout.xaxis.range[1]).slice(0, 10)", "chart-hashprice"
+    )
+    assert end == day, end
+    # log -> linear
+    assert page.evaluate("id => document.getElementById(id).layout.yaxis.type", "chart-hashprice") == "log"
+    page.locator("#chart-hashprice .updatemenu-button", has_text="linear").click()
+    page.wait_for_function("id => document.getElementById(id).layout.yaxis.type === 'linear'", arg="chart-hashprice")
+    # hover: the value with its unit
+    page.locator("#chart-hashprice").hover(position={"x": box["width"] * 0.8, "y": box["height"] / 2})
+    hover = page.locator("#chart-hashprice .hoverlayer")
+    page.wait_for_function(
+        "() => document.querySelector('#chart-hashprice .hoverlayer').textContent.includes('/PH/day')"
+    )
+    assert "/PH/day" in (hover.text_content() or "")
+
+    # CSV: the hashprice chart, day by day, as /v1/weekly gives it
+    with page.expect_download() as dl:
+        page.locator("button.csv[data-csv='hashprice']").click()
+    assert dl.value.suggested_filename == f"hashlens-hashprice-{day}.csv"
+    rows = _csv_rows(dl.value)
+    assert rows[0] == ["date (UTC)", "hashprice [USD/PH/day]"]
+    api = [r for r in w["hashprice"]["series"] if r["usd_per_ph_day"] is not None]
+    assert len(rows) - 1 == len(api) > 1000
+    assert all(r[0] == a["date"] and float(r[1]) == a["usd_per_ph_day"] for r, a in zip(rows[1:], api, strict=True))
+    # the machines table, every model with its figures
+    with page.expect_download() as dl:
+        page.locator("button.csv[data-csv='machines']").click()
+    rows = _csv_rows(dl.value)
+    assert rows[0][:3] == ["model", "released", "efficiency [J/TH]"] and "switch-off BTC price [USD]" in rows[0]
+    models = w["machines"]["models"]
+    assert [r[0] for r in rows[1:]] == [m["model"] for m in models]
+    col = rows[0].index("breakeven hashprice [USD/PH/day]")
+    assert [float(r[col]) for r in rows[1:]] == [m["breakeven_hashprice_usd_per_ph_day"] for m in models]
+    assert [r[-1] for r in rows[1:]] == ["true" if m["pays"] else "false" for m in models]
+    # the adjustments chart: heights and changes up to the day
+    with page.expect_download() as dl:
+        page.locator("button.csv[data-csv='adjustments']").click()
+    rows = _csv_rows(dl.value)
+    assert rows[0] == ["height", "time (UTC)", "time source", "change [%]", "difficulty"]
+    recent = {a["height"]: a for a in w["difficulty"]["recent"]}
+    by_height = {int(r[0]): r for r in rows[1:]}
+    assert max(by_height) == w["difficulty"]["latest"]["height"]
+    assert all(float(by_height[h][3]) == a["change_pct"] and by_height[h][1] == a["time"] for h, a in recent.items())
+    history = {a["height"]: a for a in _get(site + "/v1/difficulty/history")}
+    assert all(float(r[3]) == history[int(r[0])]["change_pct"] for r in rows[1:])
+
+    artefact("dashboard-1400.png", page.screenshot(full_page=True))
+    assert page.evaluate("window.__csp || []") == []
+    assert not errors, errors
+    page.close()
+
+
+def test_dashboard_on_a_phone(browser: Browser, site: str) -> None:
+    """At 390 px every panel draws and nothing overflows the screen sideways."""
+    page = browser.new_page(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(site + "/")
+    page.wait_for_selector("body[data-ready='1']", timeout=90_000)
+    assert page.evaluate("document.body.dataset.missing") == ""
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    for cid in ("chart-adjustments", "chart-hashrate", "chart-hashprice", "chart-outlook"):
+        assert page.evaluate(PLOTTED, cid)["svg"], cid
+        width = page.evaluate("id => document.getElementById(id).getBoundingClientRect().right", cid)
+        assert width <= 390, (cid, width)
+    shot = page.screenshot(full_page=True)
+    artefact("dashboard-390.png", shot)
+    assert non_blank(shot) > 0.05
+    assert not errors, errors
+    page.close()
+
+
+# What the test types into the fleet page, and the body it expects the page to send.
+FLEET_ROWS = [("S21 XP", 12, 5200), ("S19j Pro", 40, None)]
+FLEET_FIELDS = {"#capex_usd_per_machine": "450", "#pool_fee_pct": "1.5", "#uptime_pct": "96", "#pue": "1.1",
+                "#hosting_usd_per_kw_month": "3", "#hold_pct": "25", "#discount_rate_pct": "12", "#months": "18",
+                "#paths": "3000", "#seed": "7"}  # fmt: skip
+FLEET_BODY = {
+    "machines": [
+        {"model": "S21 XP", "count": 12, "machine_price_usd": 5200},
+        {"model": "S19j Pro", "count": 40},
+    ],
+    "capex_usd_per_machine": 450,
+    "power_price_usd_per_kwh": 0.05,
+    "hosting_usd_per_kwh": 0,
+    "hosting_usd_per_kw_month": 3,
+    "pool_fee": 0.015,
+    "uptime": 0.96,
+    "pue": 1.1,
+    "depreciation_months": 36,
+    "salvage_share": 0,
+    "hold_share": 0.25,
+    "discount_rate_annual": 0.12,
+    "months": 18,
+    "paths": 3000,
+    "seed": 7,
+    "price_drift_annual": 0,
+}
+
+
+def test_fleet_page_runs_the_outlook_as_the_api_does(browser: Browser, site: str) -> None:
+    """A user enters two models and the terms, runs the outlook, and reads the payback
+    probability and the switch-off comparison; both equal POST /v1/outlook's for the same body.
+    The page's CSV of the comparison holds the API's numbers; at 390 px nothing overflows."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _with_csp(page, site)
+    page.goto(site + "/fleet")
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    for i, (model, count, price) in enumerate(FLEET_ROWS, start=1):
+        if i > 1:
+            page.click("#add-row")
+        row = page.locator(f"#fleet-rows tbody tr:nth-child({i})")
+        row.locator("input[name=model]").fill(model)
+        row.locator("input[name=count]").fill(str(count))
+        if price is not None:
+            row.locator("input[name=machine_price_usd]").fill(str(price))
+    for sel, value in FLEET_FIELDS.items():
+        page.fill(sel, value)
+    with page.expect_request(site + "/v1/outlook") as sent:
+        page.click("#run")
+    page.wait_for_selector("body[data-ready='1'][data-result]", timeout=120_000)
+    assert page.evaluate("document.body.dataset.result") == "ok", page.inner_text("#form-error")
+    body = sent.value.post_data_json
+    assert body == FLEET_BODY  # percent fields sent as fractions, empty ones left to the server
+
+    req = urllib.request.Request(
+        site + "/v1/outlook", data=json.dumps(FLEET_BODY).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=300) as r:
+        api = json.loads(r.read())
+    run_always, switch_off = api["policies"]["run_always"], api["policies"]["switch_off"]
+    assert page.inner_text("#payback-probability") == f"{100 * run_always['payback_probability'][-1]:,.1f} %"
+    assert f"{100 * switch_off['payback_probability'][-1]:,.1f} % switching off" in page.inner_text("#payback-detail")
+    assert page.locator("#machines-table tbody tr").count() == 2
+    assert page.evaluate(PLOTTED, "chart-fan")["points"] == api["months"] == 18
+    assert page.evaluate(PLOTTED, "chart-payback")["svg"]
+    with page.expect_download() as dl:
+        page.locator("button.csv[data-csv='comparison']").click()
+    rows = _csv_rows(dl.value)
+    assert rows[0] == ["figure", "unit", "run always", "switch off"]
+    got = {r[0]: (float(r[2]), float(r[3])) for r in rows[1:] if r[2] and r[3]}
+    assert got["NPV, median"] == (run_always["npv_usd"]["p50"], switch_off["npv_usd"]["p50"])
+    assert got[f"P(payback) by {api['month_ends'][-1]}"] == (
+        run_always["payback_probability"][-1],
+        switch_off["payback_probability"][-1],
+    )
+    with page.expect_download() as dl:
+        page.locator("button.csv[data-csv='payback']").click()
+    rows = _csv_rows(dl.value)
+    assert [r[0] for r in rows[1:]] == api["month_ends"]
+    assert [float(r[1]) for r in rows[1:]] == run_always["payback_probability"]
+    artefact("fleet-1400.png", page.screenshot(full_page=True))
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)  # plotly's responsive resize
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    artefact("fleet-390.png", page.screenshot(full_page=True))
+    # a bad input comes back as the API's message naming the field
+    page.locator("#fleet-rows tbody tr:nth-child(1) input[name=model]").fill("S99 Imaginary")
+    page.click("#run")
+    page.wait_for_selector("body[data-ready='1'][data-result='error']", timeout=60_000)
+    assert "row 1" in page.inner_text("#form-error") and "S99 Imaginary" in page.inner_text("#form-error")
+    assert page.evaluate("window.__csp || []") == []
+    assert not errors, errors
+    page.close()
+
+
+def test_live_updates_refetch_when_the_store_changes(browser: Browser, site: str) -> None:
+    """The page polls /v1/health: it says whom the server follows and when it last heard from
+    it, and a new store version re-fetches the figures, keeping the day the reader picked.
+    /v1/health is replayed here with the fields the follower adds (store_version, follow)."""
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    health = _get(site + "/v1/health")
+    state: dict[str, Any] = {"version": 1, "follow": None}
+
+    def fake_health(route: Route) -> None:
+        body = {**health, "store_version": state["version"], "follow": state["follow"]}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route(site + "/v1/health", fake_health)
+    weekly: list[str] = []
+    page.on(
+        "request", lambda r: weekly.append(r.url) if "/v1/weekly?" in r.url or r.url.endswith("/v1/weekly") else None
+    )
+    page.goto(f"{site}/?as_of=2026-01-31&poll_s=1")
+    page.wait_for_selector("body[data-ready='1'][data-asof='2026-01-31']", timeout=90_000)
+    page.wait_for_function("() => document.getElementById('live').textContent.startsWith('not following')")
+    loads = int(page.evaluate("document.body.dataset.loads"))
+    heard = (datetime.now(UTC) - timedelta(seconds=42)).isoformat().replace("+00:00", "Z")
+    state["follow"] = {"source": "node 127.0.0.1:8332", "last_contact_utc": heard, "tip_height": 940_000,
+                       "last_error": None, "next_retry_s": 30}  # fmt: skip
+    state["version"] = 2
+    page.wait_for_function(f"() => Number(document.body.dataset.loads) > {loads}", timeout=30_000)
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.evaluate("document.body.dataset.asof") == "2026-01-31"  # the picked day stays
+    assert weekly[-1].endswith("/v1/weekly?as_of=2026-01-31")
+    live = page.inner_text("#live")
+    assert live.startswith("following node 127.0.0.1:8332, last heard 4") and "s ago" in live, live
+    state["follow"] = {**state["follow"], "last_error": "connection refused", "next_retry_s": 20}
+    page.wait_for_function("() => document.getElementById('live').textContent.includes('connection refused')")
+    assert "retrying in 20 s" in page.inner_text("#live")
+    page.close()
+
+
+def test_plotly_comes_from_the_installed_package(browser: Browser, site: str) -> None:
+    """plotly.js is served from the plotly package's own file (no CDN), cacheable, gzipped on
+    request; the page's copy of plotly's global CSS equals what this plotly inserts itself."""
+    import gzip
+    from importlib import resources
+
+    shipped = resources.files("plotly").joinpath("package_data/plotly.min.js").read_bytes()
+    with urllib.request.urlopen(site + "/static/vendor/plotly.min.js", timeout=60) as r:
+        assert r.read() == shipped
+        assert "max-age=" in r.headers["Cache-Control"] and r.headers["ETag"]
+        etag = r.headers["ETag"]
+    req = urllib.request.Request(site + "/static/vendor/plotly.min.js", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        assert r.headers["Content-Encoding"] == "gzip" and gzip.decompress(r.read()) == shipped
+    req = urllib.request.Request(site + "/static/vendor/plotly.min.js", headers={"If-None-Match": etag})
+    with pytest.raises(urllib.error.HTTPError) as not_modified:
+        urllib.request.urlopen(req, timeout=60)
+    assert not_modified.value.code == 304
+    page = browser.new_page()
+    page.goto(site + "/static/style.css")  # same origin, no plotly yet
+    page.set_content("<html><head></head><body></body></html>")
+    page.add_script_tag(url=site + "/static/vendor/plotly.min.js")
+    inserted = page.evaluate(
+        "() => [...document.getElementById('plotly.js-style-global').sheet.cssRules].map(r => r.cssText).reverse()"
+    )
+    with urllib.request.urlopen(site + "/static/plotly-global.css", timeout=60) as r:
+        ours = r.read().decode()
+    ours_rules = [line for line in ours.split("*/", 1)[1].strip().splitlines() if line]
+    assert ours_rules == inserted
     page.close()
 
 

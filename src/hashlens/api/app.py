@@ -1,31 +1,49 @@
 """FastAPI application: thin handlers that validate, call the library and return its data.
 
 Read-only by default. Imports (POST /v1/import/…) need ``Authorization: Bearer <token>`` where
-the token is set by ``HASHLENS_API_TOKEN`` (no token set: imports are refused). Results are
-cached per request parameters and the cache is dropped after every import.
+the token is set by ``HASHLENS_API_TOKEN`` (no token set: imports are refused). With a
+:class:`~hashlens.chain.follow.Follower` the server is its store's one writer and keeps it
+current by itself. Results are cached per request parameters as encoded bytes and dropped
+after every write.
 
-Layout: this module builds the app (store holder, error handlers, dashboard);
-:mod:`hashlens.api.models` holds the request/response models and bounds;
+Limits (each request's cost is bounded; see :mod:`hashlens.api.middleware` and
+:mod:`hashlens.api.pool`): bodies of at most 2 MiB, refused before they are read or parsed and
+before any token work; heavy work (simulations, forecasts, outlooks, a new day's weekly
+figures) in separate worker processes, one at a time, 64 waiting, 60 s and 512 MB each;
+uncached reads in 4 threads; ``/v1/health`` and cached reads on the event loop, never queued.
+
+Layout: this module builds the app (store holder, limits, error handlers, dashboard, offline
+docs); :mod:`hashlens.api.models` holds the request/response models and bounds;
 :mod:`hashlens.api.deps` the store holder with its cache and the token check;
-:mod:`hashlens.api.routers` one router per subject (chain, economics, miners, simulate, imports).
+:mod:`hashlens.api.routers` one router per subject.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import anyio
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from hashlens import __version__
 from hashlens.api.deps import Holder, StoreHolder
+from hashlens.api.middleware import LimitsMiddleware
 from hashlens.api.models import ERRORS, Health
-from hashlens.api.routers import chain, economics, forecast, imports, miners, simulate, weekly
+from hashlens.api.pool import HeavyPool
+from hashlens.api.routers import chain, economics, forecast, imports, miners, outlook, simulate, web_assets, weekly
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+
+if TYPE_CHECKING:
+    from hashlens.chain.follow import Follower
 
 
 async def _bad_input(_: Request, exc: Exception) -> JSONResponse:
@@ -33,34 +51,84 @@ async def _bad_input(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=400, content={"detail": str(exc)})
 
 
-def create_app(db_path: str | Path | None = None, token: str | None = None) -> FastAPI:
+def create_app(
+    db_path: str | Path | None = None,
+    token: str | None = None,
+    follow: dict[str, Any] | None = None,
+    pool: HeavyPool | None = None,
+) -> FastAPI:
     """The hashlens API and dashboard over the store at ``db_path``.
 
     Parameters
     ----------
     db_path : the store (default ``$HASHLENS_DB``, else ``hashlens.duckdb``); created and
         migrated if missing
-    token : bearer token that enables imports (default ``$HASHLENS_API_TOKEN``); without one
-        the store is opened read-only and imports answer 403
+    token : bearer token that enables imports (default ``$HASHLENS_API_TOKEN``)
+    follow : keyword arguments of :class:`~hashlens.chain.follow.Follower` (``chain_url``,
+        ``prices_url``, ``poll_s``, …): the server then follows those sources as the store's
+        one writer
+    pool : the worker processes for heavy requests (default: one worker, 60 s, 512 MB)
     """
     path = Path(db_path or os.environ.get("HASHLENS_DB") or "hashlens.duckdb")
     token = token if token is not None else os.environ.get("HASHLENS_API_TOKEN") or None
     if not path.exists():
         Store(path).close()  # create and migrate, so a read-only open works
+    writer = token is not None or follow is not None
+    holder = StoreHolder(path, writer=writer, command="hashlens serve --follow" if follow else "hashlens serve")
+    heavy = pool or HeavyPool()
+    follower: Follower | None = None
+    if follow is not None:
+        from hashlens.chain.follow import Follower
+
+        follower = Follower(holder.writing, holder.run, **follow)
+        holder.follow_status = follower.status
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(heavy.warm)
+        if follower is not None:
+            follower.start()
+        try:
+            yield
+        finally:
+            if follower is not None:
+                await anyio.to_thread.run_sync(follower.stop)
+            heavy.close()
+            holder.close()
+
     app = FastAPI(
         title="hashlens",
         version=__version__,
         description="Bitcoin mining economics computed from the chain itself. Read-only unless a token is set.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
     )
-    app.state.holder = StoreHolder(path, read_only=token is None)
+    app.state.holder = holder
     app.state.token = token
+    app.state.pool = heavy
+    app.state.follower = follower
     app.add_exception_handler(HashlensError, _bad_input)
     app.add_exception_handler(ValueError, _bad_input)
+    app.add_middleware(LimitsMiddleware, token=token)
 
     @app.get("/v1/health", responses=ERRORS, tags=["health"])
-    def health(holder: Holder) -> Health:
-        """Server version, whether imports are enabled, and the store's row counts."""
-        return Health(status="ok", version=__version__, read_only=token is None, counts=holder.run(Store.counts))
+    async def health(holder: Holder) -> Health:
+        """Server version, whether it writes, the store's row counts and version, what the
+        follower last heard from its sources, and the heavy-work queue. Never queued behind
+        other requests."""
+        counts = holder.peek(("counts",))
+        if counts is None:
+            counts = await anyio.to_thread.run_sync(lambda: holder._memo(("counts",), lambda: holder.run(Store.counts)))
+        return Health(
+            status="ok",
+            version=__version__,
+            read_only=token is None and follower is None,
+            counts=counts,
+            store_version=holder.version,
+            follow=holder.follow_status() if holder.follow_status else None,
+            heavy=heavy.stats(),
+        )
 
     for r in (
         chain.router,
@@ -70,11 +138,14 @@ def create_app(db_path: str | Path | None = None, token: str | None = None) -> F
         imports.router,
         weekly.router,
         forecast.router,
+        outlook.router,
+        web_assets.router,
     ):
         app.include_router(r)
 
     static = Path(str(resources.files("hashlens.web").joinpath("static")))
     app.mount("/static", StaticFiles(directory=static), name="static")
+    _mount_docs(app)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
@@ -85,6 +156,24 @@ def create_app(db_path: str | Path | None = None, token: str | None = None) -> F
         return FileResponse(static / "index.html")
 
     return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """``/docs`` from the Swagger UI files of the ``swagger-ui-bundle`` package: no CDN."""
+    import swagger_ui_bundle
+
+    assets = Path(swagger_ui_bundle.swagger_ui_path)
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="hashlens API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def app_from_env() -> FastAPI:

@@ -1,50 +1,259 @@
-"""What the routers share: the store holder with its result cache, and the token check."""
+"""What the routers share: the store holder with its result cache, the heavy-work pool, the token.
+
+The server reads the store through one read-only DuckDB connection (a cursor per thread), so
+other processes — ``hashlens difficulty`` in another shell, the heavy-work pool's processes —
+read it at the same time. A write (an import, or the follower's batch) waits for the reads in
+flight, closes the read connection, commits through a read-write one under the store's writer
+lock, and reopens; then every cached result is dropped.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
-from collections.abc import Callable
-from functools import lru_cache
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, HTTPException, Request
+import anyio
+from fastapi import Depends, Header, HTTPException, Request, Response
 
 from hashlens.store import Store
+from hashlens.store.db import WriterLock
 
 T = TypeVar("T")
 
+#: Threads that compute uncached reads at once; further ones wait (cached reads never do).
+READ_THREADS = 4
+#: Encoded results kept per store version.
+CACHE_ENTRIES = 4096
+
+
+class ReadWriteLock:
+    """Many readers or one writer; a waiting writer goes before new readers."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+def encode_json(content: Any) -> bytes:
+    """The bytes FastAPI's JSONResponse would send for ``content`` (after its encoder)."""
+    from fastapi.encoders import jsonable_encoder
+
+    return json.dumps(
+        jsonable_encoder(content), ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+    ).encode("utf-8")
+
 
 class StoreHolder:
-    """One DuckDB connection shared by the handlers, used under a lock (a connection is not
-    meant for concurrent queries); cached results make most requests skip it.
+    """The server's store: concurrent reads, one writer at a time, results cached per version.
 
-    ``cached(fn, *args)`` calls ``fn(store, *args)`` once per arguments and store version;
-    :meth:`changed` (after every import) drops every cached result.
+    Parameters
+    ----------
+    path : the DuckDB file
+    writer : whether this server writes (imports enabled, or a follower): it then holds the
+        store's writer lock for its whole life, so other writers are told who writes
+    command : how the writer lock names this process
     """
 
-    def __init__(self, path: Path, read_only: bool) -> None:
-        self.store = Store(path, read_only=read_only)
-        self.lock = threading.RLock()
+    def __init__(self, path: Path, writer: bool, command: str = "hashlens serve") -> None:
+        self.path = path
+        self.writer_lock = WriterLock(path, command) if writer else None
+        self._rw = ReadWriteLock()
+        self._guard = threading.Lock()
+        self._conn: Store | None = None
+        self._cursors: list[Store] = []
+        self._local = threading.local()
+        self._epoch = 0
         self.version = 0
-        self._cache = lru_cache(maxsize=512)(self._call)
+        self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._inflight: dict[tuple[Any, ...], Future[Any]] = {}
+        self._async_inflight: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
+        self.read_limiter = anyio.CapacityLimiter(READ_THREADS)
+        #: Set by a follower: what it last heard from its sources (``/v1/health`` shows it).
+        self.follow_status: Callable[[], dict[str, Any]] | None = None
+        self._open_reader()
+
+    # -- connections --------------------------------------------------------------------------
+    def _open_reader(self) -> None:
+        self._conn = Store(self.path, read_only=True)
+        self._epoch += 1
+
+    def _close_reader(self) -> None:
+        with self._guard:
+            for c in self._cursors:
+                c._con.close()
+            self._cursors.clear()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _reader(self) -> Store:
+        loc = self._local
+        if getattr(loc, "epoch", None) != self._epoch:
+            assert self._conn is not None
+            cur: Store = self._conn.cursor()
+            with self._guard:
+                self._cursors.append(cur)
+            loc.store, loc.epoch = cur, self._epoch
+        store: Store = loc.store
+        return store
 
     def run(self, fn: Callable[[Store], T]) -> T:
-        with self.lock:
-            return fn(self.store)
+        """``fn(store)`` under the read lock, in this thread."""
+        with self._rw.read():
+            return fn(self._reader())
 
-    def _call(self, version: int, fn: Callable[..., Any], *args: Any) -> Any:
-        with self.lock:
-            return fn(self.store, *args)
+    @contextmanager
+    def writing(self) -> Iterator[Store]:
+        """The store opened for writing, for one batch: reads in flight finish first, new ones
+        wait; on leaving, the read connection reopens and every cached result is dropped."""
+        if self.writer_lock is None:
+            raise HTTPException(403, "this server only reads its store")
+        with self._rw.write():
+            self._close_reader()
+            try:
+                store = Store(self.path, writer=self.writer_lock)
+            except BaseException:
+                self._open_reader()
+                raise
+            try:
+                yield store
+            finally:
+                store.close()
+                self._open_reader()
+                self.changed()
+
+    def close(self) -> None:
+        with self._rw.write():
+            self._close_reader()
+        if self.writer_lock is not None:
+            self.writer_lock.release()
+
+    # -- cached results -----------------------------------------------------------------------
+    def changed(self) -> None:
+        """Drop every cached result (after a commit)."""
+        with self._guard:
+            self.version += 1
+            self._cache.clear()
+
+    def _memo(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
+        """``make()`` once per key and store version, however many threads ask at once."""
+        with self._guard:
+            version = self.version
+            full = (version, *key)
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                hit: T = self._cache[full]
+                return hit
+            fut = self._inflight.get(full)
+            owner = fut is None
+            if fut is None:
+                fut = self._inflight[full] = Future()
+        if not owner:
+            waited: T = fut.result()
+            return waited
+        try:
+            value = make()
+        except BaseException as exc:
+            fut.set_exception(exc)
+            with self._guard:
+                self._inflight.pop(full, None)
+            raise
+        fut.set_result(value)
+        with self._guard:
+            self._inflight.pop(full, None)
+            if version == self.version:
+                self._cache[full] = value
+                while len(self._cache) > CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
+        return value
 
     def cached(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(store, *args)``, from the cache when the same call was made on this version."""
-        result: T = self._cache(self.version, fn, *args)
-        return result
+        return self._memo((fn, *args), lambda: self.run(lambda s: fn(s, *args)))
 
-    def changed(self) -> None:
-        self.version += 1
-        self._cache.cache_clear()
+    def peek(self, key: tuple[Any, ...]) -> Any:
+        """A cached value without computing it (None when absent)."""
+        with self._guard:
+            return self._cache.get((self.version, *key))
+
+    async def json(self, fn: Callable[..., Any], *args: Any) -> Response:
+        """The JSON response of ``fn(store, *args)``: cached bytes when this version has them
+        (answered on the event loop, no thread), else computed by one of ``READ_THREADS``."""
+        key = ("json", fn, *args)
+        body = self.peek(key)
+        if body is None:
+            body = await anyio.to_thread.run_sync(
+                lambda: self._memo(key, lambda: encode_json(self.cached(fn, *args))), limiter=self.read_limiter
+            )
+        return Response(body, media_type="application/json")
+
+    async def json_from(self, key: tuple[Any, ...], make: Callable[[], Awaitable[Any]]) -> Response:
+        """The JSON response of ``await make()`` (work done elsewhere, e.g. in the heavy pool),
+        cached under ``key`` for this store version; concurrent equal requests wait for one."""
+        full = ("json", *key)
+        body = self.peek(full)
+        if body is None:
+            version = self.version
+            pending = self._async_inflight.get((version, *full))
+            if pending is not None:
+                body = await asyncio.shield(pending)
+            else:
+                fut: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+                self._async_inflight[(version, *full)] = fut
+                try:
+                    body = encode_json(await make())
+                    fut.set_result(body)
+                except BaseException as exc:
+                    fut.set_exception(exc)
+                    fut.exception()  # retrieved: no "never retrieved" warning when nobody waits
+                    raise
+                finally:
+                    self._async_inflight.pop((version, *full), None)
+                with self._guard:
+                    if version == self.version:
+                        self._cache[(version, *full)] = body
+        return Response(body, media_type="application/json")
+
+    async def compute(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(store, *args)`` (cached) off the event loop, in one of ``READ_THREADS``."""
+        return await anyio.to_thread.run_sync(lambda: self.cached(fn, *args), limiter=self.read_limiter)
 
 
 def get_holder(request: Request) -> StoreHolder:
@@ -56,7 +265,8 @@ Holder = Annotated[StoreHolder, Depends(get_holder)]
 
 
 def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """Imports need ``Authorization: Bearer <token>``; no token configured: refused."""
+    """Imports need ``Authorization: Bearer <token>``; no token configured: refused.
+    Compared in constant time."""
     import hmac
 
     token: str | None = request.app.state.token

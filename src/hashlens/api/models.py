@@ -18,6 +18,9 @@ LAST_DAY = date(2100, 1, 1)
 MAX_SIM_PATHS = 20_000
 MAX_SIM_DAYS = 730
 MAX_SIM_WORK = 5_000_000  # paths x days
+MAX_SIM_STEP_WORK = 50_000_000  # paths x steps x generations (at least 1): the engine's time
+MAX_SIM_RECORD_BYTES = 256 * 2**20  # recorded paths (float32) [bytes]: the run's memory
+MAX_FORECAST_PATHS = 100_000  # per API request (the CLI allows 1,000,000)
 
 
 def _in_range(v: date) -> date:
@@ -113,6 +116,11 @@ class Health(BaseModel):
     version: str
     read_only: bool
     counts: dict[str, int] = Field(..., description="Rows per store table.")
+    store_version: int = Field(0, description="Increases with every write this server commits.")
+    follow: dict[str, Any] | None = Field(
+        None, description="What the follower last heard from each source (null: not following)."
+    )
+    heavy: dict[str, Any] | None = Field(None, description="The heavy-work pool: running, waiting, limits.")
 
 
 class Halving(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import typer
@@ -11,17 +12,63 @@ from hashlens.cli.stores import ready_store
 from hashlens.errors import HashlensError
 
 
+def parse_duration_s(text: str, what: str) -> float:
+    """'30s', '2m', '1h' or a plain number of seconds -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", text)
+    if not m:
+        raise HashlensError(f"{what}: {text!r} is not a duration; write e.g. 30s, 2m or 1h")
+    unit = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2) or "s"]
+    return float(m.group(1)) * unit
+
+
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    follow: Annotated[
+        str | None,
+        typer.Option(
+            help="Follow a chain source as the store's one writer: bitcoind://[user:pass@]host:port "
+            "(REST where the node has -rest, else JSON-RPC) or esplora+http(s)://host/api."
+        ),
+    ] = None,
+    prices: Annotated[
+        str | None, typer.Option(help="Follow a price API too: mempool+http(s)://host/api or kraken+http(s)://host.")
+    ] = None,
+    poll: Annotated[str, typer.Option(help="Time between polls of the sources (30s, 2m, …).")] = "30s",
+    start_height: Annotated[
+        int | None, typer.Option(help="First height to fetch from --follow when the store has none from it.")
+    ] = None,
+    rpc_cookie: Annotated[str | None, typer.Option(help="Bitcoin Core .cookie file for RPC auth.")] = None,
+    heavy_timeout: Annotated[str, typer.Option(help="Time limit of one heavy request (60s, …).")] = "60s",
 ) -> None:
-    """Serve the API (/v1, docs at /docs) and the dashboard (/) on this machine."""
+    """Serve the API (/v1, docs at /docs) and the dashboard (/) on this machine; with --follow,
+    keep the store current from a node (and --prices from a price API) by itself."""
     import uvicorn
 
     from hashlens.api.app import create_app
+    from hashlens.api.pool import HeavyPool
 
     if not 1 <= port <= 65535:
         raise HashlensError("--port must be between 1 and 65535")
+    if prices is not None and follow is None:
+        raise HashlensError("--prices needs --follow (the server follows its sources as one writer)")
+    poll_s = parse_duration_s(poll, "--poll")
+    timeout_s = parse_duration_s(heavy_timeout, "--heavy-timeout")
+    if not 1 <= timeout_s <= 3600:
+        raise HashlensError("--heavy-timeout must be 1 s … 1 h")
+    follow_args = None
+    if follow is not None:
+        from hashlens.chain.follow import Follower
+
+        follow_args = {
+            "chain_url": follow,
+            "prices_url": prices,
+            "poll_s": poll_s,
+            "start_height": start_height,
+            "cookie_file": rpc_cookie,
+        }
+        Follower(lambda: None, lambda f: None, **follow_args)  # type: ignore[arg-type, return-value]  # checks
     ready_store(False, miners=True).close()
-    uvicorn.run(create_app(state.db_path), host=host, port=port, log_level="warning")
+    application = create_app(state.db_path, follow=follow_args, pool=HeavyPool(timeout_s=timeout_s))
+    uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -253,11 +253,21 @@ def fleet_model(r: Resolved) -> FleetModel | None:
     )
 
 
+def _grid(s: Scenario) -> tuple[int, int]:
+    """(steps, record every n-th step) of scenario ``s``."""
+    return math.ceil(s.days / s.step_days), max(1, round(s.record_every_days / s.step_days))
+
+
+def make_plan_counts(s: Scenario) -> tuple[int, int]:
+    """(steps, recorded steps) of a run of scenario ``s``, before anything is allocated."""
+    steps, rec_every = _grid(s)
+    return steps, steps // rec_every + 1
+
+
 def make_plan(r: Resolved) -> Plan:
     """The fixed quantities of a run of ``r``: its steps, recording grid and model constants."""
     s = r.scenario
-    steps = math.ceil(s.days / s.step_days)
-    rec_every = max(1, round(s.record_every_days / s.step_days))
+    steps, rec_every = _grid(s)
     return Plan(
         steps=steps,
         step_days=s.step_days,

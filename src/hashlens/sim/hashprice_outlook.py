@@ -25,11 +25,16 @@ from typing import Any
 import numpy as np
 
 from hashlens.chain.clock import ChainClock, end_of_day
-from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, block_subsidy_btc
+from hashlens.consensus import (
+    DIFFICULTY_ADJUSTMENT_INTERVAL,
+    POW_TARGET_SPACING,
+    block_subsidy_btc,
+    difficulty_from_bits,
+)
 from hashlens.economics.hashprice import hashprice_btc_per_ph_day
 from hashlens.errors import HashlensError
 from hashlens.sim.backtest import crps_samples, pit
-from hashlens.sim.forecast import LEVELS, height_for_time, history, simulate_paths
+from hashlens.sim.forecast import LEVELS, History, Paths, height_for_time, history, simulate_paths
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 WEEKS = (1, 4, 13, 26)
@@ -69,8 +74,7 @@ def price_paths(
     horizon = int(days_ahead.max())
     r = returns[-model.vol_days :]
     if model.kind == "gbm":
-        sigma = float(r.std(ddof=1))
-        steps = rng.standard_normal((paths, horizon)) * sigma - sigma * sigma / 2
+        return gbm_prices(p0, trailing_volatility(returns, model), 0.0, days_ahead, paths, rng)
     else:
         # stationary bootstrap: blocks of geometric length (mean block_days), demeaned returns
         r = r - r.mean()
@@ -85,6 +89,90 @@ def price_paths(
         steps = r[idx]
     cum = np.cumsum(steps, axis=1)
     return p0 * np.exp(cum[:, days_ahead - 1])
+
+
+def trailing_volatility(returns: np.ndarray, model: PriceModel = DEFAULT_PRICE_MODEL) -> float:
+    """Daily volatility of log price: the sample standard deviation of the ``model.vol_days``
+    trailing daily log returns [1/day^0.5]."""
+    return float(returns[-model.vol_days :].std(ddof=1))
+
+
+def gbm_prices(
+    p0: float, sigma: float, mu: float, days_ahead: np.ndarray, paths: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(paths, len(days_ahead)) prices of a geometric Brownian motion [USD/BTC].
+
+    .. math:: \\ln P_{d} = \\ln P_0 + \\sum_{k \\le d} \\left(\\mu - \\sigma^2/2 + \\sigma Z_k\\right)
+
+    Parameters
+    ----------
+    p0 : price at day 0 [USD/BTC]
+    sigma : daily volatility of log price [-]; 0 gives the deterministic path p0·e^{μd}
+    mu : daily drift of the expected price [1/day]: E[P_d] = p0·e^{μd}
+    days_ahead : days whose prices are returned (1 = the first day after day 0)
+    paths, rng : number of paths; the generator (one standard normal per path and day drawn)
+    """
+    horizon = int(days_ahead.max())
+    steps = rng.standard_normal((paths, horizon)) * sigma + (mu - sigma * sigma / 2)
+    cum = np.cumsum(steps, axis=1)
+    return p0 * np.exp(cum[:, days_ahead - 1])
+
+
+def period_starts(hist: History, sim: Paths) -> np.ndarray:
+    """(paths, periods + 1) start times of the running period and of the simulated ones after
+    it [Unix s]; column j starts the period whose difficulty is ``sim.difficulty[:, j]``."""
+    paths = sim.next_start.shape[0]
+    return np.concatenate([np.full((paths, 1), float(hist.start_time[-1])), sim.next_start], axis=1)
+
+
+def chain_at_times(
+    first_period: int, starts: np.ndarray, difficulty: np.ndarray, times: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Difficulty in force and tip height at each time on each path.
+
+    Parameters
+    ----------
+    first_period : index of the period that ``starts[:, 0]`` begins [-]
+    starts : (paths, K) increasing period start times per path [Unix s]
+    difficulty : (paths, K - 1) difficulty of each of those periods [-]
+    times : (T,) increasing times, the same on every path [Unix s]
+
+    Returns
+    -------
+    (difficulty, height), each (paths, T): the period in force is the last one started at or
+    before the time (clipped to the simulated ones); inside it blocks are counted at the
+    period's own pace, ⌊2016·(t - start)/(next start - start)⌋.
+    """
+    paths, k = starts.shape
+    n_t = times.size
+    # For each start, the first time index at or after it; the number of starts at or before
+    # time i is then a running count (exact, no per-path search).
+    first = np.searchsorted(times, starts, side="left")
+    flat = (np.arange(paths)[:, None] * (n_t + 1) + first).ravel()
+    count = np.bincount(flat, minlength=paths * (n_t + 1)).reshape(paths, n_t + 1).cumsum(axis=1)[:, :n_t]
+    j = np.clip(count - 1, 0, k - 2)
+    s0 = np.take_along_axis(starts, j, axis=1)
+    s1 = np.take_along_axis(starts, j + 1, axis=1)
+    frac = np.clip((times[None, :] - s0) / (s1 - s0), 0, 1)
+    height = (first_period + j) * N + np.floor(frac * N).astype(np.int64)
+    return np.take_along_axis(difficulty, j, axis=1), height
+
+
+def steady_growth_paths(hist: History, periods: int, paths: int, growth_pct_per_adjustment: float) -> Paths:
+    """A deterministic difficulty path for parity checks: every period lasts exactly 2016 ×
+    600 s from the running period's start, and each adjustment multiplies difficulty by
+    1 + g/100 (the running period keeps its stored difficulty)."""
+    d0 = float(difficulty_from_bits(int(hist.bits[-1])))
+    j = np.arange(periods)
+    g = 1 + growth_pct_per_adjustment / 100
+    row_d = d0 * g**j
+    row_start = float(hist.start_time[-1]) + (j + 1) * float(N * POW_TARGET_SPACING)
+    return Paths(
+        change_pct=np.full((paths, periods), growth_pct_per_adjustment),
+        next_start=np.broadcast_to(row_start, (paths, periods)).copy(),
+        difficulty=np.broadcast_to(row_d, (paths, periods)).copy(),
+        log_hashrate=np.full((paths, periods), np.nan),
+    )
 
 
 def hashprice_paths(
@@ -105,18 +193,11 @@ def hashprice_paths(
     rng = np.random.default_rng(seed + 1)
     r, p0 = _price_history(days, prices, as_of)
     px = price_paths(r, p0, ahead, paths, rng, model)
-    starts = np.concatenate([np.full((paths, 1), float(hist.start_time[-1])), sim.next_start], axis=1)
-    out = np.empty((paths, len(weeks)))
-    for i, a in enumerate(ahead):
-        t = t0 + a * DAY_S
-        j = np.clip((starts <= t).sum(axis=1) - 1, 0, PERIODS_AHEAD - 1)  # the path's period in force
-        rows = np.arange(paths)
-        frac = np.clip((t - starts[rows, j]) / (starts[rows, j + 1] - starts[rows, j]), 0, 1)
-        height = (hist.period + j) * N + np.floor(frac * N).astype(np.int64)
-        subsidy = np.asarray(block_subsidy_btc(height), dtype=float)
-        hp = np.asarray(hashprice_btc_per_ph_day(sim.difficulty[rows, j], subsidy, 0.0), dtype=float)
-        out[:, i] = hp * px[:, i]
-    return out
+    times = t0 + ahead.astype(float) * DAY_S
+    diff, height = chain_at_times(hist.period, period_starts(hist, sim), sim.difficulty, times)
+    subsidy = np.asarray(block_subsidy_btc(height), dtype=float)
+    hp = np.asarray(hashprice_btc_per_ph_day(diff, subsidy, 0.0), dtype=float)
+    return hp * px
 
 
 def hashprice_outlook(store: Any, as_of: date, paths: int = 5000, seed: int = 1) -> dict[str, Any]:

@@ -145,3 +145,30 @@ def prepare_run(
     s.bootstrap_returns, s.price_path = returns, path
     r = resolve(s, chain, effs.__getitem__)
     return PreparedRun(s, r, chain, RunInputs(effs, returns, path))
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """What a run of ``paths`` paths costs, known before anything is allocated.
+
+    ``work`` counts path-steps times the generations stepped (at least one): the engine's
+    time grows with it. ``record_bytes`` is the recorded arrays (float32: difficulty, hashrate,
+    hashprice, price and one margin per generation at every recorded step), its memory.
+    """
+
+    paths: int
+    steps: int
+    records: int
+    generations: int
+    work: int
+    record_bytes: int
+
+
+def run_size(s: Scenario, paths: int) -> RunSize:
+    """The size of a run of scenario ``s`` with ``paths`` paths (see :class:`RunSize`)."""
+    from hashlens.sim.engine import make_plan_counts
+
+    steps, records = make_plan_counts(s)
+    generations = len(s.fleet)
+    work = paths * steps * max(1, generations)
+    return RunSize(paths, steps, records, generations, work, records * paths * (4 + generations) * 4)

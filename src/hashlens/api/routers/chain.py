@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from hashlens.api.deps import Holder
 from hashlens.api.models import ERRORS, Halving
@@ -57,39 +57,39 @@ def _halving(s: Store) -> Halving:
 
 
 # -- endpoints ----------------------------------------------------------------------------------
-@router.get("/difficulty")
-def difficulty(holder: Holder) -> dict[str, Any]:
+@router.get("/difficulty", response_model=dict[str, Any])
+async def difficulty(holder: Holder) -> Response:
     """Latest adjustment (rank, streak, records) and the running period's two estimates."""
-    return holder.cached(_difficulty)
+    return await holder.json(_difficulty)
 
 
-@router.get("/difficulty/history")
-def difficulty_history(holder: Holder, limit: Annotated[int, Query(ge=1, le=1000)] = 1000) -> list[dict[str, Any]]:
+@router.get("/difficulty/history", response_model=list[dict[str, Any]])
+async def difficulty_history(holder: Holder, limit: Annotated[int, Query(ge=1, le=1000)] = 1000) -> Response:
     """Every difficulty adjustment (change %, rank among rises or drops, streak), oldest first."""
-    return holder.cached(_history, limit)
+    return await holder.json(_history, limit)
 
 
-@router.get("/hashrate")
-def hashrate(
+@router.get("/hashrate", response_model=dict[str, Any])
+async def hashrate(
     holder: Holder,
     window: Annotated[str, Query(pattern=r"^(\d{1,6}|\d{1,3}(\.\d+)?d)$")] = "1008",
     height: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Network hashrate over a block window (e.g. 1008) or days (e.g. 7d), with a 95 % interval."""
-    return holder.cached(_hashrate, window, height)
+    return await holder.json(_hashrate, window, height)
 
 
-@router.get("/hashrate/series")
-def hashrate_series(
+@router.get("/hashrate/series", response_model=list[dict[str, Any]])
+async def hashrate_series(
     holder: Holder,
     window: Annotated[int, Query(ge=10, le=20160)] = 1008,
     step: Annotated[int, Query(ge=6, le=20160)] = 144,
-) -> list[dict[str, Any]]:
+) -> Response:
     """Hashrate over a sliding block window, every ``step`` blocks [EH/s]."""
-    return holder.cached(_hashrate_series, window, step)
+    return await holder.json(_hashrate_series, window, step)
 
 
-@router.get("/halving")
-def halving(holder: Holder) -> Halving:
+@router.get("/halving", response_model=Halving)
+async def halving(holder: Holder) -> Response:
     """Next halving: height, blocks left, subsidy now and after, estimated time."""
-    return holder.cached(_halving)
+    return await holder.json(_halving)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query
+import anyio
+from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from hashlens.api.deps import Holder
@@ -21,11 +22,35 @@ Efficiency = Annotated[float, Field(gt=0, le=1e5, allow_inf_nan=False)]
 
 
 # -- library calls, module-level so their results can be cached ---------------------------------
-def _day_row(s: Store, day: date | None, price: float | None) -> DayHashprice:
-    """The day's hashprice row (default: the the latest day with data)."""
+def _every_day(s: Store) -> dict[date, DayHashprice]:
+    """Every stored price day's hashprice row, computed once per store version (one vectorised
+    pass, ~0.1 s for 5,000 days): a single day's read is then a look-up."""
+    from datetime import timedelta
+
     from hashlens.economics.daily import hashprice_days, latest_day
 
-    return hashprice_days(s, [day or latest_day(s)], price)[0]
+    first, last = s.first_price_day(), latest_day(s)
+    if first is None or first > last:
+        return {}
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    return {r_day: row for r_day, row in zip(days, hashprice_days(s, days, None), strict=True)}
+
+
+def _day_row(s: Store, day: date | None, price: float | None) -> DayHashprice:
+    """The day's hashprice row (default: the latest day with data): from the precomputed rows
+    when the stored price is used, else computed for that day alone."""
+    from hashlens.economics.daily import hashprice_days, latest_day
+
+    day = day or latest_day(s)
+    if price is None:
+        row = _every_day(s).get(day)
+        if row is not None:
+            return row
+    return hashprice_days(s, [day], price)[0]
+
+
+def _day_dict(s: Store, day: date | None, price: float | None) -> dict[str, Any]:
+    return _day_row(s, day, price).as_dict()
 
 
 def _hashprice_series(s: Store, start: date, end: date | None) -> dict[str, Any]:
@@ -43,20 +68,20 @@ def _power(s: Store, day: date | None, power_price: float) -> dict[str, Any]:
 
 
 # -- endpoints ----------------------------------------------------------------------------------
-@router.get("/hashprice")
-def hashprice(
+@router.get("/hashprice", response_model=dict[str, Any])
+async def hashprice(
     holder: Holder,
     date: Day | None = None,
     price: Annotated[float | None, Query(gt=0, le=1e9)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Hashprice on a UTC day in BTC, sats and USD per PH/s (TH/s) per day."""
-    return holder.cached(_day_row, date, price).as_dict()
+    return await holder.json(_day_dict, date, price)
 
 
-@router.get("/hashprice/series")
-def hashprice_series(holder: Holder, start: Day = date(2012, 1, 1), end: Day | None = None) -> dict[str, Any]:
+@router.get("/hashprice/series", response_model=dict[str, Any])
+async def hashprice_series(holder: Holder, start: Day = date(2012, 1, 1), end: Day | None = None) -> Response:
     """Daily hashprice from ``start`` to ``end`` with its all-time low and each day's lowest-since."""
-    return holder.cached(_hashprice_series, start, end)
+    return await holder.json(_hashprice_series, start, end)
 
 
 @router.get("/asics")
@@ -68,38 +93,43 @@ def asics() -> list[dict[str, Any]]:
 
 
 @router.post("/fleet")
-def fleet(holder: Holder, req: FleetRequest) -> FleetResult:
+async def fleet(holder: Holder, req: FleetRequest) -> FleetResult:
     """Unit economics of a posted fleet at a day's hashprice and price (or the given ones)."""
     from hashlens.economics.asics import load_catalogue
     from hashlens.economics.fleet import Operating, fleet_groups, fleet_on_day
 
-    records = [m.model_dump(exclude_none=True) for m in req.machines]
-    groups = fleet_groups(records, load_catalogue(), "machines")
-    op = Operating(
-        req.power_price_usd_per_kwh,
-        req.pool_fee,
-        req.stale_rate,
-        req.uptime,
-        req.pue,
-        req.hosting_usd_per_kwh,
-        req.hosting_usd_per_kw_month,
-    )
-    day = holder.cached(_day_row, req.date, req.btc_price_usd)
-    return FleetResult.model_validate(fleet_on_day(groups, op, day, req.btc_price_usd, req.hashprice_usd_per_ph_day))
+    def run() -> FleetResult:
+        records = [m.model_dump(exclude_none=True) for m in req.machines]
+        groups = fleet_groups(records, load_catalogue(), "machines")
+        op = Operating(
+            req.power_price_usd_per_kwh,
+            req.pool_fee,
+            req.stale_rate,
+            req.uptime,
+            req.pue,
+            req.hosting_usd_per_kwh,
+            req.hosting_usd_per_kw_month,
+        )
+        day = holder.cached(_day_row, req.date, req.btc_price_usd)
+        return FleetResult.model_validate(
+            fleet_on_day(groups, op, day, req.btc_price_usd, req.hashprice_usd_per_ph_day)
+        )
+
+    return await anyio.to_thread.run_sync(run, limiter=holder.read_limiter)
 
 
-@router.get("/power")
-def power(
+@router.get("/power", response_model=dict[str, Any])
+async def power(
     holder: Holder,
     date: Day | None = None,
     power_price: Annotated[float, Query(ge=0.0001, le=10)] = 0.05,
-) -> dict[str, Any]:
+) -> Response:
     """Network power and energy by the Cambridge (CBECI) method."""
-    return holder.cached(_power, date, power_price)
+    return await holder.json(_power, date, power_price)
 
 
 @router.get("/cost")
-def cost(
+async def cost(
     holder: Holder,
     date: Day | None = None,
     power_price: Annotated[float, Query(ge=0, le=10, description="[USD/kWh]")] = 0.05,
@@ -116,7 +146,7 @@ def cost(
     from hashlens.economics.cost import DEFAULT_EFFICIENCIES_J_PER_TH, cost_per_btc_table
 
     effs = efficiency or list(DEFAULT_EFFICIENCIES_J_PER_TH)
-    row = holder.cached(_day_row, date, price)
+    row = await holder.compute(_day_row, date, price)
     table = cost_per_btc_table(
         [row],
         effs,

@@ -10,34 +10,47 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from hashlens.api.deps import Holder
-from hashlens.api.models import ERRORS
+from hashlens.api.models import ERRORS, MAX_FORECAST_PATHS
 from hashlens.store import Store
 
 router = APIRouter(prefix="/v1", tags=["forecast"], responses=ERRORS)
 
 
-def _forecast(s: Store, height: int | None, horizon: int, paths: int, seed: int) -> dict[str, Any]:
-    from hashlens.sim.forecast import forecast_from_store
+def _clock(s: Store) -> Any:
+    from hashlens.chain.clock import ChainClock
 
-    out = forecast_from_store(s, height, horizon, paths, seed).as_dict()
-    out.pop("rows", None)
-    return out
+    return ChainClock.from_store(s)
 
 
-@router.get("/forecast")
-def forecast(
+@router.get("/forecast", response_model=dict[str, Any])
+async def forecast(
+    request: Request,
     holder: Holder,
     height: Annotated[
         int | None, Query(description="As of this height (data below it only); default: the tip.")
     ] = None,
     horizon: Annotated[int, Query(description="Adjustments ahead, 1 … 60.")] = 3,
-    paths: Annotated[int, Query(description="Simulated paths, 1 … 1,000,000.")] = 20_000,
+    paths: Annotated[int, Query(description=f"Simulated paths, 1 … {MAX_FORECAST_PATHS:,}.")] = 20_000,
     seed: Annotated[int, Query(description="Random seed.")] = 1,
-) -> dict[str, Any]:
+) -> Response:
     """The forecast of the next ``horizon`` adjustments a user would have had at ``height``:
     ``{as_of_height, adjustments: [{height, change_pct_p05, change_pct_p50, change_pct_p95,
-    p_drop, date_p50, …}], …}``."""
-    return holder.cached(_forecast, height, horizon, paths, seed)
+    p_drop, date_p50, …}], …}``. Computed in the heavy pool, cached per store version."""
+    from hashlens.errors import HashlensError
+    from hashlens.sim.forecast import MAX_HORIZON
+
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise HashlensError(f"horizon must be 1 … {MAX_HORIZON} adjustments (got {horizon})")
+    if not 1 <= paths <= MAX_FORECAST_PATHS:
+        raise HashlensError(f"paths must be 1 … {MAX_FORECAST_PATHS:,} per API request (got {paths:,})")
+    if not 0 <= seed < 2**63:
+        raise HashlensError(f"seed must be 0 … 2^63 - 1 (got {seed})")
+    clock = await holder.compute(_clock)
+    pool = request.app.state.pool
+    return await holder.json_from(
+        ("forecast", height, horizon, paths, seed),
+        lambda: pool.run("hashlens.api.tasks:forecast", clock, height, horizon, paths, seed),
+    )

@@ -1,4 +1,6 @@
-"""Token-gated imports; every import drops the cached results."""
+"""Token-gated imports, each one write batch through the store holder (which drops the cached
+results). The token is checked before the body is read (:mod:`hashlens.api.middleware`) and
+again here."""
 
 from __future__ import annotations
 
@@ -23,9 +25,8 @@ def import_prices_ep(holder: Holder, req: PricesImport) -> dict[str, Any]:
     pts = _check([PricePoint(d, req.currency.upper(), p) for d, p in req.prices.items() if p > 0], req.source)
     if len(pts) != len(req.prices):
         raise HashlensError("every price must be positive")
-    result = holder.run(lambda s: import_prices(s, pts, req.source, req.allow_gaps, req.replace))
-    holder.changed()
-    return result
+    with holder.writing() as store:
+        return import_prices(store, pts, req.source, req.allow_gaps, req.replace)
 
 
 @router.post("/miners")
@@ -38,6 +39,5 @@ def import_miners(holder: Holder, req: MinersImport) -> dict[str, Any]:
         reports=[report_from(r, f"reports[{i}]", req.source) for i, r in enumerate(req.reports)],
         treasuries=[treasury_from(t, f"treasuries[{i}]", req.source) for i, t in enumerate(req.treasuries)],
     )
-    result = holder.run(lambda s: import_dataset(s, ds, req.source))
-    holder.changed()
-    return result
+    with holder.writing() as store:
+        return import_dataset(store, ds, req.source)

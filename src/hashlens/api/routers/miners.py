@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Response
 from fastapi import Path as FPath
 
 from hashlens.api.deps import Holder
@@ -48,25 +48,25 @@ def _month(month: str) -> date:
     return d
 
 
-@router.get("/months")
-def miner_months(holder: Holder) -> list[str]:
+@router.get("/months", response_model=list[str])
+async def miner_months(holder: Holder) -> Response:
     """Months with stored reports, oldest first (YYYY-MM)."""
-    return holder.cached(_months)
+    return await holder.json(_months)
 
 
-@router.get("/treasury")
-def miner_treasury(holder: Holder) -> list[dict[str, Any]]:
+@router.get("/treasury", response_model=list[dict[str, Any]])
+async def miner_treasury(holder: Holder) -> Response:
     """Each company's latest BTC treasury, largest first."""
-    return holder.cached(_treasury)
+    return await holder.json(_treasury)
 
 
-@router.get("/{month}/table")
-def miner_table(holder: Holder, month: Month) -> list[dict[str, Any]]:
+@router.get("/{month}/table", response_model=list[dict[str, Any]])
+async def miner_table(holder: Holder, month: Month) -> Response:
     """The month's reports in descending order of BTC mined."""
-    return holder.cached(_table, _month(month))
+    return await holder.json(_table, _month(month))
 
 
-@router.get("/{month}/expected")
-def miner_expected(holder: Holder, month: Month) -> list[dict[str, Any]]:
+@router.get("/{month}/expected", response_model=list[dict[str, Any]])
+async def miner_expected(holder: Holder, month: Month) -> Response:
     """Expected BTC from each company's hashrate and the month's real difficulty, vs reported."""
-    return holder.cached(_expected, _month(month))
+    return await holder.json(_expected, _month(month))

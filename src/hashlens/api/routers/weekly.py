@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from hashlens.api.deps import Holder
 from hashlens.api.models import ERRORS, Day
@@ -24,12 +24,6 @@ SEED = 1
 
 
 # -- library calls, module-level so their results can be cached ---------------------------------
-def _weekly(s: Store, as_of: date | None) -> dict[str, Any]:
-    from hashlens.weekly import WeeklyFigures
-
-    return WeeklyFigures.compute(s, as_of, paths=PATHS, seed=SEED).as_dict()
-
-
 def _days(s: Store) -> dict[str, str]:
     from hashlens.chain.clock import ChainClock, day_of
     from hashlens.economics.daily import latest_day
@@ -46,17 +40,23 @@ def _days(s: Store) -> dict[str, str]:
 
 
 # -- endpoints ----------------------------------------------------------------------------------
-@router.get("/weekly")
-def weekly(holder: Holder, as_of: Annotated[Day | None, Query()] = None) -> dict[str, Any]:
+@router.get("/weekly", response_model=dict[str, Any])
+async def weekly(request: Request, holder: Holder, as_of: Annotated[Day | None, Query()] = None) -> Response:
     """Every figure of the weekly report as of ``as_of`` (24:00 UTC; default: the latest day
     with a dated period and a stored price). Sections the store lacks data for are null, with
     the reason in ``missing``; a day beyond the store's periods is a 400 naming the last one."""
     if as_of is None:  # the same cache entry as the explicit latest day
-        as_of = date.fromisoformat(holder.cached(_days)["latest"])
-    return holder.cached(_weekly, as_of)
+        as_of = date.fromisoformat((await holder.compute(_days))["latest"])
+    pool = request.app.state.pool
+    day = as_of
+    # A day's figures include 20,000 simulated paths: computed in the heavy pool, once per
+    # store version, then served from the cache.
+    return await holder.json_from(
+        ("weekly", day), lambda: pool.run("hashlens.api.tasks:weekly", str(holder.path), day, PATHS, SEED)
+    )
 
 
-@router.get("/weekly/days")
-def weekly_days(holder: Holder) -> dict[str, str]:
+@router.get("/weekly/days", response_model=dict[str, str])
+async def weekly_days(holder: Holder) -> Response:
     """The days ``/v1/weekly`` can be asked for: ``first`` and ``latest`` (the default as-of)."""
-    return holder.cached(_days)
+    return await holder.json(_days)

@@ -1,28 +1,13 @@
-// hashlens dashboard: draws one response of /v1/weekly (every figure of the weekly report as of
-// one day) on canvas; no external libraries, no other endpoint, no arithmetic beyond formatting.
+// hashlens dashboard: the figures of /v1/weekly for one as-of day, with the charts' longer
+// history (/v1/difficulty/history, /v1/hashrate/series) cut at that same day. Charts are
+// plotly.js; every chart and table downloads as CSV from the JSON it was drawn from. No
+// arithmetic beyond formatting and selecting what is dated up to the day.
 "use strict";
 
-const fmt = (x, d = 2) => (x === null || x === undefined || Number.isNaN(x)) ? "n/a"
-  : x.toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
-const pct = (x) => (x === null || x === undefined) ? "n/a" : (x >= 0 ? "+" : "") + fmt(x, 2) + " %";
-const int = (x) => (x === null || x === undefined) ? "n/a" : x.toLocaleString("en-US");
-const $ = (id) => document.getElementById(id);
+const { fmt, pct, int, $, escapeHtml, reason, missing, get } = HL;
 // An ISO instant as "2026-01-22 19:31 UTC", with its source (stored, retarget-implied, estimated).
 const when = (iso, source) => (iso ? iso.slice(0, 16).replace("T", " ") + " UTC" : "n/a") + (source ? " (" + source + ")" : "");
-
-// A failed request throws the API's own message (its "detail"), so a panel can say why it is empty.
-async function get(path, opts) {
-  const r = await fetch(path, opts);
-  if (!r.ok) {
-    let detail = "HTTP " + r.status;
-    try { const body = await r.json(); if (body && body.detail) detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail); } catch (_) { /* not JSON */ }
-    throw new Error(detail);
-  }
-  return r.json();
-}
-
-const reason = (e) => (e && e.message ? e.message : String(e)).replace(/\s+/g, " ").slice(0, 200);
-const missing = (e) => "n/a — " + reason(e);
+const isoOfUnix = (s) => new Date(s * 1000).toISOString().replace(".000Z", "Z");
 
 // Each panel draws on its own: a section the day lacks leaves that panel saying why, not a blank page.
 function naText(ids, e) { ids.forEach((id) => { const el = $(id); if (el) el.textContent = missing(e); }); }
@@ -32,17 +17,6 @@ function naTable(id, e) {
   const t = $(id), n = t.tHead ? t.tHead.rows[0].cells.length : 1;
   t.tBodies[0].innerHTML = '<tr class="na"><td colspan="' + n + '">' + escapeHtml(missing(e)) + "</td></tr>";
 }
-function naChart(id, e) {
-  const c = $(id), ctx = c.getContext("2d");
-  ctx.clearRect(0, 0, c.width, c.height); ctx.fillStyle = "#666"; ctx.font = "14px sans-serif";
-  ctx.fillText(missing(e), 20, c.height / 2); c.dataset.points = "0";
-}
-function escapeHtml(x) {
-  return String(x).replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]);
-}
-function panel(name, fn, onError) {
-  try { fn(); return null; } catch (e) { onError(e); console.warn(name + ": " + reason(e)); return name; }
-}
 // A section of the weekly figures, or an error carrying the reason the API gives for its absence.
 function need(w, key) {
   if (w[key] === null || w[key] === undefined) throw new Error((w.missing && w.missing[key]) || "not in the figures for " + w.as_of);
@@ -51,59 +25,21 @@ function need(w, key) {
 // Spans with ids, so a figure can be read back from the page.
 const span = (id, text, cls) => '<span id="' + id + '"' + (cls ? ' class="' + cls + '"' : "") + ">" + escapeHtml(text) + "</span>";
 
-// A small line/bar chart: xs are numbers (ms or index), series [{ys, color, fill:[lo,hi]}].
-function chart(canvas, xs, series, opts = {}) {
-  const ctx = canvas.getContext("2d");
-  const W = canvas.width, H = canvas.height, L = 70, R = 12, T = 12, B = 28;
-  ctx.clearRect(0, 0, W, H);
-  const all = [];
-  series.forEach((s) => { s.ys.forEach((y) => { if (Number.isFinite(y)) all.push(y); });
-    if (s.band) s.band.flat().forEach((y) => { if (Number.isFinite(y)) all.push(y); }); });
-  if (!all.length) return;
-  const tr = opts.log ? (v) => Math.log10(v) : (v) => v;
-  let lo = Math.min(...all.map(tr)), hi = Math.max(...all.map(tr));
-  if (opts.zero) { lo = Math.min(lo, 0); hi = Math.max(hi, 0); }
-  if (hi === lo) { hi += 1; lo -= 1; }
-  const x0 = Math.min(...xs), x1 = Math.max(...xs);
-  const px = (x) => L + (W - L - R) * (x1 === x0 ? 0.5 : (x - x0) / (x1 - x0));
-  const py = (y) => T + (H - T - B) * (1 - (tr(y) - lo) / (hi - lo));
-  ctx.strokeStyle = "#ddd"; ctx.fillStyle = "#555"; ctx.font = "11px sans-serif";
-  for (let i = 0; i <= 4; i++) {
-    const v = lo + (hi - lo) * i / 4, y = T + (H - T - B) * (1 - i / 4);
-    ctx.beginPath(); ctx.moveTo(L, y); ctx.lineTo(W - R, y); ctx.stroke();
-    const label = opts.log ? Math.pow(10, v) : v;
-    ctx.fillText(label.toLocaleString("en-US", { maximumFractionDigits: Math.abs(label) < 10 ? 2 : 0 }), 4, y + 4);
-  }
-  if (opts.dates) {
-    [x0, (x0 + x1) / 2, x1].forEach((x) => ctx.fillText(new Date(x).toISOString().slice(0, 10), px(x) - 30, H - 8));
-  }
-  series.forEach((s) => {
-    if (s.band) {
-      ctx.fillStyle = s.bandColor || "rgba(52,120,200,0.2)"; ctx.beginPath();
-      xs.forEach((x, i) => { const y = py(s.band[1][i]); i ? ctx.lineTo(px(x), y) : ctx.moveTo(px(x), y); });
-      for (let i = xs.length - 1; i >= 0; i--) ctx.lineTo(px(xs[i]), py(s.band[0][i]));
-      ctx.closePath(); ctx.fill();
-    }
-    if (s.bars) {
-      const w = Math.max(2, (W - L - R) / xs.length - 2);
-      xs.forEach((x, i) => { const y = s.ys[i]; ctx.fillStyle = y < 0 ? "#c0392b" : "#1e8449";
-        ctx.fillRect(px(x) - w / 2, Math.min(py(y), py(0)), w, Math.abs(py(y) - py(0))); });
-    } else {
-      ctx.strokeStyle = s.color || "#3478c8"; ctx.lineWidth = 1.5; ctx.beginPath();
-      let started = false;
-      xs.forEach((x, i) => { const y = s.ys[i]; if (!Number.isFinite(y)) return;
-        started ? ctx.lineTo(px(x), py(y)) : ctx.moveTo(px(x), py(y)); started = true; });
-      ctx.stroke();
-    }
-  });
-  canvas.dataset.points = String(xs.length);
-}
-
 function rows(tbody, list) {
   tbody.innerHTML = list.map((cells) => "<tr>" + cells.map((c) => "<td>" + c + "</td>").join("") + "</tr>").join("");
 }
 
-// -- panels: each draws one section of the weekly figures ---------------------------------------
+// -- CSV sources: what each chart and table was drawn from, set by its panel ---------------------
+const drawn = {};
+function source(name, columns, list) {
+  drawn[name] = { filename: "hashlens-" + name + "-" + (shownDay || "latest") + ".csv", columns, rows: list };
+  HL.csvReady(name, true);
+}
+function noSource(name) { delete drawn[name]; HL.csvReady(name, false); }
+["adjustments", "hashrate-periods", "hashrate-window", "hashprice", "cost", "machines", "miners", "treasuries", "outlook"]
+  .forEach((name) => HL.csvProvider(name, () => drawn[name]));
+
+// -- the cards -----------------------------------------------------------------------------------
 function drawDifficulty(w) {
   const d = need(w, "difficulty"), a = d.latest;
   $("difficulty-value").textContent = fmt(a.difficulty / 1e12, 2) + " T";
@@ -167,33 +103,92 @@ function drawPower(w) {
     fmt(p.energy_twh_per_year_guess, 0) + " TWh/yr" + (p.carried_forward ? " · carried forward" : "");
 }
 
-function drawAdjustments(w) {
-  const recent = need(w, "difficulty").recent;
-  chart($("chart-adjustments"), recent.map((_, i) => i), [{ ys: recent.map((x) => x.change_pct), bars: true }], { zero: true });
-  const first = recent[0], last = recent[recent.length - 1];
-  const sources = [...new Set(recent.map((x) => x.time_source))].join(", ");
-  $("adjustments-caption").textContent = recent.length + " adjustments from " + int(first.height) + " (" + (first.time || "").slice(0, 10) +
-    ") to " + int(last.height) + " (" + (last.time || "").slice(0, 10) + "); times " + sources + ".";
+// -- the charts ----------------------------------------------------------------------------------
+// Every adjustment up to the one in force on the day: the store's history, with the last 26 as
+// the day's figures date them (those are the as-of answer; older ones do not move).
+function adjustmentsToDay(w, history) {
+  const d = need(w, "difficulty"), last = d.latest.height;
+  const byHeight = new Map();
+  (history || []).forEach((a) => { if (a.height <= last) byHeight.set(a.height, a); });
+  d.recent.forEach((a) => byHeight.set(a.height, Object.assign({}, byHeight.get(a.height) || {}, a)));
+  return [...byHeight.values()].filter((a) => a.time).sort((a, b) => a.height - b.height);
 }
 
-function drawHashrateChart(w) {
-  const recent = need(w, "difficulty").recent.filter((x) => x.time && Number.isFinite(x.implied_hashrate_ehs));
-  if (!recent.length) throw new Error("no dated periods before " + w.as_of);
-  chart($("chart-hashrate"), recent.map((x) => Date.parse(x.time)), [{ ys: recent.map((x) => x.implied_hashrate_ehs) }], { dates: true });
-  $("hashrate-caption").textContent = "The hashrate each of the last " + recent.length +
-    " periods implied (its work over its duration), plotted at the adjustment that closed it.";
+const ADJ_COLUMNS = [["height", "height"], ["time (UTC)", "time"], ["time source", "time_source"],
+  ["change [%]", "change_pct"], ["difficulty", "difficulty"]];
+
+function drawAdjustments(w, h) {
+  const list = adjustmentsToDay(w, h.history);
+  if (!list.length) throw new Error("no dated adjustments up to " + w.as_of);
+  const trace = {
+    type: "bar", name: "change", x: list.map((a) => a.time), y: list.map((a) => a.change_pct),
+    customdata: list.map((a) => [int(a.height), a.time_source]),
+    marker: { color: list.map((a) => (a.change_pct < 0 ? "#c0392b" : "#1e8449")) },
+    hovertemplate: "%{y:+.2f} %<br>height %{customdata[0]}<br>%{x|%Y-%m-%d %H:%M} UTC (%{customdata[1]})<extra></extra>",
+  };
+  source("adjustments", ADJ_COLUMNS, list);
+  const first = list[0], last = list[list.length - 1];
+  const sources = [...new Set(list.slice(-26).map((x) => x.time_source))].join(", ");
+  $("adjustments-caption").textContent = list.length + " adjustments from " + int(first.height) + " (" + first.time.slice(0, 10) +
+    ") to " + int(last.height) + " (" + last.time.slice(0, 10) + "); the last 26 dated " + sources + "." +
+    (h.historyError ? " Older history unavailable: " + h.historyError : "");
+  return HL.timeChart($("chart-adjustments"), [trace], { yTitle: "change [%]", zero: true, xEnd: w.as_of, xStart: first.time,
+    view: 12, fitY: true, points: list.length });
+}
+
+// The 1008-block hashrate windows that end by the day's end.
+function windowsToDay(w, series) {
+  const end = Date.parse(w.as_of_instant) / 1000;
+  return (series || []).filter((r) => r.end_time <= end);
+}
+
+function drawHashrateChart(w, h) {
+  const periods = adjustmentsToDay(w, h.history).filter((x) => Number.isFinite(x.implied_hashrate_ehs));
+  if (!periods.length) throw new Error("no dated periods before " + w.as_of);
+  const wins = windowsToDay(w, h.series);
+  const winX = wins.map((r) => isoOfUnix(r.end_time));
+  const traces = [];
+  if (wins.length) {
+    traces.push({ type: "scatter", mode: "lines", name: "95 % low", x: winX, y: wins.map((r) => r.low_ehs), line: { width: 0 },
+      hoverinfo: "skip", showlegend: false });
+    traces.push({ type: "scatter", mode: "lines", name: "1008 blocks, 95 %", x: winX, y: wins.map((r) => r.high_ehs), line: { width: 0 },
+      fill: "tonexty", fillcolor: "rgba(52,120,200,0.18)", hoverinfo: "skip" });
+    traces.push({ type: "scatter", mode: "lines", name: "over 1008 blocks", x: winX, y: wins.map((r) => r.hashrate_ehs),
+      line: { color: "#3478c8", width: 1.2 }, customdata: wins.map((r) => [int(r.end_height), fmt(r.low_ehs, 0), fmt(r.high_ehs, 0)]),
+      hovertemplate: "%{y:,.0f} EH/s (95 %: %{customdata[1]}–%{customdata[2]})<br>1008 blocks to %{customdata[0]}<extra></extra>" });
+  }
+  traces.push({ type: "scatter", mode: "lines+markers", name: "each period implied", x: periods.map((p) => p.time),
+    y: periods.map((p) => p.implied_hashrate_ehs), line: { color: "#f7931a", width: 1.5, shape: "hv" }, marker: { size: 3 },
+    customdata: periods.map((p) => int(p.height)),
+    hovertemplate: "%{y:,.1f} EH/s<br>the period closed at %{customdata}, %{x|%Y-%m-%d}<extra></extra>" });
+  source("hashrate-periods", [["height", "height"], ["time (UTC)", "time"], ["time source", "time_source"],
+    ["implied hashrate [EH/s]", "implied_hashrate_ehs"]], periods);
+  if (wins.length) {
+    source("hashrate-window", [["start height", "start_height"], ["end height", "end_height"], ["end time (UTC)", (r) => isoOfUnix(r.end_time)],
+      ["hashrate [EH/s]", "hashrate_ehs"], ["95 % low [EH/s]", "low_ehs"], ["95 % high [EH/s]", "high_ehs"]], wins);
+  } else noSource("hashrate-window");
+  $("hashrate-caption").textContent = "Each period's implied hashrate (its work over its duration), plotted at the adjustment that closed it" +
+    (wins.length ? "; the hashrate over 1008 blocks with its 95 % interval where per-block times are stored (" + wins.length + " windows)."
+      : "; no per-block windows end by " + w.as_of + (h.seriesError ? " (" + h.seriesError + ")" : "") + ".");
+  return HL.timeChart($("chart-hashrate"), traces, { yTitle: "hashrate [EH/s]", scaleToggle: true, legend: true, xEnd: w.as_of,
+    xStart: periods[0].time, view: 24, points: periods.length });
 }
 
 function drawHashpriceChart(w) {
   const hp = need(w, "hashprice");
   const pts = hp.series.filter((r) => r.usd_per_ph_day !== null);
   if (!pts.length) throw new Error("no USD prices stored up to " + w.as_of);
-  chart($("chart-hashprice"), pts.map((r) => Date.parse(r.date)), [{ ys: pts.map((r) => r.usd_per_ph_day) }], { log: true, dates: true });
+  const trace = { type: "scatter", mode: "lines", name: "hashprice", x: pts.map((r) => r.date), y: pts.map((r) => r.usd_per_ph_day),
+    line: { color: "#3478c8", width: 1.3 }, hovertemplate: "$%{y:,.2f}/PH/day<br>%{x|%Y-%m-%d}<extra></extra>" };
+  source("hashprice", [["date (UTC)", "date"], ["hashprice [USD/PH/day]", "usd_per_ph_day"]], pts);
   $("hashprice-atl").textContent = (hp.all_time_low ? "All-time low to " + w.as_of + ": $" + fmt(hp.all_time_low.usd_per_ph_day, 2) +
     " on " + hp.all_time_low.date : "No all-time low: no USD prices") +
     (hp.lowest_since ? " · the day's hashprice is the lowest since " + hp.lowest_since : "") + " · prices at " + hp.price_instant + ".";
+  return HL.timeChart($("chart-hashprice"), [trace], { yTitle: "USD/PH/day", log: true, scaleToggle: true, xEnd: w.as_of,
+    xStart: pts[0].date, points: pts.length });
 }
 
+// -- the tables ----------------------------------------------------------------------------------
 function drawCost(w) {
   const c = need(w, "cost");
   if (!c.rows.length) throw new Error("no cost row for " + w.as_of);
@@ -202,7 +197,16 @@ function drawCost(w) {
     ", reward " + fmt(r.reward_btc, 4) + " BTC/block (fees: " + r.fee_source + ").";
   rows($("cost-table").tBodies[0], r.costs.map((x) => [fmt(x.efficiency_j_per_th, 1), "$" + fmt(x.electricity_usd_per_btc, 0),
     "$" + fmt(x.all_in_cost_usd_per_btc, 0), "$" + fmt(x.hayes_usd_per_btc, 0)]));
+  source("cost", [["date (UTC)", () => r.date], ["power price [USD/kWh]", () => c.power_price_usd_per_kwh],
+    ["efficiency [J/TH]", "efficiency_j_per_th"], ["electricity [USD/BTC]", "electricity_usd_per_btc"],
+    ["cash cost [USD/BTC]", "cash_cost_usd_per_btc"], ["all-in [USD/BTC]", "all_in_cost_usd_per_btc"], ["Hayes [USD/BTC]", "hayes_usd_per_btc"]],
+  r.costs);
 }
+
+const MACHINE_COLUMNS = [["model", "model"], ["released", "released"], ["efficiency [J/TH]", "efficiency_j_per_th"],
+  ["margin [fraction]", "margin"], ["profit [USD/TH/day]", "profit_usd_per_th_day"],
+  ["breakeven hashprice [USD/PH/day]", "breakeven_hashprice_usd_per_ph_day"], ["switch-off BTC price [USD]", "shutdown_btc_price_usd"],
+  ["pays", "pays"]];
 
 function drawMachines(w) {
   const m = need(w, "machines");
@@ -211,6 +215,7 @@ function drawMachines(w) {
   rows($("fleet-table").tBodies[0], m.models.map((x) => [escapeHtml(x.model), escapeHtml(x.released), fmt(x.efficiency_j_per_th, 1),
     '<span class="' + (x.margin < 0 ? "neg" : "pos") + '">' + fmt(x.margin === null ? null : 100 * x.margin, 0) + " %</span>",
     fmt(x.breakeven_hashprice_usd_per_ph_day, 2), "$" + fmt(x.shutdown_btc_price_usd, 0), x.pays ? "yes" : "no"]));
+  source("machines", MACHINE_COLUMNS, m.models);
 }
 
 function drawMiners(w) {
@@ -218,12 +223,16 @@ function drawMiners(w) {
   $("miners-month").textContent = m.month;
   rows($("miners-table").tBodies[0], m.rows.map((r, i) => [i + 1, escapeHtml(r.company + " (" + r.ticker + ")"),
     fmt(r.reported_btc, 1), fmt(r.expected_btc, 0), fmt(r.ratio, 2), fmt(r.hashrate_ehs, 1) + " " + escapeHtml(r.hashrate_basis || "")]));
+  source("miners", [["month", () => m.month], ["company", "company"], ["ticker", "ticker"], ["BTC mined [BTC]", "reported_btc"],
+    ["expected [BTC]", "expected_btc"], ["ratio", "ratio"], ["hashrate [EH/s]", "hashrate_ehs"], ["hashrate basis", "hashrate_basis"]], m.rows);
 }
 
 function drawTreasuries(w) {
   const m = need(w, "miners");
   rows($("treasury-table").tBodies[0], m.treasuries.map((t) => [t.rank, escapeHtml(t.company + " (" + t.ticker + ")"),
     fmt(t.treasury_btc, 0), escapeHtml(t.as_of)]));
+  source("treasuries", [["rank", "rank"], ["company", "company"], ["ticker", "ticker"], ["treasury [BTC]", "treasury_btc"],
+    ["as of", "as_of"]], m.treasuries);
 }
 
 function drawOutlook(w) {
@@ -236,8 +245,20 @@ function drawOutlook(w) {
     " forecasts of the next adjustment, the 90 % range held " + int(tr.held_90) + "." : "");
   rows($("outlook-table").tBodies[0], o.rows.map((u) => [escapeHtml(u.label), int(u.height), pct(u.change_pct_p50),
     pct(u.change_pct_p05) + " to " + pct(u.change_pct_p95), fmt(100 * u.p_drop, 0) + " %"]));
+  const a = o.adjustments || [];
+  source("outlook", [["adjustment", "label"], ["height", "height"], ["p05 [%]", "change_pct_p05"], ["p25 [%]", "change_pct_p25"],
+    ["p50 [%]", "change_pct_p50"], ["p75 [%]", "change_pct_p75"], ["p95 [%]", "change_pct_p95"], ["P(drop) [fraction]", "p_drop"],
+    ["date p05 (UTC)", "date_p05"], ["date p50 (UTC)", "date_p50"], ["date p95 (UTC)", "date_p95"]], a);
+  if (!a.length) throw new Error("no adjustments in the outlook");
+  // plotly's box drawn from the given quantiles: whiskers 5–95 %, box 25–75 %, line the median.
+  const trace = { type: "box", name: "change", x: a.map((u) => u.label + " (" + int(u.height) + ")"),
+    lowerfence: a.map((u) => u.change_pct_p05), q1: a.map((u) => u.change_pct_p25), median: a.map((u) => u.change_pct_p50),
+    q3: a.map((u) => u.change_pct_p75), upperfence: a.map((u) => u.change_pct_p95),
+    marker: { color: "#3478c8" }, hoverinfo: "y+name" };
+  return HL.categoryChart($("chart-outlook"), [trace], { yTitle: "change [%]", zero: true, points: a.length });
 }
 
+// [name, draw(w, history), onError(e)]: a draw may return a promise (a chart being drawn).
 const PANELS = [
   ["difficulty", drawDifficulty, (e) => naCard("difficulty-value", "difficulty-change", e)],
   ["hashrate", drawHashrate, (e) => naCard("hashrate-value", "hashrate-ci", e)],
@@ -245,29 +266,45 @@ const PANELS = [
   ["hashprice", drawHashprice, (e) => naCard("hashprice-value", "hashprice-btc", e)],
   ["halving", drawHalving, (e) => naCard("halving-value", "halving-detail", e)],
   ["network_power", drawPower, (e) => naCard("power-value", "power-detail", e)],
-  ["adjustments chart", drawAdjustments, (e) => { naChart("chart-adjustments", e); naText(["adjustments-caption"], e); }],
-  ["hashrate chart", drawHashrateChart, (e) => { naChart("chart-hashrate", e); naText(["hashrate-caption"], e); }],
-  ["hashprice chart", drawHashpriceChart, (e) => { naChart("chart-hashprice", e); naText(["hashprice-atl"], e); }],
-  ["cost", drawCost, (e) => { naTable("cost-table", e); $("cost-caption").textContent = ""; }],
-  ["machines", drawMachines, (e) => { naTable("fleet-table", e); $("fleet-caption").textContent = ""; }],
-  ["miners", drawMiners, (e) => { naTable("miners-table", e); $("miners-month").textContent = ""; }],
-  ["treasuries", drawTreasuries, (e) => naTable("treasury-table", e)],
-  ["outlook", drawOutlook, (e) => naTable("outlook-table", e)],
+  ["adjustments chart", drawAdjustments, (e) => { HL.chartMissing($("chart-adjustments"), e); naText(["adjustments-caption"], e); noSource("adjustments"); }],
+  ["hashrate chart", drawHashrateChart, (e) => { HL.chartMissing($("chart-hashrate"), e); naText(["hashrate-caption"], e);
+    noSource("hashrate-periods"); noSource("hashrate-window"); }],
+  ["hashprice chart", drawHashpriceChart, (e) => { HL.chartMissing($("chart-hashprice"), e); naText(["hashprice-atl"], e); noSource("hashprice"); }],
+  ["cost", drawCost, (e) => { naTable("cost-table", e); $("cost-caption").textContent = ""; noSource("cost"); }],
+  ["machines", drawMachines, (e) => { naTable("fleet-table", e); $("fleet-caption").textContent = ""; noSource("machines"); }],
+  ["miners", drawMiners, (e) => { naTable("miners-table", e); $("miners-month").textContent = ""; noSource("miners"); }],
+  ["treasuries", drawTreasuries, (e) => { naTable("treasury-table", e); noSource("treasuries"); }],
+  ["outlook", drawOutlook, (e) => { naTable("outlook-table", e); HL.chartMissing($("chart-outlook"), e); }],
 ];
 
+async function panel(name, fn, onError) {
+  try { await fn(); return null; } catch (e) { onError(e); console.warn(name + ": " + reason(e)); return name; }
+}
+
 // -- the page's one day ------------------------------------------------------------------------
-let shown = null;  // the as-of day drawn (null: none yet)
-let picked = false;  // the reader chose a day: the periodic refresh keeps it
+let shownDay = null;  // the as-of day drawn (null: none yet)
+let picked = false;  // the reader chose a day: a live update keeps it
 let loads = 0;  // the latest load wins when days are picked quickly
+let histories = null;  // the store's adjustment history and hashrate windows, fetched once per store version
 
 function setNotes(lines) {
   $("notes").innerHTML = lines.map((x) => "<li>" + escapeHtml(x) + "</li>").join("");
+}
+
+// Histories the charts cut at the day; a failure leaves the day's own figures to draw.
+function fetchHistories() {
+  const h = { history: null, series: null, historyError: null, seriesError: null };
+  return Promise.all([
+    get("/v1/difficulty/history").then((x) => { h.history = x; }, (e) => { h.historyError = reason(e); }),
+    get("/v1/hashrate/series").then((x) => { h.series = x; }, (e) => { h.seriesError = reason(e); }),
+  ]).then(() => h);
 }
 
 async function load(day) {
   const n = ++loads;
   document.body.dataset.ready = "0";
   const url = "/v1/weekly" + (day ? "?as_of=" + encodeURIComponent(day) : "");
+  if (!histories) histories = fetchHistories();
   let w;
   try {
     w = await get(url);
@@ -280,19 +317,22 @@ async function load(day) {
     finish(day || "", failed);
     return;
   }
+  const h = await histories;
   if (n !== loads) return;
-  shown = w.as_of;
+  shownDay = w.as_of;
   $("asof").textContent = "As of " + w.as_of + " (24:00 UTC)";
   $("asof-date").value = w.as_of;
   $("source-url").textContent = url;
   setNotes(w.notes.concat(w.per_block_until ? [] : ["No per-block data stored: figures come from period-level data."]));
-  const failed = PANELS.map(([name, draw, onError]) => panel(name, () => draw(w), onError)).filter((x) => x);
+  const failed = (await Promise.all(PANELS.map(([name, draw, onError]) => panel(name, () => draw(w, h), onError)))).filter((x) => x);
+  if (n !== loads) return;
   finish(w.as_of, failed);
 }
 
 function finish(asOf, failed) {
   document.body.dataset.asof = asOf;
   document.body.dataset.missing = failed.join(", ");
+  document.body.dataset.loads = String(Number(document.body.dataset.loads || 0) + 1);
   document.body.dataset.ready = "1";
 }
 
@@ -304,24 +344,31 @@ async function bounds() {
   return d;
 }
 
+// The store changed (a sync, an import, the followed source): fetch again; a picked day stays.
+async function refresh() {
+  histories = null;
+  try { await bounds(); } catch (e) { console.warn("days: " + reason(e)); }
+  await load(picked ? shownDay : null);
+}
+
 async function main() {
+  HL.wireCsvButtons(document.querySelector("main"));
+  document.querySelectorAll("button.csv").forEach((b) => { b.disabled = true; });
   const start = new URLSearchParams(location.search).get("as_of");
   picked = !!start;
   const b = bounds().catch((e) => { console.warn("days: " + reason(e)); return null; });
   $("asof-date").addEventListener("change", () => {
     const v = $("asof-date").value;
-    if (!v || v === shown) return;
+    if (!v || v === shownDay) return;
     picked = true;
-    history.replaceState(null, "", "?as_of=" + v);
+    const q = new URLSearchParams(location.search);
+    q.set("as_of", v);
+    history.replaceState(null, "", "?" + q.toString());
     load(v);
   });
   await b;
   await load(start);
+  HL.pollHealth($("live"), refresh);
 }
-
-// Every five minutes: newer data move the default day; a picked day stays.
-setInterval(async () => {
-  try { const d = await bounds(); if (!picked && d.latest !== shown) await load(null); } catch (_) { /* keep the page */ }
-}, 300000);
 
 main().catch((e) => { document.body.dataset.error = String(e); console.error(e); });

@@ -1,0 +1,210 @@
+"""Heavy requests in their own processes: bounded in number, time and memory.
+
+A simulation, a forecast with many paths, a fleet outlook or a week's figures for a new day can
+take seconds of CPU and hundreds of MB. They run here, never in the server's own process:
+
+- at most ``workers`` run at once (one per spare core); up to ``queue`` more wait on the event
+  loop (no thread held), and beyond that a request is answered 503 with ``Retry-After``;
+- each has ``timeout_s``; past it the worker process is killed — the work really stops — and
+  the request is answered 503 naming the limit;
+- a watchdog reads the worker's resident memory every 0.1 s and kills it when the request has
+  added more than ``memory_mb`` to it,
+  so no request raises the server's memory by more than that bound (documented in the README;
+  the requests' own ceilings keep legitimate work well below it).
+
+The server's event loop, ``/v1/health`` and cached reads are never behind this queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import multiprocessing as mp
+import os
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import anyio
+from fastapi import HTTPException
+
+#: Defaults: one worker (the server keeps the other core), 64 waiting, 60 s, 512 MB.
+WORKERS = 1
+QUEUE = 64
+TIMEOUT_S = 60.0
+MEMORY_MB = 512
+
+
+def _worker_main(conn: Connection) -> None:
+    """A worker: call ``module:function`` on plain arguments, send back the result or error."""
+    from hashlens.errors import HashlensError
+
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        target, args = task
+        try:
+            module, name = target.split(":")
+            out = ("ok", getattr(importlib.import_module(module), name)(*args))
+        except HashlensError as exc:
+            out = ("bad", str(exc))
+        except HTTPException as exc:
+            out = ("http", (exc.status_code, exc.detail))
+        except MemoryError:
+            out = ("memory", "")
+        except Exception as exc:  # a bug: reported as a 500 with its type, the worker lives on
+            out = ("crash", f"{type(exc).__name__}: {exc}")
+        conn.send(out)
+
+
+@dataclass
+class _Worker:
+    proc: Any
+    conn: Connection
+
+    @classmethod
+    def start(cls) -> _Worker:
+        ctx = mp.get_context("spawn")  # no copy of the server's threads, locks or connections
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_worker_main, args=(child,), daemon=True, name="hashlens-heavy")
+        proc.start()
+        child.close()
+        return cls(proc, parent)
+
+    def kill(self) -> None:
+        try:
+            self.proc.kill()
+            self.proc.join(5)
+        finally:
+            self.conn.close()
+
+
+class HeavyPool:
+    """Bounded worker processes for heavy requests (see the module's docstring)."""
+
+    def __init__(
+        self, workers: int = WORKERS, queue: int = QUEUE, timeout_s: float = TIMEOUT_S, memory_mb: int = MEMORY_MB
+    ) -> None:
+        self.workers, self.queue, self.timeout_s, self.memory_mb = workers, queue, timeout_s, memory_mb
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+        self._sem: asyncio.Semaphore | None = None
+        self._limiter = anyio.CapacityLimiter(workers)
+        self.waiting = 0
+        self.running = 0
+        self.killed = {"timeout": 0, "memory": 0}
+
+    def warm(self) -> None:
+        """Start the workers ahead of the first request (imports take about a second)."""
+        with self._lock:
+            while len(self._idle) < self.workers:
+                self._idle.append(_Worker.start())
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "workers": self.workers,
+            "running": self.running,
+            "waiting": self.waiting,
+            "queue_limit": self.queue,
+            "timeout_s": self.timeout_s,
+            "memory_limit_mb": self.memory_mb,
+            "killed": dict(self.killed),
+        }
+
+    async def run(self, target: str, *args: Any) -> Any:
+        """``module:function(*args)`` in a worker; HashlensError -> 400, limits -> 503."""
+        if self._sem is None:
+            self._sem = asyncio.Semaphore(self.workers)
+        if self.waiting >= self.queue:
+            raise HTTPException(
+                503, f"busy: {self.queue} heavy requests are waiting; retry later", headers={"Retry-After": "5"}
+            )
+        self.waiting += 1
+        try:
+            await self._sem.acquire()
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        try:
+            kind, value = await anyio.to_thread.run_sync(self._call, target, args, limiter=self._limiter)
+        finally:
+            self.running -= 1
+            self._sem.release()
+        if kind == "ok":
+            return value
+        if kind == "bad":
+            from hashlens.errors import HashlensError
+
+            raise HashlensError(value)
+        if kind == "http":
+            raise HTTPException(value[0], value[1])
+        if kind == "timeout":
+            raise HTTPException(
+                503, f"stopped after {self.timeout_s:g} s, this server's limit per request: ask for less work"
+            )
+        if kind == "memory":
+            raise HTTPException(
+                503, f"stopped at {self.memory_mb} MB, this server's memory limit per request: ask for less work"
+            )
+        raise HTTPException(500, value)
+
+    def _call(self, target: str, args: tuple[Any, ...]) -> tuple[str, Any]:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None or not worker.proc.is_alive():
+            worker = _Worker.start()
+        try:
+            worker.conn.send((target, args))
+        except (OSError, ValueError):
+            worker.kill()
+            return ("crash", "the worker process could not take the request")
+        deadline = time.monotonic() + self.timeout_s
+        # The bound is on what the request adds to the worker's resident memory.
+        limit = _rss_bytes(worker.proc.pid) + self.memory_mb * 1024 * 1024
+        while True:
+            if worker.conn.poll(0.1):
+                try:
+                    out: tuple[str, Any] = worker.conn.recv()
+                except (EOFError, OSError):
+                    worker.kill()
+                    return ("memory", "") if _was_oom(worker) else ("crash", "the worker process died")
+                with self._lock:
+                    self._idle.append(worker)
+                return out
+            if not worker.proc.is_alive():
+                worker.kill()
+                return ("crash", "the worker process died")
+            if time.monotonic() > deadline:
+                worker.kill()
+                self.killed["timeout"] += 1
+                return ("timeout", None)
+            if _rss_bytes(worker.proc.pid) > limit:
+                worker.kill()
+                self.killed["memory"] += 1
+                return ("memory", None)
+
+    def close(self) -> None:
+        with self._lock:
+            for w in self._idle:
+                w.kill()
+            self._idle.clear()
+
+
+def _rss_bytes(pid: int) -> int:
+    """Resident memory of a process [bytes] (0 if it has ended)."""
+    try:
+        with open(f"/proc/{pid}/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _was_oom(worker: _Worker) -> bool:
+    return worker.proc.exitcode == -9
+
+
+__all__ = ["HeavyPool"]

@@ -1,0 +1,70 @@
+"""Fleet outlook endpoint: ``POST /v1/outlook``.
+
+The body is :class:`hashlens.api.outlook_models.OutlookRequest` (a fleet, its terms, months,
+paths, seed); the answer is :func:`hashlens.sim.fleet_outlook.fleet_outlook` as plain data, the
+same JSON as ``hashlens outlook FLEET --json`` for the same inputs and seed. Bounds are
+Field constraints (422 naming the field); the work ceiling (rows × paths × months ≤
+240,000,000) and a loan longer than the horizon are 422s from the model; an unknown model or
+bad fleet row is a 422 at ``body.machines``; data the store lacks is a 400.
+
+Response shape (Q = ``{"p05", "p25", "p50", "p75", "p95"}``; per month, each a list of
+``months`` numbers):
+
+- ``as_of`` (YYYY-MM-DD), ``months``, ``paths``, ``seed``
+- ``inputs``: ``machines`` (per row: label, count, hashrate_ths, power_w, efficiency_j_per_th,
+  power_price_usd_per_kwh, capex_usd_per_machine, switch_off_hashprice_usd_per_ph_day),
+  ``operating`` (power price, pool fee, stale rate, uptime, PUE, hosting fees), ``capex_usd``,
+  ``depreciation_months``, ``salvage_share``, ``hold_share``, ``loan`` (principal_usd,
+  rate_annual, term_months, or null), ``discount_rate_annual``, ``price_drift_annual``,
+  ``price_volatility_annual`` (the one used), ``difficulty_growth_pct_per_adjustment`` (null:
+  the forecast's paths), ``fees_btc_per_block`` (the one used)
+- ``start``: height, period_start_height, difficulty, btc_price_usd, hashprice_usd_per_ph_day,
+  fees_source, volatility_source
+- ``month_ends``: the last day of each month (YYYY-MM-DD)
+- ``hashprice_usd_per_ph_day``: Q of each month's mean daily hashprice [USD/PH/day]
+- ``policies``: ``run_always`` and ``switch_off`` side by side, each
+  ``monthly``: {revenue_usd, btc_mined, power_cost_usd, hosting_usd, profit_usd (revenue -
+  power - hosting), net_income_usd (profit - depreciation - interest), cash_flow_usd,
+  cumulative_cash_usd, btc_held, position_usd (cash + BTC held at the month-end price - loan
+  owed)} each a Q of per-month lists; ``payback_probability``: per month, the share of paths
+  whose position has reached zero by then; ``npv_usd``: Q plus ``mean``; ``irr_annual``: Q
+  (null where undefined on every path) plus ``share_defined``; ``machine_days_off_share``
+- ``switch_off_value_usd``: Q of the NPV gained by switching off (per path, switch-off minus
+  run-always)
+- ``halving``: height, blocks_left, subsidy_before_btc, subsidy_after_btc,
+  probability_in_horizon, date_p05 / date_p50 / date_p95
+- ``method``: notes, one sentence each
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+
+from hashlens.api.deps import Holder
+from hashlens.api.models import ERRORS
+from hashlens.api.outlook_models import OutlookRequest
+from hashlens.store import Store
+
+router = APIRouter(prefix="/v1", tags=["outlook"], responses=ERRORS)
+
+
+def _market(s: Store) -> Any:
+    from hashlens.sim.fleet_outlook import market_from_store
+
+    return market_from_store(s)
+
+
+@router.post("/outlook")
+def outlook(holder: Holder, req: OutlookRequest) -> dict[str, Any]:
+    """Monthly quantiles of a fleet's revenue, costs, cash and BTC held, payback, NPV and IRR,
+    run-always beside switch-off-when-under-water, over the forecast's paths (shape above)."""
+    from hashlens.sim.fleet_outlook import OutlookInputError, fleet_outlook
+
+    market = holder.cached(_market)
+    try:
+        return fleet_outlook(market, req.as_request())
+    except OutlookInputError as exc:
+        loc = ["body", *exc.field.split(".")]
+        raise HTTPException(422, [{"loc": loc, "msg": str(exc), "type": "value_error"}]) from None

@@ -1,0 +1,42 @@
+"""The heavy requests' work, as module-level functions of plain arguments, run by the
+:class:`~hashlens.api.pool.HeavyPool`'s worker processes (``"hashlens.api.tasks:simulate"``).
+
+Each calls the one library function the CLI and the report call; the worker opens the store
+read-only itself where it needs it (beside the server's own read connection).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+
+def simulate(scenario: dict[str, Any], paths: int, seed: int, chain: dict[str, Any] | None) -> dict[str, Any]:
+    """``POST /v1/simulate``: the scenario's summary, as ``hashlens simulate --json``."""
+    from hashlens.sim.engine import simulate as run
+    from hashlens.sim.engine import summarise
+    from hashlens.sim.scenario import parse_scenario
+    from hashlens.sim.setup import prepare_run
+
+    run_ = prepare_run(parse_scenario(scenario, "api"), chain=chain)
+    out: dict[str, Any] = summarise(run_.resolved, run(run_.resolved, paths, seed))
+    out["seed"] = seed
+    return out
+
+
+def forecast(clock: Any, height: int | None, horizon: int, paths: int, seed: int) -> dict[str, Any]:
+    """``GET /v1/forecast``: :func:`hashlens.sim.forecast.forecast_adjustments` over the clock."""
+    from hashlens.sim.forecast import forecast_adjustments
+
+    out = forecast_adjustments(clock, height, horizon, paths, seed).as_dict()
+    out.pop("rows", None)
+    return out
+
+
+def weekly(db_path: str, as_of: date, paths: int, seed: int) -> dict[str, Any]:
+    """``GET /v1/weekly``: :meth:`hashlens.weekly.WeeklyFigures.compute` for one day."""
+    from hashlens.store import Store
+    from hashlens.weekly import WeeklyFigures
+
+    with Store(db_path, read_only=True) as s:
+        return WeeklyFigures.compute(s, as_of, paths=paths, seed=seed).as_dict()

@@ -1,0 +1,235 @@
+"""Following a node and a price API: the server's one writer.
+
+A :class:`Follower` polls its chain source (Bitcoin Core RPC/REST or an Esplora API) and its
+price source every ``poll_s``. Asking costs the store nothing: the node's tip and the hash at
+the stored tip are compared first, and only news (new blocks, another branch, new days of
+prices) opens a write — one batch through :func:`hashlens.chain.sync.sync`, which validates
+every header as Core does, applies fork choice by work and rolls back a losing branch. A source
+that fails is retried with exponential back-off (``poll_s`` doubling up to ``max_backoff_s``);
+its last error is kept for ``/v1/health`` and never stops the server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from hashlens.errors import HashlensError
+
+
+def redact(url: str) -> str:
+    """A source URL without its password (for logs, health and the dashboard)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else "***@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class SourceState:
+    """What a follower last heard from one source."""
+
+    kind: str  # "chain" or "prices"
+    source: str  # redacted URL
+    last_contact: float | None = None  # [Unix s] last answer of any kind
+    last_change: float | None = None  # [Unix s] last write it caused
+    last_error: str | None = None
+    failures: int = 0  # in a row
+    next_poll: float = 0.0  # [Unix s]
+    tip_height: int | None = None
+    rows_added: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self, now: float) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "source": self.source,
+            "last_contact_utc": _iso(self.last_contact),
+            "last_contact_age_s": None if self.last_contact is None else round(now - self.last_contact, 1),
+            "last_change_utc": _iso(self.last_change),
+            "last_error": self.last_error,
+            "failures_in_a_row": self.failures,
+            "next_retry_s": round(max(0.0, self.next_poll - now), 1),
+            "tip_height": self.tip_height,
+            "rows_added": self.rows_added,
+            "notes": self.notes[-5:],
+        }
+
+
+Writing = Callable[[], AbstractContextManager[Any]]
+Reading = Callable[[Callable[[Any], Any]], Any]
+
+
+class Follower:
+    """Polls a chain source and a price source, writing news through ``writing()``.
+
+    Parameters
+    ----------
+    writing : opens the store for one write batch (the server's ``StoreHolder.writing``)
+    reading : runs a read of the store (``StoreHolder.run``)
+    chain_url : ``bitcoind://…``, ``bitcoind+rest://…`` or ``esplora+http(s)://…``; or None
+    prices_url : ``mempool+http(s)://…`` or ``kraken+http(s)://…``; or None
+    poll_s : seconds between polls [s]
+    max_backoff_s : longest wait after repeated failures [s]
+    start_height : first height to fetch when the store has no header from this source yet
+    cookie_file : Bitcoin Core's .cookie for RPC authentication
+    """
+
+    def __init__(
+        self,
+        writing: Writing,
+        reading: Reading,
+        chain_url: str | None,
+        prices_url: str | None = None,
+        poll_s: float = 30.0,
+        max_backoff_s: float = 600.0,
+        start_height: int | None = None,
+        cookie_file: str | None = None,
+        currency: str = "USD",
+    ) -> None:
+        if chain_url is None and prices_url is None:
+            raise HashlensError("--follow: name a chain source (and optionally --prices)")
+        if not 0.05 <= poll_s <= 86400:
+            raise HashlensError(f"--poll must be 0.05 s … 1 day (got {poll_s:g} s)")
+        self.writing, self.reading = writing, reading
+        self.chain_url, self.prices_url = chain_url, prices_url
+        self.poll_s, self.max_backoff_s = poll_s, max(poll_s, max_backoff_s)
+        self.start_height, self.cookie_file, self.currency = start_height, cookie_file, currency
+        self.states: dict[str, SourceState] = {}
+        if chain_url is not None:
+            self.states["chain"] = SourceState("chain", redact(chain_url))
+        if prices_url is not None:
+            self.states["prices"] = SourceState("prices", redact(prices_url))
+        self.on_change: Callable[[], None] | None = None
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.polls = 0
+
+    # -- one poll of each source --------------------------------------------------------------
+    def _poll_chain(self, st: SourceState) -> bool:
+        from hashlens.chain.sync import sync
+        from hashlens.sources.remote import open_remote
+
+        assert self.chain_url is not None
+        client = open_remote(self.chain_url, self.cookie_file)
+        tip = client.tip_height()
+        st.last_contact = time.time()
+        st.tip_height = tip
+        stored_tip, stored_hash = self.reading(lambda s: _stored_tip(s))
+        if stored_tip == tip and stored_hash is not None and client.block_hashes([tip])[0] == stored_hash:
+            return False  # nothing new: no write, readers undisturbed
+        first = self.start_height if stored_tip is None or (self.start_height or 0) > stored_tip else None
+        with self.writing() as store:
+            reports = sync(store, self.chain_url, start_height=first, cookie_file=self.cookie_file)
+        added = sum(r.added for r in reports)
+        st.rows_added += added
+        for r in reports:
+            st.notes.extend(r.notes)
+        st.last_change = time.time()
+        return True
+
+    def _poll_prices(self, st: SourceState) -> bool:
+        from hashlens.economics.daily import import_prices
+        from hashlens.sources.price_apis import KrakenOHLC, open_price_source, screen_prices
+
+        assert self.prices_url is not None
+        client = open_price_source(self.prices_url, self.currency)
+        # Only days after the last stored one: a stored price is never overwritten by the
+        # follower (a source that rounds, as mempool's does to whole units, would differ).
+        last = self.reading(lambda s: s.last_price_day(self.currency))
+        if isinstance(client, KrakenOHLC):
+            points = client.daily_prices(0 if last is None else _midnight(last))
+        else:
+            points = client.daily_prices()
+        st.last_contact = time.time()
+        if last is not None:
+            points = [p for p in points if p.day > last]
+        if not points:
+            return False
+        screen = screen_prices(points)
+        if screen.outliers:
+            d, cur, px, med = screen.outliers[0]
+            raise HashlensError(
+                f"{st.source}: {len(screen.outliers)} price(s) more than 10x off their neighbours, first {d} {cur} "
+                f"{px:,.2f} against {med:,.2f}; not stored"
+            )
+        with self.writing() as store:
+            result = import_prices(store, points, st.source)
+        st.rows_added += int(result.get("stored", 0) or 0)
+        st.last_change = time.time()
+        return True
+
+    def poll_once(self) -> bool:
+        """Poll every source that is due; True if anything was written."""
+        changed = False
+        now = time.time()
+        for name, st in self.states.items():
+            if st.next_poll > now:
+                continue
+            try:
+                changed |= self._poll_chain(st) if name == "chain" else self._poll_prices(st)
+            except Exception as exc:  # a failing source is retried later, never fatal
+                st.failures += 1
+                st.last_error = " ".join(str(exc).split()) or type(exc).__name__
+                wait = min(self.max_backoff_s, self.poll_s * 2 ** min(st.failures, 20))
+                st.next_poll = time.time() + wait
+                continue
+            st.failures = 0
+            st.last_error = None
+            st.next_poll = time.time() + self.poll_s
+        self.polls += 1
+        if changed and self.on_change is not None:
+            self.on_change()
+        return changed
+
+    # -- the background thread ----------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.poll_once()
+            due = min(st.next_poll for st in self.states.values())
+            self._wake.wait(max(0.01, due - time.time()))
+            self._wake.clear()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="hashlens-follow", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        """Poll now (tests; a node's block notification)."""
+        for st in self.states.values():
+            st.next_poll = 0.0
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def status(self) -> dict[str, Any]:
+        now = time.time()
+        return {"polls": self.polls, "poll_s": self.poll_s, "sources": [s.as_dict(now) for s in self.states.values()]}
+
+
+def _stored_tip(store: Any) -> tuple[int | None, str | None]:
+    tip = store.tip_height()
+    return tip, None if tip is None else store.block_hash(tip)
+
+
+def _midnight(day: Any) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())

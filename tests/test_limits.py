@@ -1,0 +1,181 @@
+"""No request can take the server down: bounded work, bounded bodies, the token before the
+body, heavy work beside the event loop, offline docs and security headers. Against a real
+`hashlens serve` process, as a user starts it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from hashlens.api.middleware import MAX_BODY_BYTES
+from hashlens.api.models import MAX_SIM_DAYS, MAX_SIM_PATHS, MAX_SIM_STEP_WORK, MAX_SIM_WORK
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+TOKEN = "s3cret-token"
+
+
+def _tree_rss_mb(pid: int) -> float:
+    import psutil
+
+    p = psutil.Process(pid)
+    procs = [p, *p.children(recursive=True)]
+    total = 0
+    for q in procs:
+        with contextlib.suppress(psutil.Error):
+            total += q.memory_info().rss
+    return total / 2**20
+
+
+@pytest.fixture(scope="module")
+def server(full_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    db = tmp_path_factory.mktemp("limits") / "s.duckdb"
+    db.write_bytes(full_db.read_bytes())
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hashlens", "--db", str(db), "serve", "--port", str(port), "--heavy-timeout", "20s"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HASHLENS_API_TOKEN": TOKEN},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/v1/health", timeout=2) as r:
+                if json.loads(r.read())["heavy"]["workers"]:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    try:
+        yield url, proc.pid
+    finally:
+        proc.kill()
+        proc.wait(30)
+
+
+def _post(url: str, body: Any, timeout: float = 600) -> int:
+    req = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return int(r.status)
+    except urllib.error.HTTPError as e:
+        return int(e.code)
+    except OSError:
+        return -1
+
+
+def _raw(port: int, head: bytes, body_chunks: list[bytes], pause_s: float = 0.0) -> tuple[int, float]:
+    """Send a request by hand; (status, seconds until the status line arrived)."""
+    t0 = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head)
+        try:
+            for c in body_chunks:
+                s.sendall(c)
+                time.sleep(pause_s)
+        except OSError:
+            pass  # the server closed the connection: it refused the body
+        data = s.recv(4096)
+    return int(data.split()[1]), time.perf_counter() - t0
+
+
+def worst_case_simulation() -> dict[str, Any]:
+    """The largest simulation the API accepts: every ceiling reached at once."""
+    scenario = yaml.safe_load((ROOT / "examples/scenarios/constant-hashrate.yaml").read_text())
+    paths = MAX_SIM_PATHS
+    days = min(MAX_SIM_DAYS, MAX_SIM_WORK // paths)
+    steps = MAX_SIM_STEP_WORK // paths
+    scenario.update(days=days, step_days=days / steps)
+    return {"scenario": scenario, "paths": paths, "seed": 1}
+
+
+def test_41_worst_case_simulations_leave_health_fast_and_memory_bounded(server: tuple[str, int]) -> None:
+    url, pid = server
+    body = worst_case_simulation()
+    # Just over the ceiling is refused before any work, naming the limit.
+    over = {**body, "scenario": {**body["scenario"], "step_days": body["scenario"]["step_days"] / 2}}
+    assert _post(url + "/v1/simulate", over) == 422
+    base_mb = _tree_rss_mb(pid)
+    statuses: list[int] = []
+    threads = [
+        threading.Thread(target=lambda: statuses.append(_post(url + "/v1/simulate", body)), daemon=True)
+        for _ in range(41)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(2)
+    latencies, peak_mb = [], base_mb
+    for _ in range(15):
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(url + "/v1/health", timeout=10) as r:
+            health = json.loads(r.read())
+        latencies.append(time.perf_counter() - t0)
+        peak_mb = max(peak_mb, _tree_rss_mb(pid))
+        time.sleep(0.3)
+    assert health["heavy"]["running"] == 1 and health["heavy"]["waiting"] >= 30, health["heavy"]
+    assert max(latencies) < 1.0, latencies
+    # A cached read is not behind the queue either.
+    t0 = time.perf_counter()
+    urllib.request.urlopen(url + "/v1/difficulty", timeout=10).read()
+    urllib.request.urlopen(url + "/v1/difficulty", timeout=10).read()
+    assert time.perf_counter() - t0 < 1.0
+    assert peak_mb - base_mb <= 512, (base_mb, peak_mb)
+    print(
+        f"\nhealth under 41 worst-case simulations: max {max(latencies) * 1000:.0f} ms; memory +{peak_mb - base_mb:.0f} MB"
+    )
+
+
+def test_a_50_mb_body_is_refused_before_it_is_read(server: tuple[str, int]) -> None:
+    url, _ = server
+    port = int(url.rsplit(":", 1)[1])
+    n = 50 * 2**20
+    head = (
+        f"POST /v1/simulate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {n}\r\n\r\n"
+    ).encode()
+    status, took = _raw(port, head, [b"{" + b" " * 65535])
+    assert status == 413 and took < 2
+    # Without a length (chunked): refused as soon as it passes the limit, not after 50 MB.
+    chunk = b" " * 2**20
+    framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+    head = (
+        b"POST /v1/simulate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    status, _ = _raw(port, head, [framed] * (MAX_BODY_BYTES // len(chunk) + 2))
+    assert status == 413
+    # An import without the token: refused before its body is read.
+    head = (
+        f"POST /v1/import/prices HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {n}\r\n\r\n"
+    ).encode()
+    status, took = _raw(port, head, [b"{"])
+    assert status == 401 and took < 2
+
+
+def test_docs_offline_and_security_headers(server: tuple[str, int]) -> None:
+    url, _ = server
+    with urllib.request.urlopen(url + "/docs", timeout=10) as r:
+        page = r.read().decode()
+    assert "/docs-assets/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    import swagger_ui_bundle
+
+    with urllib.request.urlopen(url + "/docs-assets/swagger-ui-bundle.js", timeout=10) as r:
+        assert r.read() == (Path(swagger_ui_bundle.swagger_ui_path) / "swagger-ui-bundle.js").read_bytes()
+    with urllib.request.urlopen(url + "/", timeout=10) as r:
+        h = r.headers
+    assert h["X-Content-Type-Options"] == "nosniff" and h["X-Frame-Options"] == "DENY"
+    csp = h["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
