@@ -1,20 +1,30 @@
 """API load benchmark on loopback: `sh scripts/bench api [--requests N] [--concurrency C]`.
 
-Starts `hashlens serve` on a free 127.0.0.1 port over a store built from ../shared/data, warms
-it, then sends a bounded mix of the dashboard's requests. The baseline is the same request mix
-sent one at a time (concurrency 1), measured in the same run.
+Starts `hashlens serve` on a free 127.0.0.1 port over a store built from ../shared/data and, in
+the same run, a bare FastAPI app (same uvicorn) that answers every path with the bytes hashlens
+gave for it — the floor of the framework. Three loads, each beside its baselines:
+
+- cached: /v1/difficulty, /v1/halving, /v1/hashprice (latest) — hashlens vs the bare app;
+- mixed: difficulty, hashprice on a random day (5,000 days, mostly uncached), a posted fleet and
+  the dashboard page — hashlens at concurrency C vs the same mix one request at a time and vs
+  the bare app; the mix of the service issue (20,000 requests, concurrency 32 by default).
+The client is the same Python load generator for all, on the same 2 cores as the servers.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import random
 import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.request
+from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.load import run_load
@@ -25,22 +35,76 @@ from hashlens.sources.datadir import require_data_dir
 from hashlens.sources.prices import read_prices
 from hashlens.store import Store
 
+CACHED = [("GET", "/v1/difficulty", None), ("GET", "/v1/halving", None), ("GET", "/v1/hashprice", None)]
+FLEET = {"machines": [{"model": "S21", "count": 100}, {"model": "S19 XP", "count": 50}]}
+
+
+def mixed_calls(n: int, seed: int = 1) -> list[tuple[str, str, dict | None]]:
+    rng = random.Random(seed)
+    first = date(2012, 1, 2)
+    out: list[tuple[str, str, dict | None]] = []
+    for i in range(n):
+        k = i % 4
+        if k == 0:
+            out.append(("GET", "/v1/difficulty", None))
+        elif k == 1:
+            d = first + timedelta(days=rng.randrange(5000))
+            out.append(("GET", f"/v1/hashprice?date={d.isoformat()}", None))
+        elif k == 2:
+            out.append(("POST", "/v1/fleet", FLEET))
+        else:
+            out.append(("GET", "/", None))
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_up(url: str) -> None:
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise SystemExit(f"{url} did not come up")
+
+
+BARE = textwrap.dedent(
+    """
+    import json, sys, uvicorn
+    from fastapi import FastAPI, Request, Response
+    bodies = json.load(open(sys.argv[1]))
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST"])
+    async def any_path(request: Request, path: str) -> Response:
+        await request.body()
+        body = bodies.get("/" + path) or bodies["/v1/difficulty"]
+        return Response(body.encode(), media_type="application/json")
+
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+    """
+)
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--requests", type=int, default=5000)
-    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--requests", type=int, default=20000)
+    ap.add_argument("--concurrency", type=int, default=32)
     args = ap.parse_args()
     data = require_data_dir()
-    db = Path(tempfile.mkdtemp()) / "api.duckdb"
+    tmp = Path(tempfile.mkdtemp())
+    db = tmp / "api.duckdb"
     with Store(db) as s:
         sync(s, str(data / "chain"))
         f = data / "market/btc-daily-prices-multi-currency.csv"
         import_prices(s, read_prices(f, currency="USD"), f.name)
         ensure_sample(s)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port, bare_port = free_port(), free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hashlens", "--db", str(db), "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,
@@ -49,26 +113,47 @@ def main() -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(url + "/v1/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
-        run_load(url, 200, 4)  # warm the caches
-        serial = run_load(url, min(1000, args.requests), 1)
-        load = run_load(url, args.requests, args.concurrency)
+        wait_up(url + "/v1/health")
+        bodies = {p: urllib.request.urlopen(url + p, timeout=60).read().decode() for _, p, _ in CACHED}
+        (tmp / "bodies.json").write_text(json.dumps(bodies))
+        (tmp / "bare.py").write_text(BARE)
+        bare = subprocess.Popen([sys.executable, str(tmp / "bare.py"), str(tmp / "bodies.json"), str(bare_port)])
+        bare_url = f"http://127.0.0.1:{bare_port}"
+        try:
+            wait_up(bare_url + "/v1/difficulty")
+            run_load(url, 300, 4, mix=CACHED)
+            run_load(bare_url, 300, 4, mix=CACHED)
+            cached = run_load(url, args.requests, args.concurrency, mix=CACHED)
+            cached_bare = run_load(bare_url, args.requests, args.concurrency, mix=CACHED)
+            mix = mixed_calls(args.requests)
+            mixed_serial = run_load(url, min(2000, args.requests), 1, mix=mixed_calls(2000, seed=2))
+            mixed = run_load(url, args.requests, args.concurrency, mix=mix)
+            mixed_bare = run_load(bare_url, args.requests, args.concurrency, mix=mix)
+        finally:
+            bare.terminate()
+            bare.wait(20)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-    print(f"API on loopback, {load.requests:,} requests of a {11}-call mix, concurrency {args.concurrency}:")
+
+    def line(name: str, r: object) -> str:
+        return (
+            f"  {name:<34} {r.rps:8,.0f} req/s  p50 {r.p50_ms:6.1f} ms  p99 {r.p99_ms:6.1f} ms  "  # type: ignore[attr-defined]
+            f"errors {r.errors}"  # type: ignore[attr-defined]
+        )
+
+    print(f"API on loopback, {args.requests:,} requests per load, concurrency {args.concurrency}:")
+    print("cached reads (difficulty, halving, hashprice):")
+    print(line("hashlens", cached))
+    print(line("bare FastAPI, same bytes", cached_bare))
+    print(f"  -> hashlens / bare FastAPI: {cached.rps / cached_bare.rps:.2f}x")
+    print("mixed (difficulty, hashprice on random days, fleet, dashboard page):")
+    print(line("hashlens", mixed))
+    print(line("hashlens, one at a time", mixed_serial))
+    print(line("bare FastAPI, same paths", mixed_bare))
     print(
-        f"  {load.rps:8,.0f} req/s  p50 {load.p50_ms:6.1f} ms  p99 {load.p99_ms:6.1f} ms  max {load.max_ms:6.1f} ms  "
-        f"errors {load.errors}"
-    )
-    print(
-        f"  baseline, one at a time: {serial.rps:8,.0f} req/s  p99 {serial.p99_ms:6.1f} ms  "
-        f"-> concurrency gives {load.rps / serial.rps:.2f}x"
+        f"  -> concurrency gives {mixed.rps / mixed_serial.rps:.2f}x; hashlens / bare FastAPI: "
+        f"{mixed.rps / mixed_bare.rps:.2f}x"
     )
 
 

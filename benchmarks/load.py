@@ -40,10 +40,17 @@ class LoadResult:
         return self.requests / self.seconds
 
 
-def run_load(base_url: str, total: int = 2000, concurrency: int = 16, timeout_s: float = 120.0) -> LoadResult:
+def run_load(
+    base_url: str,
+    total: int = 2000,
+    concurrency: int = 16,
+    timeout_s: float = 120.0,
+    mix: list[tuple[str, str, dict | None]] | None = None,
+) -> LoadResult:
     parts = urlsplit(base_url)
     if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("the load test only targets a server on loopback")
+    calls = mix or MIX
     lock = threading.Lock()
     next_i = 0
     latencies: list[float] = []
@@ -59,7 +66,7 @@ def run_load(base_url: str, total: int = 2000, concurrency: int = 16, timeout_s:
                     break
                 i = next_i
                 next_i += 1
-            method, path, body = MIX[i % len(MIX)]
+            method, path, body = calls[i % len(calls)]
             t0 = time.perf_counter()
             try:
                 payload = json.dumps(body).encode() if body is not None else None

@@ -1,18 +1,35 @@
-"""A loopback HTTP server that replays real block headers as a Bitcoin Core node (JSON-RPC)
-and as an Esplora REST API. No node can run here; the headers it serves are real mainnet
-headers from ../shared/data, served at their real heights.
+"""A loopback HTTP server that replays real block headers as a Bitcoin Core node (JSON-RPC and
+the ``-rest`` interface) and as an Esplora REST API (with mempool's ``/api/v1/blocks`` fee
+extras). No node can run here; the headers it serves are real mainnet headers from
+../shared/data, served at their real heights (the sync benchmark also replays a regtest chain
+it mines itself).
 
-Faults for tests: ``drop_requests`` holds request numbers whose connection is closed without
-a reply; ``dead_after`` makes every request after that number fail the same way.
+Core's REST, in its documented formats: ``/rest/chaininfo.json``, ``/rest/headers/<hash>.bin
+?count=N`` and the older ``/rest/headers/<N>/<hash>.bin`` (at most 2,000 headers of the best
+chain from ``<hash>`` up; empty if the hash is not in it; ``.hex`` too), and
+``/rest/blockhashbyheight/<h>.bin|.hex|.json``. ``rest=False`` answers every ``/rest/`` path
+404, as a node started without ``-rest`` does. ``getblockstats`` answers from ``stats``, real
+rows of the shared block-stats file, for blocks whose hash is the chain's at that height; other
+blocks answer as a pruned node does.
+
+The chain is mutable: raise ``tip``, replace ``hashes`` (a reorganisation) and the next request
+sees it. Faults for tests: ``drop_requests`` holds request numbers whose connection is closed
+without a reply; ``dead_after`` makes every request after that number fail the same way;
+``rest_body`` replaces every REST headers body (a malformed reply).
 """
 
 from __future__ import annotations
 
 import base64
+import csv
+import gzip
+import hashlib
 import json
+import struct
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 
@@ -27,6 +44,48 @@ class ReplayChain:
     dead_after: int | None = None
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    rest: bool = True
+    stats: dict[int, dict[str, Any]] = field(default_factory=dict)  # height -> getblockstats row
+    rest_body: bytes | None = None
+    _index: dict[str, int] = field(default_factory=dict)
+
+    def height_of(self, block_hash: str) -> int | None:
+        """Height of ``block_hash`` in the current best chain (up to the tip), else None."""
+        h = self._index.get(block_hash)
+        if h is None or self.hashes.get(h) != block_hash:
+            self._index = {x: k for k, x in self.hashes.items()}
+            h = self._index.get(block_hash)
+        return h if h is not None and h <= self.tip and self.hashes.get(h) == block_hash else None
+
+    def best_headers(self, block_hash: str, count: int) -> bytes:
+        """Core's REST headers: up to ``count`` (at most 2,000) headers of the best chain from
+        ``block_hash`` up; nothing if it is not in the best chain."""
+        h = self.height_of(block_hash)
+        out: list[bytes] = []
+        while h is not None and h <= self.tip and h in self.hashes and len(out) < min(count, 2000):
+            out.append(self.headers[self.hashes[h]])
+            h += 1
+        return b"".join(out)
+
+    def block_extras(self, h: int) -> dict[str, Any]:
+        """A block as mempool's ``/api/v1/blocks`` lists it, with ``extras`` from ``stats``."""
+        raw = self.headers[self.hashes[h]]
+        version, prev, merkle, t, bits, nonce = struct.unpack("<i32s32sIII", raw)
+        out: dict[str, Any] = {
+            "id": self.hashes[h],
+            "height": h,
+            "version": version,
+            "timestamp": t,
+            "bits": bits,
+            "nonce": nonce,
+            "merkle_root": merkle[::-1].hex(),
+            "previousblockhash": prev[::-1].hex(),
+        }
+        row = self.stats.get(h)
+        if row is not None and row["blockhash"] == self.hashes[h]:
+            out |= {"tx_count": row["txs"], "weight": row["total_weight"], "mediantime": row["mediantime"]}
+            out["extras"] = {"totalFees": row["totalfee"], "reward": row["subsidy"] + row["totalfee"]}
+        return out
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -54,12 +113,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    # Esplora REST
+    # Esplora REST, Core's REST
     def do_GET(self) -> None:
         if self._fault():
             return
         c = self.chain
-        parts = [p for p in self.path.split("/") if p]
+        path, _, query = self.path.partition("?")
+        parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["rest"]:
+            return self._rest(parts[1:], query)
+        if parts[:1] == ["api"]:
+            parts = parts[1:]  # mempool serves Esplora's paths under /api
+        if len(parts) == 3 and parts[:2] == ["v1", "blocks"] and parts[2].isdigit():
+            top = min(int(parts[2]), c.tip)
+            blocks = [c.block_extras(h) for h in range(top, top - 15, -1) if c.hashes.get(h) in c.headers]
+            return self._send(200, json.dumps(blocks).encode(), "application/json")
         if parts == ["blocks", "tip", "height"]:
             return self._send(200, str(c.tip).encode(), "text/plain")
         if len(parts) == 2 and parts[0] == "block-height" and parts[1].isdigit():
@@ -70,6 +138,41 @@ class _Handler(BaseHTTPRequestHandler):
         if len(parts) == 3 and parts[0] == "block" and parts[2] == "header" and parts[1] in c.headers:
             return self._send(200, c.headers[parts[1]].hex().encode(), "text/plain")
         return self._send(404, b"not found", "text/plain")
+
+    def _rest(self, parts: list[str], query: str) -> None:
+        c = self.chain
+        if not c.rest:
+            return self._send(404, b"", "text/html")  # no -rest: no handler for the path
+        if parts == ["chaininfo.json"]:
+            info = {"chain": "main", "blocks": c.tip, "headers": c.tip, "bestblockhash": c.hashes.get(c.tip)}
+            return self._send(200, json.dumps(info).encode(), "application/json")
+        if len(parts) == 2 and parts[0] == "blockhashbyheight":
+            height, _, ext = parts[1].partition(".")
+            if not height.isdigit() or int(height) > c.tip or int(height) not in c.hashes:
+                return self._send(404, b"Block height out of range\r\n", "text/plain")
+            x = c.hashes[int(height)]
+            if ext == "bin":
+                return self._send(200, bytes.fromhex(x)[::-1], "application/octet-stream")
+            if ext == "hex":
+                return self._send(200, (x + "\n").encode(), "text/plain")
+            return self._send(200, json.dumps({"blockhash": x}).encode(), "application/json")
+        if parts[:1] == ["headers"] and len(parts) in (2, 3):
+            if len(parts) == 3:  # deprecated path form /rest/headers/<count>/<hash>.<ext>
+                count_s, (block_hash, _, ext) = parts[1], parts[2].partition(".")
+            else:
+                block_hash, _, ext = parts[1].partition(".")
+                count_s = dict(kv.partition("=")[::2] for kv in query.split("&") if kv).get("count", "5")
+            if not count_s.isdigit() or not 1 <= int(count_s) <= 2000:
+                return self._send(
+                    400,
+                    f"Header count is invalid or out of acceptable range (1-2000): {count_s}\r\n".encode(),
+                    "text/plain",
+                )
+            body = c.rest_body if c.rest_body is not None else c.best_headers(block_hash, int(count_s))
+            if ext == "hex":
+                return self._send(200, (body.hex() + "\n").encode(), "text/plain")
+            return self._send(200, body, "application/octet-stream")
+        return self._send(404, b"", "text/plain")
 
     # Bitcoin Core JSON-RPC
     def do_POST(self) -> None:
@@ -104,6 +207,15 @@ class _Handler(BaseHTTPRequestHandler):
             if raw is None:
                 return err(-5, "Block not found")
             return {"result": raw.hex(), "error": None, "id": rid}
+        if method == "getblockstats":
+            h = params[0]
+            if not isinstance(h, int) or h > c.tip or h not in c.hashes:
+                return err(-8, f"Target block height {h} after current tip {c.tip}")
+            row = c.stats.get(h)
+            if row is None or row["blockhash"] != c.hashes[h]:
+                return err(-1, "Block not available (pruned data)")
+            fields = params[1] if len(params) > 1 and params[1] else list(row)
+            return {"result": {k: row[k] for k in fields if k in row}, "error": None, "id": rid}
         return err(-32601, "Method not found")
 
 
@@ -130,3 +242,68 @@ class ReplayServer:
     @property
     def esplora_url(self) -> str:
         return f"esplora+http://127.0.0.1:{self.port}"
+
+
+#: getblockstats fields the replay serves, as Core names them (integers in the file).
+STATS_INT_FIELDS = ("height", "time", "mediantime", "subsidy", "totalfee", "txs", "total_weight")
+
+
+def read_stats_rows(path: Path, heights: set[int] | None = None) -> dict[int, dict[str, Any]]:
+    """Rows of the shared block-stats file (Core's ``getblockstats`` output) by height."""
+    out: dict[int, dict[str, Any]] = {}
+    with gzip.open(path, "rt", newline="") as fh:
+        for row in csv.DictReader(fh):
+            h = int(row["height"])
+            if heights is None or h in heights:
+                rec: dict[str, Any] = {k: int(float(row[k])) for k in STATS_INT_FIELDS}
+                rec["blockhash"] = row["blockhash"]
+                out[h] = rec
+    return out
+
+
+#: Core's regtest genesis header (``CreateGenesisBlock(1296688602, 2, 0x207fffff, 1, 50 * COIN)``).
+REGTEST_GENESIS = struct.pack(
+    "<i32s32sIII",
+    1,
+    bytes(32),
+    bytes.fromhex("4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b")[::-1],
+    1296688602,
+    0x207FFFFF,
+    2,
+)
+
+
+def mine_regtest_chain(n: int, spacing_s: int = 1) -> list[bytes]:
+    """``n`` linked headers (genesis and n - 1 above it) under Core's regtest rules, mined
+    here: bits 0x207fffff (about one hash in two meets its target), version 0x20000000, times
+    ``spacing_s`` apart from the genesis time. Proof of work is real for regtest's pow limit."""
+    from hashlens.consensus.header import pow_target
+
+    sha = hashlib.sha256
+    target = pow_target(0x207FFFFF, (1 << 255) - 1)
+    assert target is not None
+    out = [REGTEST_GENESIS]
+    prev = sha(sha(REGTEST_GENESIS).digest()).digest()
+    pack = struct.Struct("<i32s32sIII").pack
+    for h in range(1, n):
+        merkle = sha(h.to_bytes(8, "little")).digest()  # stands in for a coinbase-only block's root
+        t = 1296688602 + spacing_s * h
+        nonce = 0
+        while True:
+            raw = pack(0x20000000, prev, merkle, t, 0x207FFFFF, nonce)
+            digest = sha(sha(raw).digest()).digest()
+            if int.from_bytes(digest, "little") <= target:
+                break
+            nonce += 1
+        out.append(raw)
+        prev = digest
+    return out
+
+
+def chain_of(raws: list[bytes], height0: int = 0) -> ReplayChain:
+    """A replay chain of consecutive raw headers, the first at ``height0``."""
+    sha = hashlib.sha256
+    hashes = {height0 + i: sha(sha(r).digest()).digest()[::-1].hex() for i, r in enumerate(raws)}
+    return ReplayChain(
+        hashes=hashes, headers={hashes[height0 + i]: r for i, r in enumerate(raws)}, tip=height0 + len(raws) - 1
+    )

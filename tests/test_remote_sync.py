@@ -116,15 +116,22 @@ def test_a_branch_with_more_work_replaces_the_stored_one(data_dir: Path) -> None
         assert store.block_hash(961636) == run[961636].hash_hex
 
 
-def test_a_header_must_hash_to_the_hash_the_node_named(data_dir: Path) -> None:
+@pytest.mark.parametrize("rest", [False, True])
+def test_a_header_must_hash_to_the_hash_the_node_named(data_dir: Path, rest: bool) -> None:
     chain = run_chain(data_dir)
+    chain.rest = rest
     run = stale_run(data_dir)
     # The node names 961,633's hash but serves 961,634's header under it.
     chain.headers[run[961633].hash_hex] = run[961634].serialize()
+    # Over JSON-RPC the node names every hash; over REST only the first, and the swapped
+    # header then breaks the chain's linkage at the same height.
+    refusal = (
+        "height 961633.*prev hash.*rule bad-prevblk"
+        if rest
+        else f"height 961633.*hashes to {run[961634].hash_hex}.*not {run[961633].hash_hex}"
+    )
     with ReplayServer(chain) as srv, Store() as store:
-        with pytest.raises(
-            HashlensError, match=f"height 961633.*hashes to {run[961634].hash_hex}.*not {run[961633].hash_hex}"
-        ):
+        with pytest.raises(HashlensError, match=refusal):
             sync(store, srv.rpc_url, start_height=961632)
         assert store.counts()["blocks"] == 0
 
@@ -150,7 +157,8 @@ def test_dropped_connections_are_retried(data_dir: Path) -> None:
 
 def test_server_dying_mid_sync_keeps_whole_batches_and_resumes(data_dir: Path) -> None:
     chain = run_chain(data_dir)
-    chain.dead_after = 1 + 2 * 3  # tip, then three batches of (hashes, headers) requests
+    chain.rest = False  # a node without -rest: batched JSON-RPC
+    chain.dead_after = 2 + 2 * 3  # tip, the REST probe, then three runs of (hashes, headers) requests
     with ReplayServer(chain) as srv, Store() as store, Store() as whole:
         with pytest.raises(HashlensError, match="rerun the sync to resume"):
             sync(store, srv.rpc_url, start_height=961632, batch_rows=2)

@@ -15,6 +15,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,12 +33,19 @@ from hashlens.consensus import (
 from hashlens.consensus.compact import decode_compact
 from hashlens.consensus.contextual import (
     BAD_DIFFBITS,
+    MAINNET,
     MAX_FUTURE_BLOCK_TIME_S,
+    MEDIAN_TIME_SPAN,
     TIME_TOO_NEW,
     TIME_TOO_OLD,
     ZERO_HASH,
+    ChainContext,
+    ChainParams,
+    RunCheck,
     check_header,
+    check_header_run,
 )
+from hashlens.consensus.header import display_hex, hash_headers
 from hashlens.consensus.params import GENESIS_TIME
 from hashlens.errors import HashlensError
 from hashlens.sources import detect
@@ -50,13 +58,13 @@ from hashlens.sources.headerfiles import (
     read_headers_parquet,
     read_raw_headers,
 )
-from hashlens.sources.remote import HeaderSource, open_remote
+from hashlens.sources.remote import HeaderRun, HeaderSource, open_remote
 from hashlens.sources.snapshot import SOURCE as SNAPSHOT_SOURCE
 from hashlens.sources.snapshot import read_snapshot
 from hashlens.sources.stale import read_stale_blocks
 from hashlens.sources.verified_headers import read_verified_headers
 from hashlens.store import Store
-from hashlens.store.sync import PeriodRow, StaleRow, StatsRows, TimedBlocks
+from hashlens.store.sync import HeaderColumns, PeriodRow, StaleRow, StatsRows, TimedBlocks
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -190,11 +198,13 @@ class ChainView:
         self.hashes[h], self.times[h], self.bits[h] = block_hash, hdr.time, hdr.bits
 
 
-def validate_header(view: ChainView, height: int, hdr: BlockHeader, where: str, now: int | None = None) -> str:
+def validate_header(
+    view: ChainView, height: int, hdr: BlockHeader, where: str, now: int | None = None, params: ChainParams = MAINNET
+) -> str:
     """Check one header in its chain context (:func:`hashlens.consensus.contextual.check_header`,
     ``now`` the reference time), add it to the view so the next header sees it, count the rules
     the context could not decide, and return its hash. Raises naming the height and rule."""
-    checked = check_header(view, height, hdr, where, now)
+    checked = check_header(view, height, hdr, where, now, params)
     view.unchecked.update(checked.unchecked)
     view.add(height, hdr, checked.hash)
     return checked.hash
@@ -576,6 +586,7 @@ def _fetch_branch(
     periods_only: bool,
     step: int,
     now: int,
+    params: ChainParams = MAINNET,
 ) -> tuple[list[tuple[int, BlockHeader, str]], dict[int, str]]:
     """Fetch and validate the headers at ``heights`` (and, periods-only, the hashes below them)."""
     fresh: list[tuple[int, BlockHeader, str]] = []
@@ -606,8 +617,15 @@ def _fetch_branch(
                 view.hashes[h - 1] = named[h - 1]
                 last_hashes[h - 1] = named[h - 1]
             _check_stored_facts(view, h, hdr, where)
-            fresh.append((h, hdr, validate_header(view, h, hdr, where, now)))
+            fresh.append((h, hdr, validate_header(view, h, hdr, where, now, params)))
     return fresh, last_hashes
+
+
+#: Headers per run (one transaction) of a node sync unless told otherwise.
+REMOTE_BATCH_ROWS = 100_000
+#: Blocks below a node's tip whose fees a remote sync fetches by default: two periods, enough
+#: for the trailing 144-block fees and the hashprice of the recent days.
+DEFAULT_FEE_BLOCKS = 2 * N
 
 
 def sync_remote(
@@ -618,14 +636,29 @@ def sync_remote(
     start_height: int | None = None,
     periods_only: bool = False,
     now: int | None = None,
+    params: ChainParams = MAINNET,
+    fee_blocks: int | None = DEFAULT_FEE_BLOCKS,
+    bulk: bool = True,
 ) -> SyncReport:
-    """Sync headers (or period-start headers) from a node, with Core's fork choice.
+    """Sync headers (or period-start headers) from a node, with Core's fork choice, then the
+    fees of recent blocks where the node offers them.
 
     The node's tip must be a height consensus allows by ``now``. Where the node disagrees with
     stored headers, its branch above the highest agreeing stored header is fetched and
     validated first; it replaces the stored branch (one transaction) only if its exact work
     is greater, else the reorganisation is refused. Every header must hash to the hash the
     node named for its height.
+
+    Full headers travel in runs of ``batch_rows`` (:meth:`HeaderSource.header_run`: Core's REST
+    where served, else batched JSON-RPC), are checked with
+    :func:`hashlens.consensus.contextual.check_header_run` (each hashed once, every rule of
+    :func:`~hashlens.consensus.contextual.check_header`, under ``params``, mainnet's unless
+    given) and stored in one columnar transaction per run, while the next run is fetched.
+    ``bulk=False`` keeps the header-by-header path (the benchmark's baseline).
+
+    ``fee_blocks``: the stored headers among the last ``fee_blocks`` below the tip without
+    block statistics get them from the node (Core's ``getblockstats``, a mempool-style
+    Esplora's ``extras.totalFees``); None: every stored header; 0: no fees.
     """
     now = int(time.time()) if now is None else now
     report = SyncReport(client.name, "periods" if periods_only else "headers")
@@ -636,7 +669,15 @@ def sync_remote(
     fork = find_fork_point(store, client, tip)
     step = max(1, batch_rows)
     if fork is not None and store.count_headers_above(fork):
-        return _reorganise(store, client, report, progress, fork, tip, step, periods_only, now)
+        report = _reorganise(store, client, report, progress, fork, tip, min(step, 1000), periods_only, now)
+        _sync_fees(store, client, report, tip, fee_blocks)
+        return report
+    if not periods_only and bulk:
+        begin = start_height if start_height is not None else (fork + 1 if fork is not None else 0)
+        _sync_runs(store, client, report, progress, begin, tip, step, now, params)
+        _sync_fees(store, client, report, tip, fee_blocks)
+        return report
+    step = min(step, 1000)
     heights: Sequence[int]
     if periods_only:
         first_period = max(1, ((start_height or 0) + N - 1) // N)
@@ -650,7 +691,7 @@ def sync_remote(
     for start in range(0, len(heights), step):
         hs = heights[start : start + step]
         view = ChainView(store, hs[0] - 1, hs[-1])
-        fresh, last_hashes = _fetch_branch(client, view, hs, periods_only, step, now)
+        fresh, last_hashes = _fetch_branch(client, view, hs, periods_only, step, now, params)
         unchecked.update(view.unchecked)
         if periods_only:
             store.insert_period_start_headers(fresh, last_hashes, client.name, report.kind)
@@ -661,7 +702,192 @@ def sync_remote(
         progress.advance(len(hs))
     progress.done()
     report.notes.extend(unchecked_notes(unchecked))
+    _sync_fees(store, client, report, tip, fee_blocks)
     return report
+
+
+class _TailContext:
+    """The context of the next run of a bulk sync: the last headers already accepted in this
+    sync (enough for the retarget's 2016 blocks back and the median of 11), then ``below``,
+    the store as it was when the sync began."""
+
+    def __init__(self, below: ChainView, keep: int) -> None:
+        self.below, self.keep = below, keep
+        self.height0 = 0
+        self.hash_hex = b""
+        self.times = np.zeros(0, dtype=np.int64)
+        self.bits = np.zeros(0, dtype=np.int64)
+
+    def extend(self, run: RunCheck) -> None:
+        if self.times.size and run.height0 != self.height0 + self.times.size:
+            raise AssertionError("runs must be consecutive")
+        if not self.times.size:
+            self.height0 = run.height0
+        hash_hex = self.hash_hex + run.hash_hex
+        times = np.concatenate([self.times, run.headers["time"].astype(np.int64)])
+        bits = np.concatenate([self.bits, run.headers["bits"].astype(np.int64)])
+        drop = max(0, times.size - self.keep)
+        self.height0 += drop
+        self.hash_hex, self.times, self.bits = hash_hex[64 * drop :], times[drop:], bits[drop:]
+
+    def _index(self, height: int) -> int | None:
+        i = height - self.height0
+        return i if 0 <= i < self.times.size else None
+
+    def hash_at(self, height: int) -> str | None:
+        i = self._index(height)
+        return self.below.hash_at(height) if i is None else self.hash_hex[64 * i : 64 * i + 64].decode()
+
+    def time_at(self, height: int) -> int | None:
+        i = self._index(height)
+        return self.below.time_at(height) if i is None else int(self.times[i])
+
+    def bits_at(self, height: int) -> int | None:
+        i = self._index(height)
+        return self.below.bits_at(height) if i is None else int(self.bits[i])
+
+    def period_bits(self, period: int) -> int | None:
+        return self.below.period_bits(period)
+
+
+def _check_named(run: HeaderRun, hashes: np.ndarray, where: str) -> None:
+    """Every hash the source named must be the hash of the header it sent for that height."""
+    for h, named in run.named:
+        i = h - run.height0
+        got = hashes[i][::-1].tobytes().hex()
+        if got != named:
+            raise HashlensError(
+                f"{where} (height {h}): the header the node sent hashes to {got}, "
+                f"not {named}, the hash it named for that height; refused"
+            )
+
+
+def _check_stored_run(store: Store, view: ChainView, run: RunCheck, where: str) -> None:
+    """:func:`_check_stored_facts` for a whole run: hashes and times stored without headers at
+    its heights (block stats, boundary times, periods' last blocks) must agree."""
+    lo, n = run.height0, len(run)
+    facts: dict[int, tuple[str | None, int | None]] = {}
+    for p_end in range((lo // N) * N + N - 1, lo + n, N):
+        if p_end >= lo and view.hashes.get(p_end) is not None:
+            facts[p_end] = (view.hashes[p_end], None)
+    for b in store.known_blocks(lo, lo + n - 1):
+        facts[b.height] = (b.hash if b.hash is not None else facts.get(b.height, (None, None))[0], b.time)
+    for h, (known_hash, known_time) in sorted(facts.items()):
+        i = h - lo
+        got = run.hash_at(i)
+        if known_hash is not None and known_hash != got:
+            raise HashlensError(
+                f"{where} (height {h}): block {got} differs from stored {known_hash}; "
+                "a different chain: sync from a node to resolve the reorganisation"
+            )
+        t = int(run.headers["time"][i])
+        if known_time is not None and known_time != t:
+            raise HashlensError(
+                f"{where} (height {h}): header time {t} but the store has {known_time}; one of the sources is wrong"
+            )
+
+
+def _sync_runs(
+    store: Store,
+    client: HeaderSource,
+    report: SyncReport,
+    progress: Progress,
+    begin: int,
+    tip: int,
+    step: int,
+    now: int,
+    params: ChainParams,
+) -> None:
+    """Heights ``begin`` … ``tip`` in runs of ``step``: fetch (the next run while this one is
+    checked and written), check as one run, store as columns in one transaction each."""
+    where = f"{client.name} block"
+    runs = [(lo, min(step, tip - lo + 1)) for lo in range(begin, tip + 1, step)]
+    progress.start(f"sync {client.name}", max(0, tip - begin + 1))
+    # The store below the first run, read once; later runs see the sync's own headers first.
+    below = ChainView(store, begin, begin - 1)
+    ctx = _TailContext(below, keep=max(N, params.interval) + MEDIAN_TIME_SPAN)
+    unchecked: Counter[str] = Counter()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-fetch") as pool:
+        pending: Future[HeaderRun] | None = pool.submit(client.header_run, *runs[0]) if runs else None
+        for k, (lo, count) in enumerate(runs):
+            assert pending is not None
+            fetched = pending.result()
+            pending = pool.submit(client.header_run, *runs[k + 1]) if k + 1 < len(runs) else None
+            if len(fetched.raw) != 80 * count:
+                raise HashlensError(
+                    f"{client.name}: {len(fetched.raw)} bytes for {count} headers from height {lo}; rerun the sync"
+                )
+            hashes = hash_headers(fetched.raw)
+            _check_named(fetched, hashes, where)
+            run = _check_run(ctx, lo, fetched.raw, hashes, where, now, params)
+            _check_stored_run(store, below, run, where)
+            store.insert_header_columns(
+                HeaderColumns(
+                    lo,
+                    run.hash_hex,
+                    display_hex(run.headers["prev"]),
+                    display_hex(run.headers["merkle"]),
+                    run.headers["version"],
+                    run.headers["time"],
+                    run.headers["bits"],
+                    run.headers["nonce"],
+                ),
+                client.name,
+                report.kind,
+            )
+            ctx.extend(run)
+            unchecked.update(run.unchecked)
+            _trace(f"committed batch of {count} headers up to height {lo + count - 1}")
+            report.added += count
+            progress.advance(count)
+    progress.done()
+    report.notes.append(f"headers over {client.transport}")
+    report.notes.extend(unchecked_notes(unchecked))
+
+
+def _check_run(
+    ctx: ChainContext, lo: int, raw: bytes, hashes: np.ndarray, where: str, now: int, params: ChainParams
+) -> RunCheck:
+    return check_header_run(ctx, lo, raw, where, now, params, hashes=hashes)
+
+
+def _sync_fees(store: Store, client: HeaderSource, report: SyncReport, tip: int, fee_blocks: int | None) -> None:
+    """Block statistics (fees) for the stored headers among the last ``fee_blocks`` below the
+    tip that have none, through the block-stats write path; each must name the stored hash."""
+    if fee_blocks == 0:
+        return
+    lo = 0 if fee_blocks is None else max(0, tip - fee_blocks + 1)
+    have = store.header_hashes(lo, tip)
+    done = store.stats_between(lo, tip)
+    todo = sorted(h for h in have if h not in done)
+    if not todo:
+        return
+    fees, note = client.block_fees(todo)
+    for f in fees:
+        if have.get(f.height) != f.blockhash:
+            raise HashlensError(
+                f"{client.name}: the block stats for height {f.height} are of block {f.blockhash}, "
+                f"but the store has {have.get(f.height)}; the node's chain moved: rerun the sync"
+            )
+    if fees:
+        col = lambda name: np.asarray([getattr(f, name) for f in fees], dtype=np.int64)  # noqa: E731
+        store.insert_block_stats(
+            StatsRows(
+                col("height"),
+                col("mediantime"),
+                col("subsidy_sat"),
+                col("totalfee_sat"),
+                col("txs"),
+                col("total_weight"),
+            ),
+            TimedBlocks(np.zeros(0, dtype=np.int64), [], np.zeros(0, dtype=np.int64)),
+            client.name,
+            client.name,
+            "block-fees",
+        )
+        report.notes.append(f"fees of {len(fees)} block(s) stored")
+    if note:
+        report.notes.append(note)
 
 
 def _reorganise(
@@ -788,11 +1014,15 @@ def sync(
     periods_only: bool = False,
     cookie_file: str | None = None,
     now: int | None = None,
+    params: ChainParams = MAINNET,
+    fee_blocks: int | None = DEFAULT_FEE_BLOCKS,
 ) -> list[SyncReport]:
-    """Sync one source (path, folder, ``bitcoind://…`` or ``esplora+http(s)://…``).
+    """Sync one source (path, folder, ``bitcoind://…``, ``bitcoind+rest://…`` or
+    ``esplora+http(s)://…``).
 
     ``now`` is the reference time of Core's ``time-too-new`` rule [Unix s]: the wall clock
-    when the sync starts, unless given (tests)."""
+    when the sync starts, unless given (tests). ``params``: the chain's consensus parameters
+    for a node's headers (mainnet's unless given); ``fee_blocks``: see :func:`sync_remote`."""
     progress = progress or NullProgress()
     now = int(time.time()) if now is None else now
     batch = batch_rows or default_batch_rows()
@@ -800,7 +1030,9 @@ def sync(
         return [import_snapshot(store, progress, batch, now)]
     if "://" in source:
         client = open_remote(source, cookie_file)
-        return [sync_remote(store, client, progress, min(batch, 1000), start_height, periods_only, now)]
+        # A node's runs are written as columns: large transactions cost DuckDB far less per row.
+        remote_batch = batch_rows or int(os.environ.get("HASHLENS_BATCH_ROWS", str(REMOTE_BATCH_ROWS)))
+        return [sync_remote(store, client, progress, remote_batch, start_height, periods_only, now, params, fee_blocks)]
     path = Path(source)
     if not path.exists():
         raise HashlensError(f"{source}: no such file or folder")
@@ -856,6 +1088,7 @@ def _import_file(
 
 
 __all__ = [
+    "DEFAULT_FEE_BLOCKS",
     "NullProgress",
     "Progress",
     "SyncReport",

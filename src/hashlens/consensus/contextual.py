@@ -22,16 +22,38 @@ decide is named in :attr:`HeaderCheck.unchecked`:
   wall clock (``time-too-new``);
 - version at least 2 from BIP34's height, 3 from BIP66's, 4 from BIP65's (``bad-version``).
 
+The rules are those of a :class:`ChainParams`: :data:`MAINNET` everywhere unless a caller
+asks for another set (:data:`REGTEST`, Core's regression-test chain, used by the benchmark).
+
+:func:`check_header` checks one header; :func:`check_header_run` checks a whole buffer of
+consecutive headers with numpy (each header hashed once) and, where anything fails, replays
+:func:`check_header` over the run, so a refusal names the same header, rule and words.
+
 Pure: the context is any object with the four lookups of :class:`ChainContext`; no I/O.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
 
-from hashlens.consensus.header import BlockHeader, check_proof_of_work
-from hashlens.consensus.params import DIFFICULTY_ADJUSTMENT_INTERVAL
+import numpy as np
+
+from hashlens.consensus.header import (
+    BlockHeader,
+    check_proof_of_work,
+    check_proof_of_work_bulk,
+    display_hex,
+    hash_headers,
+    parse_headers,
+)
+from hashlens.consensus.params import (
+    DIFFICULTY_ADJUSTMENT_INTERVAL,
+    POW_LIMIT,
+    POW_LIMIT_BITS,
+    POW_TARGET_SPACING,
+)
 from hashlens.consensus.retarget import calculate_next_work_required, permitted_difficulty_transition
 from hashlens.errors import HashlensError
 
@@ -49,6 +71,59 @@ BIP34_HEIGHT = 227_931
 BIP66_HEIGHT = 363_725
 BIP65_HEIGHT = 388_381
 VERSION_FLOORS = ((BIP65_HEIGHT, 4, "BIP65"), (BIP66_HEIGHT, 3, "BIP66"), (BIP34_HEIGHT, 2, "BIP34"))
+
+
+@dataclass(frozen=True)
+class ChainParams:
+    """The consensus parameters the header checks depend on (Core's ``Consensus::Params``)."""
+
+    name: str
+    pow_limit: int  # the easiest target allowed
+    pow_limit_bits: int  # its compact form (``nProofOfWorkLimit``)
+    genesis_hash: str  # display hex
+    interval: int  # blocks per difficulty period (``DifficultyAdjustmentInterval``)
+    spacing_s: int  # ``nPowTargetSpacing`` [s]
+    bip34_height: int
+    bip66_height: int
+    bip65_height: int
+    allow_min_difficulty: bool  # ``fPowAllowMinDifficultyBlocks``
+    no_retargeting: bool  # ``fPowNoRetargeting``
+
+    @property
+    def version_floors(self) -> tuple[tuple[int, int, str], ...]:
+        return ((self.bip65_height, 4, "BIP65"), (self.bip66_height, 3, "BIP66"), (self.bip34_height, 2, "BIP34"))
+
+
+#: Bitcoin mainnet (Core's ``CMainParams``): the default of every check.
+MAINNET = ChainParams(
+    "main",
+    POW_LIMIT,
+    POW_LIMIT_BITS,
+    GENESIS_HASH,
+    DIFFICULTY_ADJUSTMENT_INTERVAL,
+    POW_TARGET_SPACING,
+    BIP34_HEIGHT,
+    BIP66_HEIGHT,
+    BIP65_HEIGHT,
+    allow_min_difficulty=False,
+    no_retargeting=False,
+)
+#: Core's regression-test chain (``CRegTestParams``): powLimit 2^255 - 1 (bits 0x207fffff),
+#: one-day periods of 144 blocks, no retargeting, minimum-difficulty blocks allowed, the
+#: BIP34/65/66 floors from height 1. Only where a caller asks for it (the sync benchmark).
+REGTEST = ChainParams(
+    "regtest",
+    (1 << 255) - 1,
+    0x207FFFFF,
+    "0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206",
+    24 * 60 * 60 // (10 * 60),
+    10 * 60,
+    1,
+    1,
+    1,
+    allow_min_difficulty=True,
+    no_retargeting=True,
+)
 
 # Core's reject reasons, used as the rule names of refusals.
 HIGH_HASH = "high-hash"
@@ -100,22 +175,25 @@ def _hex(hdr: BlockHeader) -> str:
     return hdr.hash_hex
 
 
-def check_header_pow(height: int, hdr: BlockHeader, block_hash: bytes, where: str) -> None:
+def check_header_pow(
+    height: int, hdr: BlockHeader, block_hash: bytes, where: str, params: ChainParams = MAINNET
+) -> None:
     """Core's ``CheckBlockHeader``: the hash must meet the target the header's own bits set.
 
     Checked first and without any context, so that a header nobody did the work for is
     refused before it can say anything about the chain.
     """
-    if not check_proof_of_work(block_hash, hdr.bits):
+    if not check_proof_of_work(block_hash, hdr.bits, params.pow_limit):
         raise HeaderRefused(
             where, height, block_hash[::-1].hex(), HIGH_HASH, f"fails proof of work for its bits 0x{hdr.bits:08x}"
         )
 
 
-def check_genesis(height: int, hdr: BlockHeader, where: str) -> None:
-    """Height 0 holds mainnet's genesis block and nothing else."""
-    if height == 0 and hdr.hash_hex != GENESIS_HASH:
-        raise HeaderRefused(where, 0, hdr.hash_hex, BAD_GENESIS, f"is not mainnet's genesis block {GENESIS_HASH}")
+def check_genesis(height: int, hdr: BlockHeader, where: str, params: ChainParams = MAINNET) -> None:
+    """Height 0 holds the chain's genesis block (mainnet's by default) and nothing else."""
+    if height == 0 and hdr.hash_hex != params.genesis_hash:
+        what = "mainnet's" if params is MAINNET else f"{params.name}'s"
+        raise HeaderRefused(where, 0, hdr.hash_hex, BAD_GENESIS, f"is not {what} genesis block {params.genesis_hash}")
 
 
 def check_prev_hash(ctx: ChainContext, height: int, hdr: BlockHeader, where: str) -> None:
@@ -140,10 +218,14 @@ def check_prev_hash(ctx: ChainContext, height: int, hdr: BlockHeader, where: str
         )
 
 
-def check_period_bits(ctx: ChainContext, height: int, hdr: BlockHeader, where: str) -> None:
+def check_period_bits(
+    ctx: ChainContext, height: int, hdr: BlockHeader, where: str, params: ChainParams = MAINNET
+) -> None:
     """Every block of a period carries the same bits (mainnet has no min-difficulty blocks),
     so a stored period's bits bind each header in it."""
-    period = height // N
+    if params.allow_min_difficulty:
+        return  # a min-difficulty block may differ from its period's bits
+    period = height // params.interval
     pbits = ctx.period_bits(period)
     if pbits is not None and hdr.bits != pbits:
         raise HeaderRefused(
@@ -151,7 +233,28 @@ def check_period_bits(ctx: ChainContext, height: int, hdr: BlockHeader, where: s
         )
 
 
-def check_next_work(ctx: ChainContext, height: int, hdr: BlockHeader, where: str) -> bool:
+def _min_difficulty_bits(ctx: ChainContext, height: int, hdr: BlockHeader, params: ChainParams) -> int | None:
+    """Core's ``GetNextWorkRequired`` off a retarget where minimum-difficulty blocks are allowed:
+    the pow limit if the block comes more than two spacings after its parent, else the bits
+    of the last block below that is a period start or not at the pow limit; None if unknown."""
+    t_prev = ctx.time_at(height - 1)
+    if t_prev is None:
+        return None
+    if hdr.time > t_prev + 2 * params.spacing_s:
+        return params.pow_limit_bits
+    h = height - 1
+    while True:
+        b = ctx.bits_at(h)
+        if b is None:
+            return None
+        if h == 0 or h % params.interval == 0 or b != params.pow_limit_bits:
+            return b
+        h -= 1
+
+
+def check_next_work(
+    ctx: ChainContext, height: int, hdr: BlockHeader, where: str, params: ChainParams = MAINNET
+) -> bool:
     """Core's ``GetNextWorkRequired`` as far as the context allows; False if nothing was known.
 
     Off a retarget height the bits carry over from the parent. At a retarget the exact rule
@@ -165,17 +268,33 @@ def check_next_work(ctx: ChainContext, height: int, hdr: BlockHeader, where: str
     old = ctx.bits_at(height - 1)
     if old is None:
         return False
-    if height % N:
+    interval = params.interval
+    if height % interval and params.allow_min_difficulty:
+        want_min = _min_difficulty_bits(ctx, height, hdr, params)
+        if want_min is None:
+            return False
+        if want_min != hdr.bits:
+            raise HeaderRefused(
+                where,
+                height,
+                _hex(hdr),
+                BAD_DIFFBITS,
+                f"bits 0x{hdr.bits:08x} but the minimum-difficulty rule gives 0x{want_min:08x}",
+            )
+        return True
+    if height % interval or params.no_retargeting:
         if old != hdr.bits:
             raise HeaderRefused(
                 where,
                 height,
                 _hex(hdr),
                 BAD_DIFFBITS,
-                f"bits change from 0x{old:08x} to 0x{hdr.bits:08x} off a retarget height",
+                f"bits change from 0x{old:08x} to 0x{hdr.bits:08x} off a retarget height"
+                if height % interval
+                else f"bits change from 0x{old:08x} to 0x{hdr.bits:08x} on a chain without retargeting",
             )
         return True
-    t_first, t_last = ctx.time_at(height - N), ctx.time_at(height - 1)
+    t_first, t_last = ctx.time_at(height - interval), ctx.time_at(height - 1)
     if t_first is not None and t_last is not None:
         want = calculate_next_work_required(old, t_first, t_last)
         if want != hdr.bits:
@@ -185,9 +304,9 @@ def check_next_work(ctx: ChainContext, height: int, hdr: BlockHeader, where: str
                 _hex(hdr),
                 BAD_DIFFBITS,
                 f"bits 0x{hdr.bits:08x} break the retarget rule, which gives 0x{want:08x} "
-                f"from blocks {height - N} and {height - 1}",
+                f"from blocks {height - interval} and {height - 1}",
             )
-    elif not permitted_difficulty_transition(height, old, hdr.bits):
+    elif not params.allow_min_difficulty and not permitted_difficulty_transition(height, old, hdr.bits):
         raise HeaderRefused(
             where,
             height,
@@ -242,9 +361,9 @@ def check_time_future(height: int, hdr: BlockHeader, now: int | None, where: str
     return True
 
 
-def check_version(height: int, hdr: BlockHeader, where: str) -> None:
+def check_version(height: int, hdr: BlockHeader, where: str, params: ChainParams = MAINNET) -> None:
     """``bad-version``: the version floors of BIP34 (2), BIP66 (3) and BIP65 (4) from their heights."""
-    for activation, floor, bip in VERSION_FLOORS:
+    for activation, floor, bip in params.version_floors:
         if height >= activation and hdr.version < floor:
             raise HeaderRefused(
                 where,
@@ -255,7 +374,14 @@ def check_version(height: int, hdr: BlockHeader, where: str) -> None:
             )
 
 
-def check_header(ctx: ChainContext, height: int, hdr: BlockHeader, where: str, now: int | None = None) -> HeaderCheck:
+def check_header(
+    ctx: ChainContext,
+    height: int,
+    hdr: BlockHeader,
+    where: str,
+    now: int | None = None,
+    params: ChainParams = MAINNET,
+) -> HeaderCheck:
     """Check one header at ``height`` against what ``ctx`` knows, in Core's order.
 
     Parameters
@@ -265,6 +391,7 @@ def check_header(ctx: ChainContext, height: int, hdr: BlockHeader, where: str, n
     hdr : the 80-byte header, parsed.
     where : the place for error messages ("file.csv: line 7"); " (height h)" is appended.
     now : the reference time for ``time-too-new`` [Unix s] (a sync's wall clock); None skips it.
+    params : the chain's consensus parameters; mainnet's unless given.
 
     Raises
     ------
@@ -274,18 +401,18 @@ def check_header(ctx: ChainContext, height: int, hdr: BlockHeader, where: str, n
     if height < 0:
         raise HashlensError(f"{where}: height {height} is negative")
     block_hash = hdr.hash()
-    check_header_pow(height, hdr, block_hash, where)
-    check_genesis(height, hdr, where)
+    check_header_pow(height, hdr, block_hash, where, params)
+    check_genesis(height, hdr, where, params)
     check_prev_hash(ctx, height, hdr, where)
-    check_period_bits(ctx, height, hdr, where)
+    check_period_bits(ctx, height, hdr, where, params)
     unchecked = []
-    if not check_next_work(ctx, height, hdr, where):
+    if not check_next_work(ctx, height, hdr, where, params):
         unchecked.append(BAD_DIFFBITS)
     if not check_time_past(ctx, height, hdr, where):
         unchecked.append(TIME_TOO_OLD)
     if not check_time_future(height, hdr, now, where):
         unchecked.append(TIME_TOO_NEW)
-    check_version(height, hdr, where)
+    check_version(height, hdr, where, params)
     return HeaderCheck(block_hash[::-1].hex(), tuple(unchecked))
 
 
@@ -296,20 +423,227 @@ def contextual_check_header(
     return check_header(ctx, height, hdr, where, now).hash
 
 
+# -- a run of consecutive headers at once ------------------------------------------------------
+@dataclass(frozen=True)
+class RunCheck:
+    """A run of consecutive headers that passed every rule its context could decide."""
+
+    height0: int  # height of the first header
+    headers: np.ndarray  # records of :data:`hashlens.consensus.header.HEADER_DTYPE`
+    hashes: np.ndarray  # (n, 32) uint8, internal byte order
+    hash_hex: bytes  # n * 64 bytes of display hex
+    unchecked: Counter[str]  # rule -> how many headers it could not be decided for
+
+    def __len__(self) -> int:
+        return len(self.headers)
+
+    def hash_at(self, i: int) -> str:
+        """Display hex of the i-th header's hash."""
+        return self.hash_hex[64 * i : 64 * i + 64].decode()
+
+
+class _RunContext:
+    """``ctx`` below a run, the run's own arrays at its heights (what Core's block index holds
+    once the headers before a header are accepted)."""
+
+    def __init__(self, ctx: ChainContext, height0: int, headers: np.ndarray, hash_hex: bytes) -> None:
+        self.ctx, self.height0, self.headers, self.hash_hex = ctx, height0, headers, hash_hex
+
+    def _index(self, height: int) -> int | None:
+        i = height - self.height0
+        return i if 0 <= i < len(self.headers) else None
+
+    def hash_at(self, height: int) -> str | None:
+        i = self._index(height)
+        return self.ctx.hash_at(height) if i is None else self.hash_hex[64 * i : 64 * i + 64].decode()
+
+    def time_at(self, height: int) -> int | None:
+        i = self._index(height)
+        return self.ctx.time_at(height) if i is None else int(self.headers["time"][i])
+
+    def bits_at(self, height: int) -> int | None:
+        i = self._index(height)
+        return self.ctx.bits_at(height) if i is None else int(self.headers["bits"][i])
+
+    def period_bits(self, period: int) -> int | None:
+        return self.ctx.period_bits(period)
+
+
+def _header_at(headers: np.ndarray, i: int) -> BlockHeader:
+    return BlockHeader.parse(headers[i : i + 1].tobytes())
+
+
+def _walk_back_bits(ctx: ChainContext, height: int, params: ChainParams) -> int | None:
+    """The minimum-difficulty walk-back from ``height`` down through ``ctx`` (Core's loop in
+    ``GetNextWorkRequired``): the bits of the first block that is a period start, genesis or
+    not at the pow limit; None where a block's bits are unknown."""
+    while True:
+        b = ctx.bits_at(height)
+        if b is None:
+            return None
+        if height == 0 or height % params.interval == 0 or b != params.pow_limit_bits:
+            return b
+        height -= 1
+
+
+def _next_work_required(
+    ctx: ChainContext, height0: int, headers: np.ndarray, params: ChainParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """For headers off a retarget height: the bits ``GetNextWorkRequired`` demands and whether
+    the context decides it. Retarget heights are left to the scalar rule (few per run)."""
+    n = len(headers)
+    heights = np.arange(height0, height0 + n, dtype=np.int64)
+    bits = headers["bits"].astype(np.int64)
+    below = ctx.bits_at(height0 - 1) if height0 > 0 else None
+    prev_bits = np.empty(n, dtype=np.int64)
+    prev_bits[1:] = bits[:-1]
+    prev_bits[0] = -1 if below is None else below
+    known = np.ones(n, dtype=bool)
+    known[0] = below is not None
+    if not params.allow_min_difficulty:
+        return prev_bits, known
+    times = headers["time"].astype(np.int64)
+    t_below = ctx.time_at(height0 - 1) if height0 > 0 else None
+    prev_times = np.empty(n, dtype=np.int64)
+    prev_times[1:] = times[:-1]
+    prev_times[0] = -1 if t_below is None else t_below
+    known[0] &= t_below is not None
+    late = times > prev_times + 2 * params.spacing_s
+    # The walk-back stops at a period start, genesis or a block not at the pow limit.
+    stops = (heights % params.interval == 0) | (bits != params.pow_limit_bits)
+    last_stop = np.maximum.accumulate(np.where(stops, np.arange(n), -1))
+    walk_from = np.empty(n, dtype=np.int64)
+    walk_from[1:] = last_stop[:-1]
+    walk_from[0] = -1
+    base = _walk_back_bits(ctx, height0 - 1, params) if height0 > 0 else None
+    walked = np.where(walk_from >= 0, bits[np.maximum(walk_from, 0)], -1 if base is None else base)
+    known &= late | (walked >= 0)
+    return np.where(late, params.pow_limit_bits, walked), known
+
+
+def _median_time_past(ctx: ChainContext, height0: int, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median of the 11 block times below each header (Core's ``GetMedianTimePast`` of its
+    parent) and whether all 11 are known; rows below height 11 are left to the scalar rule."""
+    span = MEDIAN_TIME_SPAN
+    below = [ctx.time_at(h) if h >= 0 else None for h in range(height0 - span, height0)]
+    ext = np.concatenate([np.array([-1 if t is None else t for t in below], dtype=np.int64), times])
+    windows = np.lib.stride_tricks.sliding_window_view(ext, span)[: len(times)]
+    known = np.asarray((windows >= 0).all(axis=1))
+    return np.partition(windows, span // 2, axis=1)[:, span // 2], known
+
+
+def check_header_run(
+    ctx: ChainContext,
+    height0: int,
+    raw: bytes,
+    where: str,
+    now: int | None = None,
+    params: ChainParams = MAINNET,
+    hashes: np.ndarray | None = None,
+) -> RunCheck:
+    """Check consecutive headers (``raw``: concatenated 80-byte headers, the first at
+    ``height0``) as :func:`check_header` checks each in turn, with numpy over the whole run.
+
+    Each header is hashed once from its wire bytes. Every rule is decided for every header
+    exactly as :func:`check_header` decides it, with the same context (``ctx`` below the run,
+    the run itself above). If any header fails, :func:`check_header` is replayed over the run
+    so that the refusal is Core's first failing rule of the first failing header, worded the
+    same as a header checked alone. ``hashes``: the run's hashes where the caller has them
+    (:func:`hashlens.consensus.header.hash_headers`), so nothing is hashed twice.
+
+    Raises
+    ------
+    HeaderRefused
+        As :func:`check_header`; HashlensError for a buffer that is not whole headers.
+    """
+    if height0 < 0:
+        raise HashlensError(f"{where}: height {height0} is negative")
+    headers = parse_headers(raw)
+    n = len(headers)
+    hashes = hash_headers(raw) if hashes is None else hashes
+    hex_all = display_hex(hashes)
+    unchecked: Counter[str] = Counter()
+    if n == 0:
+        return RunCheck(height0, headers, hashes, hex_all, unchecked)
+    heights = np.arange(height0, height0 + n, dtype=np.int64)
+    bits = headers["bits"]
+    times = headers["time"].astype(np.int64)
+    run = _RunContext(ctx, height0, headers, hex_all)
+
+    bad = ~check_proof_of_work_bulk(hashes, bits, params.pow_limit)
+    prev = headers["prev"]
+    if n > 1:
+        bad[1:] |= (prev[1:] != hashes[:-1]).any(axis=1)
+    if height0 == 0:
+        bad[0] |= hex_all[:64].decode() != params.genesis_hash or bool(prev[0].any())
+    else:
+        below_hash = ctx.hash_at(height0 - 1)
+        if below_hash is not None:
+            bad[0] |= prev[0][::-1].tobytes().hex() != below_hash
+    if not params.allow_min_difficulty:
+        periods = heights // params.interval
+        for p in np.unique(periods).tolist():
+            pbits = ctx.period_bits(int(p))
+            if pbits is not None:
+                sel = periods == p
+                bad[sel] |= bits[sel] != pbits
+
+    required, decided = _next_work_required(ctx, height0, headers, params)
+    off = (heights % params.interval != 0) & (heights > 0)
+    bad |= off & decided & (bits != required)
+    unchecked[BAD_DIFFBITS] += int((off & ~decided).sum())
+    for i in np.flatnonzero((heights % params.interval == 0) & (heights > 0)).tolist():
+        try:
+            if not check_next_work(run, height0 + i, _header_at(headers, i), where, params):
+                unchecked[BAD_DIFFBITS] += 1
+        except HeaderRefused:
+            bad[i] = True
+
+    mtp, mtp_known = _median_time_past(ctx, height0, times)
+    young = heights < MEDIAN_TIME_SPAN
+    bad |= ~young & mtp_known & (times <= mtp)
+    unchecked[TIME_TOO_OLD] += int((~young & ~mtp_known).sum())
+    for i in np.flatnonzero(young & (heights > 0)).tolist():
+        young_mtp = median_time_past(run, height0 + i)
+        if young_mtp is None:
+            unchecked[TIME_TOO_OLD] += 1
+        elif times[i] <= young_mtp:
+            bad[i] = True
+    if now is None:
+        unchecked[TIME_TOO_NEW] += n
+    else:
+        bad |= times > now + MAX_FUTURE_BLOCK_TIME_S
+    for activation, floor, _ in params.version_floors:
+        bad |= (heights >= activation) & (headers["version"] < floor)
+
+    if bad.any():
+        # The scalar rules decide, in Core's order: the first failing header raises as it would alone.
+        unchecked = Counter()
+        for i in range(n):
+            checked = check_header(run, height0 + i, _header_at(headers, i), where, now, params)
+            unchecked.update(checked.unchecked)
+    return RunCheck(height0, headers, hashes, hex_all, +unchecked)
+
+
 __all__ = [
     "BIP34_HEIGHT",
     "BIP65_HEIGHT",
     "BIP66_HEIGHT",
     "GENESIS_HASH",
+    "MAINNET",
     "MAX_FUTURE_BLOCK_TIME_S",
     "MEDIAN_TIME_SPAN",
+    "REGTEST",
     "ZERO_HASH",
     "ChainContext",
+    "ChainParams",
     "HeaderCheck",
     "HeaderRefused",
+    "RunCheck",
     "check_genesis",
     "check_header",
     "check_header_pow",
+    "check_header_run",
     "check_next_work",
     "check_period_bits",
     "check_prev_hash",

@@ -1,10 +1,18 @@
-"""80-byte block headers: parse, serialise, hash and check proof of work."""
+"""80-byte block headers: parse, serialise, hash and check proof of work, one at a time
+(:class:`BlockHeader`) or a whole buffer of concatenated headers at once (columnar, numpy)."""
 
 from __future__ import annotations
 
+import binascii
+import ctypes
+import ctypes.util
 import hashlib
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
 
 from hashlens.consensus.compact import decode_compact
 from hashlens.consensus.params import POW_LIMIT
@@ -63,14 +71,21 @@ class BlockHeader:
         return check_proof_of_work(self.hash(), self.bits)
 
 
-def check_proof_of_work(block_hash: bytes, bits: int) -> bool:
+def check_proof_of_work(block_hash: bytes, bits: int, pow_limit: int = POW_LIMIT) -> bool:
     """Core's ``CheckProofOfWork``: the hash, read as a little-endian 256-bit number, must
     not exceed the target the header's own bits commit to, and that target must be valid
-    (positive, no overflow, at most powLimit)."""
+    (positive, no overflow, at most ``pow_limit``, mainnet's unless given)."""
+    target = pow_target(bits, pow_limit)
+    return target is not None and int.from_bytes(block_hash, "little") <= target
+
+
+def pow_target(bits: int, pow_limit: int = POW_LIMIT) -> int | None:
+    """The target compact ``bits`` commit to, or None where Core's ``CheckProofOfWork``
+    refuses the bits themselves (negative, overflowing, zero or above ``pow_limit``)."""
     target, negative, overflow = decode_compact(bits)
-    if negative or overflow or target == 0 or target > POW_LIMIT:
-        return False
-    return int.from_bytes(block_hash, "little") <= target
+    if negative or overflow or target == 0 or target > pow_limit:
+        return None
+    return target
 
 
 def check_raw_headers(raw: bytes) -> list[tuple[str, bool]]:
@@ -99,3 +114,109 @@ def check_raw_headers(raw: bytes) -> list[tuple[str, bool]]:
         ok = target is not None and int.from_bytes(digest, "little") <= target
         out.append((digest[::-1].hex(), ok))
     return out
+
+
+# -- columnar: a buffer of concatenated headers ---------------------------------------------
+#: One wire header as a numpy record: the same little-endian layout as on the wire.
+HEADER_DTYPE = np.dtype(
+    [("version", "<i4"), ("prev", "u1", 32), ("merkle", "u1", 32), ("time", "<u4"), ("bits", "<u4"), ("nonce", "<u4")]
+)
+assert HEADER_DTYPE.itemsize == HEADER_SIZE
+#: Below this many headers the per-call hashlib loop is cheaper than compiling the native loop.
+_NATIVE_MIN_HEADERS = 4096
+
+
+def parse_headers(raw: bytes) -> np.ndarray:
+    """A buffer of concatenated 80-byte headers as a record array (no copy), fields
+    ``version, prev, merkle, time, bits, nonce`` as on the wire; raises on a partial header."""
+    if len(raw) % HEADER_SIZE:
+        raise HashlensError(
+            f"header buffer of {len(raw)} bytes is not a whole number of 80-byte headers "
+            f"(truncated after header {len(raw) // HEADER_SIZE})"
+        )
+    return np.frombuffer(raw, dtype=HEADER_DTYPE)
+
+
+@cache
+def _native_hasher() -> Callable[[np.ndarray, np.ndarray], None] | None:
+    """A compiled loop calling OpenSSL's SHA-256 (the library hashlib itself uses) twice per
+    header, or None where that library or numba is not available.
+
+    Python's per-call overhead, not SHA-256, limits a hashlib loop to well under a million
+    headers a second; one compiled loop over the buffer removes it.
+    """
+    name = ctypes.util.find_library("crypto")
+    if name is None:
+        return None
+    try:
+        import numba
+
+        lib = ctypes.CDLL(name)
+        init, update, final = lib.SHA256_Init, lib.SHA256_Update, lib.SHA256_Final
+    except (ImportError, OSError, AttributeError):
+        return None
+    for fn in (init, update, final):
+        fn.restype = ctypes.c_int
+    init.argtypes = [ctypes.c_void_p]
+    update.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    final.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+
+    @numba.njit(nogil=True)
+    def sha256d_all(buf: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+        ctx = np.empty(256, np.uint8)  # SHA256_CTX is 112 bytes; room to spare
+        mid = np.empty(32, np.uint8)
+        c, m, b, o = ctx.ctypes.data, mid.ctypes.data, buf.ctypes.data, out.ctypes.data
+        for i in range(buf.size // 80):
+            init(c)
+            update(c, b + i * 80, 80)
+            final(m, c)
+            init(c)
+            update(c, m, 32)
+            final(o + i * 32, c)
+
+    return sha256d_all
+
+
+def hash_headers(raw: bytes) -> np.ndarray:
+    """Double SHA-256 of every header in a buffer: an (n, 32) uint8 array, internal byte order.
+
+    Each header is hashed once, straight from the wire bytes.
+    """
+    n = len(parse_headers(raw))
+    out = np.empty(n * 32, dtype=np.uint8)
+    native = _native_hasher() if n >= _NATIVE_MIN_HEADERS else None
+    if native is not None:
+        native(np.frombuffer(raw, dtype=np.uint8), out)
+    else:
+        sha = hashlib.sha256
+        out[:] = np.frombuffer(
+            b"".join([sha(sha(raw[o : o + HEADER_SIZE]).digest()).digest() for o in range(0, len(raw), HEADER_SIZE)]),
+            dtype=np.uint8,
+        )
+    return out.reshape(n, 32)
+
+
+def display_hex(hashes: np.ndarray) -> bytes:
+    """(n, 32) internal-order hashes as n*64 bytes of display hex (byte-reversed, lower case),
+    the form explorers, RPC and the store use; one C call for the whole array."""
+    return binascii.hexlify(np.ascontiguousarray(hashes[:, ::-1]).tobytes())
+
+
+def check_proof_of_work_bulk(hashes: np.ndarray, bits: np.ndarray, pow_limit: int = POW_LIMIT) -> np.ndarray:
+    """:func:`check_proof_of_work` for many headers: a bool array, True where the hash meets
+    the target of the header's own bits. Exact: 256-bit comparison as four big-endian words."""
+    ok = np.zeros(len(bits), dtype=bool)
+    # Compare most significant word first: the hash as a big-endian number is its reversed bytes.
+    words = np.ascontiguousarray(hashes[:, ::-1]).view(">u8").astype(np.uint64)
+    for b in np.unique(bits).tolist():
+        target = pow_target(int(b), pow_limit)
+        if target is None:
+            continue
+        sel = np.flatnonzero(bits == b)
+        t = np.frombuffer(target.to_bytes(32, "big"), dtype=">u8").astype(np.uint64)
+        w = words[sel]
+        differ = w != t
+        first = np.argmax(differ, axis=1)
+        below = w[np.arange(len(sel)), first] < t[first]
+        ok[sel] = ~differ.any(axis=1) | below
+    return ok

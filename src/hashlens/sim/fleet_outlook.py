@@ -190,7 +190,7 @@ def parse_request(request: dict[str, Any], catalogue: list[Asic] | None = None) 
     req = DEFAULTS | {k: v for k, v in request.items() if v is not None}
     months = _int(req, "months", 1, MAX_MONTHS)
     paths = _int(req, "paths", 1, MAX_PATHS)
-    seed = _int(req, "seed", 0, 2**32 - 1)
+    seed = _int(req, "seed", 0, 0xFFFF_FFFF)  # numpy seeds are unsigned 32-bit
     records = req.get("machines")
     if not isinstance(records, list):
         raise OutlookInputError("machines", "machines must be a list of fleet rows (model or hashrate_ths, count)")

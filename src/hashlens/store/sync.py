@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, POW_LIMIT_BITS, BlockHeader
 from hashlens.consensus.compact import decode_compact
+from hashlens.errors import HashlensError
 from hashlens.store.db import Database
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
@@ -88,6 +89,53 @@ class StatsRows:
 
     def __len__(self) -> int:
         return int(self.height.size)
+
+
+@dataclass(frozen=True)
+class HeaderColumns:
+    """Consecutive validated full headers, column by column (the bulk write of a node sync).
+
+    Hashes are ``n * 64`` bytes of display hex each (one block's hash after another), so the
+    store takes them without a Python string per row.
+    """
+
+    height0: int  # height of the first header
+    hash_hex: bytes  # display hex, 64 bytes a header
+    prev_hash_hex: bytes
+    merkle_root_hex: bytes
+    version: np.ndarray  # int32
+    time: np.ndarray  # [Unix s]
+    bits: np.ndarray  # uint32, compact
+    nonce: np.ndarray  # uint32
+
+    def __len__(self) -> int:
+        return int(self.version.size)
+
+
+def _hex_column(buf: bytes, n: int) -> pa.Array:
+    """n strings of 64 characters from one buffer, without copying or a Python object per row."""
+    if len(buf) != 64 * n:
+        raise ValueError(f"hex column of {len(buf)} bytes for {n} rows")
+    offsets = np.arange(0, 64 * (n + 1), 64, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf))
+
+
+def _header_columns_table(cols: HeaderColumns, source: str) -> pa.Table:
+    n = len(cols)
+    return pa.table(
+        {
+            "height": pa.array(np.arange(cols.height0, cols.height0 + n, dtype=np.int32)),
+            "hash": _hex_column(cols.hash_hex, n),
+            "prev_hash": _hex_column(cols.prev_hash_hex, n),
+            "version": pa.array(np.asarray(cols.version, dtype=np.int32)),
+            "merkle_root": _hex_column(cols.merkle_root_hex, n),
+            "time": pa.array(np.asarray(cols.time, dtype=np.int64)),
+            "bits": pa.array(np.asarray(cols.bits, dtype=np.uint32)),
+            "nonce": pa.array(np.asarray(cols.nonce, dtype=np.uint64)),
+            # One dictionary entry, not n copies of the name.
+            "source": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([source])),
+        }
+    )
 
 
 class RetargetCheck(NamedTuple):
@@ -263,6 +311,27 @@ class SyncQueries(Database):
         self._insert_arrow("blocks", _header_table(rows, source), HEADER_COLUMNS)
         self.log(source, kind, len(rows))
 
+    def insert_header_columns(self, cols: HeaderColumns, source: str, kind: str) -> None:
+        """Store consecutive validated headers in one transaction (the bulk path of a node
+        sync). Rows without headers at their heights (block stats, boundary times) are
+        replaced, as :meth:`insert_headers` does; a full header already stored there is an error."""
+        if not len(cols):
+            return
+        lo, hi = cols.height0, cols.height0 + len(cols) - 1
+        with self.transaction():
+            occupied, headers = self._rows(
+                "SELECT count(*), count(*) FILTER (WHERE prev_hash IS NOT NULL) FROM blocks WHERE height BETWEEN ? AND ?",
+                [lo, hi],
+            )[0]
+            if headers:
+                raise HashlensError(
+                    f"store: {headers} full header(s) already stored between heights {lo} and {hi}; "
+                    "the sync must resume above them"
+                )
+            # A plain INSERT keeps the primary-key check cheap; replace only where rows exist.
+            self._insert_arrow("blocks", _header_columns_table(cols, source), HEADER_COLUMNS, replace=int(occupied) > 0)
+            self.log(source, kind, len(cols))
+
     def insert_period_start_headers(
         self, rows: Sequence[tuple[int, BlockHeader, str]], last_hashes: Mapping[int, str], source: str, kind: str
     ) -> None:
@@ -422,6 +491,7 @@ class RowsAbove(NamedTuple):
 
 
 __all__ = [
+    "HeaderColumns",
     "KnownBlock",
     "PeriodFact",
     "PeriodRow",

@@ -1,0 +1,237 @@
+"""Bulk node sync: Core's REST headers (with fallback to batched JSON-RPC), the columnar
+check of a run against the header-by-header rules, and per-block fees from the node."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from hashlens.chain.facts import SharedChain
+from hashlens.chain.sync import sync
+from hashlens.consensus import BlockHeader, HeaderRefused, check_header
+from hashlens.consensus.contextual import MAINNET, REGTEST, ChainParams, check_header_run
+from hashlens.errors import HashlensError
+from hashlens.store import Store
+from tests.replay import ReplayServer, mine_regtest_chain, read_stats_rows
+from tests.test_remote_sync import BLOCKS, periods_chain, run_chain, table
+
+NOW = 1_900_000_000  # a reference time after every header used here [Unix s]
+
+
+def test_rest_and_rpc_batches_store_identical_rows(data_dir: Path) -> None:
+    rest_chain, rpc_chain = run_chain(data_dir), run_chain(data_dir)
+    rpc_chain.rest = False  # a node started without -rest
+    with ReplayServer(rest_chain) as a_srv, ReplayServer(rpc_chain) as b_srv, Store() as a, Store() as b:
+        ra = sync(a, a_srv.rpc_url, start_height=961632, batch_rows=3)[0]
+        rb = sync(b, b_srv.rpc_url, start_height=961632, batch_rows=3)[0]
+        assert table(a, BLOCKS) == table(b, BLOCKS)
+        assert [r[0] for r in table(a, BLOCKS)] == list(range(961632, 961640))
+        assert "headers over REST /rest/headers (2,000 a request)" in ra.notes
+        assert "headers over batched JSON-RPC (the node has no -rest)" in rb.notes
+        # The REST-only URL form reaches the same rows.
+        with Store() as c:
+            sync(c, f"bitcoind+rest://127.0.0.1:{a_srv.port}", start_height=961632, batch_rows=5)
+            assert table(c, BLOCKS) == table(a, BLOCKS)
+        with Store() as d, pytest.raises(HashlensError, match="runs without -rest"):
+            sync(d, f"bitcoind+rest://127.0.0.1:{b_srv.port}", start_height=961632)
+
+
+def test_rest_headers_both_url_forms(data_dir: Path) -> None:
+    chain = run_chain(data_dir)
+    import urllib.request
+
+    with ReplayServer(chain) as srv:
+        first = chain.hashes[961632]
+        base = f"http://127.0.0.1:{srv.port}/rest"
+        new = urllib.request.urlopen(f"{base}/headers/{first}.bin?count=8").read()
+        old = urllib.request.urlopen(f"{base}/headers/8/{first}.bin").read()
+        assert new == old == b"".join(chain.headers[chain.hashes[h]] for h in range(961632, 961640))
+        assert urllib.request.urlopen(f"{base}/blockhashbyheight/961635.bin").read()[::-1].hex() == chain.hashes[961635]
+
+
+@pytest.mark.parametrize("body", [b"\x00" * 100, b"\x00" * 79])
+def test_a_malformed_rest_body_is_one_line(data_dir: Path, body: bytes) -> None:
+    chain = run_chain(data_dir)
+    chain.rest_body = body
+    with ReplayServer(chain) as srv, Store() as store:
+        with pytest.raises(HashlensError, match="not a whole number of 80-byte headers") as err:
+            sync(store, srv.rpc_url, start_height=961632)
+        assert "\n" not in str(err.value)
+        assert store.counts()["blocks"] == 0
+
+
+def test_a_short_rest_reply_is_refused(data_dir: Path) -> None:
+    chain = run_chain(data_dir)
+    chain.rest_body = chain.headers[chain.hashes[961632]]  # one whole header where eight were asked
+    with (
+        ReplayServer(chain) as srv,
+        Store() as store,
+        pytest.raises(HashlensError, match=r"1 header.*where 8 were asked.*rerun"),
+    ):
+        sync(store, srv.rpc_url, start_height=961632)
+
+
+def test_rest_sync_resumes_after_the_node_dies(data_dir: Path) -> None:
+    chain = run_chain(data_dir)
+    chain.dead_after = 5  # tip, the REST probe, the first hash, two header runs
+    with ReplayServer(chain) as srv, Store() as store, Store() as whole:
+        with pytest.raises(HashlensError, match="rerun the sync to resume"):
+            sync(store, srv.rpc_url, start_height=961632, batch_rows=2, fee_blocks=0)
+        heights = [r[0] for r in table(store, BLOCKS)]
+        assert heights == list(range(961632, 961632 + len(heights))) and 0 < len(heights) < 8
+        chain.dead_after = None
+        sync(store, srv.rpc_url, batch_rows=2)
+        sync(whole, srv.rpc_url, start_height=961632, batch_rows=2)
+        assert table(store, BLOCKS) == table(whole, BLOCKS)
+
+
+def shared_fees(data_dir: Path, heights: set[int]) -> dict[int, tuple[str, int]]:
+    """(blockhash, totalfee) of the shared block-stats file, read here with the csv module."""
+    out = {}
+    with gzip.open(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", "rt", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if int(row["height"]) in heights:
+                out[int(row["height"])] = (row["blockhash"], int(float(row["totalfee"])))
+    return out
+
+
+@pytest.mark.parametrize("via", ["rpc", "esplora"])
+def test_node_fees_stored_equal_the_shared_file(data_dir: Path, shared_chain: SharedChain, via: str) -> None:
+    chain = periods_chain(shared_chain)
+    heights = {cp.height for cp in shared_chain.checkpoints}
+    chain.stats = read_stats_rows(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", heights)
+    expected = shared_fees(data_dir, heights)
+    # Period starts the file covers, with their real block hashes (the checkpoints' own).
+    expected = {h: fee for h, (x, fee) in expected.items() if chain.hashes.get(h) == x}
+    assert len(expected) >= 20
+    with ReplayServer(chain) as srv, Store() as store:
+        url = srv.rpc_url if via == "rpc" else srv.esplora_url + "/api"
+        report = sync(store, url, periods_only=True, batch_rows=100, fee_blocks=None)[0]
+        got = dict(table(store, "SELECT height, totalfee_sat FROM block_stats"))
+        assert got == expected
+        assert f"fees of {len(expected)} block(s) stored" in report.notes
+        if via == "rpc":
+            assert any("gave no getblockstats for" in n for n in report.notes)  # heights the file lacks
+        # A rerun asks for nothing new.
+        again = sync(store, url, periods_only=True, fee_blocks=None)[0]
+        assert not any(n.startswith("fees of") for n in again.notes)
+
+
+# -- the columnar check against the header-by-header rules ---------------------------------
+class Known:
+    """A chain context from plain dicts."""
+
+    def __init__(self, raws: dict[int, bytes], period_bits: dict[int, int] | None = None) -> None:
+        self.h = {k: BlockHeader.parse(v) for k, v in raws.items()}
+        self.pb = period_bits or {}
+
+    def hash_at(self, height: int) -> str | None:
+        return self.h[height].hash_hex if height in self.h else None
+
+    def time_at(self, height: int) -> int | None:
+        return self.h[height].time if height in self.h else None
+
+    def bits_at(self, height: int) -> int | None:
+        return self.h[height].bits if height in self.h else None
+
+    def period_bits(self, period: int) -> int | None:
+        return self.pb.get(period)
+
+
+def one_by_one(ctx: Known, height0: int, raws: list[bytes], params: ChainParams) -> tuple[str, Counter[str]]:
+    """check_header over the run, each header added to the context once it passes."""
+    unchecked: Counter[str] = Counter()
+    seen = dict(ctx.h)
+    for i, raw in enumerate(raws):
+        hdr = BlockHeader.parse(raw)
+        view = Known({})
+        view.h, view.pb = seen, ctx.pb
+        try:
+            unchecked.update(check_header(view, height0 + i, hdr, "t", NOW, params).unchecked)
+        except HeaderRefused as exc:
+            return str(exc), unchecked
+        seen[height0 + i] = hdr
+    return "ok", unchecked
+
+
+def remine(raws: list[bytes], i: int, **change: int) -> list[bytes]:
+    """Change header i's fields, then re-mine it and relink and re-mine every header above."""
+    import hashlib
+    import struct
+
+    from hashlens.consensus.header import pow_target
+
+    sha = hashlib.sha256
+    fields = list(struct.unpack("<i32s32sIII", raws[i]))
+    names = ["version", "prev", "merkle", "time", "bits", "nonce"]
+    for k, v in change.items():
+        fields[names.index(k)] = v
+    out = raws[:i]
+    prev = None
+    for j in range(i, len(raws)):
+        f = fields if j == i else list(struct.unpack("<i32s32sIII", raws[j]))
+        if prev is not None:
+            f[1] = prev
+        target = pow_target(f[4], REGTEST.pow_limit) or pow_target(0x207FFFFF, REGTEST.pow_limit)
+        assert target is not None
+        f[5] = 0
+        while True:
+            raw = struct.pack("<i32s32sIII", *f)
+            digest = sha(sha(raw).digest()).digest()
+            if int.from_bytes(digest, "little") <= target:
+                break
+            f[5] += 1
+        out.append(raw)
+        prev = digest
+    return out
+
+
+def test_run_check_agrees_with_header_by_header_rules() -> None:
+    raws = mine_regtest_chain(400)
+    cases: list[tuple[str, list[bytes], str]] = [("valid", raws, "ok")]
+    t = lambda i: int.from_bytes(raws[i][68:72], "little")  # noqa: E731
+    cases += [
+        ("time at the median of 11", remine(raws, 200, time=t(194)), r"height 200\).*rule time-too-old"),
+        ("time too new", remine(raws, 300, time=NOW + 7201), r"height 300\).*rule time-too-new"),
+        ("version below BIP34", remine(raws, 250, version=1), r"height 250\).*rule bad-version"),
+        ("bits off the min-difficulty rule", remine(raws, 201, bits=0x1F7FFFFF), r"height 201\).*rule bad-diffbits"),
+        ("late block keeps its bits", remine(raws, 202, time=t(201) + 1201), "ok"),
+        ("prev hash broken", raws[:150] + raws[151:], r"height 150\).*rule bad-prevblk"),
+    ]
+    for name, run, rule in cases:
+        for split in (0, 13, 144, 288):  # the run starting above a stored prefix
+            ctx = Known(dict(enumerate(run[:split])))
+            want, want_unchecked = one_by_one(ctx, split, run[split:], REGTEST)
+            try:
+                got_run = check_header_run(ctx, split, b"".join(run[split:]), "t", NOW, REGTEST)
+                got, got_unchecked = "ok", Counter(got_run.unchecked)
+            except HeaderRefused as exc:
+                got, got_unchecked = str(exc), want_unchecked
+            assert got == want, (name, split)
+            at = int(m.group(1)) if (m := re.search(r"height (\d+)", rule)) else -1
+            assert re.search(rule, got) if split <= at else got == "ok", (name, split, got)
+            assert +got_unchecked == +want_unchecked, (name, split)
+    # The genesis block is the chain's own: regtest's genesis is not mainnet's.
+    # (under mainnet's rules its bits are above the pow limit: Core refuses the work first)
+    with pytest.raises(HeaderRefused, match="rule high-hash"):
+        check_header_run(Known({}), 0, raws[0], "t", NOW, MAINNET)
+    assert check_header_run(Known({}), 0, raws[0], "t", NOW, REGTEST).hash_at(0) == REGTEST.genesis_hash
+
+
+def test_run_check_of_real_mainnet_headers(data_dir: Path) -> None:
+    run = run_chain(data_dir)
+    raws = [run.headers[run.hashes[h]] for h in range(961632, 961640)]
+    for pb in ({}, {961632 // 2016: 0x1702353D}, {961632 // 2016: 0x17023CC1}):
+        for split in range(0, 8, 3):
+            ctx = Known({961632 + i: raws[i] for i in range(split)}, pb)
+            want, want_unchecked = one_by_one(ctx, 961632 + split, raws[split:], MAINNET)
+            try:
+                got_run = check_header_run(ctx, 961632 + split, b"".join(raws[split:]), "t", NOW)
+                assert want == "ok" and +Counter(got_run.unchecked) == +want_unchecked
+            except HeaderRefused as exc:
+                assert str(exc) == want
