@@ -216,11 +216,16 @@ class StoreHolder:
     async def json(self, fn: Callable[..., Any], *args: Any) -> Response:
         """The JSON response of ``fn(store, *args)``: cached bytes when this version has them
         (answered on the event loop, no thread), else computed by one of ``READ_THREADS``."""
-        key = ("json", fn, *args)
-        body = self.peek(key)
+        return await self.json_call((fn, *args), lambda: self.cached(fn, *args))
+
+    async def json_call(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Response:
+        """The JSON response of ``make()`` (run in one of ``READ_THREADS``; it may call
+        :meth:`cached`), its bytes cached under ``key`` for this store version."""
+        full = ("json", *key)
+        body = self.peek(full)
         if body is None:
             body = await anyio.to_thread.run_sync(
-                lambda: self._memo(key, lambda: encode_json(self.cached(fn, *args))), limiter=self.read_limiter
+                lambda: self._memo(full, lambda: encode_json(make())), limiter=self.read_limiter
             )
         return Response(body, media_type="application/json")
 
@@ -254,6 +259,13 @@ class StoreHolder:
     async def compute(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(store, *args)`` (cached) off the event loop, in one of ``READ_THREADS``."""
         return await anyio.to_thread.run_sync(lambda: self.cached(fn, *args), limiter=self.read_limiter)
+
+
+def holder_of(request: Request) -> StoreHolder:
+    """The app's store holder (async handlers take it from the request: no dependency to
+    resolve on the hot path)."""
+    holder: StoreHolder = request.app.state.holder
+    return holder
 
 
 def get_holder(request: Request) -> StoreHolder:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
-from hashlens.api.deps import Holder
+from hashlens.api.deps import holder_of
 from hashlens.api.models import ERRORS, Halving
 from hashlens.store import Store
 
@@ -58,38 +58,43 @@ def _halving(s: Store) -> Halving:
 
 # -- endpoints ----------------------------------------------------------------------------------
 @router.get("/difficulty", response_model=dict[str, Any])
-async def difficulty(holder: Holder) -> Response:
+async def difficulty(request: Request) -> Response:
     """Latest adjustment (rank, streak, records) and the running period's two estimates."""
+    holder = holder_of(request)
     return await holder.json(_difficulty)
 
 
 @router.get("/difficulty/history", response_model=list[dict[str, Any]])
-async def difficulty_history(holder: Holder, limit: Annotated[int, Query(ge=1, le=1000)] = 1000) -> Response:
+async def difficulty_history(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 1000) -> Response:
     """Every difficulty adjustment (change %, rank among rises or drops, streak), oldest first."""
+    holder = holder_of(request)
     return await holder.json(_history, limit)
 
 
 @router.get("/hashrate", response_model=dict[str, Any])
 async def hashrate(
-    holder: Holder,
+    request: Request,
     window: Annotated[str, Query(pattern=r"^(\d{1,6}|\d{1,3}(\.\d+)?d)$")] = "1008",
     height: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
 ) -> Response:
     """Network hashrate over a block window (e.g. 1008) or days (e.g. 7d), with a 95 % interval."""
+    holder = holder_of(request)
     return await holder.json(_hashrate, window, height)
 
 
 @router.get("/hashrate/series", response_model=list[dict[str, Any]])
 async def hashrate_series(
-    holder: Holder,
+    request: Request,
     window: Annotated[int, Query(ge=10, le=20160)] = 1008,
     step: Annotated[int, Query(ge=6, le=20160)] = 144,
 ) -> Response:
     """Hashrate over a sliding block window, every ``step`` blocks [EH/s]."""
+    holder = holder_of(request)
     return await holder.json(_hashrate_series, window, step)
 
 
 @router.get("/halving", response_model=Halving)
-async def halving(holder: Holder) -> Response:
+async def halving(request: Request) -> Response:
     """Next halving: height, blocks left, subsidy now and after, estimated time."""
+    holder = holder_of(request)
     return await holder.json(_halving)

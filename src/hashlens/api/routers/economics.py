@@ -6,10 +6,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
-from hashlens.api.deps import Holder
+from hashlens.api.deps import StoreHolder, holder_of
 from hashlens.api.models import ERRORS, CostDay, Day, FleetRequest, FleetResult
 from hashlens.store import Store
 
@@ -36,21 +36,28 @@ def _every_day(s: Store) -> dict[date, DayHashprice]:
     return {r_day: row for r_day, row in zip(days, hashprice_days(s, days, None), strict=True)}
 
 
-def _day_row(s: Store, day: date | None, price: float | None) -> DayHashprice:
-    """The day's hashprice row (default: the latest day with data): from the precomputed rows
-    when the stored price is used, else computed for that day alone."""
-    from hashlens.economics.daily import hashprice_days, latest_day
+def _latest(s: Store) -> date:
+    from hashlens.economics.daily import latest_day
 
-    day = day or latest_day(s)
-    if price is None:
-        row = _every_day(s).get(day)
-        if row is not None:
-            return row
+    return latest_day(s)
+
+
+def _one_day(s: Store, day: date, price: float | None) -> DayHashprice:
+    from hashlens.economics.daily import hashprice_days
+
     return hashprice_days(s, [day], price)[0]
 
 
-def _day_dict(s: Store, day: date | None, price: float | None) -> dict[str, Any]:
-    return _day_row(s, day, price).as_dict()
+def day_row(holder: StoreHolder, day: date | None, price: float | None) -> DayHashprice:
+    """The day's hashprice row (default: the latest day with data): a look-up in the rows
+    precomputed for this store version when the stored price is used, else computed for that
+    day alone. Runs in a worker thread (it may compute)."""
+    day = day or holder.cached(_latest)
+    if price is None:
+        row = holder.cached(_every_day).get(day)
+        if row is not None:
+            return row
+    return holder.cached(_one_day, day, price)
 
 
 def _hashprice_series(s: Store, start: date, end: date | None) -> dict[str, Any]:
@@ -70,17 +77,19 @@ def _power(s: Store, day: date | None, power_price: float) -> dict[str, Any]:
 # -- endpoints ----------------------------------------------------------------------------------
 @router.get("/hashprice", response_model=dict[str, Any])
 async def hashprice(
-    holder: Holder,
+    request: Request,
     date: Day | None = None,
     price: Annotated[float | None, Query(gt=0, le=1e9)] = None,
 ) -> Response:
     """Hashprice on a UTC day in BTC, sats and USD per PH/s (TH/s) per day."""
-    return await holder.json(_day_dict, date, price)
+    holder = holder_of(request)
+    return await holder.json_call(("hashprice", date, price), lambda: day_row(holder, date, price).as_dict())
 
 
 @router.get("/hashprice/series", response_model=dict[str, Any])
-async def hashprice_series(holder: Holder, start: Day = date(2012, 1, 1), end: Day | None = None) -> Response:
+async def hashprice_series(request: Request, start: Day = date(2012, 1, 1), end: Day | None = None) -> Response:
     """Daily hashprice from ``start`` to ``end`` with its all-time low and each day's lowest-since."""
+    holder = holder_of(request)
     return await holder.json(_hashprice_series, start, end)
 
 
@@ -92,9 +101,11 @@ def asics() -> list[dict[str, Any]]:
     return [a.as_dict() for a in load_catalogue()]
 
 
-@router.post("/fleet")
-async def fleet(holder: Holder, req: FleetRequest) -> FleetResult:
-    """Unit economics of a posted fleet at a day's hashprice and price (or the given ones)."""
+@router.post("/fleet", response_model=FleetResult)
+async def fleet(request: Request, req: FleetRequest) -> Response:
+    """Unit economics of a posted fleet at a day's hashprice and price (or the given ones);
+    the answer for the same fleet and store version is served from the cache."""
+    holder = holder_of(request)
     from hashlens.economics.asics import load_catalogue
     from hashlens.economics.fleet import Operating, fleet_groups, fleet_on_day
 
@@ -110,27 +121,28 @@ async def fleet(holder: Holder, req: FleetRequest) -> FleetResult:
             req.hosting_usd_per_kwh,
             req.hosting_usd_per_kw_month,
         )
-        day = holder.cached(_day_row, req.date, req.btc_price_usd)
+        day = day_row(holder, req.date, req.btc_price_usd)
         return FleetResult.model_validate(
             fleet_on_day(groups, op, day, req.btc_price_usd, req.hashprice_usd_per_ph_day)
         )
 
-    return await anyio.to_thread.run_sync(run, limiter=holder.read_limiter)
+    return await holder.json_call(("fleet", req.model_dump_json()), run)
 
 
 @router.get("/power", response_model=dict[str, Any])
 async def power(
-    holder: Holder,
+    request: Request,
     date: Day | None = None,
     power_price: Annotated[float, Query(ge=0.0001, le=10)] = 0.05,
 ) -> Response:
     """Network power and energy by the Cambridge (CBECI) method."""
+    holder = holder_of(request)
     return await holder.json(_power, date, power_price)
 
 
 @router.get("/cost")
 async def cost(
-    holder: Holder,
+    request: Request,
     date: Day | None = None,
     power_price: Annotated[float, Query(ge=0, le=10, description="[USD/kWh]")] = 0.05,
     efficiency: Annotated[
@@ -143,10 +155,11 @@ async def cost(
     interest_usd_per_day: Annotated[float, Query(ge=0, le=1e6, description="[USD/PH/day]")] = 0.0,
 ) -> CostDay:
     """Cost to mine one BTC on a day: electricity (cash) cost by efficiency, all-in cost, Hayes' model."""
+    holder = holder_of(request)
     from hashlens.economics.cost import DEFAULT_EFFICIENCIES_J_PER_TH, cost_per_btc_table
 
     effs = efficiency or list(DEFAULT_EFFICIENCIES_J_PER_TH)
-    row = await holder.compute(_day_row, date, price)
+    row = await anyio.to_thread.run_sync(lambda: day_row(holder, date, price), limiter=holder.read_limiter)
     table = cost_per_btc_table(
         [row],
         effs,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi import Path as FPath
 
-from hashlens.api.deps import Holder
+from hashlens.api.deps import holder_of
 from hashlens.api.models import ERRORS, FIRST_DAY, LAST_DAY
 from hashlens.store import Store
 
@@ -49,24 +49,28 @@ def _month(month: str) -> date:
 
 
 @router.get("/months", response_model=list[str])
-async def miner_months(holder: Holder) -> Response:
+async def miner_months(request: Request) -> Response:
     """Months with stored reports, oldest first (YYYY-MM)."""
+    holder = holder_of(request)
     return await holder.json(_months)
 
 
 @router.get("/treasury", response_model=list[dict[str, Any]])
-async def miner_treasury(holder: Holder) -> Response:
+async def miner_treasury(request: Request) -> Response:
     """Each company's latest BTC treasury, largest first."""
+    holder = holder_of(request)
     return await holder.json(_treasury)
 
 
 @router.get("/{month}/table", response_model=list[dict[str, Any]])
-async def miner_table(holder: Holder, month: Month) -> Response:
+async def miner_table(request: Request, month: Month) -> Response:
     """The month's reports in descending order of BTC mined."""
+    holder = holder_of(request)
     return await holder.json(_table, _month(month))
 
 
 @router.get("/{month}/expected", response_model=list[dict[str, Any]])
-async def miner_expected(holder: Holder, month: Month) -> Response:
+async def miner_expected(request: Request, month: Month) -> Response:
     """Expected BTC from each company's hashrate and the month's real difficulty, vs reported."""
+    holder = holder_of(request)
     return await holder.json(_expected, _month(month))

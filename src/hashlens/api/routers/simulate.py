@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from hashlens.api.deps import Holder
+from hashlens.api.deps import holder_of
 from hashlens.api.models import (
     ERRORS,
     MAX_SIM_DAYS,
@@ -32,9 +32,10 @@ def _chain_state(s: Store) -> Any:
 
 
 @router.post("/simulate", response_model=dict[str, Any])
-async def simulate(request: Request, holder: Holder, req: SimulateRequest) -> Response:
+async def simulate(request: Request, req: SimulateRequest) -> Response:
     """A bounded simulation: at most 20,000 paths, 730 days, 5 million path-days, 50 million
     path-steps x generations and 256 MB of recorded paths."""
+    holder = holder_of(request)
     from hashlens.sim.scenario import parse_scenario
     from hashlens.sim.setup import needs_chain, run_size
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from hashlens.api.deps import Holder
+from hashlens.api.deps import holder_of
 from hashlens.api.models import ERRORS, Day
 from hashlens.store import Store
 
@@ -41,10 +41,11 @@ def _days(s: Store) -> dict[str, str]:
 
 # -- endpoints ----------------------------------------------------------------------------------
 @router.get("/weekly", response_model=dict[str, Any])
-async def weekly(request: Request, holder: Holder, as_of: Annotated[Day | None, Query()] = None) -> Response:
+async def weekly(request: Request, as_of: Annotated[Day | None, Query()] = None) -> Response:
     """Every figure of the weekly report as of ``as_of`` (24:00 UTC; default: the latest day
     with a dated period and a stored price). Sections the store lacks data for are null, with
     the reason in ``missing``; a day beyond the store's periods is a 400 naming the last one."""
+    holder = holder_of(request)
     if as_of is None:  # the same cache entry as the explicit latest day
         as_of = date.fromisoformat((await holder.compute(_days))["latest"])
     pool = request.app.state.pool
@@ -57,6 +58,7 @@ async def weekly(request: Request, holder: Holder, as_of: Annotated[Day | None, 
 
 
 @router.get("/weekly/days", response_model=dict[str, str])
-async def weekly_days(holder: Holder) -> Response:
+async def weekly_days(request: Request) -> Response:
     """The days ``/v1/weekly`` can be asked for: ``first`` and ``latest`` (the default as-of)."""
+    holder = holder_of(request)
     return await holder.json(_days)
