@@ -88,6 +88,7 @@ def _register() -> None:
         miners_cmds,
         serve_cmds,
         sim_cmds,
+        store_cmds,
     )
 
 

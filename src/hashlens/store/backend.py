@@ -213,13 +213,15 @@ class DuckDBBackend:
         with _interruptible():
             return self.con.execute(sql, list(params)).fetchnumpy()
 
-    def batches(self, sql: str, batch_rows: int) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+    def arrow_batches(self, sql: str, batch_rows: int) -> Iterator[Any]:
+        """A query's result as Arrow tables of up to ``batch_rows`` rows (DuckDB's own Arrow export)."""
+        import pyarrow as pa
+
         cur = self.con.cursor()
         try:
-            cur.execute(sql)
-            names = [d[0] for d in cur.description]
-            while rows := cur.fetchmany(batch_rows):
-                yield names, rows
+            reader = cur.sql(sql).to_arrow_reader(batch_rows)
+            for batch in reader:
+                yield pa.Table.from_batches([batch])
         finally:
             cur.close()
 
@@ -386,16 +388,19 @@ class PostgresBackend:
         cols = list(zip(*rows, strict=True)) if rows else [() for _ in names]
         return {n: _column(c) for n, c in zip(names, cols, strict=True)}
 
-    def batches(self, sql: str, batch_rows: int) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+    def arrow_batches(self, sql: str, batch_rows: int) -> Iterator[Any]:
+        """A query's result as Arrow tables of up to ``batch_rows`` rows, streamed from a
+        server-side cursor."""
         import psycopg
+        import pyarrow as pa
 
-        # A server-side cursor: the table streams in batches instead of arriving whole.
         try:
             with self.con.cursor(name=f"dump_{next(_stage_numbers)}", withhold=True) as cur:
                 cur.execute(sql)
                 names = [d.name for d in cur.description]
                 while rows := cur.fetchmany(batch_rows):
-                    yield names, rows
+                    cols = zip(*rows, strict=True)
+                    yield pa.table({n: pa.array(list(c)) for n, c in zip(names, cols, strict=True)})
         except psycopg.Error as exc:
             raise HashlensError(f"{self.place.server}, database {self.place.db}: {_one_line(exc)}") from None
 
