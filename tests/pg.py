@@ -39,6 +39,16 @@ def pg_bindir() -> Path | None:
     return None
 
 
+def _users(*names: str) -> list[pwd.struct_passwd]:
+    out = []
+    for n in names:
+        try:
+            out.append(pwd.getpwnam(n))
+        except KeyError:
+            pass
+    return out
+
+
 class PgServer:
     """One throwaway PostgreSQL cluster."""
 
@@ -48,9 +58,13 @@ class PgServer:
         self.root = Path(tempfile.mkdtemp(prefix="hlpg-"))  # short: a socket path has ~100 bytes
         self.data = self.root / "data"
         self._as: list[str] = []
+        self._uid: int | None = None
         if os.geteuid() == 0:
-            # PostgreSQL will not run as root: run it as the package's postgres user.
-            user = pwd.getpwnam(SUPERUSER)
+            # PostgreSQL will not run as root: run it as the package's postgres user (else nobody).
+            user = next((u for u in _users(SUPERUSER, "nobody")), None)
+            if user is None:
+                raise RuntimeError("running as root with neither a postgres nor a nobody user to run PostgreSQL as")
+            self._uid = user.pw_uid
             os.chown(self.root, user.pw_uid, user.pw_gid)
             self._as = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups"]
 
@@ -62,8 +76,8 @@ class PgServer:
     def start(self) -> None:
         pwfile = self.root / "pw"
         pwfile.write_text(PASSWORD + "\n")
-        if self._as:
-            os.chown(pwfile, pwd.getpwnam(SUPERUSER).pw_uid, -1)
+        if self._uid is not None:
+            os.chown(pwfile, self._uid, -1)
         self._run(
             str(self.bindir / "initdb"),
             "-D",
