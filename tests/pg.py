@@ -40,13 +40,8 @@ def pg_bindir() -> Path | None:
 
 
 def _users(*names: str) -> list[pwd.struct_passwd]:
-    out = []
-    for n in names:
-        try:
-            out.append(pwd.getpwnam(n))
-        except KeyError:
-            pass
-    return out
+    known = {u.pw_name: u for u in pwd.getpwall()}
+    return [known[n] for n in names if n in known]
 
 
 class PgServer:

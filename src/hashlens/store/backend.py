@@ -297,10 +297,10 @@ def _column(values: Sequence[Any]) -> Any:
     """One result column as DuckDB's ``fetchnumpy`` gives it: an array, masked where NULL."""
     if not values:
         return np.array([], dtype=np.float64)
-    if any(v is None for v in values):
-        fill = next((v for v in values if v is not None), 0)
-        data = np.array([fill if v is None else v for v in values])
-        return np.ma.masked_array(data, mask=[v is None for v in values])
+    if None in values:  # a C-speed scan
+        mask = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+        fill = next((v for v in values if v is not None), 0.0)  # all NULL: zeros, all masked
+        return np.ma.masked_array(np.array([fill if v is None else v for v in values]), mask=mask)
     return np.array(values)
 
 
@@ -382,6 +382,8 @@ class PostgresBackend:
         return rows
 
     def numpy(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
+        """Columns as numpy arrays, masked where NULL, from the fetched rows. (``COPY … TO
+        STDOUT`` parsed by Arrow was measured slower: psycopg hands it over one row per message.)"""
         cur = self._run(sql, params)
         names = [d.name for d in cur.description]
         rows = cur.fetchall()
