@@ -119,7 +119,8 @@ class PgServer:
     def new_db(self, template: str | None = None) -> str:
         """A new database (empty, or a file copy of ``template``, which must have no sessions)."""
         name = f"t{os.getpid()}_{next(_numbers)}"
-        tail = f" TEMPLATE {template} STRATEGY FILE_COPY" if template else ""
+        # FILE_COPY: a plain file copy, about 3x faster than WAL_LOG here (fsync is off).
+        tail = f" TEMPLATE {template or 'template1'} STRATEGY FILE_COPY"
         self.sql(f"CREATE DATABASE {name}{tail}")
         return name
 
