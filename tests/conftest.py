@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from hashlens.chain.facts import SharedChain, load_shared_chain
 from hashlens.sources.datadir import find_data_dir
+from hashlens.store import Store
+from tests.pg import PgServer, Stores, pg_bindir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,3 +87,44 @@ def live_server(full_db: Path, tmp_path_factory: pytest.TempPathFactory):  # typ
     yield url
     proc.terminate()
     proc.wait(timeout=20)
+
+
+# -- the two store backends: a DuckDB file, and a real PostgreSQL server started here -----------
+BACKENDS = ["duckdb", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL cluster in a temporary folder for the whole session (Debian's binaries)."""
+    bindir = pg_bindir()
+    # Like the shared data, the server is part of the suite: missing binaries fail, not skip.
+    assert bindir is not None, (
+        "the store tests need PostgreSQL's server binaries (Debian: apt-get install postgresql; "
+        "`sh scripts/test` installs it when run as root)"
+    )
+    server = PgServer(bindir, free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The store backend a module's store tests run on (each test runs on both)."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def stores(backend: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Stores:
+    server = request.getfixturevalue("pg_server") if backend == "postgresql" else None
+    return Stores(backend, tmp_path_factory.mktemp(backend), server)
+
+
+@pytest.fixture
+def new_store(stores: Stores) -> Callable[[], Store]:
+    """A fresh empty store on the module's backend (DuckDB: in memory)."""
+
+    def make() -> Store:
+        return Store(":memory:" if stores.backend == "duckdb" else stores.new())
+
+    return make

@@ -1,7 +1,9 @@
-"""Bitcoin Core RPC and Esplora clients against a loopback server replaying real headers."""
+"""Bitcoin Core RPC and Esplora clients against a loopback server replaying real headers,
+syncing into both store backends (DuckDB, and PostgreSQL on the suite's own server)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,9 +55,9 @@ def table(store: Store, sql: str) -> list[tuple[object, ...]]:
 BLOCKS = "SELECT height, hash, prev_hash, version, merkle_root, time, bits, nonce FROM blocks ORDER BY height"
 
 
-def test_rpc_periods_only_replays_real_history(shared_chain: SharedChain) -> None:
+def test_rpc_periods_only_replays_real_history(shared_chain: SharedChain, new_store: Callable[[], Store]) -> None:
     chain = periods_chain(shared_chain)
-    with ReplayServer(chain) as srv, Store() as store:
+    with ReplayServer(chain) as srv, new_store() as store:
         reports = sync(store, srv.rpc_url, periods_only=True, batch_rows=50)
         assert reports[0].added == 436
         bits = dict(store._rows("SELECT period, bits FROM periods"))
@@ -68,17 +70,17 @@ def test_rpc_periods_only_replays_real_history(shared_chain: SharedChain) -> Non
         print(f"\nreplayed {reports[0].added} real period-start headers over JSON-RPC in {chain.requests} requests")
 
 
-def test_esplora_full_sync_and_rpc_agree(data_dir: Path) -> None:
-    with ReplayServer(run_chain(data_dir)) as srv, Store() as a, Store() as b:
+def test_esplora_full_sync_and_rpc_agree(data_dir: Path, new_store: Callable[[], Store]) -> None:
+    with ReplayServer(run_chain(data_dir)) as srv, new_store() as a, new_store() as b:
         sync(a, srv.esplora_url, start_height=961632, batch_rows=3)
         sync(b, srv.rpc_url, start_height=961632, batch_rows=3)
         assert table(a, BLOCKS) == table(b, BLOCKS)
         assert [r[0] for r in table(a, BLOCKS)] == list(range(961632, 961640))
 
 
-def test_a_branch_with_less_work_is_refused(data_dir: Path) -> None:
+def test_a_branch_with_less_work_is_refused(data_dir: Path, new_store: Callable[[], Store]) -> None:
     chain = run_chain(data_dir)
-    with ReplayServer(chain) as srv, Store() as store:
+    with ReplayServer(chain) as srv, new_store() as store:
         sync(store, srv.rpc_url, start_height=961632)
         before = table(store, BLOCKS)
         # The node invalidates the top four blocks (as `invalidateblock` would): tip 961,635.
@@ -93,7 +95,7 @@ def test_a_branch_with_less_work_is_refused(data_dir: Path) -> None:
         assert table(store, BLOCKS) == before
 
 
-def test_a_branch_with_more_work_replaces_the_stored_one(data_dir: Path) -> None:
+def test_a_branch_with_more_work_replaces_the_stored_one(data_dir: Path, new_store: Callable[[], Store]) -> None:
     run = stale_run(data_dir)
     chain = run_chain(data_dir)
     # The store's branch: the run up to 961,635, then one other real header stored at 961,636
@@ -103,7 +105,7 @@ def test_a_branch_with_more_work_replaces_the_stored_one(data_dir: Path) -> None
         for r in (data_dir / "chain/stale-blocks-head-2026.csv").read_text().splitlines()[1:]
         if r.startswith("961324,")
     )
-    with ReplayServer(chain) as srv, Store() as store, Store() as fresh:
+    with ReplayServer(chain) as srv, new_store() as store, new_store() as fresh:
         chain.tip = 961635
         sync(store, srv.rpc_url, start_height=961632)
         store.insert_headers([(961636, other, other.hash_hex)], "a competing tip", "test")
@@ -117,7 +119,9 @@ def test_a_branch_with_more_work_replaces_the_stored_one(data_dir: Path) -> None
 
 
 @pytest.mark.parametrize("rest", [False, True])
-def test_a_header_must_hash_to_the_hash_the_node_named(data_dir: Path, rest: bool) -> None:
+def test_a_header_must_hash_to_the_hash_the_node_named(
+    data_dir: Path, rest: bool, new_store: Callable[[], Store]
+) -> None:
     chain = run_chain(data_dir)
     chain.rest = rest
     run = stale_run(data_dir)
@@ -130,36 +134,36 @@ def test_a_header_must_hash_to_the_hash_the_node_named(data_dir: Path, rest: boo
         if rest
         else f"height 961633.*hashes to {run[961634].hash_hex}.*not {run[961633].hash_hex}"
     )
-    with ReplayServer(chain) as srv, Store() as store:
+    with ReplayServer(chain) as srv, new_store() as store:
         with pytest.raises(HashlensError, match=refusal):
             sync(store, srv.rpc_url, start_height=961632)
         assert store.counts()["blocks"] == 0
 
 
 @pytest.mark.parametrize("tip", [-5, 10**12, 2**62])
-def test_an_absurd_tip_height_is_one_error(data_dir: Path, tip: int) -> None:
+def test_an_absurd_tip_height_is_one_error(data_dir: Path, tip: int, new_store: Callable[[], Store]) -> None:
     chain = run_chain(data_dir)
     chain.tip = tip
-    with ReplayServer(chain) as srv, Store() as store:
+    with ReplayServer(chain) as srv, new_store() as store:
         for url in (srv.rpc_url, srv.esplora_url):
             with pytest.raises(HashlensError, match=f"height.*{tip}|{tip}.*height"):
                 sync(store, url)
         assert store.counts()["blocks"] == 0
 
 
-def test_dropped_connections_are_retried(data_dir: Path) -> None:
+def test_dropped_connections_are_retried(data_dir: Path, new_store: Callable[[], Store]) -> None:
     chain = run_chain(data_dir)
     chain.drop_requests = {2, 3, 5}
-    with ReplayServer(chain) as srv, Store() as store:
+    with ReplayServer(chain) as srv, new_store() as store:
         sync(store, srv.esplora_url, start_height=961632, batch_rows=2)
         assert store.tip_height() == 961639 and store.counts()["blocks"] == 8
 
 
-def test_server_dying_mid_sync_keeps_whole_batches_and_resumes(data_dir: Path) -> None:
+def test_server_dying_mid_sync_keeps_whole_batches_and_resumes(data_dir: Path, new_store: Callable[[], Store]) -> None:
     chain = run_chain(data_dir)
     chain.rest = False  # a node without -rest: batched JSON-RPC
     chain.dead_after = 2 + 2 * 3  # tip, the REST probe, then three runs of (hashes, headers) requests
-    with ReplayServer(chain) as srv, Store() as store, Store() as whole:
+    with ReplayServer(chain) as srv, new_store() as store, new_store() as whole:
         with pytest.raises(HashlensError, match="rerun the sync to resume"):
             sync(store, srv.rpc_url, start_height=961632, batch_rows=2)
         heights = [r[0] for r in table(store, BLOCKS)]
@@ -171,9 +175,9 @@ def test_server_dying_mid_sync_keeps_whole_batches_and_resumes(data_dir: Path) -
         assert table(store, BLOCKS) == table(whole, BLOCKS)
 
 
-def test_rpc_auth_and_cookie(data_dir: Path, tmp_path: Path) -> None:
+def test_rpc_auth_and_cookie(data_dir: Path, tmp_path: Path, new_store: Callable[[], Store]) -> None:
     chain = run_chain(data_dir)
-    with ReplayServer(chain) as srv, Store() as store:
+    with ReplayServer(chain) as srv, new_store() as store:
         with pytest.raises(HashlensError, match="authentication failed"):
             sync(store, f"bitcoind://hashlens:wrong@127.0.0.1:{srv.port}", start_height=961632)
         cookie = tmp_path / ".cookie"
@@ -182,10 +186,12 @@ def test_rpc_auth_and_cookie(data_dir: Path, tmp_path: Path) -> None:
         assert store.counts()["blocks"] == 8
 
 
-def test_rollback_forgets_periods_only_a_header_above_proved(shared_chain: SharedChain) -> None:
+def test_rollback_forgets_periods_only_a_header_above_proved(
+    shared_chain: SharedChain, new_store: Callable[[], Store]
+) -> None:
     chain = periods_chain(shared_chain)
     fork = 100 * 2016 + 5  # inside period 100
-    with ReplayServer(chain) as srv, Store() as store, Store() as whole:
+    with ReplayServer(chain) as srv, new_store() as store, new_store() as whole:
         sync(store, srv.rpc_url, periods_only=True, batch_rows=50)
         client = f"bitcoind://127.0.0.1:{srv.port}"  # the name the periods-only rows carry
         assert store.rollback_above(fork, client) == 436 - 100  # period-start headers 2016 .. 878,976 above it
@@ -205,11 +211,11 @@ def test_rollback_forgets_periods_only_a_header_above_proved(shared_chain: Share
 
 
 def test_a_periods_only_store_rolled_back_across_retargets_resyncs_from_another_node(
-    shared_chain: SharedChain,
+    shared_chain: SharedChain, new_store: Callable[[], Store]
 ) -> None:
     chain = periods_chain(shared_chain)
     fork = 300 * 2016 + 7  # inside period 300; the retargets of periods 301 .. are above it
-    with ReplayServer(chain) as srv, Store() as store, Store() as whole:
+    with ReplayServer(chain) as srv, new_store() as store, new_store() as whole:
         sync(store, srv.rpc_url, periods_only=True, batch_rows=100)
         store.rollback_above(fork, "a node on another branch")
         assert max(int(str(p)) for p, _ in table(store, "SELECT period, bits FROM periods")) == 300

@@ -1,4 +1,8 @@
-"""Importing the shared chain data: resumable, idempotent, and refusing bad input whole."""
+"""Importing the shared chain data: resumable, idempotent, and refusing bad input whole.
+
+The tests that take ``stores``/``backend`` (directly or through ``full_store``/``store_copy``)
+run on both backends: a DuckDB file and a PostgreSQL database on the suite's own server.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,6 +21,7 @@ from hashlens.consensus import BlockHeader, block_work
 from hashlens.errors import HashlensError
 from hashlens.sources.checkpoints import read_bitcoinj
 from hashlens.store import Store
+from tests.pg import Stores
 
 TABLES = {
     "blocks": "SELECT * FROM blocks ORDER BY height",
@@ -25,20 +31,20 @@ TABLES = {
 }
 
 
-def snapshot(path: Path) -> dict[str, list[tuple[object, ...]]]:
+def snapshot(path: Path | str) -> dict[str, list[tuple[object, ...]]]:
     with Store(path, read_only=True) as s:
         return {name: s._rows(sql) for name, sql in TABLES.items()}
 
 
 @pytest.fixture(scope="module")
-def full_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    path = tmp_path_factory.mktemp("store") / "full.duckdb"
+def full_store(stores: Stores, data_dir: Path) -> str:
+    path = stores.new("full")
     with Store(path) as s:
         sync(s, str(data_dir / "chain"))
     return path
 
 
-def test_full_import_and_idempotent_rerun(full_store: Path, data_dir: Path) -> None:
+def test_full_import_and_idempotent_rerun(full_store: str, data_dir: Path) -> None:
     with Store(full_store) as s:
         assert s.counts() == {"blocks": 80528, "periods": 480, "block_stats": 80118, "stale_blocks": 36, "prices": 0}
         assert verify_retargets(s) == 37
@@ -76,8 +82,8 @@ def hashlens(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[
     )
 
 
-def test_killed_import_resumes_to_the_same_store(tmp_path: Path, data_dir: Path, full_store: Path) -> None:
-    db = tmp_path / "killed.duckdb"
+def test_killed_import_resumes_to_the_same_store(stores: Stores, data_dir: Path, full_store: str) -> None:
+    db = stores.new("killed")
     proc = hashlens(
         "--db",
         str(db),
@@ -108,7 +114,7 @@ def test_killed_import_resumes_to_the_same_store(tmp_path: Path, data_dir: Path,
     print(f"\nkilled after {partial} block rows; rerun completed to an identical store")
 
 
-def test_exception_midway_leaves_the_last_whole_batch(tmp_path: Path, data_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_exception_midway_leaves_the_last_whole_batch(stores: Stores, data_dir: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from hashlens.store import db as store_db
 
     calls = {"n": 0}
@@ -122,7 +128,7 @@ def test_exception_midway_leaves_the_last_whole_batch(tmp_path: Path, data_dir: 
         return real(self, table, data, columns, replace)
 
     monkeypatch.setattr(store_db.Database, "_insert_arrow", flaky)
-    with Store(tmp_path / "x.duckdb") as s:
+    with Store(stores.new()) as s:
         with pytest.raises(OSError):
             sync(s, str(data_dir / "chain/blockstats-btc-rpc-data.csv.gz"), batch_rows=10000)
         assert s.counts()["block_stats"] == 20000
@@ -135,7 +141,7 @@ def stale_headers(data_dir: Path) -> dict[int, bytes]:
     return {int(r.split(",")[0]): bytes.fromhex(r.split(",")[2]) for r in rows}
 
 
-def run_cli_fails(db: Path, *args: str) -> str:
+def run_cli_fails(db: Path | str, *args: str) -> str:
     before = snapshot(db)
     proc = hashlens("--db", str(db), "sync", *args)
     _out, err = proc.communicate(timeout=120)
@@ -146,13 +152,11 @@ def run_cli_fails(db: Path, *args: str) -> str:
 
 
 @pytest.fixture
-def store_copy(tmp_path: Path, full_store: Path) -> Path:
-    dst = tmp_path / "copy.duckdb"
-    dst.write_bytes(full_store.read_bytes())
-    return dst
+def store_copy(stores: Stores, full_store: str) -> str:
+    return stores.clone(full_store)
 
 
-def test_truncated_header_file(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_truncated_header_file(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     st = stale_headers(data_dir)
     f = tmp_path / "headers.bin"
     f.write_bytes(b"".join(st[h] for h in range(961632, 961636)) + st[961636][:50])
@@ -160,7 +164,7 @@ def test_truncated_header_file(store_copy: Path, data_dir: Path, tmp_path: Path)
     assert "header 5 is truncated" in err
 
 
-def test_wrong_prev_hash(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_wrong_prev_hash(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     st = stale_headers(data_dir)
     f = tmp_path / "gap.bin"
     f.write_bytes(st[961632] + st[961634])
@@ -168,7 +172,7 @@ def test_wrong_prev_hash(store_copy: Path, data_dir: Path, tmp_path: Path) -> No
     assert "height 961633" in err and "prev hash" in err
 
 
-def test_bits_breaking_the_retarget_rule(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_bits_breaking_the_retarget_rule(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     # The real header of block 2016 (difficulty 1) offered as the first block of period 480.
     cp = (data_dir / "chain/bitcoinj-mainnet-checkpoints.txt").read_text().splitlines()[3]
     import base64
@@ -181,23 +185,23 @@ def test_bits_breaking_the_retarget_rule(store_copy: Path, data_dir: Path, tmp_p
     assert "height 967680" in err and "more than 4x" in err
 
 
-def test_stored_bits_that_break_the_exact_rule_are_named(store_copy: Path) -> None:
+def test_stored_bits_that_break_the_exact_rule_are_named(store_copy: str) -> None:
     with Store(store_copy) as s:
-        s._con.execute("UPDATE periods SET bits = bits + 1 WHERE period = 463")
+        s._execute("UPDATE periods SET bits = bits + 1 WHERE period = 463")
         with pytest.raises(
             HashlensError, match="height 933408: stored bits 0x1701fca2 but the retarget rule gives 0x1701fca1"
         ):
             verify_retargets(s)
 
 
-def test_csv_missing_column(store_copy: Path, tmp_path: Path) -> None:
+def test_csv_missing_column(store_copy: str, tmp_path: Path) -> None:
     f = tmp_path / "bad.csv"
     f.write_text("height,version,prev_hash,time,bits\n1,1,00,0,1d00ffff\n")
     err = run_cli_fails(store_copy, str(f))
     assert "missing column(s) merkle_root, nonce" in err
 
 
-def test_csv_bad_row_names_the_line(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_csv_bad_row_names_the_line(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     st = stale_headers(data_dir)
     f = tmp_path / "bad_row.csv"
     f.write_text(f"height,header\n961632,{st[961632].hex()}\n961633,{st[961633].hex()[:-4]}\n")
@@ -205,16 +209,16 @@ def test_csv_bad_row_names_the_line(store_copy: Path, data_dir: Path, tmp_path: 
     assert "line 3" in err and "80 bytes" in err
 
 
-def test_unknown_file(store_copy: Path, tmp_path: Path) -> None:
+def test_unknown_file(store_copy: str, tmp_path: Path) -> None:
     f = tmp_path / "notes.txt"
     f.write_text("hello\n")
     assert "not a chain data format" in run_cli_fails(store_copy, str(f))
 
 
-def test_migrations_upgrade_and_refuse_newer(tmp_path: Path) -> None:
+def test_migrations_upgrade_and_refuse_newer(stores: Stores) -> None:
     from hashlens.store import db as store_db
 
-    p = tmp_path / "m.duckdb"
+    p = stores.new("m")
     first_only = store_db.MIGRATIONS[:1]
     real = store_db.MIGRATIONS
     store_db.MIGRATIONS = first_only
@@ -232,12 +236,12 @@ def test_migrations_upgrade_and_refuse_newer(tmp_path: Path) -> None:
             "SELECT is_nullable FROM information_schema.columns WHERE table_name = 'blocks' AND column_name = 'hash'"
         )
         assert nullable == "YES"
-        s._con.execute("INSERT INTO schema_version VALUES (99)")
+        s._execute("INSERT INTO schema_version VALUES (99)")
     with pytest.raises(HashlensError, match="newer than this hashlens"):
         Store(p)
 
 
-def test_parquet_and_csv_header_files(tmp_path: Path, data_dir: Path) -> None:
+def test_parquet_and_csv_header_files(tmp_path: Path, data_dir: Path, new_store: Callable[[], Store]) -> None:
     """Real stale-chain headers as Parquet (fields) and CSV (hex), placed by their height column."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -258,7 +262,7 @@ def test_parquet_and_csv_header_files(tmp_path: Path, data_dir: Path) -> None:
         ),
         tmp_path / "h.parquet",
     )
-    with Store() as a, Store() as b:
+    with new_store() as a, new_store() as b:
         assert sync(a, str(tmp_path / "h.parquet"))[0].added == 8
         (tmp_path / "h.csv").write_text(
             "height,header\n" + "".join(f"{h},{st[h].hex()}\n" for h in range(961632, 961640))
@@ -268,11 +272,11 @@ def test_parquet_and_csv_header_files(tmp_path: Path, data_dir: Path) -> None:
         assert a._rows(q) == b._rows(q)
 
 
-def test_bundled_snapshot_matches_the_shared_data(full_store: Path, tmp_path: Path) -> None:
+def test_bundled_snapshot_matches_the_shared_data(full_store: str, stores: Stores, tmp_path: Path) -> None:
     """The snapshot shipped in the package is the shared chain's period facts, exactly."""
     from hashlens.report.build import build_report
 
-    with Store(tmp_path / "snap.duckdb") as snap, Store(full_store, read_only=True) as full:
+    with Store(stores.new("snap")) as snap, Store(full_store, read_only=True) as full:
         sync(snap, "snapshot")
         q = "SELECT period, start_height, bits, target_hex, last_block_hash FROM periods WHERE period < 474 ORDER BY period"
         assert snap._rows(q) == full._rows(q)
@@ -333,7 +337,7 @@ def checkable_retargets(timed: set[int], n_periods: int) -> set[int]:
     return {p * 2016 for p in range(1, n_periods) if p * 2016 - 2016 in timed and p * 2016 - 1 in timed}
 
 
-def test_rollback_above_clears_stats_and_period_hashes(store_copy: Path, full_store: Path, data_dir: Path) -> None:
+def test_rollback_above_clears_stats_and_period_hashes(store_copy: str, full_store: str, data_dir: Path) -> None:
     fork = 920_000  # inside the block-stats window 909,458 - 934,575
     stats = blockstats_rows(data_dir)
     headers = {cp.height for cp in read_bitcoinj(data_dir / "chain/bitcoinj-mainnet-checkpoints.txt")}
@@ -361,7 +365,7 @@ def test_rollback_above_clears_stats_and_period_hashes(store_copy: Path, full_st
     assert snapshot(store_copy) == snapshot(full_store)
 
 
-def test_boundary_times_make_more_retargets_checkable(store_copy: Path, data_dir: Path) -> None:
+def test_boundary_times_make_more_retargets_checkable(store_copy: str, data_dir: Path) -> None:
     times = boundary_times(data_dir)
     timed_before = set(blockstats_rows(data_dir)) | {
         cp.height for cp in read_bitcoinj(data_dir / "chain/bitcoinj-mainnet-checkpoints.txt")
@@ -386,7 +390,7 @@ def test_boundary_times_make_more_retargets_checkable(store_copy: Path, data_dir
         assert sum(r.added for r in again) == 0
 
 
-def test_boundary_time_disagreeing_with_the_store_is_refused(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_boundary_time_disagreeing_with_the_store_is_refused(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     text = (data_dir / "chain-extra/period-boundary-times-2025-2026.csv").read_text()
     stats = blockstats_rows(data_dir)
     t = stats[911232][1]
@@ -397,7 +401,7 @@ def test_boundary_time_disagreeing_with_the_store_is_refused(store_copy: Path, d
     assert "height 911232" in err and str(t) in err
 
 
-def test_verified_headers_import(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_verified_headers_import(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     import csv
     import hashlib
 
@@ -458,14 +462,14 @@ def test_contextual_check_is_pure(data_dir: Path) -> None:
 
 
 # -- Core's rules through sync; bounds; environment failures ----------------------------------
-def test_negative_start_height_is_one_error(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_negative_start_height_is_one_error(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     f = tmp_path / "one.bin"
     f.write_bytes(stale_headers(data_dir)[961632])
     err = run_cli_fails(store_copy, str(f), "--start-height", "-100")
     assert "--start-height -100 is negative" in err
 
 
-def test_absurd_height_column_is_one_error(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_absurd_height_column_is_one_error(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     raw = stale_headers(data_dir)[961632]
     f = tmp_path / "far.csv"
     f.write_text(f"height,header\n{10**15},{raw.hex()}\n")
@@ -473,13 +477,13 @@ def test_absurd_height_column_is_one_error(store_copy: Path, data_dir: Path, tmp
     assert f"height {10**15} is above" in err
 
 
-def test_time_too_new_against_the_sync_clock(tmp_path: Path, data_dir: Path) -> None:
+def test_time_too_new_against_the_sync_clock(data_dir: Path, new_store: Callable[[], Store]) -> None:
     src = data_dir / "chain-extra/verified-mainnet-headers-2025-2026.csv"
     import csv
 
     rows = list(csv.DictReader(src.open(newline="")))
     newest = max(rows, key=lambda r: int(r["time"]))
-    with Store() as s:
+    with new_store() as s:
         with pytest.raises(HashlensError, match=rf"height {newest['height']}.*rule time-too-new"):
             sync(s, str(src), now=int(newest["time"]) - 2 * 3600 - 1)
         assert s.counts()["blocks"] == 0
@@ -491,7 +495,9 @@ def test_time_too_new_against_the_sync_clock(tmp_path: Path, data_dir: Path) -> 
         )
 
 
-def test_block_stats_disagreeing_with_stored_stats_are_refused(tmp_path: Path, data_dir: Path) -> None:
+def test_block_stats_disagreeing_with_stored_stats_are_refused(
+    tmp_path: Path, data_dir: Path, new_store: Callable[[], Store]
+) -> None:
     import gzip
 
     with gzip.open(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", "rt") as fh:
@@ -505,7 +511,7 @@ def test_block_stats_disagreeing_with_stored_stats_are_refused(tmp_path: Path, d
     other = tmp_path / "b.csv"
     other.write_text("".join(lines[:20]) + ",".join(cells) + "\n" + "".join(lines[21:]))
     height = cells[cols.index("height")]
-    with Store() as s:
+    with new_store() as s:
         sync(s, str(first))
         before = {n: s._rows(q) for n, q in TABLES.items()}
         with pytest.raises(
@@ -516,7 +522,7 @@ def test_block_stats_disagreeing_with_stored_stats_are_refused(tmp_path: Path, d
         assert sync(s, str(first))[0].skipped == 30  # the same rows again: agree, skipped
 
 
-def test_truncated_gzip_is_one_error_not_an_abort(store_copy: Path, data_dir: Path, tmp_path: Path) -> None:
+def test_truncated_gzip_is_one_error_not_an_abort(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     whole = (data_dir / "chain/blockstats-btc-rpc-data.csv.gz").read_bytes()
     for cut in (30, 200_000):
         f = tmp_path / f"cut{cut}.csv.gz"

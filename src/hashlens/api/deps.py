@@ -117,7 +117,7 @@ class StoreHolder:
     def _close_reader(self) -> None:
         with self._guard:
             for c in self._cursors:
-                c._con.close()
+                c.close()
             self._cursors.clear()
         if self._conn is not None:
             self._conn.close()

@@ -1,23 +1,24 @@
-"""DuckDB store of headers, per-period facts and block statistics.
+"""The store of headers, per-period facts and block statistics: a DuckDB file or a
+PostgreSQL database (:mod:`hashlens.store.backend`), with one schema and one set of migrations.
 
 Every write goes through :meth:`Store.transaction`; a batch is committed whole or not at
 all, so an import killed midway leaves the store as it was after its last whole batch,
 and a rerun resumes from there (imports skip heights already stored from the same data).
+Every committed write also bumps the store's data version (:meth:`Database.data_version`),
+which readers in other processes poll to drop cached results.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from hashlens.errors import HashlensError
+from hashlens.store.backend import Backend, StoreReadOnly, open_backend
+from hashlens.store.locks import READER_WAIT_S, WRITER_WAIT_S, StoreLocked, WriterLock, holder_path
 
 # Each migration moves the schema one version up; never edit a released one.
 MIGRATIONS: list[str] = [
@@ -141,117 +142,31 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE blocks ALTER COLUMN hash DROP NOT NULL;
     """,
+    # 7: the data version, bumped by every committed write; readers in other processes poll it
+    # (or, on PostgreSQL, listen for its notice) to drop cached results
+    """
+    CREATE TABLE store_version (version BIGINT NOT NULL);
+    INSERT INTO store_version VALUES (0);
+    """,
 ]
 
 
-class StoreLocked(HashlensError):
-    """The store file is held by another process (named, where its lock-info files say)."""
-
-
-# One writer, many readers. DuckDB lets several processes open a file read-only at once, or
-# one process read-write, never both. hashlens adds, beside the store:
-#   <store>.holder       the writer's lock: an exclusive flock held for the writer's whole life
-#                        (a `serve --follow` holds it even while its connection is read-only),
-#                        with the writer's pid and command in it;
-#   <store>.reader-<pid> one per process that has the store open read-only, so that a writer
-#                        refused by DuckDB can name who is reading.
-# A reader waits (up to ``wait_s``) while a writer's batch holds the file; the server's follower
-# takes the file for one batch at a time, so readers in other shells get through between batches.
-
-#: How long a reader waits for a writer's batch, and a writer for readers, before naming the
-#: holder [s] (a batch may take seconds; a reader's query far less).
-READER_WAIT_S = 10.0
-WRITER_WAIT_S = 3.0
-
-
-def holder_path(db_path: str) -> Path:
-    """The writer's lock-info file beside a store."""
-    return Path(db_path + ".holder")
-
-
-def _process_text(path: Path) -> str | None:
-    """'process 123 (`hashlens sync …`)' from a lock-info file, None if unreadable or ended."""
-    try:
-        info = json.loads(path.read_text())
-        pid, command = int(info["pid"]), str(info["command"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if not _alive(pid):
-        return None
-    return f"process {pid} (`{command}`)"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
-
-
-def _holder_text(db_path: str) -> str:
-    """Who holds the store: its writer, else its readers, else a plain phrase."""
-    writer = _process_text(holder_path(db_path))
-    if writer is not None:
-        return writer
-    readers = [
-        t for f in sorted(Path(db_path).parent.glob(Path(db_path).name + ".reader-*")) if (t := _process_text(f))
-    ]
-    if readers:
-        return ", ".join(readers)
-    return "another process"
-
-
-def _command_line() -> str:
-    args = [a for a in sys.argv[1:] if not a.startswith("-")][:2]
-    return " ".join(["hashlens", *args]) if args else os.path.basename(sys.argv[0] or "python")
-
-
-class WriterLock:
-    """The store's one writer, for as long as this object is held (``release`` or process exit).
-
-    Raises :class:`StoreLocked` naming the current writer when another process holds it. In a
-    folder where the lock file cannot be written (read-only), DuckDB's own lock still holds and
-    this lock is a no-op.
-    """
-
-    def __init__(self, db_path: str | Path, command: str | None = None) -> None:
-        import fcntl
-
-        self.path = holder_path(str(db_path))
-        self._fd: int | None = None
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
-            return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise StoreLocked(
-                f"the store {db_path} is in use by {_holder_text(str(db_path))}, its writer; "
-                "wait for it to finish, stop it, or use another --db"
-            ) from None
-        self._fd = fd
-        try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps({"pid": os.getpid(), "command": command or _command_line()}).encode(), 0)
-        except OSError:
-            pass  # a full disk: the lock still holds, the holder just goes unnamed
-
-    def release(self) -> None:
-        if self._fd is None:
-            return
-        with suppress(OSError):
-            os.ftruncate(self._fd, 0)
-        os.close(self._fd)  # closing the descriptor releases the flock
-        self._fd = None
+# The DuckDB lock files live in locks.py; their names stay importable from here.
+__all__ = [
+    "MIGRATIONS",
+    "READER_WAIT_S",
+    "WRITER_WAIT_S",
+    "Database",
+    "StoreLocked",
+    "StoreReadOnly",
+    "WriterLock",
+    "holder_path",
+]
 
 
 class Database:
-    """A DuckDB file (or ``:memory:``) with the hashlens schema applied.
+    """A store with the hashlens schema applied: a DuckDB file (or ``:memory:``), or a
+    PostgreSQL database named by a ``postgresql://user[:password]@host[:port]/db`` URL.
 
     The connection is private: the rest of hashlens calls the typed queries of the mixins in
     this package (:mod:`hashlens.store.chain`, :mod:`~hashlens.store.sync`,
@@ -259,13 +174,14 @@ class Database:
 
     Parameters
     ----------
-    path : the DuckDB file, or ``:memory:``
-    read_only : open for reading; several processes may read at once (never beside a writer's
-        open batch, for which a reader waits up to ``wait_s``)
-    wait_s : how long to wait for a file another process has open [s] (default
+    path : the DuckDB file, ``:memory:``, or a PostgreSQL URL
+    read_only : open for reading; several processes may read at once (on DuckDB never beside
+        a writer's open batch, for which a reader waits up to ``wait_s``)
+    wait_s : DuckDB: how long to wait for a file another process has open [s] (default
         ``READER_WAIT_S`` or ``WRITER_WAIT_S``)
-    writer : a :class:`WriterLock` this process already holds (the server's follower opens the
-        file read-write for each batch under its one lock); by default a writer takes its own
+    writer : DuckDB: a :class:`WriterLock` this process already holds (the server's follower
+        opens the file read-write for each batch under its one lock); by default a writer
+        takes its own
     """
 
     def __init__(
@@ -275,65 +191,51 @@ class Database:
         wait_s: float | None = None,
         writer: WriterLock | None = None,
     ) -> None:
-        import time
+        self._db: Backend = open_backend(path, read_only, wait_s, writer)
+        self.path = self._db.display
+        self.backend = self._db.kind
+        self._follower_lock: WriterLock | None = None
+        self._versioned = False  # whether the schema has the data-version row (migration 7)
+        try:
+            if not read_only:
+                self.migrate()
+            else:
+                self._versioned = self._db.table_exists("store_version")
+        except BaseException:
+            self._db.close()
+            raise
 
-        self.path = str(path)
-        self._lock: WriterLock | None = None
-        self._reader_file: Path | None = None
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            if not read_only and writer is None:
-                self._lock = WriterLock(self.path)
-        deadline = time.monotonic() + (wait_s if wait_s is not None else READER_WAIT_S if read_only else WRITER_WAIT_S)
-        while True:
-            try:
-                self._con = duckdb.connect(self.path, read_only=read_only)
-                break
-            except duckdb.Error as exc:
-                locked = "lock" in str(exc).lower()
-                if locked and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                    continue
-                if self._lock is not None:
-                    self._lock.release()
-                if locked:
-                    raise StoreLocked(
-                        f"the store {self.path} is in use by {_holder_text(self.path)}; "
-                        "wait for it to finish, stop it, or use another --db"
-                    ) from None
-                raise HashlensError(f"cannot open store {self.path}: {' '.join(str(exc).split())}") from None
-        if read_only and self.path != ":memory:":
-            self._reader_file = Path(f"{self.path}.reader-{os.getpid()}")
-            try:
-                self._reader_file.write_text(json.dumps({"pid": os.getpid(), "command": _command_line()}))
-            except OSError:
-                self._reader_file = None
-        if not read_only:
-            self.migrate()
+    @property
+    def _con(self) -> Any:
+        """The DuckDB connection (DuckDB only; for tests that inspect the file)."""
+        return getattr(self._db, "con", None)
 
     def cursor(self) -> Any:
-        """Another handle on the same connection, for one more thread (DuckDB connections
-        are not shared between threads; their cursors are)."""
+        """Another handle on the same store, for one more thread (a DuckDB cursor on the same
+        connection; on PostgreSQL another connection from this store's pool)."""
         other = object.__new__(type(self))
+        other._db = self._db.child()
         other.path = self.path
-        other._lock = None
-        other._reader_file = None
-        other._con = self._con.cursor()
+        other.backend = self.backend
+        other._follower_lock = None
+        other._versioned = self._versioned
         return other
 
     # -- schema -----------------------------------------------------------------------
     def schema_version(self) -> int:
-        self._con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = self._con.execute("SELECT max(version) FROM schema_version").fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+        if not self._db.table_exists("schema_version"):
+            if self._db.read_only:
+                return 0
+            self._execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = self._scalar("SELECT max(version) FROM schema_version")
+        return 0 if row is None else int(row)
 
     def needs_migration(self) -> bool:
         """Whether the schema is older than this hashlens (read-only safe)."""
         try:
-            row = self._con.execute("SELECT max(version) FROM schema_version").fetchone()
-        except duckdb.Error:
+            return self.schema_version() < len(MIGRATIONS)
+        except HashlensError:
             return True
-        return not row or row[0] is None or int(row[0]) < len(MIGRATIONS)
 
     def migrate(self) -> None:
         current = self.schema_version()
@@ -342,35 +244,53 @@ class Database:
                 f"store {self.path} has schema version {current}, newer than this hashlens "
                 f"({len(MIGRATIONS)}): upgrade hashlens"
             )
-        for version in range(current + 1, len(MIGRATIONS) + 1):
-            with self.transaction():
-                self._con.execute(MIGRATIONS[version - 1])
-                self._con.execute("INSERT INTO schema_version VALUES (?)", [version])
+        try:
+            for version in range(current + 1, len(MIGRATIONS) + 1):
+                with self.transaction():
+                    self._db.migration_lock()
+                    if self.schema_version() >= version:
+                        continue  # another process (a PostgreSQL server's sibling) got here first
+                    self._execute(self._db.ddl(MIGRATIONS[version - 1]))
+                    self._execute("INSERT INTO schema_version VALUES (?)", [version])
+        except StoreReadOnly as exc:
+            raise StoreReadOnly(
+                f"store {self.path} has schema version {current}, older than this hashlens ({len(MIGRATIONS)}), "
+                f"and cannot be upgraded here ({exc}); open it once with a role that may write, "
+                "or use the hashlens that wrote it"
+            ) from None
+        self._versioned = len(MIGRATIONS) >= 7
 
     # -- writes -----------------------------------------------------------------------
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Everything written inside commits together or not at all."""
-        self._con.execute("BEGIN TRANSACTION")
+        """Everything written inside commits together or not at all, with the data version
+        bumped (and, on PostgreSQL, a notice sent to listeners at commit)."""
+        self._db.begin()
         try:
             yield None
+            if self._versioned:
+                self._execute("UPDATE store_version SET version = version + 1")
+                self._db.after_write(int(self._scalar("SELECT version FROM store_version")))
         except BaseException:
-            self._con.execute("ROLLBACK")
+            with suppress(Exception):
+                self._db.rollback()
             raise
-        self._con.execute("COMMIT")
+        self._db.commit()
+
+    def data_version(self) -> int:
+        """The store's data version: bumped by every committed write (any process) [-]; a
+        reader whose cached results were computed at another version drops them."""
+        if not self._versioned:
+            return 0
+        return int(self._scalar("SELECT version FROM store_version"))
 
     def _insert_arrow(self, table: str, data: Any, columns: Sequence[str], replace: bool = True) -> None:
-        """Insert an Arrow table whose column names match ``columns`` (inside a transaction)."""
-        cols = ", ".join(columns)
-        verb = "INSERT OR REPLACE" if replace else "INSERT"
-        self._con.register("_batch", data)
-        try:
-            self._con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _batch")
-        finally:
-            self._con.unregister("_batch")
+        """Insert an Arrow table whose column names match ``columns`` (inside a transaction):
+        DuckDB selects it; PostgreSQL receives it by COPY."""
+        self._db.insert_arrow(table, data, columns, replace)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        self._con.execute(sql, list(params))
+        self._db.execute(sql, params)
 
     def log(self, source: str, kind: str, rows: int, note: str | None = None) -> None:
         """Record an import or a roll-back in ``sync_log`` (inside the batch's transaction)."""
@@ -381,15 +301,16 @@ class Database:
 
     # -- raw reads (for this package's queries, and for tests that inspect the tables) -----
     def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        row = self._con.execute(sql, list(params)).fetchone()
-        return None if row is None else row[0]
+        rows = self._db.rows(sql, params)
+        return None if not rows else rows[0][0]
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._con.execute(sql, list(params)).fetchall()
+        return self._db.rows(sql, params)
 
     def _numpy(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
-        """Columns of a result as numpy arrays (no Python object per row)."""
-        return self._con.execute(sql, list(params)).fetchnumpy()
+        """Columns of a result as numpy arrays, masked where NULL (DuckDB: no Python object
+        per row)."""
+        return self._db.numpy(sql, params)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -398,18 +319,47 @@ class Database:
         }
 
     def checkpoint(self) -> None:
-        """Write the write-ahead log into the file (before copying it)."""
-        self._con.execute("CHECKPOINT")
+        """Write the write-ahead log into the file (DuckDB, before copying it)."""
+        self._db.checkpoint()
+
+    # -- the server's one follower ------------------------------------------------------
+    def try_follower_lock(self) -> bool:
+        """Become the store's one writer-follower if no other process is: True when this process
+        holds the election until it closes the store or dies (PostgreSQL: an advisory lock on a
+        dedicated session connection, freed by the server when the process dies; DuckDB: the
+        writer's lock file, freed by the kernel)."""
+        if self._db.kind == "postgresql":
+            return bool(self._db.try_follower_lock())  # type: ignore[union-attr]
+        if self._db.lock is not None or self._follower_lock is not None or self.path == ":memory:":  # type: ignore[union-attr]
+            return True
+        try:
+            self._follower_lock = WriterLock(self.path)
+        except StoreLocked:
+            return False
+        return True
+
+    def release_follower_lock(self) -> None:
+        if self._db.kind == "postgresql":
+            self._db.release_follower_lock()  # type: ignore[union-attr]
+        elif self._follower_lock is not None:
+            self._follower_lock.release()
+            self._follower_lock = None
+
+    def wait_for_commit(self, timeout_s: float) -> bool:
+        """Block until another process commits a write, or ``timeout_s`` passes [s]; True if one
+        did (PostgreSQL: LISTEN on a dedicated connection; DuckDB: the data version polled)."""
+        if self._db.kind == "postgresql":
+            return bool(self._db.wait_for_commit(timeout_s))  # type: ignore[union-attr]
+        start, deadline = self.data_version(), time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+            if self.data_version() != start:
+                return True
+        return False
 
     def close(self) -> None:
-        self._con.close()
-        if self._reader_file is not None:
-            with suppress(OSError):
-                self._reader_file.unlink()
-            self._reader_file = None
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        self.release_follower_lock()
+        self._db.close()
 
     def __enter__(self) -> Database:
         return self
