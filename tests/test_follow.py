@@ -237,3 +237,91 @@ def test_a_bad_poll_is_one_line(tmp_path: Path, poll: str) -> None:
         timeout=60,
     )
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and r.stderr.startswith("error: --poll"), r.stderr
+
+
+# -- several server processes on one PostgreSQL store ------------------------------------------
+def test_workers_on_postgresql_elect_one_follower_and_replace_it(
+    full_db: Path, data_dir: Path, shared_chain: SharedChain, pg_server: Any
+) -> None:
+    """`serve --workers 2 --follow` on PostgreSQL: both processes answer; exactly one follows
+    (an advisory lock); every process's cache follows the other's commits (LISTEN/NOTIFY);
+    the follower killed with SIGKILL is replaced by the other, which takes the next blocks."""
+    import signal
+
+    from hashlens.store.copy import copy_store
+
+    url = pg_server.url(pg_server.new_db())
+    copy_store(full_db, url)
+    stale = _stale(data_dir)
+    run = {h: stale[h] for h in range(961632, 961640)}
+    known = periods_chain(shared_chain)
+    chain = ReplayChain(
+        hashes={**known.hashes, **{h: x.hash_hex for h, x in run.items()}},
+        headers={**known.headers, **{x.hash_hex: x.serialize() for x in run.values()}},
+        tip=961635,
+    )
+    with ReplayServer(chain) as node:
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hashlens",
+                "--db",
+                url,
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+                "--follow",
+                node.rpc_url,
+                "--start-height",
+                "961632",
+                "--poll",
+                "0.3s",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ},
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+
+            def roles() -> dict[int, dict[str, Any]]:
+                seen: dict[int, dict[str, Any]] = {}
+                for _ in range(40):
+                    h = _get(base + "/v1/health")
+                    seen[h["pid"]] = h
+                return seen
+
+            def settled(blocks: int) -> dict[int, dict[str, Any]] | None:
+                seen = roles()
+                kinds = sorted(h["follow"]["role"].split()[0] for h in seen.values())
+                ok = len(seen) == 2 and kinds == ["follower", "standby"]
+                return seen if ok and all(h["counts"]["blocks"] == blocks for h in seen.values()) else None
+
+            with Store(url, read_only=True) as s:
+                blocks = s.counts()["blocks"]
+            seen = _wait("two processes, one follower, four new blocks seen by both", lambda: settled(blocks + 4), 120)
+            follower = next(pid for pid, h in seen.items() if h["follow"]["role"] == "follower")
+            os.kill(follower, signal.SIGKILL)
+            chain.tip = 961639
+            # The survivor wins the election and takes the four next blocks (uvicorn may also start
+            # a fresh process in place of the killed one: it stands by).
+            _wait(
+                "the standby to take over",
+                lambda: any(
+                    h["follow"]["role"] == "follower" and h["counts"]["blocks"] == blocks + 8 for h in roles().values()
+                ),
+                120,
+            )
+            with Store(url, read_only=True) as s:
+                assert s.hashes_at(range(961632, 961640)) == {h: x.hash_hex for h, x in run.items()}
+        finally:
+            proc.terminate()
+            try:
+                proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()

@@ -21,7 +21,9 @@ docs); :mod:`hashlens.api.models` holds the request/response models and bounds;
 from __future__ import annotations
 
 import gc
+import json
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -70,18 +72,29 @@ def create_app(
         one writer
     pool : the worker processes for heavy requests (default: one worker, 60 s, 512 MB)
     """
-    path = Path(db_path or os.environ.get("HASHLENS_DB") or "hashlens.duckdb")
+    from hashlens.store.backend import is_postgres
+
+    target = str(db_path or os.environ.get("HASHLENS_DB") or "hashlens.duckdb")
+    postgres = is_postgres(target)
+    path: Path | str = target if postgres else Path(target)
     token = token if token is not None else os.environ.get("HASHLENS_API_TOKEN") or None
-    if not path.exists():
+    if postgres or not Path(path).exists():
         Store(path).close()  # create and migrate, so a read-only open works
     writer = token is not None or follow is not None
     holder = StoreHolder(path, writer=writer, command="hashlens serve --follow" if follow else "hashlens serve")
     heavy = pool or HeavyPool()
     follower: Follower | None = None
+    elector: Store | None = None
+    stop_watch = threading.Event()
     if follow is not None:
         from hashlens.chain.follow import Follower
 
-        follower = Follower(holder.writing, holder.run, **follow)
+        if postgres:
+            # Several server processes may follow one PostgreSQL store: one wins the election.
+            elector = Store(path)
+            follower = Follower(holder.writing, holder.run, elect=elector.try_follower_lock, **follow)
+        else:
+            follower = Follower(holder.writing, holder.run, **follow)
         holder.follow_status = follower.status
 
     @asynccontextmanager
@@ -91,13 +104,20 @@ def create_app(
         # cyclic collector's sweeps (fewer, shorter pauses under load).
         gc.collect()
         gc.freeze()
+        watcher = None
+        if postgres:  # other processes write too: drop the cache on their commits
+            watcher = threading.Thread(target=holder.watch_commits, args=(stop_watch,), daemon=True)
+            watcher.start()
         if follower is not None:
             follower.start()
         try:
             yield
         finally:
+            stop_watch.set()
             if follower is not None:
                 await anyio.to_thread.run_sync(follower.stop)
+            if elector is not None:
+                elector.close()
             heavy.close()
             holder.close()
 
@@ -133,6 +153,7 @@ def create_app(
             store_version=holder.version,
             follow=holder.follow_status() if holder.follow_status else None,
             heavy=heavy.stats(),
+            pid=os.getpid(),
         )
 
     for r in (
@@ -184,8 +205,14 @@ def _mount_docs(app: FastAPI) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """For `uvicorn --factory hashlens.api.app:app_from_env`."""
-    return create_app()
+    """For `uvicorn --factory hashlens.api.app:app_from_env` and `serve --workers N`: the store
+    from ``HASHLENS_DB``, the token from ``HASHLENS_API_TOKEN``, the sources to follow from
+    ``HASHLENS_FOLLOW`` (JSON of the follower's arguments) and the heavy-request time limit
+    from ``HASHLENS_HEAVY_TIMEOUT_S``."""
+    follow = os.environ.get("HASHLENS_FOLLOW")
+    timeout = os.environ.get("HASHLENS_HEAVY_TIMEOUT_S")
+    pool = HeavyPool(timeout_s=float(timeout)) if timeout else None
+    return create_app(follow=json.loads(follow) if follow else None, pool=pool)
 
 
 __all__ = ["StoreHolder", "app_from_env", "create_app"]

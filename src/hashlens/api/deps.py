@@ -91,9 +91,16 @@ class StoreHolder:
     command : how the writer lock names this process
     """
 
-    def __init__(self, path: Path, writer: bool, command: str = "hashlens serve") -> None:
+    def __init__(self, path: Path | str, writer: bool, command: str = "hashlens serve") -> None:
+        from hashlens.store.backend import is_postgres
+
         self.path = path
-        self.writer_lock = WriterLock(path, command) if writer else None
+        #: PostgreSQL serves readers and a writer at once, across processes: no connection swap,
+        #: and the writer is whichever process wins the follower election (an advisory lock).
+        self.postgres = is_postgres(str(path))
+        self.can_write = writer
+        self.writer_lock = WriterLock(path, command) if writer and not self.postgres else None
+        self._write_guard = threading.Lock()
         self._rw = ReadWriteLock()
         self._guard = threading.Lock()
         self._conn: Store | None = None
@@ -143,8 +150,17 @@ class StoreHolder:
     def writing(self) -> Iterator[Store]:
         """The store opened for writing, for one batch: reads in flight finish first, new ones
         wait; on leaving, the read connection reopens and every cached result is dropped."""
-        if self.writer_lock is None:
+        if not self.can_write:
             raise HTTPException(403, "this server only reads its store")
+        if self.postgres:
+            with self._write_guard:
+                store = Store(self.path)
+                try:
+                    yield store
+                finally:
+                    store.close()
+                    self.changed()
+            return
         with self._rw.write():
             self._close_reader()
             try:
@@ -158,6 +174,17 @@ class StoreHolder:
                 store.close()
                 self._open_reader()
                 self.changed()
+
+    def watch_commits(self, stop: threading.Event) -> None:
+        """Drop the cache whenever another process commits a write (PostgreSQL: LISTEN for the
+        store's commit notices; DuckDB: the data version polled); runs until ``stop``."""
+        watcher = Store(self.path, read_only=True)
+        try:
+            while not stop.is_set():
+                if watcher.wait_for_commit(1.0):
+                    self.changed()
+        finally:
+            watcher.close()
 
     def close(self) -> None:
         with self._rw.write():

@@ -121,6 +121,7 @@ class Health(BaseModel):
         None, description="What the follower last heard from each source (null: not following)."
     )
     heavy: dict[str, Any] | None = Field(None, description="The heavy-work pool: running, waiting, limits.")
+    pid: int = Field(0, description="The answering server process (several with --workers).")
 
 
 class Halving(BaseModel):

@@ -87,6 +87,9 @@ class Follower:
     max_backoff_s : longest wait after repeated failures [s]
     start_height : first height to fetch when the store has no header from this source yet
     cookie_file : Bitcoin Core's .cookie for RPC authentication
+    elect : tries to become the store's one follower (several server processes on one
+        PostgreSQL store: an advisory lock); until it succeeds this follower stands by and
+        tries again every poll, so when the follower dies another takes over. None: always
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class Follower:
         start_height: int | None = None,
         cookie_file: str | None = None,
         currency: str = "USD",
+        elect: Callable[[], bool] | None = None,
     ) -> None:
         if chain_url is None and prices_url is None:
             raise HashlensError("--follow: name a chain source (and optionally --prices)")
@@ -115,6 +119,8 @@ class Follower:
         if prices_url is not None:
             self.states["prices"] = SourceState("prices", redact(prices_url))
         self.on_change: Callable[[], None] | None = None
+        self.elect = elect
+        self.elected = elect is None
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -178,6 +184,17 @@ class Follower:
         """Poll every source that is due; True if anything was written."""
         changed = False
         now = time.time()
+        if not self.elected:
+            assert self.elect is not None
+            try:
+                self.elected = self.elect()
+            except Exception:  # the database is away: stand by and try again
+                self.elected = False
+            if not self.elected:
+                for st in self.states.values():
+                    st.next_poll = now + self.poll_s
+                self.polls += 1
+                return False
         for name, st in self.states.items():
             if st.next_poll > now:
                 continue
@@ -223,7 +240,12 @@ class Follower:
 
     def status(self) -> dict[str, Any]:
         now = time.time()
-        return {"polls": self.polls, "poll_s": self.poll_s, "sources": [s.as_dict(now) for s in self.states.values()]}
+        return {
+            "role": "follower" if self.elected else "standby (another process follows)",
+            "polls": self.polls,
+            "poll_s": self.poll_s,
+            "sources": [s.as_dict(now) for s in self.states.values()],
+        }
 
 
 def _stored_tip(store: Any) -> tuple[int | None, str | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from typing import Annotated
 
@@ -41,6 +43,10 @@ def serve(
     ] = None,
     rpc_cookie: Annotated[str | None, typer.Option(help="Bitcoin Core .cookie file for RPC auth.")] = None,
     heavy_timeout: Annotated[str, typer.Option(help="Time limit of one heavy request (60s, …).")] = "60s",
+    workers: Annotated[
+        int,
+        typer.Option(help="Server processes (PostgreSQL stores): all serve reads; with --follow one follows."),
+    ] = 1,
 ) -> None:
     """Serve the API (/v1, docs at /docs) and the dashboard (/) on this machine; with --follow,
     keep the store current from a node (and --prices from a price API) by itself."""
@@ -69,6 +75,26 @@ def serve(
             "cookie_file": rpc_cookie,
         }
         Follower(lambda: None, lambda f: None, **follow_args)  # type: ignore[arg-type, return-value]  # checks
+    from hashlens.store.backend import is_postgres, normalise_target
+
+    target = normalise_target(str(state.db_path))
+    if not 1 <= workers <= 64:
+        raise HashlensError("--workers must be 1 … 64")
+    if workers > 1 and not is_postgres(target):
+        raise HashlensError(
+            "--workers needs a PostgreSQL store (--db postgresql://…): a DuckDB file has one process "
+            "that writes and reads it beside others only read-only; run one server on it"
+        )
     ready_store(False, miners=True).close()
-    application = create_app(state.db_path, follow=follow_args, pool=HeavyPool(timeout_s=timeout_s))
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    if workers == 1:
+        application = create_app(target, follow=follow_args, pool=HeavyPool(timeout_s=timeout_s))
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+        return
+    # Several processes: each builds the app from the environment; one wins the follower election.
+    os.environ["HASHLENS_DB"] = target
+    os.environ["HASHLENS_HEAVY_TIMEOUT_S"] = str(timeout_s)
+    if follow_args is not None:
+        os.environ["HASHLENS_FOLLOW"] = json.dumps(follow_args)
+    uvicorn.run(
+        "hashlens.api.app:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="warning"
+    )
