@@ -9,6 +9,10 @@ gave for it — the floor of the framework. Three loads, each beside its baselin
   the dashboard page — hashlens at concurrency C vs the same mix one request at a time and vs
   the bare app; the mix of the service issue (20,000 requests, concurrency 32 by default).
 The client is the same Python load generator for all, on the same 2 cores as the servers.
+
+With ``--postgresql`` it also copies the store into a throwaway PostgreSQL cluster (Debian's
+binaries, as the tests start it) and runs the mixed load against ``serve --workers 2`` on it,
+beside ``serve`` on the DuckDB file (issue: a shared store for teams).
 """
 
 from __future__ import annotations
@@ -95,6 +99,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=20000)
     ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--postgresql", action="store_true", help="also serve --workers 2 on PostgreSQL")
     args = ap.parse_args()
     data = require_data_dir()
     tmp = Path(tempfile.mkdtemp())
@@ -155,6 +160,52 @@ def main() -> None:
         f"  -> concurrency gives {mixed.rps / mixed_serial.rps:.2f}x; hashlens / bare FastAPI: "
         f"{mixed.rps / mixed_bare.rps:.2f}x"
     )
+    if args.postgresql:
+        pg_mixed, pg_cached = postgres_load(db, args.requests, args.concurrency)
+        print("PostgreSQL, serve --workers 2 (same loads):")
+        print(line("cached", pg_cached))
+        print(line("mixed", pg_mixed))
+        print(
+            f"  -> PostgreSQL x2 / DuckDB x1: cached {pg_cached.rps / cached.rps:.2f}x, "
+            f"mixed {pg_mixed.rps / mixed.rps:.2f}x"
+        )
+
+
+def postgres_load(db: Path, requests: int, concurrency: int) -> tuple[object, object]:
+    """The same loads against `serve --workers 2` on a PostgreSQL copy of the store."""
+    from tests.pg import PgServer, pg_bindir
+
+    from hashlens.store.copy import copy_store
+
+    bindir = pg_bindir()
+    if bindir is None:
+        raise SystemExit("--postgresql needs PostgreSQL's server binaries (Debian: apt-get install postgresql)")
+    server = PgServer(bindir, free_port())
+    server.start()
+    try:
+        server.sql("CREATE DATABASE bench")
+        url = server.url("bench")
+        copy_store(db, url)
+        port = free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hashlens", "--db", url, "serve", "--port", str(port), "--workers", "2"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ),
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_up(base + "/v1/health")
+            run_load(base, 600, 8, mix=CACHED)
+            run_load(base, 600, 8, mix=mixed_calls(600, seed=3))
+            cached = run_load(base, requests, concurrency, mix=CACHED)
+            mixed = run_load(base, requests, concurrency, mix=mixed_calls(requests))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    finally:
+        server.stop()
+    return mixed, cached
 
 
 if __name__ == "__main__":
