@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def run(*args: str, env_db: Path | None = None) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "hashlens", *args]
@@ -50,3 +52,47 @@ def test_errors_are_one_line_without_traceback() -> None:
         assert r.returncode != 0
         assert r.stderr.count("\n") == 1 and r.stderr.startswith("error: "), r.stderr
         assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def imported_modules(*args: str) -> set[str]:
+    """Every module a whole `hashlens ARGS` process imports (``python -X importtime``)."""
+    cmd = [sys.executable, "-X", "importtime", "-m", "hashlens", *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = [x for x in r.stderr.splitlines() if x.startswith("import time:") and "|" in x]
+    assert len(lines) > 50, r.stderr[:500]  # the listing is there: the test can see imports
+    return {x.rsplit("|", 1)[1].strip() for x in lines}
+
+
+def test_help_imports_no_heavy_library() -> None:
+    """Building the command tree imports no data library: each command imports what it needs
+    when it runs, so `--help` (and every quick query) does not pay for the others."""
+    mods = imported_modules("--help")
+    assert "typer" in mods and "hashlens.cli.chain_cmds" in mods  # the commands were registered
+    heavy = {"duckdb", "numpy", "pandas", "pyarrow", "matplotlib", "scipy", "numba", "hashlens.store"}
+    assert not heavy & mods, sorted(heavy & mods)
+    # and a JSON answer that needs no store prints without Rich's console or numpy
+    mods = imported_modules("--version")
+    assert not ({"numpy", "duckdb", "rich.console"} & mods), sorted({"numpy", "duckdb", "rich.console"} & mods)
+
+
+def test_store_and_duckdb_errors_still_map_to_exit_codes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`main` matches DuckDB's and the store's exceptions without importing them up front."""
+    import duckdb
+
+    from hashlens.cli import app as cli_app
+    from hashlens.cli import stores
+    from hashlens.store.db import StoreLocked
+
+    for exc, code in ((duckdb.IOException("the disk read failed"), 2), (StoreLocked("held by `hashlens serve`"), 5)):
+
+        def broken(*args: object, raised: BaseException = exc, **kwargs: object) -> None:
+            raise raised
+
+        monkeypatch.setattr(stores, "ready_store", broken)
+        with pytest.raises(SystemExit) as stop:
+            cli_app.main(["summary", "--json"])
+        assert stop.value.code == code
+        assert capsys.readouterr().err == f"error: {exc}\n"

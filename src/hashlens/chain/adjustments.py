@@ -37,11 +37,13 @@ def load_periods(store: Any, clock: Any = None) -> list[PeriodRow]:
     from hashlens.chain.clock import ESTIMATED, ChainClock
 
     clock = clock or ChainClock.from_store(store)
+    # Plain Python lists first: indexing numpy arrays one element at a time is slow.
+    sources, starts, bits = clock.start_source.tolist(), clock.start_time.tolist(), clock.bits.tolist()
     out = []
     for p in range(clock.periods):
-        src = str(clock.start_source[p])
-        t = None if src == ESTIMATED else round(float(clock.start_time[p]))
-        out.append(PeriodRow(p, p * N, int(clock.bits[p]), t, clock.period_source[p], src))
+        src = str(sources[p])
+        t = None if src == ESTIMATED else round(float(starts[p]))
+        out.append(PeriodRow(p, p * N, int(bits[p]), t, clock.period_source[p], src))
     return out
 
 

@@ -14,7 +14,7 @@ from hashlens.consensus import (
     POW_TARGET_SPACING,
     calculate_next_work_required,
 )
-from hashlens.consensus.compact import decode_compact
+from hashlens.consensus.vectorised import retarget, split_bits
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -140,10 +140,15 @@ def own_estimate(
     lam = rng.gamma(recent_blocks, 1.0 / recent_span_s, size=draws)
     future = rng.gamma(remaining_intervals, 1.0, size=draws) / lam if remaining_intervals > 0 else np.zeros(draws)
     spans = np.rint(elapsed + future).astype(np.int64)
-    old_target = decode_compact(bits)[0]
-    # Retarget % depends only on the timespan; compute it exactly for the distinct spans.
+    # Retarget % depends only on the timespan; compute it exactly for the distinct spans, all
+    # at once: their new bits by the many-path rule (bit-exact with the scalar one), then the
+    # old target over the new. With targets m·256^(e-3) that ratio is m_old/m_new (one
+    # rounding, as Python's exact integer division has) times a power of two (exact), so
+    # each value equals old_target / new_target of the scalar rule to the last bit.
     uniq, inv = np.unique(spans, return_inverse=True)
-    pct = np.array([old_target / decode_compact(calculate_next_work_required(bits, 0, int(s)))[0] for s in uniq])
+    m_old, e_old = split_bits(bits)
+    m_new, e_new = retarget(np.full(uniq.size, m_old), np.full(uniq.size, e_old), uniq)
+    pct = np.ldexp(m_old / m_new.astype(np.float64), 8 * (e_old - e_new))
     changes = (pct[inv] - 1.0) * 100.0
     mid_span = int(np.median(spans))
     a = (1 - level) / 2

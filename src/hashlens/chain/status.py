@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from hashlens.chain.adjustments import adjustment_history, change_pct, load_periods
+from hashlens.chain.clock import ChainClock
 from hashlens.chain.estimate import mempool_estimate, own_estimate
 from hashlens.chain.hashrate import (
     HashrateEstimate,
@@ -29,8 +30,10 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def block_times(store: Store) -> tuple[np.ndarray, np.ndarray]:
-    heights, times = store.block_times()
+def block_times(store: Store, clock: ChainClock | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(heights, times) of every block with a stored time; from ``clock`` when given (it holds
+    the same arrays, read once)."""
+    heights, times = (clock.block_h, clock.block_t) if clock is not None else store.block_times()
     if heights.size == 0:
         raise HashlensError("the store has no block times: run `hashlens sync ../shared/data/chain`")
     return heights, times
@@ -46,12 +49,15 @@ def per_block_tip(heights: np.ndarray, times: np.ndarray) -> tuple[int, int]:
     return int(h[i]), int(times[i])
 
 
-def running_period(store: Store, now: int | None = None, upto_time: int | None = None) -> dict[str, Any]:
+def running_period(
+    store: Store, now: int | None = None, upto_time: int | None = None, clock: ChainClock | None = None
+) -> dict[str, Any]:
     """The running period at the latest usable tip (or the latest at or before ``upto_time``)
-    with both next-retarget estimates, and the real outcome if the store already knows it."""
-    periods = load_periods(store)
-    history = adjustment_history(periods)
-    heights, times = block_times(store)
+    with both next-retarget estimates, and the real outcome if the store already knows it.
+    ``clock``: the store's clock if the caller has built it already (else it is read)."""
+    clock = clock or ChainClock.from_store(store)
+    periods = load_periods(store, clock)
+    heights, times = block_times(store, clock)
     if upto_time is not None:
         # The chain at a time: blocks up to the last whose time, or an earlier block's, is not
         # later (block times are not monotone).
@@ -63,7 +69,8 @@ def running_period(store: Store, now: int | None = None, upto_time: int | None =
     start = p * N
     if start not in t_at:
         raise HashlensError(f"the time of block {start} (the running period's start) is not stored")
-    prev_change = next(a.change_pct for a in history if a.height == start) if p > 0 else 0.0
+    # The adjustment that began this period (its row of the adjustment history, from its owner).
+    prev_change = change_pct(periods[p - 1].bits, periods[p].bits) if p > 0 else 0.0
     now_s = tip_t if now is None else now
     n = tip_h - start
     t503 = t_at.get(tip_h - 503)
@@ -105,8 +112,9 @@ def running_period(store: Store, now: int | None = None, upto_time: int | None =
 def difficulty_status(store: Store, now: int | None = None) -> dict[str, Any]:
     """The latest adjustment and the running period, both as of the per-block tip (one time
     frame); periods the store knows beyond it (from sparse sources) are listed apart."""
-    periods = load_periods(store)
-    heights, times = block_times(store)
+    clock = ChainClock.from_store(store)
+    periods = load_periods(store, clock)
+    heights, times = block_times(store, clock)
     _, tip_t = per_block_tip(heights, times)
     p = (
         int(np.searchsorted([r.start_time if r.start_time is not None else np.inf for r in periods], tip_t, "right"))
@@ -120,7 +128,7 @@ def difficulty_status(store: Store, now: int | None = None) -> dict[str, Any]:
         "adjustments_total": len(history),
         "drops_total": sum(a.change_pct < 0 for a in history),
         "rises_total": sum(a.change_pct > 0 for a in history),
-        "running_period": running_period(store, now),
+        "running_period": running_period(store, now, clock=clock),
         "later_adjustments_known": [
             {k: a.as_dict()[k] for k in ("height", "time", "time_source", "change_pct", "source")} for a in later
         ],
@@ -143,10 +151,12 @@ def parse_window(window: str) -> tuple[str, float]:
         raise HashlensError(f"--window {window!r}: give a block count (e.g. 1008) or days (e.g. 7d)") from None
 
 
-def network_hashrate(store: Store, window: str = "1008", height: int | None = None) -> HashrateEstimate:
+def network_hashrate(
+    store: Store, window: str = "1008", height: int | None = None, clock: ChainClock | None = None
+) -> HashrateEstimate:
     kind, amount = parse_window(window)
-    heights, times = block_times(store)
-    work = period_work_table({p.period: p.bits for p in load_periods(store)})
+    heights, times = block_times(store, clock)
+    work = period_work_table({p.period: p.bits for p in load_periods(store, clock)})
     end_h = height if height is not None else per_block_tip(heights, times)[0]
     idx = int(np.searchsorted(heights, end_h))
     if idx >= len(heights) or heights[idx] != end_h:

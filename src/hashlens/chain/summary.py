@@ -19,7 +19,7 @@ def chain_summary(store: Store) -> dict[str, Any]:
     # One time frame: the adjustments up to the per-block tip (later ones are known only sparsely).
     history = adjustment_history(periods[: int(clock.period_at(tip_t)) + 1])
     h = halving_outlook(clock, tip_t)
-    hr = network_hashrate(store, "1008", tip_h)
+    hr = network_hashrate(store, "1008", tip_h, clock)
     latest = history[-1]
     return {
         "store": store.path,
@@ -44,7 +44,7 @@ def chain_summary(store: Store) -> dict[str, Any]:
         "per_block_tip_height": tip_h,
         "per_block_tip_time": _iso(tip_t),
         "hashrate_1008_blocks_ehs": {"estimate": hr.hashrate_ehs, "low": hr.low_ehs, "high": hr.high_ehs},
-        "running_period": running_period(store),
+        "running_period": running_period(store, clock=clock),
         "issued_supply_btc_at_tip": issued_supply_sat(tip_h) / COIN,
         "next_halving": {
             "height": h.next_halving_height,

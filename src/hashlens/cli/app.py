@@ -1,20 +1,26 @@
-"""`hashlens` command line."""
+"""`hashlens` command line.
+
+Building the command tree imports no heavy library: each command imports what it needs
+(numpy, DuckDB, Rich tables, the store) when it runs, so ``hashlens --help`` and the quick
+queries do not pay for the others (``tests/test_cli_basics.py`` holds ``--help`` to that).
+"""
 
 from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from platformdirs import user_data_dir
-from rich.table import Table
 from typer._click.exceptions import NoArgsIsHelpError
 
 from hashlens import __version__
 from hashlens.cli.output import console, emit
 from hashlens.errors import HashlensError
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 app = typer.Typer(
     name="hashlens",
@@ -28,12 +34,27 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout
 
 
 def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
     return Path(user_data_dir("hashlens", appauthor=False)) / "hashlens.duckdb"
 
 
 class State:
-    db_path: Path = default_db_path()
-    data_dir: str | None = None
+    """The root options, read by the commands (``state.db_path`` defaults to the user data dir)."""
+
+    def __init__(self) -> None:
+        self._db_path: Path | None = None
+        self.data_dir: str | None = None
+
+    @property
+    def db_path(self) -> Path:
+        if self._db_path is None:
+            self._db_path = default_db_path()
+        return self._db_path
+
+    @db_path.setter
+    def db_path(self, value: Path) -> None:
+        self._db_path = value
 
 
 state = State()
@@ -70,6 +91,8 @@ def iso(ts: float | None) -> str | None:
 
 
 def kv_table(title: str, rows: dict[str, Any]) -> Table:
+    from rich.table import Table
+
     t = Table(title=title, show_header=False)
     t.add_column("", style="bold")
     t.add_column("")
@@ -86,8 +109,10 @@ def _register() -> None:
         economics_cmds,
         face_cmds,
         miners_cmds,
+        outlook_cmds,
         serve_cmds,
         sim_cmds,
+        store_cmds,
     )
 
 
@@ -121,15 +146,22 @@ def _environment_failure(exc: BaseException) -> tuple[str, int] | None:
     return None
 
 
+def _loaded(module: str, name: str, also: tuple[type[BaseException], ...] = ()) -> tuple[type[BaseException], ...]:
+    """``also`` and the exception class ``module.name`` if that module is imported.
+
+    An ``except`` clause evaluates its classes only when an exception is being matched, so
+    ``main`` need not import DuckDB or the store up front: a command that raised one of their
+    errors has imported them.
+    """
+    mod = sys.modules.get(module)
+    return (*also, getattr(mod, name)) if mod is not None else also
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors and a non-zero exit, never a traceback.
 
     Exit codes: 2 bad input or a refused operation; 3 disk full; 4 read-only store; 5 store
     locked by another process (named); 130 interrupted (Ctrl-C)."""
-    import duckdb
-
-    from hashlens.store.db import StoreLocked
-
     _register()
     command = typer.main.get_command(app)
     try:
@@ -140,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
             if rv == EXIT_INTERRUPTED:
                 _fail("interrupted")
             sys.exit(rv)
-    except StoreLocked as exc:
+    except _loaded("hashlens.store.db", "StoreLocked") as exc:
         _fail(str(exc))
         sys.exit(EXIT_LOCKED)
     except HashlensError as exc:
@@ -170,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     except EOFError as exc:
         _fail(f"an input ended early (a truncated or damaged file?): {exc or 'end of file'}")
         sys.exit(2)
-    except (OSError, duckdb.Error, MemoryError) as exc:
+    except _loaded("duckdb", "Error", also=(OSError, MemoryError)) as exc:
         env = _environment_failure(exc)
         if env is not None:
             _fail(env[0])

@@ -1,11 +1,11 @@
 """Commands over the store: sync, difficulty, hashrate."""
 
-from __future__ import annotations
+# Annotations stay objects (no `from __future__ import annotations`): Typer reads every
+# command's annotations to build the command tree, and strings would be compiled one by one.
 
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from hashlens.cli.app import JsonOpt, app, console, emit, iso, kv_table, state
 from hashlens.cli.stores import reader_store, writer_store
@@ -47,6 +47,8 @@ def sync_cmd(
     data = {"store": str(state.db_path), "imports": [r.as_dict() for r in reports], "counts": counts}
 
     def render(d: dict[str, Any]) -> None:
+        from rich.table import Table
+
         t = Table(title=f"sync into {d['store']}")
         for col in ("source", "kind", "added", "skipped", "notes"):
             t.add_column(col)
@@ -132,6 +134,8 @@ def difficulty_history(
         rows = rows[-limit:]
 
     def render(rs: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
         t = Table(title="Difficulty adjustments")
         for col in ("height", "time", "difficulty", "change", "drop rank", "rise rank", "streak"):
             t.add_column(col, justify="right")

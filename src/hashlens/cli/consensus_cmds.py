@@ -1,21 +1,13 @@
 """Commands over pure consensus arithmetic and the shared chain summary."""
 
-from __future__ import annotations
+# Annotations stay objects (no `from __future__ import annotations`): Typer reads every
+# command's annotations to build the command tree, and strings would be compiled one by one.
 
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from hashlens.cli.app import JsonOpt, app, console, emit, iso, kv_table
-from hashlens.consensus import (
-    COIN,
-    bits_to_target,
-    block_work,
-    difficulty_exact,
-    difficulty_from_bits,
-    next_halving,
-)
 from hashlens.errors import HashlensError
 
 
@@ -32,6 +24,8 @@ def bits(
     as_json: JsonOpt = False,
 ) -> None:
     """Decode compact nBits: target, difficulty and work per block."""
+    from hashlens.consensus.compact import bits_to_target, block_work, difficulty_exact, difficulty_from_bits
+
     b = parse_bits(value)
     target = bits_to_target(b)
     exact = difficulty_exact(b)
@@ -61,6 +55,9 @@ def halving(
         assert height is not None and tip_time is not None and interval is not None
         if height < 0:
             raise HashlensError(f"--height {height} must not be negative")
+        from hashlens.consensus.params import COIN
+        from hashlens.consensus.subsidy import next_halving
+
         h = next_halving(height, tip_time, interval)
         data: dict[str, Any] = {
             "tip_height": height,
@@ -145,6 +142,8 @@ def summary(as_json: JsonOpt = False) -> None:
                 },
             )
         )
+        from rich.table import Table
+
         t = Table(title="Recent adjustments")
         for col in ("height", "time", "difficulty", "change", "streak"):
             t.add_column(col, justify="right")

@@ -1,14 +1,13 @@
 """Commands for mining economics: prices, hashprice, ASICs, fleets, cost, network power."""
 
-from __future__ import annotations
+# Annotations stay objects (no `from __future__ import annotations`): Typer reads every
+# command's annotations to build the command tree, and strings would be compiled one by one.
 
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.table import Table
 
 from hashlens.cli.app import JsonOpt, app, console, emit, kv_table
 from hashlens.cli.output import fmt_quantity
@@ -216,6 +215,8 @@ def asics(
     rows = [a.as_dict() for a in load_catalogue(file)]
 
     def render(rs: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
         t = Table(title=f"ASIC catalogue ({len(rs)} models)")
         for col in ("maker", "model", "released", "TH/s", "W", "J/TH"):
             t.add_column(col, justify="right" if col in ("TH/s", "W", "J/TH") else "left")
@@ -282,6 +283,9 @@ def fleet(
     data = fleet_on_day(groups, op, hp_row, price, hashprice_usd)
 
     def render(x: dict[str, Any]) -> None:
+        from rich import box
+        from rich.table import Table
+
         t = Table(
             title=f"Fleet on {x['date']}: hashprice {fmt_quantity(x['hashprice_usd_per_ph_day'], 'USD/PH/day')}, "
             f"BTC {fmt_quantity(x['btc_price_usd'], 'USD', 0)}",
@@ -367,6 +371,8 @@ def cost(
     data: Any = out if start else out[0]
 
     def render(x: Any) -> None:
+        from rich.table import Table
+
         days = x if isinstance(x, list) else [x]
         t = Table(title=f"Cost to mine one BTC at {fmt_quantity(power_price, 'USD/kWh', 3)} [USD/BTC]")
         t.add_column("date", no_wrap=True)
@@ -434,6 +440,8 @@ def power(
             } | ({"note": x["note"]} if x["note"] else {})
             console.print(kv_table("Network power (CBECI method)", rows))
             return
+        from rich.table import Table
+
         t = Table(title="Network power (CBECI method)")
         t.add_column("day", no_wrap=True)
         for col in ("EH/s", "J/TH\nguess", "GW\nlower", "GW\nguess", "GW\nupper", "TWh/yr\nguess"):

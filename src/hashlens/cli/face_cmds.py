@@ -1,6 +1,7 @@
 """The faces as commands: the weekly report and the week's figures."""
 
-from __future__ import annotations
+# Annotations stay objects (no `from __future__ import annotations`): Typer reads every
+# command's annotations to build the command tree, and strings would be compiled one by one.
 
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,7 +44,7 @@ def report(
         "markdown": str(r.markdown_path),
         "html": str(r.html_path),
         "charts": [str(c) for c in r.charts],
-        "as_of": r.data["as_of"],
+        "as_of": r.figures.as_of.isoformat(),
     }
     emit(data, as_json, lambda d: console.print(kv_table("Weekly report written", d)))
 

@@ -1,12 +1,12 @@
 """Commands for listed miners: import, monthly table, expected vs reported, treasuries."""
 
-from __future__ import annotations
+# Annotations stay objects (no `from __future__ import annotations`): Typer reads every
+# command's annotations to build the command tree, and strings would be compiled one by one.
 
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from hashlens.cli.app import JsonOpt, app, console, emit
 from hashlens.cli.stores import ready_store
@@ -62,6 +62,8 @@ def miners_table(
         rows = month_table(store, m)
 
     def render(rs: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
         t = Table(title=f"Listed miners, {month}: BTC mined")
         for col in ("#", "company", "ticker", "BTC mined", "avg EH/s", "month-end EH/s", "sold", "treasury"):
             t.add_column(col, justify="right" if col not in ("company", "ticker") else "left")
@@ -98,6 +100,8 @@ def miners_expected(
         rows = expected_vs_reported(store, m)
 
     def render(rs: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
         t = Table(title=f"Expected vs reported, {month} ({rs[0]['chain']['reward_source']})")
         for col in ("ticker", "reported", "expected", "ratio", "hashrate", "BTC/EH/day", "flags"):
             t.add_column(col)
@@ -127,6 +131,8 @@ def miners_treasury(as_json: JsonOpt = False) -> None:
         raise HashlensError("no treasury figures stored: run `hashlens miners import FILE`")
 
     def render(rs: list[dict[str, Any]]) -> None:
+        from rich.table import Table
+
         t = Table(title="Miner BTC treasuries")
         for col in ("#", "company", "ticker", "BTC", "as of"):
             t.add_column(col)

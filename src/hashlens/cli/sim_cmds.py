@@ -1,13 +1,13 @@
 """The `simulate` command: a scenario file, N paths, a seed; optional sweep on Dask."""
 
-from __future__ import annotations
+# Annotations stay objects (no `from __future__ import annotations`): Typer reads every
+# command's annotations to build the command tree, and strings would be compiled one by one.
 
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from hashlens.cli.app import JsonOpt, app, console, emit, kv_table
 from hashlens.errors import HashlensError
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 MAX_PATHS = 1_000_000
 
 
-def prepare(scenario_path: Path, quiet: bool) -> PreparedRun:
+def prepare(scenario_path: Path, quiet: bool) -> "PreparedRun":
     """Load the scenario and whatever it needs (:func:`hashlens.sim.setup.prepare_run`),
     opening the store only when the scenario reads from it."""
     from hashlens.sim.scenario import load_scenario
@@ -86,6 +86,8 @@ def simulate(
     progress.close()
 
     def render(d: dict[str, Any]) -> None:
+        from rich.table import Table
+
         if "points" in d:
             t = Table(title=f"Sweep of {d['scenario']} ({d['paths_per_point']:,} paths per point)")
             for col in ("point", "P(next<0)", "next adj p50", "P(3 drops)", "hashrate end p50"):
@@ -151,6 +153,8 @@ def forecast(
     data.pop("rows", None)
 
     def render(d: dict[str, Any]) -> None:
+        from rich.table import Table
+
         t = Table(title=f"Forecast as of height {d['as_of_height']:,} ({d['basis']} basis, {d['paths']:,} paths)")
         for col in ("adjustment at", "p5", "p50", "p95", "P(drop)", "date (median)"):
             t.add_column(col, justify="right")

@@ -10,19 +10,26 @@ Writers (``sync``, imports) take the store's one writer lock and name the holder
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from hashlens.cli.app import state
 from hashlens.errors import HashlensError
-from hashlens.store import Store
+
+if TYPE_CHECKING:
+    from hashlens.store import Store
 
 
 def writer_store() -> Store:
     """The store opened for writing (created and migrated if new)."""
+    from hashlens.store import Store
+
     return Store(state.db_path)
 
 
 def reader_store() -> Store:
     """The store opened read-only (created first if it does not exist yet)."""
+    from hashlens.store import Store
+
     if not state.db_path.exists():
         Store(state.db_path).close()
     store = Store(state.db_path, read_only=True)
@@ -57,6 +64,8 @@ def ready_store(quiet: bool, prices: bool = True, miners: bool = False, write: b
 
     Returns a read-only store when it is already filled, else (or with ``write``) the writer.
     """
+    from hashlens.store import Store
+
     if state.db_path.exists() and not write:
         store = Store(state.db_path, read_only=True)
         if _ready(store, prices, miners):

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,13 @@ class Report:
     markdown_path: Path
     html_path: Path
     charts: list[Path]
-    data: dict[str, Any]
+    figures: WeeklyFigures
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        """The figures as plain data (:meth:`WeeklyFigures.as_dict`), made when first asked for:
+        writing the report does not need them."""
+        return self.figures.as_dict()
 
 
 @dataclass
@@ -101,7 +108,7 @@ def write_report(fig: WeeklyFigures, out_dir: Path) -> Report:
     md_path.write_text(text)
     html_path = out_dir / "report.html"
     html_path.write_text(to_html(text, out_dir, f"hashlens weekly mining report — {fig.as_of}"))
-    return Report(md_path, html_path, page.charts, fig.as_dict())
+    return Report(md_path, html_path, page.charts, fig)
 
 
 # -- sections ---------------------------------------------------------------------------------

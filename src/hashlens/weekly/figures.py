@@ -211,7 +211,7 @@ class WeeklyFigures:
         )
         if per_block:
             ts = end_of_day(self.as_of)
-            r = running_period(store, now=int(ts), upto_time=int(ts))
+            r = running_period(store, now=int(ts), upto_time=int(ts), clock=clock)
             if r["period_start_height"] == p * N:
                 rp.tip_height = r["tip_height"]
                 rp.blocks_in_period = r["blocks_in_period"]

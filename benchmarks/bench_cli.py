@@ -1,0 +1,217 @@
+"""CLI and report speed: whole processes beside the code before issue 12 item 6 and beside
+Python's own floors, all measured in the same run.
+
+Run: `sh scripts/bench cli [--runs 11] [--db PATH] [--baseline DIR] [--report-paths N]`.
+
+1. Each quick query (``difficulty``, ``hashprice --date``, ``summary``, ``miners expected``)
+   and ``--help`` as a whole process on a warm store: the median wall time and CPU time of
+   N runs, ours and the baseline's (commit 3f2c98e, a git worktree run with PYTHONPATH)
+   interleaved, beside ``python -c pass`` and ``python -c "import numpy, duckdb"``. Both
+   versions' stdout is compared once (it must be byte-identical).
+2. ``hashlens report`` as a whole process, and the report's own work inside it (importing
+   matplotlib, drawing the charts, writing Markdown and HTML) apart from computing the
+   week's figures, ours beside the baseline's; the Markdown must be identical.
+
+The machine is shared: CPU time (user + system of the child) is steadier than wall time
+when other processes compete for the cores, so both are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE_COMMIT = "3f2c98e"
+PY = sys.executable
+
+# The report's phases, timed inside one process (the same script for both versions).
+PHASES = r"""
+import json, sys, time
+from pathlib import Path
+t0 = time.perf_counter(); c0 = time.process_time()
+marks = {}
+def mark(name):
+    global t0, c0
+    marks[name] = (time.perf_counter() - t0, time.process_time() - c0)
+    t0 = time.perf_counter(); c0 = time.process_time()
+from hashlens.store import Store
+from hashlens.weekly import WeeklyFigures
+mark("imports")
+with Store(Path(sys.argv[1]), read_only=True) as s:
+    fig = WeeklyFigures.compute(s, None, None, int(sys.argv[3]), 1)
+mark("figures")
+from hashlens.report.build import write_report
+mark("report imports (matplotlib)")
+write_report(fig, Path(sys.argv[2]))
+mark("charts, Markdown, HTML")
+print(json.dumps(marks))
+"""
+
+
+def run(argv: list[str], src: Path | None) -> tuple[float, float, bytes]:
+    """One whole process: (wall [s], CPU of the child [s], stdout)."""
+    env = dict(os.environ, COLUMNS="100", TERM="dumb")
+    env.pop("PYTHONPATH", None)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    out = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, out
+
+
+def baseline_src(path: Path) -> Path:
+    """The baseline's src/, checked out as a detached worktree on first use."""
+    if not (path / "src/hashlens").is_dir():
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), BASELINE_COMMIT], check=True)
+    return path / "src"
+
+
+def warm(db: Path, month: str) -> None:
+    """Fill the store once (chain, prices, miners' sample), as the first use of each does."""
+    for args in (["summary"], ["hashprice"], ["miners", "expected", "--month", month]):
+        subprocess.run(
+            [PY, "-m", "hashlens", "--db", str(db), *args, "--json"],
+            env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+
+
+def median_ms(xs: list[float]) -> float:
+    return statistics.median(xs) * 1000
+
+
+def cli(db: Path, base: Path, runs: int, day: str, month: str) -> None:
+    hl = [PY, "-m", "hashlens", "--db", str(db)]
+    queries = {
+        "--help": [PY, "-m", "hashlens", "--help"],
+        "difficulty": [*hl, "difficulty"],
+        f"hashprice --date {day}": [*hl, "hashprice", "--date", day],
+        "summary": [*hl, "summary"],
+        f"miners expected --month {month}": [*hl, "miners", "expected", "--month", month],
+    }
+    floors = {"python -c pass": [PY, "-c", "pass"], "import numpy, duckdb": [PY, "-c", "import numpy, duckdb"]}
+    versions = {"ours": ROOT / "src", "baseline": base}
+    wall: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
+    same: dict[str, bool] = {}
+    for name, argv in queries.items():
+        outs = {v: run(argv, src)[2] for v, src in versions.items()}  # also warms the OS cache
+        same[name] = outs["ours"] == outs["baseline"] and bool(outs["ours"])
+    # --help lists the commands, and commands were added since the baseline: not compared.
+    del same["--help"]
+    for _ in range(runs):  # interleaved, so a busy moment hits every variant alike
+        for name, argv in floors.items():
+            w, c, _ = run(argv, None)
+            wall.setdefault((name, ""), []).append(w)
+            cpu.setdefault((name, ""), []).append(c)
+        for name, argv in queries.items():
+            for v, src in versions.items():
+                w, c, _ = run(argv, src)
+                wall.setdefault((name, v), []).append(w)
+                cpu.setdefault((name, v), []).append(c)
+    f_pass = (median_ms(wall[("python -c pass", "")]), median_ms(cpu[("python -c pass", "")]))
+    f_np = (median_ms(wall[("import numpy, duckdb", "")]), median_ms(cpu[("import numpy, duckdb", "")]))
+    print(f"CLI, whole processes on a warm store, median of {runs} runs [ms] (wall / CPU)")
+    print(f"  floor python -c pass          {f_pass[0]:7.0f} / {f_pass[1]:5.0f}")
+    print(f"  floor import numpy, duckdb    {f_np[0]:7.0f} / {f_np[1]:5.0f}")
+    head = "ours wall/CPU     baseline wall/CPU   ours/base (wall, CPU)   ours/pass   ours/np+duckdb   same stdout"
+    print(f"  {'query':34s}{head}")
+    for name in queries:
+        ow, oc = median_ms(wall[(name, "ours")]), median_ms(cpu[(name, "ours")])
+        bw, bc = median_ms(wall[(name, "baseline")]), median_ms(cpu[(name, "baseline")])
+        print(
+            f"  {name:34s}{ow:5.0f} / {oc:4.0f}      {bw:5.0f} / {bc:4.0f}        "
+            f"{ow / bw:5.2f}, {oc / bc:5.2f}          {ow / f_pass[0]:5.1f}x     {ow / f_np[0]:5.2f}x"
+            f"            {('yes' if same[name] else 'NO') if name in same else 'n/a'}"
+        )
+
+
+def report(db: Path, base: Path, runs: int, paths: int) -> None:
+    versions = {"ours": ROOT / "src", "baseline": base}
+    with tempfile.TemporaryDirectory() as tmp:
+        wall: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}
+        phases: dict[str, list[dict[str, list[float]]]] = {}
+        for i in range(runs):
+            for v, src in versions.items():
+                out = Path(tmp) / f"{v}-{i}"
+                w, c, _ = run(
+                    [
+                        PY,
+                        "-m",
+                        "hashlens",
+                        "--db",
+                        str(db),
+                        "report",
+                        "--out",
+                        str(out),
+                        "--paths",
+                        str(paths),
+                        "--json",
+                    ],
+                    src,
+                )
+                wall.setdefault(v, []).append(w)
+                cpu.setdefault(v, []).append(c)
+                ph = run([PY, "-c", PHASES, str(db), str(Path(tmp) / f"{v}-phases-{i}"), str(paths)], src)[2]
+                phases.setdefault(v, []).append(json.loads(ph))
+        md = {v: (Path(tmp) / f"{v}-0" / "report.md").read_text() for v in versions}
+        # The header names the minute the report was generated; everything else must match.
+        md = {v: re.sub(r"Generated [^;]*;", "", t) for v, t in md.items()}
+    print(f"\nReport (--paths {paths}), median of {runs} runs [ms] (wall / CPU)")
+    ow, oc, bw, bc = (median_ms(d[v]) for v in ("ours", "baseline") for d in (wall, cpu))
+    print(
+        f"  whole process          ours {ow:6.0f} / {oc:5.0f}   baseline {bw:6.0f} / {bc:5.0f}   ours/base {ow / bw:.2f}"
+    )
+    own = {}
+    for v in versions:
+        names = phases[v][0].keys()
+        own[v] = {n: (median_ms([p[n][0] for p in phases[v]]), median_ms([p[n][1] for p in phases[v]])) for n in names}
+    for n in own["ours"]:
+        (a, b), (c, d) = own["ours"][n], own["baseline"][n]
+        print(f"  {n:29s}   ours {a:6.0f} / {b:5.0f}   baseline {c:6.0f} / {d:5.0f}   ours/base {a / c:.2f}")
+    mine = [own[v]["report imports (matplotlib)"][0] + own[v]["charts, Markdown, HTML"][0] for v in versions]
+    print(
+        f"  the report's own work (matplotlib + charts + text): ours {mine[0]:.0f} ms, baseline {mine[1]:.0f} ms, "
+        f"ours/base {mine[0] / mine[1]:.2f}"
+    )
+    print(f"  report.md identical: {'yes' if md['ours'] == md['baseline'] else 'NO'}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=11)
+    ap.add_argument("--report-runs", type=int, default=3)
+    ap.add_argument("--report-paths", type=int, default=20_000)
+    ap.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "hashlens-bench-cli.duckdb")
+    ap.add_argument("--baseline", type=Path, default=Path(tempfile.gettempdir()) / "clibase")
+    ap.add_argument("--date", default="2025-06-01", help="Day for `hashprice --date`.")
+    ap.add_argument("--month", default="2025-12", help="Month for `miners expected` (the bundled sample's).")
+    ap.add_argument("--only", choices=("cli", "report"), default=None)
+    a = ap.parse_args()
+    base = baseline_src(a.baseline)
+    warm(a.db, a.month)
+    if a.only in (None, "cli"):
+        cli(a.db, base, a.runs, a.date, a.month)
+    if a.only in (None, "report"):
+        report(a.db, base, a.report_runs, a.report_paths)
+
+
+if __name__ == "__main__":
+    main()
