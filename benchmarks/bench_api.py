@@ -31,7 +31,7 @@ import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
-from benchmarks.load import run_load
+from benchmarks.load import LoadResult, run_load
 from hashlens.chain.sync import sync
 from hashlens.economics.daily import import_prices
 from hashlens.miners.storeio import ensure_sample
@@ -39,14 +39,15 @@ from hashlens.sources.datadir import require_data_dir
 from hashlens.sources.prices import read_prices
 from hashlens.store import Store
 
-CACHED = [("GET", "/v1/difficulty", None), ("GET", "/v1/halving", None), ("GET", "/v1/hashprice", None)]
+Call = tuple[str, str, dict | None]
+CACHED: list[Call] = [("GET", "/v1/difficulty", None), ("GET", "/v1/halving", None), ("GET", "/v1/hashprice", None)]
 FLEET = {"machines": [{"model": "S21", "count": 100}, {"model": "S19 XP", "count": 50}]}
 
 
-def mixed_calls(n: int, seed: int = 1) -> list[tuple[str, str, dict | None]]:
+def mixed_calls(n: int, seed: int = 1) -> list[Call]:
     rng = random.Random(seed)
     first = date(2012, 1, 2)
-    out: list[tuple[str, str, dict | None]] = []
+    out: list[Call] = []
     for i in range(n):
         k = i % 4
         if k == 0:
@@ -65,6 +66,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def start_server(db: str, *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`hashlens --db DB serve` on a free loopback port, up and answering; (process, URL)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hashlens", "--db", db, "serve", "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_up(url + "/v1/health")
+    return proc, url
 
 
 def wait_up(url: str) -> None:
@@ -109,16 +124,9 @@ def main() -> None:
         f = data / "market/btc-daily-prices-multi-currency.csv"
         import_prices(s, read_prices(f, currency="USD"), f.name)
         ensure_sample(s)
-    port, bare_port = free_port(), free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hashlens", "--db", str(db), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
-    url = f"http://127.0.0.1:{port}"
+    bare_port = free_port()
+    proc, url = start_server(str(db))
     try:
-        wait_up(url + "/v1/health")
         bodies = {p: urllib.request.urlopen(url + p, timeout=60).read().decode() for _, p, _ in CACHED}
         (tmp / "bodies.json").write_text(json.dumps(bodies))
         (tmp / "bare.py").write_text(BARE)
@@ -141,11 +149,8 @@ def main() -> None:
         proc.terminate()
         proc.wait(timeout=20)
 
-    def line(name: str, r: object) -> str:
-        return (
-            f"  {name:<34} {r.rps:8,.0f} req/s  p50 {r.p50_ms:6.1f} ms  p99 {r.p99_ms:6.1f} ms  "  # type: ignore[attr-defined]
-            f"errors {r.errors}"  # type: ignore[attr-defined]
-        )
+    def line(name: str, r: LoadResult) -> str:
+        return f"  {name:<34} {r.rps:8,.0f} req/s  p50 {r.p50_ms:6.1f} ms  p99 {r.p99_ms:6.1f} ms  errors {r.errors}"
 
     print(f"API on loopback, {args.requests:,} requests per load, concurrency {args.concurrency}:")
     print("cached reads (difficulty, halving, hashprice):")
@@ -171,7 +176,7 @@ def main() -> None:
         )
 
 
-def postgres_load(db: Path, requests: int, concurrency: int) -> tuple[object, object]:
+def postgres_load(db: Path, requests: int, concurrency: int) -> tuple[LoadResult, LoadResult]:
     """The same loads against `serve --workers 2` on a PostgreSQL copy of the store."""
     from tests.pg import PgServer, pg_bindir
 
@@ -186,16 +191,8 @@ def postgres_load(db: Path, requests: int, concurrency: int) -> tuple[object, ob
         server.sql("CREATE DATABASE bench")
         url = server.url("bench")
         copy_store(db, url)
-        port = free_port()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "hashlens", "--db", url, "serve", "--port", str(port), "--workers", "2"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=dict(os.environ),
-        )
-        base = f"http://127.0.0.1:{port}"
+        proc, base = start_server(url, "--workers", "2")
         try:
-            wait_up(base + "/v1/health")
             run_load(base, 600, 8, mix=CACHED)
             run_load(base, 600, 8, mix=mixed_calls(600, seed=3))
             cached = run_load(base, requests, concurrency, mix=CACHED)

@@ -97,29 +97,9 @@ def test_serve_follows_the_node_and_prices_beside_a_reader(
         everything = prices.daily
         prices.daily = everything[:-7]
         with serve_prices(prices) as price_url:
-            port = free_port()
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "hashlens",
-                    "--db",
-                    str(db),
-                    "serve",
-                    "--port",
-                    str(port),
-                    "--follow",
-                    node.rpc_url,
-                    "--prices",
-                    f"mempool+{price_url}/api",
-                    "--poll",
-                    "0.3s",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                env={**os.environ},
+            proc, url = _serve(
+                str(db), "--follow", node.rpc_url, "--prices", f"mempool+{price_url}/api", "--poll", "0.3s"
             )
-            url = f"http://127.0.0.1:{port}"
             try:
                 _follow_phases(url, db, chain, prices, everything, run)
             finally:
@@ -130,6 +110,18 @@ def test_serve_follows_the_node_and_prices_beside_a_reader(
 
 def everything_days(data_dir: Path) -> list[Any]:
     return [d for d, _ in PriceData(data_dir).daily]
+
+
+def _serve(db: str, *args: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`hashlens --db DB serve --port P ARGS…` as a user starts it; (process, base URL)."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hashlens", "--db", db, "serve", "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ},
+    )
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def _source(health: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -261,31 +253,9 @@ def test_workers_on_postgresql_elect_one_follower_and_replace_it(
         tip=961635,
     )
     with ReplayServer(chain) as node:
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hashlens",
-                "--db",
-                url,
-                "serve",
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-                "--follow",
-                node.rpc_url,
-                "--start-height",
-                "961632",
-                "--poll",
-                "0.3s",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env={**os.environ},
+        proc, base = _serve(
+            url, "--workers", "2", "--follow", node.rpc_url, "--start-height", "961632", "--poll", "0.3s"
         )
-        base = f"http://127.0.0.1:{port}"
         try:
 
             def roles() -> dict[int, dict[str, Any]]:
