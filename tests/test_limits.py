@@ -179,3 +179,44 @@ def test_docs_offline_and_security_headers(server: tuple[str, int]) -> None:
     assert h["X-Content-Type-Options"] == "nosniff" and h["X-Frame-Options"] == "DENY"
     csp = h["Content-Security-Policy"]
     assert "default-src 'self'" in csp and "script-src 'self';" in csp and "frame-ancestors 'none'" in csp
+
+
+# -- the heavy pool itself: its limits really stop the work -------------------------------------
+def test_the_pool_kills_work_past_its_time_and_memory_limits() -> None:
+    import asyncio
+
+    from fastapi import HTTPException
+
+    from hashlens.api.pool import HeavyPool
+
+    pool = HeavyPool(workers=1, queue=2, timeout_s=1.0, memory_mb=200)
+
+    async def run(target: str, *args: Any) -> Any:
+        return await pool.run(target, *args)
+
+    try:
+        pool.warm()
+        pid = pool._idle[0].proc.pid
+        t0 = time.perf_counter()
+        with pytest.raises(HTTPException) as e:
+            asyncio.run(run("time:sleep", 30))
+        assert e.value.status_code == 503 and "stopped after 1 s" in e.value.detail
+        assert time.perf_counter() - t0 < 10
+        assert not _alive(pid) and pool.killed["timeout"] == 1  # the process is gone, not just left
+        # 1.6 GB asked for and touched: stopped at +200 MB.
+        with pytest.raises(HTTPException) as e:
+            asyncio.run(run("numpy:ones", 200_000_000))
+        assert e.value.status_code == 503 and "200 MB" in e.value.detail and pool.killed["memory"] == 1
+        # The pool lives on: the next request gets a fresh worker.
+        assert asyncio.run(run("math:hypot", 3.0, 4.0)) == 5.0
+    finally:
+        pool.close()
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
