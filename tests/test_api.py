@@ -116,6 +116,7 @@ def test_imports_need_the_token(client: TestClient, full_db: Path) -> None:
     assert r.status_code == 400 and "btc_mined" in r.text
     ro = TestClient(create_app(full_db, token=None))
     assert ro.post("/v1/import/prices", json=body).status_code == 403
+    ro.app.state.holder.close()  # type: ignore[attr-defined]  # its read connection to the shared store
 
 
 def _cli_db(full_db: Path, tmp_path: Path) -> Path:

@@ -344,7 +344,7 @@ def test_dashboard_on_a_phone(browser: Browser, site: str) -> None:
 FLEET_ROWS = [("S21 XP", 12, 5200), ("S19j Pro", 40, None)]
 FLEET_FIELDS = {"#capex_usd_per_machine": "450", "#pool_fee_pct": "1.5", "#uptime_pct": "96", "#pue": "1.1",
                 "#hosting_usd_per_kw_month": "3", "#hold_pct": "25", "#discount_rate_pct": "12", "#months": "18",
-                "#paths": "3000", "#seed": "7"}  # fmt: skip
+                "#paths": "3000", "#seed": "7", "#profit_fee_pct": "10"}  # fmt: skip
 FLEET_BODY = {
     "machines": [
         {"model": "S21 XP", "count": 12, "machine_price_usd": 5200},
@@ -360,6 +360,8 @@ FLEET_BODY = {
     "depreciation_months": 36,
     "salvage_share": 0,
     "hold_share": 0.25,
+    "hold_basis": "net_profit",
+    "profit_fee": 0.1,
     "discount_rate_annual": 0.12,
     "months": 18,
     "paths": 3000,
@@ -388,6 +390,7 @@ def test_fleet_page_runs_the_outlook_as_the_api_does(browser: Browser, site: str
             row.locator("input[name=machine_price_usd]").fill(str(price))
     for sel, value in FLEET_FIELDS.items():
         page.fill(sel, value)
+    page.select_option("#hold_basis", "net_profit")  # Braiins' HODL ratio
     with page.expect_request(site + "/v1/outlook") as sent:
         page.click("#run")
     page.wait_for_selector("body[data-ready='1'][data-result]", timeout=120_000)
@@ -412,6 +415,8 @@ def test_fleet_page_runs_the_outlook_as_the_api_does(browser: Browser, site: str
     assert rows[0] == ["figure", "unit", "run always", "switch off"]
     got = {r[0]: (float(r[2]), float(r[3])) for r in rows[1:] if r[2] and r[3]}
     assert got["NPV, median"] == (run_always["npv_usd"]["p50"], switch_off["npv_usd"]["p50"])
+    fee = [p["monthly"]["profit_fee_usd"]["p50"][-1] for p in (run_always, switch_off)]
+    assert got["profit fee in the last month, median"] == tuple(fee)
     assert got[f"P(payback) by {api['month_ends'][-1]}"] == (
         run_always["payback_probability"][-1],
         switch_off["payback_probability"][-1],

@@ -193,6 +193,7 @@ def test_cli_and_api_give_the_same_answer(full_db: Path, tmp_path: Path) -> None
     fleet = tmp_path / "fleet.csv"
     fleet.write_text("model,count,machine_price_usd\nS21 XP,12,5200\nS19j Pro,40,450\n")
     terms = {"months": 6, "paths": 300, "seed": 7, "hold_share": 0.2, "capex_usd_per_machine": 1000}
+    terms |= {"hold_basis": "net_profit", "profit_fee": 0.1}  # Braiins' inputs, in the scenario file and the body
     scenario = tmp_path / "s.yaml"
     scenario.write_text("".join(f"{k}: {v}\n" for k, v in terms.items() if k not in ("months", "paths", "seed")))
     r = run_cli(
@@ -222,6 +223,7 @@ def test_cli_and_api_give_the_same_answer(full_db: Path, tmp_path: Path) -> None
     assert res.status_code == 200, res.text
     api = res.json()
     assert api == cli
+    assert api["inputs"]["hold_basis"] == "net_profit" and api["inputs"]["profit_fee"] == 0.1
     q = api["policies"]["run_always"]["monthly"]["revenue_usd"]
     assert all(a < b < c for a, b, c in zip(q["p05"], q["p50"], q["p95"], strict=True))
 

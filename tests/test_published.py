@@ -35,7 +35,7 @@ HASHLENS_2022_CBECI_LIST_TWH = 124.98
 
 @pytest.fixture(scope="module")
 def store(full_db: Path) -> Store:
-    return Store(full_db)
+    return Store(full_db, read_only=True)  # other modules' servers may hold it read-only too
 
 
 def _year(y: int) -> list[date]:

@@ -2,14 +2,15 @@
 
 Every bound is a Field constraint, so a request outside it is a 422 naming the field; the
 work ceiling (fleet rows × paths × months ≤ ``MAX_WORK``) and a loan longer than the horizon
-are checked by the model too, before anything is computed.
+are checked by the model too, before anything is computed. The yearly difficulty increment
+given beside the growth per adjustment is a 422 at ``difficulty_increment_pct_per_year``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from hashlens.api.models import Day, Machine
 from hashlens.sim.fleet_outlook import MAX_MONTHS, MAX_PATHS, MAX_ROWS, MAX_WORK
@@ -44,7 +45,22 @@ class OutlookRequest(BaseModel):
     capex_usd_per_machine: float = Field(0.0, ge=0, le=1e8, description="Where a row gives no machine_price_usd.")
     depreciation_months: int = Field(36, ge=1, le=600, description="Straight line to the salvage share.")
     salvage_share: float = Field(0.0, ge=0, le=1)
-    hold_share: float = Field(0.0, ge=0, le=1, description="Share of mined BTC kept; the rest is sold as mined.")
+    hold_share: float = Field(
+        0.0, ge=0, le=1, description="Share kept in BTC (of the BTC mined, or of the net profit: hold_basis) [0-1]."
+    )
+    hold_basis: Literal["btc_mined", "net_profit"] = Field(
+        "btc_mined",
+        description="btc_mined: keep the held share of every BTC mined, sell the rest as mined; net_profit: sell "
+        "the revenue and buy the held share of each month's positive profit in BTC at the month-end price "
+        "(Braiins' HODL ratio).",
+    )
+    profit_fee: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of each month's positive profit (revenue - power - hosting) paid away, e.g. a hosting "
+        "profit share (Braiins' Profit Fees) [0-1].",
+    )
     loan: LoanIn | None = None
     discount_rate_annual: float = Field(0.10, ge=0, le=10)
     btc_price_usd: float | None = Field(None, gt=0, le=1e9, description="Starting price instead of the stored one.")
@@ -55,9 +71,32 @@ class OutlookRequest(BaseModel):
     difficulty_growth_pct_per_adjustment: float | None = Field(
         None, ge=-75, le=300, description="Deterministic difficulty growth instead of the forecast's paths [%]."
     )
+    difficulty_increment_pct_per_year: float | None = Field(
+        None,
+        ge=-99,
+        le=1000,
+        description="Deterministic difficulty growth a year instead of the forecast's paths (Braiins' Difficulty "
+        "Increment), compounded over adjustments of 2016 × 600 s; not with difficulty_growth_pct_per_adjustment "
+        "[%/year].",
+    )
+    halving_difficulty_drop_pct: float = Field(
+        0.0,
+        ge=0,
+        le=99,
+        description="One-off difficulty drop at the first adjustment after a halving (Braiins' Halving Difficulty "
+        "Drop), on the deterministic or the forecast's paths [%].",
+    )
     fees_btc_per_block: float | None = Field(
         None, ge=0, le=100, description="Default: trailing 144-block mean where stored, else 0."
     )
+
+    @field_validator("difficulty_increment_pct_per_year")
+    @classmethod
+    def one_growth(cls, v: float | None, info: ValidationInfo) -> float | None:
+        # fields are validated in order: the growth per adjustment is known here
+        if v is not None and info.data.get("difficulty_growth_pct_per_adjustment") is not None:
+            raise ValueError("give difficulty_increment_pct_per_year or difficulty_growth_pct_per_adjustment, not both")
+        return v
 
     @model_validator(mode="after")
     def bounded(self) -> OutlookRequest:

@@ -60,7 +60,10 @@ def outlook(
     seed: Annotated[int | None, typer.Option(help="Random seed: the same seed gives the same result.")] = None,
     scenario: Annotated[
         Path | None,
-        typer.Option(help="YAML of the other settings: capex, loan, depreciation, hold share, price, difficulty."),
+        typer.Option(
+            help="YAML of the other settings (the keys of POST /v1/outlook): capex, loan, depreciation, hold "
+            "share and basis, profit fee, price, difficulty growth or increment, halving drop."
+        ),
     ] = None,
     power_price: Annotated[float | None, typer.Option(help="Power price [USD/kWh] (default 0.05).")] = None,
     pool_fee: Annotated[float | None, typer.Option(help="Pool fee [0-1] (default 0.02).")] = None,
@@ -73,6 +76,34 @@ def outlook(
         str | None, typer.Option("--date", help="As of this UTC day (default: the latest with data).")
     ] = None,
     price: Annotated[float | None, typer.Option(help="Starting BTC price [USD] instead of the stored one.")] = None,
+    difficulty_increment: Annotated[
+        float | None,
+        typer.Option(
+            help="Deterministic difficulty growth [%/year] (Braiins' Difficulty Increment), compounded over "
+            "adjustments of 2016 × 600 s; not with difficulty_growth_pct_per_adjustment."
+        ),
+    ] = None,
+    halving_drop: Annotated[
+        float | None,
+        typer.Option(
+            help="One-off difficulty drop at the first adjustment after a halving [%] (Braiins' Halving "
+            "Difficulty Drop; default 0)."
+        ),
+    ] = None,
+    profit_fee: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of each month's positive profit paid away, e.g. a hosting profit share [0-1] "
+            "(Braiins' Profit Fees; default 0)."
+        ),
+    ] = None,
+    hold_basis: Annotated[
+        str | None,
+        typer.Option(
+            help="What the held share is of: btc_mined (default; kept as mined) or net_profit (Braiins' HODL "
+            "ratio: that share of each month's profit bought in BTC at the month-end price)."
+        ),
+    ] = None,
     asic_file: Annotated[Path | None, typer.Option(help="Extra ASIC models (CSV).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -95,6 +126,10 @@ def outlook(
         "hosting_usd_per_kw_month": hosting_kw_month,
         "date": day,
         "btc_price_usd": price,
+        "difficulty_increment_pct_per_year": difficulty_increment,
+        "halving_difficulty_drop_pct": halving_drop,
+        "profit_fee": profit_fee,
+        "hold_basis": hold_basis,
     }
     request |= {k: v for k, v in given.items() if v is not None}
     request["machines"] = fleet_records(file, asic_file)

@@ -27,7 +27,12 @@ from typing import Any
 import numpy as np
 
 from hashlens.chain.clock import ChainClock, end_of_day
-from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, block_subsidy_btc, difficulty_from_bits
+from hashlens.consensus import (
+    DIFFICULTY_ADJUSTMENT_INTERVAL,
+    POW_TARGET_SPACING,
+    block_subsidy_btc,
+    difficulty_from_bits,
+)
 from hashlens.consensus.subsidy import next_halving_height
 from hashlens.economics.asics import Asic, load_catalogue
 from hashlens.economics.fleet import (
@@ -87,7 +92,15 @@ DEFAULTS: dict[str, Any] = {
     "price_drift_annual": 0.0,
     "difficulty_growth_pct_per_adjustment": None,
     "fees_btc_per_block": None,
+    # Braiins' calculator's inputs (docs/braiins-comparison.md); the defaults change nothing
+    "difficulty_increment_pct_per_year": None,  # instead of the growth per adjustment
+    "halving_difficulty_drop_pct": 0.0,
+    "profit_fee": 0.0,
+    "hold_basis": "btc_mined",
 }
+#: What ``hold_share`` is a share of: the BTC mined (kept as mined), or each month's net
+#: profit (bought in BTC at the month-end price, Braiins' HODL ratio).
+HOLD_BASES = ("btc_mined", "net_profit")
 
 
 # -- inputs -------------------------------------------------------------------------------------
@@ -142,8 +155,40 @@ class Spec:
     btc_price_usd: float | None
     price_volatility_annual: float | None
     price_drift_annual: float
-    difficulty_growth_pct_per_adjustment: float | None
+    difficulty_growth_pct_per_adjustment: float | None  # the one used (converted from the yearly one)
     fees_btc_per_block: float | None
+    difficulty_increment_pct_per_year: float | None = None  # as given
+    halving_difficulty_drop_pct: float = 0.0
+    profit_fee: float = 0.0
+    hold_basis: str = "btc_mined"
+
+
+def growth_pct_per_adjustment(increment_pct_per_year: float) -> float:
+    """A yearly difficulty increment as the same growth compounded over adjustments of one
+    expected period each (2016 × 600 s) in a year of 365.25 days [%].
+
+    .. math:: g_{adj} = \\left((1 + g_{year}/100)^{2016 \\cdot 600 / (365.25 \\cdot 86400)} - 1\\right) \\cdot 100
+
+    Parameters
+    ----------
+    increment_pct_per_year : difficulty growth a year [%], above -100
+    """
+    years_per_period = N * POW_TARGET_SPACING / (DAYS_PER_YEAR * DAY_S)
+    return math.expm1(years_per_period * math.log1p(increment_pct_per_year / 100)) * 100
+
+
+def _growth(req: dict[str, Any]) -> tuple[float | None, float | None]:
+    """(growth per adjustment used [%], yearly increment as given [%/year]); at most one given."""
+    per_adj, per_year = req["difficulty_growth_pct_per_adjustment"], req["difficulty_increment_pct_per_year"]
+    if per_adj is not None and per_year is not None:
+        raise OutlookInputError(
+            "difficulty_increment_pct_per_year",
+            "difficulty_increment_pct_per_year: give it or difficulty_growth_pct_per_adjustment, not both",
+        )
+    if per_year is not None:
+        year = _num(req, "difficulty_increment_pct_per_year", -99, 1000)
+        return growth_pct_per_adjustment(year), year
+    return (None if per_adj is None else _num(req, "difficulty_growth_pct_per_adjustment", -75, 300)), None
 
 
 def _num(req: dict[str, Any], key: str, lo: float, hi: float) -> float:
@@ -235,7 +280,12 @@ def parse_request(request: dict[str, Any], catalogue: list[Asic] | None = None) 
             raise OutlookInputError("date", f"date {day!r} must be YYYY-MM-DD") from None
     if day is not None and not isinstance(day, date):
         raise OutlookInputError("date", f"date {day!r} must be YYYY-MM-DD")
-    opt = {k: req[k] for k in ("btc_price_usd", "price_volatility_annual", "difficulty_growth_pct_per_adjustment")}
+    opt = {k: req[k] for k in ("btc_price_usd", "price_volatility_annual")}
+    growth, increment = _growth(req)
+    if req["hold_basis"] not in HOLD_BASES:
+        raise OutlookInputError(
+            "hold_basis", f"hold_basis must be {' or '.join(HOLD_BASES)} (got {req['hold_basis']!r})"
+        )
     return Spec(
         groups=groups,
         op=op,
@@ -254,10 +304,12 @@ def parse_request(request: dict[str, Any], catalogue: list[Asic] | None = None) 
         if opt["price_volatility_annual"] is None
         else _num(req, "price_volatility_annual", 0, 5),
         price_drift_annual=_num(req, "price_drift_annual", -0.99, 10),
-        difficulty_growth_pct_per_adjustment=None
-        if opt["difficulty_growth_pct_per_adjustment"] is None
-        else _num(req, "difficulty_growth_pct_per_adjustment", -75, 300),
+        difficulty_growth_pct_per_adjustment=growth,
         fees_btc_per_block=None if req["fees_btc_per_block"] is None else _num(req, "fees_btc_per_block", 0, 100),
+        difficulty_increment_pct_per_year=increment,
+        halving_difficulty_drop_pct=_num(req, "halving_difficulty_drop_pct", 0, 99),
+        profit_fee=_num(req, "profit_fee", 0, 1),
+        hold_basis=req["hold_basis"],
     )
 
 
@@ -385,11 +437,45 @@ def fleet_arrays(groups: list[FleetGroup], op: Operating) -> FleetArrays:
 
 
 # -- the paths ------------------------------------------------------------------------------------
+def halving_drop_factors(first_period: int, periods: int, drop_pct: float) -> np.ndarray:
+    """Factor on the difficulty of periods ``first_period`` … ``first_period + periods - 1``
+    for a one-off drop of ``drop_pct`` at the first adjustment at or after each halving [-].
+
+    Period p begins at height p·2016; its adjustment follows a halving when a halving height
+    lies in ((p - 1)·2016, p·2016], i.e. when the subsidy at its first block is below the
+    subsidy at the previous period's first block. The running period (column 0) keeps its
+    difficulty; each later period carries (1 - drop/100)^k, k the halvings so passed.
+
+    Parameters
+    ----------
+    first_period : index of the running period [-]
+    periods : number of periods, the running one first [-]
+    drop_pct : the one-off drop [%], 0 … < 100
+
+    Returns
+    -------
+    (periods,) factors [-], 1 before the first adjustment after a halving
+    """
+    heights = (first_period + np.arange(periods)) * N
+    subsidy = np.asarray(block_subsidy_btc(heights), dtype=float)
+    passed = np.concatenate([[0], np.cumsum(subsidy[1:] < subsidy[:-1])])
+    out: np.ndarray = (1 - drop_pct / 100) ** passed
+    return out
+
+
 def _difficulty_paths(start: Start, spec: Spec, periods: int) -> Paths:
     if spec.difficulty_growth_pct_per_adjustment is not None:
-        return steady_growth_paths(start.hist, periods, spec.paths, spec.difficulty_growth_pct_per_adjustment)
-    not_ended = start.t0 if start.hist.known_intervals == 0 else None
-    return simulate_paths(start.hist, periods, spec.paths, spec.seed, not_ended_by=not_ended)
+        sim = steady_growth_paths(start.hist, periods, spec.paths, spec.difficulty_growth_pct_per_adjustment)
+    else:
+        not_ended = start.t0 if start.hist.known_intervals == 0 else None
+        sim = simulate_paths(start.hist, periods, spec.paths, spec.seed, not_ended_by=not_ended)
+    if spec.halving_difficulty_drop_pct > 0:
+        # On top of the paths: difficulty steps down, the period start times stay as they were
+        # (a simulated path is not re-timed for the faster blocks a lower difficulty would give).
+        # change_pct is left as simulated; the outlook reads only difficulty and start times.
+        factor = halving_drop_factors(start.hist.period, periods, spec.halving_difficulty_drop_pct)
+        sim = replace(sim, difficulty=sim.difficulty * factor)
+    return sim
 
 
 @dataclass
@@ -519,10 +605,14 @@ def cash_flows(
     """Per path and month: revenue, costs, profit, net income, cash flow, cumulative cash,
     BTC held and position [USD, BTC]; and per path the NPV [USD] and annual IRR [-].
 
-    Month 0 carries the capex, less the loan principal drawn. Each month the held share of
-    the BTC mined is kept and the rest sold at each day's price; power, hosting and the loan
-    payment are paid in cash. At the horizon's end the BTC held is valued at the last price
-    and the machines at their book value (straight-line depreciation to the salvage share).
+    Month 0 carries the capex, less the loan principal drawn. The profit fee is the share
+    ``profit_fee`` of the month's profit (revenue - power - hosting) where that is positive;
+    profit is after it. With ``hold_basis`` "btc_mined" the held share of the BTC mined is
+    kept and the rest sold at each day's price; power, hosting, the profit fee and the loan
+    payment are paid in cash. With "net_profit" the month's revenue is sold, and the held
+    share of a positive profit is bought back in BTC at the month-end price (Braiins' HODL
+    ratio). At the horizon's end the BTC held is valued at the last price and the machines at
+    their book value (straight-line depreciation to the salvage share).
     """
     months = spec.months
     capex = float((spec.capex_usd * np.array([g.count for g in spec.groups])).sum())
@@ -534,11 +624,18 @@ def cash_flows(
     principal = spec.loan.principal_usd if spec.loan else 0.0
     rev, btc = monthly.usd[policy], monthly.btc[policy]
     power, hosting = monthly.power_usd[policy], monthly.hosting_usd[policy]
-    profit = rev - power - hosting
-    cf = (1 - spec.hold_share) * rev - power - hosting - pay
+    operating = rev - power - hosting
+    fee = spec.profit_fee * np.maximum(operating, 0.0)
+    profit = operating - fee
+    if spec.hold_basis == "net_profit":
+        kept_usd = spec.hold_share * np.maximum(profit, 0.0)
+        cf = profit - kept_usd - pay
+        held = np.cumsum(kept_usd / monthly.price_end, axis=1)
+    else:
+        cf = (1 - spec.hold_share) * rev - power - hosting - fee - pay
+        held = spec.hold_share * np.cumsum(btc, axis=1)
     cf0 = principal - capex
     cum = cf0 + np.cumsum(cf, axis=1)
-    held = spec.hold_share * np.cumsum(btc, axis=1)
     position = cum + held * monthly.price_end - balance
     terminal = held[:, -1] * monthly.price_end[:, -1] + book_end
     years = np.arange(1, months + 1) / 12
@@ -551,6 +648,7 @@ def cash_flows(
         "btc_mined": btc,
         "power_cost_usd": power,
         "hosting_usd": hosting,
+        "profit_fee_usd": fee,
         "profit_usd": profit,
         "net_income_usd": profit - dep - interest,
         "cash_flow_usd": cf,
@@ -596,7 +694,7 @@ def fleet_outlook(market: Market, request: dict[str, Any], catalogue: list[Asic]
     """The fleet outlook for a request (see :data:`DEFAULTS`; ``machines``: fleet rows).
 
     Returns plain data: inputs echoed, the start state, month ends, per policy the monthly
-    quantiles (5/25/50/75/95 %) of revenue, power cost, hosting, profit, net income, cash flow,
+    quantiles (5/25/50/75/95 %) of revenue, power cost, hosting, profit fee, profit, net income, cash flow,
     cumulative cash, BTC mined and held and position, the probability of payback by each
     month, NPV and IRR quantiles; the value of switching off; the halving; method notes.
     """
@@ -662,7 +760,11 @@ def fleet_outlook(market: Market, request: dict[str, Any], catalogue: list[Asic]
             "price_drift_annual": spec.price_drift_annual,
             "price_volatility_annual": start.sigma_daily * math.sqrt(DAYS_PER_YEAR),
             "difficulty_growth_pct_per_adjustment": growth,
+            "difficulty_increment_pct_per_year": spec.difficulty_increment_pct_per_year,
+            "halving_difficulty_drop_pct": spec.halving_difficulty_drop_pct,
             "fees_btc_per_block": start.fees_btc,
+            "profit_fee": spec.profit_fee,
+            "hold_basis": spec.hold_basis,
         },
         "start": {
             "height": start.hist.as_of_height,
@@ -689,7 +791,12 @@ def _method(spec: Spec, start: Start, growth: float | None) -> list[str]:
         else "difficulty paths from the calibrated adjustment forecast (random walk with drift on log implied "
         "hashrate, Poisson blocks, the exact retarget; sim.forecast.simulate_paths)"
     )
-    return [
+    if spec.difficulty_increment_pct_per_year is not None:
+        chain += (
+            f", from {spec.difficulty_increment_pct_per_year:+g} % a year compounded over periods of 2016 × 600 s "
+            "in years of 365.25 days"
+        )
+    notes = [
         f"{spec.paths:,} paths, seed {spec.seed}; {chain}; height per day within each period at the period's own "
         "pace, so the halving enters by height",
         f"BTC price: GBM from {start.price_usd:,.0f} USD, volatility {start.sigma_daily * math.sqrt(DAYS_PER_YEAR):.0%} "
@@ -700,13 +807,44 @@ def _method(spec: Spec, start: Start, growth: float | None) -> list[str]:
         "switch-off: a row runs on days when the hashprice is at or above the breakeven of the costs it saves by "
         "stopping (power, per-kWh hosting); the per-kW-month fee is owed either way; decided daily with that day's "
         "hashprice known (an upper bound on what curtailment is worth)",
-        "cash flow: capex less the loan principal at month 0; each month the sold share of revenue less power, "
-        "hosting and the loan payment; the held share of BTC mined is kept. Position = cumulative cash + BTC "
-        "held at the month-end price - the loan still owed; payback = the position reaches zero",
+        _cash_note(spec),
         "NPV and IRR: monthly cash flows discounted at the annual rate, plus at the end the BTC held at the last "
         "price and the machines at book value (straight-line depreciation to the salvage share); IRR by bisection, "
         "undefined where the flows do not change sign",
     ]
+    if spec.halving_difficulty_drop_pct > 0:
+        notes.insert(
+            1,
+            f"halving difficulty drop: difficulty falls {spec.halving_difficulty_drop_pct:g} % once at the first "
+            "adjustment at or after each halving height, and later growth starts from the lower level; applied on top "
+            "of the difficulty paths (their period start times are kept, not re-timed for faster blocks)",
+        )
+    if spec.profit_fee > 0:
+        notes.insert(
+            -2,
+            f"profit fee: {spec.profit_fee * 100:g} % of each month's profit (revenue - power - hosting) where positive is paid "
+            "away; profit, net income and cash flow are after it",
+        )
+    return notes
+
+
+def _cash_note(spec: Spec) -> str:
+    if spec.hold_basis == "net_profit":
+        kept = (
+            "each month the revenue is sold and the profit less the loan payment is cash, except the held share of "
+            "a positive profit, bought in BTC at the month-end price (Braiins' HODL ratio)"
+        )
+    else:
+        kept = (
+            "each month the sold share of revenue less power, hosting and the loan payment; the held share of BTC "
+            "mined is kept"
+        )
+    if spec.profit_fee > 0 and spec.hold_basis != "net_profit":
+        kept = kept.replace("hosting and the loan payment", "hosting, the profit fee and the loan payment")
+    return (
+        f"cash flow: capex less the loan principal at month 0; {kept}. Position = cumulative cash + BTC held at "
+        "the month-end price - the loan still owed; payback = the position reaches zero"
+    )
 
 
 def fleet_outlook_from_store(

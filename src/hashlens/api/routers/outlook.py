@@ -7,6 +7,23 @@ Field constraints (422 naming the field); the work ceiling (rows × paths × mon
 240,000,000) and a loan longer than the horizon are 422s from the model; an unknown model or
 bad fleet row is a 422 at ``body.machines``; data the store lacks is a 400.
 
+Braiins' calculator's inputs (docs/braiins-comparison.md), each optional; the defaults change
+nothing:
+
+- ``difficulty_increment_pct_per_year`` (Difficulty Increment, %/year): deterministic growth
+  compounded over adjustments of 2016 × 600 s in years of 365.25 days,
+  g_adj = ((1 + g_year/100)^(1,209,600 / 31,557,600) - 1)·100; instead of
+  ``difficulty_growth_pct_per_adjustment`` (both at once: 422 at this field).
+- ``halving_difficulty_drop_pct`` (Halving Difficulty Drop, %, 0 … 99): difficulty falls once by
+  this much at the first adjustment at or after a halving height, on the deterministic path
+  or on top of the forecast's paths (their period start times are kept).
+- ``profit_fee`` (Profit Fees, 0 … 1): the share of each month's positive profit (revenue -
+  power - hosting) paid away; its own monthly line ``profit_fee_usd``, and ``profit_usd`` is
+  after it.
+- ``hold_basis``: ``btc_mined`` (default: ``hold_share`` of every BTC mined is kept) or
+  ``net_profit`` (Braiins' HODL ratio: revenue sold, ``hold_share`` of each month's positive
+  profit bought in BTC at the month-end price).
+
 Response shape (Q = ``{"p05", "p25", "p50", "p75", "p95"}``; per month, each a list of
 ``months`` numbers):
 
@@ -16,15 +33,18 @@ Response shape (Q = ``{"p05", "p25", "p50", "p75", "p95"}``; per month, each a l
   ``operating`` (power price, pool fee, stale rate, uptime, PUE, hosting fees), ``capex_usd``,
   ``depreciation_months``, ``salvage_share``, ``hold_share``, ``loan`` (principal_usd,
   rate_annual, term_months, or null), ``discount_rate_annual``, ``price_drift_annual``,
-  ``price_volatility_annual`` (the one used), ``difficulty_growth_pct_per_adjustment`` (null:
-  the forecast's paths), ``fees_btc_per_block`` (the one used)
+  ``price_volatility_annual`` (the one used), ``difficulty_growth_pct_per_adjustment`` (the
+  one used, converted from the yearly increment where that was given; null: the forecast's
+  paths), ``difficulty_increment_pct_per_year`` (as given, or null),
+  ``halving_difficulty_drop_pct``, ``fees_btc_per_block`` (the one used), ``profit_fee``,
+  ``hold_basis``
 - ``start``: height, period_start_height, difficulty, btc_price_usd, hashprice_usd_per_ph_day,
   fees_source, volatility_source
 - ``month_ends``: the last day of each month (YYYY-MM-DD)
 - ``hashprice_usd_per_ph_day``: Q of each month's mean daily hashprice [USD/PH/day]
 - ``policies``: ``run_always`` and ``switch_off`` side by side, each
-  ``monthly``: {revenue_usd, btc_mined, power_cost_usd, hosting_usd, profit_usd (revenue -
-  power - hosting), net_income_usd (profit - depreciation - interest), cash_flow_usd,
+  ``monthly``: {revenue_usd, btc_mined, power_cost_usd, hosting_usd, profit_fee_usd, profit_usd
+  (revenue - power - hosting - profit fee), net_income_usd (profit - depreciation - interest), cash_flow_usd,
   cumulative_cash_usd, btc_held, position_usd (cash + BTC held at the month-end price - loan
   owed)} each a Q of per-month lists; ``payback_probability``: per month, the share of paths
   whose position has reached zero by then; ``npv_usd``: Q plus ``mean``; ``irr_annual``: Q

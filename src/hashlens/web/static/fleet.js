@@ -136,6 +136,8 @@ function buildRequest() {
     depreciation_months: num("depreciation_months"),
     salvage_share: frac("salvage_pct"),
     hold_share: frac("hold_pct"),
+    hold_basis: $("hold_basis").value,
+    profit_fee: frac("profit_fee_pct"),
     discount_rate_annual: frac("discount_rate_pct"),
     months: num("months"),
     paths: num("paths"),
@@ -144,6 +146,8 @@ function buildRequest() {
     btc_price_usd: num("btc_price_usd"),
     price_volatility_annual: frac("price_volatility_pct"),
     difficulty_growth_pct_per_adjustment: num("difficulty_growth_pct_per_adjustment"),
+    difficulty_increment_pct_per_year: num("difficulty_increment_pct_per_year"),
+    halving_difficulty_drop_pct: num("halving_difficulty_drop_pct"),
     fees_btc_per_block: num("fees_btc_per_block"),
   };
   const principal = num("loan_principal_usd");
@@ -230,6 +234,7 @@ function comparisonRows(o) {
     row("cumulative cash at the end, median", "USD", (p) => at(p, "cumulative_cash_usd", "p50"), usd),
     row("BTC held at the end, median", "BTC", (p) => at(p, "btc_held", "p50"), (x) => fmt(x, 4)),
     row("BTC mined in the last month, median", "BTC", (p) => at(p, "btc_mined", "p50"), (x) => fmt(x, 4)),
+    row("profit fee in the last month, median", "USD", (p) => at(p, "profit_fee_usd", "p50"), usd),
     row("machine-days switched off", "fraction", (p) => P[p].machine_days_off_share, share),
   ];
 }
