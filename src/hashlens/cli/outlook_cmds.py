@@ -6,8 +6,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.table import Table
 
 from hashlens.cli.app import JsonOpt, app, console, emit, kv_table
 from hashlens.cli.output import fmt_quantity
@@ -163,6 +161,9 @@ def render(d: dict[str, Any]) -> None:
             },
         )
     )
+    from rich import box
+    from rich.table import Table
+
     t = Table(title="Per month: median (5 % … 95 %) [USD]", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("month to", "profit, run always", "profit, switch off", "position, run always", "P(paid back)"):
         t.add_column(col, justify="right", no_wrap=True)
