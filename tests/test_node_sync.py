@@ -7,6 +7,7 @@ import csv
 import gzip
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,17 @@ def test_run_check_of_real_mainnet_headers(data_dir: Path) -> None:
                 assert want == "ok" and +Counter(got_run.unchecked) == +want_unchecked
             except HeaderRefused as exc:
                 assert str(exc) == want
+
+
+def test_a_refused_run_leaves_every_earlier_run_committed(new_store: Callable[[], Store]) -> None:
+    # Runs of 100: while run 200-299 is checked, run 100-199 is still being written; the
+    # refusal at height 250 must come after that write commits whole, and nothing of its own run.
+    from tests.replay import chain_of
+
+    raws = remine(mine_regtest_chain(400), 250, version=1)
+    with ReplayServer(chain_of(raws)) as srv, new_store() as store:
+        with pytest.raises(HeaderRefused, match=r"height 250\).*rule bad-version"):
+            sync(store, srv.rpc_url, batch_rows=100, now=NOW, params=REGTEST, fee_blocks=0)
+        assert [r[0] for r in table(store, BLOCKS)] == list(range(200))
+        # The rows are the node's own headers: the first 200 hashes as chain_of named them.
+        assert store.header_hashes(0, 199) == {h: chain_of(raws).hashes[h] for h in range(200)}

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -798,8 +799,12 @@ def _sync_runs(
     now: int,
     params: ChainParams,
 ) -> None:
-    """Heights ``begin`` … ``tip`` in runs of ``step``: fetch (the next run while this one is
-    checked and written), check as one run, store as columns in one transaction each."""
+    """Heights ``begin`` … ``tip`` in runs of ``step``: fetch, check as one run, store as
+    columns in one transaction each, as a pipeline of three stages: while run k is hashed and
+    checked here, run k + 1 is fetched in one worker thread and run k - 1 written in another
+    (DuckDB and the network release the GIL). The store is touched by one thread at a time:
+    run k's stored facts are read only once run k - 1 is committed. A refused run stops the
+    sync with every earlier run committed."""
     where = f"{client.name} block"
     runs = [(lo, min(step, tip - lo + 1)) for lo in range(begin, tip + 1, step)]
     progress.start(f"sync {client.name}", max(0, tip - begin + 1))
@@ -807,22 +812,40 @@ def _sync_runs(
     below = ChainView(store, begin, begin - 1)
     ctx = _TailContext(below, keep=max(N, params.interval) + MEDIAN_TIME_SPAN)
     unchecked: Counter[str] = Counter()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-fetch") as pool:
-        pending: Future[HeaderRun] | None = pool.submit(client.header_run, *runs[0]) if runs else None
-        for k, (lo, count) in enumerate(runs):
-            assert pending is not None
-            fetched = pending.result()
-            pending = pool.submit(client.header_run, *runs[k + 1]) if k + 1 < len(runs) else None
-            if len(fetched.raw) != 80 * count:
-                raise HashlensError(
-                    f"{client.name}: {len(fetched.raw)} bytes for {count} headers from height {lo}; rerun the sync"
-                )
-            hashes = hash_headers(fetched.raw)
-            _check_named(fetched, hashes, where)
-            run = _check_run(ctx, lo, fetched.raw, hashes, where, now, params)
-            _check_stored_run(store, below, run, where)
-            store.insert_header_columns(
-                HeaderColumns(
+    writing: tuple[Future[None], int, int] | None = None  # the write in flight: its run's start and size
+
+    def settle() -> None:
+        """Wait for the write in flight; its failure is the sync's."""
+        nonlocal writing
+        if writing is None:
+            return
+        done, lo, count = writing
+        writing = None
+        done.result()
+        _trace(f"committed batch of {count} headers up to height {lo + count - 1}")
+        report.added += count
+        progress.advance(count)
+
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-fetch") as fetcher,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-write") as writer,
+    ):
+        pending: Future[HeaderRun] | None = fetcher.submit(client.header_run, *runs[0]) if runs else None
+        try:
+            for k, (lo, count) in enumerate(runs):
+                assert pending is not None
+                fetched = pending.result()
+                pending = fetcher.submit(client.header_run, *runs[k + 1]) if k + 1 < len(runs) else None
+                if len(fetched.raw) != 80 * count:
+                    raise HashlensError(
+                        f"{client.name}: {len(fetched.raw)} bytes for {count} headers from height {lo}; rerun the sync"
+                    )
+                hashes = hash_headers(fetched.raw)
+                _check_named(fetched, hashes, where)
+                run = _check_run(ctx, lo, fetched.raw, hashes, where, now, params)
+                settle()
+                _check_stored_run(store, below, run, where)
+                cols = HeaderColumns(
                     lo,
                     run.hash_hex,
                     display_hex(run.headers["prev"]),
@@ -831,15 +854,17 @@ def _sync_runs(
                     run.headers["time"],
                     run.headers["bits"],
                     run.headers["nonce"],
-                ),
-                client.name,
-                report.kind,
-            )
-            ctx.extend(run)
-            unchecked.update(run.unchecked)
-            _trace(f"committed batch of {count} headers up to height {lo + count - 1}")
-            report.added += count
-            progress.advance(count)
+                )
+                writing = (writer.submit(store.insert_header_columns, cols, client.name, report.kind), lo, count)
+                ctx.extend(run)
+                unchecked.update(run.unchecked)
+            settle()
+        finally:
+            if writing is not None:  # a refusal or a failed fetch: the earlier run still commits whole
+                with suppress(Exception):
+                    writing[0].result()
+            if pending is not None:
+                pending.cancel()
     progress.done()
     report.notes.append(f"headers over {client.transport}")
     report.notes.extend(unchecked_notes(unchecked))

@@ -11,6 +11,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -137,6 +138,37 @@ def parse_headers(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype=HEADER_DTYPE)
 
 
+def _sha256d_probe() -> None:  # pragma: no cover - never run
+    pass
+
+
+def _sha256d_loop(numba: Any) -> Callable[..., None]:
+    """The compiled loop, cached on disk (``cache=True``) so that a second process loads it
+    instead of compiling it again. OpenSSL's functions are arguments, not globals: numba will
+    not cache a function whose globals are ctypes pointers (their addresses change per process)."""
+
+    try:
+        compile_ = numba.njit(nogil=True, cache=True)
+        compile_(_sha256d_probe)  # a place to write the cache, or RuntimeError ("no locator")
+    except RuntimeError:
+        compile_ = numba.njit(nogil=True)
+
+    @compile_
+    def sha256d_all(buf, out, init, update, final):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
+        ctx = np.empty(256, np.uint8)  # SHA256_CTX is 112 bytes; room to spare
+        mid = np.empty(32, np.uint8)
+        c, m, b, o = ctx.ctypes.data, mid.ctypes.data, buf.ctypes.data, out.ctypes.data
+        for i in range(buf.size // 80):
+            init(c)
+            update(c, b + i * 80, 80)
+            final(m, c)
+            init(c)
+            update(c, m, 32)
+            final(o + i * 32, c)
+
+    return sha256d_all
+
+
 @cache
 def _native_hasher() -> Callable[[np.ndarray, np.ndarray], None] | None:
     """A compiled loop calling OpenSSL's SHA-256 (the library hashlib itself uses) twice per
@@ -160,19 +192,10 @@ def _native_hasher() -> Callable[[np.ndarray, np.ndarray], None] | None:
     init.argtypes = [ctypes.c_void_p]
     update.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
     final.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    loop = _sha256d_loop(numba)
 
-    @numba.njit(nogil=True)
-    def sha256d_all(buf: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
-        ctx = np.empty(256, np.uint8)  # SHA256_CTX is 112 bytes; room to spare
-        mid = np.empty(32, np.uint8)
-        c, m, b, o = ctx.ctypes.data, mid.ctypes.data, buf.ctypes.data, out.ctypes.data
-        for i in range(buf.size // 80):
-            init(c)
-            update(c, b + i * 80, 80)
-            final(m, c)
-            init(c)
-            update(c, m, 32)
-            final(o + i * 32, c)
+    def sha256d_all(buf: np.ndarray, out: np.ndarray) -> None:
+        loop(buf, out, init, update, final)
 
     return sha256d_all
 

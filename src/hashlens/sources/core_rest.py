@@ -12,11 +12,12 @@ to JSON-RPC. Unauthenticated, on the RPC port.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
-import urllib.error
-import urllib.request
+import threading
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from hashlens.errors import HashlensError
 from hashlens.sources.remote import BlockFees, HeaderRun, with_retries
@@ -40,20 +41,54 @@ class CoreRest:
         self.transport = "REST /rest/headers (2,000 a request)"
         self._query_form = True  # /rest/headers/<hash>.bin?count=N, Core 24.0 and later
         self._last: tuple[int, bytes] | None = None  # height and raw bytes of the last header served
+        parts = urlsplit(self.base)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise HashlensError(f"{self.base}: expected http(s)://host:port for Core's REST interface")
+        self._https, self._host, self._port = parts.scheme == "https", parts.hostname, parts.port
+        self._prefix = parts.path.rstrip("/")
+        # One kept-alive connection per thread (the sync fetches in a worker thread): a new
+        # connection per 2,000 headers cost as much as serving them.
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        con: http.client.HTTPConnection | None = getattr(self._local, "con", None)
+        if con is None:
+            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            con = cls(self._host, self._port, timeout=self.timeout_s)
+            self._local.con = con
+        return con
+
+    def _drop_connection(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
 
     def _get(self, path: str) -> bytes:
         url = f"{self.base}{path}"
 
         def fetch() -> bytes:
+            con = self._connection()
             try:
-                with urllib.request.urlopen(url, timeout=self.timeout_s) as resp:
-                    return bytes(resp.read())
-            except urllib.error.HTTPError as exc:
-                if exc.code in (403, 404) and path.startswith("/rest/chaininfo"):
-                    raise RestUnavailable(f"{url}: HTTP {exc.code}; the node runs without -rest") from None
-                raise HashlensError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+                con.request("GET", self._prefix + path)
+                resp = con.getresponse()
+                body = resp.read()
+            except BaseException:
+                self._drop_connection()  # half a reply or none: the next try starts afresh
+                raise
+            if resp.will_close:
+                self._drop_connection()
+            if resp.status in (403, 404) and path.startswith("/rest/chaininfo"):
+                raise RestUnavailable(f"{url}: HTTP {resp.status}; the node runs without -rest")
+            if resp.status != 200:
+                raise HashlensError(f"{url}: HTTP {resp.status} {resp.reason}")
+            return bytes(body)
 
         return with_retries(fetch, url)
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        self._drop_connection()
 
     def available(self) -> bool:
         """Whether the node serves REST (one request to ``/rest/chaininfo.json``)."""

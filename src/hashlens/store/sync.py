@@ -120,20 +120,29 @@ def _hex_column(buf: bytes, n: int) -> pa.Array:
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf))
 
 
+def _numeric_column(values: np.ndarray, dtype: type[np.generic], typ: pa.DataType) -> pa.Array:
+    """A numpy column as an Arrow array over the same bytes (``pa.array`` on numpy would
+    import pandas, half a second, to ask whether it was given a pandas object)."""
+    arr = np.ascontiguousarray(values, dtype=dtype)
+    return pa.Array.from_buffers(typ, arr.size, [None, pa.py_buffer(arr)])
+
+
 def _header_columns_table(cols: HeaderColumns, source: str) -> pa.Table:
     n = len(cols)
     return pa.table(
         {
-            "height": pa.array(np.arange(cols.height0, cols.height0 + n, dtype=np.int32)),
+            "height": _numeric_column(np.arange(cols.height0, cols.height0 + n), np.int32, pa.int32()),
             "hash": _hex_column(cols.hash_hex, n),
             "prev_hash": _hex_column(cols.prev_hash_hex, n),
-            "version": pa.array(np.asarray(cols.version, dtype=np.int32)),
+            "version": _numeric_column(cols.version, np.int32, pa.int32()),
             "merkle_root": _hex_column(cols.merkle_root_hex, n),
-            "time": pa.array(np.asarray(cols.time, dtype=np.int64)),
-            "bits": pa.array(np.asarray(cols.bits, dtype=np.uint32)),
-            "nonce": pa.array(np.asarray(cols.nonce, dtype=np.uint64)),
+            "time": _numeric_column(cols.time, np.int64, pa.int64()),
+            "bits": _numeric_column(cols.bits, np.uint32, pa.uint32()),
+            "nonce": _numeric_column(cols.nonce, np.uint64, pa.uint64()),
             # One dictionary entry, not n copies of the name.
-            "source": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([source])),
+            "source": pa.DictionaryArray.from_arrays(
+                _numeric_column(np.zeros(n), np.int32, pa.int32()), pa.array([source], pa.string())
+            ),
         }
     )
 
