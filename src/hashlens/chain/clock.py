@@ -27,9 +27,9 @@ from hashlens.consensus import (
 )
 from hashlens.consensus.retarget import MAX_TIMESPAN, MIN_TIMESPAN
 from hashlens.errors import HashlensError
+from hashlens.units import SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
-SECONDS_PER_DAY = 86_400
 FEE_WINDOW = 144
 
 STORED, IMPLIED, ESTIMATED = "stored", "retarget-implied", "estimated"

@@ -42,8 +42,8 @@ from numpy.typing import ArrayLike
 from hashlens.economics.asics import Asic
 from hashlens.economics.fleet import Operating, breakeven_hashprice_usd_per_ph_day
 from hashlens.errors import HashlensError
+from hashlens.units import HOURS_PER_YEAR  # 365.25 days, as Cambridge annualises
 
-HOURS_PER_YEAR = 8766.0  # 365.25 days, as Cambridge annualises
 PUE_LOWER, PUE_GUESS, PUE_UPPER = 1.01, 1.10, 1.20
 THRESHOLD_WINDOW_DAYS = 14
 SMOOTHING_WINDOW_DAYS = 7

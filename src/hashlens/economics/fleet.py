@@ -21,11 +21,11 @@ from numpy.typing import ArrayLike
 
 from hashlens.economics.asics import Asic, find_model
 from hashlens.errors import HashlensError
+from hashlens.units import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
     from hashlens.economics.daily import DayHashprice
 
-DAYS_PER_MONTH = 365.25 / 12
 HOURS_PER_DAY = 24
 
 

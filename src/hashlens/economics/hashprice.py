@@ -14,10 +14,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from hashlens.consensus.rate import expected_block_rate_per_s
+from hashlens.units import SECONDS_PER_DAY
 
 F = TypeVar("F", float, np.ndarray)
 
-SECONDS_PER_DAY = 86_400
 PH = 1e15
 TH = 1e12
 

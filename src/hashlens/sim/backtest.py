@@ -35,12 +35,13 @@ from hashlens.chain.estimate import mempool_estimate
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
 from hashlens.consensus.vectorised import difficulty_change_pct
 from hashlens.sim.forecast import DEFAULT_MODEL, LEVELS, HashrateModel, History, history, simulate_paths
+from hashlens.units import SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 PHASES = ("start", "mid", "late")
 HORIZONS = (1, 2, 3)
 FIRST_PERIOD = 40  # the simulator's old backtest started here too (early 2010)
-LATE_S = 3 * 86_400
+LATE_S = 3 * SECONDS_PER_DAY
 PIT_BINS = 10
 
 

@@ -48,15 +48,13 @@ from hashlens.consensus.vectorised import T as _T
 from hashlens.consensus.vectorised import difficulty, difficulty_change_pct, retarget, split_bits
 from hashlens.economics.fleet import Operating, breakeven_hashprice_usd_per_ph_day
 from hashlens.economics.hashprice import PH, TH, hashprice_btc_per_ph_day
-from hashlens.economics.hashprice import SECONDS_PER_DAY as HASHPRICE_SECONDS_PER_DAY
 from hashlens.errors import HashlensError
 from hashlens.sim import theory
 from hashlens.sim.scenario import MAX_HASHRATE_EHS, Curtailment, Scenario
+from hashlens.units import DAYS_PER_YEAR, SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 CHUNK = 16384
-SECONDS_PER_DAY = 86400.0
-DAYS_PER_YEAR = 365.25
 EH = 1e18  # [H/s] in one EH/s
 MIN_ONLINE = 0.02  # smallest initial online share a generation's installed capacity is derived from [-]
 
@@ -778,7 +776,7 @@ def _record_kernel(
         halvings = height // HALVING_INTERVAL
         sat = INITIAL_SUBSIDY_SAT >> min(halvings, 63) if halvings < 64 else 0
         rate = (PH / TH * TH) / (d[j] * HASHES_PER_DIFFICULTY)
-        hp = rate * HASHPRICE_SECONDS_PER_DAY * (sat / COIN + fees) * price[j]
+        hp = rate * SECONDS_PER_DAY * (sat / COIN + fees) * price[j]
         out_d[i, j] = d[j]
         out_h[i, j] = h
         out_hp[i, j] = hp

@@ -55,6 +55,7 @@ from hashlens.sim.hashprice_outlook import (
     steady_growth_paths,
     trailing_volatility,
 )
+from hashlens.units import DAYS_PER_YEAR
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 MAX_MONTHS = 60
@@ -65,7 +66,6 @@ MAX_WORK = 240_000_000
 CHUNK_PATHS = 2_048
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 Q_NAMES = ("p05", "p25", "p50", "p75", "p95")
-DAYS_PER_YEAR = 365.25
 MIN_DAYS_PER_PERIOD = 10  # simulated periods cover the horizon even at a fast 10 days each
 
 #: Request keys and their defaults (the CLI's scenario YAML and the API body use these names).

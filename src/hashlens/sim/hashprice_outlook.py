@@ -35,10 +35,11 @@ from hashlens.economics.hashprice import hashprice_btc_per_ph_day
 from hashlens.errors import HashlensError
 from hashlens.sim.backtest import crps_samples, pit
 from hashlens.sim.forecast import LEVELS, History, Paths, height_for_time, history, simulate_paths
+from hashlens.units import SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 WEEKS = (1, 4, 13, 26)
-DAY_S = 86_400
+DAY_S = SECONDS_PER_DAY
 PERIODS_AHEAD = 18  # covers 26 weeks even at a fast 8 days per period
 
 

@@ -13,8 +13,9 @@ import numpy as np
 from hashlens.chain.clock import ChainClock
 from hashlens.chain.hashrate import implied_hashrate_ehs
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
+from hashlens.units import SECONDS_PER_DAY
 
-FORTNIGHT_S = 14 * 86_400
+FORTNIGHT_S = 14 * SECONDS_PER_DAY
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
 
