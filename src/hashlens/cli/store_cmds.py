@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from hashlens.cli.app import JsonOpt, app, console, emit
 from hashlens.errors import HashlensError
@@ -48,6 +47,8 @@ def copy_cmd(
     }
 
     def render(d: dict[str, Any]) -> None:
+        from rich.table import Table
+
         t = Table(title=f"store copy {d['source']} -> {d['dest']} ({d['seconds']} s)")
         for col in ("table", "rows (src)", "rows (dst)", "sha256 (src)", "sha256 (dst)", "equal"):
             t.add_column(col, overflow="fold")

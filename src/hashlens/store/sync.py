@@ -11,10 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+
+    class _Pyarrow:
+        """pyarrow, imported when a write first needs it (reading commands never do: ~25 ms)."""
+
+        def __getattr__(self, name: str) -> Any:
+            import pyarrow
+
+            return getattr(pyarrow, name)
+
+    pa = _Pyarrow()
 
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, POW_LIMIT_BITS, BlockHeader
 from hashlens.consensus.compact import decode_compact
