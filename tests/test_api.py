@@ -332,3 +332,14 @@ def test_weekly_api_equals_the_library_on_a_copy_of_the_store(
             for volatile in ("generated", "store"):  # when and where it was computed
                 lib.pop(volatile), api.pop(volatile)
             assert _same(api, json.loads(json.dumps(lib)))
+
+
+def test_a_series_too_fine_for_the_store_is_refused_naming_the_step(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hashlens.api.routers import chain
+
+    blocks = client.get("/v1/health").json()["counts"]["blocks"]
+    monkeypatch.setattr(chain, "MAX_SERIES_POINTS", 1000)
+    r = client.get("/v1/hashrate/series", params={"window": 144, "step": 6})
+    assert r.status_code == 400 and f"use step {-(-blocks // 1000)} or more" in r.json()["detail"]

@@ -37,13 +37,14 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from hashlens import __version__
-from hashlens.api.deps import Holder, StoreHolder
+from hashlens.api.deps import StoreHolder
 from hashlens.api.middleware import LimitsMiddleware
 from hashlens.api.models import ERRORS, Health
 from hashlens.api.pool import HeavyPool
 from hashlens.api.routers import chain, economics, forecast, imports, miners, outlook, simulate, web_assets, weekly
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from hashlens.store.db import StoreLocked
 
 if TYPE_CHECKING:
     from hashlens.chain.follow import Follower
@@ -52,6 +53,12 @@ if TYPE_CHECKING:
 async def _bad_input(_: Request, exc: Exception) -> JSONResponse:
     """A library error (bad input, data the store lacks) is the client's 400, with its message."""
     return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+
+async def _busy(_: Request, exc: Exception) -> JSONResponse:
+    """The store held by a write batch past the wait: the server's state, not the request's
+    fault — 503, try again shortly."""
+    return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
 
 
 def create_app(
@@ -78,6 +85,9 @@ def create_app(
     postgres = is_postgres(target)
     path: Path | str = target if postgres else Path(target)
     token = token if token is not None else os.environ.get("HASHLENS_API_TOKEN") or None
+    if token is not None and not (len(token) <= 512 and token.isascii() and token.isprintable() and " " not in token):
+        # The header carries it as ASCII; anything else could never match.
+        raise HashlensError("HASHLENS_API_TOKEN: use up to 512 printable ASCII characters without spaces")
     if postgres or not Path(path).exists():
         Store(path).close()  # create and migrate, so a read-only open works
     writer = token is not None or follow is not None
@@ -134,22 +144,21 @@ def create_app(
     app.state.pool = heavy
     app.state.follower = follower
     app.add_exception_handler(HashlensError, _bad_input)
+    app.add_exception_handler(StoreLocked, _busy)
     app.add_exception_handler(ValueError, _bad_input)
     app.add_middleware(LimitsMiddleware, token=token)
 
     @app.get("/v1/health", responses=ERRORS, tags=["health"])
-    async def health(holder: Holder) -> Health:
-        """Server version, whether it writes, the store's row counts and version, what the
-        follower last heard from its sources, and the heavy-work queue. Never queued behind
-        other requests."""
-        counts = holder.peek(("counts",))
-        if counts is None:
-            counts = await anyio.to_thread.run_sync(lambda: holder._memo(("counts",), lambda: holder.run(Store.counts)))
+    async def health(request: Request) -> Health:
+        """Server version, whether it writes, the store's row counts (as of the last commit)
+        and version, what the follower last heard from its sources, and the heavy-work queue.
+        Answered on the event loop from values kept in memory: never queued, never waits for
+        the store."""
         return Health(
             status="ok",
             version=__version__,
             read_only=token is None and follower is None,
-            counts=counts,
+            counts=holder.counts,
             store_version=holder.version,
             follow=holder.follow_status() if holder.follow_status else None,
             heavy=heavy.stats(),

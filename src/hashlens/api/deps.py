@@ -29,8 +29,10 @@ T = TypeVar("T")
 
 #: Threads that compute uncached reads at once; further ones wait (cached reads never do).
 READ_THREADS = 4
-#: Encoded results kept per store version.
+#: Results kept per store version: at most this many, and encoded answers of at most this
+#: many bytes in all (least recently used first out).
 CACHE_ENTRIES = 4096
+CACHE_BYTES = 256 * 2**20
 
 
 class ReadWriteLock:
@@ -109,12 +111,16 @@ class StoreHolder:
         self._epoch = 0
         self.version = 0
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._cache_bytes = 0
+        self._closed = False
         self._inflight: dict[tuple[Any, ...], Future[Any]] = {}
         self._async_inflight: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
         self.read_limiter = anyio.CapacityLimiter(READ_THREADS)
         #: Set by a follower: what it last heard from its sources (``/v1/health`` shows it).
         self.follow_status: Callable[[], dict[str, Any]] | None = None
         self._open_reader()
+        #: The store's row counts as of the last commit (``/v1/health`` answers from it at once).
+        self.counts: dict[str, int] = self.run(Store.counts)
 
     # -- connections --------------------------------------------------------------------------
     def _open_reader(self) -> None:
@@ -152,16 +158,21 @@ class StoreHolder:
         wait; on leaving, the read connection reopens and every cached result is dropped."""
         if not self.can_write:
             raise HTTPException(403, "this server only reads its store")
+        if self._closed:
+            raise HTTPException(503, "the server is stopping")
         if self.postgres:
             with self._write_guard:
                 store = Store(self.path)
                 try:
                     yield store
+                    self.counts = store.counts()
                 finally:
                     store.close()
-                    self.changed()
+                self.changed()  # only after a commit: a refused batch leaves the cache as it was
             return
         with self._rw.write():
+            if self._closed:
+                raise HTTPException(503, "the server is stopping")
             self._close_reader()
             try:
                 store = Store(self.path, writer=self.writer_lock)
@@ -170,23 +181,37 @@ class StoreHolder:
                 raise
             try:
                 yield store
+                self.counts = store.counts()
             finally:
                 store.close()
                 self._open_reader()
-                self.changed()
+            self.changed()
 
     def watch_commits(self, stop: threading.Event) -> None:
         """Drop the cache whenever another process commits a write (PostgreSQL: LISTEN for the
-        store's commit notices; DuckDB: the data version polled); runs until ``stop``."""
-        watcher = Store(self.path, read_only=True)
-        try:
-            while not stop.is_set():
-                if watcher.wait_for_commit(1.0):
-                    self.changed()
-        finally:
-            watcher.close()
+        store's commit notices), reconnecting when the connection drops; runs until ``stop``."""
+        import time
+
+        while not stop.is_set():
+            try:
+                watcher = Store(self.path, read_only=True)
+            except Exception:  # the database is away: try again, and assume the worst
+                self.changed()
+                stop.wait(2.0)
+                continue
+            try:
+                self.changed()  # whatever was committed while we were not listening
+                while not stop.is_set():
+                    if watcher.wait_for_commit(1.0):
+                        self.counts = watcher.counts()
+                        self.changed()
+            except Exception:
+                time.sleep(0.5)  # the connection dropped: reconnect
+            finally:
+                watcher.close()
 
     def close(self) -> None:
+        self._closed = True
         with self._rw.write():
             self._close_reader()
         if self.writer_lock is not None:
@@ -198,6 +223,7 @@ class StoreHolder:
         with self._guard:
             self.version += 1
             self._cache.clear()
+            self._cache_bytes = 0
 
     def _memo(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
         """``make()`` once per key and store version, however many threads ask at once."""
@@ -226,10 +252,19 @@ class StoreHolder:
         with self._guard:
             self._inflight.pop(full, None)
             if version == self.version:
-                self._cache[full] = value
-                while len(self._cache) > CACHE_ENTRIES:
-                    self._cache.popitem(last=False)
+                self._put(full, value)
         return value
+
+    def _put(self, full: tuple[Any, ...], value: Any) -> None:
+        """Cache ``value`` (under the guard), evicting the least recently used entries past
+        ``CACHE_ENTRIES`` or, for encoded answers, ``CACHE_BYTES``."""
+        self._cache[full] = value
+        if isinstance(value, bytes):
+            self._cache_bytes += len(value)
+        while len(self._cache) > CACHE_ENTRIES or self._cache_bytes > CACHE_BYTES:
+            _, old = self._cache.popitem(last=False)
+            if isinstance(old, bytes):
+                self._cache_bytes -= len(old)
 
     def cached(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(store, *args)``, from the cache when the same call was made on this version."""
@@ -243,7 +278,7 @@ class StoreHolder:
     async def json(self, fn: Callable[..., Any], *args: Any) -> Response:
         """The JSON response of ``fn(store, *args)``: cached bytes when this version has them
         (answered on the event loop, no thread), else computed by one of ``READ_THREADS``."""
-        return await self.json_call((fn, *args), lambda: self.cached(fn, *args))
+        return await self.json_call((fn, *args), lambda: self.run(lambda s: fn(s, *args)))
 
     async def json_call(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Response:
         """The JSON response of ``make()`` (run in one of ``READ_THREADS``; it may call
@@ -280,7 +315,7 @@ class StoreHolder:
                     self._async_inflight.pop((version, *full), None)
                 with self._guard:
                     if version == self.version:
-                        self._cache[(version, *full)] = body
+                        self._put((version, *full), body)
         return Response(body, media_type="application/json")
 
     async def compute(self, fn: Callable[..., T], *args: Any) -> T:

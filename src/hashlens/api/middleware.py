@@ -3,6 +3,8 @@
 - A body larger than ``MAX_BODY_BYTES`` is refused with 413 from its ``Content-Length`` before
   a byte of it is read; a body sent without a length (chunked) is counted as it arrives and
   refused the moment it passes the limit — never read whole.
+- A body must arrive within ``BODY_TIMEOUT_S``; a client that trickles it is answered 408
+  (or, once the route reads it, disconnected).
 - Token-gated paths (``/v1/import/…``) check ``Authorization`` (in constant time) before the
   body is read or parsed: an unauthenticated upload costs nothing.
 - Security headers on every answer; a strict Content-Security-Policy (scripts and styles from
@@ -17,6 +19,8 @@ from typing import Any
 
 #: Largest request body [bytes]: 2 MiB holds 20,000 days of prices or 5,000 miners' reports.
 MAX_BODY_BYTES = 2 * 1024 * 1024
+#: Longest a body may take to arrive [s]: a client trickling bytes (slow-loris) is cut off.
+BODY_TIMEOUT_S = 30.0
 
 Scope = dict[str, Any]
 
@@ -73,7 +77,7 @@ class LimitsMiddleware:
             if n > self.max_body:
                 await _answer(send, 413, f"request body of {n:,} bytes; the limit is {self.max_body:,}")
                 return
-            await self.app(scope, receive, send)
+            await self.app(scope, _timed(receive), send)
             return
         if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE") and b"transfer-encoding" not in headers:
             await self.app(scope, receive, send)
@@ -81,8 +85,12 @@ class LimitsMiddleware:
         # No length given: read up to the limit here, refuse at the first byte past it.
         chunks: list[bytes] = []
         size = 0
+        timed = _timed(receive)
         while True:
-            message = await receive()
+            message = await timed()
+            if message["type"] == "http.disconnect" and message.get("timed_out"):
+                await _answer(send, 408, f"the request body did not arrive within {BODY_TIMEOUT_S:g} s")
+                return
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
@@ -116,6 +124,26 @@ class LimitsMiddleware:
             await send(message)
 
         return wrapped
+
+
+def _timed(receive: Any) -> Any:
+    """``receive`` with the body's deadline: past it, the client counts as gone."""
+    import anyio
+
+    deadline: float | None = None
+
+    async def timed() -> dict[str, Any]:
+        nonlocal deadline
+        if deadline is None:
+            deadline = anyio.current_time() + BODY_TIMEOUT_S
+        try:
+            with anyio.fail_after(max(0.0, deadline - anyio.current_time())):
+                message: dict[str, Any] = await receive()
+                return message
+        except TimeoutError:
+            return {"type": "http.disconnect", "timed_out": True}
+
+    return timed
 
 
 async def _answer(send: Any, status: int, detail: str) -> None:

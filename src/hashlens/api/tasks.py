@@ -40,3 +40,17 @@ def weekly(db_path: str, as_of: date, paths: int, seed: int) -> dict[str, Any]:
 
     with Store(db_path, read_only=True) as s:
         return WeeklyFigures.compute(s, as_of, paths=paths, seed=seed).as_dict()
+
+
+def outlook(market: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """``POST /v1/outlook``: :func:`hashlens.sim.fleet_outlook.fleet_outlook`; a bad field comes
+    back as a 422 naming it."""
+    from fastapi import HTTPException
+
+    from hashlens.sim.fleet_outlook import OutlookInputError, fleet_outlook
+
+    try:
+        return fleet_outlook(market, request)
+    except OutlookInputError as exc:
+        loc = ["body", *exc.field.split(".")]
+        raise HTTPException(422, [{"loc": loc, "msg": str(exc), "type": "value_error"}]) from None

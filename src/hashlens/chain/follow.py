@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -21,18 +22,18 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from hashlens.errors import HashlensError
+from hashlens.store.locks import StoreLocked
 
 
 def redact(url: str) -> str:
-    """A source URL without its password (for logs, health and the dashboard)."""
+    """A source URL without its password or query string (an API key often rides there), for
+    logs, health and the dashboard."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else "***@"
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+    user = "" if parts.username is None else (f"{parts.username}:***@" if parts.password else f"{parts.username}@")
+    return urlunsplit((parts.scheme, user + host, parts.path, "***" if parts.query else "", ""))
 
 
 def _iso(ts: float | None) -> str | None:
@@ -52,7 +53,7 @@ class SourceState:
     next_poll: float = 0.0  # [Unix s]
     tip_height: int | None = None
     rows_added: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: deque[str] = field(default_factory=lambda: deque(maxlen=20))
 
     def as_dict(self, now: float) -> dict[str, Any]:
         return {
@@ -66,7 +67,7 @@ class SourceState:
             "next_retry_s": round(max(0.0, self.next_poll - now), 1),
             "tip_height": self.tip_height,
             "rows_added": self.rows_added,
-            "notes": self.notes[-5:],
+            "notes": list(self.notes)[-5:],
         }
 
 
@@ -184,8 +185,9 @@ class Follower:
         """Poll every source that is due; True if anything was written."""
         changed = False
         now = time.time()
-        if not self.elected:
-            assert self.elect is not None
+        if self.elect is not None:
+            # Every poll, not only the first: a follower whose database session dropped has
+            # lost the election (another may hold it now) and must stop writing.
             try:
                 self.elected = self.elect()
             except Exception:  # the database is away: stand by and try again
@@ -200,6 +202,10 @@ class Follower:
                 continue
             try:
                 changed |= self._poll_chain(st) if name == "chain" else self._poll_prices(st)
+            except StoreLocked as exc:  # readers held the file past the wait: not the source's fault
+                st.notes.append(f"store busy, retried at the next poll: {exc}")
+                st.next_poll = time.time() + self.poll_s
+                continue
             except Exception as exc:  # a failing source is retried later, never fatal
                 st.failures += 1
                 st.last_error = " ".join(str(exc).split()) or type(exc).__name__

@@ -13,6 +13,9 @@ from hashlens.cli.app import app, state
 from hashlens.cli.stores import ready_store
 from hashlens.errors import HashlensError
 
+#: Connections and requests one process takes at once; beyond, uvicorn answers 503.
+LIMIT_CONCURRENCY = 1000
+
 
 def parse_duration_s(text: str, what: str) -> float:
     """'30s', '2m', '1h' or a plain number of seconds -> seconds."""
@@ -88,7 +91,7 @@ def serve(
     ready_store(False, miners=True).close()
     if workers == 1:
         application = create_app(target, follow=follow_args, pool=HeavyPool(timeout_s=timeout_s))
-        uvicorn.run(application, host=host, port=port, log_level="warning")
+        uvicorn.run(application, host=host, port=port, log_level="warning", limit_concurrency=LIMIT_CONCURRENCY)
         return
     # Several processes: each builds the app from the environment; one wins the follower election.
     os.environ["HASHLENS_DB"] = target
@@ -96,5 +99,11 @@ def serve(
     if follow_args is not None:
         os.environ["HASHLENS_FOLLOW"] = json.dumps(follow_args)
     uvicorn.run(
-        "hashlens.api.app:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="warning"
+        "hashlens.api.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="warning",
+        limit_concurrency=LIMIT_CONCURRENCY,
     )

@@ -495,7 +495,12 @@ class PostgresBackend:
 
     def try_follower_lock(self) -> bool:
         if self._follower is not None:
-            return True
+            # Still ours only while its session lives: a dropped connection lost the lock.
+            try:
+                self._follower.execute("SELECT 1").fetchone()
+                return True
+            except Exception:
+                self.release_follower_lock()
         con = self._session()
         got = bool(con.execute("SELECT pg_try_advisory_lock(%s)", [FOLLOWER_LOCK_KEY]).fetchone()[0])
         if got:

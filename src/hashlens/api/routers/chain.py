@@ -8,9 +8,13 @@ from fastapi import APIRouter, Query, Request, Response
 
 from hashlens.api.deps import holder_of
 from hashlens.api.models import ERRORS, Halving
+from hashlens.errors import HashlensError
 from hashlens.store import Store
 
 router = APIRouter(prefix="/v1", tags=["chain"], responses=ERRORS)
+
+#: Points one hashrate series may have: its cost and its cached size stay bounded.
+MAX_SERIES_POINTS = 20_000
 
 
 # -- library calls, module-level so their results can be cached ---------------------------------
@@ -88,8 +92,15 @@ async def hashrate_series(
     window: Annotated[int, Query(ge=10, le=20160)] = 1008,
     step: Annotated[int, Query(ge=6, le=20160)] = 144,
 ) -> Response:
-    """Hashrate over a sliding block window, every ``step`` blocks [EH/s]."""
+    """Hashrate over a sliding block window, every ``step`` blocks [EH/s]; at most
+    20,000 points (a larger ``step`` over a long chain)."""
     holder = holder_of(request)
+    blocks = holder.counts.get("blocks", 0)
+    if blocks // step > MAX_SERIES_POINTS:
+        raise HashlensError(
+            f"step {step}: {blocks:,} stored blocks would give over {MAX_SERIES_POINTS:,} points; "
+            f"use step {-(-blocks // MAX_SERIES_POINTS)} or more"
+        )
     return await holder.json(_hashrate_series, window, step)
 
 

@@ -58,11 +58,12 @@ Response shape (Q = ``{"p05", "p25", "p50", "p75", "p95"}``; per month, each a l
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Request, Response
 
-from hashlens.api.deps import Holder
+from hashlens.api.deps import holder_of
 from hashlens.api.models import ERRORS
 from hashlens.api.outlook_models import OutlookRequest
 from hashlens.store import Store
@@ -76,15 +77,14 @@ def _market(s: Store) -> Any:
     return market_from_store(s)
 
 
-@router.post("/outlook")
-def outlook(holder: Holder, req: OutlookRequest) -> dict[str, Any]:
+@router.post("/outlook", response_model=dict[str, Any])
+async def outlook(request: Request, req: OutlookRequest) -> Response:
     """Monthly quantiles of a fleet's revenue, costs, cash and BTC held, payback, NPV and IRR,
-    run-always beside switch-off-when-under-water, over the forecast's paths (shape above)."""
-    from hashlens.sim.fleet_outlook import OutlookInputError, fleet_outlook
-
-    market = holder.cached(_market)
-    try:
-        return fleet_outlook(market, req.as_request())
-    except OutlookInputError as exc:
-        loc = ["body", *exc.field.split(".")]
-        raise HTTPException(422, [{"loc": loc, "msg": str(exc), "type": "value_error"}]) from None
+    run-always beside switch-off-when-under-water, over the forecast's paths (shape above).
+    Computed in the heavy pool (time and memory limits), cached per body and store version."""
+    holder = holder_of(request)
+    market = await holder.compute(_market)
+    body = req.as_request()
+    key = hashlib.sha256(req.model_dump_json().encode()).hexdigest()
+    pool = request.app.state.pool
+    return await holder.json_from(("outlook", key), lambda: pool.run("hashlens.api.tasks:outlook", market, body))
