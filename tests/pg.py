@@ -87,6 +87,10 @@ class PgServer:
             "--locale=C",
             "--no-sync",
         )
+        self.start_again()
+
+    def start_again(self) -> None:
+        """Start the initialised cluster (again)."""
         opts = (
             f"-k {self.root} -p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
@@ -94,6 +98,10 @@ class PgServer:
         self._run(
             str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start"
         )
+
+    def stop_only(self) -> None:
+        """Stop the server, every session cut, keeping its data (``start_again`` brings it back)."""
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
 
     def stop(self) -> None:
         subprocess.run(

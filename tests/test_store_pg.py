@@ -215,3 +215,38 @@ def test_a_newer_schema_is_refused(pg_server: PgServer, data_dir: Path) -> None:
         s._execute("INSERT INTO schema_version VALUES (99)")
     code, err = one_line(url, "sync", str(data_dir / "chain/electrum-mainnet-checkpoints.json"))
     assert code == 2 and "schema version 99, newer than this hashlens" in err and "upgrade hashlens" in err
+
+
+def test_the_server_reads_on_after_the_database_restarts(full_db: Path) -> None:
+    """The pool's idle connections break when PostgreSQL restarts; the server checks each as it
+    takes it and answers, instead of failing reads until it is restarted itself."""
+    from fastapi.testclient import TestClient
+
+    from hashlens.api.app import create_app
+    from hashlens.store.copy import copy_store
+    from tests.conftest import free_port
+    from tests.pg import PgServer, pg_bindir
+
+    bindir = pg_bindir()
+    assert bindir is not None
+    server = PgServer(bindir, free_port())
+    server.start()
+    try:
+        server.sql("CREATE DATABASE restart")
+        url = server.url("restart")
+        copy_store(full_db, url)
+        client = TestClient(create_app(url))
+        first = client.get("/v1/hashprice", params={"date": "2025-06-01"})
+        assert first.status_code == 200
+        for d in range(1, 5):  # the pool keeps the connections these reads used
+            assert client.get("/v1/hashprice", params={"date": f"2025-05-{d:02d}", "price": 50_000}).status_code == 200
+        server.stop_only()
+        server.start_again()
+        # Uncached reads (a store read each): the pool's old connections are broken and replaced.
+        for d in range(1, 7):
+            r = client.get("/v1/hashprice", params={"date": f"2025-07-{d:02d}", "price": 50_000})
+            assert r.status_code == 200, r.text
+        assert client.get("/v1/hashprice", params={"date": "2025-06-01"}).json() == first.json()
+        client.app.state.holder.close()  # type: ignore[attr-defined]
+    finally:
+        server.stop()

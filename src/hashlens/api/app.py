@@ -44,6 +44,7 @@ from hashlens.api.pool import HeavyPool
 from hashlens.api.routers import chain, economics, forecast, imports, miners, outlook, simulate, web_assets, weekly
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from hashlens.store.backend import StoreConnectionLost
 from hashlens.store.db import StoreLocked
 
 if TYPE_CHECKING:
@@ -56,8 +57,8 @@ async def _bad_input(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _busy(_: Request, exc: Exception) -> JSONResponse:
-    """The store held by a write batch past the wait: the server's state, not the request's
-    fault — 503, try again shortly."""
+    """The store held by a write batch past the wait, or its database connection lost: the
+    server's state, not the request's fault — 503, try again shortly."""
     return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
 
 
@@ -145,6 +146,7 @@ def create_app(
     app.state.follower = follower
     app.add_exception_handler(HashlensError, _bad_input)
     app.add_exception_handler(StoreLocked, _busy)
+    app.add_exception_handler(StoreConnectionLost, _busy)
     app.add_exception_handler(ValueError, _bad_input)
     app.add_middleware(LimitsMiddleware, token=token)
 

@@ -148,9 +148,28 @@ class StoreHolder:
         return store
 
     def run(self, fn: Callable[[Store], T]) -> T:
-        """``fn(store)`` under the read lock, in this thread."""
+        """``fn(store)`` under the read lock, in this thread.
+
+        DuckDB: this thread's cursor on the read connection. PostgreSQL: a connection from the
+        pool for this call only (threads come and go; holding one each would drain the pool),
+        replaced and the read tried once more if it was found broken (the database restarted).
+        """
+        from hashlens.store.backend import StoreConnectionLost
+
         with self._rw.read():
-            return fn(self._reader())
+            if not self.postgres:
+                return fn(self._reader())
+            for attempt in (1, 2):
+                assert self._conn is not None
+                store: Store = self._conn.cursor()
+                try:
+                    return fn(store)
+                except StoreConnectionLost:
+                    if attempt == 2:
+                        raise
+                finally:
+                    store.close()
+            raise AssertionError("unreachable")
 
     @contextmanager
     def writing(self) -> Iterator[Store]:

@@ -130,6 +130,11 @@ def connection_error(place: PgPlace, exc: BaseException) -> HashlensError:
     return HashlensError(f"cannot connect to {place.server}, database {place.db}: {text}")
 
 
+class StoreConnectionLost(HashlensError):
+    """The database connection broke (server restarted, network dropped): a new connection may
+    well work; the store keeps its last whole batch."""
+
+
 class StoreReadOnly(HashlensError):
     """The store may not be written by this role or connection."""
 
@@ -356,7 +361,7 @@ class PostgresBackend:
             ) from None
         except psycopg.OperationalError as exc:
             if self.con.closed or self.con.broken:
-                raise HashlensError(
+                raise StoreConnectionLost(
                     f"lost the connection to {self.place.server} (database {self.place.db}): {_one_line(exc)}; "
                     "rerun when the server is back (the store keeps its last whole batch)"
                 ) from None
@@ -369,8 +374,16 @@ class PostgresBackend:
         from psycopg_pool import ConnectionPool
 
         if self._children_pool is None:
+            # Each connection is checked as it is handed out: after a database restart the idle
+            # ones are broken, and a reader must get a live one.
             self._children_pool = ConnectionPool(
-                self.url, min_size=0, max_size=16, kwargs={"autocommit": True}, open=True, name="hashlens"
+                self.url,
+                min_size=0,
+                max_size=16,
+                kwargs={"autocommit": True},
+                open=True,
+                name="hashlens",
+                check=ConnectionPool.check_connection,
             )
         return PostgresBackend(self.url, self.read_only, con=self._children_pool.getconn(), pool=self._children_pool)
 
