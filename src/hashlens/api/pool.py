@@ -155,7 +155,10 @@ class HeavyPool:
     def _call(self, target: str, args: tuple[Any, ...]) -> tuple[str, Any]:
         with self._lock:
             worker = self._idle.pop() if self._idle else None
-        if worker is None or not worker.proc.is_alive():
+        if worker is not None and not worker.proc.is_alive():
+            worker.kill()  # reap it and close its pipe
+            worker = None
+        if worker is None:
             worker = _Worker.start()
         try:
             worker.conn.send((target, args))
