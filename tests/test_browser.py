@@ -16,7 +16,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -273,6 +273,18 @@ def test_dashboard_charts_zoom_and_download_as_csv(browser: Browser, site: str) 
     assert page.evaluate("id => document.getElementById(id).layout.yaxis.type", "chart-hashprice") == "log"
     page.locator("#chart-hashprice .updatemenu-button", has_text="linear").click()
     page.wait_for_function("id => document.getElementById(id).layout.yaxis.type === 'linear'", arg="chart-hashprice")
+    # ... and the y axis fits the year shown, not the whole history's $10M/PH/day
+    year = [
+        r["usd_per_ph_day"]
+        for r in w["hashprice"]["series"]
+        if r["usd_per_ph_day"] is not None
+        and date.fromisoformat(day) - timedelta(days=366) <= date.fromisoformat(r["date"])
+    ]
+    page.wait_for_function(
+        f"id => document.getElementById(id).layout.yaxis.range[1] < {2 * max(year)}", arg="chart-hashprice"
+    )
+    lo, hi = page.evaluate("id => document.getElementById(id).layout.yaxis.range", "chart-hashprice")
+    assert lo <= min(year) and max(year) <= hi < 1.2 * max(year), (lo, hi, min(year), max(year))
     # hover: the value with its unit
     page.locator("#chart-hashprice").hover(position={"x": box["width"] * 0.8, "y": box["height"] / 2})
     hover = page.locator("#chart-hashprice .hoverlayer")

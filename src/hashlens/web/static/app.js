@@ -185,7 +185,7 @@ function drawHashpriceChart(w) {
     " on " + hp.all_time_low.date : "No all-time low: no USD prices") +
     (hp.lowest_since ? " · the day's hashprice is the lowest since " + hp.lowest_since : "") + " · prices at " + hp.price_instant + ".";
   return HL.timeChart($("chart-hashprice"), [trace], { yTitle: "USD/PH/day", log: true, scaleToggle: true, xEnd: w.as_of,
-    xStart: pts[0].date, points: pts.length });
+    xStart: pts[0].date, points: pts.length, fitY: true });
 }
 
 // -- the tables ----------------------------------------------------------------------------------

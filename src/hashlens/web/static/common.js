@@ -131,32 +131,41 @@ const HL = (() => {
       if (start.toISOString() > opts.xStart) layout.xaxis.range = [start.toISOString().slice(0, 10), end.toISOString().slice(0, 10)];
     }
     if (opts.scaleToggle) layout.updatemenus = [scaleMenu(opts.log)];
-    if (opts.fitY && layout.xaxis.range) layout.yaxis.range = visibleYRange(traces, layout.xaxis.range);
+    if (opts.fitY && layout.xaxis.range) layout.yaxis.range = visibleYRange(traces, layout.xaxis.range, !!opts.log);
     return Plotly.react(div, traces, layout, CONFIG).then(() => {
       div.dataset.points = String(opts.points);
       if (opts.fitY && !div.dataset.fitY) { div.dataset.fitY = "1"; div.on("plotly_relayout", (ev) => refitY(div, ev)); }
     });
   }
-  // The y range of the values shown between two dates (a linear axis), so zooming in on recent
-  // adjustments is not flattened by the early chain's +300 % ones. Axis limits only: no figure.
-  function visibleYRange(traces, xRange) {
+  // The y range of the values shown between two dates, so zooming in on recent data is not
+  // flattened by the early chain's values (+300 % adjustments, $10M hashprice). On a log axis
+  // the range is in decades, as plotly takes it. Axis limits only: no figure is computed here.
+  function visibleYRange(traces, xRange, log) {
     const [x0, x1] = xRange.map((x) => Date.parse(x));
-    let lo = 0, hi = 0;
+    let lo = log ? Infinity : 0, hi = log ? -Infinity : 0;
     traces.forEach((t) => t.x.forEach((x, i) => {
       const ms = Date.parse(x), y = t.y[i];
-      if (ms >= x0 && ms <= x1 && Number.isFinite(y)) { lo = Math.min(lo, y); hi = Math.max(hi, y); }
+      if (ms >= x0 && ms <= x1 && Number.isFinite(y) && (!log || y > 0)) { lo = Math.min(lo, y); hi = Math.max(hi, y); }
     }));
+    if (log) {
+      if (!Number.isFinite(lo)) return undefined;
+      const a = Math.log10(lo), b = Math.log10(hi), pad = (b - a) * 0.06 || 0.1;
+      return [a - pad, b + pad];
+    }
     const pad = (hi - lo) * 0.06 || 1;
     return [lo - pad, hi + pad];
   }
+  function isLog(div) { return !!(div.layout && div.layout.yaxis && div.layout.yaxis.type === "log"); }
   function refitY(div, ev) {
     if (ev["yaxis.range[0]"] !== undefined || ev["yaxis.range"]) return;  // the reader zoomed y too: keep it
-    if (ev["xaxis.autorange"] || ev["xaxis.range[0]"] === undefined && !ev["xaxis.range"]) {
-      if (ev["xaxis.autorange"]) Plotly.relayout(div, { "yaxis.autorange": true });
+    let range = ev["xaxis.range"] || (ev["xaxis.range[0]"] !== undefined ? [ev["xaxis.range[0]"], ev["xaxis.range[1]"]] : null);
+    if (!range && ev["yaxis.type"] && div.layout.xaxis.range && !div.layout.xaxis.autorange) range = div.layout.xaxis.range;
+    if (!range) {
+      if (ev["xaxis.autorange"] || ev["yaxis.type"]) Plotly.relayout(div, { "yaxis.autorange": true });
       return;
     }
-    const range = ev["xaxis.range"] || [ev["xaxis.range[0]"], ev["xaxis.range[1]"]];
-    Plotly.relayout(div, { "yaxis.range": visibleYRange(div.data, range.map((x) => String(x).replace(" ", "T") + (String(x).length > 10 ? "Z" : ""))) });
+    const y = visibleYRange(div.data, range.map((x) => String(x).replace(" ", "T") + (String(x).length > 10 ? "Z" : "")), isLog(div));
+    if (y) Plotly.relayout(div, { "yaxis.range": y });
   }
   // A chart over categories (e.g. the next adjustments), zoom and hover only.
   function categoryChart(div, traces, opts) {
