@@ -634,3 +634,24 @@ def test_ctrl_c_has_its_own_exit(tmp_path: Path, data_dir: Path) -> None:
     _out, rest = proc.communicate(timeout=120)
     assert proc.returncode == 130, rest
     assert rest.strip().splitlines()[-1] == "error: interrupted"
+
+
+@pytest.mark.parametrize(("column", "value"), [("txs", "3000000000"), ("total_weight", "4000001")])
+def test_block_stats_beyond_what_a_block_holds_are_one_line(
+    tmp_path: Path, data_dir: Path, column: str, value: str
+) -> None:
+    """A transaction count or weight no block can have (found by the large fuzz run: a count past
+    32 bits was an exit 1 with no place named)."""
+    import csv
+    import gzip
+
+    with gzip.open(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", "rt", newline="") as fh:
+        rows = [row for _, row in zip(range(4), csv.reader(fh), strict=False)]
+    rows[2][rows[0].index(column)] = value
+    f = tmp_path / "stats.csv"
+    with f.open("w", newline="") as out:
+        csv.writer(out).writerows(rows)
+    proc = hashlens("--db", str(tmp_path / "s.duckdb"), "sync", str(f))
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and err.count("\n") == 1, err
+    assert f"height 1: {column} {int(value):,} is outside 0 … " in err and str(f) in err

@@ -26,10 +26,12 @@ from hashlens.consensus.params import (
     COIN,
     DIFFICULTY_ADJUSTMENT_INTERVAL,
     HALVING_INTERVAL,
+    MAX_BLOCK_WEIGHT,
     POW_LIMIT,
     POW_LIMIT_BITS,
     POW_TARGET_SPACING,
     POW_TARGET_TIMESPAN,
+    WITNESS_SCALE_FACTOR,
 )
 from hashlens.consensus.rate import (
     HASHES_PER_DIFFICULTY,
@@ -58,6 +60,8 @@ __all__ = [
     "COIN",
     "DIFFICULTY_ADJUSTMENT_INTERVAL",
     "HALVING_INTERVAL",
+    "MAX_BLOCK_WEIGHT",
+    "WITNESS_SCALE_FACTOR",
     "HASHES_PER_DIFFICULTY",
     "HEADER_SIZE",
     "MAX_TARGET",

@@ -14,5 +14,10 @@ POW_LIMIT = (1 << 224) - 1
 POW_LIMIT_BITS = 0x1D00FFFF
 #: Satoshis per bitcoin.
 COIN = 100_000_000
+#: Core's consensus/consensus.h MAX_BLOCK_WEIGHT (BIP141); a pre-SegWit block's 1 MB counts 4 a byte.
+MAX_BLOCK_WEIGHT = 4_000_000
+#: WITNESS_SCALE_FACTOR: a non-witness byte weighs 4, so a block holds at most 1,000,000 of them,
+#: and at most that many transactions (each has at least one non-witness byte).
+WITNESS_SCALE_FACTOR = 4
 #: Genesis block time (2009-01-03 18:15:05 UTC) [Unix s].
 GENESIS_TIME = 1231006505

@@ -114,9 +114,10 @@ def check_block_stats(stats: BlockStats, path: str | Path) -> None:
     Hashes are 64 lowercase hex digits; the subsidy is the consensus subsidy of the height
     (:func:`hashlens.consensus.block_subsidy_sat`); fees are not negative; and a block's time
     exceeds its parent's median time past (Core's ``ContextualCheckBlockHeader`` rule) where
-    the parent is the previous row.
+    the parent is the previous row; weights and transaction counts within what a block can
+    hold (``MAX_BLOCK_WEIGHT``, and at most one transaction per non-witness byte).
     """
-    from hashlens.consensus import HALVING_INTERVAL, block_subsidy_sat
+    from hashlens.consensus import HALVING_INTERVAL, MAX_BLOCK_WEIGHT, WITNESS_SCALE_FACTOR, block_subsidy_sat
 
     heights, hashes = stats.height, stats.blockhash
     hexdigits = set("0123456789abcdef")
@@ -140,6 +141,17 @@ def check_block_stats(stats: BlockStats, path: str | Path) -> None:
     bad = np.flatnonzero(stats.totalfee_sat < 0)
     if bad.size:
         raise HashlensError(f"{path}: height {int(heights[int(bad[0])])}: negative total fee")
+    for name, values, most in (
+        ("total_weight", stats.total_weight, MAX_BLOCK_WEIGHT),
+        ("txs", stats.txs, MAX_BLOCK_WEIGHT // WITNESS_SCALE_FACTOR),
+    ):
+        bad = np.flatnonzero((values < 0) | (values > most))
+        if bad.size:
+            i = int(bad[0])
+            raise HashlensError(
+                f"{path}: height {int(heights[i])}: {name} {int(values[i]):,} is outside 0 … {most:,}, "
+                "what a block can hold"
+            )
     if len(heights) > 1 and stats.mediantime.any():
         has_parent = np.diff(heights) == 1
         bad = np.flatnonzero(has_parent & (stats.time[1:] <= stats.mediantime[:-1]))
