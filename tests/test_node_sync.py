@@ -250,3 +250,20 @@ def test_a_refused_run_leaves_every_earlier_run_committed(new_store: Callable[[]
         assert [r[0] for r in table(store, BLOCKS)] == list(range(200))
         # The rows are the node's own headers: the first 200 hashes as chain_of named them.
         assert store.header_hashes(0, 199) == {h: chain_of(raws).hashes[h] for h in range(200)}
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [("subsidy", 625_000_001, "subsidy"), ("txs", 2**31, "txs")])
+def test_a_node_whose_block_stats_break_consensus_is_refused(
+    data_dir: Path, shared_chain: SharedChain, field: str, value: int, words: str
+) -> None:
+    """The node's getblockstats meet the file's checks: a subsidy that is not the height's, or a
+    transaction count no block can hold, is refused on one line and nothing is stored."""
+    chain = periods_chain(shared_chain)
+    heights = {cp.height for cp in shared_chain.checkpoints}
+    chain.stats = read_stats_rows(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", heights)
+    lied = max(h for h in chain.stats if chain.hashes.get(h) == chain.stats[h]["blockhash"])
+    chain.stats[lied] = {**chain.stats[lied], field: value}
+    with ReplayServer(chain) as srv, Store() as store:
+        with pytest.raises(HashlensError, match=rf"height {lied}: {words}"):
+            sync(store, srv.rpc_url, periods_only=True, batch_rows=100, fee_blocks=None)
+        assert table(store, "SELECT count(*) FROM block_stats") == [(0,)]

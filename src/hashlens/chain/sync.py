@@ -50,7 +50,7 @@ from hashlens.consensus.header import display_hex, hash_headers
 from hashlens.consensus.params import GENESIS_TIME
 from hashlens.errors import HashlensError
 from hashlens.sources import detect
-from hashlens.sources.blockstats import check_block_stats, read_blockstats
+from hashlens.sources.blockstats import BlockStats, check_block_stats, read_blockstats
 from hashlens.sources.boundary_times import read_period_boundary_times
 from hashlens.sources.checkpoints import read_bitcoinj, read_electrum
 from hashlens.sources.headerfiles import (
@@ -896,6 +896,22 @@ def _sync_fees(store: Store, client: HeaderSource, report: SyncReport, tip: int,
             )
     if fees:
         col = lambda name: np.asarray([getattr(f, name) for f in fees], dtype=np.int64)  # noqa: E731
+        # The node's statistics meet the same checks as a file's (consensus subsidy, fees not
+        # negative, what a block can hold): a node that lies is refused on one line.
+        order = np.argsort(col("height"), kind="stable")
+        check_block_stats(
+            BlockStats(
+                height=col("height")[order],
+                time=col("time")[order],
+                blockhash=[fees[i].blockhash for i in order.tolist()],
+                subsidy_sat=col("subsidy_sat")[order],
+                totalfee_sat=col("totalfee_sat")[order],
+                mediantime=np.zeros(len(fees), dtype=np.int64),  # parents may be missing: no MTP check here
+                txs=col("txs")[order],
+                total_weight=col("total_weight")[order],
+            ),
+            client.name,
+        )
         store.insert_block_stats(
             StatsRows(
                 col("height"),
