@@ -242,14 +242,7 @@ def _min_difficulty_bits(ctx: ChainContext, height: int, hdr: BlockHeader, param
         return None
     if hdr.time > t_prev + 2 * params.spacing_s:
         return params.pow_limit_bits
-    h = height - 1
-    while True:
-        b = ctx.bits_at(h)
-        if b is None:
-            return None
-        if h == 0 or h % params.interval == 0 or b != params.pow_limit_bits:
-            return b
-        h -= 1
+    return _walk_back_bits(ctx, height - 1, params)
 
 
 def check_next_work(

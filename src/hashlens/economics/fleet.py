@@ -11,6 +11,7 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -468,13 +469,9 @@ def fleet_over_days(
     }
 
 
-def evaluate_fleet(
-    groups: list[FleetGroup], op: Operating, hashprice_usd_per_ph_day: float, btc_price_usd: float
-) -> dict[str, Any]:
-    """Per-group unit economics, fleet totals and the share of hashrate under water, as
-    plain data (what the CLI prints and the API returns)."""
-    from dataclasses import asdict
-
+def group_arrays(groups: Sequence[FleetGroup], op: Operating) -> tuple[np.ndarray, ...]:
+    """Per-group hashrate [TH/s], power [W], count [-] and power price [USD/kWh] (the group's
+    own, else the operating one) as arrays, in the groups' order."""
     h = np.array([g.hashrate_ths for g in groups])
     w = np.array([g.power_w for g in groups])
     n = np.array([g.count for g in groups], dtype=float)
@@ -484,6 +481,17 @@ def evaluate_fleet(
             for g in groups
         ]
     )
+    return h, w, n, pp
+
+
+def evaluate_fleet(
+    groups: list[FleetGroup], op: Operating, hashprice_usd_per_ph_day: float, btc_price_usd: float
+) -> dict[str, Any]:
+    """Per-group unit economics, fleet totals and the share of hashrate under water, as
+    plain data (what the CLI prints and the API returns)."""
+    from dataclasses import asdict
+
+    h, w, n, pp = group_arrays(groups, op)
     mp = np.array([g.machine_price_usd if g.machine_price_usd is not None else np.nan for g in groups])
     ue = unit_economics(h, w, hashprice_usd_per_ph_day, btc_price_usd, op, pp, mp)
     per_group = []

@@ -40,6 +40,7 @@ from hashlens.economics.fleet import (
     Operating,
     breakeven_hashprice_usd_per_ph_day,
     fleet_groups,
+    group_arrays,
     machine_daily_cost,
     revenue_share,
 )
@@ -410,15 +411,7 @@ def fleet_arrays(groups: list[FleetGroup], op: Operating) -> FleetArrays:
     stopping (power and per-kWh hosting; per-kW-month hosting is owed either way), i.e. the
     breakeven with the per-kW-month fee set to zero.
     """
-    h = np.array([g.hashrate_ths for g in groups])
-    w = np.array([g.power_w for g in groups])
-    n = np.array([g.count for g in groups], dtype=float)
-    pp = np.array(
-        [
-            g.power_price_usd_per_kwh if g.power_price_usd_per_kwh is not None else op.power_price_usd_per_kwh
-            for g in groups
-        ]
-    )
+    h, w, n, pp = group_arrays(groups, op)
     c = machine_daily_cost(w, op, pp)
     thr = np.asarray(
         breakeven_hashprice_usd_per_ph_day(h, w, replace(op, hosting_usd_per_kw_month=0.0), pp), dtype=float
