@@ -72,9 +72,11 @@ class Machine(BaseModel):
         return self
 
 
-class FleetRequest(BaseModel):
+class OperatingTerms(BaseModel):
+    """How machines run, with its bounds: the fields of ``economics.fleet.Operating`` that the
+    fleet and the fleet outlook both take."""
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    machines: list[Machine] = Field(..., min_length=1, max_length=1000)
     power_price_usd_per_kwh: float = Field(0.05, ge=0, le=10)
     pool_fee: float = Field(0.02, ge=0, le=1)
     stale_rate: float = Field(0.0, ge=0, le=1)
@@ -82,6 +84,10 @@ class FleetRequest(BaseModel):
     pue: float = Field(1.0, ge=1, le=5)
     hosting_usd_per_kwh: float = Field(0.0, ge=0, le=10)
     hosting_usd_per_kw_month: float = Field(0.0, ge=0, le=10_000)
+
+
+class FleetRequest(OperatingTerms):
+    machines: list[Machine] = Field(..., min_length=1, max_length=1000)
     date: Day | None = None
     btc_price_usd: float | None = Field(None, gt=0, le=1e9)
     hashprice_usd_per_ph_day: float | None = Field(None, gt=0, le=1e7)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from hashlens.api.models import Day, Machine
+from hashlens.api.models import Day, Machine, OperatingTerms
 from hashlens.sim.fleet_outlook import MAX_MONTHS, MAX_PATHS, MAX_ROWS, MAX_WORK
 
 
@@ -25,7 +25,7 @@ class LoanIn(BaseModel):
     term_months: int = Field(..., ge=1, le=MAX_MONTHS, description="Months; at most the horizon.")
 
 
-class OutlookRequest(BaseModel):
+class OutlookRequest(OperatingTerms):
     """A fleet and its terms. Work ceiling: ``len(machines) × paths × months ≤ 240,000,000``
     (1,000 rows × 10,000 paths × 24 months, about 1.5 s of numpy on two cores)."""
 
@@ -36,12 +36,6 @@ class OutlookRequest(BaseModel):
     paths: int = Field(10_000, ge=1, le=MAX_PATHS)
     seed: int = Field(1, ge=0, le=0xFFFF_FFFF)
     power_price_usd_per_kwh: float = Field(0.05, ge=0, le=10, description="Where a row gives none [USD/kWh].")
-    pool_fee: float = Field(0.02, ge=0, le=1)
-    stale_rate: float = Field(0.0, ge=0, le=1)
-    uptime: float = Field(1.0, ge=0, le=1)
-    pue: float = Field(1.0, ge=1, le=5)
-    hosting_usd_per_kwh: float = Field(0.0, ge=0, le=10)
-    hosting_usd_per_kw_month: float = Field(0.0, ge=0, le=10_000)
     capex_usd_per_machine: float = Field(0.0, ge=0, le=1e8, description="Where a row gives no machine_price_usd.")
     depreciation_months: int = Field(36, ge=1, le=600, description="Straight line to the salvage share.")
     salvage_share: float = Field(0.0, ge=0, le=1)
