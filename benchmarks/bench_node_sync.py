@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any
 
 from tests.replay import ReplayChain, ReplayServer, chain_of, mine_regtest_chain
 
-from hashlens.chain.sync import NullProgress, sync, sync_remote
+from hashlens.chain.sync import REMOTE_BATCH_ROWS, NullProgress, sync, sync_remote
 from hashlens.consensus.contextual import REGTEST
 from hashlens.sources.remote import open_remote
 from hashlens.store import Store
@@ -33,6 +34,8 @@ NOW = 1_900_000_000  # the sync's reference time (regtest times start in 2011) [
 
 def _serve(chain: ReplayChain, rest: bool, conn: Any) -> None:
     chain.rest = rest
+    chain.frozen = True
+    chain.best_headers(chain.hashes[min(chain.hashes)], 1)  # its index and buffer, before the clock starts
     with ReplayServer(chain) as srv:
         conn.send(srv.port)
         conn.recv()  # until the parent says stop
@@ -54,16 +57,18 @@ class Node:
         self.proc.join(10)
 
 
-def timed_sync(url: str, db: Path, tip: int, bulk: bool = True, batch: int = 100_000) -> tuple[float, int]:
-    """Seconds to sync heights 0 … tip from ``url`` into a new DuckDB file, and rows stored."""
+def timed_sync(url: str, db: Path, tip: int, bulk: bool = True, batch: int = REMOTE_BATCH_ROWS) -> tuple[float, int]:
+    """Seconds to sync heights 0 … tip from ``url`` into a new DuckDB file, from opening the
+    store to closing it (its last checkpoint included), and rows stored."""
+    t0 = time.perf_counter()
     with Store(db) as store:
-        t0 = time.perf_counter()
         if bulk:
             sync(store, url, batch_rows=batch, now=NOW, params=REGTEST, fee_blocks=0)
         else:
             client = open_remote(url)
             sync_remote(store, client, NullProgress(), 1000, now=NOW, params=REGTEST, fee_blocks=0, bulk=False)
-        dt = time.perf_counter() - t0
+    dt = time.perf_counter() - t0
+    with Store(db, read_only=True) as store:
         rows = store.counts()["blocks"]
         assert store.tip_height() == tip, (store.tip_height(), tip)
     return dt, rows
@@ -74,7 +79,10 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=900_000, help="headers in the chain (genesis included)")
     ap.add_argument("--rpc-n", type=int, default=20_000, help="prefix synced header by header over JSON-RPC")
     ap.add_argument("--batch-n", type=int, default=100_000, help="prefix synced in bulk over batched JSON-RPC")
-    ap.add_argument("--batch", type=int, default=100_000, help="headers per run (one transaction each)")
+    ap.add_argument(
+        "--batch", type=int, default=REMOTE_BATCH_ROWS, help="headers per run (one transaction each; default: sync's)"
+    )
+    ap.add_argument("--repeat", type=int, default=3, help="REST syncs, each in a new process (the median counts)")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
@@ -93,7 +101,15 @@ def main() -> None:
     )
     rest_node, rpc_node, batch_node = Node(full, True), Node(prefix, False), Node(batch_prefix, False)
     try:
-        rest_s, rows = timed_sync(rest_node.url, tmp / "rest.duckdb", args.n - 1, batch=args.batch)
+        # Each REST sync in a new interpreter, as `hashlens sync` runs: nothing loaded by an
+        # earlier run (numba, pyarrow) is already there.
+        spawn = multiprocessing.get_context("spawn")
+        rest_runs = []
+        for i in range(args.repeat):
+            db = tmp / ("rest.duckdb" if i == 0 else f"rest-{i}.duckdb")
+            with spawn.Pool(1) as pool:
+                rest_runs.append(pool.apply(timed_sync, (rest_node.url, db, args.n - 1, True, args.batch)))
+        rest_s, rows = statistics.median(s for s, _ in rest_runs), rest_runs[0][1]
         batch_s, _ = timed_sync(batch_node.url, tmp / "batch.duckdb", args.batch_n - 1, batch=args.batch)
         old_s, _ = timed_sync(rpc_node.url, tmp / "old.duckdb", args.rpc_n - 1, bulk=False)
     finally:
@@ -116,7 +132,11 @@ def main() -> None:
         args.rpc_n / old_s,
         args.n / bu_s,
     )
-    print(f"REST bulk sync, end to end into DuckDB ({rows:,} rows, {rest_s:.2f} s):   {rest_rate:12,.0f} headers/s")
+    each = ", ".join(f"{s:.2f}" for s, _ in rest_runs)
+    print(
+        f"REST bulk sync, end to end into DuckDB ({rows:,} rows, median {rest_s:.2f} s of {each}; "
+        f"runs of {args.batch:,}):   {rest_rate:12,.0f} headers/s"
+    )
     print(
         f"batched JSON-RPC bulk sync (node without -rest; first {args.batch_n:,}):    {batch_rate:12,.0f} headers/s"
         f"  (REST is {rest_rate / batch_rate:.1f}x)"
@@ -131,7 +151,7 @@ def main() -> None:
         f"{bu_rate:12,.0f} headers/s  (REST bulk end to end is {rest_rate / bu_rate:.1f}x)"
     )
     print(f"rows of the first {args.rpc_n:,} heights identical between the REST and old paths: {same}")
-    print(f"goal >= 500,000 headers/s end to end: {'met' if rest_rate >= 500_000 else 'NOT met'}")
+    print(f"goal >= 500,000 headers/s end to end (median): {'met' if rest_rate >= 500_000 else 'NOT met'}")
 
 
 if __name__ == "__main__":

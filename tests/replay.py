@@ -47,7 +47,10 @@ class ReplayChain:
     rest: bool = True
     stats: dict[int, dict[str, Any]] = field(default_factory=dict)  # height -> getblockstats row
     rest_body: bytes | None = None
+    frozen: bool = False  # the chain never changes: REST headers are slices of one buffer
     _index: dict[str, int] = field(default_factory=dict)
+    _flat: bytes | None = None
+    _flat_lo: int = 0
 
     def height_of(self, block_hash: str) -> int | None:
         """Height of ``block_hash`` in the current best chain (up to the tip), else None."""
@@ -61,6 +64,14 @@ class ReplayChain:
         """Core's REST headers: up to ``count`` (at most 2,000) headers of the best chain from
         ``block_hash`` up; nothing if it is not in the best chain."""
         h = self.height_of(block_hash)
+        if self.frozen and h is not None:
+            # As a node serves them from its block index: no Python work per header (the
+            # benchmark measures the sync, not this server).
+            if self._flat is None:
+                self._flat_lo = min(self.hashes)
+                self._flat = b"".join(self.headers[self.hashes[k]] for k in range(self._flat_lo, self.tip + 1))
+            end = min(h + min(count, 2000), self.tip + 1)
+            return self._flat[80 * (h - self._flat_lo) : 80 * (end - self._flat_lo)]
         out: list[bytes] = []
         while h is not None and h <= self.tip and h in self.hashes and len(out) < min(count, 2000):
             out.append(self.headers[self.hashes[h]])

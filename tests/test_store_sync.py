@@ -241,6 +241,50 @@ def test_migrations_upgrade_and_refuse_newer(stores: Stores) -> None:
         Store(p)
 
 
+def test_migration_8_keeps_every_hash(stores: Stores, data_dir: Path) -> None:
+    """A store written before hashes were bytes (schema 7: 64 hex characters) is upgraded with
+    every hash, previous hash and merkle root intact, and a NULL hash stays NULL."""
+    import csv
+
+    from hashlens.store import db as store_db
+
+    with open(data_dir / "chain-extra/verified-mainnet-headers-2025-2026.csv", newline="") as fh:
+        verified = list(csv.DictReader(fh))
+    stats = sorted(blockstats_rows(data_dir).items())[-50:]
+    p = stores.new("m8")
+    real = store_db.MIGRATIONS
+    store_db.MIGRATIONS = real[:7]
+    try:
+        with Store(p) as s, s.transaction():
+            for r in verified:
+                raw = bytes.fromhex(r["header_hex"])
+                merkle = raw[36:68][::-1].hex()  # display order, as schema 7 kept it
+                s._execute(
+                    "INSERT INTO blocks (height, hash, prev_hash, version, merkle_root, time, bits, nonce, source) "
+                    "VALUES (?, ?, ?, 1, ?, ?, ?, 0, 'v7')",
+                    [int(r["height"]), r["hash"], r["prev_hash"], merkle, int(r["time"]), int(r["bits"], 16)],
+                )
+            for h, (x, t) in stats:
+                s._execute("INSERT INTO blocks (height, hash, time, source) VALUES (?, ?, ?, 'v7')", [h, x, t])
+            s._execute("INSERT INTO blocks (height, time, source) VALUES (1, 1231469665, 'v7')")
+    finally:
+        store_db.MIGRATIONS = real
+    with Store(p) as s:
+        assert s.schema_version() == len(real) >= 8
+        for r in verified:
+            raw = bytes.fromhex(r["header_hex"])
+            got = s._rows("SELECT hash, prev_hash, merkle_root FROM blocks WHERE height = ?", [int(r["height"])])
+            assert [tuple(bytes(v) for v in row) for row in got] == [
+                (bytes.fromhex(r["hash"]), bytes.fromhex(r["prev_hash"]), raw[36:68][::-1])
+            ]
+            assert s.block_hash(int(r["height"])) == r["hash"]
+        for h, (x, _) in stats:
+            assert s.block_hash(h) == x
+        assert s._scalar("SELECT hash FROM blocks WHERE height = 1") is None
+        # The upgraded rows are the ones a sync of the same file would write: nothing conflicts.
+        assert sync(s, str(data_dir / "chain-extra/verified-mainnet-headers-2025-2026.csv"))[0].added == 0
+
+
 def test_parquet_and_csv_header_files(tmp_path: Path, data_dir: Path, new_store: Callable[[], Store]) -> None:
     """Real stale-chain headers as Parquet (fields) and CSV (hex), placed by their height column."""
     import pyarrow as pa
@@ -424,7 +468,8 @@ def test_verified_headers_import(store_copy: str, data_dir: Path, tmp_path: Path
         for r in rows:
             h = int(r["height"])
             got = s._rows("SELECT hash, time, bits FROM blocks WHERE height = ? AND prev_hash IS NOT NULL", [h])
-            assert got == [(r["hash"], int(r["time"]), int(r["bits"], 16))]
+            # the store keeps a hash as its 32 bytes in display order: their hex is the file's hash
+            assert [(bytes(x).hex(), t, b) for x, t, b in got] == [(r["hash"], int(r["time"]), int(r["bits"], 16))]
             if h in stats:  # where the block stats know the block, they agree (same hash, same time)
                 assert stats[h] == (r["hash"], int(r["time"]))
 

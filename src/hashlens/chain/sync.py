@@ -46,7 +46,7 @@ from hashlens.consensus.contextual import (
     check_header,
     check_header_run,
 )
-from hashlens.consensus.header import display_hex, hash_headers
+from hashlens.consensus.header import display_bytes, hash_headers, warm_hasher
 from hashlens.consensus.params import GENESIS_TIME
 from hashlens.errors import HashlensError
 from hashlens.sources import detect
@@ -622,8 +622,11 @@ def _fetch_branch(
     return fresh, last_hashes
 
 
-#: Headers per run (one transaction) of a node sync unless told otherwise.
-REMOTE_BATCH_ROWS = 100_000
+#: Headers per run (one transaction) of a node sync unless told otherwise: one DuckDB row
+#: group (122,880 rows). A transaction adding whole row groups has them written straight to
+#: the file; a part of one is copied through the write-ahead log at commit (runs of 100,000
+#: committed 3x slower than runs of 122,880: `sh scripts/bench node_sync`).
+REMOTE_BATCH_ROWS = 122_880
 #: Blocks below a node's tip whose fees a remote sync fetches by default: two periods, enough
 #: for the trailing 144-block fees and the hashprice of the recent days.
 DEFAULT_FEE_BLOCKS = 2 * N
@@ -715,7 +718,7 @@ class _TailContext:
     def __init__(self, below: ChainView, keep: int) -> None:
         self.below, self.keep = below, keep
         self.height0 = 0
-        self.hash_hex = b""
+        self.hash_bytes = b""
         self.times = np.zeros(0, dtype=np.int64)
         self.bits = np.zeros(0, dtype=np.int64)
 
@@ -724,12 +727,12 @@ class _TailContext:
             raise AssertionError("runs must be consecutive")
         if not self.times.size:
             self.height0 = run.height0
-        hash_hex = self.hash_hex + run.hash_hex
+        hash_bytes = self.hash_bytes + run.hash_bytes
         times = np.concatenate([self.times, run.headers["time"].astype(np.int64)])
         bits = np.concatenate([self.bits, run.headers["bits"].astype(np.int64)])
         drop = max(0, times.size - self.keep)
         self.height0 += drop
-        self.hash_hex, self.times, self.bits = hash_hex[64 * drop :], times[drop:], bits[drop:]
+        self.hash_bytes, self.times, self.bits = hash_bytes[32 * drop :], times[drop:], bits[drop:]
 
     def _index(self, height: int) -> int | None:
         i = height - self.height0
@@ -737,7 +740,7 @@ class _TailContext:
 
     def hash_at(self, height: int) -> str | None:
         i = self._index(height)
-        return self.below.hash_at(height) if i is None else self.hash_hex[64 * i : 64 * i + 64].decode()
+        return self.below.hash_at(height) if i is None else self.hash_bytes[32 * i : 32 * i + 32].hex()
 
     def time_at(self, height: int) -> int | None:
         i = self._index(height)
@@ -831,6 +834,8 @@ def _sync_runs(
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-write") as writer,
     ):
         pending: Future[HeaderRun] | None = fetcher.submit(client.header_run, *runs[0]) if runs else None
+        if runs:
+            warm_hasher()  # in the background, while the first runs are fetched and checked
         try:
             for k, (lo, count) in enumerate(runs):
                 assert pending is not None
@@ -847,9 +852,9 @@ def _sync_runs(
                 _check_stored_run(store, below, run, where)
                 cols = HeaderColumns(
                     lo,
-                    run.hash_hex,
-                    display_hex(run.headers["prev"]),
-                    display_hex(run.headers["merkle"]),
+                    run.hash_bytes,
+                    display_bytes(run.headers["prev"]),
+                    display_bytes(run.headers["merkle"]),
                     run.headers["version"],
                     run.headers["time"],
                     run.headers["bits"],

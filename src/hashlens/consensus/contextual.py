@@ -44,7 +44,7 @@ from hashlens.consensus.header import (
     BlockHeader,
     check_proof_of_work,
     check_proof_of_work_bulk,
-    display_hex,
+    display_bytes,
     hash_headers,
     parse_headers,
 )
@@ -424,7 +424,7 @@ class RunCheck:
     height0: int  # height of the first header
     headers: np.ndarray  # records of :data:`hashlens.consensus.header.HEADER_DTYPE`
     hashes: np.ndarray  # (n, 32) uint8, internal byte order
-    hash_hex: bytes  # n * 64 bytes of display hex
+    hash_bytes: bytes  # n * 32 bytes, each hash in display order (see ``display_bytes``)
     unchecked: Counter[str]  # rule -> how many headers it could not be decided for
 
     def __len__(self) -> int:
@@ -432,15 +432,15 @@ class RunCheck:
 
     def hash_at(self, i: int) -> str:
         """Display hex of the i-th header's hash."""
-        return self.hash_hex[64 * i : 64 * i + 64].decode()
+        return self.hash_bytes[32 * i : 32 * i + 32].hex()
 
 
 class _RunContext:
     """``ctx`` below a run, the run's own arrays at its heights (what Core's block index holds
     once the headers before a header are accepted)."""
 
-    def __init__(self, ctx: ChainContext, height0: int, headers: np.ndarray, hash_hex: bytes) -> None:
-        self.ctx, self.height0, self.headers, self.hash_hex = ctx, height0, headers, hash_hex
+    def __init__(self, ctx: ChainContext, height0: int, headers: np.ndarray, hash_bytes: bytes) -> None:
+        self.ctx, self.height0, self.headers, self.hash_bytes = ctx, height0, headers, hash_bytes
 
     def _index(self, height: int) -> int | None:
         i = height - self.height0
@@ -448,7 +448,7 @@ class _RunContext:
 
     def hash_at(self, height: int) -> str | None:
         i = self._index(height)
-        return self.ctx.hash_at(height) if i is None else self.hash_hex[64 * i : 64 * i + 64].decode()
+        return self.ctx.hash_at(height) if i is None else self.hash_bytes[32 * i : 32 * i + 32].hex()
 
     def time_at(self, height: int) -> int | None:
         i = self._index(height)
@@ -554,21 +554,21 @@ def check_header_run(
     headers = parse_headers(raw)
     n = len(headers)
     hashes = hash_headers(raw) if hashes is None else hashes
-    hex_all = display_hex(hashes)
+    shown = display_bytes(hashes)
     unchecked: Counter[str] = Counter()
     if n == 0:
-        return RunCheck(height0, headers, hashes, hex_all, unchecked)
+        return RunCheck(height0, headers, hashes, shown, unchecked)
     heights = np.arange(height0, height0 + n, dtype=np.int64)
     bits = headers["bits"]
     times = headers["time"].astype(np.int64)
-    run = _RunContext(ctx, height0, headers, hex_all)
+    run = _RunContext(ctx, height0, headers, shown)
 
     bad = ~check_proof_of_work_bulk(hashes, bits, params.pow_limit)
     prev = headers["prev"]
     if n > 1:
         bad[1:] |= (prev[1:] != hashes[:-1]).any(axis=1)
     if height0 == 0:
-        bad[0] |= hex_all[:64].decode() != params.genesis_hash or bool(prev[0].any())
+        bad[0] |= shown[:32].hex() != params.genesis_hash or bool(prev[0].any())
     else:
         below_hash = ctx.hash_at(height0 - 1)
         if below_hash is not None:
@@ -615,7 +615,7 @@ def check_header_run(
         for i in range(n):
             checked = check_header(run, height0 + i, _header_at(headers, i), where, now, params)
             unchecked.update(checked.unchecked)
-    return RunCheck(height0, headers, hashes, hex_all, +unchecked)
+    return RunCheck(height0, headers, hashes, shown, +unchecked)
 
 
 __all__ = [

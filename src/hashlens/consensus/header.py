@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import binascii
 import ctypes
 import ctypes.util
 import hashlib
 import struct
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -200,6 +200,27 @@ def _native_hasher() -> Callable[[np.ndarray, np.ndarray], None] | None:
     return sha256d_all
 
 
+_warming: threading.Thread | None = None
+_native_ready = threading.Event()
+
+
+def _load_native() -> None:
+    native = _native_hasher()
+    if native is not None:
+        native(np.zeros(HEADER_SIZE, dtype=np.uint8), np.empty(32, dtype=np.uint8))
+    _native_ready.set()
+
+
+def warm_hasher() -> None:
+    """Start loading the compiled hashing loop in a background thread: numba's import and its
+    on-disk cache take ~0.4 s. Until it is ready, :func:`hash_headers` hashes with hashlib
+    (the same digests), so a sync's first runs go on to be checked and written meanwhile."""
+    global _warming
+    if _warming is None:
+        _warming = threading.Thread(target=_load_native, name="hashlens-hasher", daemon=True)
+        _warming.start()
+
+
 def hash_headers(raw: bytes) -> np.ndarray:
     """Double SHA-256 of every header in a buffer: an (n, 32) uint8 array, internal byte order.
 
@@ -207,7 +228,9 @@ def hash_headers(raw: bytes) -> np.ndarray:
     """
     n = len(parse_headers(raw))
     out = np.empty(n * 32, dtype=np.uint8)
-    native = _native_hasher() if n >= _NATIVE_MIN_HEADERS else None
+    # The native loop unless it is still loading in the background (then hashlib, not a wait).
+    loading = _warming is not None and not _native_ready.is_set()
+    native = _native_hasher() if n >= _NATIVE_MIN_HEADERS and not loading else None
     if native is not None:
         native(np.frombuffer(raw, dtype=np.uint8), out)
     else:
@@ -219,10 +242,10 @@ def hash_headers(raw: bytes) -> np.ndarray:
     return out.reshape(n, 32)
 
 
-def display_hex(hashes: np.ndarray) -> bytes:
-    """(n, 32) internal-order hashes as n*64 bytes of display hex (byte-reversed, lower case),
-    the form explorers, RPC and the store use; one C call for the whole array."""
-    return binascii.hexlify(np.ascontiguousarray(hashes[:, ::-1]).tobytes())
+def display_bytes(hashes: np.ndarray) -> bytes:
+    """(n, 32) internal-order hashes as n*32 bytes in display order (each byte-reversed): the
+    bytes whose hex is the form explorers and RPC show, and what the store keeps."""
+    return np.ascontiguousarray(hashes[:, ::-1]).tobytes()
 
 
 def check_proof_of_work_bulk(hashes: np.ndarray, bits: np.ndarray, pow_limit: int = POW_LIMIT) -> np.ndarray:

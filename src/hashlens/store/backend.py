@@ -284,12 +284,28 @@ class DuckDBBackend:
 def pg_ddl(sql: str) -> str:
     """A migration written for DuckDB in PostgreSQL's types (the only per-backend schema
     difference): no unsigned integers (bits fit BIGINT; the header nonce is 32-bit, so UBIGINT
-    fits BIGINT too), NUMERIC for HUGEINT, DOUBLE PRECISION, and ``/`` for integer division."""
+    fits BIGINT too), NUMERIC for HUGEINT, DOUBLE PRECISION, ``/`` for integer division, and
+    BYTEA for BLOB (decoded from hex by ``decode``; PostgreSQL picks a column's storage itself)."""
+    sql = re.sub(r"\s+USING COMPRESSION \w+", "", sql)
+    sql = re.sub(r"\bBLOB\b", "BYTEA", sql)
+    sql = re.sub(r"\bunhex\((\w+)\)", r"decode(\1, 'hex')", sql)
     sql = re.sub(r"\bUINTEGER\b", "BIGINT", sql)
     sql = re.sub(r"\bUBIGINT\b", "BIGINT", sql)
     sql = re.sub(r"\bHUGEINT\b", "NUMERIC(39)", sql)
     sql = re.sub(r"\bDOUBLE\b(?!\s+PRECISION)", "DOUBLE PRECISION", sql)
     return sql.replace("//", "/")
+
+
+def _bytea_as_text(data: Any) -> Any:
+    """An Arrow table with its binary columns as PostgreSQL's hex input for BYTEA (``\\x`` and
+    two hex digits a byte): Arrow's CSV writer would write the raw bytes."""
+    import pyarrow as pa
+
+    for i, field in enumerate(data.schema):
+        if pa.types.is_binary(field.type) or pa.types.is_fixed_size_binary(field.type):
+            text = pa.array([None if v is None else "\\x" + v.hex() for v in data.column(i).to_pylist()], pa.string())
+            data = data.set_column(i, field.name, text)
+    return data
 
 
 def _pg_params(sql: str, params: Sequence[Any]) -> tuple[str, list[Any] | None]:
@@ -444,7 +460,9 @@ class PostgresBackend:
 
         buf = io.BytesIO()
         pacsv.write_csv(
-            data.select(list(columns)), buf, pacsv.WriteOptions(include_header=False, quoting_style="needed")
+            _bytea_as_text(data.select(list(columns))),
+            buf,
+            pacsv.WriteOptions(include_header=False, quoting_style="needed"),
         )
         cols = ", ".join(columns)
         try:

@@ -8,7 +8,7 @@ import numpy as np
 
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
 from hashlens.errors import HashlensError
-from hashlens.store.db import Database
+from hashlens.store.db import Database, hash_hex
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -114,7 +114,7 @@ class ChainQueries(Database):
         )
 
     def block_hash(self, height: int) -> str | None:
-        h = self._scalar("SELECT hash FROM blocks WHERE height = ?", [height])
+        h = hash_hex(self._scalar("SELECT hash FROM blocks WHERE height = ?", [height]))
         if h is None and (height + 1) % N == 0:
             h = self._scalar("SELECT last_block_hash FROM periods WHERE period = ?", [(height + 1) // N - 1])
         return None if h is None else str(h)

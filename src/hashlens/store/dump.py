@@ -42,7 +42,7 @@ _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 def canonical_value(value: Any) -> str:
     """One value as text that is the same whichever engine returned it: integers in decimal
     (an integral NUMERIC too), floats by Python's shortest round-trip repr, dates and times in
-    ISO 8601, NULL as ``\\N``; tabs, newlines and backslashes in text escaped."""
+    ISO 8601, bytes in hex, NULL as ``\\N``; tabs, newlines and backslashes in text escaped."""
     if value is None:
         return "\\N"
     if isinstance(value, bool):
@@ -55,11 +55,13 @@ def canonical_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
     return str(value).translate(_ESCAPES)
 
 
 #: Fast paths of :func:`canonical_value` for a column whose values all have one type.
-_BY_TYPE: dict[type, Any] = {int: str, float: repr, str: lambda v: v.translate(_ESCAPES)}
+_BY_TYPE: dict[type, Any] = {int: str, float: repr, str: lambda v: v.translate(_ESCAPES), bytes: bytes.hex}
 
 
 def canonical_column(values: Sequence[Any]) -> list[str]:

@@ -32,7 +32,7 @@ else:
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, POW_LIMIT_BITS, BlockHeader
 from hashlens.consensus.compact import decode_compact
 from hashlens.errors import HashlensError
-from hashlens.store.db import Database
+from hashlens.store.db import Database, hash_bytes, hash_hex
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 HEADER_COLUMNS = ("height", "hash", "prev_hash", "version", "merkle_root", "time", "bits", "nonce", "source")
@@ -108,14 +108,14 @@ class StatsRows:
 class HeaderColumns:
     """Consecutive validated full headers, column by column (the bulk write of a node sync).
 
-    Hashes are ``n * 64`` bytes of display hex each (one block's hash after another), so the
-    store takes them without a Python string per row.
+    Hashes are ``n * 32`` bytes each (one block's hash after another, display order), so the
+    store takes them without a Python object per row.
     """
 
     height0: int  # height of the first header
-    hash_hex: bytes  # display hex, 64 bytes a header
-    prev_hash_hex: bytes
-    merkle_root_hex: bytes
+    hash_bytes: bytes  # 32 bytes a header, display order
+    prev_hash_bytes: bytes
+    merkle_root_bytes: bytes
     version: np.ndarray  # int32
     time: np.ndarray  # [Unix s]
     bits: np.ndarray  # uint32, compact
@@ -125,12 +125,17 @@ class HeaderColumns:
         return int(self.version.size)
 
 
-def _hex_column(buf: bytes, n: int) -> pa.Array:
-    """n strings of 64 characters from one buffer, without copying or a Python object per row."""
-    if len(buf) != 64 * n:
-        raise ValueError(f"hex column of {len(buf)} bytes for {n} rows")
-    offsets = np.arange(0, 64 * (n + 1), 64, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf))
+def _hash_column(buf: bytes, n: int) -> pa.Array:
+    """n hashes of 32 bytes from one buffer, without copying or a Python object per row."""
+    if len(buf) != 32 * n:
+        raise ValueError(f"hash column of {len(buf)} bytes for {n} rows")
+    offsets = np.arange(0, 32 * (n + 1), 32, dtype=np.int32)
+    return pa.BinaryArray.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(buf)])
+
+
+def _hashes(values: Iterable[str | None]) -> pa.Array:
+    """Display-hex hashes (None where unknown) as the store's bytes."""
+    return pa.array([None if v is None else hash_bytes(v) for v in values], pa.binary())
 
 
 def _numeric_column(values: np.ndarray, dtype: type[np.generic], typ: pa.DataType) -> pa.Array:
@@ -140,21 +145,28 @@ def _numeric_column(values: np.ndarray, dtype: type[np.generic], typ: pa.DataTyp
     return pa.Array.from_buffers(typ, arr.size, [None, pa.py_buffer(arr)])
 
 
+def _one_string(text: str) -> pa.Array:
+    """A string array of one value, built from its bytes (``pa.array`` imports pandas, 0.2 s,
+    to ask whether a list is a pandas object)."""
+    data = text.encode()
+    return pa.StringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], dtype=np.int32)), pa.py_buffer(data))
+
+
 def _header_columns_table(cols: HeaderColumns, source: str) -> pa.Table:
     n = len(cols)
     return pa.table(
         {
             "height": _numeric_column(np.arange(cols.height0, cols.height0 + n), np.int32, pa.int32()),
-            "hash": _hex_column(cols.hash_hex, n),
-            "prev_hash": _hex_column(cols.prev_hash_hex, n),
+            "hash": _hash_column(cols.hash_bytes, n),
+            "prev_hash": _hash_column(cols.prev_hash_bytes, n),
             "version": _numeric_column(cols.version, np.int32, pa.int32()),
-            "merkle_root": _hex_column(cols.merkle_root_hex, n),
+            "merkle_root": _hash_column(cols.merkle_root_bytes, n),
             "time": _numeric_column(cols.time, np.int64, pa.int64()),
             "bits": _numeric_column(cols.bits, np.uint32, pa.uint32()),
             "nonce": _numeric_column(cols.nonce, np.uint64, pa.uint64()),
             # One dictionary entry, not n copies of the name.
             "source": pa.DictionaryArray.from_arrays(
-                _numeric_column(np.zeros(n), np.int32, pa.int32()), pa.array([source], pa.string())
+                _numeric_column(np.zeros(n), np.int32, pa.int32()), _one_string(source)
             ),
         }
     )
@@ -175,10 +187,10 @@ def _header_table(rows: Sequence[tuple[int, BlockHeader, str]], source: str) -> 
     return pa.table(
         {
             "height": pa.array([h for h, _, _ in rows], pa.int32()),
-            "hash": pa.array([b for _, _, b in rows], pa.string()),
-            "prev_hash": [x.prev_hash_hex for _, x, _ in rows],
+            "hash": _hashes(b for _, _, b in rows),
+            "prev_hash": pa.array([x.prev_hash[::-1] for _, x, _ in rows], pa.binary()),
             "version": pa.array([x.version for _, x, _ in rows], pa.int32()),
-            "merkle_root": [x.merkle_root[::-1].hex() for _, x, _ in rows],
+            "merkle_root": pa.array([x.merkle_root[::-1] for _, x, _ in rows], pa.binary()),
             "time": pa.array([x.time for _, x, _ in rows], pa.int64()),
             "bits": pa.array([x.bits for _, x, _ in rows], pa.uint32()),
             "nonce": pa.array([x.nonce for _, x, _ in rows], pa.uint64()),
@@ -204,7 +216,7 @@ def _timed_table(blocks: TimedBlocks, source: str) -> pa.Table:
     return pa.table(
         {
             "height": pa.array(blocks.height, pa.int32()),
-            "hash": pa.array(blocks.hash, pa.string()),
+            "hash": _hashes(blocks.hash),
             "time": pa.array(blocks.time, pa.int64()),
             "source": [source] * len(blocks),
         }
@@ -219,9 +231,7 @@ class SyncQueries(Database):
         """Every stored block row with ``lo <= height <= hi`` (all rows if either is None)."""
         where, args = ("", []) if lo is None or hi is None else ("WHERE height BETWEEN ? AND ?", [lo, hi])
         return [
-            KnownBlock(
-                int(h), None if x is None else str(x), None if t is None else int(t), None if b is None else int(b)
-            )
+            KnownBlock(int(h), hash_hex(x), None if t is None else int(t), None if b is None else int(b))
             for h, x, t, b in self._rows(f"SELECT height, hash, time, bits FROM blocks {where} ORDER BY height", args)
         ]
 
@@ -237,7 +247,7 @@ class SyncQueries(Database):
         got = self._rows(
             "SELECT height, hash FROM blocks WHERE height BETWEEN ? AND ? AND prev_hash IS NOT NULL", [lo, hi]
         )
-        return {int(h): str(x) for h, x in got}
+        return {int(h): bytes(x).hex() for h, x in got}
 
     def header_heights(self) -> set[int]:
         """Heights of every stored full header."""
@@ -249,7 +259,7 @@ class SyncQueries(Database):
 
     def height_of_hash(self, block_hash: str) -> int | None:
         """Height of the stored block with this hash, if any."""
-        h = self._scalar("SELECT height FROM blocks WHERE hash = ?", [block_hash])
+        h = self._scalar("SELECT height FROM blocks WHERE hash = ?", [hash_bytes(block_hash)])
         return None if h is None else int(h)
 
     def hashes_at(self, heights: Iterable[int]) -> dict[int, str]:
@@ -261,7 +271,7 @@ class SyncQueries(Database):
             "SELECT height, hash FROM blocks WHERE hash IS NOT NULL AND height IN (SELECT unnest(?::INTEGER[]))",
             [hs],
         )
-        return {int(h): str(x) for h, x in got}
+        return {int(h): bytes(x).hex() for h, x in got}
 
     def times_at(self, heights: Iterable[int]) -> dict[int, int | None]:
         """Every stored block row at the given heights: its time [Unix s] (None if it has none)."""
@@ -290,7 +300,7 @@ class SyncQueries(Database):
         return {
             int(r[0]): (
                 *(int(v) if v is not None else -1 for v in r[1:6]),
-                None if r[6] is None else str(r[6]),
+                hash_hex(r[6]),
                 None if r[7] is None else int(r[7]),
             )  # type: ignore[misc]
             for r in rows
@@ -317,7 +327,7 @@ class SyncQueries(Database):
             "SELECT height, hash FROM blocks WHERE prev_hash IS NOT NULL AND height <= ? ORDER BY height DESC LIMIT ?",
             [height, limit],
         )
-        return [(int(h), str(x)) for h, x in got]
+        return [(int(h), bytes(x).hex()) for h, x in got]
 
     def count_headers_above(self, height: int) -> int:
         """How many full headers are stored above ``height``."""
