@@ -1,19 +1,24 @@
 """CLI and report speed: whole processes beside the code before issue 12 item 6 and beside
 Python's own floors, all measured in the same run.
 
-Run: `sh scripts/bench cli [--runs 11] [--db PATH] [--baseline DIR] [--report-paths N]`.
+Run: `sh scripts/bench cli [--runs 11] [--dir PATH] [--baseline DIR] [--report-paths N]`.
 
 1. Each quick query (``difficulty``, ``hashprice --date``, ``summary``, ``miners expected``)
    and ``--help`` as a whole process on a warm store: the median wall time and CPU time of
-   N runs, ours and the baseline's (commit 3f2c98e, a git worktree run with PYTHONPATH)
-   interleaved, beside ``python -c pass`` and ``python -c "import numpy, duckdb"``. Both
-   versions' stdout is compared once (it must be byte-identical).
+   N runs of three variants, interleaved: ours computing the answer itself (``--no-server``),
+   ours beside a ``hashlens serve`` on the same store (the command asks it), and the baseline
+   (commit 3f2c98e, a git worktree run with PYTHONPATH); beside ``python -c pass`` and
+   ``python -c "import numpy, duckdb"``. Each version reads its own store (the schema moved
+   on since the baseline), under the same relative name, so that their stdout can be compared
+   byte for byte (the served answer's last line, naming the server, aside).
 2. ``hashlens report`` as a whole process, and the report's own work inside it (importing
    matplotlib, drawing the charts, writing Markdown and HTML) apart from computing the
    week's figures, ours beside the baseline's; the Markdown must be identical.
 
-The machine is shared: CPU time (user + system of the child) is steadier than wall time
-when other processes compete for the cores, so both are printed.
+Both source trees are byte-compiled first, as an installed package is (this machine sets
+PYTHONDONTWRITEBYTECODE, which would otherwise make every run compile our modules anew). The
+machine is shared: CPU time (user + system of the child) is steadier than wall time when
+other processes compete for the cores, so both are printed.
 """
 
 from __future__ import annotations
@@ -58,7 +63,7 @@ print(json.dumps(marks))
 """
 
 
-def run(argv: list[str], src: Path | None) -> tuple[float, float, bytes]:
+def run(argv: list[str], src: Path | None, cwd: Path | None = None) -> tuple[float, float, bytes]:
     """One whole process: (wall [s], CPU of the child [s], stdout)."""
     env = dict(os.environ, COLUMNS="100", TERM="dumb")
     env.pop("PYTHONPATH", None)
@@ -66,7 +71,7 @@ def run(argv: list[str], src: Path | None) -> tuple[float, float, bytes]:
         env["PYTHONPATH"] = str(src)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    out = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
+    out = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -80,69 +85,126 @@ def baseline_src(path: Path) -> Path:
     return path / "src"
 
 
-def warm(db: Path, month: str) -> None:
-    """Fill the store once (chain, prices, miners' sample), as the first use of each does."""
+STORE = "bench.duckdb"  # each version's store, in its own folder
+
+
+def warm(folder: Path, src: Path, month: str) -> None:
+    """Fill a version's store once (chain, prices, miners' sample), as the first use of each does."""
+    folder.mkdir(parents=True, exist_ok=True)
     for args in (["summary"], ["hashprice"], ["miners", "expected", "--month", month]):
         subprocess.run(
-            [PY, "-m", "hashlens", "--db", str(db), *args, "--json"],
-            env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+            [PY, "-m", "hashlens", "--db", STORE, *args, "--json"],
+            env=dict(os.environ, PYTHONPATH=str(src)),
+            cwd=folder,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             check=False,
         )
 
 
+def compile_tree(src: Path) -> None:
+    subprocess.run([PY, "-m", "compileall", "-q", str(src)], stdout=subprocess.DEVNULL, check=True)
+
+
 def median_ms(xs: list[float]) -> float:
     return statistics.median(xs) * 1000
 
 
-def cli(db: Path, base: Path, runs: int, day: str, month: str) -> None:
-    hl = [PY, "-m", "hashlens", "--db", str(db)]
+class Serving:
+    """``hashlens serve`` on ours' store for as long as the block runs."""
+
+    def __init__(self, folder: Path) -> None:
+        import socket
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        self.proc = subprocess.Popen(
+            [PY, "-m", "hashlens", "--db", STORE, "serve", "--port", str(port)],
+            env=dict(os.environ, PYTHONPATH=str(ROOT / "src")),
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        mark = folder / f"{STORE}.server-{self.proc.pid}"
+        deadline = time.time() + 60
+        while not mark.exists() and time.time() < deadline:
+            time.sleep(0.2)
+
+    def __enter__(self) -> Serving:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def _table(out: bytes) -> bytes:
+    """stdout without the line naming the server that answered."""
+    return b"\n".join(line for line in out.split(b"\n") if b"answered by `hashlens serve`" not in line)
+
+
+def cli(folders: dict[str, Path], base: Path, runs: int, day: str, month: str) -> None:
+    hl = [PY, "-m", "hashlens", "--db", STORE]
     queries = {
-        "--help": [PY, "-m", "hashlens", "--help"],
-        "difficulty": [*hl, "difficulty"],
-        f"hashprice --date {day}": [*hl, "hashprice", "--date", day],
-        "summary": [*hl, "summary"],
-        f"miners expected --month {month}": [*hl, "miners", "expected", "--month", month],
+        "--help": ["--help"],
+        "difficulty": ["difficulty"],
+        f"hashprice --date {day}": ["hashprice", "--date", day],
+        "summary": ["summary"],
+        f"miners expected --month {month}": ["miners", "expected", "--month", month],
     }
     floors = {"python -c pass": [PY, "-c", "pass"], "import numpy, duckdb": [PY, "-c", "import numpy, duckdb"]}
-    versions = {"ours": ROOT / "src", "baseline": base}
+    # (source tree, folder, options before the command)
+    variants = {
+        "here": (ROOT / "src", folders["ours"], ["--no-server"]),
+        "served": (ROOT / "src", folders["ours"], []),
+        "baseline": (base, folders["baseline"], []),
+    }
+
+    def argv(name: str, opts: list[str]) -> list[str]:
+        return [PY, "-m", "hashlens", *queries[name]] if name == "--help" else [*hl, *opts, *queries[name]]
+
     wall: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], list[float]] = {}
-    same: dict[str, bool] = {}
-    for name, argv in queries.items():
-        outs = {v: run(argv, src)[2] for v, src in versions.items()}  # also warms the OS cache
-        same[name] = outs["ours"] == outs["baseline"] and bool(outs["ours"])
-    # --help lists the commands, and commands were added since the baseline: not compared.
-    del same["--help"]
-    for _ in range(runs):  # interleaved, so a busy moment hits every variant alike
-        for name, argv in floors.items():
-            w, c, _ = run(argv, None)
-            wall.setdefault((name, ""), []).append(w)
-            cpu.setdefault((name, ""), []).append(c)
-        for name, argv in queries.items():
-            for v, src in versions.items():
-                w, c, _ = run(argv, src)
-                wall.setdefault((name, v), []).append(w)
-                cpu.setdefault((name, v), []).append(c)
+    same: dict[str, str] = {}
+    with Serving(folders["ours"]):
+        for name in queries:
+            outs = {v: run(argv(name, o), src, cwd)[2] for v, (src, cwd, o) in variants.items()}  # warms caches
+            ok = bool(outs["here"]) and outs["here"] == outs["baseline"] == _table(outs["served"])
+            same[name] = "yes" if ok else "NO"
+        # --help lists the commands, and commands were added since the baseline: not compared.
+        same["--help"] = "n/a"
+        for _ in range(runs):  # interleaved, so a busy moment hits every variant alike
+            for name, cmd in floors.items():
+                w, c, _ = run(cmd, None)
+                wall.setdefault((name, ""), []).append(w)
+                cpu.setdefault((name, ""), []).append(c)
+            for name in queries:
+                for v, (src, cwd, o) in variants.items():
+                    w, c, _ = run(argv(name, o), src, cwd)
+                    wall.setdefault((name, v), []).append(w)
+                    cpu.setdefault((name, v), []).append(c)
     f_pass = (median_ms(wall[("python -c pass", "")]), median_ms(cpu[("python -c pass", "")]))
     f_np = (median_ms(wall[("import numpy, duckdb", "")]), median_ms(cpu[("import numpy, duckdb", "")]))
     print(f"CLI, whole processes on a warm store, median of {runs} runs [ms] (wall / CPU)")
     print(f"  floor python -c pass          {f_pass[0]:7.0f} / {f_pass[1]:5.0f}")
     print(f"  floor import numpy, duckdb    {f_np[0]:7.0f} / {f_np[1]:5.0f}")
-    head = "ours wall/CPU     baseline wall/CPU   ours/base (wall, CPU)   ours/pass   ours/np+duckdb   same stdout"
-    print(f"  {'query':34s}{head}")
+    print(
+        f"  {'query':32s}{'here':>13s}{'served':>13s}{'baseline':>13s}   here/base  served/base"
+        "  here/np+duckdb  same stdout"
+    )
     for name in queries:
-        ow, oc = median_ms(wall[(name, "ours")]), median_ms(cpu[(name, "ours")])
-        bw, bc = median_ms(wall[(name, "baseline")]), median_ms(cpu[(name, "baseline")])
+        m = {v: (median_ms(wall[(name, v)]), median_ms(cpu[(name, v)])) for v in variants}
+        cells = "".join(f"{w:7.0f} /{c:4.0f}" for w, c in m.values())
+        here, served, basel = (m[v][0] for v in variants)
         print(
-            f"  {name:34s}{ow:5.0f} / {oc:4.0f}      {bw:5.0f} / {bc:4.0f}        "
-            f"{ow / bw:5.2f}, {oc / bc:5.2f}          {ow / f_pass[0]:5.1f}x     {ow / f_np[0]:5.2f}x"
-            f"            {('yes' if same[name] else 'NO') if name in same else 'n/a'}"
+            f"  {name:32s}{cells}   {here / basel:9.2f}  {served / basel:11.2f}  {here / f_np[0]:14.2f}"
+            f"  {same[name]:>11s}"
         )
+    print("  (here: computed in the process, --no-server; served: asked of `hashlens serve` on the same store)")
 
 
-def report(db: Path, base: Path, runs: int, paths: int) -> None:
+def report(folders: dict[str, Path], base: Path, runs: int, paths: int) -> None:
     versions = {"ours": ROOT / "src", "baseline": base}
     with tempfile.TemporaryDirectory() as tmp:
         wall: dict[str, list[float]] = {}
@@ -157,7 +219,7 @@ def report(db: Path, base: Path, runs: int, paths: int) -> None:
                         "-m",
                         "hashlens",
                         "--db",
-                        str(db),
+                        str(folders[v] / STORE),
                         "report",
                         "--out",
                         str(out),
@@ -169,7 +231,9 @@ def report(db: Path, base: Path, runs: int, paths: int) -> None:
                 )
                 wall.setdefault(v, []).append(w)
                 cpu.setdefault(v, []).append(c)
-                ph = run([PY, "-c", PHASES, str(db), str(Path(tmp) / f"{v}-phases-{i}"), str(paths)], src)[2]
+                ph = run(
+                    [PY, "-c", PHASES, str(folders[v] / STORE), str(Path(tmp) / f"{v}-phases-{i}"), str(paths)], src
+                )[2]
                 phases.setdefault(v, []).append(json.loads(ph))
         md = {v: (Path(tmp) / f"{v}-0" / "report.md").read_text() for v in versions}
         # The header names the minute the report was generated; everything else must match.
@@ -199,18 +263,22 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=11)
     ap.add_argument("--report-runs", type=int, default=3)
     ap.add_argument("--report-paths", type=int, default=20_000)
-    ap.add_argument("--db", type=Path, default=Path(tempfile.gettempdir()) / "hashlens-bench-cli.duckdb")
+    ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "hashlens-bench-cli", help="the stores")
     ap.add_argument("--baseline", type=Path, default=Path(tempfile.gettempdir()) / "clibase")
     ap.add_argument("--date", default="2025-06-01", help="Day for `hashprice --date`.")
     ap.add_argument("--month", default="2025-12", help="Month for `miners expected` (the bundled sample's).")
     ap.add_argument("--only", choices=("cli", "report"), default=None)
     a = ap.parse_args()
     base = baseline_src(a.baseline)
-    warm(a.db, a.month)
+    folders = {"ours": a.dir / "ours", "baseline": a.dir / "baseline"}
+    for src in (ROOT / "src", base):
+        compile_tree(src)
+    warm(folders["ours"], ROOT / "src", a.month)
+    warm(folders["baseline"], base, a.month)
     if a.only in (None, "cli"):
-        cli(a.db, base, a.runs, a.date, a.month)
+        cli(folders, base, a.runs, a.date, a.month)
     if a.only in (None, "report"):
-        report(a.db, base, a.report_runs, a.report_paths)
+        report(folders, base, a.report_runs, a.report_paths)
 
 
 if __name__ == "__main__":

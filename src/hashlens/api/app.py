@@ -43,6 +43,7 @@ from hashlens.api.models import ERRORS, Health
 from hashlens.api.pool import HeavyPool
 from hashlens.api.routers import chain, economics, forecast, imports, miners, outlook, simulate, web_assets, weekly
 from hashlens.errors import HashlensError
+from hashlens.servers import ServerMark
 from hashlens.store import Store
 from hashlens.store.backend import StoreConnectionLost
 from hashlens.store.db import StoreLocked
@@ -67,6 +68,7 @@ def create_app(
     token: str | None = None,
     follow: dict[str, Any] | None = None,
     pool: HeavyPool | None = None,
+    url: str | None = None,
 ) -> FastAPI:
     """The hashlens API and dashboard over the store at ``db_path``.
 
@@ -79,6 +81,8 @@ def create_app(
         ``prices_url``, ``poll_s``, …): the server then follows those sources as the store's
         one writer
     pool : the worker processes for heavy requests (default: one worker, 60 s, 512 MB)
+    url : the URL this server answers on: while it runs, announced beside a DuckDB store
+        (:class:`hashlens.servers.ServerMark`) so that reading commands in other shells ask it
     """
     from hashlens.store.backend import is_postgres
 
@@ -121,9 +125,12 @@ def create_app(
             watcher.start()
         if follower is not None:
             follower.start()
+        mark = ServerMark(target, url) if url is not None and not postgres else None
         try:
             yield
         finally:
+            if mark is not None:
+                mark.close()
             stop_watch.set()
             if follower is not None:
                 await anyio.to_thread.run_sync(follower.stop)

@@ -45,6 +45,7 @@ class State:
     def __init__(self) -> None:
         self._db_path: Path | None = None
         self.data_dir: str | None = None
+        self.use_server = True  # reading commands may ask a `hashlens serve` on the store
 
     @property
     def db_path(self) -> Path:
@@ -79,9 +80,26 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    no_server: Annotated[
+        bool,
+        typer.Option(
+            "--no-server", help="Compute answers here even when `hashlens serve` runs on the store (it is asked first)."
+        ),
+    ] = False,
 ) -> None:
     state.db_path = db or default_db_path()
     state.data_dir = data
+    state.use_server = not no_server
+
+
+def served(path: str, **params: Any) -> tuple[Any, str] | None:
+    """The answer of a ``hashlens serve`` running on this store to ``GET path?params`` and its
+    URL (:mod:`hashlens.cli.served`), or None: then the command computes it itself."""
+    if not state.use_server:
+        return None
+    from hashlens.cli.served import served_answer
+
+    return served_answer(state.db_path, path, params)
 
 
 def iso(ts: float | None) -> str | None:

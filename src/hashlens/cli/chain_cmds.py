@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hashlens.cli.app import JsonOpt, app, console, emit, iso, kv_table, state
+from hashlens.cli.app import JsonOpt, app, console, emit, iso, kv_table, served, state
 from hashlens.cli.stores import reader_store, writer_store
 from hashlens.errors import HashlensError
 
@@ -73,10 +73,14 @@ def difficulty(
     """Latest adjustment with rank, streak and records; running period with both estimates."""
     if ctx.invoked_subcommand is not None:
         return
-    from hashlens.chain.status import difficulty_status
+    answer = served("/v1/difficulty") if now is None else None
+    if answer is not None:
+        data, via = answer
+    else:
+        from hashlens.chain.status import difficulty_status
 
-    with reader_store() as store:
-        data = difficulty_status(store, now)
+        with reader_store() as store:
+            data, via = difficulty_status(store, now), None
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]
@@ -115,7 +119,7 @@ def difficulty(
             )
         )
 
-    emit(data, as_json, render)
+    emit(data, as_json, render, via)
 
 
 @difficulty_app.command("history")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hashlens.cli.app import JsonOpt, app, console, emit, iso, kv_table
+from hashlens.cli.app import JsonOpt, app, console, emit, iso, kv_table, served, state
 from hashlens.errors import HashlensError
 
 
@@ -109,11 +109,15 @@ def halving(
 @app.command()
 def summary(as_json: JsonOpt = False) -> None:
     """The chain at a glance from the store; a fresh store first imports the shared data."""
-    from hashlens.chain.summary import chain_summary
-    from hashlens.cli.stores import ready_store
+    answer = served("/v1/summary")
+    if answer is not None:
+        data, via = {"store": str(state.db_path), **answer[0]}, answer[1]
+    else:
+        from hashlens.chain.summary import chain_summary
+        from hashlens.cli.stores import ready_store
 
-    with ready_store(as_json, prices=False) as store:
-        data = chain_summary(store)
+        with ready_store(as_json, prices=False) as store:
+            data, via = chain_summary(store), None
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]
@@ -157,4 +161,4 @@ def summary(as_json: JsonOpt = False) -> None:
             )
         console.print(t)
 
-    emit(data, as_json, render)
+    emit(data, as_json, render, via)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hashlens.cli.app import JsonOpt, app, console, emit, kv_table
+from hashlens.cli.app import JsonOpt, app, console, emit, kv_table, served
 from hashlens.cli.output import fmt_quantity
 from hashlens.cli.stores import ready_store, writer_store
 from hashlens.errors import HashlensError
@@ -122,11 +122,56 @@ def hashprice(
     as_json: JsonOpt = False,
 ) -> None:
     """Hashprice: expected revenue of 1 PH/s (and 1 TH/s) per day, in BTC, sats and USD."""
-    from hashlens.economics.daily import hashprice_days, hashprice_series, latest_day
-
     positive(price, "--price")
     if fees_btc is not None and fees_btc < 0:
         raise HashlensError("--fees-btc must not be negative")
+    one_day = price is None and fees_btc is None and not (start or end or out)
+    answer = served("/v1/hashprice", date=parse_day(day)) if one_day else None
+    if answer is not None:
+        data, via = answer
+    else:
+        data, via = _hashprice_here(day, price, fees_btc, start, end, out, as_json), None
+        if data is None:
+            return
+    if data["usd_per_ph_day"] is None:
+        data["note"] = "no USD price stored for this day: pass --price"
+
+    def render(x: dict[str, Any]) -> None:
+        console.print(
+            kv_table(
+                f"Hashprice on {x['date']} (24:00 UTC)",
+                {
+                    "USD per PH/s per day": fmt_quantity(x["usd_per_ph_day"], "USD", 2),
+                    "BTC per PH/s per day": fmt_quantity(x["btc_per_ph_day"], "BTC", 6),
+                    "sats per TH/s per day": fmt_quantity(x["sats_per_th_day"], "sat", 1),
+                    "after the next halving": fmt_quantity(x["after_halving_usd_per_ph_day"], "USD/PH/day", 2),
+                    "difficulty": f"{fmt_quantity(x['difficulty'] / 1e12, 'T', 2)} (period from height "
+                    f"{x['period_start_height']:,}, start {x['period_start_source']})",
+                    "height": f"{x['height']:,}" + ("" if x["height_exact"] else " (interpolated)"),
+                    "subsidy + fees": f"{x['subsidy_btc']:g} + {fmt_quantity(x['fees_btc'], 'BTC', 4)} ({x['fee_source']})",
+                    "BTC price": f"{fmt_quantity(x['price_usd'], 'USD', 0)} ({x['price_source']})",
+                },
+            )
+        )
+        if x.get("note"):
+            console.print(f"[yellow]note:[/yellow] {x['note']}")
+
+    emit(data, as_json, render, via)
+
+
+def _hashprice_here(
+    day: str | None,
+    price: float | None,
+    fees_btc: float | None,
+    start: str | None,
+    end: str | None,
+    out: Path | None,
+    as_json: bool,
+) -> dict[str, Any] | None:
+    """``hashprice`` computed in this process: one day's row, or (printed here, None returned)
+    the series summary."""
+    from hashlens.economics.daily import hashprice_days, hashprice_series, latest_day
+
     with ready_store(as_json) as store:
         if start or end or out:
             s = parse_day(start, "--start")
@@ -158,34 +203,10 @@ def hashprice(
                     )
                 ),
             )
-            return
+            return None
         d = parse_day(day) or latest_day(store)
-        row = hashprice_days(store, [d], price, fees_btc)[0]
-    data = row.as_dict()
-    if data["usd_per_ph_day"] is None:
-        data["note"] = "no USD price stored for this day: pass --price"
-
-    def render(x: dict[str, Any]) -> None:
-        console.print(
-            kv_table(
-                f"Hashprice on {x['date']} (24:00 UTC)",
-                {
-                    "USD per PH/s per day": fmt_quantity(x["usd_per_ph_day"], "USD", 2),
-                    "BTC per PH/s per day": fmt_quantity(x["btc_per_ph_day"], "BTC", 6),
-                    "sats per TH/s per day": fmt_quantity(x["sats_per_th_day"], "sat", 1),
-                    "after the next halving": fmt_quantity(x["after_halving_usd_per_ph_day"], "USD/PH/day", 2),
-                    "difficulty": f"{fmt_quantity(x['difficulty'] / 1e12, 'T', 2)} (period from height "
-                    f"{x['period_start_height']:,}, start {x['period_start_source']})",
-                    "height": f"{x['height']:,}" + ("" if x["height_exact"] else " (interpolated)"),
-                    "subsidy + fees": f"{x['subsidy_btc']:g} + {fmt_quantity(x['fees_btc'], 'BTC', 4)} ({x['fee_source']})",
-                    "BTC price": f"{fmt_quantity(x['price_usd'], 'USD', 0)} ({x['price_source']})",
-                },
-            )
-        )
-        if x.get("note"):
-            console.print(f"[yellow]note:[/yellow] {x['note']}")
-
-    emit(data, as_json, render)
+        result: dict[str, Any] = hashprice_days(store, [d], price, fees_btc)[0].as_dict()
+        return result
 
 
 def _write_table(rows: list[dict[str, Any]], out: Path) -> None:

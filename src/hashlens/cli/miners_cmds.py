@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hashlens.cli.app import JsonOpt, app, console, emit
+from hashlens.cli.app import JsonOpt, app, console, emit, served
 from hashlens.cli.stores import ready_store
 from hashlens.errors import HashlensError
 
@@ -93,11 +93,15 @@ def miners_expected(
     as_json: JsonOpt = False,
 ) -> None:
     """Expected BTC from each company's hashrate and the month's real difficulty, vs reported."""
-    from hashlens.miners.analysis import expected_vs_reported
-
     m = parse_month_opt(month)
-    with _ready(as_json) as store:
-        rows = expected_vs_reported(store, m)
+    answer = served(f"/v1/miners/{m:%Y-%m}/expected")
+    if answer is not None:
+        rows, via = answer
+    else:
+        from hashlens.miners.analysis import expected_vs_reported
+
+        with _ready(as_json) as store:
+            rows, via = expected_vs_reported(store, m), None
 
     def render(rs: list[dict[str, Any]]) -> None:
         from rich.table import Table
@@ -117,7 +121,7 @@ def miners_expected(
             )
         console.print(t)
 
-    emit(rows, as_json, render)
+    emit(rows, as_json, render, via)
 
 
 @miners_app.command("treasury")

@@ -41,11 +41,15 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:
+def emit(data: Any, as_json: bool, render: Callable[[Any], None], via: str | None = None) -> None:
+    """Print ``data``: as JSON alone, or through ``render``; ``via``: the URL of the
+    ``hashlens serve`` that answered, said under the rendering (never in JSON)."""
     if as_json:
         print(json.dumps(_clean(data), indent=2, default=str))
     else:
         render(data)
+        if via is not None:
+            console.print(f"[dim]answered by `hashlens serve` at {via} (--no-server: compute here)[/dim]")
 
 
 def fmt_quantity(value: float | None, unit: str = "", digits: int = 2) -> str:

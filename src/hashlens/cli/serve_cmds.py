@@ -90,7 +90,10 @@ def serve(
         )
     ready_store(False, miners=True).close()
     if workers == 1:
-        application = create_app(target, follow=follow_args, pool=HeavyPool(timeout_s=timeout_s))
+        # Reading commands on this store in other shells ask this server (`hashlens.cli.served`).
+        local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        url = f"http://{f'[{local}]' if ':' in local else local}:{port}"
+        application = create_app(target, follow=follow_args, pool=HeavyPool(timeout_s=timeout_s), url=url)
         uvicorn.run(application, host=host, port=port, log_level="warning", limit_concurrency=LIMIT_CONCURRENCY)
         return
     # Several processes: each builds the app from the environment; one wins the follower election.

@@ -17,6 +17,7 @@ lock (:meth:`hashlens.store.db.Database.try_follower_lock`).
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import sys
@@ -24,6 +25,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from hashlens.errors import HashlensError
+from hashlens.servers import process_alive
 
 
 class StoreLocked(HashlensError):
@@ -48,19 +50,9 @@ def _process_text(path: Path) -> str | None:
         pid, command = int(info["pid"]), str(info["command"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if not _alive(pid):
+    if not process_alive(pid):
         return None
     return f"process {pid} (`{command}`)"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True
 
 
 def holder_text(db_path: str) -> str:
@@ -69,7 +61,9 @@ def holder_text(db_path: str) -> str:
     if writer is not None:
         return writer
     readers = [
-        t for f in sorted(Path(db_path).parent.glob(Path(db_path).name + ".reader-*")) if (t := _process_text(f))
+        t
+        for f in sorted(Path(db_path).parent.glob(glob.escape(Path(db_path).name) + ".reader-*"))
+        if (t := _process_text(f))
     ]
     if readers:
         return ", ".join(readers)

@@ -1,4 +1,4 @@
-"""Chain endpoints: difficulty and its history, hashrate, halving."""
+"""Chain endpoints: the summary, difficulty and its history, hashrate, halving."""
 
 from __future__ import annotations
 
@@ -42,6 +42,13 @@ def _hashrate_series(s: Store, window: int, step: int) -> list[dict[str, Any]]:
     return [e.as_dict() for e in network_hashrate_series(s, window, step)]
 
 
+def _summary(s: Store) -> dict[str, Any]:
+    from hashlens.chain.summary import chain_summary
+
+    # Everything `hashlens summary` shows but the store's path, which is the server's business.
+    return {k: v for k, v in chain_summary(s).items() if k != "store"}
+
+
 def _halving(s: Store) -> Halving:
     from hashlens.chain.clock import ChainClock, end_of_day
     from hashlens.chain.halving import halving_outlook
@@ -66,6 +73,14 @@ async def difficulty(request: Request) -> Response:
     """Latest adjustment (rank, streak, records) and the running period's two estimates."""
     holder = holder_of(request)
     return await holder.json(_difficulty)
+
+
+@router.get("/summary", response_model=dict[str, Any])
+async def summary(request: Request) -> Response:
+    """The chain at a glance, as ``hashlens summary``: row counts, the latest adjustment, the
+    per-block tip, hashrate, the next retarget's two estimates, issued supply, the next halving."""
+    holder = holder_of(request)
+    return await holder.json(_summary)
 
 
 @router.get("/difficulty/history", response_model=list[dict[str, Any]])
