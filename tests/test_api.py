@@ -19,6 +19,25 @@ def client(full_db: Path, tmp_path_factory: pytest.TempPathFactory) -> TestClien
     return TestClient(create_app(db, token="s3cret"))
 
 
+def test_hashprice_days_are_looked_up_right(client: TestClient, full_db: Path) -> None:
+    """Once this version's daily rows exist, a day's answer is a look-up on the event loop:
+    each day must still be that day's row from the library, the latest day the default."""
+    from datetime import date
+
+    from hashlens.economics.daily import hashprice_days, latest_day
+    from hashlens.store import Store
+
+    days = [date(2013, 4, 10), date(2020, 5, 11), date(2024, 4, 19), date(2025, 6, 1)]
+    with Store(full_db, read_only=True) as s:
+        want = {d.isoformat(): r.as_dict() for d, r in zip(days, hashprice_days(s, days), strict=True)}
+        latest = hashprice_days(s, [latest_day(s)])[0].as_dict()
+    client.get("/v1/hashprice", params={"date": "2019-01-01"})  # computes the rows (in a thread)
+    for _ in range(2):  # answered, then answered from the cached bytes
+        for d, row in want.items():
+            assert client.get("/v1/hashprice", params={"date": d}).json() == json.loads(json.dumps(row))
+        assert client.get("/v1/hashprice").json() == json.loads(json.dumps(latest))
+
+
 def test_read_endpoints(client: TestClient) -> None:
     d = client.get("/v1/difficulty").json()
     assert d["latest_adjustment"]["height"] == 934575 // 2016 * 2016  # in force at the per-block tip

@@ -83,7 +83,12 @@ async def hashprice(
 ) -> Response:
     """Hashprice on a UTC day in BTC, sats and USD per PH/s (TH/s) per day."""
     holder = holder_of(request)
-    return await holder.json_call(("hashprice", date, price), lambda: day_row(holder, date, price).as_dict())
+    key = ("hashprice", date, price)
+    rows = holder.peek((_every_day,)) if price is None else None
+    day = date or holder.peek((_latest,))
+    if rows is not None and day in rows:
+        return holder.json_now(key, rows[day].as_dict)  # a look-up in this version's rows: no thread
+    return await holder.json_call(key, lambda: day_row(holder, date, price).as_dict())
 
 
 @router.get("/hashprice/series", response_model=dict[str, Any])
