@@ -10,6 +10,7 @@ import pytest
 from hashlens.chain.facts import SharedChain, load_shared_chain
 from hashlens.sources.datadir import find_data_dir
 from hashlens.store import Store
+from tests.helpers import free_port, start_serve
 from tests.pg import PgServer, Stores, pg_bindir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,44 +47,12 @@ def full_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     return path
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def live_server(full_db: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """`hashlens serve` on a loopback port, as a user starts it; stopped after the session."""
-    import os
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
     db = tmp_path_factory.mktemp("serve") / "serve.duckdb"
     db.write_bytes(full_db.read_bytes())
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hashlens", "--db", str(db), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/v1/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("the server did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
+    proc, url = start_serve(db)
     yield url
     proc.terminate()
     proc.wait(timeout=20)

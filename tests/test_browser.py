@@ -575,31 +575,13 @@ def test_report_from_a_fresh_store_and_its_screenshot(browser: Browser, data_dir
 def test_dashboard_in_snapshot_mode_keeps_every_panel(browser: Browser, tmp_path: Path) -> None:
     """A store from the bundled snapshot (no per-block times, no prices): the panels that need
     them say "n/a — <reason>", the others still render, and the page does not go blank."""
-    import os
-    import time
-
-    from tests.conftest import free_port
-    from tests.helpers import run_cli
+    from tests.helpers import run_cli, start_serve
 
     db = tmp_path / "snap.duckdb"
     r = run_cli(db, "sync", "snapshot")
     assert r.returncode == 0, r.stderr
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hashlens", "--db", str(db), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ},
-    )
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_serve(db)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(url + "/v1/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
         page = browser.new_page(viewport={"width": 1100, "height": 1600})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))

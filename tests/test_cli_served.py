@@ -9,16 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
-from tests.helpers import run_cli
+from tests.helpers import free_port, run_cli, start_serve
 
 QUERIES = [
     ("difficulty",),
@@ -34,24 +31,7 @@ def served(
 ) -> Iterator[tuple[Path, str, subprocess.Popen[bytes]]]:
     db = tmp_path_factory.mktemp("served") / "store.duckdb"
     db.write_bytes(full_db.read_bytes())
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hashlens", "--db", str(db), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url + "/v1/health", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("the server did not start")
+    proc, url = start_serve(db)
     yield db, url, proc
     if proc.poll() is None:
         proc.terminate()

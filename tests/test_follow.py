@@ -29,7 +29,7 @@ from hashlens.chain.facts import SharedChain
 from hashlens.chain.sync import sync
 from hashlens.consensus import BlockHeader
 from hashlens.store import Store
-from tests.conftest import free_port
+from tests.helpers import free_port
 from tests.price_replay import PriceData, serve_prices
 from tests.replay import ReplayChain, ReplayServer
 from tests.test_remote_sync import periods_chain
