@@ -217,6 +217,48 @@ def test_the_pool_kills_work_past_its_time_and_memory_limits() -> None:
         roomy.close()
 
 
+def test_the_pool_bounds_the_wait_and_drops_a_departed_client() -> None:
+    """A request that waits past the queue's limit is refused; one whose client left by its
+    turn never runs (a sleep that would hold the worker 30 s is dropped at once)."""
+    import asyncio
+
+    from fastapi import HTTPException
+
+    from hashlens.api.pool import HeavyPool
+
+    pool = HeavyPool(workers=1, queue=4, timeout_s=30.0, queue_wait_s=1.0)
+
+    async def long_then_waiting() -> tuple[Any, ...]:
+        first = asyncio.ensure_future(pool.run("time:sleep", 3))
+        await asyncio.sleep(0.2)  # the first holds the worker
+        t0 = time.perf_counter()
+        with pytest.raises(HTTPException) as e:
+            await pool.run("math:hypot", 3.0, 4.0)
+        waited = time.perf_counter() - t0
+        await first
+        return e.value.status_code, e.value.detail, waited
+
+    async def departed() -> Any:
+        async def gone() -> bool:
+            return True
+
+        return await pool.run("time:sleep", 30, gone=gone)
+
+    try:
+        pool.warm()
+        status, detail, waited = asyncio.run(long_then_waiting())
+        assert status == 503 and "waited 1 s for a turn" in detail and 0.9 < waited < 2.5
+        assert pool.dropped["waited_too_long"] == 1 and pool.waiting == 0
+        t0 = time.perf_counter()
+        with pytest.raises(HTTPException) as e:
+            asyncio.run(departed())
+        assert e.value.status_code == 499 and time.perf_counter() - t0 < 2 and pool.dropped["client_gone"] == 1
+        # The worker was released both times: the pool still answers.
+        assert asyncio.run(pool.run("math:hypot", 3.0, 4.0)) == 5.0
+    finally:
+        pool.close()
+
+
 def _alive(pid: int) -> bool:
     import psutil
 

@@ -4,7 +4,9 @@ A simulation, a forecast with many paths, a fleet outlook or a week's figures fo
 take seconds of CPU and hundreds of MB. They run here, never in the server's own process:
 
 - at most ``workers`` run at once (one per spare core); up to ``queue`` more wait on the event
-  loop (no thread held), and beyond that a request is answered 503 with ``Retry-After``;
+  loop (no thread held), and beyond that a request is answered 503 with ``Retry-After``; one
+  that has waited ``queue_wait_s`` for its turn is answered 503 too, and one whose client has
+  gone by its turn is dropped without running;
 - each has ``timeout_s``; past it the worker process is killed — the work really stops — and
   the request is answered 503 naming the limit;
 - a watchdog reads the worker's resident memory every 0.1 s and kills it when the request has
@@ -23,6 +25,7 @@ import multiprocessing as mp
 import os
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -30,9 +33,11 @@ from typing import Any
 import anyio
 from fastapi import HTTPException
 
-#: Defaults: one worker (the server keeps the other core), 64 waiting, 60 s, 512 MB.
+#: Defaults: one worker (the server keeps the other core), 64 waiting for at most 120 s each,
+#: 60 s of work, 512 MB.
 WORKERS = 1
 QUEUE = 64
+QUEUE_WAIT_S = 120.0
 TIMEOUT_S = 60.0
 MEMORY_MB = 512
 
@@ -87,9 +92,15 @@ class HeavyPool:
     """Bounded worker processes for heavy requests (see the module's docstring)."""
 
     def __init__(
-        self, workers: int = WORKERS, queue: int = QUEUE, timeout_s: float = TIMEOUT_S, memory_mb: int = MEMORY_MB
+        self,
+        workers: int = WORKERS,
+        queue: int = QUEUE,
+        timeout_s: float = TIMEOUT_S,
+        memory_mb: int = MEMORY_MB,
+        queue_wait_s: float = QUEUE_WAIT_S,
     ) -> None:
         self.workers, self.queue, self.timeout_s, self.memory_mb = workers, queue, timeout_s, memory_mb
+        self.queue_wait_s = queue_wait_s
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._sem: asyncio.Semaphore | None = None
@@ -97,6 +108,7 @@ class HeavyPool:
         self.waiting = 0
         self.running = 0
         self.killed = {"timeout": 0, "memory": 0}
+        self.dropped = {"waited_too_long": 0, "client_gone": 0}
 
     def warm(self) -> None:
         """Start the workers ahead of the first request (imports take about a second)."""
@@ -113,10 +125,16 @@ class HeavyPool:
             "timeout_s": self.timeout_s,
             "memory_limit_mb": self.memory_mb,
             "killed": dict(self.killed),
+            "queue_wait_limit_s": self.queue_wait_s,
+            "dropped": dict(self.dropped),
         }
 
-    async def run(self, target: str, *args: Any) -> Any:
-        """``module:function(*args)`` in a worker; HashlensError -> 400, limits -> 503."""
+    async def run(self, target: str, *args: Any, gone: Callable[[], Awaitable[bool]] | None = None) -> Any:
+        """``module:function(*args)`` in a worker; HashlensError -> 400, limits -> 503.
+
+        ``gone``: asked once the request's turn comes (Starlette's ``request.is_disconnected``):
+        a request whose client has left is dropped (499) rather than run for nobody. Only for
+        work that no other request shares."""
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.workers)
         if self.waiting >= self.queue:
@@ -125,9 +143,20 @@ class HeavyPool:
             )
         self.waiting += 1
         try:
-            await self._sem.acquire()
+            await asyncio.wait_for(self._sem.acquire(), self.queue_wait_s)
+        except TimeoutError:
+            self.dropped["waited_too_long"] += 1
+            raise HTTPException(
+                503,
+                f"busy: waited {self.queue_wait_s:g} s for a turn, this server's limit; retry later",
+                headers={"Retry-After": "30"},
+            ) from None
         finally:
             self.waiting -= 1
+        if gone is not None and await gone():
+            self._sem.release()
+            self.dropped["client_gone"] += 1
+            raise HTTPException(499, "the client closed the connection before its turn")
         self.running += 1
         try:
             kind, value = await anyio.to_thread.run_sync(self._call, target, args, limiter=self._limiter)

@@ -62,7 +62,9 @@ async def simulate(request: Request, req: SimulateRequest) -> Response:
     if s.price_model in ("bootstrap", "path"):
         raise HTTPException(422, "price.model bootstrap and path are CLI-only; use gbm or constant here")
     chain = await holder.compute(_chain_state) if needs_chain(s) else None
-    out = await request.app.state.pool.run("hashlens.api.tasks:simulate", req.scenario, req.paths, req.seed, chain)
+    out = await request.app.state.pool.run(
+        "hashlens.api.tasks:simulate", req.scenario, req.paths, req.seed, chain, gone=request.is_disconnected
+    )
     from hashlens.api.deps import encode_json
 
     return Response(encode_json(out), media_type="application/json")
