@@ -41,7 +41,7 @@ class LoadResult:
 
 def _request_bytes(host: str, port: int, method: str, path: str, body: dict | None) -> bytes:
     payload = json.dumps(body).encode() if body is not None else b""
-    head = f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+    head = f"{method} {path} HTTP/1.1\r\nHost: {f'[{host}]' if ':' in host else host}:{port}\r\n"
     if body is not None:
         head += f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
     return (head + "\r\n").encode() + payload

@@ -47,7 +47,8 @@ class ReplayChain:
     rest: bool = True
     stats: dict[int, dict[str, Any]] = field(default_factory=dict)  # height -> getblockstats row
     rest_body: bytes | None = None
-    frozen: bool = False  # the chain never changes: REST headers are slices of one buffer
+    frozen: bool = False  # the chain never changes and has every height from its lowest to its
+    # tip: REST headers are slices of one buffer (the node-sync benchmark's chain)
     _index: dict[str, int] = field(default_factory=dict)
     _flat: bytes | None = None
     _flat_lo: int = 0

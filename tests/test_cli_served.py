@@ -7,7 +7,6 @@ runs it, once answered by the server and once computed in its own process (``--n
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -44,10 +43,30 @@ def _json(db: Path, *args: str) -> object:
     return json.loads(r.stdout)
 
 
+def _mark(db: Path) -> dict[str, object]:
+    (mark,) = db.parent.glob(db.name + ".server-*")
+    info: dict[str, object] = json.loads(mark.read_text())
+    return info
+
+
 def test_the_server_announces_itself_beside_the_store(served: tuple[Path, str, subprocess.Popen[bytes]]) -> None:
+    import socket
+
+    from hashlens import __version__
+
     db, url, proc = served
-    marks = list(db.parent.glob(db.name + ".server-*"))
-    assert [json.loads(m.read_text()) for m in marks] == [{"pid": proc.pid, "url": url}]
+    info = _mark(db)
+    st = db.stat()
+    assert {k: info[k] for k in ("pid", "url", "version", "host", "store")} == {
+        "pid": proc.pid,
+        "url": url,
+        "version": __version__,
+        "host": socket.gethostname(),
+        "store": [st.st_dev, st.st_ino],
+    }
+    # Every answer carries the mark's token.
+    with urllib.request.urlopen(url + "/v1/health", timeout=30) as r:
+        assert r.headers["X-Hashlens-Server"] == info["token"] and len(str(info["token"])) == 32
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[" ".join(q) for q in QUERIES])
@@ -71,18 +90,35 @@ def test_the_served_difficulty_is_the_api_s(served: tuple[Path, str, subprocess.
         assert _json(db, "difficulty") == json.loads(r.read())
 
 
-def test_a_file_naming_no_server_is_passed_over(full_db: Path, tmp_path: Path) -> None:
-    """A live pid whose URL refuses connections (a server that died and a pid reused):
-    the command computes the answer itself, without a word about it."""
-    db = tmp_path / "store.duckdb"
-    db.write_bytes(full_db.read_bytes())
-    (tmp_path / "store.duckdb.server-1").write_text(
-        json.dumps({"pid": os.getpid(), "url": f"http://127.0.0.1:{free_port()}"})
-    )
-    (tmp_path / "store.duckdb.server-2").write_text("not json")
-    r = run_cli(db, "difficulty")
+def test_a_mark_that_cannot_be_trusted_is_passed_over(
+    served: tuple[Path, str, subprocess.Popen[bytes]], full_db: Path, tmp_path: Path
+) -> None:
+    """Marks left by a server that died, planted by someone else, or naming another store: the
+    command computes the answer itself, without a word about it."""
+    db, url, _ = served
+    real = _mark(db)
+    other = tmp_path / "store.duckdb"
+    other.write_bytes(full_db.read_bytes())
+    st = other.stat()
+    good = {**real, "store": [st.st_dev, st.st_ino]}
+    bad = [
+        {**good, "url": f"http://127.0.0.1:{free_port()}"},  # nobody listens there
+        {**good, "token": "f" * 32},  # the live server answers, without this token
+        {**real},  # the live server's own mark, but for the other store file
+        {**good, "url": url.replace("127.0.0.1", "192.0.2.1")},  # not loopback
+        {**good, "pid": 0},
+        {**good, "version": "0.0.0"},
+        {**good, "url": "http://127.0.0.1:99999"},  # a port out of range
+    ]
+    for i, mark in enumerate(bad):
+        (tmp_path / f"store.duckdb.server-{i}").write_text(json.dumps(mark))
+    (tmp_path / "store.duckdb.server-x").write_text("not json")
+    r = run_cli(other, "difficulty")
     assert r.returncode == 0 and "answered by" not in r.stdout and r.stderr == ""
-    assert _json(db, "difficulty") == _json(db, "--no-server", "difficulty")
+    assert _json(other, "difficulty") == _json(other, "--no-server", "difficulty")
+    # The same mark with the server's real token is trusted: the check above was the token's.
+    (tmp_path / "store.duckdb.server-ok").write_text(json.dumps(good))
+    assert f"answered by `hashlens serve` at {url}" in run_cli(other, "difficulty").stdout
 
 
 def test_a_stopped_server_takes_its_file_away(served: tuple[Path, str, subprocess.Popen[bytes]]) -> None:

@@ -213,3 +213,35 @@ def test_core_pow_tests_check_proof_of_work_vectors() -> None:
     exact = decode_compact(encode_compact(target))[0]
     assert check_proof_of_work(exact.to_bytes(32, "little"), encode_compact(target))
     assert not check_proof_of_work((exact + 1).to_bytes(32, "little"), encode_compact(target))
+
+
+def test_a_hashing_loop_that_fails_to_load_leaves_hashlib(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled loop loads in the background; if loading fails, every later run is hashed
+    with hashlib (the same digests), quietly, instead of stalling or crashing a sync."""
+    import hashlib
+    import threading
+
+    import numpy as np
+
+    from hashlens.consensus import header as hdr_mod
+
+    def broken() -> None:
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(hdr_mod, "_native_hasher", broken)
+    monkeypatch.setattr(hdr_mod, "_warming", None)
+    monkeypatch.setattr(hdr_mod, "_native_ready", threading.Event())
+    monkeypatch.setattr(hdr_mod, "_native_broken", False)
+    # Real headers: the stale chain's, repeated past the size where the native loop is used.
+    raws = [
+        bytes.fromhex(line.split(",")[2])
+        for line in (data_dir / "chain/stale-blocks-head-2026.csv").read_text().splitlines()[1:]
+    ]
+    raw = b"".join(raws * (5000 // len(raws) + 1))
+    hdr_mod.warm_hasher()
+    assert hdr_mod._native_ready.wait(10) and hdr_mod._native_broken
+    got = hdr_mod.hash_headers(raw)
+    sha = hashlib.sha256
+    want = [sha(sha(raw[o : o + 80]).digest()).digest() for o in range(0, len(raw), 80)]
+    assert len(got) >= 4096 and [bytes(g) for g in got] == want
+    assert np.asarray(got).shape == (len(raw) // 80, 32)

@@ -209,6 +209,32 @@ def test_a_read_only_role_reads_but_cannot_write(pg_server: PgServer, data_dir: 
     assert f"schema version 5, older than this hashlens ({len(real)})" in err and "cannot be upgraded" in err
 
 
+def test_migration_8_keeps_a_reader_s_grants(pg_server: PgServer, data_dir: Path) -> None:
+    """Block hashes become bytes in place on PostgreSQL: a role granted SELECT on the tables
+    before the upgrade still reads them after it, hashes as the file names them."""
+    from hashlens.store import db as store_db
+
+    db = pg_server.new_db()
+    real = store_db.MIGRATIONS
+    store_db.MIGRATIONS = real[:7]
+    try:
+        with Store(pg_server.url(db)) as s:
+            s._execute(
+                "INSERT INTO blocks (height, hash, time, source) VALUES (?, ?, ?, 'v7')",
+                [880000, "000000000000000000010b17283c3c400507969a9c2afd1dcf2082ec5cca2880", 1737337343],
+            )
+    finally:
+        store_db.MIGRATIONS = real
+    pg_server.sql(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'reader') THEN CREATE ROLE reader LOGIN; END IF; END $$"
+    )
+    pg_server.sql("GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader", db=db)
+    with Store(pg_server.url(db)) as owner:  # the owner upgrades
+        assert owner.schema_version() == len(real)
+    with Store(pg_server.url(db, user="reader")) as r:
+        assert r.block_hash(880000) == "000000000000000000010b17283c3c400507969a9c2afd1dcf2082ec5cca2880"
+
+
 def test_a_newer_schema_is_refused(pg_server: PgServer, data_dir: Path) -> None:
     url = pg_server.url(pg_server.new_db())
     with Store(url) as s:

@@ -43,7 +43,7 @@ from hashlens.api.models import ERRORS, Health
 from hashlens.api.pool import HeavyPool
 from hashlens.api.routers import chain, economics, forecast, imports, miners, outlook, simulate, web_assets, weekly
 from hashlens.errors import HashlensError
-from hashlens.servers import ServerMark
+from hashlens.servers import ServerMark, new_token
 from hashlens.store import Store
 from hashlens.store.backend import StoreConnectionLost
 from hashlens.store.db import StoreLocked
@@ -81,8 +81,9 @@ def create_app(
         ``prices_url``, ``poll_s``, …): the server then follows those sources as the store's
         one writer
     pool : the worker processes for heavy requests (default: one worker, 60 s, 512 MB)
-    url : the URL this server answers on: while it runs, announced beside a DuckDB store
-        (:class:`hashlens.servers.ServerMark`) so that reading commands in other shells ask it
+    url : the loopback URL this server answers on: while it runs, announced beside a DuckDB
+        store with a token its answers carry (:class:`hashlens.servers.ServerMark`), so that
+        reading commands in other shells ask it
     """
     from hashlens.store.backend import is_postgres
 
@@ -97,6 +98,7 @@ def create_app(
         Store(path).close()  # create and migrate, so a read-only open works
     writer = token is not None or follow is not None
     holder = StoreHolder(path, writer=writer, command="hashlens serve --follow" if follow else "hashlens serve")
+    server_token = new_token() if url is not None and not postgres else None
     heavy = pool or HeavyPool()
     follower: Follower | None = None
     elector: Store | None = None
@@ -125,7 +127,7 @@ def create_app(
             watcher.start()
         if follower is not None:
             follower.start()
-        mark = ServerMark(target, url) if url is not None and not postgres else None
+        mark = ServerMark(target, url, server_token) if server_token is not None and url is not None else None
         try:
             yield
         finally:
@@ -155,7 +157,7 @@ def create_app(
     app.add_exception_handler(StoreLocked, _busy)
     app.add_exception_handler(StoreConnectionLost, _busy)
     app.add_exception_handler(ValueError, _bad_input)
-    app.add_middleware(LimitsMiddleware, token=token)
+    app.add_middleware(LimitsMiddleware, token=token, server_token=server_token)
 
     @app.get("/v1/health", responses=ERRORS, tags=["health"])
     async def health(request: Request) -> Health:

@@ -310,14 +310,26 @@ class StoreHolder:
             )
         return Response(body, media_type="application/json")
 
-    def json_now(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Response:
-        """The JSON response of ``make()`` computed on the event loop, its bytes cached under
-        ``key`` for this store version: only for a look-up in results already cached (tens of
-        microseconds), where handing the work to a thread would cost more than the work."""
-        full = ("json", *key)
-        body = self.peek(full)
+    def snapshot(self, *keys: tuple[Any, ...]) -> tuple[int, list[Any]]:
+        """The store version and the values cached under ``keys`` for it (None where absent),
+        read together: a commit cannot fall between them."""
+        with self._guard:
+            version = self.version
+            return version, [self._cache.get((version, *k)) for k in keys]
+
+    def json_now(self, version: int, key: tuple[Any, ...], make: Callable[[], Any]) -> Response:
+        """The JSON response of ``make()`` computed on the event loop from values of store
+        version ``version`` (:meth:`snapshot`), its bytes cached under ``key`` only while that
+        version is current: for a look-up in results already cached (tens of microseconds),
+        where handing the work to a thread would cost more than the work."""
+        full = (version, "json", *key)
+        with self._guard:
+            body = self._cache.get(full)
         if body is None:
-            body = self._memo(full, lambda: encode_json(make()))
+            body = encode_json(make())
+            with self._guard:
+                if version == self.version:
+                    self._put(full, body)
         return Response(body, media_type="application/json")
 
     async def json_from(self, key: tuple[Any, ...], make: Callable[[], Awaitable[Any]]) -> Response:

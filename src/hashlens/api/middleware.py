@@ -17,6 +17,8 @@ import hmac
 import json
 from typing import Any
 
+from hashlens.servers import TOKEN_HEADER
+
 #: Largest request body [bytes]: 2 MiB holds 20,000 days of prices or 5,000 miners' reports.
 MAX_BODY_BYTES = 2 * 1024 * 1024
 #: Longest a body may take to arrive [s]: a client trickling bytes (slow-loris) is cut off.
@@ -47,10 +49,15 @@ _CSP_DOCS = (
 class LimitsMiddleware:
     """Pure ASGI: body size and token before the app; security headers after it."""
 
-    def __init__(self, app: Any, token: str | None, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self, app: Any, token: str | None, max_body_bytes: int = MAX_BODY_BYTES, server_token: str | None = None
+    ) -> None:
         self.app = app
         self.token = token
         self.max_body = max_body_bytes
+        # The token of this server's mark beside its store (hashlens.servers): commands in other
+        # shells take an answer only when it carries it.
+        self.extra = ((TOKEN_HEADER.lower().encode(), server_token.encode()),) if server_token else ()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -113,14 +120,19 @@ class LimitsMiddleware:
 
         await self.app(scope, replay, send)
 
-    @staticmethod
-    def _with_headers(send: Any, path: str) -> Any:
+    def _with_headers(self, send: Any, path: str) -> Any:
         csp = _CSP_DOCS if path.startswith("/docs") else _CSP_PAGE
+        extra = self.extra
 
         async def wrapped(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 message = dict(message)
-                message["headers"] = [*message.get("headers", []), *_COMMON, (b"content-security-policy", csp)]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    *_COMMON,
+                    (b"content-security-policy", csp),
+                    *extra,
+                ]
             await send(message)
 
         return wrapped

@@ -57,6 +57,7 @@ def serve(
 
     from hashlens.api.app import create_app
     from hashlens.api.pool import HeavyPool
+    from hashlens.servers import loopback_url
 
     if not 1 <= port <= 65535:
         raise HashlensError("--port must be between 1 and 65535")
@@ -90,9 +91,11 @@ def serve(
         )
     ready_store(False, miners=True).close()
     if workers == 1:
-        # Reading commands on this store in other shells ask this server (`hashlens.cli.served`).
-        local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        url = f"http://{f'[{local}]' if ':' in local else local}:{port}"
+        # Reading commands on this store in other shells ask this server (`hashlens.cli.served`),
+        # over loopback only: a server bound to another single address announces nothing.
+        local = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+        announce = f"http://{f'[{local}]' if ':' in local else local}:{port}"
+        url = announce if loopback_url(announce) else None
         application = create_app(target, follow=follow_args, pool=HeavyPool(timeout_s=timeout_s), url=url)
         uvicorn.run(application, host=host, port=port, log_level="warning", limit_concurrency=LIMIT_CONCURRENCY)
         return

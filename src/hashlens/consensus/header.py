@@ -202,13 +202,19 @@ def _native_hasher() -> Callable[[np.ndarray, np.ndarray], None] | None:
 
 _warming: threading.Thread | None = None
 _native_ready = threading.Event()
+_native_broken = False  # loading it in the background failed: hashlib from then on
 
 
 def _load_native() -> None:
-    native = _native_hasher()
-    if native is not None:
-        native(np.zeros(HEADER_SIZE, dtype=np.uint8), np.empty(32, dtype=np.uint8))
-    _native_ready.set()
+    global _native_broken
+    try:
+        native = _native_hasher()
+        if native is not None:
+            native(np.zeros(HEADER_SIZE, dtype=np.uint8), np.empty(32, dtype=np.uint8))
+    except Exception:  # a compiler or cache failure costs speed, never the sync
+        _native_broken = True
+    finally:
+        _native_ready.set()
 
 
 def warm_hasher() -> None:
@@ -230,7 +236,7 @@ def hash_headers(raw: bytes) -> np.ndarray:
     out = np.empty(n * 32, dtype=np.uint8)
     # The native loop unless it is still loading in the background (then hashlib, not a wait).
     loading = _warming is not None and not _native_ready.is_set()
-    native = _native_hasher() if n >= _NATIVE_MIN_HEADERS and not loading else None
+    native = _native_hasher() if n >= _NATIVE_MIN_HEADERS and not loading and not _native_broken else None
     if native is not None:
         native(np.frombuffer(raw, dtype=np.uint8), out)
     else:

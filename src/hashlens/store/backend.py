@@ -284,11 +284,7 @@ class DuckDBBackend:
 def pg_ddl(sql: str) -> str:
     """A migration written for DuckDB in PostgreSQL's types (the only per-backend schema
     difference): no unsigned integers (bits fit BIGINT; the header nonce is 32-bit, so UBIGINT
-    fits BIGINT too), NUMERIC for HUGEINT, DOUBLE PRECISION, ``/`` for integer division, and
-    BYTEA for BLOB (decoded from hex by ``decode``; PostgreSQL picks a column's storage itself)."""
-    sql = re.sub(r"\s+USING COMPRESSION \w+", "", sql)
-    sql = re.sub(r"\bBLOB\b", "BYTEA", sql)
-    sql = re.sub(r"\bunhex\((\w+)\)", r"decode(\1, 'hex')", sql)
+    fits BIGINT too), NUMERIC for HUGEINT, DOUBLE PRECISION, and ``/`` for integer division."""
     sql = re.sub(r"\bUINTEGER\b", "BIGINT", sql)
     sql = re.sub(r"\bUBIGINT\b", "BIGINT", sql)
     sql = re.sub(r"\bHUGEINT\b", "NUMERIC(39)", sql)
@@ -302,7 +298,8 @@ def _bytea_as_text(data: Any) -> Any:
     import pyarrow as pa
 
     for i, field in enumerate(data.schema):
-        if pa.types.is_binary(field.type) or pa.types.is_fixed_size_binary(field.type):
+        t = field.type
+        if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
             text = pa.array([None if v is None else "\\x" + v.hex() for v in data.column(i).to_pylist()], pa.string())
             data = data.set_column(i, field.name, text)
     return data

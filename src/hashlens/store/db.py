@@ -20,8 +20,9 @@ from hashlens.errors import HashlensError
 from hashlens.store.backend import Backend, StoreReadOnly, open_backend
 from hashlens.store.locks import READER_WAIT_S, WRITER_WAIT_S, StoreLocked, WriterLock, holder_path
 
-# Each migration moves the schema one version up; never edit a released one.
-MIGRATIONS: list[str] = [
+# Each migration moves the schema one version up; never edit a released one. A migration is
+# DuckDB's SQL (translated for PostgreSQL by ``backend.pg_ddl``), or SQL per backend.
+MIGRATIONS: list[str | dict[str, str]] = [
     # 1: headers, periods, block stats, stale blocks, sync log
     """
     CREATE TABLE blocks (
@@ -149,10 +150,12 @@ MIGRATIONS: list[str] = [
     INSERT INTO store_version VALUES (0);
     """,
     # 8: block hashes as their 32 bytes (display order: the hex of the bytes is the hash as
-    # shown), not 64 characters of text, and stored uncompressed: DuckDB compressing three
-    # columns of random text was most of a bulk header write (900,000 rows: 2.0 s of a 3 s
-    # sync), and random bytes do not compress anyway (the file stays the same size)
-    """
+    # shown), not 64 characters of text. On DuckDB stored uncompressed, which a column takes
+    # only when created, so the table is rebuilt: compressing three columns of random text was
+    # most of a bulk header write (900,000 rows: 2.0 s of a 3 s sync), and random bytes do not
+    # compress anyway. On PostgreSQL the columns change type in place (grants kept).
+    {
+        "duckdb": """
     CREATE TABLE blocks_v8 (
         height      INTEGER PRIMARY KEY,
         hash        BLOB USING COMPRESSION uncompressed,
@@ -170,6 +173,13 @@ MIGRATIONS: list[str] = [
     DROP TABLE blocks;
     ALTER TABLE blocks_v8 RENAME TO blocks;
     """,
+        "postgresql": """
+    ALTER TABLE blocks
+        ALTER COLUMN hash TYPE BYTEA USING decode(hash, 'hex'),
+        ALTER COLUMN prev_hash TYPE BYTEA USING decode(prev_hash, 'hex'),
+        ALTER COLUMN merkle_root TYPE BYTEA USING decode(merkle_root, 'hex');
+    """,
+    },
 ]
 
 #: The columns of ``blocks`` holding block hashes (32 bytes each, display order).
@@ -288,7 +298,8 @@ class Database:
                     self._db.migration_lock()
                     if self.schema_version() >= version:
                         continue  # another process (a PostgreSQL server's sibling) got here first
-                    self._execute(self._db.ddl(MIGRATIONS[version - 1]))
+                    step = MIGRATIONS[version - 1]
+                    self._execute(self._db.ddl(step if isinstance(step, str) else step[self._db.kind]))
                     self._execute("INSERT INTO schema_version VALUES (?)", [version])
         except StoreReadOnly as exc:
             raise StoreReadOnly(

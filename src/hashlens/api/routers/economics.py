@@ -84,10 +84,10 @@ async def hashprice(
     """Hashprice on a UTC day in BTC, sats and USD per PH/s (TH/s) per day."""
     holder = holder_of(request)
     key = ("hashprice", date, price)
-    rows = holder.peek((_every_day,)) if price is None else None
-    day = date or holder.peek((_latest,))
-    if rows is not None and day in rows:
-        return holder.json_now(key, rows[day].as_dict)  # a look-up in this version's rows: no thread
+    version, (rows, latest) = holder.snapshot((_every_day,), (_latest,))
+    day = date or latest
+    if price is None and rows is not None and day in rows:
+        return holder.json_now(version, key, rows[day].as_dict)  # a look-up in that version's rows: no thread
     return await holder.json_call(key, lambda: day_row(holder, date, price).as_dict())
 
 
