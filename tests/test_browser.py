@@ -522,6 +522,26 @@ def test_plotly_comes_from_the_installed_package(browser: Browser, site: str) ->
     page.close()
 
 
+def test_api_docs_run_offline_without_inline_script(browser: Browser, site: str) -> None:
+    """/docs draws every endpoint from the local Swagger UI files under a CSP that allows no
+    inline script; Chromium reports no violation."""
+    with urllib.request.urlopen(site + "/docs", timeout=60) as r:
+        csp = r.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in csp and "'unsafe-inline'" not in csp.split("script-src", 1)[1].split(";")[0]
+    with urllib.request.urlopen(site + "/openapi.json", timeout=60) as r:
+        paths = json.loads(r.read())["paths"]
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(site + "/docs")
+    page.wait_for_selector(".opblock", timeout=60_000)
+    shown = page.eval_on_selector_all(".opblock-summary-path", "els => els.map(e => e.getAttribute('data-path'))")
+    assert sorted(set(shown)) == sorted(paths) and "/v1/summary" in shown
+    assert problems == []
+    page.close()
+
+
 def test_report_from_a_fresh_store_and_its_screenshot(browser: Browser, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
     r = subprocess.run(

@@ -170,10 +170,10 @@ def test_docs_offline_and_security_headers(server: tuple[str, int]) -> None:
     with urllib.request.urlopen(url + "/docs", timeout=10) as r:
         page = r.read().decode()
     assert "/docs-assets/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
-    import swagger_ui_bundle
+    from importlib import resources
 
     with urllib.request.urlopen(url + "/docs-assets/swagger-ui-bundle.js", timeout=10) as r:
-        assert r.read() == (Path(swagger_ui_bundle.swagger_ui_path) / "swagger-ui-bundle.js").read_bytes()
+        assert r.read() == resources.files("fastapi_offline").joinpath("static/swagger-ui-bundle.js").read_bytes()
     with urllib.request.urlopen(url + "/", timeout=10) as r:
         h = r.headers
     assert h["X-Content-Type-Options"] == "nosniff" and h["X-Frame-Options"] == "DENY"

@@ -32,7 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 from fastapi import FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -206,22 +205,48 @@ def create_app(
     return app
 
 
-def _mount_docs(app: FastAPI) -> None:
-    """``/docs`` from the Swagger UI files of the ``swagger-ui-bundle`` package: no CDN."""
-    import swagger_ui_bundle
+_DOCS_PAGE = """<!DOCTYPE html>
+<html>
+<head>
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="/docs-assets/swagger-ui.css">
+<link rel="icon" href="/docs-assets/favicon.png">
+<title>hashlens API</title>
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/docs/start.js"></script>
+</body>
+</html>
+"""
 
-    assets = Path(swagger_ui_bundle.swagger_ui_path)
+# Swagger UI's start, as a file: the page then runs under a CSP with no inline script.
+_DOCS_START = """SwaggerUIBundle({
+  url: "/openapi.json",
+  dom_id: "#swagger-ui",
+  layout: "BaseLayout",
+  deepLinking: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+});
+"""
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """``/docs`` from the Swagger UI 5 files of the ``fastapi-offline`` package (only its files:
+    its own app is not used): no CDN, and no inline script (the start is ``/docs/start.js``)."""
+    from importlib import resources
+
+    assets = Path(str(resources.files("fastapi_offline") / "static"))
     app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title="hashlens API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
-        )
+        return HTMLResponse(_DOCS_PAGE)
+
+    @app.get("/docs/start.js", include_in_schema=False)
+    def docs_start() -> Response:
+        return Response(_DOCS_START, media_type="text/javascript")
 
 
 def app_from_env() -> FastAPI:
