@@ -4,9 +4,9 @@
 (:mod:`hashlens.servers`). A reading command (``difficulty``, ``hashprice`` for one day,
 ``summary``, ``miners expected``) on that store first asks the server: the answer is the API's,
 computed by the same functions from the same store, so the command prints the same numbers
-without loading numpy or DuckDB or opening the store (a whole process in about a third of the
-time). Only a mark that :func:`hashlens.servers.servers_of` trusts is used, and only an answer
-carrying its token; no such server, a refused connection, no answer within
+without loading numpy or DuckDB or opening the store (a whole process in less than half the
+time: ``sh scripts/bench cli``). Only a mark that :func:`hashlens.servers.servers_of` trusts
+is used, and only an answer carrying its token; no such server, a refused connection, no answer within
 ``ANSWER_TIMEOUT_S``, anything but a 200 with JSON: the command computes the answer itself, as
 it always could. ``--no-server`` skips the server.
 
