@@ -102,7 +102,7 @@ def main() -> None:
     rest_node, rpc_node, batch_node = Node(full, True), Node(prefix, False), Node(batch_prefix, False)
     try:
         # Each REST sync in a new interpreter, as `hashlens sync` runs: nothing loaded by an
-        # earlier run (numba, pyarrow) is already there.
+        # earlier run (llvmlite, pyarrow) is already there.
         spawn = multiprocessing.get_context("spawn")
         rest_runs = []
         for i in range(args.repeat):

@@ -245,3 +245,26 @@ def test_a_hashing_loop_that_fails_to_load_leaves_hashlib(data_dir: Path, monkey
     want = [sha(sha(raw[o : o + 80]).digest()).digest() for o in range(0, len(raw), 80)]
     assert len(got) >= 4096 and [bytes(g) for g in got] == want
     assert np.asarray(got).shape == (len(raw) // 80, 32)
+
+
+def test_the_compiled_loop_hashes_as_hashlib_does(data_dir: Path) -> None:
+    """The LLVM-compiled loop over OpenSSL gives every real header the double SHA-256 that
+    hashlib gives it, and each header's hash is the one the shared files name."""
+    import hashlib
+
+    import numpy as np
+
+    from hashlens.consensus import header as hdr_mod
+
+    native = hdr_mod._native_hasher()
+    assert native is not None  # Debian's OpenSSL and the locked llvmlite are here
+    rows = [line.split(",") for line in (data_dir / "chain/stale-blocks-head-2026.csv").read_text().splitlines()[1:]]
+    raw = b"".join(bytes.fromhex(r[2]) for r in rows) * 700  # past _NATIVE_MIN_HEADERS
+    out = np.empty(len(raw) // 80 * 32, dtype=np.uint8)
+    native(np.frombuffer(raw, dtype=np.uint8), out)
+    sha = hashlib.sha256
+    want = b"".join(sha(sha(raw[o : o + 80]).digest()).digest() for o in range(0, len(raw), 80))
+    assert out.tobytes() == want
+    assert [out[32 * i : 32 * i + 32][::-1].tobytes().hex() for i in range(len(rows))] == [r[1] for r in rows]
+    empty = np.empty(0, dtype=np.uint8)
+    native(empty, empty)  # no headers: nothing written, nothing read

@@ -11,7 +11,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
 
 import numpy as np
 
@@ -138,65 +137,76 @@ def parse_headers(raw: bytes) -> np.ndarray:
     return np.frombuffer(raw, dtype=HEADER_DTYPE)
 
 
-def _sha256d_probe() -> None:  # pragma: no cover - never run
-    pass
-
-
-def _sha256d_loop(numba: Any) -> Callable[..., None]:
-    """The compiled loop, cached on disk (``cache=True``) so that a second process loads it
-    instead of compiling it again. OpenSSL's functions are arguments, not globals: numba will
-    not cache a function whose globals are ctypes pointers (their addresses change per process)."""
-
-    try:
-        compile_ = numba.njit(nogil=True, cache=True)
-        compile_(_sha256d_probe)  # a place to write the cache, or RuntimeError ("no locator")
-    except RuntimeError:
-        compile_ = numba.njit(nogil=True)
-
-    @compile_
-    def sha256d_all(buf, out, init, update, final):  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-        ctx = np.empty(256, np.uint8)  # SHA256_CTX is 112 bytes; room to spare
-        mid = np.empty(32, np.uint8)
-        c, m, b, o = ctx.ctypes.data, mid.ctypes.data, buf.ctypes.data, out.ctypes.data
-        for i in range(buf.size // 80):
-            init(c)
-            update(c, b + i * 80, 80)
-            final(m, c)
-            init(c)
-            update(c, m, 32)
-            final(o + i * 32, c)
-
-    return sha256d_all
+# The loop over a buffer of headers, in LLVM's own language: two SHA-256 passes per header
+# through OpenSSL's functions, which are arguments (their addresses change per process).
+_SHA256D_IR = r"""
+define void @sha256d_all(ptr %buf, ptr %out, i64 %n, ptr %ctx, ptr %mid, ptr %init, ptr %update, ptr %final) {
+entry:
+  %empty = icmp eq i64 %n, 0
+  br i1 %empty, label %done, label %loop
+loop:
+  %i = phi i64 [0, %entry], [%next, %loop]
+  %off = mul i64 %i, 80
+  %src = getelementptr i8, ptr %buf, i64 %off
+  %o = mul i64 %i, 32
+  %dst = getelementptr i8, ptr %out, i64 %o
+  %r1 = call i32 %init(ptr %ctx)
+  %r2 = call i32 %update(ptr %ctx, ptr %src, i64 80)
+  %r3 = call i32 %final(ptr %mid, ptr %ctx)
+  %r4 = call i32 %init(ptr %ctx)
+  %r5 = call i32 %update(ptr %ctx, ptr %mid, i64 32)
+  %r6 = call i32 %final(ptr %dst, ptr %ctx)
+  %next = add i64 %i, 1
+  %more = icmp ult i64 %next, %n
+  br i1 %more, label %loop, label %done
+done:
+  ret void
+}
+"""
 
 
 @cache
 def _native_hasher() -> Callable[[np.ndarray, np.ndarray], None] | None:
     """A compiled loop calling OpenSSL's SHA-256 (the library hashlib itself uses) twice per
-    header, or None where that library or numba is not available.
+    header, or None where that library or llvmlite is not available.
 
     Python's per-call overhead, not SHA-256, limits a hashlib loop to well under a million
-    headers a second; one compiled loop over the buffer removes it.
+    headers a second; one compiled loop over the buffer removes it. The loop is compiled here
+    by LLVM (llvmlite, numba's own back end) in ~0.02 s; importing and loading a numba function
+    took ~0.5 s. It is called through ctypes, which releases the interpreter lock meanwhile.
     """
     name = ctypes.util.find_library("crypto")
     if name is None:
         return None
     try:
-        import numba
+        import llvmlite.binding as llvm
 
         lib = ctypes.CDLL(name)
-        init, update, final = lib.SHA256_Init, lib.SHA256_Update, lib.SHA256_Final
+        funcs = [
+            ctypes.cast(getattr(lib, f), ctypes.c_void_p).value
+            for f in ("SHA256_Init", "SHA256_Update", "SHA256_Final")
+        ]
     except (ImportError, OSError, AttributeError):
         return None
-    for fn in (init, update, final):
-        fn.restype = ctypes.c_int
-    init.argtypes = [ctypes.c_void_p]
-    update.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
-    final.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-    loop = _sha256d_loop(numba)
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    module = llvm.parse_assembly(_SHA256D_IR)
+    module.verify()
+    engine = llvm.create_mcjit_compiler(module, llvm.Target.from_default_triple().create_target_machine(opt=2))
+    engine.finalize_object()
+    loop = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, *[ctypes.c_void_p] * 5)(
+        engine.get_function_address("sha256d_all")
+    )
 
     def sha256d_all(buf: np.ndarray, out: np.ndarray) -> None:
-        loop(buf, out, init, update, final)
+        n = buf.size // HEADER_SIZE
+        if out.size < 32 * n:
+            raise ValueError(f"room for {out.size // 32} hashes, not {n}")
+        ctx = np.empty(256, np.uint8)  # SHA256_CTX is 112 bytes; room to spare
+        mid = np.empty(32, np.uint8)
+        loop(buf.ctypes.data, out.ctypes.data, n, ctx.ctypes.data, mid.ctypes.data, *funcs)
 
+    sha256d_all.engine = engine  # type: ignore[attr-defined]  # the compiled code lives as long as the loop
     return sha256d_all
 
 
@@ -218,8 +228,8 @@ def _load_native() -> None:
 
 
 def warm_hasher() -> None:
-    """Start loading the compiled hashing loop in a background thread: numba's import and its
-    on-disk cache take ~0.4 s. Until it is ready, :func:`hash_headers` hashes with hashlib
+    """Start compiling the hashing loop in a background thread (importing llvmlite and
+    compiling take ~0.1 s). Until it is ready, :func:`hash_headers` hashes with hashlib
     (the same digests), so a sync's first runs go on to be checked and written meanwhile."""
     global _warming
     if _warming is None:
