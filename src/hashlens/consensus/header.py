@@ -188,15 +188,18 @@ def _native_hasher() -> Callable[[np.ndarray, np.ndarray], None] | None:
         ]
     except (ImportError, OSError, AttributeError):
         return None
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    module = llvm.parse_assembly(_SHA256D_IR)
-    module.verify()
-    engine = llvm.create_mcjit_compiler(module, llvm.Target.from_default_triple().create_target_machine(opt=2))
-    engine.finalize_object()
-    loop = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, *[ctypes.c_void_p] * 5)(
-        engine.get_function_address("sha256d_all")
-    )
+    try:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        module = llvm.parse_assembly(_SHA256D_IR)
+        module.verify()
+        engine = llvm.create_mcjit_compiler(module, llvm.Target.from_default_triple().create_target_machine(opt=2))
+        engine.finalize_object()
+        loop = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, *[ctypes.c_void_p] * 5)(
+            engine.get_function_address("sha256d_all")
+        )
+    except Exception:  # an LLVM that cannot compile for this machine: hashlib does the work
+        return None
 
     def sha256d_all(buf: np.ndarray, out: np.ndarray) -> None:
         n = buf.size // HEADER_SIZE
