@@ -84,6 +84,18 @@ def test_a_served_answer_is_the_one_computed_here(
     assert shown.stdout.split("answered by")[0].rstrip() == local.stdout.rstrip()
 
 
+def test_a_served_answer_loads_no_data_library(served: tuple[Path, str, subprocess.Popen[bytes]]) -> None:
+    """What makes it quick: the process answered by the server never imports numpy, DuckDB,
+    pyarrow or the store; the one that computes the answer does."""
+    from tests.test_cli_basics import imported_modules
+
+    db, _, _ = served
+    heavy = {"numpy", "duckdb", "pyarrow", "hashlens.store"}
+    for query in QUERIES:
+        assert not heavy & imported_modules("--db", str(db), *query), query
+    assert {"numpy", "duckdb", "hashlens.store"} <= imported_modules("--db", str(db), "--no-server", "difficulty")
+
+
 def test_the_served_difficulty_is_the_api_s(served: tuple[Path, str, subprocess.Popen[bytes]]) -> None:
     db, url, _ = served
     with urllib.request.urlopen(url + "/v1/difficulty", timeout=30) as r:
