@@ -178,19 +178,11 @@ def main() -> None:
 
 def postgres_load(db: Path, requests: int, concurrency: int) -> tuple[LoadResult, LoadResult]:
     """The same loads against `serve --workers 2` on a PostgreSQL copy of the store."""
-    from tests.pg import PgServer, pg_bindir
+    from tests.pg import own_server_with, pg_bindir
 
-    from hashlens.store.copy import copy_store
-
-    bindir = pg_bindir()
-    if bindir is None:
+    if pg_bindir() is None:
         raise SystemExit("--postgresql needs PostgreSQL's server binaries (Debian: apt-get install postgresql)")
-    server = PgServer(bindir, free_port())
-    server.start()
-    try:
-        server.sql("CREATE DATABASE bench")
-        url = server.url("bench")
-        copy_store(db, url)
+    with own_server_with(db, "bench") as (_, url):
         proc, base = start_server(url, "--workers", "2")
         try:
             run_load(base, 600, 8, mix=CACHED)
@@ -200,8 +192,6 @@ def postgres_load(db: Path, requests: int, concurrency: int) -> tuple[LoadResult
         finally:
             proc.terminate()
             proc.wait(timeout=30)
-    finally:
-        server.stop()
     return mixed, cached
 
 

@@ -16,6 +16,8 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SUPERUSER = "postgres"
@@ -131,6 +133,28 @@ class PgServer:
         tail = f" TEMPLATE {template or 'template1'} STRATEGY FILE_COPY"
         self.sql(f"CREATE DATABASE {name}{tail}")
         return name
+
+
+@contextmanager
+def own_server_with(store: Path, name: str) -> Iterator[tuple[PgServer, str]]:
+    """A PostgreSQL cluster of its own (to stop or restart at will) whose database ``name``
+    holds a copy of the DuckDB store ``store``: the server and that database's URL; the
+    server is stopped afterwards."""
+    from hashlens.store.copy import copy_store
+    from tests.helpers import free_port
+
+    bindir = pg_bindir()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL's server binaries are missing (Debian: apt-get install postgresql)")
+    server = PgServer(bindir, free_port())
+    server.start()
+    try:
+        server.sql(f"CREATE DATABASE {name}")
+        url = server.url(name)
+        copy_store(store, url)
+        yield server, url
+    finally:
+        server.stop()
 
 
 class Stores:

@@ -249,18 +249,9 @@ def test_the_server_reads_on_after_the_database_restarts(full_db: Path) -> None:
     from fastapi.testclient import TestClient
 
     from hashlens.api.app import create_app
-    from hashlens.store.copy import copy_store
-    from tests.conftest import free_port
-    from tests.pg import PgServer, pg_bindir
+    from tests.pg import own_server_with
 
-    bindir = pg_bindir()
-    assert bindir is not None
-    server = PgServer(bindir, free_port())
-    server.start()
-    try:
-        server.sql("CREATE DATABASE restart")
-        url = server.url("restart")
-        copy_store(full_db, url)
+    with own_server_with(full_db, "restart") as (server, url):
         client = TestClient(create_app(url))
         first = client.get("/v1/hashprice", params={"date": "2025-06-01"})
         assert first.status_code == 200
@@ -274,5 +265,3 @@ def test_the_server_reads_on_after_the_database_restarts(full_db: Path) -> None:
             assert r.status_code == 200, r.text
         assert client.get("/v1/hashprice", params={"date": "2025-06-01"}).json() == first.json()
         client.app.state.holder.close()  # type: ignore[attr-defined]
-    finally:
-        server.stop()
