@@ -70,7 +70,7 @@ class OutlookRequest(OperatingTerms):
         ge=-99,
         le=1000,
         description="Deterministic difficulty growth a year instead of the forecast's paths (Braiins' Difficulty "
-        "Increment), compounded over adjustments of 2016 × 600 s; not with difficulty_growth_pct_per_adjustment "
+        "Increment), compounded over adjustments of one expected period each; not with difficulty_growth_pct_per_adjustment "
         "[%/year].",
     )
     halving_difficulty_drop_pct: float = Field(

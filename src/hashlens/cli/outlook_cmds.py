@@ -78,7 +78,7 @@ def outlook(
         float | None,
         typer.Option(
             help="Deterministic difficulty growth [%/year] (Braiins' Difficulty Increment), compounded over "
-            "adjustments of 2016 × 600 s; not with difficulty_growth_pct_per_adjustment."
+            "adjustments of one expected period each; not with difficulty_growth_pct_per_adjustment."
         ),
     ] = None,
     halving_drop: Annotated[

@@ -166,9 +166,12 @@ class Spec:
 
 def growth_pct_per_adjustment(increment_pct_per_year: float) -> float:
     """A yearly difficulty increment as the same growth compounded over adjustments of one
-    expected period each (2016 × 600 s) in a year of 365.25 days [%].
+    expected period each (``DIFFICULTY_ADJUSTMENT_INTERVAL`` × ``POW_TARGET_SPACING``) in a
+    year of ``units.DAYS_PER_YEAR`` days [%].
 
-    .. math:: g_{adj} = \\left((1 + g_{year}/100)^{2016 \\cdot 600 / (365.25 \\cdot 86400)} - 1\\right) \\cdot 100
+    .. math:: g_{adj} = \\left((1 + g_{year}/100)^{N \\cdot T / (Y \\cdot 86400)} - 1\\right) \\cdot 100
+
+    with N blocks a period, T seconds a block and Y days a year.
 
     Parameters
     ----------
@@ -778,16 +781,17 @@ def fleet_outlook(market: Market, request: dict[str, Any], catalogue: list[Asic]
 
 
 def _method(spec: Spec, start: Start, growth: float | None) -> list[str]:
+    period = f"{N} × {POW_TARGET_SPACING} s"
     chain = (
-        f"difficulty grows {growth:+g} % at every adjustment, periods of exactly 2016 × 600 s (deterministic)"
+        f"difficulty grows {growth:+g} % at every adjustment, periods of exactly {period} (deterministic)"
         if growth is not None
         else "difficulty paths from the calibrated adjustment forecast (random walk with drift on log implied "
         "hashrate, Poisson blocks, the exact retarget; sim.forecast.simulate_paths)"
     )
     if spec.difficulty_increment_pct_per_year is not None:
         chain += (
-            f", from {spec.difficulty_increment_pct_per_year:+g} % a year compounded over periods of 2016 × 600 s "
-            "in years of 365.25 days"
+            f", from {spec.difficulty_increment_pct_per_year:+g} % a year compounded over periods of {period} "
+            f"in years of {DAYS_PER_YEAR:g} days"
         )
     notes = [
         f"{spec.paths:,} paths, seed {spec.seed}; {chain}; height per day within each period at the period's own "

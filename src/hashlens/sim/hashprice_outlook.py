@@ -142,7 +142,7 @@ def chain_at_times(
     -------
     (difficulty, height), each (paths, T): the period in force is the last one started at or
     before the time (clipped to the simulated ones); inside it blocks are counted at the
-    period's own pace, ⌊2016·(t - start)/(next start - start)⌋.
+    period's own pace, ⌊N·(t - start)/(next start - start)⌋ (N blocks a period).
     """
     paths, k = starts.shape
     n_t = times.size
@@ -160,8 +160,8 @@ def chain_at_times(
 
 
 def steady_growth_paths(hist: History, periods: int, paths: int, growth_pct_per_adjustment: float) -> Paths:
-    """A deterministic difficulty path for parity checks: every period lasts exactly 2016 ×
-    600 s from the running period's start, and each adjustment multiplies difficulty by
+    """A deterministic difficulty path for parity checks: every period lasts exactly
+    ``DIFFICULTY_ADJUSTMENT_INTERVAL`` × ``POW_TARGET_SPACING`` from the running period's start, and each adjustment multiplies difficulty by
     1 + g/100 (the running period keeps its stored difficulty)."""
     d0 = float(difficulty_from_bits(int(hist.bits[-1])))
     j = np.arange(periods)

@@ -11,8 +11,8 @@ Braiins' calculator's inputs (docs/braiins-comparison.md), each optional; the de
 nothing:
 
 - ``difficulty_increment_pct_per_year`` (Difficulty Increment, %/year): deterministic growth
-  compounded over adjustments of 2016 × 600 s in years of 365.25 days,
-  g_adj = ((1 + g_year/100)^(1,209,600 / 31,557,600) - 1)·100; instead of
+  compounded over adjustments of one expected period each
+  (``sim.fleet_outlook.growth_pct_per_adjustment``); instead of
   ``difficulty_growth_pct_per_adjustment`` (both at once: 422 at this field).
 - ``halving_difficulty_drop_pct`` (Halving Difficulty Drop, %, 0 … 99): difficulty falls once by
   this much at the first adjustment at or after a halving height, on the deterministic path
