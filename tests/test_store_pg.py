@@ -265,3 +265,26 @@ def test_the_server_reads_on_after_the_database_restarts(full_db: Path) -> None:
             assert r.status_code == 200, r.text
         assert client.get("/v1/hashprice", params={"date": "2025-06-01"}).json() == first.json()
         client.app.state.holder.close()  # type: ignore[attr-defined]
+
+
+def test_hashes_go_to_copy_as_postgresql_hex(data_dir: Path) -> None:
+    """COPY's text for BYTEA: the fast path for a run of equal-length hashes (as the sync writes
+    them, here sliced) gives what each value's own ``\\x`` + hex gives; NULLs and odd lengths
+    take the value-by-value path."""
+    import pyarrow as pa
+
+    from hashlens.store.backend import _bytea_as_text
+
+    rows = [line.split(",") for line in (data_dir / "chain/stale-blocks-head-2026.csv").read_text().splitlines()[1:]]
+    hashes = pa.array([bytes.fromhex(r[1]) for r in rows] * 50, pa.binary()).slice(3, 300)
+    mixed = pa.array([bytes.fromhex(rows[0][1]), None, b"", b"\x00\xff"], pa.binary())
+    out = _bytea_as_text(pa.table({"h": hashes}))
+    assert out.column("h").to_pylist() == ["\\x" + v.hex() for v in hashes.to_pylist()]
+    out = _bytea_as_text(pa.table({"m": pa.chunked_array([mixed, hashes.slice(0, 4)])}))
+    assert out.column("m").to_pylist() == [
+        "\\x" + rows[0][1],
+        None,
+        "\\x",
+        "\\x00ff",
+        *("\\x" + v.hex() for v in hashes.slice(0, 4).to_pylist()),
+    ]

@@ -292,6 +292,9 @@ def pg_ddl(sql: str) -> str:
     return sql.replace("//", "/")
 
 
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
 def _bytea_as_text(data: Any) -> Any:
     """An Arrow table with its binary columns as PostgreSQL's hex input for BYTEA (``\\x`` and
     two hex digits a byte): Arrow's CSV writer would write the raw bytes."""
@@ -300,9 +303,29 @@ def _bytea_as_text(data: Any) -> Any:
     for i, field in enumerate(data.schema):
         t = field.type
         if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-            text = pa.array([None if v is None else "\\x" + v.hex() for v in data.column(i).to_pylist()], pa.string())
-            data = data.set_column(i, field.name, text)
+            chunks = [_bytea_chunk(c) for c in data.column(i).chunks]
+            data = data.set_column(i, field.name, pa.chunked_array(chunks, pa.string()))
     return data
+
+
+def _bytea_chunk(arr: Any) -> Any:
+    """One binary Arrow array as ``\\x…`` strings: with numpy where every value has the same
+    length and none is NULL (a run of block hashes), else value by value."""
+    import pyarrow as pa
+
+    n = len(arr)
+    if n and arr.null_count == 0 and pa.types.is_binary(arr.type):
+        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1]
+        width = int(offsets[1] - offsets[0])
+        if width and bool((np.diff(offsets) == width).all()):
+            raw = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[0] + n * width].reshape(n, width)
+            text = np.empty((n, 2 + 2 * width), dtype=np.uint8)
+            text[:, 0], text[:, 1] = ord("\\"), ord("x")
+            text[:, 2::2] = _HEX_DIGITS[raw >> 4]
+            text[:, 3::2] = _HEX_DIGITS[raw & 15]
+            starts = np.arange(0, (n + 1) * (2 + 2 * width), 2 + 2 * width, dtype=np.int32)
+            return pa.StringArray.from_buffers(n, pa.py_buffer(starts), pa.py_buffer(text))
+    return pa.array([None if v is None else "\\x" + v.hex() for v in arr.to_pylist()], pa.string())
 
 
 def _pg_params(sql: str, params: Sequence[Any]) -> tuple[str, list[Any] | None]:

@@ -182,9 +182,6 @@ MIGRATIONS: list[str | dict[str, str]] = [
     },
 ]
 
-#: The columns of ``blocks`` holding block hashes (32 bytes each, display order).
-HASH_COLUMNS = ("hash", "prev_hash", "merkle_root")
-
 
 def hash_bytes(block_hash: str) -> bytes:
     """A block hash as the store keeps it, from its display hex."""
@@ -198,7 +195,6 @@ def hash_hex(stored: Any) -> str | None:
 
 # The DuckDB lock files live in locks.py; their names stay importable from here.
 __all__ = [
-    "HASH_COLUMNS",
     "MIGRATIONS",
     "READER_WAIT_S",
     "WRITER_WAIT_S",
