@@ -1,0 +1,183 @@
+"""One typed contract per request and per result, owned by the library.
+
+Every request the library answers has one model here or in its domain package (``pools.models``,
+``miners.models``, …) deriving from :class:`Request`: its fields, their units (in the names) and
+their bounds live there and nowhere else. The CLI builds the model from its options
+(``Model.build(**options)``), the API takes it as the body or query and the library functions
+take it as their argument, so the three refuse the same inputs with the same words: a refusal
+is a :class:`~hashlens.errors.HashlensError` whose message :func:`refusal` writes from pydantic's
+error, naming the field and its bound (the API answers it as 422 with that message).
+
+Every result derives from :class:`Result` (units in field names, serialised by
+``model_dump(mode="json")``), and every quantile set is one :class:`Quantiles`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from hashlens.errors import HashlensError
+
+__all__ = [
+    "QUANTILE_LEVELS",
+    "QuantileSeries",
+    "Quantiles",
+    "Request",
+    "Result",
+    "refusal",
+]
+
+
+def _field(loc: Sequence[int | str]) -> str:
+    """A pydantic location as a dotted path: ``machines.0.count``."""
+    return ".".join(str(part) for part in loc) or "input"
+
+
+def _shown(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _words(err: Mapping[str, Any]) -> str:
+    """One pydantic error in the project's words (the same on every face)."""
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    got = f" (got {_shown(err['input'])})" if "input" in err and not isinstance(err["input"], dict | list) else ""
+    bounds = {
+        "less_than_equal": ("must be at most", "le"),
+        "less_than": ("must be below", "lt"),
+        "greater_than_equal": ("must be at least", "ge"),
+        "greater_than": ("must be above", "gt"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        bound = ctx.get(key)
+        return f"{words} {bound:g}{got}" if isinstance(bound, float) else f"{words} {bound}{got}"
+    if kind == "extra_forbidden":
+        return "is not a known field (check its spelling; see --help or the API's schema)"
+    if kind == "missing":
+        return "is required"
+    if kind == "finite_number":
+        return f"must be a finite number{got}"
+    if kind in ("too_short", "too_long"):
+        if err.get("input") is not None and isinstance(err["input"], str):
+            lim = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+            return f"must be {'at least' if kind == 'too_short' else 'at most'} {lim} characters long"
+        lim = ctx.get("min_length") if kind == "too_short" else ctx.get("max_length")
+        return f"must hold {'at least' if kind == 'too_short' else 'at most'} {lim} item(s)"
+    if kind in ("int_parsing", "int_type", "int_from_float"):
+        return f"must be a whole number{got}"
+    if kind in ("float_parsing", "float_type"):
+        return f"must be a number{got}"
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type", "date_from_datetime_inexact"):
+        return f"must be a day as YYYY-MM-DD{got}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false{got}"
+    if kind == "literal_error":
+        return f"must be one of {ctx.get('expected')}{got}"
+    if kind in ("string_type", "string_pattern_mismatch"):
+        return f"must be text{' matching ' + str(ctx['pattern']) if 'pattern' in ctx else ''}{got}"
+    if kind == "value_error":
+        # A validator's own words: "Value error, <message>".
+        msg = str(err.get("msg", ""))
+        return msg.removeprefix("Value error, ")
+    return str(err.get("msg", kind)) + got
+
+
+def refusal(exc: ValidationError, model: str | None = None) -> str:
+    """The one-line refusal of a request, from a pydantic validation error.
+
+    Every error is named by its field (``pue must be at most 5 (got 50.0)``); several are
+    joined with ``; ``. ``model`` prefixes the request's name where the field alone is unclear.
+    """
+    parts = []
+    for err in exc.errors():
+        loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        name = _field(loc)
+        text = _words(err)
+        parts.append(text if not loc and err.get("type") == "value_error" else f"{name} {text}")
+    head = f"{model}: " if model else ""
+    return head + "; ".join(parts)
+
+
+class Request(BaseModel):
+    """A request's fields and bounds: unknown fields, NaN and infinities are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, str_strip_whitespace=True)
+
+    @classmethod
+    def build(cls, **fields: Any) -> Self:
+        """The request from keyword fields (a CLI's options, a file's row); ``None`` means "not
+        given" and leaves the field's default. A refusal raises
+        :class:`~hashlens.errors.HashlensError` with :func:`refusal`'s words."""
+        given = {k: v for k, v in fields.items() if v is not None}
+        return cls.parse(given)
+
+    @classmethod
+    def parse(cls, data: Any) -> Self:
+        """The request from parsed data (a JSON or YAML mapping), refused as :meth:`build` does."""
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise HashlensError(refusal(exc)) from None
+
+
+class Result(BaseModel):
+    """A result: typed fields with units in their names, serialised as JSON by :meth:`to_json`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as JSON-ready data (what ``--json`` prints and the API sends)."""
+        return self.model_dump(mode="json")
+
+
+#: The quantile levels every distribution is summarised at [-].
+QUANTILE_LEVELS: tuple[float, ...] = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95)
+
+
+class Quantiles(Result):
+    """A distribution's quantiles at :data:`QUANTILE_LEVELS`, in the unit of the field that
+    holds it (``change_pct: Quantiles`` is in %). The one spelling: ``p05`` … ``p95``."""
+
+    NAMES: ClassVar[tuple[str, ...]] = ("p05", "p10", "p25", "p50", "p75", "p90", "p95")
+
+    p05: float
+    p10: float
+    p25: float
+    p50: float
+    p75: float
+    p90: float
+    p95: float
+
+    @classmethod
+    def of(cls, samples: Any) -> Quantiles:
+        """The quantiles of a sample (numpy's default, linear interpolation)."""
+        import numpy as np
+
+        q = np.quantile(np.asarray(samples, dtype=float), QUANTILE_LEVELS)
+        return cls(**dict(zip(cls.NAMES, (float(x) for x in q), strict=True)))
+
+
+class QuantileSeries(Result):
+    """Quantiles of a distribution along an axis (a month, a day): ``p50[i]`` is the median at
+    step ``i``; the fields' unit is the holder's."""
+
+    p05: list[float]
+    p10: list[float]
+    p25: list[float]
+    p50: list[float]
+    p75: list[float]
+    p90: list[float]
+    p95: list[float]
+
+    @classmethod
+    def of(cls, samples: Any, axis: int = 0) -> QuantileSeries:
+        """Quantiles over ``axis`` of a 2-D sample (paths × steps with ``axis=0``)."""
+        import numpy as np
+
+        q = np.quantile(np.asarray(samples, dtype=float), QUANTILE_LEVELS, axis=axis)
+        return cls(**{name: [float(x) for x in row] for name, row in zip(Quantiles.NAMES, q, strict=True)})
