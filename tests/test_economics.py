@@ -149,8 +149,10 @@ def test_unit_economics_by_hand() -> None:
     assert float(ue["shutdown_btc_price_usd"]) == pytest.approx(energy * 0.065 / (revenue / 80000))
     assert float(ue["payback_days"]) == pytest.approx(3000 / (revenue - cost))
     # The Luxor rule of thumb: 24·ε·p with no fees, PUE 1, full uptime (1 PH/s at 17.5 J/TH).
-    assert breakeven_hashprice_usd_per_ph_day(1000.0, 17500.0, Operating(0.05, 0.0)) == pytest.approx(21.0)
-    plain = unit_economics(200.0, 3500.0, 21.0, 80000.0, Operating(0.05, 0.0))
+    assert breakeven_hashprice_usd_per_ph_day(
+        1000.0, 17500.0, Operating(power_price_usd_per_kwh=0.05, pool_fee=0.0)
+    ) == pytest.approx(21.0)
+    plain = unit_economics(200.0, 3500.0, 21.0, 80000.0, Operating(power_price_usd_per_kwh=0.05, pool_fee=0.0))
     assert float(plain["profit_usd_per_day"]) == pytest.approx(0.0, abs=1e-9)
 
 
@@ -158,7 +160,7 @@ def test_share_under_water() -> None:
     # 10% of the hashrate on 38 J/TH machines at $0.05, no fees: breakeven $45.6/PH/day > $30.
     h = np.array([900.0, 100.0])
     w = h * np.array([17.5, 38.0])
-    plain = Operating(0.05, pool_fee=0.0)
+    plain = Operating(power_price_usd_per_kwh=0.05, pool_fee=0.0)
     assert share_under_water(h, w, 30.0, plain) == pytest.approx(0.10)
     assert share_under_water(h, w, 50.0, plain) == 0.0
 
@@ -457,3 +459,46 @@ def test_price_import_over_stored_prices_reports_and_needs_replace(data_dir: Pat
         # The same file again: every price unchanged, nothing to replace.
         again = import_prices(s, second, multi.name)
         assert (again["replaced"], again["unchanged"], again["new"]) == (0, len(second), 0)
+
+
+def test_operating_terms_are_refused_alike_by_the_library_the_cli_and_the_api(tmp_path: Path) -> None:
+    """One contract for how machines run: a PUE of 50 or $100/kWh is refused in the same words
+    by a library call, `hashlens fleet` and `POST /v1/fleet` (the review found the CLI took them)."""
+    import subprocess
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from hashlens.api.app import create_app
+    from hashlens.errors import HashlensError
+
+    fleet = tmp_path / "fleet.csv"
+    fleet.write_text("model,count\nS21 Pro,10\n")
+    app = create_app(tmp_path / "api.duckdb")
+    cases = [
+        ("pue", "--pue", 50, "pue must be at most 5 (got 50"),
+        ("power_price_usd_per_kwh", "--power-price", 100, "power_price_usd_per_kwh must be at most 10 (got 100"),
+    ]
+    with TestClient(app) as client:
+        for field, option, value, words in cases:
+            with pytest.raises(HashlensError) as lib:
+                Operating(**{field: value})
+            assert str(lib.value).startswith(words)
+            cli = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "hashlens",
+                    "--db",
+                    str(tmp_path / "cli.duckdb"),
+                    "fleet",
+                    str(fleet),
+                    option,
+                    str(value),
+                ],
+                capture_output=True,
+                text=True,
+            )
+            assert cli.returncode == 2 and cli.stderr.startswith("error: " + words), cli.stderr
+            r = client.post("/v1/fleet", json={"machines": [{"model": "S21 Pro", "count": 10}], field: value})
+            assert r.status_code == 422 and r.json()["detail"].startswith(words), r.json()

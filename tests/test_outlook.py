@@ -282,17 +282,17 @@ def test_bad_input_unknown_model_and_work_ceiling(full_db: Path, tmp_path: Path)
     one = {"model": "S21", "count": 1}
     with TestClient(create_app(db)) as c:
         for body, loc in [
-            ({"machines": [{"model": "S99 Ultra", "count": 10}]}, ["body", "machines"]),
-            ({"machines": [one], "capex_usd_per_machine": -1}, ["body", "capex_usd_per_machine"]),
-            ({"machines": [one], "months": 0}, ["body", "months"]),
-            ({"machines": [one], "months": 600}, ["body", "months"]),
-            ({"machines": [one], "paths": 100_001}, ["body", "paths"]),
+            ({"machines": [{"model": "S99 Ultra", "count": 10}]}, ["machines"]),
+            ({"machines": [one], "capex_usd_per_machine": -1}, ["capex_usd_per_machine"]),
+            ({"machines": [one], "months": 0}, ["months"]),
+            ({"machines": [one], "months": 600}, ["months"]),
+            ({"machines": [one], "paths": 100_001}, ["paths"]),
         ]:
             res = c.post("/v1/outlook", json=body)
-            assert res.status_code == 422 and res.json()["detail"][0]["loc"] == loc, res.text
+            assert res.status_code == 422 and res.json()["detail"].startswith(loc[0]), res.text
         for body, field in [
             ({"machines": [one], "months": 6, "loan": {"principal_usd": 1, "term_months": 7}}, "loan.term_months"),
             ({"machines": [one] * 1000, "paths": MAX_WORK // 24_000 + 1}, "paths"),
         ]:
             res = c.post("/v1/outlook", json=body)
-            assert res.status_code == 422 and field in res.json()["detail"][0]["msg"], res.text
+            assert res.status_code == 422 and field in res.json()["detail"], res.text

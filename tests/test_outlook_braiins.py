@@ -291,5 +291,5 @@ def test_bad_braiins_inputs_cli_one_line_and_api_422(full_db: Path, tmp_path: Pa
         for terms, field in BAD:
             res = c.post("/v1/outlook", json={"machines": [{"model": "S21", "count": 1}]} | terms)
             assert res.status_code == 422, res.text
-            detail = res.json()["detail"][0]
-            assert detail["loc"] == ["body", field], res.text
+            detail = res.json()["errors"][0]
+            assert detail["loc"] == [field], res.text

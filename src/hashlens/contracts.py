@@ -5,7 +5,7 @@ Every request the library answers has one model here or in its domain package (`
 their bounds live there and nowhere else. The CLI builds the model from its options
 (``Model.build(**options)``), the API takes it as the body or query and the library functions
 take it as their argument, so the three refuse the same inputs with the same words: a refusal
-is a :class:`~hashlens.errors.HashlensError` whose message :func:`refusal` writes from pydantic's
+is a :class:`~hashlens.errors.Refused` (a ``HashlensError``) whose message :func:`refusal` writes from pydantic's
 error, naming the field and its bound (the API answers it as 422 with that message).
 
 Every result derives from :class:`Result` (units in field names, serialised by
@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from hashlens.errors import HashlensError
+from hashlens.errors import Refused
 
 __all__ = [
     "QUANTILE_LEVELS",
@@ -27,6 +27,7 @@ __all__ = [
     "Quantiles",
     "Request",
     "Result",
+    "plain_errors",
     "refusal",
 ]
 
@@ -87,14 +88,14 @@ def _words(err: Mapping[str, Any]) -> str:
     return str(err.get("msg", kind)) + got
 
 
-def refusal(exc: ValidationError, model: str | None = None) -> str:
+def refusal(exc: ValidationError | Sequence[Mapping[str, Any]], model: str | None = None) -> str:
     """The one-line refusal of a request, from a pydantic validation error.
 
     Every error is named by its field (``pue must be at most 5 (got 50.0)``); several are
     joined with ``; ``. ``model`` prefixes the request's name where the field alone is unclear.
     """
     parts = []
-    for err in exc.errors():
+    for err in exc.errors() if isinstance(exc, ValidationError) else exc:
         loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path")]
         name = _field(loc)
         text = _words(err)
@@ -103,16 +104,35 @@ def refusal(exc: ValidationError, model: str | None = None) -> str:
     return head + "; ".join(parts)
 
 
+def plain_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Pydantic's errors as plain JSON data: the field's path (without ``body``/``query``), the
+    error's type and :func:`refusal`'s words for it."""
+    out = []
+    for err in errors:
+        loc = [p for p in err.get("loc", ()) if p not in ("body", "query", "path")]
+        out.append({"loc": loc, "type": str(err.get("type", "")), "msg": refusal([err])})
+    return out
+
+
 class Request(BaseModel):
     """A request's fields and bounds: unknown fields, NaN and infinities are refused."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, str_strip_whitespace=True)
 
+    def __init__(self, **data: Any) -> None:
+        # A library call (``Operating(pue=50)``) is refused in the same words as the CLI and the
+        # API. Pydantic calls an overridden __init__ while validating too (a body, a nested
+        # model), so the API sees the same Refused and answers 422 with it.
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise Refused(refusal(exc), plain_errors(exc.errors())) from None
+
     @classmethod
     def build(cls, **fields: Any) -> Self:
         """The request from keyword fields (a CLI's options, a file's row); ``None`` means "not
         given" and leaves the field's default. A refusal raises
-        :class:`~hashlens.errors.HashlensError` with :func:`refusal`'s words."""
+        :class:`~hashlens.errors.Refused` with :func:`refusal`'s words."""
         given = {k: v for k, v in fields.items() if v is not None}
         return cls.parse(given)
 
@@ -122,7 +142,7 @@ class Request(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise HashlensError(refusal(exc)) from None
+            raise Refused(refusal(exc), plain_errors(exc.errors())) from None
 
 
 class Result(BaseModel):

@@ -41,7 +41,7 @@ from hashlens.api.middleware import LimitsMiddleware
 from hashlens.api.models import ERRORS, Health
 from hashlens.api.pool import HeavyPool
 from hashlens.api.routers import chain, economics, forecast, imports, miners, outlook, simulate, web_assets, weekly
-from hashlens.errors import HashlensError
+from hashlens.errors import HashlensError, Refused
 from hashlens.servers import ServerMark, new_token
 from hashlens.store import Store
 from hashlens.store.backend import StoreConnectionLost
@@ -54,6 +54,19 @@ if TYPE_CHECKING:
 async def _bad_input(_: Request, exc: Exception) -> JSONResponse:
     """A library error (bad input, data the store lacks) is the client's 400, with its message."""
     return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+
+async def _refused(_: Request, exc: Exception) -> JSONResponse:
+    """A request outside its contract: 422 with the words the CLI and the library use."""
+    from fastapi.exceptions import RequestValidationError
+
+    from hashlens.contracts import plain_errors, refusal
+
+    if isinstance(exc, RequestValidationError):
+        errs = list(exc.errors())
+        return JSONResponse(status_code=422, content={"detail": refusal(errs), "errors": plain_errors(errs)})
+    assert isinstance(exc, Refused)
+    return JSONResponse(status_code=422, content={"detail": str(exc), "errors": exc.errors})
 
 
 async def _busy(_: Request, exc: Exception) -> JSONResponse:
@@ -152,6 +165,10 @@ def create_app(
     app.state.token = token
     app.state.pool = heavy
     app.state.follower = follower
+    from fastapi.exceptions import RequestValidationError
+
+    app.add_exception_handler(RequestValidationError, _refused)
+    app.add_exception_handler(Refused, _refused)
     app.add_exception_handler(HashlensError, _bad_input)
     app.add_exception_handler(StoreLocked, _busy)
     app.add_exception_handler(StoreConnectionLost, _busy)

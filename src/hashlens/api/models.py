@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from hashlens.economics.fleet import Operating
+
 FIRST_DAY = date(2009, 1, 3)
 LAST_DAY = date(2100, 1, 1)
 MAX_SIM_PATHS = 20_000
@@ -72,21 +74,9 @@ class Machine(BaseModel):
         return self
 
 
-class OperatingTerms(BaseModel):
-    """How machines run, with its bounds: the fields of ``economics.fleet.Operating`` that the
-    fleet and the fleet outlook both take."""
+class FleetRequest(Operating):
+    """A fleet and how it runs (the bounds of :class:`~hashlens.economics.fleet.Operating`)."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    power_price_usd_per_kwh: float = Field(0.05, ge=0, le=10)
-    pool_fee: float = Field(0.02, ge=0, le=1)
-    stale_rate: float = Field(0.0, ge=0, le=1)
-    uptime: float = Field(1.0, ge=0, le=1)
-    pue: float = Field(1.0, ge=1, le=5)
-    hosting_usd_per_kwh: float = Field(0.0, ge=0, le=10)
-    hosting_usd_per_kw_month: float = Field(0.0, ge=0, le=10_000)
-
-
-class FleetRequest(OperatingTerms):
     machines: list[Machine] = Field(..., min_length=1, max_length=1000)
     date: Day | None = None
     btc_price_usd: float | None = Field(None, gt=0, le=1e9)

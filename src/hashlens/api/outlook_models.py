@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from hashlens.api.models import Day, Machine, OperatingTerms
+from hashlens.api.models import Day, Machine
+from hashlens.economics.fleet import Operating
 from hashlens.sim.fleet_outlook import MAX_MONTHS, MAX_PATHS, MAX_ROWS, MAX_WORK
 
 
@@ -25,7 +26,7 @@ class LoanIn(BaseModel):
     term_months: int = Field(..., ge=1, le=MAX_MONTHS, description="Months; at most the horizon.")
 
 
-class OutlookRequest(OperatingTerms):
+class OutlookRequest(Operating):
     """A fleet and its terms. Work ceiling: ``len(machines) × paths × months ≤ 240,000,000``
     (1,000 rows × 10,000 paths × 24 months, about 1.5 s of numpy on two cores)."""
 

@@ -52,5 +52,4 @@ def outlook(market: Any, request: dict[str, Any]) -> dict[str, Any]:
     try:
         return fleet_outlook(market, request)
     except OutlookInputError as exc:
-        loc = ["body", *exc.field.split(".")]
-        raise HTTPException(422, [{"loc": loc, "msg": str(exc), "type": "value_error"}]) from None
+        raise HTTPException(422, str(exc)) from None

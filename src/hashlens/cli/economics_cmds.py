@@ -266,9 +266,15 @@ def _operating(
 ) -> Any:
     from hashlens.economics.fleet import Operating
 
-    op = Operating(power_price, pool_fee, stale, uptime, pue, hosting_kwh, hosting_kw_month)
-    op.validate()
-    return op
+    return Operating.build(
+        power_price_usd_per_kwh=power_price,
+        pool_fee=pool_fee,
+        stale_rate=stale,
+        uptime=uptime,
+        pue=pue,
+        hosting_usd_per_kwh=hosting_kwh,
+        hosting_usd_per_kw_month=hosting_kw_month,
+    )
 
 
 @app.command()

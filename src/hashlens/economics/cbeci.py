@@ -76,7 +76,9 @@ def threshold_j_per_th(hashprice_usd_per_th_day: ArrayLike, power_price_usd_per_
         out = np.full(hp.shape, np.inf)  # free power: every machine pays
     else:
         # The breakeven hashprice is linear in ε; CBECI counts electricity alone (no fees, PUE 1).
-        per_j_per_th = breakeven_hashprice_usd_per_ph_day(1.0, 1.0, Operating(power_price_usd_per_kwh, pool_fee=0.0))
+        per_j_per_th = breakeven_hashprice_usd_per_ph_day(
+            1.0, 1.0, Operating(power_price_usd_per_kwh=power_price_usd_per_kwh, pool_fee=0.0)
+        )
         out = hp * 1000 / per_j_per_th
     return float(out) if out.ndim == 0 else out
 

@@ -40,7 +40,9 @@ def electricity_cost_per_btc(
     """
     from hashlens.economics.fleet import Operating, machine_daily_cost
 
-    usd_per_th_day = machine_daily_cost(efficiency_j_per_th, Operating(0.0, pool_fee=0.0), power_price_usd_per_kwh)
+    usd_per_th_day = machine_daily_cost(
+        efficiency_j_per_th, Operating(power_price_usd_per_kwh=0.0, pool_fee=0.0), power_price_usd_per_kwh
+    )
     btc_per_th_day = np.asarray(expected_btc_per_day(1.0, difficulty, reward_btc))
     out = np.asarray(usd_per_th_day.power_usd) / btc_per_th_day
     return float(out) if out.ndim == 0 else out

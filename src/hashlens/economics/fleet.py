@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
+from pydantic import Field
 
+from hashlens.contracts import Request
 from hashlens.economics.asics import Asic, find_model
 from hashlens.errors import HashlensError
 from hashlens.units import DAYS_PER_MONTH
@@ -30,28 +32,19 @@ if TYPE_CHECKING:
 HOURS_PER_DAY = 24
 
 
-@dataclass(frozen=True)
-class Operating:
-    """How a fleet is run: fees, losses and facility costs (all per machine-day unless said)."""
+class Operating(Request):
+    """How a fleet is run: fees, losses and facility costs, with their bounds (the one contract
+    that ``hashlens fleet``, ``POST /v1/fleet``, the fleet outlook and the library share)."""
 
-    power_price_usd_per_kwh: float = 0.05
-    pool_fee: float = 0.02  # share of revenue [0-1]
-    stale_rate: float = 0.0  # share of work lost [0-1]
-    uptime: float = 1.0  # share of the day running [0-1]
-    pue: float = 1.0  # facility power / machine power [>=1]
-    hosting_usd_per_kwh: float = 0.0
-    hosting_usd_per_kw_month: float = 0.0
-
-    def validate(self) -> None:
-        for name in ("pool_fee", "stale_rate", "uptime"):
-            v = getattr(self, name)
-            if not 0 <= v <= 1:
-                raise HashlensError(f"{name.replace('_', '-')} must be between 0 and 1 (got {v:g})")
-        if self.pue < 1:
-            raise HashlensError(f"pue must be at least 1 (got {self.pue:g})")
-        for name in ("power_price_usd_per_kwh", "hosting_usd_per_kwh", "hosting_usd_per_kw_month"):
-            if getattr(self, name) < 0:
-                raise HashlensError(f"{name.replace('_', '-')} must not be negative")
+    power_price_usd_per_kwh: float = Field(0.05, ge=0, le=10, description="Power price [USD/kWh].")
+    pool_fee: float = Field(0.02, ge=0, le=1, description="Share of revenue paid to the pool [0-1].")
+    stale_rate: float = Field(0.0, ge=0, le=1, description="Share of work lost as stale or rejected [0-1].")
+    uptime: float = Field(1.0, ge=0, le=1, description="Share of the day running [0-1].")
+    pue: float = Field(1.0, ge=1, le=5, description="Facility power / machine power [-], at least 1.")
+    hosting_usd_per_kwh: float = Field(0.0, ge=0, le=10, description="Hosting fee per kWh [USD/kWh].")
+    hosting_usd_per_kw_month: float = Field(
+        0.0, ge=0, le=10_000, description="Hosting fee per kW of machine power and month [USD/kW/month]."
+    )
 
 
 class DailyCost(NamedTuple):
@@ -84,7 +77,6 @@ def machine_daily_cost(
     :class:`DailyCost` [kWh/day, USD/day]. Facility power is machine power × PUE, so PUE
     scales both the power bill and the power-based hosting fees [1]_.
     """
-    op.validate()
     w = np.asarray(power_w, float)
     p = np.asarray(op.power_price_usd_per_kwh if power_price_usd_per_kwh is None else power_price_usd_per_kwh, float)
     energy = w / 1000 * HOURS_PER_DAY * op.uptime * op.pue
@@ -107,7 +99,6 @@ def revenue_share(op: Operating) -> float:
     ----------
     .. [1] Braiins Insights profitability calculator: revenue net of pool fee and downtime.
     """
-    op.validate()
     return (1 - op.pool_fee) * (1 - op.stale_rate) * op.uptime
 
 
@@ -489,8 +480,6 @@ def evaluate_fleet(
 ) -> dict[str, Any]:
     """Per-group unit economics, fleet totals and the share of hashrate under water, as
     plain data (what the CLI prints and the API returns)."""
-    from dataclasses import asdict
-
     h, w, n, pp = group_arrays(groups, op)
     mp = np.array([g.machine_price_usd if g.machine_price_usd is not None else np.nan for g in groups])
     ue = unit_economics(h, w, hashprice_usd_per_ph_day, btc_price_usd, op, pp, mp)
@@ -523,7 +512,7 @@ def evaluate_fleet(
     return {
         "hashprice_usd_per_ph_day": hashprice_usd_per_ph_day,
         "btc_price_usd": btc_price_usd,
-        "operating": asdict(op),
+        "operating": op.model_dump(),
         "machines": per_group,
         "fleet": totals,
         "share_of_hashrate_under_water": share_under_water(h * n, w * n, hashprice_usd_per_ph_day, op, pp),

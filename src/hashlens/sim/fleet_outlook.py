@@ -248,16 +248,11 @@ def parse_request(request: dict[str, Any], catalogue: list[Asic] | None = None) 
         groups = fleet_groups(records, catalogue if catalogue is not None else load_catalogue(), "machines")
     except HashlensError as exc:  # an unknown model, a bad row: named by row and field
         raise OutlookInputError("machines", str(exc)) from None
-    op = Operating(
-        _num(req, "power_price_usd_per_kwh", 0, 10),
-        _num(req, "pool_fee", 0, 1),
-        _num(req, "stale_rate", 0, 1),
-        _num(req, "uptime", 0, 1),
-        _num(req, "pue", 1, 5),
-        _num(req, "hosting_usd_per_kwh", 0, 10),
-        _num(req, "hosting_usd_per_kw_month", 0, 10_000),
-    )
-    op.validate()
+    terms = {k: req[k] for k in Operating.model_fields}
+    try:
+        op = Operating.parse(terms)
+    except HashlensError as exc:  # named by its field, in the contract's words
+        raise OutlookInputError(str(exc).split(" ", 1)[0], str(exc)) from None
     capex = _num(req, "capex_usd_per_machine", 0, 1e8)
     loan = None
     if req["loan"] is not None:
@@ -417,7 +412,8 @@ def fleet_arrays(groups: list[FleetGroup], op: Operating) -> FleetArrays:
     h, w, n, pp = group_arrays(groups, op)
     c = machine_daily_cost(w, op, pp)
     thr = np.asarray(
-        breakeven_hashprice_usd_per_ph_day(h, w, replace(op, hosting_usd_per_kw_month=0.0), pp), dtype=float
+        breakeven_hashprice_usd_per_ph_day(h, w, op.model_copy(update={"hosting_usd_per_kw_month": 0.0}), pp),
+        dtype=float,
     ).reshape(-1)
     order = np.argsort(thr, kind="stable")
     rate = h / 1000 * revenue_share(op) * n
@@ -746,7 +742,7 @@ def fleet_outlook(market: Market, request: dict[str, Any], catalogue: list[Asic]
         "seed": spec.seed,
         "inputs": {
             "machines": machines,
-            "operating": asdict(spec.op),
+            "operating": spec.op.model_dump(),
             "capex_usd": float((spec.capex_usd * np.array([g.count for g in spec.groups])).sum()),
             "depreciation_months": spec.depreciation_months,
             "salvage_share": spec.salvage_share,

@@ -266,7 +266,7 @@ class WeeklyFigures:
             self.as_of,
             t.usd_per_ph_day,
             t.price_usd,
-            Operating(POWER_PRICE_USD_PER_KWH, pool_fee=POOL_FEE),
+            Operating(power_price_usd_per_kwh=POWER_PRICE_USD_PER_KWH, pool_fee=POOL_FEE),
         )
         self.machines = MachineFigures(POWER_PRICE_USD_PER_KWH, POOL_FEE, models, sum(m["pays"] for m in models))
 

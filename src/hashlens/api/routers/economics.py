@@ -117,15 +117,7 @@ async def fleet(request: Request, req: FleetRequest) -> Response:
     def run() -> FleetResult:
         records = [m.model_dump(exclude_none=True) for m in req.machines]
         groups = fleet_groups(records, load_catalogue(), "machines")
-        op = Operating(
-            req.power_price_usd_per_kwh,
-            req.pool_fee,
-            req.stale_rate,
-            req.uptime,
-            req.pue,
-            req.hosting_usd_per_kwh,
-            req.hosting_usd_per_kw_month,
-        )
+        op = Operating.parse(req.model_dump(include=set(Operating.model_fields)))
         day = day_row(holder, req.date, req.btc_price_usd)
         return FleetResult.model_validate(
             fleet_on_day(groups, op, day, req.btc_price_usd, req.hashprice_usd_per_ph_day)
