@@ -14,6 +14,9 @@ from pydantic import Field, field_validator, model_validator
 from hashlens.contracts import Request, Result
 from hashlens.miners.vocabulary import LIMITS, METRICS, metric_named
 
+#: Days a request may name: the chain's first day to 2100 (as the API's other days).
+FIRST_DAY, LAST_DAY = date(2009, 1, 3), date(2100, 1, 1)
+
 _CALENDAR_QUARTER = re.compile(r"^Q([1-4]) (\d{4})$")
 _FISCAL_QUARTER = re.compile(r"^(?:FQ[1-4] \d{4}|Q[1-4] FY\d{2}(?:\d{2})?)$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -72,14 +75,16 @@ class QuarterFact(Request):
     ticker: str = Field(..., pattern=r"^[A-Za-z0-9.\-]{1,12}$", description="Exchange ticker.")
     company: str | None = Field(None, max_length=200)
     period: str = Field(..., min_length=1, max_length=20, description="Fiscal period as the company names it.")
-    period_end: date = Field(..., description="Last day of the period.")
+    period_end: date = Field(..., ge=FIRST_DAY, le=LAST_DAY, description="Last day of the period.")
     metric: str = Field(..., min_length=1, max_length=80)
     value: float
     unit: str = Field(..., max_length=20)
     source_url: str | None = Field(None, max_length=2000)
     source_kind: str | None = Field(None, max_length=500, description="What the source is.")
     note: str | None = Field(None, max_length=2000)
-    published: date | None = Field(None, description="Day the figure was published, where known.")
+    published: date | None = Field(
+        None, ge=FIRST_DAY, le=LAST_DAY, description="Day the figure was published, where known."
+    )
 
     @field_validator("ticker")
     @classmethod
@@ -131,7 +136,9 @@ class ResultsQuery(Request):
     quarter: str | None = Field(
         None, max_length=20, description="Period label as published (Q4 2025, Q2 FY26) or its end day (YYYY-MM-DD)."
     )
-    as_of: date | None = Field(None, description="Only results published by this day (the lag rule).")
+    as_of: date | None = Field(
+        None, ge=FIRST_DAY, le=LAST_DAY, description="Only results published by this day (the lag rule)."
+    )
     efficiency_j_per_th: float = Field(21.5, gt=0, le=200, description="Reference efficiency [J/TH].")
     power_price_usd_per_kwh: float = Field(0.05, ge=0, le=10, description="Reference power price [USD/kWh].")
 
@@ -140,7 +147,9 @@ class FlowsQuery(Request):
     """Whose treasury flows to show, with what was published by a day."""
 
     company: str | None = Field(None, max_length=200, description="Ticker or company name.")
-    as_of: date | None = Field(None, description="Only figures published by this day (the lag rule).")
+    as_of: date | None = Field(
+        None, ge=FIRST_DAY, le=LAST_DAY, description="Only figures published by this day (the lag rule)."
+    )
 
 
 class _Out(Result):
@@ -163,7 +172,8 @@ class RevenueMix(_Out):
 
     total_usd_m: float
     total_basis: str  # "reported total" or "sum of the reported segments"
-    segments_usd_m: dict[str, float]
+    segments_usd_m: dict[str, float]  # by metric
+    by_segment_usd_m: dict[str, float]  # by segment: mining, ai_hpc, hosting, engineering, machine_sales, other
     ai_hpc_usd_m: float
     ai_hpc_share: float | None
     mining_share: float | None

@@ -148,6 +148,9 @@ def revenue_mix(facts: dict[str, QuarterFact]) -> RevenueMix | None:
     if not segments or total <= 0:
         return None
     ai = sum(v for k, v in segments.items() if seg_of[k] == AI_HPC)
+    grouped: dict[str, float] = {}
+    for k, v in segments.items():
+        grouped[seg_of[k]] = grouped.get(seg_of[k], 0.0) + v
     covered = sum(segments.values()) / total
     known = ai > 0 or covered >= MIX_COVERAGE
     mining = segments.get("revenue_mining")
@@ -155,6 +158,7 @@ def revenue_mix(facts: dict[str, QuarterFact]) -> RevenueMix | None:
         total_usd_m=total,
         total_basis=basis,
         segments_usd_m=segments,
+        by_segment_usd_m=grouped,
         ai_hpc_usd_m=ai,
         ai_hpc_share=ai / total if known else None,
         mining_share=mining / total if mining is not None else None,
@@ -312,8 +316,6 @@ def quarter_result(
                 network_basis=basis,
             )
         costs = _costs(by_metric, chains, query)
-    if hr is None and ("btc_produced" in by_metric or "revenue_mining" in by_metric):
-        notes.append("no hashrate for the period: expected production and revenue per PH/s need one")
     return QuarterResult(
         ticker=f0.ticker,
         company=company,
