@@ -398,7 +398,7 @@ def cost(
 
     The all-in cost is never the electricity alone: its non-power terms default to figures derived
     from the listed miners' results (see README, "Cost to mine one bitcoin")."""
-    from hashlens.economics.cost import CostTerms, cost_per_btc_table
+    from hashlens.economics.cost import CostDay, CostTerms, cost_per_btc_table
     from hashlens.economics.daily import hashprice_days, latest_day
 
     positive(price, "--price")
@@ -414,7 +414,7 @@ def cost(
         d = parse_day(day) or latest_day(store)
         days = monthly_days(start, d)
         rows = hashprice_days(store, days, price)
-    out = cost_per_btc_table(rows, terms=terms)
+    out = [CostDay.model_validate(d).to_json() for d in cost_per_btc_table(rows, terms=terms)]
     data: Any = out if start else out[0]
 
     def render(x: Any) -> None:

@@ -62,7 +62,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import Field
 
-from hashlens.contracts import Request
+from hashlens.contracts import Request, Result
 from hashlens.economics.hashprice import expected_btc_per_day
 from hashlens.errors import HashlensError
 
@@ -212,6 +212,44 @@ class CostTerms(Request):
             f"${self.depreciation_usd_per_ph_day:g} depreciation{extra} per PH/s per day (given), over the BTC "
             "1 PH/s mines that day"
         )
+
+
+class CostRow(Result):
+    """One machine's costs per BTC on a day [USD/BTC], and whether the day's price is above them."""
+
+    efficiency_j_per_th: float
+    electricity_usd_per_btc: float
+    other_cash_usd_per_btc: float
+    cash_cost_usd_per_btc: float
+    depreciation_usd_per_btc: float
+    all_in_cost_usd_per_btc: float
+    hayes_usd_per_btc: float
+    price_above_electricity: bool | None
+    price_above_all_in: bool | None
+
+
+class CostTermsUsed(Result):
+    """The non-power costs a day's all-in cost added [USD per PH/s per day], and what they are."""
+
+    other_cash_usd_per_ph_day: float
+    depreciation_usd_per_ph_day: float
+    overhead_usd_per_ph_day: float
+    interest_usd_per_ph_day: float
+    method: str
+
+
+class CostDay(Result):
+    """One day of :func:`cost_per_btc_table` (what ``hashlens cost --json`` prints)."""
+
+    date: str
+    difficulty: float
+    reward_btc: float  # subsidy + mean fees [BTC/block]
+    fee_source: str
+    btc_price_usd: float | None
+    power_price_usd_per_kwh: float
+    btc_per_ph_day: float
+    terms: CostTermsUsed
+    costs: list[CostRow]
 
 
 def cost_per_btc_table(

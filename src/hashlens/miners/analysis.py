@@ -62,7 +62,14 @@ def month_chain(store: Store, month: date, cal: ChainClock | None = None) -> Mon
                 p + 1 < len(cal.estimated) and bool(cal.estimated[p + 1]) and b < t1
             )
     rs = store.reward_stats(t0, t1)
-    covered = rs.contiguous and rs.mean_reward_sat is not None
+    # The stats hold every block of the month: a contiguous run, and as many blocks as the
+    # chain's heights at the month's ends (from stored block times) say the month had. Block
+    # times without stats (a times-only file) would otherwise leave a run of the month's first
+    # hours looking complete.
+    h, exact = cal.height_at(np.array([t0, t1]))
+    covered = (
+        rs.contiguous and rs.mean_reward_sat is not None and bool(exact.all()) and int(h[1]) - int(h[0]) == rs.blocks
+    )
     if covered:
         return MonthChain(
             f"{month:%Y-%m}",

@@ -277,26 +277,28 @@ def quarter_result(
     store: Store,
     facts: list[QuarterFact],
     query: ResultsQuery,
-    cal: ChainClock,
+    cal: ChainClock | None,
     monthly: dict[date, Report],
     company: str,
 ) -> QuarterResult:
-    """One company's period: its facts and, where they allow, the analytics beside the chain."""
+    """One company's period: its facts and, where they allow, the analytics beside the chain
+    (none without a clock: the facts and the revenue mix alone)."""
     f0 = facts[0]
     start, end = f0.period_start, f0.period_end
     by_metric = {f.metric: f for f in facts}
     published = [result_published(f.period_end, f.published) for f in facts]
     first = min(published)
     notes: list[str] = []
-    try:
-        chains = period_chains(store, start, end, cal)
-    except HashlensError as exc:
-        chains = []
-        notes.append(f"no chain comparison: {exc}")
+    chains: list[MonthChain] = []
+    if cal is not None:
+        try:
+            chains = period_chains(store, start, end, cal)
+        except HashlensError as exc:
+            notes.append(f"no chain comparison: {exc}")
     production = realised = None
     costs: list[CostAgainstNetwork] = []
     hr = period_hashrate(by_metric, monthly, start, end)
-    if chains:
+    if chains and cal is not None:
         produced = by_metric.get("btc_produced")
         if produced is not None and hr is not None and hr[0] > 0:
             production = _production(produced.value, hr[0], hr[1], chains)
@@ -352,9 +354,17 @@ def _matches(text: str | None, *candidates: str) -> bool:
     return any(key == " ".join(c.split()).lower() for c in candidates)
 
 
-def quarterly_results(store: Store, query: ResultsQuery | None = None) -> ResultsAnswer:
+def quarterly_results(
+    store: Store,
+    query: ResultsQuery | None = None,
+    chain: bool = True,
+    only: set[tuple[str, date, date]] | None = None,
+    clock: ChainClock | None = None,
+) -> ResultsAnswer:
     """Every stored period's results (filtered by ``query``: company, quarter, published by
-    ``as_of``), oldest period first, each with the analytics beside the chain."""
+    ``as_of``), oldest period first, each with the analytics beside the chain (without
+    ``chain``: the facts and the revenue mix alone); ``only``: just these (ticker, first day,
+    last day) periods."""
     query = query or ResultsQuery()
     names = company_names(store)
     groups: dict[tuple[str, date, date], list[QuarterFact]] = defaultdict(list)
@@ -366,8 +376,9 @@ def quarterly_results(store: Store, query: ResultsQuery | None = None) -> Result
             continue
         if not _matches(query.quarter, f.period, f.period_end.isoformat()):
             continue
-        groups[(f.ticker, f.period_start, f.period_end)].append(f)
-    if not groups and (query.company or query.quarter):
+        if only is None or (f.ticker, f.period_start, f.period_end) in only:
+            groups[(f.ticker, f.period_start, f.period_end)].append(f)
+    if not groups and only is None and (query.company or query.quarter):
         asked = " ".join(x for x in (query.company, query.quarter) if x)
         raise HashlensError(
             f"no stored results for {asked}"
@@ -377,7 +388,7 @@ def quarterly_results(store: Store, query: ResultsQuery | None = None) -> Result
     monthly: dict[str, dict[date, Report]] = defaultdict(dict)
     for r in stored_reports(store):
         monthly[r.ticker][r.month] = r
-    cal = ChainClock.from_store(store)
+    cal = (clock or ChainClock.from_store(store)) if chain else None
     out = [
         quarter_result(store, facts, query, cal, monthly[key[0]], facts[0].company or names.get(key[0], key[0]))
         for key, facts in sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][1], kv[0][0]))
@@ -429,19 +440,23 @@ def pivot_trends(results: Sequence[QuarterResult]) -> list[PivotTrend]:
 WEEK_DAYS = 7
 
 
-def companies_week(store: Store, as_of: date, query: ResultsQuery | None = None) -> CompaniesWeek:
+def companies_week(
+    store: Store, as_of: date, query: ResultsQuery | None = None, clock: ChainClock | None = None
+) -> CompaniesWeek:
     """The companies' week as of ``as_of``: results first published in the seven days up to
     it, treasury changes that became known in them, and every company's AI/HPC share with the
     one before it — counting only what was published by ``as_of``."""
     query = (query or ResultsQuery()).model_copy(update={"as_of": as_of})
     week_start = as_of - timedelta(days=WEEK_DAYS - 1)
-    answer = quarterly_results(store, query)
+    known = quarterly_results(store, query, chain=False).results  # the pivot needs no chain
+    week = {(r.ticker, r.period_start, r.period_end) for r in known if r.published >= week_start}
+    results = quarterly_results(store, query, only=week, clock=clock).results if week else []
     flows = treasury_flows(store, FlowsQuery(as_of=as_of)).flows
     return CompaniesWeek(
         as_of=as_of,
         week_start=week_start,
         lag_rule=LAG_RULE,
-        results=[r for r in answer.results if r.published >= week_start],
+        results=results,
         treasury_changes=[f for f in flows if max(f.start.published, f.end.published) >= week_start],
-        pivot=pivot_trends(answer.results),
+        pivot=pivot_trends(known),
     )

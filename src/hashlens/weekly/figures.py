@@ -163,7 +163,7 @@ class WeeklyFigures:
         fig._machines()
         fig._network_power(store, clock)
         fig._miners(store)
-        fig._companies(store)
+        fig._companies(store, clock)
         fig.halving = halving_outlook(clock, ts)
         fig._outlook(clock, p, paths, seed)
         return fig
@@ -290,11 +290,11 @@ class WeeklyFigures:
             return
         self.miners = MinerFigures(f"{month:%Y-%m}", expected_vs_reported(store, month), treasuries(store, self.as_of))
 
-    def _companies(self, store: Store) -> None:
+    def _companies(self, store: Store, clock: ChainClock) -> None:
         from hashlens.miners.results import companies_week
 
         try:
-            self.companies = companies_week(store, self.as_of)
+            self.companies = companies_week(store, self.as_of, clock=clock)
         except HashlensError as exc:
             self.missing["companies"] = str(exc)
 
