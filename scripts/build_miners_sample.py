@@ -3,17 +3,28 @@
 Run once by a maintainer (`.venv/bin/python scripts/build_miners_sample.py`); the output,
 src/hashlens/data/miners/sample.yaml, is committed. It keeps every figure as published and
 adds where each came from.
+
+Quarterly results (``results:``) are the rows of quarterly-results-2024-2026.csv, each with its
+source (the file's ``same`` resolved to the row above's URL), the metric under its name in
+hashlens' vocabulary, the company's name, and the day it was published where the source's
+address names that day (a dated news path, a press-wire document key, a filing archive's
+folder); the other rows are counted as published by the lag rule
+(:data:`hashlens.miners.analysis.LAG_RULE`).
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import yaml
 
+from hashlens.miners.dataset import read_dataset
+from hashlens.sources.datadir import require_data_dir
+
 ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "../shared/data/miners"
+SRC = require_data_dir() / "miners"  # $HASHLENS_DATA or ../shared/data
 OUT = ROOT / "src/hashlens/data/miners/sample.yaml"
 ROUNDUP = "figures as published by the company, gathered in a public weekly mining news roundup (February 2026)"
 
@@ -23,6 +34,44 @@ def num(v: str) -> float | int | None:
         return None
     x = float(v)
     return int(x) if x.is_integer() else x
+
+
+COMPANIES = {
+    "MARA": "MARA Holdings",
+    "RIOT": "Riot Platforms",
+    "CLSK": "CleanSpark",
+    "IREN": "IREN",
+    "CANG": "Cango",
+    "BTDR": "Bitdeer Technologies",
+    "WULF": "TeraWulf",
+    "BTBT": "Bit Digital",
+    "CAN": "Canaan",
+}
+
+# Addresses that name the day they were published: /YYYY/MM/DD/ paths, a press wire's document
+# key (600-YYYYMMDDhhmm…), a filing archive's day folder (/YYYYMMDD/).
+DATED_URL = (
+    re.compile(r"/(20\d\d)/(\d\d)/(\d\d)/"),
+    re.compile(r"dockey=\d+-(20\d\d)(\d\d)(\d\d)\d{4}"),
+    re.compile(r"\.com/(20\d\d)(\d\d)(\d\d)/"),
+)
+
+
+def published_day(url: str | None) -> str | None:
+    for pattern in DATED_URL:
+        if url and (m := pattern.search(url)):
+            return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
+    return None
+
+
+def results() -> list[dict[str, object]]:
+    """The quarterly file through hashlens' own reader (which resolves ``same``, checks every
+    row and names each metric as the vocabulary does), with company names and publication days."""
+    out = []
+    for f in read_dataset(SRC / "quarterly-results-2024-2026.csv").results:
+        rec = f.model_dump(mode="json") | {"company": COMPANIES[f.ticker], "published": published_day(f.source_url)}
+        out.append({k: v for k, v in rec.items() if v is not None})
+    return out
 
 
 def main() -> None:
@@ -69,17 +118,23 @@ def main() -> None:
     with open(SRC / "monthly-production-press-2024-01_2025-01.csv") as fh:
         for r in csv.DictReader(fh):
             facts.append({k: (num(v) if k == "value" else (v or None)) for k, v in r.items()})
+    quarterly = results()
     doc = {
         "dataset": "hashlens starter sample of listed miners' monthly figures (Nov 2025 - Feb 2026, "
-        "plus January 2024 and January 2025 press facts); built by scripts/build_miners_sample.py "
-        "from ../shared/data/miners; see its README for column meanings",
+        "plus January 2024 and January 2025 press facts) and quarterly results (Q1 2024 - Q1 2026, nine "
+        "companies); built by scripts/build_miners_sample.py from ../shared/data/miners; see its README "
+        "for column meanings",
         "reports": reports,
         "treasuries": treasuries,
         "facts": facts,
+        "results": quarterly,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110))
-    print(f"wrote {OUT.relative_to(ROOT)}: {len(reports)} reports, {len(treasuries)} treasuries, {len(facts)} facts")
+    print(
+        f"wrote {OUT.relative_to(ROOT)}: {len(reports)} reports, {len(treasuries)} treasuries, {len(facts)} facts, "
+        f"{len(quarterly)} results"
+    )
 
 
 if __name__ == "__main__":

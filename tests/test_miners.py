@@ -77,7 +77,11 @@ def test_month_table_and_treasuries(store: Store) -> None:
     assert [r["ticker"] for r in jan] == ["BTDR", "CLSK", "CANG", "HIVE", "FUFU", "CAN"]
     t = treasuries(store)
     assert t[0]["ticker"] == "MARA" and t[0]["treasury_btc"] == 53250 and t[0]["rank"] == 1
-    assert {x["ticker"]: x["treasury_btc"] for x in t}["CANG"] == 3645  # the Feb snapshot beats the Dec report
+    # The latest figure each company published: Cango's Q1 2026 results (1,026 at 2026-03-31) beat
+    # the February snapshot, which as of 2026-02-10 beats the December report (7,528).
+    assert {x["ticker"]: x["treasury_btc"] for x in t}["CANG"] == 1026
+    feb = {x["ticker"]: x for x in treasuries(store, date(2026, 2, 10))}
+    assert feb["CANG"]["treasury_btc"] == 3645 and feb["MARA"]["treasury_btc"] == 53250
 
 
 def test_shared_csvs_read_as_they_are(data_dir: Path) -> None:

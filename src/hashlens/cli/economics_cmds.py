@@ -362,46 +362,68 @@ def fleet(
 @app.command()
 def cost(
     day: Annotated[str | None, typer.Option("--date", help="UTC day (default: the latest day with data).")] = None,
-    power_price: Annotated[float, typer.Option(help="Power price [USD/kWh].")] = 0.05,
+    power_price: Annotated[float | None, typer.Option(help="Power price [USD/kWh] (default 0.05).")] = None,
     efficiency: Annotated[list[float] | None, typer.Option(help="Efficiencies [J/TH] to cost (repeatable).")] = None,
     price: Annotated[float | None, typer.Option(help="BTC price [USD] for comparison.")] = None,
-    opex_usd_per_day: Annotated[float, typer.Option(help="Other cash operating costs per PH/s per day [USD].")] = 0.0,
-    depreciation_usd_per_day: Annotated[float, typer.Option(help="Depreciation per PH/s per day [USD].")] = 0.0,
-    overhead_usd_per_day: Annotated[float, typer.Option(help="Overheads (SG&A) per PH/s per day [USD].")] = 0.0,
-    interest_usd_per_day: Annotated[float, typer.Option(help="Interest per PH/s per day [USD].")] = 0.0,
+    other_cash: Annotated[
+        float | None,
+        typer.Option(
+            "--other-cash-usd-per-ph-day",
+            "--opex-usd-per-day",
+            help="Other cash costs of mining per PH/s per day [USD] (default: derived from the companies' results).",
+        ),
+    ] = None,
+    depreciation: Annotated[
+        float | None,
+        typer.Option(
+            "--depreciation-usd-per-ph-day",
+            "--depreciation-usd-per-day",
+            help="Depreciation of the fleet per PH/s per day [USD] (default: derived from the companies' results).",
+        ),
+    ] = None,
+    overhead: Annotated[
+        float | None,
+        typer.Option(
+            "--overhead-usd-per-ph-day", "--overhead-usd-per-day", help="Overheads (SG&A) per PH/s per day [USD]."
+        ),
+    ] = None,
+    interest: Annotated[
+        float | None,
+        typer.Option("--interest-usd-per-ph-day", "--interest-usd-per-day", help="Interest per PH/s per day [USD]."),
+    ] = None,
     start: Annotated[str | None, typer.Option(help="Monthly series from this day.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Cost to mine one BTC: electricity (cash) cost by efficiency, all-in cost, Hayes' model."""
-    from hashlens.economics.cost import DEFAULT_EFFICIENCIES_J_PER_TH, cost_per_btc_table
+    """Cost to mine one BTC by efficiency: electricity, cash (+ other cash costs) and all-in (+ depreciation), Hayes.
+
+    The all-in cost is never the electricity alone: its non-power terms default to figures derived
+    from the listed miners' results (see README, "Cost to mine one bitcoin")."""
+    from hashlens.economics.cost import CostDay, CostTerms, cost_per_btc_table
     from hashlens.economics.daily import hashprice_days, latest_day
 
-    if power_price < 0:
-        raise HashlensError("--power-price must not be negative")
     positive(price, "--price")
-    effs = efficiency or list(DEFAULT_EFFICIENCIES_J_PER_TH)
-    for e in effs:
-        positive(e, "--efficiency")
+    terms = CostTerms.build(
+        power_price_usd_per_kwh=power_price,
+        efficiencies_j_per_th=efficiency or None,
+        other_cash_usd_per_ph_day=other_cash,
+        depreciation_usd_per_ph_day=depreciation,
+        overhead_usd_per_ph_day=overhead,
+        interest_usd_per_ph_day=interest,
+    )
     with ready_store(as_json) as store:
         d = parse_day(day) or latest_day(store)
         days = monthly_days(start, d)
         rows = hashprice_days(store, days, price)
-    out = cost_per_btc_table(
-        rows,
-        effs,
-        power_price,
-        opex_usd_per_day,
-        depreciation_usd_per_day,
-        overhead_usd_per_day,
-        interest_usd_per_day,
-    )
+    out = [CostDay.model_validate(d).to_json() for d in cost_per_btc_table(rows, terms=terms)]
     data: Any = out if start else out[0]
 
     def render(x: Any) -> None:
         from rich.table import Table
 
         days = x if isinstance(x, list) else [x]
-        t = Table(title=f"Cost to mine one BTC at {fmt_quantity(power_price, 'USD/kWh', 3)} [USD/BTC]")
+        t = Table(
+            title=f"Cost to mine one BTC at {fmt_quantity(terms.power_price_usd_per_kwh, 'USD/kWh', 3)} [USD/BTC]"
+        )
         t.add_column("date", no_wrap=True)
         for col in ("BTC price", "J/TH", "electricity", "cash", "all-in", "Hayes"):
             t.add_column(col, justify="right", no_wrap=True)
@@ -418,6 +440,26 @@ def cost(
                     end_section=i == len(r["costs"]) - 1,
                 )
         console.print(t)
+        console.print("electricity: the power alone; cash: + other cash costs; " + days[-1]["terms"]["method"] + ".")
+        last = days[-1]
+        if last["btc_price_usd"] is not None:
+            below = [c["efficiency_j_per_th"] for c in last["costs"] if not c["price_above_all_in"]]
+            under = [c["efficiency_j_per_th"] for c in last["costs"] if not c["price_above_electricity"]]
+
+            def effs(xs: list[float]) -> str:
+                return (
+                    "every efficiency" if len(xs) == len(last["costs"]) else ", ".join(f"{e:g}" for e in xs) + " J/TH"
+                )
+
+            console.print(
+                f"On {last['date']} the price, {fmt_quantity(last['btc_price_usd'], 'USD', 0)}, is "
+                + (f"below the all-in cost at {effs(below)}" if below else "above the all-in cost at every efficiency")
+                + (
+                    f" and below the electricity cost at {effs(under)}."
+                    if under
+                    else " and above the electricity cost at every efficiency."
+                )
+            )
 
     emit(data, as_json, render)
 

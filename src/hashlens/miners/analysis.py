@@ -1,8 +1,8 @@
-"""Monthly table, expected versus reported production with flags, treasuries and ranks."""
+"""Monthly table, expected versus reported production with notes derived from the data,
+treasuries and ranks."""
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -10,18 +10,20 @@ from typing import Any
 import numpy as np
 
 from hashlens.chain.clock import ChainClock
-from hashlens.consensus import COIN, block_subsidy_sat
+from hashlens.consensus import COIN, block_subsidy_sat, issued_supply_sat
 from hashlens.errors import HashlensError
 from hashlens.miners.dataset import Report
 from hashlens.miners.expected import btc_per_ehs_day, expected_btc
+from hashlens.miners.models import month_end
+from hashlens.miners.published import month_published, snapshot_published
 from hashlens.miners.storeio import stored_reports
 from hashlens.store import Store
+from hashlens.units import SECONDS_PER_DAY
 
 
 def month_bounds(month: date) -> tuple[float, float]:
     start = datetime(month.year, month.month, 1, tzinfo=UTC).timestamp()
-    days = calendar.monthrange(month.year, month.month)[1]
-    return start, start + days * 86400
+    return start, start + month_end(month).day * SECONDS_PER_DAY
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,14 @@ def month_chain(store: Store, month: date, cal: ChainClock | None = None) -> Mon
                 p + 1 < len(cal.estimated) and bool(cal.estimated[p + 1]) and b < t1
             )
     rs = store.reward_stats(t0, t1)
-    covered = rs.contiguous and rs.mean_reward_sat is not None
+    # The stats hold every block of the month: a contiguous run, and as many blocks as the
+    # chain's heights at the month's ends (from stored block times) say the month had. Block
+    # times without stats (a times-only file) would otherwise leave a run of the month's first
+    # hours looking complete.
+    h, exact = cal.height_at(np.array([t0, t1]))
+    covered = (
+        rs.contiguous and rs.mean_reward_sat is not None and bool(exact.all()) and int(h[1]) - int(h[0]) == rs.blocks
+    )
     if covered:
         return MonthChain(
             f"{month:%Y-%m}",
@@ -71,17 +80,36 @@ def month_chain(store: Store, month: date, cal: ChainClock | None = None) -> Mon
             "mean subsidy + fees of the month's blocks (block stats)",
             rs.blocks,
         )
-    h, _ = cal.height_at(np.array([(t0 + t1) / 2]))
-    sub = block_subsidy_sat(max(int(h[0]), 0)) / COIN
+    sub, how = mean_subsidy_btc(cal, t0, t1)
     return MonthChain(
         f"{month:%Y-%m}",
         segments,
         estimated,
         sub,
         0.0,
-        "subsidy at the month's middle height, fees unknown (not in stored block stats)",
+        f"{how}, fees unknown (not in stored block stats)",
         None,
     )
+
+
+def mean_subsidy_btc(cal: ChainClock, t0: float, t1: float) -> tuple[float, str]:
+    """Mean subsidy of the blocks mined between two times [BTC/block], and how it is known.
+
+    .. math:: \bar s = \frac{S(h_1) - S(h_0)}{h_1 - h_0}
+
+    with S the scheduled issuance through a height
+    (:func:`hashlens.consensus.issued_supply_sat`) and h_0, h_1 the chain's heights at the two
+    times (:meth:`hashlens.chain.clock.ChainClock.height_at`: exact where block times are
+    stored, else counted at 600 s per block from the period's start). A month holding a
+    halving (April 2024) is weighted by its blocks on each side, not priced at one subsidy.
+    """
+    h, exact = cal.height_at(np.array([t0, t1]))
+    h0, h1 = max(int(h[0]), 0), max(int(h[1]), 0)
+    if h1 <= h0:
+        return block_subsidy_sat(h0) / COIN, "the subsidy at the month's height"
+    mean = (issued_supply_sat(h1) - issued_supply_sat(h0)) / (h1 - h0) / COIN
+    counted = "stored block times" if bool(exact.all()) else "heights counted from period starts"
+    return mean, f"mean subsidy of heights {h0 + 1:,}-{h1:,} ({counted})"
 
 
 def _hashrate_used(r: Report) -> tuple[float | None, str]:
@@ -94,30 +122,88 @@ def _hashrate_used(r: Report) -> tuple[float | None, str]:
     return None, "none reported"
 
 
-def _flags(r: Report, ratio: float | None, basis: str) -> list[str]:
-    out = []
+#: Beyond this many standard deviations of block-finding luck a gap counts as a shortfall.
+LUCK_SD = 2.0
+
+
+def _notes(r: Report, prev: Report | None, ratio: float | None, expected: float | None, sd: float | None) -> list[str]:
+    """What the data say about a month's reported/expected ratio, each note computed from the
+    figures it names: for a month-end hashrate, the previous month-end and the ratio the
+    change between the two could explain (the fleet assumed to have run between the two
+    month-end figures); for an average, whether the gap exceeds block-finding luck (Poisson);
+    what the company's own notes and cloud figures can and cannot explain."""
+    out: list[str] = []
     note = (r.note or "").lower()
-    if r.btc_cloud_mined or "cloud" in note:
-        out.append("cloud-mining capacity and output included: not comparable with self-mining peers")
-    if ratio is None:
+    h, basis = _hashrate_used(r)
+    cloud = r.btc_cloud_mined is not None or "cloud" in note
+    if cloud:
+        part = (
+            f" (cloud-mined {r.btc_cloud_mined:,.0f} of {r.btc_mined:,.0f} BTC)"
+            if r.btc_cloud_mined is not None and r.btc_mined is not None
+            else ""
+        )
+        out.append(
+            f"hashrate and output both include cloud-mining customers{part}: that does not lower the ratio, "
+            "but the figures are not comparable with self-mining peers"
+        )
+    if ratio is None or h is None or expected is None:
         return out
-    if basis == "month-end" and ratio < 0.97:
-        out.append("month-end hashrate used: the fleet likely grew during the month, so the average was lower")
-    if basis == "deployed":
-        out.append("deployed (installed) hashrate used: not all of it was operating")
-    if ratio < 0.9 and basis == "average operating":
-        out.append("below expectation on average hashrate: curtailment, downtime or pool luck")
-    if "curtail" in note or "storm" in note or "weather" in note:
-        out.append("the company reports curtailment in the month")
-    if ratio > 1.05:
-        out.append("above expectation: hosted or cloud output counted, hashrate under-reported, or luck")
+    if basis == "month-end":
+        p = prev.hashrate_month_end_ehs if prev is not None else None
+        if p is None or p <= 0:
+            out.append(
+                f"month-end hashrate {h:g} EH/s used; no previous month-end is stored, so the month's average "
+                "(and the ratio at it) is not bounded by the data"
+            )
+        elif h > p:
+            at_prev = ratio * h / p
+            text = (
+                f"month-end hashrate rose {p:g} → {h:g} EH/s: had the whole month run at {p:g} EH/s the ratio "
+                f"would be {at_prev:.2f}, so growth explains at most {ratio:.2f} → {at_prev:.2f}"
+            )
+            if at_prev < 1 - LUCK_SD * (sd or 0.0) / expected:
+                text += "; the rest of the gap is not explained by the growth"
+            out.append(text)
+        elif h < p:
+            at_prev = ratio * h / p
+            out.append(
+                f"month-end hashrate fell {p:g} → {h:g} EH/s: the month's average was above the month-end figure, "
+                f"so the ratio at the average lies between {at_prev:.2f} and {ratio:.2f}"
+            )
+        else:
+            out.append(f"month-end hashrate unchanged at {h:g} EH/s from the previous month-end")
+    elif basis == "deployed":
+        out.append(
+            f"installed hashrate {h:g} EH/s used: not all of it need have run, so {ratio:.2f} is a lower bound "
+            "of the ratio at the operating hashrate"
+        )
+    elif sd is not None and r.btc_mined is not None:
+        gap = r.btc_mined - expected
+        z = gap / sd if sd > 0 else 0.0
+        if abs(z) <= LUCK_SD:
+            out.append(
+                f"within block-finding luck: {gap:+,.0f} BTC against ±{sd:,.0f} BTC (one standard deviation) "
+                "at the average operating hashrate"
+            )
+        else:
+            side = "below" if gap < 0 else "above"
+            out.append(
+                f"{abs(gap):,.0f} BTC {side} what the average operating hashrate should have mined, "
+                f"{abs(z):.1f} standard deviations of block-finding luck"
+            )
+    if any(w in note for w in ("curtail", "storm", "weather")):
+        out.append(
+            "the company reports curtailment in the month; its average operating hashrate already counts it"
+            if basis == "average operating"
+            else f"the company reports curtailment in the month, which its {basis} hashrate does not show"
+        )
     return out
 
 
 def expected_vs_reported(store: Store, month: date) -> list[dict[str, Any]]:
     cal = ChainClock.from_store(store)
     mc = month_chain(store, month, cal)
-    days = sum(t for t, _ in mc.segments) / 86400
+    days = sum(t for t, _ in mc.segments) / SECONDS_PER_DAY
     reports = [r for r in stored_reports(store) if r.month == month]
     if not reports:
         raise HashlensError(f"no miner reports stored for {month:%Y-%m}: run `hashlens miners import FILE`")
@@ -133,6 +219,7 @@ def expected_vs_reported(store: Store, month: date) -> list[dict[str, Any]]:
         ratio = r.btc_mined / exp if exp and r.btc_mined is not None else None
         p = prev.get(r.ticker)
         mom = (r.btc_mined / p.btc_mined - 1) * 100 if p and p.btc_mined and r.btc_mined is not None else None
+        prev_end = p.hashrate_month_end_ehs if p is not None else None
         out.append(
             {
                 "ticker": r.ticker,
@@ -144,9 +231,10 @@ def expected_vs_reported(store: Store, month: date) -> list[dict[str, Any]]:
                 "ratio": ratio,
                 "hashrate_ehs": h,
                 "hashrate_basis": basis,
+                "previous_month_end_ehs": prev_end,
                 "btc_per_ehs_day": btc_per_ehs_day(r.btc_mined, h, days) if h and r.btc_mined is not None else None,
                 "mom_change_pct": mom,
-                "flags": _flags(r, ratio, basis),
+                "flags": _notes(r, p, ratio, exp, sd),
                 "source": r.source_title,
             }
         )
@@ -168,20 +256,11 @@ def expected_vs_reported(store: Store, month: date) -> list[dict[str, Any]]:
     ]
 
 
-#: Listed miners publish a month's production update in the first week of the next month; a
-#: report counts as known this many days after its month ends.
-PUBLICATION_LAG_DAYS = 7
-
-
-def month_end(month: date) -> date:
-    return date(month.year, month.month, calendar.monthrange(month.year, month.month)[1])
-
-
-def published_by(month: date, as_of: date, from_day: bool = False) -> bool:
-    """Whether a figure had been published by ``as_of``: the usual lag after its month's end
-    (or, with ``from_day``, after the day it is dated, for treasury snapshots)."""
-    end = month if from_day else month_end(month)
-    return (as_of - end).days >= PUBLICATION_LAG_DAYS
+def published_by(day: date, as_of: date, from_day: bool = False) -> bool:
+    """Whether a figure had been published by ``as_of`` (:mod:`hashlens.miners.published`): a
+    month's production update (``day`` any day of the month) or, with ``from_day``, a
+    treasury figure dated ``day``."""
+    return (snapshot_published(day) if from_day else month_published(day)) <= as_of
 
 
 def latest_reported_month(store: Store, as_of: date) -> date | None:
@@ -198,37 +277,23 @@ def month_table(store: Store, month: date) -> list[dict[str, Any]]:
 
 
 def treasuries(store: Store, as_of: date | None = None) -> list[dict[str, Any]]:
-    """Latest known treasury per company from reports and snapshots dated on or before
-    ``as_of`` (default: all), largest first, ranked."""
+    """Latest known treasury per company from monthly reports, snapshots and quarterly
+    results published by ``as_of`` (default: all; the lag rule of
+    :mod:`hashlens.miners.published`), largest first, ranked."""
+    from hashlens.miners.flows import holdings_points
+
     latest: dict[str, dict[str, Any]] = {}
-    for r in stored_reports(store):
-        if r.treasury_btc is not None:
-            last_day = month_end(r.month)
-            cand = {
-                "ticker": r.ticker,
-                "company": r.company,
-                "as_of": last_day.isoformat(),
-                "treasury_btc": r.treasury_btc,
-                "source": r.source_title,
-                "note": r.note,
-            }
-            if as_of is not None and not published_by(r.month, as_of):
-                continue
-            if r.ticker not in latest or latest[r.ticker]["as_of"] < cand["as_of"]:
-                latest[r.ticker] = cand
-    for t, day, company, btc, note, src in store.miner_treasury_rows():
-        if as_of is not None and not published_by(day, as_of, from_day=True):
-            continue
-        cand = {
-            "ticker": t,
-            "company": company,
-            "as_of": day.isoformat(),
-            "treasury_btc": btc,
-            "source": src,
-            "note": note,
+    for ticker, points in holdings_points(store, as_of).items():
+        p = points[-1]
+        latest[ticker] = {
+            "ticker": ticker,
+            "company": p.company,
+            "as_of": p.day.isoformat(),
+            "treasury_btc": p.btc,
+            "published": p.published.isoformat(),
+            "source": p.source,
+            "note": p.note,
         }
-        if t not in latest or latest[t]["as_of"] <= cand["as_of"]:
-            latest[t] = cand
     out = sorted(latest.values(), key=lambda x: -x["treasury_btc"])
     for i, x in enumerate(out, start=1):
         x["rank"] = i

@@ -3,10 +3,12 @@
 Formats accepted (detected from the columns):
 
 - hashlens' own format (CSV/JSON/YAML): one report per company and month with the columns of
-  :data:`REPORT_COLUMNS`; YAML/JSON may hold ``reports:``, ``treasuries:`` and ``facts:`` lists.
+  :data:`REPORT_COLUMNS`; YAML/JSON may hold ``reports:``, ``treasuries:``, ``facts:`` and
+  ``results:`` lists.
 - the shared folder's CSVs as they are: the wide monthly file (``btc_mined``, ``hashrate_*``,
-  ``treasury_btc`` …), the long press file (``metric``, ``value``, ``source_url``) and the
-  treasury snapshots (``as_of``, ``treasury_btc``).
+  ``treasury_btc`` …), the long press file (``metric``, ``value``, ``source_url``), the
+  treasury snapshots (``as_of``, ``treasury_btc``) and the quarterly results (``period``,
+  ``period_end``, ``metric``, ``value``, ``unit``: :class:`hashlens.miners.models.QuarterFact`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from hashlens.errors import HashlensError
+from hashlens.errors import HashlensError, Refused
+from hashlens.miners.models import QuarterFact
 
 NUMERIC = (
     "btc_mined",
@@ -48,6 +51,8 @@ TEXT = (
 REPORT_COLUMNS = ("month", *TEXT, *NUMERIC)
 TREASURY_COLUMNS = ("company", "ticker", "exchange", "as_of", "treasury_btc", "note", "source_title")
 FACT_COLUMNS = ("company", "ticker", "month", "metric", "value", "unit", "source_url", "note")
+RESULT_COLUMNS = tuple(QuarterFact.model_fields)
+KINDS = ("reports", "treasuries", "facts", "results")
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ class Dataset:
     reports: list[Report] = field(default_factory=list)
     treasuries: list[Treasury] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
+    results: list[QuarterFact] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -179,15 +185,18 @@ def report_from(rec: dict[str, Any], where: str, default_source: str) -> Report:
 
 
 def treasury_from(rec: dict[str, Any], where: str, default_source: str) -> Treasury:
-    for req in ("company", "ticker", "as_of", "treasury_btc"):
-        if rec.get(req) in (None, ""):
+    for req in ("company", "ticker", "as_of"):
+        if _text(rec, req) is None:
             raise HashlensError(f"{where}: {req} is required")
     try:
         as_of = date.fromisoformat(str(rec["as_of"]).strip())
     except ValueError:
         raise HashlensError(f"{where}: as_of {rec['as_of']!r} must be YYYY-MM-DD") from None
     value = _number(rec, "treasury_btc", where)
-    assert value is not None
+    if value is None:  # blank, or only spaces: a snapshot without its figure is no snapshot
+        raise HashlensError(
+            f"{where}: treasury_btc is required (the BTC held on {as_of}); fill the cell or drop the row"
+        )
     return Treasury(
         str(rec["ticker"]).strip().upper(),
         as_of,
@@ -220,8 +229,26 @@ def fact_from(rec: dict[str, Any], where: str) -> Fact:
     )
 
 
+def result_from(rec: dict[str, Any], where: str, previous: QuarterFact | None) -> QuarterFact:
+    """One quarterly fact from a row: blank cells are absent; ``source_url: same`` (the shared
+    file's convention) is the URL of the row above, which must be the same company's period."""
+    clean = {k: v for k, v in rec.items() if not (v is None or (isinstance(v, str) and not v.strip()))}
+    if str(clean.get("source_url", "")).strip().lower() == "same":
+        if previous is None or previous.source_url is None:
+            raise HashlensError(f"{where}: source_url 'same' but no row above with a source_url")
+        if str(clean.get("ticker", "")).strip().upper() != previous.ticker or str(clean.get("period", "")).strip() != (
+            previous.period
+        ):
+            raise HashlensError(f"{where}: source_url 'same' but the row above is another company's or period's")
+        clean["source_url"] = previous.source_url
+    try:
+        return QuarterFact.parse(clean)
+    except Refused as exc:
+        raise HashlensError(f"{where}: {exc}") from None
+
+
 def _records_from_file(path: Path) -> tuple[dict[str, list[dict[str, Any]]], str]:
-    """Group a file's records as reports/treasuries/facts by their columns; says the row unit."""
+    """Group a file's records as reports/treasuries/facts/results by their columns; says the row unit."""
     text = path.read_text(encoding="utf-8-sig")
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml", ".json"):
@@ -241,11 +268,11 @@ def _records_from_file(path: Path) -> tuple[dict[str, list[dict[str, Any]]], str
             data = {"reports": data}
         if not isinstance(data, dict):
             raise HashlensError(f"{path}: expected reports:, treasuries: and/or facts: lists")
-        unknown = [k for k in data if k not in ("reports", "treasuries", "facts", "dataset")]
+        unknown = [k for k in data if k not in (*KINDS, "dataset")]
         if unknown:
             raise HashlensError(f"{path}: unknown top-level key(s) {', '.join(unknown)}")
         out: dict[str, list[dict[str, Any]]] = {}
-        for k in ("reports", "treasuries", "facts"):
+        for k in KINDS:
             value = data.get(k) or []
             if not isinstance(value, list):
                 raise HashlensError(f"{path}: {k}: must be a list of entries, not {type(value).__name__}")
@@ -255,12 +282,17 @@ def _records_from_file(path: Path) -> tuple[dict[str, list[dict[str, Any]]], str
                 raise HashlensError(f"{path}: every entry of {k}: must be a mapping")
         return out, "entry"
     rows = list(csv.DictReader(io.StringIO(text)))
-    cols = list(rows[0].keys()) if rows else []
-    if "metric" in cols:
-        return {"reports": [], "treasuries": [], "facts": rows}, "line"
-    if "as_of" in cols:
-        return {"reports": [], "treasuries": rows, "facts": []}, "line"
-    return {"reports": rows, "treasuries": [], "facts": []}, "line"
+    cols = [str(c).strip() for c in (rows[0].keys() if rows else []) if c is not None]
+    kind = (
+        "results"
+        if "period_end" in cols or "period" in cols
+        else "facts"
+        if "metric" in cols
+        else "treasuries"
+        if "as_of" in cols
+        else "reports"
+    )
+    return {k: rows if k == kind else [] for k in KINDS}, "line"
 
 
 def read_dataset(path: str | Path) -> Dataset:
@@ -272,8 +304,16 @@ def read_dataset(path: str | Path) -> Dataset:
         raise HashlensError(f"{p}: {exc.strerror}") from None
     ds = Dataset()
     default_source = p.name
-    for kind, allowed in (("reports", REPORT_COLUMNS), ("treasuries", TREASURY_COLUMNS), ("facts", FACT_COLUMNS)):
+    kinds = (
+        ("reports", REPORT_COLUMNS),
+        ("treasuries", TREASURY_COLUMNS),
+        ("facts", FACT_COLUMNS),
+        ("results", RESULT_COLUMNS),
+    )
+    first_of: dict[tuple[str, date, date, str], tuple[QuarterFact, str]] = {}
+    for kind, allowed in kinds:
         rows = groups[kind]
+        previous: QuarterFact | None = None
         for i, rec in enumerate(rows):
             rec = {str(k).strip(): v for k, v in rec.items() if k is not None}
             n = i + 2 if unit == "line" else i + 1
@@ -283,8 +323,20 @@ def read_dataset(path: str | Path) -> Dataset:
                 ds.reports.append(report_from(rec, where, default_source))
             elif kind == "treasuries":
                 ds.treasuries.append(treasury_from(rec, where, default_source))
-            else:
+            elif kind == "facts":
                 ds.facts.append(fact_from(rec, where))
+            else:
+                fact = previous = result_from(rec, where, previous)
+                first = first_of.get(fact.key())
+                if first is None:
+                    first_of[fact.key()] = (fact, where)
+                    ds.results.append(fact)
+                elif first[0].value != fact.value:
+                    raise HashlensError(
+                        f"{where}: {fact.ticker} {fact.period} {fact.metric} {fact.value:,g} {fact.unit} differs from "
+                        f"{first[1].removeprefix(str(p) + ': ')} ({first[0].value:,g}): one fact has one value; "
+                        "keep the row you trust"
+                    )
     seen: set[tuple[str, date]] = set()
     for r in ds.reports:
         if (r.ticker, r.month) in seen:

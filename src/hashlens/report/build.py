@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from hashlens.miners.published import LAG_RULE
 from hashlens.report import charts
 from hashlens.store import Store
 from hashlens.weekly import WeeklyFigures
@@ -97,6 +98,7 @@ def write_report(fig: WeeklyFigures, out_dir: Path) -> Report:
         cost_section,
         machines_section,
         miners_section,
+        companies_section,
         halving_section,
         outlook_section,
     ]
@@ -300,22 +302,34 @@ def cost_section(fig: WeeklyFigures, page: Page) -> None:
     c = fig.cost
     assert c is not None and fig.hashprice is not None
     today = c.rows[0]
+    terms = today["terms"]
     src = page.notes.cite(
         "Electricity cost per BTC = $/kWh · J/TH · difficulty · 2^32 / (3.6·10^18 · (subsidy + fees)); Hayes (2017) "
         "is the same marginal cost with the subsidy alone (hashlens.economics.cost)."
     )
+    src_all = page.notes.cite(
+        f"{terms['method'][0].upper()}{terms['method'][1:]}. Per BTC the non-power costs are divided by the BTC 1 PH/s "
+        f"mines that day ({today['btc_per_ph_day']:.6f}). Cash cost = electricity + other cash costs; the listed "
+        "miners' own cash and all-in costs differ by company (hashlens.economics.cost)."
+    )
     costs = ", ".join(
         f"**${x['electricity_usd_per_btc']:,.0f}** at {x['efficiency_j_per_th']:g} J/TH" for x in today["costs"]
     )
+    all_in = ", ".join(f"**${x['all_in_cost_usd_per_btc']:,.0f}**" for x in today["costs"])
     mid = today["costs"][len(today["costs"]) // 2]
+    extra = mid["all_in_cost_usd_per_btc"] - mid["electricity_usd_per_btc"]
     price = fig.hashprice.today.price_usd
     page.md += [
         "## Cost to mine one bitcoin",
         "",
         f"At ${c.power_price_usd_per_kwh}/kWh, the electricity to mine one BTC costs {costs}{src} (Hayes' model at "
-        f"{mid['efficiency_j_per_th']:g} J/TH: ${mid['hayes_usd_per_btc']:,.0f})"
-        + (f", against a price of ${price:,.0f}." if price else "."),
+        f"{mid['efficiency_j_per_th']:g} J/TH: ${mid['hayes_usd_per_btc']:,.0f}). The all-in cost, adding "
+        f"${terms['other_cash_usd_per_ph_day']:g} other cash costs and ${terms['depreciation_usd_per_ph_day']:g} "
+        f"depreciation per PH/s per day (${extra:,.0f} per BTC on the day), is {all_in} at the same efficiencies"
+        f"{src_all}.",
     ]
+    if price:
+        page.md.append(f"At ${price:,.0f}, the price is {_price_against_costs(today['costs'])}.")
     if c.monthly:
         xs = [date.fromisoformat(r["date"]) for r in c.monthly]
         effs = [x["efficiency_j_per_th"] for x in c.monthly[0]["costs"]]
@@ -324,16 +338,39 @@ def cost_section(fig: WeeklyFigures, page: Page) -> None:
             (f"{e:g} J/TH", xs, [r["costs"][i]["electricity_usd_per_btc"] for r in c.monthly])
             for i, e in enumerate(effs)
         ]
+        k = len(effs) // 2
+        lines.append((f"all-in, {effs[k]:g} J/TH", xs, [r["costs"][k]["all_in_cost_usd_per_btc"] for r in c.monthly]))
         page.chart(
             charts.line_chart(
                 page.chart_dir / "cost.png",
-                f"Electricity cost per BTC at ${c.power_price_usd_per_kwh}/kWh vs price",
+                f"Electricity and all-in cost per BTC at ${c.power_price_usd_per_kwh}/kWh vs price",
                 "USD",
                 lines,
                 log=True,
             ),
             "Cost of production",
         )
+
+
+def _efficiencies(xs: list[float]) -> str:
+    names = [f"{x:g}" for x in xs]
+    return (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]) + " J/TH"
+
+
+def _price_against_costs(costs: list[dict[str, Any]]) -> str:
+    """Which costs the day's price is below, in a roundup's words, from the table's
+    ``price_above_*`` flags (``hashlens.economics.cost.cost_per_btc_table``)."""
+
+    def against(key: str, name: str) -> str:
+        above = [c["efficiency_j_per_th"] for c in costs if c[key]]
+        below = [c["efficiency_j_per_th"] for c in costs if not c[key]]
+        if not above:
+            return f"below the {name} at every efficiency"
+        if not below:
+            return f"above the {name} at every efficiency"
+        return f"below the {name} at {_efficiencies(below)} and above it at {_efficiencies(above)}"
+
+    return f"{against('price_above_all_in', 'all-in cost')}; it is {against('price_above_electricity', 'electricity cost')}"
 
 
 def machines_section(fig: WeeklyFigures, page: Page) -> None:
@@ -350,7 +387,7 @@ def machines_section(fig: WeeklyFigures, page: Page) -> None:
     )
     page.md += [
         f"At the day's hashprice and ${m.power_price_usd_per_kwh}/kWh, {m.paying} of {len(m.models)} models from the "
-        f"last six years cover their costs{src}.",
+        f"last six years cover their power costs{src}.",
         "",
         "| model | J/TH | margin | breakeven $/PH/day | switch-off BTC price |",
         "|---|---:|---:|---:|---:|",
@@ -410,7 +447,7 @@ def miners_section(fig: WeeklyFigures, page: Page) -> None:
             f"{_fmt(r['hashrate_ehs'], 1)} ({r['hashrate_basis']}) | {_fmt(r['expected_btc'], 0)} | "
             f"{_fmt(r['ratio'], 2)} | {'; '.join(r['flags'])} |"
         )
-    src_t = page.notes.cite(f"Latest treasury each company published on or before {fig.as_of}.")
+    src_t = page.notes.cite(f"Latest treasury each company published on or before {fig.as_of}. {LAG_RULE}")
     page.md += [
         "",
         f"Largest bitcoin treasuries held by listed miners{src_t}:",
@@ -423,6 +460,177 @@ def miners_section(fig: WeeklyFigures, page: Page) -> None:
         for t in m.treasuries
     ]
     page.md.append("")
+
+
+def _usd_m(x: float | None) -> str:
+    if x is None:
+        return ""
+    return f"−${-x:,.1f} m" if x < 0 else f"${x:,.1f} m"
+
+
+def _fact(r: Any, metric: str) -> float | None:
+    return next((f.value for f in r.facts if f.metric == metric), None)
+
+
+def _span(lo: float, hi: float | None) -> str:
+    if hi is None:
+        return f"at least {lo:,.0f}"
+    return f"{lo:,.0f}" if abs(hi - lo) < 0.5 else f"{lo:,.0f}–{hi:,.0f}"
+
+
+def companies_section(fig: WeeklyFigures, page: Page) -> None:
+    """Results published in the week, treasury changes and the AI/HPC pivot
+    (:func:`hashlens.miners.results.companies_week`)."""
+    page.md += ["## The companies: results, treasuries, the AI pivot", ""]
+    c = fig.companies
+    if c is None:
+        page.md += [f"n/a — {fig.missing.get('companies', 'no data')}", ""]
+        return
+    lag = page.notes.cite(f"{c.lag_rule} Only figures published by {c.as_of} count.")
+    week = f"the week {c.week_start} to {c.as_of}"
+    if not c.results:
+        page.md += [f"No quarterly results were published in {week}{lag}.", ""]
+    else:
+        src = page.notes.cite(
+            "Companies' results as stored, each figure with its source (`hashlens miners results`); the chain's "
+            "figures over the same days from hashlens.miners.results."
+        )
+        page.md += [
+            f"Results published in {week}{lag}{src}:",
+            "",
+            "| company | period (ended) | revenue | mining | AI/HPC | operating income | net income | BTC held |",
+            "|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in c.results:
+            mix = r.revenue_mix
+            ai = (
+                ""
+                if mix is None or mix.ai_hpc_share is None
+                else f"{_usd_m(mix.ai_hpc_usd_m)} ({mix.ai_hpc_share:.1%})"
+            )
+            held = _fact(r, "btc_holdings")
+            page.md.append(
+                f"| {r.company} ({r.ticker}) | {r.period} ({r.period_end}) | {_usd_m(_fact(r, 'revenue_total'))} | "
+                f"{_usd_m(_fact(r, 'revenue_mining'))} | {ai} | {_usd_m(_fact(r, 'operating_income'))} | "
+                f"{_usd_m(_fact(r, 'net_income'))} | {'' if held is None else f'{held:,.0f}'} |"
+            )
+        page.md.append("")
+        for r in c.results:
+            page.md += [f"- {line}" for line in _result_lines(r)]
+        page.md.append("")
+    if c.treasury_changes:
+        src_f = page.notes.cite(
+            "Sold ≈ produced − change in holdings between two published holdings figures (monthly reports, treasury "
+            "snapshots, quarterly results); production the company's own (cloud-mined output is its customers'); "
+            "where part of a span's production is unpublished it is bounded by a quarter's total less its months "
+            "reported separately (hashlens.miners.flows)."
+        )
+        fell = [f for f in c.treasury_changes if f.direction == "sold"]
+        rose = [f for f in c.treasury_changes if f.direction == "added"]
+        summary = []
+        if fell:
+            summary.append("holdings fell at " + ", ".join(f"{f.company} ({f.change_btc:+,.0f} BTC)" for f in fell))
+        if rose:
+            summary.append("rose at " + ", ".join(f"{f.company} ({f.change_btc:+,.0f} BTC)" for f in rose))
+        page.md += [f"Treasury changes that became known in {week}{src_f}: {'; '.join(summary)}.", ""]
+        for f in sorted(c.treasury_changes, key=lambda f: f.change_btc):
+            page.md.append(f"- {_flow_line(f)}")
+        page.md.append("")
+    else:
+        page.md += [f"No treasury changes became known in {week}.", ""]
+    if c.pivot:
+        src_p = page.notes.cite(
+            "AI/HPC share = AI cloud, HPC lease and HPC colocation revenue ÷ total revenue (the reported total, else "
+            "the sum of the reported segments), stated where such a segment is reported or the segments cover 95 % of "
+            "the total (hashlens.miners.results.revenue_mix)."
+        )
+        parts = [
+            f"{t.company} {t.latest.ai_hpc_share:.1%} ({t.latest.period}, to {t.latest.period_end})" for t in c.pivot
+        ]
+        page.md.append(
+            f"The pivot — AI/HPC share of revenue in each company's latest published split{src_p}: "
+            + "; ".join(parts)
+            + "."
+        )
+        trends = [t for t in c.pivot if t.previous is not None and t.change_points is not None]
+        if trends:
+            page.md.append(
+                "Against the quarter before: "
+                + "; ".join(
+                    f"{t.company} {'up' if (t.change_points or 0) > 0 else 'down' if (t.change_points or 0) < 0 else 'unchanged'} "
+                    f"from {t.previous.ai_hpc_share:.1%} in {t.previous.period} ({t.change_points:+.1f} points)"
+                    for t in trends
+                    if t.previous is not None and t.change_points is not None
+                )
+                + "."
+            )
+        else:
+            page.md.append("No company has two published quarters with a split yet, so no trend is stated.")
+        page.md.append("")
+
+
+def _result_lines(r: Any) -> list[str]:
+    """What the chain says beside one company's period, one sentence per analytic."""
+    out = []
+    m = r.mining_margin
+    if m is not None:
+        dep = (
+            f", including ${m.depreciation_usd_m:,.1f} m depreciation of its machines"
+            if m.depreciation_usd_m is not None and m.cash_cost_usd_m is not None
+            else ""
+        )
+        verb = "exceeded" if m.margin_usd_m < 0 else "was below"
+        text = (
+            f"{r.company}'s mining cost ({_usd_m(m.cost_mining_usd_m)}{dep}) {verb} its mining revenue "
+            f"({_usd_m(m.revenue_mining_usd_m)}) by ${abs(m.margin_usd_m):,.1f} m ({m.cost_to_revenue:.2f}× revenue)"
+        )
+        if m.cash_margin_usd_m is not None:
+            cash = "earned" if m.cash_margin_usd_m >= 0 else "lost"
+            text += f"; before depreciation its mining {cash} ${abs(m.cash_margin_usd_m):,.1f} m"
+        out.append(text + ".")
+    for k in r.costs:
+        out.append(
+            f"{r.company}'s {k.metric.replace('_', ' ')} (its own definition: {k.definition}) of ${k.reported_usd_per_btc:,.0f} "
+            f"is {k.ratio:.2f}× the network's electricity cost over the period at {k.efficiency_j_per_th:g} J/TH and "
+            f"${k.power_price_usd_per_kwh:g}/kWh (${k.network_electricity_usd_per_btc:,.0f} per BTC)."
+        )
+    p = r.production
+    if p is not None:
+        out.append(
+            f"{r.company} reported {p.reported_btc:,.0f} BTC; its {p.hashrate_basis} hashrate of {p.hashrate_ehs:g} EH/s "
+            f"should have mined {p.expected_btc:,.0f} ± {p.expected_sd_btc:,.0f} over the period's difficulty "
+            f"(ratio {p.ratio:.2f}; {'; '.join(p.notes)})."
+        )
+    q = r.realised
+    if q is not None and q.network_usd_per_ph_day is not None and q.ratio is not None:
+        out.append(
+            f"{r.company}'s mining revenue came to ${q.realised_usd_per_ph_day:,.2f} per PH/s per day ({q.hashrate_basis} "
+            f"hashrate) against the network's ${q.network_usd_per_ph_day:,.2f} ({q.ratio:.2f}×)."
+        )
+    return out
+
+
+def _flow_line(f: Any) -> str:
+    text = (
+        f"{f.company}: {f.start.btc:,.0f} → {f.end.btc:,.0f} BTC ({f.change_btc:+,.0f}) from {f.start.day} to "
+        f"{f.end.day}"
+    )
+    if f.produced_high_btc is None and f.produced_low_btc == 0:
+        text += "; production over the span is not published, so its sales cannot be inferred"
+    else:
+        lo, hi = f.implied_sold_low_btc, f.implied_sold_high_btc
+        produced = _span(f.produced_low_btc, f.produced_high_btc)
+        if hi is not None and hi < 0:
+            text += f"; it produced {produced} BTC, so it bought or received {_span(-hi, -lo)} BTC"
+        else:
+            text += f"; it produced {produced} BTC, so it sold {_span(lo, hi)} BTC"
+    if f.stated_sold_btc is not None:
+        text += (
+            f" (stated: {f.stated_sold_btc:,.1f} BTC for " + ", ".join(b.split(":")[0] for b in f.stated_basis) + ")"
+        )
+    if f.flag:
+        text += f" — {f.flag}"
+    return text + "."
 
 
 def halving_section(fig: WeeklyFigures, page: Page) -> None:

@@ -180,6 +180,27 @@ MIGRATIONS: list[str | dict[str, str]] = [
         ALTER COLUMN merkle_root TYPE BYTEA USING decode(merkle_root, 'hex');
     """,
     },
+    # 9: listed miners' quarterly (and monthly) results, one published number per row
+    # (hashlens.miners.models.QuarterFact): the metric of hashlens.miners.vocabulary in its unit,
+    # the fiscal period by its label and days, where it came from and, where known, when it was
+    # published. One value per company, period and metric.
+    """
+    CREATE TABLE miner_results (
+        ticker       VARCHAR NOT NULL,
+        company      VARCHAR,
+        period       VARCHAR NOT NULL,
+        period_start DATE NOT NULL,
+        period_end   DATE NOT NULL,
+        metric       VARCHAR NOT NULL,
+        value        DOUBLE NOT NULL,
+        unit         VARCHAR NOT NULL,
+        source_url   VARCHAR,
+        source_kind  VARCHAR,
+        note         VARCHAR,
+        published    DATE,
+        PRIMARY KEY (ticker, period_start, period_end, metric)
+    );
+    """,
 ]
 
 

@@ -22,6 +22,7 @@ DATA_TABLES = (
     "miner_reports",
     "miner_treasuries",
     "miner_facts",
+    "miner_results",
     "sync_log",
 )
 

@@ -22,6 +22,7 @@ from hashlens.chain.halving import HalvingOutlook, halving_outlook
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
 from hashlens.economics.daily import DayHashprice, HashrateOnDay, hashprice_days, hashprice_series, latest_day
 from hashlens.errors import HashlensError
+from hashlens.miners.models import CompaniesWeek
 from hashlens.store import Store
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
@@ -107,6 +108,7 @@ class WeeklyFigures:
     machines: MachineFigures | None = None
     network_power: Any = None
     miners: MinerFigures | None = None
+    companies: CompaniesWeek | None = None  # miners.results.companies_week
     halving: HalvingOutlook | None = None
     outlook: Any = None
 
@@ -161,6 +163,7 @@ class WeeklyFigures:
         fig._machines()
         fig._network_power(store, clock)
         fig._miners(store)
+        fig._companies(store, clock)
         fig.halving = halving_outlook(clock, ts)
         fig._outlook(clock, p, paths, seed)
         return fig
@@ -287,6 +290,14 @@ class WeeklyFigures:
             return
         self.miners = MinerFigures(f"{month:%Y-%m}", expected_vs_reported(store, month), treasuries(store, self.as_of))
 
+    def _companies(self, store: Store, clock: ChainClock) -> None:
+        from hashlens.miners.results import companies_week
+
+        try:
+            self.companies = companies_week(store, self.as_of, clock=clock)
+        except HashlensError as exc:
+            self.missing["companies"] = str(exc)
+
     def _outlook(self, clock: ChainClock, p: int, paths: int, seed: int) -> None:
         from dataclasses import replace
 
@@ -343,6 +354,7 @@ class WeeklyFigures:
             "machines",
             "network_power",
             "miners",
+            "companies",
             "halving",
             "outlook",
         ):

@@ -1,5 +1,5 @@
 """The dashboard's vendored files and pages: plotly.js served from the installed ``plotly``
-package (no CDN), and the fleet page at ``/fleet``.
+package (no CDN), the fleet page at ``/fleet`` and the companies page at ``/companies``.
 
 ``GET /static/vendor/plotly.min.js`` reads ``plotly/package_data/plotly.min.js`` through
 :mod:`importlib.resources`, so the charting library arrives with the project's own
@@ -60,3 +60,10 @@ def _static() -> Path:
 def fleet_page() -> FileResponse:
     """The fleet page: enter or upload a fleet and see its outlook (POST /v1/outlook)."""
     return FileResponse(_static() / "fleet.html")
+
+
+@router.get("/companies")
+def companies_page() -> FileResponse:
+    """The companies page: quarterly results beside the chain, revenue mix, treasury flows
+    (GET /v1/miners/results and /v1/miners/flows)."""
+    return FileResponse(_static() / "companies.html")

@@ -194,7 +194,7 @@ function drawCost(w) {
   if (!c.rows.length) throw new Error("no cost row for " + w.as_of);
   const r = c.rows[0];
   $("cost-caption").textContent = "On " + r.date + " at $" + fmt(c.power_price_usd_per_kwh, 3) + "/kWh: BTC $" + fmt(r.btc_price_usd, 0) +
-    ", reward " + fmt(r.reward_btc, 4) + " BTC/block (fees: " + r.fee_source + ").";
+    ", reward " + fmt(r.reward_btc, 4) + " BTC/block (fees: " + r.fee_source + ")." + (r.terms ? " Electricity is the power alone; " + r.terms.method + "." : "");
   rows($("cost-table").tBodies[0], r.costs.map((x) => [fmt(x.efficiency_j_per_th, 1), "$" + fmt(x.electricity_usd_per_btc, 0),
     "$" + fmt(x.all_in_cost_usd_per_btc, 0), "$" + fmt(x.hayes_usd_per_btc, 0)]));
   source("cost", [["date (UTC)", () => r.date], ["power price [USD/kWh]", () => c.power_price_usd_per_kwh],
