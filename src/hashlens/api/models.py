@@ -183,23 +183,3 @@ class FleetResult(BaseModel):
     machines: list[FleetMachine]
     fleet: FleetTotals
     share_of_hashrate_under_water: float = Field(..., description="Share of hashrate losing money [0-1].")
-
-
-class CostRow(BaseModel):
-    efficiency_j_per_th: float
-    electricity_usd_per_btc: float = Field(..., description="[USD/BTC]")
-    cash_cost_usd_per_btc: float = Field(..., description="[USD/BTC]")
-    all_in_cost_usd_per_btc: float = Field(..., description="[USD/BTC]")
-    hayes_usd_per_btc: float = Field(..., description="Hayes' model, subsidy only [USD/BTC]")
-
-
-class CostDay(BaseModel):
-    """One day of :func:`hashlens.economics.cost.cost_per_btc_table` (as ``hashlens cost --json``)."""
-
-    date: str
-    difficulty: float
-    reward_btc: float = Field(..., description="Subsidy + mean fees [BTC/block]")
-    fee_source: str
-    btc_price_usd: float | None
-    power_price_usd_per_kwh: float
-    costs: list[CostRow]

@@ -7,18 +7,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import Field
 
 from hashlens.api.deps import StoreHolder, holder_of
-from hashlens.api.models import ERRORS, CostDay, Day, FleetRequest, FleetResult
+from hashlens.api.models import ERRORS, Day, FleetRequest, FleetResult
+from hashlens.economics.cost import CostDay
 from hashlens.store import Store
 
 if TYPE_CHECKING:
     from hashlens.economics.daily import DayHashprice
 
 router = APIRouter(prefix="/v1", tags=["economics"], responses=ERRORS)
-
-Efficiency = Annotated[float, Field(gt=0, le=1e5, allow_inf_nan=False)]
 
 
 # -- library calls, module-level so their results can be cached ---------------------------------
@@ -141,29 +139,29 @@ async def power(
 async def cost(
     request: Request,
     date: Day | None = None,
-    power_price: Annotated[float, Query(ge=0, le=10, description="[USD/kWh]")] = 0.05,
-    efficiency: Annotated[
-        list[Efficiency] | None, Query(max_length=20, description="Efficiencies to cost [J/TH], repeatable.")
-    ] = None,
+    power_price: Annotated[float | None, Query(description="[USD/kWh] (bounds: economics.cost.CostTerms)")] = None,
+    efficiency: Annotated[list[float] | None, Query(description="Efficiencies to cost [J/TH], repeatable.")] = None,
     price: Annotated[float | None, Query(gt=0, le=1e9, description="BTC price [USD] for comparison.")] = None,
-    opex_usd_per_day: Annotated[float, Query(ge=0, le=1e6, description="Other cash costs of 1 PH/s [USD/day].")] = 0.0,
-    depreciation_usd_per_day: Annotated[float, Query(ge=0, le=1e6, description="[USD/PH/day]")] = 0.0,
-    overhead_usd_per_day: Annotated[float, Query(ge=0, le=1e6, description="[USD/PH/day]")] = 0.0,
-    interest_usd_per_day: Annotated[float, Query(ge=0, le=1e6, description="[USD/PH/day]")] = 0.0,
+    opex_usd_per_day: Annotated[float | None, Query(description="Other cash costs of 1 PH/s [USD/day].")] = None,
+    depreciation_usd_per_day: Annotated[float | None, Query(description="Depreciation of 1 PH/s [USD/day].")] = None,
+    overhead_usd_per_day: Annotated[float | None, Query(description="Overheads of 1 PH/s [USD/day].")] = None,
+    interest_usd_per_day: Annotated[float | None, Query(description="Interest of 1 PH/s [USD/day].")] = None,
 ) -> CostDay:
-    """Cost to mine one BTC on a day: electricity (cash) cost by efficiency, all-in cost, Hayes' model."""
+    """Cost to mine one BTC on a day: electricity, cash (+ other cash costs) and all-in (+ depreciation) cost
+    by efficiency, and Hayes' model. Omitted non-power costs take the defaults of
+    :class:`~hashlens.economics.cost.CostTerms` (derived from the companies' reported figures), the
+    same terms ``hashlens cost`` uses; a term out of its bounds is a 422 in the CLI's words."""
     holder = holder_of(request)
-    from hashlens.economics.cost import DEFAULT_EFFICIENCIES_J_PER_TH, cost_per_btc_table
+    from hashlens.economics.cost import CostTerms, cost_per_btc_table
 
-    effs = efficiency or list(DEFAULT_EFFICIENCIES_J_PER_TH)
-    row = await anyio.to_thread.run_sync(lambda: day_row(holder, date, price), limiter=holder.read_limiter)
-    table = cost_per_btc_table(
-        [row],
-        effs,
-        power_price,
-        opex_usd_per_day,
-        depreciation_usd_per_day,
-        overhead_usd_per_day,
-        interest_usd_per_day,
+    terms = CostTerms.build(
+        power_price_usd_per_kwh=power_price,
+        efficiencies_j_per_th=efficiency,
+        other_cash_usd_per_ph_day=opex_usd_per_day,
+        depreciation_usd_per_ph_day=depreciation_usd_per_day,
+        overhead_usd_per_ph_day=overhead_usd_per_day,
+        interest_usd_per_ph_day=interest_usd_per_day,
     )
+    row = await anyio.to_thread.run_sync(lambda: day_row(holder, date, price), limiter=holder.read_limiter)
+    table = cost_per_btc_table([row], terms=terms)
     return CostDay.model_validate(table[0])
