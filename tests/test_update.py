@@ -391,3 +391,22 @@ def test_update_as_a_library_call(replay: tuple[MempoolReplay, str]) -> None:
         assert r.prices is None and r.chain is not None and r.chain.tip_height == rp.tip
         data: dict[str, Any] = r.to_json()
         assert data["chain"]["blocks_added"] >= 98
+
+
+def test_prices_from_an_exchanges_ohlc_api(data_dir: Path, replay: tuple[MempoolReplay, str]) -> None:
+    """``--prices kraken+…``: the daily opening prices of the shared USD series, as the
+    exchange's OHLC API pages them (720 candles a request), cut at the replay's last day."""
+    from tests.price_replay import PriceData, serve_prices
+
+    rp, _ = replay
+    data = PriceData(data_dir)
+    data.daily = [(d, r) for d, r in data.daily if d <= rp.last_day]
+    with serve_prices(data) as url, Store(":memory:") as s:
+        r = update(s, UpdateRequest(chain="none", prices=f"kraken+{url}"))
+        assert r.chain is None and r.prices is not None
+        # The last candle is the running day (not closed): every day but the last is taken.
+        assert r.prices.days_added == len(data.daily) - 1
+        stored = s.prices_between(data.daily[0][0], rp.last_day)
+        assert stored == {d: float(row["BTC_USD"]) for d, row in data.daily[:-1]}
+        again = update(s, UpdateRequest(chain="none", prices=f"kraken+{url}"))
+        assert again.prices is not None and again.prices.days_added == 0
