@@ -187,6 +187,8 @@ class ChainApi:
             except urllib.error.HTTPError as exc:
                 if exc.code == 404 and missing_ok:
                     return None
+                if exc.code in (429, 502, 503, 504):  # busy or rate-limited: retried with back-off
+                    raise ConnectionError(f"HTTP {exc.code} {exc.reason}") from None
                 raise HashlensError(f"{url}: HTTP {exc.code} {exc.reason}") from None
             if len(body) > MAX_REPLY_BYTES:
                 raise HashlensError(f"{url}: reply larger than {MAX_REPLY_BYTES // 2**20} MB; not a chain API")
