@@ -43,6 +43,8 @@ ESPLORA_PAGE = 10
 MAX_REPLY_BYTES = 16 * 1024 * 1024
 #: Heights the store can hold (32-bit signed).
 MAX_HEIGHT = 2**31 - 1
+#: The largest value of a header's 32-bit fields (time, bits, nonce) and of the counts.
+UINT32_MAX = 0xFFFF_FFFF
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -319,16 +321,16 @@ def parse_block(blk: Any, where: str) -> BlockRecord:
     if not isinstance(blk, dict):
         raise HashlensError(f"{where}: expected an object, got {blk!r:.60}")
     height = _get_int(blk, "height", where, 0, MAX_HEIGHT)
-    t = _get_int(blk, "timestamp", where, 0, 2**32 - 1)
+    t = _get_int(blk, "timestamp", where, 0, UINT32_MAX)
     if height is None or t is None:
         raise HashlensError(f"{where}: a block needs its height and timestamp")
     where = f"{where} (height {height})"
     difficulty = blk.get("difficulty")
     if difficulty is not None:
         difficulty = _number(difficulty, f"{where}: difficulty")
-    version = _get_int(blk, "version", where, -(2**31), 2**32 - 1)
+    version = _get_int(blk, "version", where, -(2**31), UINT32_MAX)
     if version is not None and version >= 2**31:
-        version -= 2**32  # some instances print the header's int32 unsigned
+        version -= UINT32_MAX + 1  # some instances print the header's int32 unsigned
     extras = None
     if blk.get("extras") is not None:
         extras = _parse_extras(blk["extras"], f"{where}: extras")
@@ -336,16 +338,16 @@ def parse_block(blk: Any, where: str) -> BlockRecord:
         height=height,
         hash=_get_hash(blk, "id", where),
         time=t,
-        bits=_get_int(blk, "bits", where, 0, 2**32 - 1),
+        bits=_get_int(blk, "bits", where, 0, UINT32_MAX),
         difficulty=difficulty,
         version=version,
         prev_hash=_get_hash(blk, "previousblockhash", where),
         merkle_root=_get_hash(blk, "merkle_root", where),
-        nonce=_get_int(blk, "nonce", where, 0, 2**32 - 1),
-        mediantime=_get_int(blk, "mediantime", where, 0, 2**32 - 1),
-        tx_count=_get_int(blk, "tx_count", where, 0, 2**32 - 1),
-        size_bytes=_get_int(blk, "size", where, 0, 2**32 - 1),
-        weight_wu=_get_int(blk, "weight", where, 0, 2**32 - 1),
+        nonce=_get_int(blk, "nonce", where, 0, UINT32_MAX),
+        mediantime=_get_int(blk, "mediantime", where, 0, UINT32_MAX),
+        tx_count=_get_int(blk, "tx_count", where, 0, UINT32_MAX),
+        size_bytes=_get_int(blk, "size", where, 0, UINT32_MAX),
+        weight_wu=_get_int(blk, "weight", where, 0, UINT32_MAX),
         extras=extras,
     )
 
