@@ -634,3 +634,118 @@ def test_dashboard_in_snapshot_mode_keeps_every_panel(browser: Browser, tmp_path
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+# -- the hashrate chart's gaps, resizing, a day without figures --------------------------------
+# Pixels of a chart's plot area in one column at a date: how many are the 1008-block line's blue
+# or its band's light blue (blue clearly above red; the orange period line and grey grid are not).
+BLUE_IN_COLUMN = """([id, day]) => { const d = document.getElementById(id), fl = d._fullLayout;
+    return { x: fl._size.l + fl.xaxis.l2p(Date.parse(day)), top: fl._size.t, h: fl._size.h }; }"""
+
+
+def _blue_pixels(png: bytes, x: float, top: float, h: float) -> int:
+    import io
+
+    from matplotlib import image
+
+    img = image.imread(io.BytesIO(png), format="png")[..., :3]
+    col = img[int(top) : int(top + h), int(x)]
+    return int(((col[:, 2] > col[:, 0] + 0.05) & (col < 0.99).any(axis=1)).sum())
+
+
+def test_hashrate_chart_breaks_its_line_and_band_at_gaps_in_the_data(browser: Browser, site: str) -> None:
+    """The 1008-block windows come in runs (the block-stats file's five windows): the line and
+    its 95 % band stop at the end of each run instead of ramping across the missing years."""
+    day = "2026-01-31"
+    page = browser.new_page(viewport={"width": 1100, "height": 1200})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{site}/?as_of={day}")
+    page.wait_for_selector(f"body[data-ready='1'][data-asof='{day}']", timeout=90_000)
+    end = datetime(2026, 2, 1, tzinfo=UTC).timestamp()
+    from itertools import pairwise
+
+    wins = [r for r in _get(site + "/v1/hashrate/series") if r["end_time"] <= end]
+    steps = [b["end_height"] - a["end_height"] for a, b in pairwise(wins)]
+    step = max(set(steps), key=steps.count)
+    gaps = [(a, b) for a, b in pairwise(wins) if b["end_height"] - a["end_height"] > step]
+    assert step == 144 and len(gaps) >= 4  # 2009 | 2017-18 | 2021 | 2023 | 2025-26
+    line = page.evaluate(
+        "id => document.getElementById(id).data.find(t => t.name === 'over 1008 blocks')", "chart-hashrate"
+    )
+    assert sum(y is None for y in line["y"]) == len(gaps)
+    assert [y for y in line["y"] if y is not None] == [r["hashrate_ehs"] for r in wins]
+    # Drawn: nothing blue in the middle of the 2023-04 … 2025-08 gap, the line and band beside it.
+    page.evaluate(
+        "id => Plotly.relayout(document.getElementById(id), {'xaxis.range': ['2022-10-01', '2026-02-15']})",
+        "chart-hashrate",
+    )
+    page.locator("#chart-hashrate").scroll_into_view_if_needed()
+    shot = page.locator("#chart-hashrate").screenshot()
+    artefact("hashrate-gap.png", shot)
+    inside, after = (page.evaluate(BLUE_IN_COLUMN, ["chart-hashrate", d]) for d in ("2024-06-01", "2025-10-15"))
+    assert _blue_pixels(shot, inside["x"], inside["top"], inside["h"]) == 0
+    assert _blue_pixels(shot, after["x"], after["top"], after["h"]) > 0
+    assert not errors, errors
+    page.close()
+
+
+CHART_FITS = """() => [...document.querySelectorAll('.chart')].every((d) => {
+    const s = d.querySelector('svg.main-svg'), leg = d.querySelector('.legend');
+    if (!s) return true;
+    const box = d.getBoundingClientRect(), svg = s.getBoundingClientRect();
+    const legOk = !leg || leg.getBoundingClientRect().bottom <= box.bottom;
+    return Math.abs(svg.width - d.clientWidth) < 1 && svg.height === d.clientHeight && legOk; })"""
+
+
+def test_charts_keep_to_their_box_after_a_window_resize(browser: Browser, site: str) -> None:
+    """Narrowing the window to a phone's width and back: every chart takes its box's width and
+    the height the page sets for that width, with its legend inside (it was left clipped)."""
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{site}/?as_of=2026-01-31")
+    page.wait_for_selector("body[data-ready='1']", timeout=90_000)
+    heights = "() => [...document.querySelectorAll('.chart svg.main-svg')].map((s) => s.getBoundingClientRect().height)"
+    assert page.evaluate(CHART_FITS)
+    assert set(page.evaluate(heights)) == {340}
+    for width, height in ((500, 300), (1300, 340), (800, 340)):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_function(
+            f"() => [...document.querySelectorAll('.chart svg.main-svg')].every((s) => s.getBoundingClientRect().height === {height})"
+            f" && ({CHART_FITS})()",
+            timeout=30_000,
+        )
+    page.set_viewport_size({"width": 500, "height": 1000})
+    page.wait_for_function(
+        f"({CHART_FITS})() && document.querySelector('#chart-hashrate svg').getBoundingClientRect().width < 480"
+    )
+    artefact("dashboard-resized-500.png", page.locator("#chart-hashrate").screenshot())
+    assert not errors, errors
+    page.close()
+
+
+def test_a_day_without_figures_states_its_reason_once(browser: Browser, site: str) -> None:
+    """A day past the store's periods: the API's one reason is on the page once, and every
+    panel says "n/a" without repeating it."""
+    days = _get(site + "/v1/weekly/days")
+    day = (date.fromisoformat(days["latest"]) + timedelta(days=400)).isoformat()
+    try:
+        _get(f"{site}/v1/weekly?as_of={day}")
+        raise AssertionError("the API answered a day past the data")
+    except urllib.error.HTTPError as exc:
+        reason = json.loads(exc.read())["detail"]
+    page = browser.new_page(viewport={"width": 1100, "height": 1600})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{site}/?as_of={day}")
+    page.wait_for_selector(f"body[data-ready='1'][data-asof='{day}']", timeout=90_000)
+    text = page.inner_text("body")
+    assert text.count(reason[:60]) == 1, text[:2000]
+    assert page.locator("#notes li").all_inner_texts() == ["n/a — " + " ".join(reason.split())[:200]]
+    for card in ("difficulty", "hashrate", "hashprice", "next", "halving", "power"):
+        assert page.inner_text(f"#{card}-value") == "n/a"
+    for table in ("cost-table", "fleet-table", "miners-table", "treasury-table", "outlook-table"):
+        assert page.inner_text(f"#{table} tbody") == "n/a"
+    assert not errors, errors
+    page.close()

@@ -131,6 +131,7 @@ def _register() -> None:
         serve_cmds,
         sim_cmds,
         store_cmds,
+        update_cmds,
     )
 
 

@@ -12,7 +12,7 @@ const isoOfUnix = (s) => new Date(s * 1000).toISOString().replace(".000Z", "Z");
 // Each panel draws on its own: a section the day lacks leaves that panel saying why, not a blank page.
 function naText(ids, e) { ids.forEach((id) => { const el = $(id); if (el) el.textContent = missing(e); }); }
 // A card: a short "n/a" as its figure, the reason on the line below.
-function naCard(valueId, detailId, e) { $(valueId).textContent = "n/a"; $(detailId).textContent = missing(e); }
+function naCard(valueId, detailId, e) { $(valueId).textContent = "n/a"; $(detailId).textContent = e && e.shown ? "" : missing(e); }
 function naTable(id, e) {
   const t = $(id), n = t.tHead ? t.tHead.rows[0].cells.length : 1;
   t.tBodies[0].innerHTML = '<tr class="na"><td colspan="' + n + '">' + escapeHtml(missing(e)) + "</td></tr>";
@@ -146,16 +146,18 @@ function drawHashrateChart(w, h) {
   const periods = adjustmentsToDay(w, h.history).filter((x) => Number.isFinite(x.implied_hashrate_ehs));
   if (!periods.length) throw new Error("no dated periods before " + w.as_of);
   const wins = windowsToDay(w, h.series);
-  const winX = wins.map((r) => isoOfUnix(r.end_time));
+  // The windows come in runs where per-block times are stored: the line and band break between runs.
+  const gapped = HL.withGaps(wins, (r) => r.end_height);
+  const endIso = (r) => isoOfUnix(r.end_time);
   const traces = [];
   if (wins.length) {
-    traces.push({ type: "scatter", mode: "lines", name: "95 % low", x: winX, y: wins.map((r) => r.low_ehs), line: { width: 0 },
-      hoverinfo: "skip", showlegend: false });
-    traces.push({ type: "scatter", mode: "lines", name: "1008 blocks, 95 %", x: winX, y: wins.map((r) => r.high_ehs), line: { width: 0 },
-      fill: "tonexty", fillcolor: "rgba(52,120,200,0.18)", hoverinfo: "skip" });
-    traces.push({ type: "scatter", mode: "lines", name: "over 1008 blocks", x: winX, y: wins.map((r) => r.hashrate_ehs),
-      line: { color: "#3478c8", width: 1.2 }, customdata: wins.map((r) => [int(r.end_height), fmt(r.low_ehs, 0), fmt(r.high_ehs, 0)]),
-      hovertemplate: "%{y:,.0f} EH/s (95 %: %{customdata[1]}–%{customdata[2]})<br>1008 blocks to %{customdata[0]}<extra></extra>" });
+    traces.push(Object.assign({ type: "scatter", mode: "lines", name: "1008 blocks, 95 %", line: { width: 0 },
+      fill: "toself", fillcolor: "rgba(52,120,200,0.18)", hoverinfo: "skip" },
+    HL.gapBand(gapped, endIso, (r) => r.low_ehs, (r) => r.high_ehs)));
+    traces.push(Object.assign({ type: "scatter", mode: "lines", name: "over 1008 blocks",
+      line: { color: "#3478c8", width: 1.2 }, customdata: gapped.map((r) => (r ? [int(r.end_height), fmt(r.low_ehs, 0), fmt(r.high_ehs, 0)] : null)),
+      hovertemplate: "%{y:,.0f} EH/s (95 %: %{customdata[1]}–%{customdata[2]})<br>1008 blocks to %{customdata[0]}<extra></extra>" },
+    HL.gapXY(gapped, endIso, (r) => r.hashrate_ehs)));
   }
   traces.push({ type: "scatter", mode: "lines+markers", name: "each period implied", x: periods.map((p) => p.time),
     y: periods.map((p) => p.implied_hashrate_ehs), line: { color: "#f7931a", width: 1.5, shape: "hv" }, marker: { size: 3 },
@@ -313,7 +315,9 @@ async function load(day) {
     // No figures at all (e.g. an empty store, a day beyond the data): every panel says why.
     $("asof").textContent = "As of " + (day || "the latest day") + ": n/a";
     setNotes([missing(e)]);
-    const failed = PANELS.map(([name, , onError]) => { onError(e); return name; });
+    // The reason once, in the notes; every panel just "n/a" (not the same sentence twenty times).
+    const shown = Object.assign(new Error(reason(e)), { shown: true });
+    const failed = PANELS.map(([name, , onError]) => { onError(shown); return name; });
     finish(day || "", failed);
     return;
   }

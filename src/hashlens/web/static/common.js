@@ -13,7 +13,8 @@ const HL = (() => {
     return String(x).replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]);
   }
   const reason = (e) => (e && e.message ? e.message : String(e)).replace(/\s+/g, " ").slice(0, 200);
-  const missing = (e) => "n/a — " + reason(e);
+  // An error the page already states once (e.g. a day without figures) marks each panel "n/a" alone.
+  const missing = (e) => (e && e.shown ? "n/a" : "n/a — " + reason(e));
 
   // A failed request throws the API's own message (its "detail"), so a panel can say why it is empty.
   async function get(path, opts) {
@@ -79,8 +80,10 @@ const HL = (() => {
 
   // -- charts (plotly.js, served from the installed plotly package) -----------------------------
   const narrow = () => window.matchMedia("(max-width: 600px)").matches;
+  // Not plotly's `responsive`: it sizes a chart from its div's current height, which is the
+  // chart's own, so a window resize left charts shorter and clipped (see fitChart).
   const CONFIG = {
-    responsive: true, displaylogo: false, scrollZoom: false,
+    responsive: false, displaylogo: false, scrollZoom: false,
     modeBarButtonsToRemove: ["toImage", "lasso2d", "select2d", "autoScale2d"],
   };
   // Range presets over a date axis, backward from its end (the page's as-of day).
@@ -99,6 +102,26 @@ const HL = (() => {
       { label: "log", method: "relayout", args: [{ "yaxis.type": "log", "yaxis.autorange": true }] },
     ],
   });
+  // What depends on the width: the chart's size, left margin, font and y title (a phone drops it).
+  function sized(div, yTitle) {
+    const small = narrow();
+    return { width: div.clientWidth || undefined, height: small ? 300 : 340, "margin.l": small ? 48 : 64,
+      "font.size": small ? 10 : 12, "yaxis.title.text": small ? "" : yTitle };
+  }
+  // A chart keeps to its div's content width (inside the border, so nothing is clipped) and the
+  // page's height for that width, redrawn whenever the div's width changes (a window resize, a
+  // phone turned) — plotly's own resize kept the old height and overflowed the box.
+  function fitChart(div, yTitle) {
+    div.dataset.ytitle = yTitle || "";
+    if (div.dataset.fitted) return;
+    div.dataset.fitted = "1";
+    let width = div.clientWidth;
+    new ResizeObserver(() => {
+      if (!div.layout || div.clientWidth === width || !div.clientWidth) return;
+      width = div.clientWidth;
+      Plotly.relayout(div, sized(div, div.dataset.ytitle));
+    }).observe(div);
+  }
   function baseLayout(yTitle, opts) {
     const small = narrow();
     const layout = {
@@ -120,6 +143,7 @@ const HL = (() => {
   function timeChart(div, traces, opts) {
     chartReady(div);
     const layout = baseLayout(opts.yTitle, opts);
+    layout.width = div.clientWidth || undefined;
     layout.hovermode = "x unified";  // every series' value at the date under the pointer
     layout.xaxis = {
       type: "date", gridcolor: "#eee", automargin: true,
@@ -134,6 +158,7 @@ const HL = (() => {
     if (opts.fitY && layout.xaxis.range) layout.yaxis.range = visibleYRange(traces, layout.xaxis.range, !!opts.log);
     return Plotly.react(div, traces, layout, CONFIG).then(() => {
       div.dataset.points = String(opts.points);
+      fitChart(div, opts.yTitle);
       if (opts.fitY && !div.dataset.fitY) { div.dataset.fitY = "1"; div.on("plotly_relayout", (ev) => refitY(div, ev)); }
     });
   }
@@ -167,13 +192,57 @@ const HL = (() => {
     const y = visibleYRange(div.data, range.map((x) => String(x).replace(" ", "T") + (String(x).length > 10 ? "Z" : "")), isLog(div));
     if (y) Plotly.relayout(div, { "yaxis.range": y });
   }
+  // The rows with a gap marker (null) between any two neighbours further apart in `key` than the
+  // series' step (its most common spacing): plotly breaks a line at a point without a value,
+  // where it would otherwise draw a straight ramp across missing data (gapBand: the same for a band).
+  function withGaps(rows, key) {
+    const counts = new Map();
+    for (let i = 1; i < rows.length; i++) {
+      const d = key(rows[i]) - key(rows[i - 1]);
+      counts.set(d, (counts.get(d) || 0) + 1);
+    }
+    let step = Infinity, most = 0;
+    counts.forEach((n, d) => { if (n > most || (n === most && d < step)) { most = n; step = d; } });
+    const out = [];
+    rows.forEach((r, i) => {
+      if (i > 0 && key(r) - key(rows[i - 1]) > step) out.push(null);
+      out.push(r);
+    });
+    return out;
+  }
+  // A trace's x and y from rows with gap markers: a marker takes the x before it and no y.
+  function gapXY(rows, x, y) {
+    const xs = [], ys = [];
+    rows.forEach((r, i) => {
+      xs.push(r === null ? x(rows[i - 1]) : x(r));
+      ys.push(r === null ? null : y(r));
+    });
+    return { x: xs, y: ys };
+  }
+  // A band between lo(r) and hi(r) as one closed outline per run of rows (plotly's fill
+  // "toself" closes each segment between gaps on its own; "tonexty" would join the runs).
+  function gapBand(rows, x, lo, hi) {
+    const xs = [], ys = [];
+    let run = [];
+    const close = () => {
+      if (!run.length) return;
+      if (xs.length) { xs.push(x(run[0])); ys.push(null); }
+      run.forEach((r) => { xs.push(x(r)); ys.push(hi(r)); });
+      run.slice().reverse().forEach((r) => { xs.push(x(r)); ys.push(lo(r)); });
+      run = [];
+    };
+    rows.forEach((r) => { if (r === null) close(); else run.push(r); });
+    close();
+    return { x: xs, y: ys };
+  }
   // A chart over categories (e.g. the next adjustments), zoom and hover only.
   function categoryChart(div, traces, opts) {
     chartReady(div);
     const layout = baseLayout(opts.yTitle, opts);
+    layout.width = div.clientWidth || undefined;
     layout.xaxis = { type: "category", automargin: true };
     if (opts.scaleToggle) layout.updatemenus = [scaleMenu(opts.log)];
-    return Plotly.react(div, traces, layout, CONFIG).then(() => { div.dataset.points = String(opts.points); });
+    return Plotly.react(div, traces, layout, CONFIG).then(() => { div.dataset.points = String(opts.points); fitChart(div, opts.yTitle); });
   }
   // A panel's chart replaced by the reason it cannot be drawn.
   function chartMissing(div, e) {
@@ -234,5 +303,5 @@ const HL = (() => {
   }
 
   return { fmt, pct, int, $, escapeHtml, reason, missing, get, post, csvText, csvCell, download, csvProvider, wireCsvButtons,
-    csvReady, timeChart, categoryChart, chartMissing, chartReady, narrow, pollHealth, followText, versionOf };
+    csvReady, timeChart, categoryChart, chartMissing, chartReady, narrow, pollHealth, followText, versionOf, withGaps, gapXY, gapBand };
 })();
