@@ -180,7 +180,10 @@ def backtest(
     first_period: Annotated[int, typer.Option(help="First period forecast (default 40, early 2010).")] = 40,
     since: Annotated[int, typer.Option(help="Also score the points from this year on (a subset of the table).")] = 2019,
     tune: Annotated[
-        bool, typer.Option("--tune", help="Also rerun the choice of the model's settings on the periods before 2020.")
+        bool,
+        typer.Option(
+            "--tune", help="Also rerun the choice of the model's settings on the periods before 2020 (a few minutes)."
+        ),
     ] = False,
     hashprice: Annotated[bool, typer.Option(help="Also backtest the hashprice outlook (weekly points).")] = False,
     chart: Annotated[Path | None, typer.Option(help="Write the reliability diagram and PIT histograms (PNG).")] = None,
@@ -190,7 +193,10 @@ def backtest(
     k changes (k = 1 … 6), mempool.space's method and the rate extrapolation inside periods: MAE,
     CRPS, coverage and tail shares over the whole history, before 2020 (tuning), 2020-2026
     (scored) and since --since (hashlens.sim.backtest)."""
+    from collections.abc import Callable
+
     from hashlens.chain.clock import ChainClock
+    from hashlens.cli.progress import RichProgress
     from hashlens.cli.stores import ready_store
     from hashlens.sim.backtest import chart as draw
     from hashlens.sim.backtest import format_table, format_tuning, run_backtest
@@ -202,15 +208,35 @@ def backtest(
         raise HashlensError("--first-period must be at least 20 (the model needs trailing periods)")
     if not 2009 <= since <= 2100:
         raise HashlensError(f"--since must be a year from 2009 (got {since})")
-    with ready_store(as_json) as store:
-        clock = ChainClock.from_store(store)
-        data: dict[str, Any] = run_backtest(clock, first=first_period, paths=paths, since_year=since).to_json()
-        if tune:
-            data["tuning"] = run_tuning(clock, paths=min(paths, 2000), first=first_period).to_json()
-        if hashprice:
-            from hashlens.sim.hashprice_outlook import backtest_hashprice
+    bar = RichProgress(quiet=as_json)
+    started: set[str] = set()
 
-            data["hashprice"] = backtest_hashprice(store, clock, paths=min(paths, 2000))
+    def step(what: str) -> Callable[[int, int], None]:
+        def advance(done: int, total: int) -> None:
+            if what not in started:
+                started.add(what)
+                bar.start(what, total)
+            bar.advance(1)
+
+        return advance
+
+    try:
+        with ready_store(as_json) as store:
+            clock = ChainClock.from_store(store)
+            data: dict[str, Any] = run_backtest(
+                clock, first=first_period, paths=paths, since_year=since, progress=step("backtest points")
+            ).to_json()
+            if tune:
+                # at the tuning's own paths per point: the choice it made for the defaults
+                data["tuning"] = run_tuning(clock, first=first_period, progress=step("settings tuned")).to_json()
+            if hashprice:
+                from hashlens.sim.hashprice_outlook import backtest_hashprice
+
+                data["hashprice"] = backtest_hashprice(store, clock, paths=min(paths, 2000))
+    except BaseException:
+        bar.close(failed=True)
+        raise
+    bar.close()
     if chart:
         from hashlens.sim.backtest import Backtest
 
