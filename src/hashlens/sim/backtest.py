@@ -499,6 +499,9 @@ def model_of(row: TuningRow) -> HashrateModel:
 # -- the report's track record, kept per chain state -------------------------------------------
 TRACK_LAST = 100
 TRACK_PATHS = 1000
+#: Part of every kept point's digest: raise it when the forecast's arithmetic changes, so points
+#: kept by an older hashlens are not read back.
+POINTS_VERSION = 1
 
 
 def cache_dir() -> Path:
@@ -527,7 +530,7 @@ def point_keys(
     stored_start = np.where(clock.start_source == STORED, clock.start_time, np.nan)
     rows = np.stack([clock.bits.astype(float), stored_start, stored_last], axis=1)
     want = set(periods)
-    digest = hashlib.sha256(json.dumps([repr(model), paths]).encode()).digest()
+    digest = hashlib.sha256(json.dumps([POINTS_VERSION, repr(model), paths]).encode()).digest()
     out = {}
     for p in range(max(want) + 1 if want else 0):
         if p in want:
