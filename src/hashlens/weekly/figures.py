@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
 from hashlens.economics.daily import DayHashprice, HashrateOnDay, hashprice_days, hashprice_series, latest_day
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+
+if TYPE_CHECKING:
+    from hashlens.sim.forecast import Forecast, NextAdjustment
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 POWER_PRICE_USD_PER_KWH = 0.05
@@ -55,7 +58,7 @@ class RunningPeriodFigures:
     blocks_in_period: int | None
     # The next adjustment: the outlook's first row (hashlens.sim.forecast), the one estimate
     # every face shows; conditioned on the running period's blocks where stored, else on its start.
-    estimate: Any  # sim.forecast.NextAdjustment | None
+    estimate: NextAdjustment | None
     mempool: dict[str, Any] | None  # mempool.space's method, a reference method (per-block data only)
     note: str
 
@@ -110,8 +113,8 @@ class WeeklyFigures:
     network_power: Any = None
     miners: MinerFigures | None = None
     halving: HalvingOutlook | None = None
-    outlook: Any = None
-    _forecast: Any = field(default=None, repr=False)  # sim.forecast.Forecast as of the day (both sections read it)
+    outlook: Forecast | None = None  # the forecast with its track record
+    _forecast: Forecast | None = field(default=None, repr=False)  # as of the day; both sections read it
 
     @classmethod
     def compute(
