@@ -24,6 +24,21 @@ def data_dir() -> Path:
     return found
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Computed backtest points (hashlens.sim.backtest.track_record) go to the session's own
+    folder, for this process and the CLI processes the tests start."""
+    import os
+
+    before = os.environ.get("HASHLENS_CACHE_DIR")
+    os.environ["HASHLENS_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if before is None:
+        os.environ.pop("HASHLENS_CACHE_DIR", None)
+    else:
+        os.environ["HASHLENS_CACHE_DIR"] = before
+
+
 @pytest.fixture(scope="session")
 def shared_chain(data_dir: Path) -> SharedChain:
     return load_shared_chain(data_dir)

@@ -137,11 +137,13 @@ def test_dashboard_draws_one_weekly_response_per_day(browser: Browser, site: str
         assert page.inner_text("#hashrate-ci").startswith(
             f"95 %: {w['hashrate']['low_ehs']:,.0f}–{w['hashrate']['high_ehs']:,.0f} EH/s"
         )
-        if rp["hashlens"] is None:  # 2026-02-10 is past the per-block data: the estimate says why
+        e = rp["estimate"]  # the outlook's first row: on 2026-02-10 from the period's start only
+        if e is None:
             assert page.inner_text("#next-value") == "n/a"
             assert "n/a — " in page.inner_text("#next-detail")
         else:
-            assert page.inner_text("#next-value") == f"{rp['hashlens']['change_pct']:+,.2f} %"
+            assert e["change_pct"] == w["outlook"]["adjustments"][0]["change_pct"]
+            assert page.inner_text("#next-value") == f"{e['change_pct']['p50']:+,.2f} %"
         # no figure from another date
         shown_days = page.evaluate(DAYS_SHOWN)
         assert shown_days and max(shown_days) <= day, (day, sorted(set(shown_days))[-5:])
@@ -157,7 +159,7 @@ def test_dashboard_draws_one_weekly_response_per_day(browser: Browser, site: str
         if w["outlook"] is None:
             assert page.inner_text("#outlook-table tbody").startswith("n/a — ")
         else:
-            assert page.locator("#outlook-table tbody tr").count() == len(w["outlook"]["rows"])
+            assert page.locator("#outlook-table tbody tr").count() == len(w["outlook"]["adjustments"])
         # the charts: every adjustment up to the one in force on the day (the day's own 26 among
         # them), the hashprice of every day with a price, the next adjustments' quantiles
         heights = {a["height"] for a in history if a["height"] <= latest["height"] and a["time"]}
@@ -613,10 +615,13 @@ def test_dashboard_in_snapshot_mode_keeps_every_panel(browser: Browser, tmp_path
         for sel in ("#difficulty-value", "#difficulty-height", "#next-height", "#halving-value"):
             assert page.inner_text(sel) == SHOWN[sel](w), sel
         # ... and what needs per-block data says why it is missing, the rest of the page intact
-        assert w["per_block_until"] is None and w["running_period"]["hashlens"] is None
+        assert w["per_block_until"] is None and w["running_period"]["mempool"] is None
         assert w["outlook"] is not None and w["outlook"]["basis"] == "period"  # from the period in force
-        assert page.inner_text("#next-value") == "n/a"
-        assert "n/a — " + w["running_period"]["note"] in page.inner_text("#next-detail")
+        # the next adjustment is the outlook's first row, known from the period's start alone
+        e = w["running_period"]["estimate"]
+        assert e["basis"] == "period" and e["change_pct"] == w["outlook"]["adjustments"][0]["change_pct"]
+        assert page.inner_text("#next-value") == f"{e['change_pct']['p50']:+,.2f} %"
+        assert "from the period's start (no per-block data)" in page.inner_text("#next-detail")
         tables = {"machines": "#fleet-table", "miners": "#miners-table", "outlook": "#outlook-table"}
         for section, table in tables.items():
             body = page.inner_text(table + " tbody")

@@ -191,12 +191,16 @@ def test_figures_2026_02_10_past_the_block_data(db: Path, data_dir: Path, electr
     t_old, t_new = target_of(electrum, 463), target_of(electrum, 464)
     assert a["change_pct"] == pytest.approx(float(Fraction(t_old, t_new) - 1) * 100, rel=1e-9)
     assert round(a["change_pct"], 2) == -11.16
-    assert f["running_period"]["start_height"] == 935_424 and f["running_period"]["hashlens"] is None
+    rp = f["running_period"]
+    assert rp["start_height"] == 935_424 and rp["mempool"] is None  # mempool.space's method needs blocks
+    # the next adjustment is still estimated, from the period's start: the outlook's first row
+    assert rp["estimate"]["basis"] == "period" and rp["estimate"]["height"] == 937_440
     assert any("Per-block data end" in n for n in f["notes"])
     # the outlook still exists: a period-level forecast from the period in force
     o = f["outlook"]
     assert "outlook" not in f["missing"] and o["basis"] == "period" and o["period_start_height"] == 935_424
-    assert [r["height"] for r in o["rows"]] == [937_440, 939_456, 941_472]
+    assert [r["height"] for r in o["adjustments"]] == [937_440, 939_456, 941_472]
+    assert rp["estimate"]["change_pct"] == o["adjustments"][0]["change_pct"]
     hp = f["hashprice"]["today"]
     d = Fraction(MAX_TARGET, t_new)
     by_hand = Fraction(3125, 1000) * 86400 * 10**15 / (d * 2**32) * Fraction(price_on(data_dir, "2026-02-11"))

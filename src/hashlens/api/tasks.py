@@ -28,8 +28,7 @@ def forecast(clock: Any, height: int | None, horizon: int, paths: int, seed: int
     """``GET /v1/forecast``: :func:`hashlens.sim.forecast.forecast_adjustments` over the clock."""
     from hashlens.sim.forecast import forecast_adjustments
 
-    out = forecast_adjustments(clock, height, horizon, paths, seed).as_dict()
-    out.pop("rows", None)
+    out: dict[str, Any] = forecast_adjustments(clock, height, horizon, paths, seed).to_json()
     return out
 
 

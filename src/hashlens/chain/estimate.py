@@ -1,4 +1,9 @@
-"""Next-retarget estimates: mempool.space's method, and hashlens' own with an interval."""
+"""mempool.space's method for the running period's retarget: a reference method shown beside the
+estimate, never a second answer.
+
+hashlens' estimate of the next adjustment (with its range) is the forecast's first row,
+:func:`hashlens.sim.forecast.next_adjustment`; the faces label this one "mempool.space's method".
+"""
 
 from __future__ import annotations
 
@@ -7,14 +12,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
-from hashlens.consensus import (
-    DIFFICULTY_ADJUSTMENT_INTERVAL,
-    POW_TARGET_SPACING,
-    calculate_next_work_required,
-)
-from hashlens.consensus.vectorised import retarget, split_bits
+from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, POW_TARGET_SPACING
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -93,78 +91,4 @@ def mempool_estimate(
         time_avg_ms=time_avg_ms,
         adjusted_time_avg_ms=adjusted_ms,
         expected_blocks=expected_blocks,
-    )
-
-
-@dataclass(frozen=True)
-class OwnEstimate:
-    next_retarget_height: int
-    blocks_in_period: int
-    change_pct: float
-    change_low_pct: float
-    change_high_pct: float
-    next_bits: str
-    p_drop: float
-    estimated_retarget_time: str
-    window_blocks: int
-    method: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def own_estimate(
-    period_start_time: int,
-    tip_height: int,
-    tip_time: int,
-    bits: int,
-    recent_span_s: float,
-    recent_blocks: int,
-    draws: int = 20000,
-    seed: int = 7,
-    level: float = 0.90,
-) -> OwnEstimate:
-    """hashlens' estimate: the retarget Bitcoin will compute, with an interval.
-
-    The time already spent (first block to tip, n intervals) is known. The 2015 - n
-    intervals still to come are Gamma(2015 - n, 1/λ), where the block rate λ is itself
-    uncertain: given ``recent_blocks`` intervals spanning ``recent_span_s`` at the current
-    difficulty, λ ~ Gamma(recent_blocks, 1/recent_span_s) (a conjugate posterior under a flat
-    prior). Each draw's timespan goes through the exact consensus rule (clamp, 256-bit
-    arithmetic, compact rounding), and the quantiles of the resulting % change are reported.
-    """
-    n = tip_height % N
-    elapsed = tip_time - period_start_time
-    remaining_intervals = (N - 1) - n
-    rng = np.random.default_rng(seed)
-    lam = rng.gamma(recent_blocks, 1.0 / recent_span_s, size=draws)
-    future = rng.gamma(remaining_intervals, 1.0, size=draws) / lam if remaining_intervals > 0 else np.zeros(draws)
-    spans = np.rint(elapsed + future).astype(np.int64)
-    # Retarget % depends only on the timespan; compute it exactly for the distinct spans, all
-    # at once: their new bits by the many-path rule (bit-exact with the scalar one), then the
-    # old target over the new. With targets m·256^(e-3) that ratio is m_old/m_new (one
-    # rounding, as Python's exact integer division has) times a power of two (exact), so
-    # each value equals old_target / new_target of the scalar rule to the last bit.
-    uniq, inv = np.unique(spans, return_inverse=True)
-    m_old, e_old = split_bits(bits)
-    m_new, e_new = retarget(np.full(uniq.size, m_old), np.full(uniq.size, e_old), uniq)
-    pct = np.ldexp(m_old / m_new.astype(np.float64), 8 * (e_old - e_new))
-    changes = (pct[inv] - 1.0) * 100.0
-    mid_span = int(np.median(spans))
-    a = (1 - level) / 2
-    eta = period_start_time + float(np.median(spans)) + (np.median(1.0 / lam))
-    return OwnEstimate(
-        next_retarget_height=tip_height + (N - n),
-        blocks_in_period=n + 1,
-        change_pct=float(np.median(changes)),
-        change_low_pct=float(np.quantile(changes, a)),
-        change_high_pct=float(np.quantile(changes, 1 - a)),
-        next_bits=f"{calculate_next_work_required(bits, 0, mid_span):08x}",
-        p_drop=float((changes < 0).mean()),
-        estimated_retarget_time=datetime.fromtimestamp(eta, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        window_blocks=recent_blocks,
-        method=(
-            f"Poisson blocks at a Gamma-uncertain rate from the last {recent_blocks} intervals; "
-            f"{draws} draws through the exact retarget rule; {level:.0%} interval"
-        ),
     )

@@ -1,5 +1,9 @@
-"""Assemble the difficulty picture from the store: latest adjustment, running period,
-both next-retarget estimates, and hashrate windows."""
+"""Assemble the difficulty picture from the store: latest adjustment, the running period's inputs
+(tip, blocks in, mempool.space's method as a reference), and hashrate windows.
+
+The estimate of the next adjustment is not made here: it is the forecast's first row
+(:func:`hashlens.sim.forecast.next_adjustment`), which the faces add beside these inputs
+(:func:`hashlens.sim.forecast.with_next_adjustment`)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import numpy as np
 
 from hashlens.chain.adjustments import adjustment_history, change_pct, load_periods
 from hashlens.chain.clock import ChainClock
-from hashlens.chain.estimate import mempool_estimate, own_estimate
+from hashlens.chain.estimate import mempool_estimate
 from hashlens.chain.hashrate import (
     HashrateEstimate,
     hashrate_over_blocks,
@@ -19,7 +23,6 @@ from hashlens.chain.hashrate import (
     period_work_table,
 )
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
-from hashlens.consensus.compact import decode_compact
 from hashlens.errors import HashlensError
 from hashlens.store import Store
 
@@ -52,9 +55,10 @@ def per_block_tip(heights: np.ndarray, times: np.ndarray) -> tuple[int, int]:
 def running_period(
     store: Store, now: int | None = None, upto_time: int | None = None, clock: ChainClock | None = None
 ) -> dict[str, Any]:
-    """The running period at the latest usable tip (or the latest at or before ``upto_time``)
-    with both next-retarget estimates, and the real outcome if the store already knows it.
-    ``clock``: the store's clock if the caller has built it already (else it is read)."""
+    """The running period at the latest usable tip (or the latest at or before ``upto_time``):
+    its inputs, mempool.space's method (a reference method, labelled so by every face), and the
+    real outcome if the store already knows it. ``clock``: the store's clock if the caller has
+    built it already (else it is read)."""
     clock = clock or ChainClock.from_store(store)
     periods = load_periods(store, clock)
     heights, times = block_times(store, clock)
@@ -76,16 +80,6 @@ def running_period(
     t503 = t_at.get(tip_h - 503)
     mp = mempool_estimate(t_at[start], t503, now_s, tip_h, prev_change, tip_t)
     bits = periods[p].bits
-    # Window for our own rate: the running period, or the last 504 intervals when the period
-    # is young, with the previous period's time rescaled to the current difficulty.
-    if n >= 503:
-        span, blocks = float(tip_t - t_at[start]), n
-    else:
-        old_t, new_t = decode_compact(periods[p - 1].bits)[0], decode_compact(bits)[0]
-        span = (t_at[start] - t_at[tip_h - 504 + 1 - 1]) * (old_t / new_t) + (tip_t - t_at[start])
-        blocks = 504 - 1 if n == 0 else 504
-        span = max(span, 1.0)
-    own = own_estimate(t_at[start], tip_h, tip_t, bits, span, max(blocks, 1))
     actual = None
     if p + 1 < len(periods) and upto_time is None:  # as of a past time, the outcome is the future
         nxt = periods[p + 1]
@@ -103,16 +97,19 @@ def running_period(
         "period_start_time": _iso(t_at[start]),
         "blocks_in_period": n + 1,
         "mempool": mp.as_dict(),
-        "hashlens": own.as_dict(),
         "actual_next_adjustment": actual,
-        "note": "tip = latest block whose previous 2016 block times are stored; now defaults to the tip time",
+        "note": (
+            "tip = latest block whose previous 2016 block times are stored; now defaults to the tip time; "
+            "mempool = mempool.space's method, a reference beside the estimate (hashlens.sim.forecast)"
+        ),
     }
 
 
-def difficulty_status(store: Store, now: int | None = None) -> dict[str, Any]:
+def difficulty_status(store: Store, now: int | None = None, clock: ChainClock | None = None) -> dict[str, Any]:
     """The latest adjustment and the running period, both as of the per-block tip (one time
-    frame); periods the store knows beyond it (from sparse sources) are listed apart."""
-    clock = ChainClock.from_store(store)
+    frame); periods the store knows beyond it (from sparse sources) are listed apart.
+    ``clock``: the store's clock if the caller has built it already."""
+    clock = clock or ChainClock.from_store(store)
     periods = load_periods(store, clock)
     heights, times = block_times(store, clock)
     _, tip_t = per_block_tip(heights, times)

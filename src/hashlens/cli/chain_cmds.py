@@ -70,17 +70,21 @@ def difficulty(
     now: Annotated[int | None, typer.Option(help="'Now' for the estimates [Unix s]; default the tip time.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Latest adjustment with rank, streak and records; running period with both estimates."""
+    """Latest adjustment with rank, streak and records; the running period with the next
+    adjustment (the forecast's first row) and mempool.space's method beside it."""
     if ctx.invoked_subcommand is not None:
         return
     answer = served("/v1/difficulty") if now is None else None
     if answer is not None:
         data, via = answer
     else:
+        from hashlens.chain.clock import ChainClock
         from hashlens.chain.status import difficulty_status
+        from hashlens.sim.forecast import with_next_adjustment
 
         with reader_store() as store:
-            data, via = difficulty_status(store, now), None
+            clock = ChainClock.from_store(store)
+            data, via = with_next_adjustment(difficulty_status(store, now, clock=clock), clock), None
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]
@@ -109,9 +113,10 @@ def difficulty(
             kv_table(
                 f"Running period from {r['period_start_height']} (tip {r['tip_height']}, {r['tip_time']})",
                 {
-                    "mempool.space method": f"{r['mempool']['change_pct']:+.2f}% at {r['mempool']['estimated_retarget_time']}",
-                    "hashlens (90% interval)": f"{r['hashlens']['change_pct']:+.2f}% [{r['hashlens']['change_low_pct']:+.2f}, "
-                    f"{r['hashlens']['change_high_pct']:+.2f}], P(drop)={r['hashlens']['p_drop']:.2f}",
+                    "next adjustment (90% range)": next_adjustment_text(r.get("next_adjustment"))
+                    or f"no estimate: {r.get('next_adjustment_missing', 'unknown')}",
+                    "mempool.space's method (reference)": f"{r['mempool']['change_pct']:+.2f}% at "
+                    f"{r['mempool']['estimated_retarget_time']}",
                     "actual (stored)": f"{r['actual_next_adjustment']['change_pct']:+.2f}%"
                     if r["actual_next_adjustment"]
                     else "not yet known",
@@ -158,26 +163,79 @@ def difficulty_history(
     emit(rows, as_json, render)
 
 
+def next_adjustment_text(e: dict[str, Any] | None) -> str | None:
+    """One line for the next adjustment (sim.forecast.NextAdjustment as JSON)."""
+    if not e:
+        return None
+    q = e["change_pct"]
+    return (
+        f"{q['p50']:+.2f}% [{q['p05']:+.2f}, {q['p95']:+.2f}], P(drop)={e['p_drop']:.2f}, "
+        f"~{e['retarget_time_median'][:16].replace('T', ' ')} UTC ({e['basis']} basis)"
+    )
+
+
 @difficulty_app.command("estimate")
 def difficulty_estimate(
-    last_retarget_time: Annotated[int, typer.Option(help="Time of the running period's first block [Unix s].")],
-    now: Annotated[int, typer.Option(help="Now [Unix s].")],
-    height: Annotated[int, typer.Option(help="Tip height.")],
-    previous_change_pct: Annotated[float, typer.Option(help="The previous adjustment [%].")],
-    time_504_blocks_ago: Annotated[int | None, typer.Option(help="Time of block height-503 [Unix s].")] = None,
-    tip_time: Annotated[
-        int | None, typer.Option(help="Tip block time [Unix s] (used at the period's last block).")
+    height: Annotated[
+        int | None,
+        typer.Option(
+            help="The estimate: as of this height (data below it; default the store's tip). mempool: the tip height."
+        ),
     ] = None,
-    method: Annotated[str, typer.Option(help="Estimation method: mempool.")] = "mempool",
+    method: Annotated[
+        str,
+        typer.Option(
+            help="forecast: hashlens' estimate with its range from the store (the one every face shows); "
+            "mempool: mempool.space's method from the explicit inputs below (a reference method)."
+        ),
+    ] = "forecast",
+    paths: Annotated[int, typer.Option(help="forecast: simulated paths (1 … 1,000,000).")] = 20_000,
+    seed: Annotated[int, typer.Option(help="forecast: random seed.")] = 1,
+    last_retarget_time: Annotated[
+        int | None, typer.Option(help="mempool: time of the running period's first block [Unix s].")
+    ] = None,
+    now: Annotated[int | None, typer.Option(help="mempool: now [Unix s].")] = None,
+    previous_change_pct: Annotated[float | None, typer.Option(help="mempool: the previous adjustment [%].")] = None,
+    time_504_blocks_ago: Annotated[int | None, typer.Option(help="mempool: time of block height-503 [Unix s].")] = None,
+    tip_time: Annotated[
+        int | None, typer.Option(help="mempool: tip block time [Unix s] (used at the period's last block).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """The next-retarget estimate from explicit inputs (mempool.space's method)."""
+    """The next adjustment: hashlens' estimate with its 90 % range from the store (default, the
+    forecast's first row: the same numbers `forecast`, `weekly` and the report show), or
+    mempool.space's method from explicit inputs (--method mempool)."""
+    if method == "forecast":
+        from hashlens.cli.stores import ready_store
+        from hashlens.sim.forecast import forecast_from_store
+
+        if height is not None and height < 0:
+            raise HashlensError(f"--height must be a block height (got {height})")
+        with ready_store(as_json) as store:
+            est = forecast_from_store(store, height, 1, paths, seed).next_adjustment().to_json()
+
+        def render(d: dict[str, Any]) -> None:
+            console.print(
+                kv_table(
+                    f"Next adjustment at height {d['height']:,} (as of height {d['as_of_height']:,})",
+                    {"estimate (90% range)": next_adjustment_text(d), "method": d["method"]},
+                )
+            )
+
+        emit(est, as_json, render)
+        return
+    if method != "mempool":
+        raise HashlensError(f"--method {method!r}: give forecast (hashlens' estimate) or mempool (mempool.space's)")
+    given: dict[str, float | None] = {"--last-retarget-time": last_retarget_time, "--now": now, "--height": height}
+    given["--previous-change-pct"] = previous_change_pct
+    missing = [k for k, v in given.items() if v is None]
+    if missing:
+        raise HashlensError(
+            f"--method mempool needs {', '.join(missing)} (its inputs are given, not read from the store)"
+        )
+    assert last_retarget_time is not None and now is not None and height is not None and previous_change_pct is not None
     from hashlens.chain.estimate import mempool_estimate
 
-    if method != "mempool":
-        raise HashlensError(
-            f"--method {method!r}: only 'mempool' takes explicit inputs; `hashlens difficulty` shows both"
-        )
     if height < 0:
         raise HashlensError("--height must not be negative")
     if now < last_retarget_time:
@@ -185,8 +243,12 @@ def difficulty_estimate(
             f"--now {now} is before --last-retarget-time {last_retarget_time}: the estimate is for the running "
             "period, so now must be at or after its first block"
         )
-    est = mempool_estimate(last_retarget_time, time_504_blocks_ago, now, height, previous_change_pct, tip_time)
-    emit(est.as_dict(), as_json, lambda d: console.print(kv_table("Next retarget (mempool.space method)", d)))
+    mp = mempool_estimate(last_retarget_time, time_504_blocks_ago, now, height, previous_change_pct, tip_time)
+    emit(
+        mp.as_dict(),
+        as_json,
+        lambda d: console.print(kv_table("Next retarget by mempool.space's method (a reference method)", d)),
+    )
 
 
 @app.command()

@@ -113,11 +113,13 @@ def summary(as_json: JsonOpt = False) -> None:
     if answer is not None:
         data, via = {"store": str(state.db_path), **answer[0]}, answer[1]
     else:
+        from hashlens.chain.clock import ChainClock
         from hashlens.chain.summary import chain_summary
         from hashlens.cli.stores import ready_store
+        from hashlens.sim.forecast import with_next_adjustment
 
         with ready_store(as_json, prices=False) as store:
-            data, via = chain_summary(store), None
+            data, via = with_next_adjustment(chain_summary(store), ChainClock.from_store(store)), None
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]
@@ -126,6 +128,8 @@ def summary(as_json: JsonOpt = False) -> None:
             if a["rank_among_drops"]
             else f"#{a['rank_among_rises']} largest rise"
         )
+        from hashlens.cli.chain_cmds import next_adjustment_text
+
         hr = d["hashrate_1008_blocks_ehs"]
         rp = d["running_period"]
         console.print(
@@ -138,9 +142,9 @@ def summary(as_json: JsonOpt = False) -> None:
                     "bits source": a["source"],
                     "per-block data to": f"height {d['per_block_tip_height']} ({d['per_block_tip_time']})",
                     "hashrate (1008 blocks)": f"{hr['estimate']:.1f} EH/s [{hr['low']:.1f}, {hr['high']:.1f}]",
-                    "next retarget (mempool method)": f"{rp['mempool']['change_pct']:+.2f}%",
-                    "next retarget (hashlens, 90%)": f"{rp['hashlens']['change_pct']:+.2f}% "
-                    f"[{rp['hashlens']['change_low_pct']:+.2f}, {rp['hashlens']['change_high_pct']:+.2f}]",
+                    "next adjustment (90% range)": next_adjustment_text(rp.get("next_adjustment"))
+                    or f"no estimate: {rp.get('next_adjustment_missing', 'unknown')}",
+                    "mempool.space's method (reference)": f"{rp['mempool']['change_pct']:+.2f}%",
                     "issued supply at that tip": f"{d['issued_supply_btc_at_tip']:,.4f} BTC",
                     "next halving": f"height {d['next_halving']['height']}, ~{d['next_halving']['estimated_time']}",
                 },

@@ -142,30 +142,31 @@ def forecast(
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same result.")] = 1,
     as_json: JsonOpt = False,
 ) -> None:
-    """Forecast the next adjustments with calibrated ranges (hashlens.sim.forecast)."""
+    """Forecast the next adjustments with calibrated ranges (hashlens.sim.forecast); the first row
+    is the next adjustment that `difficulty`, `weekly`, the report and the dashboard show."""
     from hashlens.cli.stores import ready_store
     from hashlens.sim.forecast import forecast_from_store
 
     if height is not None and height < 0:
         raise HashlensError(f"--height must be a block height (got {height})")
     with ready_store(as_json) as store:
-        data = forecast_from_store(store, height, horizon, paths, seed).as_dict()
-    data.pop("rows", None)
+        data = forecast_from_store(store, height, horizon, paths, seed).to_json()
 
     def render(d: dict[str, Any]) -> None:
         from rich.table import Table
 
         t = Table(title=f"Forecast as of height {d['as_of_height']:,} ({d['basis']} basis, {d['paths']:,} paths)")
-        for col in ("adjustment at", "p5", "p50", "p95", "P(drop)", "date (median)"):
+        for col in ("adjustment at", "p05", "p50", "p95", "P(drop)", "date (median)"):
             t.add_column(col, justify="right")
         for a in d["adjustments"]:
+            q = a["change_pct"]
             t.add_row(
                 f"{a['height']:,}",
-                f"{a['change_pct_p05']:+.2f} %",
-                f"{a['change_pct_p50']:+.2f} %",
-                f"{a['change_pct_p95']:+.2f} %",
+                f"{q['p05']:+.2f} %",
+                f"{q['p50']:+.2f} %",
+                f"{q['p95']:+.2f} %",
                 f"{a['p_drop']:.0%}",
-                a["date_p50"][:16].replace("T", " "),
+                a["retarget_time_median"][:16].replace("T", " "),
             )
         console.print(t)
         console.print(d["method"])
@@ -177,34 +178,77 @@ def forecast(
 def backtest(
     paths: Annotated[int, typer.Option(help="Paths per forecast (1 … 100,000).")] = 2000,
     first_period: Annotated[int, typer.Option(help="First period forecast (default 40, early 2010).")] = 40,
+    since: Annotated[int, typer.Option(help="Also score the points from this year on (a subset of the table).")] = 2019,
+    tune: Annotated[
+        bool,
+        typer.Option(
+            "--tune", help="Also rerun the choice of the model's settings on the periods before 2020 (a few minutes)."
+        ),
+    ] = False,
     hashprice: Annotated[bool, typer.Option(help="Also backtest the hashprice outlook (weekly points).")] = False,
     chart: Annotated[Path | None, typer.Option(help="Write the reliability diagram and PIT histograms (PNG).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Walk-forward backtest of the adjustment forecast beside its baselines (hashlens.sim.backtest)."""
+    """Walk-forward backtest of the adjustment forecast beside zero change and the mean of the last
+    k changes (k = 1 … 6), mempool.space's method and the rate extrapolation inside periods: MAE,
+    CRPS, coverage and tail shares over the whole history, before 2020 (tuning), 2020-2026
+    (scored) and since --since (hashlens.sim.backtest)."""
+    from collections.abc import Callable
+
     from hashlens.chain.clock import ChainClock
+    from hashlens.cli.progress import RichProgress
     from hashlens.cli.stores import ready_store
     from hashlens.sim.backtest import chart as draw
-    from hashlens.sim.backtest import format_table, run_backtest
+    from hashlens.sim.backtest import format_table, format_tuning, run_backtest
+    from hashlens.sim.backtest import tune as run_tuning
 
     if not 1 <= paths <= 100_000:
         raise HashlensError(f"--paths must be 1 … 100,000 (got {paths:,})")
     if first_period < 20:
         raise HashlensError("--first-period must be at least 20 (the model needs trailing periods)")
-    with ready_store(as_json) as store:
-        clock = ChainClock.from_store(store)
-        data: dict[str, Any] = run_backtest(clock, first=first_period, paths=paths)
-        if hashprice:
-            from hashlens.sim.hashprice_outlook import backtest_hashprice
+    if not 2009 <= since <= 2100:
+        raise HashlensError(f"--since must be a year from 2009 (got {since})")
+    bar = RichProgress(quiet=as_json)
+    started: set[str] = set()
 
-            data["hashprice"] = backtest_hashprice(store, clock, paths=min(paths, 2000))
-    data.pop("recent", None)
+    def step(what: str) -> Callable[[int, int], None]:
+        def advance(done: int, total: int) -> None:
+            if what not in started:
+                started.add(what)
+                bar.start(what, total)
+            bar.advance(1)
+
+        return advance
+
+    try:
+        with ready_store(as_json) as store:
+            clock = ChainClock.from_store(store)
+            data: dict[str, Any] = run_backtest(
+                clock, first=first_period, paths=paths, since_year=since, progress=step("backtest points")
+            ).to_json()
+            if tune:
+                # at the tuning's own paths per point: the choice it made for the defaults
+                data["tuning"] = run_tuning(clock, first=first_period, progress=step("settings tuned")).to_json()
+            if hashprice:
+                from hashlens.sim.hashprice_outlook import backtest_hashprice
+
+                data["hashprice"] = backtest_hashprice(store, clock, paths=min(paths, 2000))
+    except BaseException:
+        bar.close(failed=True)
+        raise
+    bar.close()
     if chart:
-        data["chart"] = str(draw(data, chart))
+        from hashlens.sim.backtest import Backtest
+
+        data["chart"] = str(draw(Backtest.model_validate({k: data[k] for k in Backtest.model_fields}), chart))
 
     def render(d: dict[str, Any]) -> None:
+        from hashlens.sim.backtest import Backtest, Tuning
+
         console.print(f"{d['model']}; {d['points']} forecast points, periods {d['periods']}, {d['paths']:,} paths each")
-        typer.echo(format_table(d))
+        typer.echo(format_table(Backtest.model_validate({k: d[k] for k in Backtest.model_fields})))
+        if "tuning" in d:
+            typer.echo(format_tuning(Tuning.model_validate(d["tuning"])))
         if "hashprice" in d:
             from hashlens.sim.hashprice_outlook import format_hashprice_table
 

@@ -222,26 +222,38 @@ def running_period_section(fig: WeeklyFigures, page: Page) -> None:
     assert rp is not None
     page.md += ["## Next adjustment", ""]
     start = f"{(rp.start_time or 'unknown')[:16].replace('T', ' ')} UTC{_src(rp.start_time_source)}"
-    if rp.hashlens is None or rp.mempool is None:
+    e = rp.estimate
+    if e is None:
         page.md += [
             f"The period in force began at height {rp.start_height:,} ({start}); the next adjustment comes at "
             f"height {rp.next_retarget_height:,}. No estimate: {rp.note}.",
             "",
         ]
         return
-    m, o = rp.mempool, rp.hashlens
-    src = page.notes.cite(
-        "mempool.space's difficulty-adjustment method (its calcDifficultyAdjustment, reproduced exactly); hashlens' "
-        "estimate draws the remaining blocks as a Poisson process at a Gamma-uncertain rate and applies the exact "
-        "retarget rule (hashlens.chain.estimate)."
+    q = e.change_pct
+    src = page.notes.cite(f"{e.method} (hashlens.sim.forecast: the outlook's first row below, the same numbers).")
+    known = (
+        f"{e.blocks_in_period:,} of 2,016 blocks are in"
+        if e.basis == "per-block"
+        else "its blocks are not stored for the day, so the estimate knows its start and that it had not ended"
     )
     page.md += [
-        f"The running period began at height {rp.start_height:,} ({start}); {rp.blocks_in_period:,} of 2,016 blocks "
-        f"are in. mempool.space's method expects **{m['change_pct']:+.2f} %** around "
-        f"{m['estimated_retarget_time'][:16].replace('T', ' ')} UTC; hashlens expects **{o['change_pct']:+.2f} %** "
-        f"(90 %: {o['change_low_pct']:+.2f} to {o['change_high_pct']:+.2f}; P(drop) = {o['p_drop']:.0%}){src}.",
+        f"The running period began at height {rp.start_height:,} ({start}); {known}. hashlens expects the "
+        f"adjustment at height {e.height:,} to be **{q.p50:+.2f} %** (90 %: {q.p05:+.2f} to {q.p95:+.2f}; "
+        f"P(drop) = {e.p_drop:.0%}) around {e.retarget_time_median[:16].replace('T', ' ')} UTC{src}.",
         "",
     ]
+    m = rp.mempool
+    if m is not None:
+        ref = page.notes.cite(
+            "mempool.space's difficulty-adjustment method (its calcDifficultyAdjustment, reproduced exactly: the "
+            "running period's mean block time so far, a point with no range; hashlens.chain.estimate)."
+        )
+        page.md += [
+            f"Another method, for reference: mempool.space's gives {m['change_pct']:+.2f} % around "
+            f"{m['estimated_retarget_time'][:16].replace('T', ' ')} UTC{ref}.",
+            "",
+        ]
 
 
 def hashprice_section(fig: WeeklyFigures, page: Page) -> None:
@@ -658,18 +670,18 @@ def outlook_section(fig: WeeklyFigures, page: Page) -> None:
         return
     src = page.notes.cite(o.method + " (hashlens.sim.forecast).")
     page.md += ["| adjustment | median | 90 % range | P(drop) |", "|---|---:|---:|---:|"]
-    for r in o.rows:
-        where = f" (height {r.height:,})" if r.height else ""
+    for r in o.adjustments:
+        q = r.change_pct
         page.md.append(
-            f"| {r.label}{where} | {r.change_pct_p50:+.2f} % | {r.change_pct_p05:+.2f} to {r.change_pct_p95:+.2f} % | "
-            f"{r.p_drop:.0%} |"
+            f"| {r.label} (height {r.height:,}) | {q.p50:+.2f} % | {q.p05:+.2f} to {q.p95:+.2f} % | {r.p_drop:.0%} |"
         )
-    tr = getattr(o, "track_record", None)
-    if tr and tr.get("forecasts"):
+    tr = o.track_record
+    if tr is not None and tr.forecasts:
         page.md += [
             "",
-            f"Of the last {tr['forecasts']} forecasts of the next adjustment from a period start, the 90 % range "
-            f"held {tr['held_90']} (walk-forward backtest, hashlens.sim.backtest).",
+            f"Of the last {tr.forecasts} forecasts of the next adjustment from a period start, the 90 % range "
+            f"held {tr.held_90}; {tr.below_p10} outcomes fell below the 10th percentile and {tr.above_p90} above "
+            "the 90th (walk-forward backtest, hashlens.sim.backtest).",
         ]
     page.md += ["", f"Sources and methods{src}.", ""]
 

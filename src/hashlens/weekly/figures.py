@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from hashlens.economics.daily import DayHashprice, HashrateOnDay, hashprice_days
 from hashlens.errors import HashlensError
 from hashlens.miners.models import CompaniesWeek
 from hashlens.store import Store
+
+if TYPE_CHECKING:
+    from hashlens.sim.forecast import Forecast, NextAdjustment
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 POWER_PRICE_USD_PER_KWH = 0.05
@@ -51,11 +54,13 @@ class RunningPeriodFigures:
     start_time: str | None
     start_time_source: str
     next_retarget_height: int
-    per_block: bool  # estimates need per-block data up to the day
+    per_block: bool  # the running period's blocks are stored up to the day
     tip_height: int | None
     blocks_in_period: int | None
-    mempool: dict[str, Any] | None
-    hashlens: dict[str, Any] | None
+    # The next adjustment: the outlook's first row (hashlens.sim.forecast), the one estimate
+    # every face shows; conditioned on the running period's blocks where stored, else on its start.
+    estimate: NextAdjustment | None
+    mempool: dict[str, Any] | None  # mempool.space's method, a reference method (per-block data only)
     note: str
 
 
@@ -110,7 +115,8 @@ class WeeklyFigures:
     miners: MinerFigures | None = None
     companies: CompaniesWeek | None = None  # miners.results.companies_week
     halving: HalvingOutlook | None = None
-    outlook: Any = None
+    outlook: Forecast | None = None  # the forecast with its track record
+    _forecast: Forecast | None = field(default=None, repr=False)  # as of the day; both sections read it
 
     @classmethod
     def compute(
@@ -157,6 +163,7 @@ class WeeklyFigures:
             )
         fig._difficulty(store, clock, p)
         fig._hashrate(clock)
+        fig._forecast_the_day(clock, paths, seed)
         fig._running_period(store, clock, p, per_block)
         fig._hashprice(store, clock, price)
         fig._cost(store, clock)
@@ -196,10 +203,24 @@ class WeeklyFigures:
         except HashlensError as exc:
             self.missing["hashrate"] = str(exc)
 
+    def _forecast_the_day(self, clock: ChainClock, paths: int, seed: int) -> None:
+        from hashlens.sim.forecast import forecast_adjustments
+
+        # The one forecast (CLI, API, report, dashboard): as of 24:00 UTC of the day, from the
+        # running period's stored blocks where they exist, else from the period in force. The
+        # next-adjustment section shows its first row, the outlook all three.
+        try:
+            self._forecast = forecast_adjustments(
+                clock, as_of_time=end_of_day(self.as_of), horizon=3, paths=paths, seed=seed
+            )
+        except HashlensError as exc:
+            self.missing["outlook"] = str(exc)
+
     def _running_period(self, store: Store, clock: ChainClock, p: int, per_block: bool) -> None:
         from hashlens.chain.status import running_period
 
         start_source = str(clock.start_source[p])
+        fc = self._forecast
         rp = RunningPeriodFigures(
             start_height=p * N,
             start_time=_iso(float(clock.start_time[p])),
@@ -208,17 +229,22 @@ class WeeklyFigures:
             per_block=per_block,
             tip_height=None,
             blocks_in_period=None,
+            estimate=fc.next_adjustment() if fc is not None and fc.period_start_height == p * N else None,
             mempool=None,
-            hashlens=None,
-            note="estimates need per-block times up to the day; the store has none for it",
+            note=(
+                "the estimate knows the running period's start only: the store has no per-block times for the day, "
+                "so mempool.space's method (which needs them) is left out"
+            ),
         )
+        if fc is None:
+            rp.note = self.missing.get("outlook", "no forecast for the day")
         if per_block:
             ts = end_of_day(self.as_of)
             r = running_period(store, now=int(ts), upto_time=int(ts), clock=clock)
             if r["period_start_height"] == p * N:
                 rp.tip_height = r["tip_height"]
                 rp.blocks_in_period = r["blocks_in_period"]
-                rp.mempool, rp.hashlens = r["mempool"], r["hashlens"]
+                rp.mempool = r["mempool"]
                 rp.note = r["note"]
         self.running_period = rp
 
@@ -299,19 +325,13 @@ class WeeklyFigures:
             self.missing["companies"] = str(exc)
 
     def _outlook(self, clock: ChainClock, p: int, paths: int, seed: int) -> None:
-        from dataclasses import replace
+        from hashlens.sim.backtest import track_record
 
-        from hashlens.sim.backtest import recent_coverage
-        from hashlens.sim.forecast import forecast_adjustments
-
-        # The one forecast (CLI, API, report, dashboard): as of 24:00 UTC of the day, from the
-        # running period's stored blocks where they exist, else from the period in force.
-        try:
-            fc = forecast_adjustments(clock, as_of_time=end_of_day(self.as_of), horizon=3, paths=paths, seed=seed)
-        except HashlensError as exc:
-            self.missing["outlook"] = str(exc)
+        fc = self._forecast
+        if fc is None:
             return
-        self.outlook = replace(fc, track_record=recent_coverage(clock, fc.period_start_height // N))
+        # the track record: backtest points kept per chain state (sim.backtest.track_record)
+        self.outlook = fc.model_copy(update={"track_record": track_record(clock, fc.period_start_height // N)})
 
     # -- output ----------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
@@ -320,6 +340,8 @@ class WeeklyFigures:
         def plain(x: Any) -> Any:
             if x is None:
                 return None
+            if hasattr(x, "to_json"):  # a contracts.Result
+                return plain(x.to_json())
             if hasattr(x, "as_dict"):
                 return plain(x.as_dict())
             if hasattr(x, "__dataclass_fields__"):

@@ -19,9 +19,13 @@ MAX_SERIES_POINTS = 20_000
 
 # -- library calls, module-level so their results can be cached ---------------------------------
 def _difficulty(s: Store) -> dict[str, Any]:
+    from hashlens.chain.clock import ChainClock
     from hashlens.chain.status import difficulty_status
+    from hashlens.sim.forecast import with_next_adjustment
 
-    return difficulty_status(s)
+    clock = ChainClock.from_store(s)
+    # the running period's inputs beside the one estimate of the next adjustment (sim.forecast)
+    return with_next_adjustment(difficulty_status(s, clock=clock), clock)
 
 
 def _history(s: Store, limit: int) -> list[dict[str, Any]]:
@@ -43,10 +47,13 @@ def _hashrate_series(s: Store, window: int, step: int) -> list[dict[str, Any]]:
 
 
 def _summary(s: Store) -> dict[str, Any]:
+    from hashlens.chain.clock import ChainClock
     from hashlens.chain.summary import chain_summary
+    from hashlens.sim.forecast import with_next_adjustment
 
     # Everything `hashlens summary` shows but the store's path, which is the server's business.
-    return {k: v for k, v in chain_summary(s).items() if k != "store"}
+    out = with_next_adjustment(chain_summary(s), ChainClock.from_store(s))
+    return {k: v for k, v in out.items() if k != "store"}
 
 
 def _halving(s: Store) -> Halving:
@@ -70,7 +77,9 @@ def _halving(s: Store) -> Halving:
 # -- endpoints ----------------------------------------------------------------------------------
 @router.get("/difficulty", response_model=dict[str, Any])
 async def difficulty(request: Request) -> Response:
-    """Latest adjustment (rank, streak, records) and the running period's two estimates."""
+    """Latest adjustment (rank, streak, records) and the running period: the next adjustment
+    (``running_period.next_adjustment``, the forecast's first row) and mempool.space's method
+    beside it as a reference (``running_period.mempool``)."""
     holder = holder_of(request)
     return await holder.json(_difficulty)
 

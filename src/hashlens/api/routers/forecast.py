@@ -1,9 +1,10 @@
 """Forecast endpoint: the next adjustments with calibrated ranges.
 
 ``GET /v1/forecast?height=H&horizon=3&paths=20000&seed=1`` is
-:func:`hashlens.sim.forecast.forecast_from_store` — the function the CLI (``hashlens forecast``),
-the weekly report's outlook and the dashboard call — as plain data. Bad input is a 400 naming
-the bound.
+:func:`hashlens.sim.forecast.forecast_adjustments` over the store's clock — the function the CLI
+(``hashlens forecast``), the weekly report's next-adjustment and outlook sections and the
+dashboard call — as its typed result's JSON (quantiles spelled p05 … p95). Bad input is a 400
+naming the bound.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ async def forecast(
     paths: Annotated[int, Query(description=f"Simulated paths, 1 … {MAX_FORECAST_PATHS:,}.")] = 20_000,
     seed: Annotated[int, Query(description="Random seed.")] = 1,
 ) -> Response:
-    """The forecast of the next ``horizon`` adjustments a user would have had at ``height``:
-    ``{as_of_height, adjustments: [{height, change_pct_p05, change_pct_p50, change_pct_p95,
-    p_drop, date_p50, …}], …}``. Computed in the heavy pool, cached per store version."""
+    """The forecast of the next ``horizon`` adjustments a user would have had at ``height``
+    (:class:`hashlens.sim.forecast.Forecast`): ``{as_of_height, basis, adjustments: [{height,
+    change_pct: {p05, p10, p25, p50, p75, p90, p95}, p_drop, retarget_time_s: {p05 … p95},
+    retarget_time_median}], method, …}``; the first adjustment is the next adjustment every
+    face shows. Computed in the heavy pool, cached per store version."""
     from hashlens.errors import HashlensError
     from hashlens.sim.forecast import MAX_HORIZON
 

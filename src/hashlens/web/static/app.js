@@ -62,16 +62,19 @@ function drawRunningPeriod(w) {
   const rp = need(w, "running_period");
   const start = "period from " + int(rp.start_height) + ", began " + when(rp.start_time, rp.start_time_source) +
     " · next retarget at " + span("next-height", int(rp.next_retarget_height));
-  if (!rp.hashlens) {
+  // the next adjustment: the outlook's first row (hashlens.sim.forecast), the one estimate shown
+  const e = rp.estimate;
+  if (!e) {
     $("next-value").textContent = "n/a";
     $("next-detail").innerHTML = start + " · " + escapeHtml(missing(new Error(rp.note)));
     return;
   }
-  const h = rp.hashlens;
-  $("next-value").textContent = pct(h.change_pct);
-  $("next-detail").innerHTML = start + ' · <span class="forecast">~' + escapeHtml(when(h.estimated_retarget_time, "estimated")) +
-    "</span> · 90 %: " + escapeHtml(pct(h.change_low_pct) + " to " + pct(h.change_high_pct)) + " · " + int(rp.blocks_in_period) +
-    " blocks in" + (rp.mempool ? " · mempool method " + escapeHtml(pct(rp.mempool.change_pct)) : "");
+  const q = e.change_pct;
+  const known = e.basis === "per-block" ? int(e.blocks_in_period) + " blocks in" : "from the period's start (no per-block data)";
+  $("next-value").textContent = pct(q.p50);
+  $("next-detail").innerHTML = start + ' · <span class="forecast">~' + escapeHtml(when(e.retarget_time_median, "estimated")) +
+    "</span> · 90 %: " + escapeHtml(pct(q.p05) + " to " + pct(q.p95)) + " · " + escapeHtml(known) +
+    (rp.mempool ? " · another method, mempool.space's: " + escapeHtml(pct(rp.mempool.change_pct)) : "");
 }
 
 function drawHashprice(w) {
@@ -244,18 +247,21 @@ function drawOutlook(w) {
   $("outlook-paths").textContent = "(forecast, " + String(o.basis || "") + " basis, " + int(o.paths) + " paths, seed " + o.seed + ")";
   const tr = o.track_record;
   $("outlook-caption").textContent = o.method + (tr && tr.forecasts ? " — of the last " + int(tr.forecasts) +
-    " forecasts of the next adjustment, the 90 % range held " + int(tr.held_90) + "." : "");
-  rows($("outlook-table").tBodies[0], o.rows.map((u) => [escapeHtml(u.label), int(u.height), pct(u.change_pct_p50),
-    pct(u.change_pct_p05) + " to " + pct(u.change_pct_p95), fmt(100 * u.p_drop, 0) + " %"]));
+    " forecasts of the next adjustment from a period start, the 90 % range held " + int(tr.held_90) + "; " +
+    int(tr.below_p10) + " fell below the 10th percentile, " + int(tr.above_p90) + " above the 90th." : "");
   const a = o.adjustments || [];
-  source("outlook", [["adjustment", "label"], ["height", "height"], ["p05 [%]", "change_pct_p05"], ["p25 [%]", "change_pct_p25"],
-    ["p50 [%]", "change_pct_p50"], ["p75 [%]", "change_pct_p75"], ["p95 [%]", "change_pct_p95"], ["P(drop) [fraction]", "p_drop"],
-    ["date p05 (UTC)", "date_p05"], ["date p50 (UTC)", "date_p50"], ["date p95 (UTC)", "date_p95"]], a);
+  rows($("outlook-table").tBodies[0], a.map((u) => [escapeHtml(u.label), int(u.height), pct(u.change_pct.p50),
+    pct(u.change_pct.p05) + " to " + pct(u.change_pct.p95), fmt(100 * u.p_drop, 0) + " %"]));
+  const q = (name) => (u) => u.change_pct[name];
+  const t = (name) => (u) => isoOfUnix(Math.round(u.retarget_time_s[name]));
+  source("outlook", [["adjustment", "label"], ["height", "height"], ["p05 [%]", q("p05")], ["p25 [%]", q("p25")],
+    ["p50 [%]", q("p50")], ["p75 [%]", q("p75")], ["p95 [%]", q("p95")], ["P(drop) [fraction]", "p_drop"],
+    ["date p05 (UTC)", t("p05")], ["date p50 (UTC)", t("p50")], ["date p95 (UTC)", t("p95")]], a);
   if (!a.length) throw new Error("no adjustments in the outlook");
   // plotly's box drawn from the given quantiles: whiskers 5–95 %, box 25–75 %, line the median.
   const trace = { type: "box", name: "change", x: a.map((u) => u.label + " (" + int(u.height) + ")"),
-    lowerfence: a.map((u) => u.change_pct_p05), q1: a.map((u) => u.change_pct_p25), median: a.map((u) => u.change_pct_p50),
-    q3: a.map((u) => u.change_pct_p75), upperfence: a.map((u) => u.change_pct_p95),
+    lowerfence: a.map(q("p05")), q1: a.map(q("p25")), median: a.map(q("p50")),
+    q3: a.map(q("p75")), upperfence: a.map(q("p95")),
     marker: { color: "#3478c8" }, hoverinfo: "y+name" };
   return HL.categoryChart($("chart-outlook"), [trace], { yTitle: "change [%]", zero: true, points: a.length });
 }
