@@ -280,17 +280,20 @@ def test_beyond_the_data_is_an_error(db: Path) -> None:
 
 def test_raw_chain_constants_have_one_home() -> None:
     """Outside consensus/, no raw 2**32, 210000, 2016 or 86400*1e15 in code: named constants or
-    the function that owns the formula. Read as Python tokens, so prose in docstrings and
-    comments (and SQL of released migrations, which never change) does not count."""
+    the function that owns the formula; outside units.py no 1e18 (H/s per EH/s) and no ISO-time
+    format of its own. Read as Python tokens, so prose in docstrings and comments (and SQL of
+    released migrations, which never change) does not count."""
     import io
     import tokenize
 
     hits = []
     for p in (ROOT / "src/hashlens").rglob("*.py"):
-        if "consensus" in p.parts:
+        if "consensus" in p.parts or p.name == "units.py":
             continue
         toks = [t for t in tokenize.generate_tokens(io.StringIO(p.read_text()).readline) if t.type != tokenize.NL]
         for i, t in enumerate(toks):
+            if t.type == tokenize.STRING and "%Y-%m-%dT%H:%M:%S" in t.string:
+                hits.append(f"{p.relative_to(ROOT)}:{t.start[0]}: {t.line.strip()} (use hashlens.units.iso_utc)")
             if t.type != tokenize.NUMBER:
                 continue
             value = t.string.replace("_", "")
@@ -299,6 +302,8 @@ def test_raw_chain_constants_have_one_home() -> None:
                 value in ("2016", "210000")
                 or (value == "2" and nxt == ["**", "32"])
                 or (value == "86400" and nxt == ["*", "1e15"])
+                or value in ("1e18", "1e+18", "1000000000000000000")
+                or (value == "10" and nxt == ["**", "18"])
             ):
                 hits.append(f"{p.relative_to(ROOT)}:{t.start[0]}: {t.line.strip()}")
     assert not hits, "\n".join(hits)

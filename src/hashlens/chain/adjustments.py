@@ -7,7 +7,6 @@ one place that reads them from the store.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, MAX_TARGET, diffi
 from hashlens.consensus.compact import decode_compact
 from hashlens.consensus.vectorised import difficulty_change_pct
 from hashlens.errors import HashlensError
+from hashlens.units import iso_utc
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -153,10 +153,6 @@ class Adjustment:
         return asdict(self)
 
 
-def _iso(ts: int | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
     """One row per retarget (periods 1..n), with ranks, streaks and records.
 
@@ -193,7 +189,7 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
         out.append(
             Adjustment(
                 height=p.start_height,
-                time=_iso(p.start_time),
+                time=iso_utc(p.start_time),
                 time_source=p.start_source if p.start_time is not None else "estimated",
                 bits=f"{p.bits:08x}",
                 previous_difficulty=float(diffs[i - 1]),
@@ -206,9 +202,9 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
                 mean_block_interval_s=interval,
                 implied_hashrate_ehs=hashrate,
                 lowest_since_height=periods[j].start_height if j >= 0 else None,
-                lowest_since_time=_iso(periods[j].start_time) if j >= 0 else None,
+                lowest_since_time=iso_utc(periods[j].start_time) if j >= 0 else None,
                 largest_drop_since_height=periods[k + 1].start_height if is_drop and k >= 0 else None,
-                largest_drop_since_time=_iso(periods[k + 1].start_time) if is_drop and k >= 0 else None,
+                largest_drop_since_time=iso_utc(periods[k + 1].start_time) if is_drop and k >= 0 else None,
                 source=p.source,
             )
         )

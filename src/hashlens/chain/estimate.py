@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ from hashlens.consensus import (
     calculate_next_work_required,
 )
 from hashlens.consensus.vectorised import retarget, split_bits
+from hashlens.units import iso_utc
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -84,7 +84,7 @@ def mempool_estimate(
         progress_pct=progress,
         change_pct=change,
         estimated_retarget_time_ms=eta_ms,
-        estimated_retarget_time=datetime.fromtimestamp(eta_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        estimated_retarget_time=iso_utc(eta_ms / 1000),
         remaining_blocks=remaining,
         remaining_time_ms=remaining_ms,
         previous_change_pct=previous_change_pct,
@@ -161,7 +161,7 @@ def own_estimate(
         change_high_pct=float(np.quantile(changes, 1 - a)),
         next_bits=f"{calculate_next_work_required(bits, 0, mid_span):08x}",
         p_drop=float((changes < 0).mean()),
-        estimated_retarget_time=datetime.fromtimestamp(eta, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        estimated_retarget_time=iso_utc(eta),
         window_blocks=recent_blocks,
         method=(
             f"Poisson blocks at a Gamma-uncertain rate from the last {recent_blocks} intervals; "

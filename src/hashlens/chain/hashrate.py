@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, block_work
 from hashlens.consensus.compact import decode_compact
 from hashlens.errors import HashlensError
+from hashlens.units import HS_PER_EHS, SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -94,9 +95,9 @@ def hashrate_over_blocks(
         blocks=n,
         start_time=int(times.min()),
         end_time=int(times.max()),
-        hashrate_ehs=work / span / 1e18,
-        low_ehs=lo * per_block / 1e18,
-        high_ehs=hi * per_block / 1e18,
+        hashrate_ehs=work / span / HS_PER_EHS,
+        low_ehs=lo * per_block / HS_PER_EHS,
+        high_ehs=hi * per_block / HS_PER_EHS,
         method=f"getnetworkhashps over {n} blocks; {level:.0%} interval from Gamma({n}) block intervals",
     )
 
@@ -111,7 +112,7 @@ def hashrate_over_days(
 ) -> HashrateEstimate:
     """Hashrate from the blocks found in the ``days`` before ``end_time``: their work over
     the fixed span, with the Garwood interval on the block count."""
-    span = int(days * 86400)
+    span = int(days * SECONDS_PER_DAY)
     sel = (times > end_time - span) & (times <= end_time)
     count = int(sel.sum())
     if count == 0:
@@ -125,9 +126,9 @@ def hashrate_over_days(
         blocks=count,
         start_time=end_time - span,
         end_time=end_time,
-        hashrate_ehs=work / span / 1e18,
-        low_ehs=lo * per_block / 1e18,
-        high_ehs=hi * per_block / 1e18,
+        hashrate_ehs=work / span / HS_PER_EHS,
+        low_ehs=lo * per_block / HS_PER_EHS,
+        high_ehs=hi * per_block / HS_PER_EHS,
         method=f"blocks found in {days:g} days x work per block / span; {level:.0%} Garwood Poisson interval",
     )
 
@@ -162,7 +163,7 @@ def implied_hashrate_ehs(bits: ArrayLike, duration_s: ArrayLike, intervals: int 
     """
     b = np.asarray(bits, dtype=np.int64)
     work = np.vectorize(lambda x: float(block_work(decode_compact(int(x))[0])), otypes=[float])(b)
-    out = work * intervals / np.asarray(duration_s, dtype=float) / 1e18
+    out = work * intervals / np.asarray(duration_s, dtype=float) / HS_PER_EHS
     return float(out) if out.ndim == 0 else out
 
 

@@ -3,7 +3,6 @@ both next-retarget estimates, and hashrate windows."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -22,12 +21,9 @@ from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
 from hashlens.consensus.compact import decode_compact
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from hashlens.units import SECONDS_PER_DAY, iso_utc
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def block_times(store: Store, clock: ChainClock | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -97,10 +93,10 @@ def running_period(
         }
     return {
         "tip_height": tip_h,
-        "tip_time": _iso(tip_t),
-        "now": _iso(now_s),
+        "tip_time": iso_utc(tip_t),
+        "now": iso_utc(now_s),
         "period_start_height": start,
-        "period_start_time": _iso(t_at[start]),
+        "period_start_time": iso_utc(t_at[start]),
         "blocks_in_period": n + 1,
         "mempool": mp.as_dict(),
         "hashlens": own.as_dict(),
@@ -123,7 +119,7 @@ def difficulty_status(store: Store, now: int | None = None) -> dict[str, Any]:
     history = adjustment_history(periods[: p + 1])
     later = adjustment_history(periods)[len(history) :]
     return {
-        "as_of": _iso(tip_t),
+        "as_of": iso_utc(tip_t),
         "latest_adjustment": history[-1].as_dict(),
         "adjustments_total": len(history),
         "drops_total": sum(a.change_pct < 0 for a in history),
@@ -169,14 +165,14 @@ def network_hashrate(
         return hashrate_over_blocks(heights[lo : idx + 1], times[lo : idx + 1], work)
     # The day window must lie inside one run of stored blocks: every block found in it must be
     # stored, or the count (hence the hashrate) comes out too low.
-    start_t = int(times[idx]) - amount * 86400
+    start_t = int(times[idx]) - amount * SECONDS_PER_DAY
     run_start = idx
     while run_start > 0 and heights[run_start - 1] == heights[run_start] - 1:
         run_start -= 1
     if times[run_start] > start_t:
         raise HashlensError(
             f"--window {window} at height {end_h}: stored block times begin at height {int(heights[run_start]):,} "
-            f"({int((times[idx] - times[run_start]) / 86400 * 10) / 10:g} days before it), so the window is not covered; "
+            f"({int((times[idx] - times[run_start]) / SECONDS_PER_DAY * 10) / 10:g} days before it), so the window is not covered; "
             "use a shorter window or a block count"
         )
     return hashrate_over_days(heights[run_start : idx + 1], times[run_start : idx + 1], work, int(times[idx]), amount)

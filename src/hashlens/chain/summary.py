@@ -7,9 +7,10 @@ from typing import Any
 from hashlens.chain.adjustments import adjustment_history, load_periods
 from hashlens.chain.clock import ChainClock
 from hashlens.chain.halving import halving_outlook
-from hashlens.chain.status import _iso, network_hashrate, per_block_tip, running_period
+from hashlens.chain.status import network_hashrate, per_block_tip, running_period
 from hashlens.consensus import COIN, issued_supply_sat
 from hashlens.store import Store
+from hashlens.units import iso_utc
 
 
 def chain_summary(store: Store) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def chain_summary(store: Store) -> dict[str, Any]:
             )
         },
         "per_block_tip_height": tip_h,
-        "per_block_tip_time": _iso(tip_t),
+        "per_block_tip_time": iso_utc(tip_t),
         "hashrate_1008_blocks_ehs": {"estimate": hr.hashrate_ehs, "low": hr.low_ehs, "high": hr.high_ehs},
         "running_period": running_period(store, clock=clock),
         "issued_supply_btc_at_tip": issued_supply_sat(tip_h) / COIN,
@@ -52,7 +53,7 @@ def chain_summary(store: Store) -> dict[str, Any]:
             "subsidy_btc_after": h.next_subsidy_btc,
             "block_interval_s": h.block_interval_s,
             "interval_window": h.interval_window,
-            "estimated_time": _iso(h.estimated_time),
+            "estimated_time": iso_utc(h.estimated_time),
         },
         "recent_adjustments": [
             {k: a.as_dict()[k] for k in ("height", "time", "difficulty", "change_pct", "streak")} for a in history[-8:]

@@ -27,6 +27,7 @@ from hashlens.economics.hashprice import (
 from hashlens.errors import HashlensError
 from hashlens.sources.prices import PricePoint, find_gaps
 from hashlens.store import Store
+from hashlens.units import SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 PRICE_INSTANT = "24:00 UTC (the next day's first-minute price)"
@@ -310,7 +311,7 @@ def network_hashrate_on(clock: ChainClock, day: date, level: float = 0.95) -> Ha
         h,
         lo_rate * scale,
         hi_rate * scale,
-        f"implied by the period from height {q * N:,} (its work over its {dur / 86400:.2f} days; start times "
+        f"implied by the period from height {q * N:,} (its work over its {dur / SECONDS_PER_DAY:.2f} days; start times "
         f"{how}); {level:.0%} interval from Gamma({N}) block intervals",
         q * N,
         (q + 1) * N,

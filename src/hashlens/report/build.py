@@ -18,6 +18,7 @@ from typing import Any
 
 from hashlens.report import charts
 from hashlens.store import Store
+from hashlens.units import HS_PER_EHS
 from hashlens.weekly import WeeklyFigures
 
 
@@ -474,8 +475,8 @@ def _difficulty_text(d: float) -> str:
 
 
 def _hashrate_text(ehs: float) -> str:
-    hs = ehs * 1e18
-    for unit, scale in (("EH/s", 1e18), ("PH/s", 1e15), ("TH/s", 1e12), ("GH/s", 1e9), ("MH/s", 1e6)):
+    hs = ehs * HS_PER_EHS
+    for unit, scale in (("EH/s", HS_PER_EHS), ("PH/s", 1e15), ("TH/s", 1e12), ("GH/s", 1e9), ("MH/s", 1e6)):
         if hs >= scale:
             return f"{hs / scale:,.1f} {unit}"
     return f"{hs:,.0f} H/s"

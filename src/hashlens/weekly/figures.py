@@ -23,16 +23,13 @@ from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
 from hashlens.economics.daily import DayHashprice, HashrateOnDay, hashprice_days, hashprice_series, latest_day
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from hashlens.units import iso_utc
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 POWER_PRICE_USD_PER_KWH = 0.05
 POOL_FEE = 0.02
 COST_EFFICIENCIES_J_PER_TH = (17.5, 21.5, 29.5)
 FAR_FROM_TODAY_DAYS = 30
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -132,14 +129,14 @@ class WeeklyFigures:
         p = clock.require_covered(ts, f"the day {as_of}")
         if p < 1:
             raise HashlensError(
-                f"the day {as_of} is before the first difficulty period ended ({str(_iso(float(clock.start_time[1])))[:10]})"
+                f"the day {as_of} is before the first difficulty period ended ({str(iso_utc(float(clock.start_time[1])))[:10]})"
             )
         until = clock.per_block_until()
         fig = cls(
             as_of=as_of,
             generated=datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC"),
             store=str(store.path),
-            per_block_until=_iso(until),
+            per_block_until=iso_utc(until),
         )
         today = today or datetime.now(tz=UTC).date()
         if (today - as_of).days > FAR_FROM_TODAY_DAYS:
@@ -150,7 +147,7 @@ class WeeklyFigures:
         per_block = clock.per_block_at(ts)
         if until is not None and not per_block and ts > until:
             fig.notes.append(
-                f"Per-block data end at {_iso(until)}: the hashrate, the running period's estimates and "
+                f"Per-block data end at {iso_utc(until)}: the hashrate, the running period's estimates and "
                 "fees come from period-level data or are left out."
             )
         fig._difficulty(store, clock, p)
@@ -199,7 +196,7 @@ class WeeklyFigures:
         start_source = str(clock.start_source[p])
         rp = RunningPeriodFigures(
             start_height=p * N,
-            start_time=_iso(float(clock.start_time[p])),
+            start_time=iso_utc(float(clock.start_time[p])),
             start_time_source=start_source,
             next_retarget_height=(p + 1) * N,
             per_block=per_block,
@@ -327,7 +324,7 @@ class WeeklyFigures:
 
         out = {
             "as_of": self.as_of.isoformat(),
-            "as_of_instant": _iso(end_of_day(self.as_of)),
+            "as_of_instant": iso_utc(end_of_day(self.as_of)),
             "generated": self.generated,
             "store": self.store,
             "per_block_until": self.per_block_until,
