@@ -103,7 +103,7 @@ def test_weekly_outlook_is_the_forecast(db: Path, clock: ChainClock) -> None:
             w = WeeklyFigures.compute(s, day, paths=2000, seed=3)
             fc = forecast_adjustments(clock, as_of_time=end_of_day(day), horizon=3, paths=2000, seed=3)
             assert w.outlook is not None and replace(w.outlook, track_record=None) == fc
-            tr = w.as_dict()["outlook"]["track_record"]
+            tr = w.to_json()["outlook"]["track_record"]
             assert tr["forecasts"] == 100 and 80 <= tr["held_90"] <= 100
     assert store_tip_height(clock) == 479 * N
 

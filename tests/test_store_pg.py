@@ -58,9 +58,9 @@ def test_store_copy_round_trips_the_full_shared_data(
     from hashlens.economics.daily import hashprice_series, latest_day
 
     def figures(store: Store) -> str:
-        summary = {k: v for k, v in chain_summary(store).items() if k != "store"}
+        summary = chain_summary(store).to_json()
         day = latest_day(store)
-        series = hashprice_series(store, day - timedelta(days=60), day)
+        series = hashprice_series(store, day - timedelta(days=60), day).to_json()
         return json.dumps([summary, series], default=str, sort_keys=True)
 
     with Store(pg, read_only=True) as p, Store(full_db, read_only=True) as d:

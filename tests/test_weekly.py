@@ -71,7 +71,7 @@ def target_of(electrum: list[list], period: int) -> int:  # type: ignore[type-ar
 
 def figures(db: Path, day: date) -> dict:  # type: ignore[type-arg]
     with Store(db) as s:
-        return WeeklyFigures.compute(s, day, paths=PATHS, today=date(2026, 11, 24)).as_dict()
+        return WeeklyFigures.compute(s, day, paths=PATHS, today=date(2026, 11, 24)).to_json()
 
 
 def price_on(data_dir: Path, day: str) -> float:
@@ -228,7 +228,7 @@ def test_lows_use_every_stored_day(db: Path, data_dir: Path) -> None:
     from the stale blocks forked inside it; it began 2026-06-27, its predecessor's span being
     what the bits imply), no per-block fees, the subsidy alone, priced at 1 July's first minute."""
     with Store(db) as s:
-        f = WeeklyFigures.compute(s, paths=PATHS, today=date(2026, 11, 24)).as_dict()
+        f = WeeklyFigures.compute(s, paths=PATHS, today=date(2026, 11, 24)).to_json()
     assert f["as_of"] == "2026-08-21"
     atl = f["hashprice"]["all_time_low"]
     d = Fraction(MAX_TARGET, bits_to_target(0x17021A42))
@@ -315,5 +315,5 @@ def test_prices_of_the_instant(db: Path, data_dir: Path) -> None:
     from hashlens.economics.daily import hashprice_series
 
     with Store(db) as s:
-        atl = hashprice_series(s, date(2025, 9, 1), date(2025, 12, 31))["all_time_low_usd"]
-    assert atl["date"] == "2025-11-22" and atl["fees_included"] is True
+        atl = hashprice_series(s, date(2025, 9, 1), date(2025, 12, 31)).all_time_low_usd
+    assert atl is not None and atl.date == "2025-11-22" and atl.fees_included is True

@@ -139,14 +139,14 @@ function drawAdjustments(w, h) {
 // The 1008-block hashrate windows that end by the day's end.
 function windowsToDay(w, series) {
   const end = Date.parse(w.as_of_instant) / 1000;
-  return (series || []).filter((r) => r.end_time <= end);
+  return (series || []).filter((r) => r.end_time_s <= end);
 }
 
 function drawHashrateChart(w, h) {
   const periods = adjustmentsToDay(w, h.history).filter((x) => Number.isFinite(x.implied_hashrate_ehs));
   if (!periods.length) throw new Error("no dated periods before " + w.as_of);
   const wins = windowsToDay(w, h.series);
-  const winX = wins.map((r) => isoOfUnix(r.end_time));
+  const winX = wins.map((r) => isoOfUnix(r.end_time_s));
   const traces = [];
   if (wins.length) {
     traces.push({ type: "scatter", mode: "lines", name: "95 % low", x: winX, y: wins.map((r) => r.low_ehs), line: { width: 0 },
@@ -164,7 +164,7 @@ function drawHashrateChart(w, h) {
   source("hashrate-periods", [["height", "height"], ["time (UTC)", "time"], ["time source", "time_source"],
     ["implied hashrate [EH/s]", "implied_hashrate_ehs"]], periods);
   if (wins.length) {
-    source("hashrate-window", [["start height", "start_height"], ["end height", "end_height"], ["end time (UTC)", (r) => isoOfUnix(r.end_time)],
+    source("hashrate-window", [["start height", "start_height"], ["end height", "end_height"], ["end time (UTC)", (r) => isoOfUnix(r.end_time_s)],
       ["hashrate [EH/s]", "hashrate_ehs"], ["95 % low [EH/s]", "low_ehs"], ["95 % high [EH/s]", "high_ehs"]], wins);
   } else noSource("hashrate-window");
   $("hashrate-caption").textContent = "Each period's implied hashrate (its work over its duration), plotted at the adjustment that closed it" +
