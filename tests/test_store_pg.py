@@ -256,12 +256,15 @@ def test_the_server_reads_on_after_the_database_restarts(full_db: Path) -> None:
         first = client.get("/v1/hashprice", params={"date": "2025-06-01"})
         assert first.status_code == 200
         for d in range(1, 5):  # the pool keeps the connections these reads used
-            assert client.get("/v1/hashprice", params={"date": f"2025-05-{d:02d}", "price": 50_000}).status_code == 200
+            assert (
+                client.get("/v1/hashprice", params={"date": f"2025-05-{d:02d}", "btc_price_usd": 50_000}).status_code
+                == 200
+            )
         server.stop_only()
         server.start_again()
         # Uncached reads (a store read each): the pool's old connections are broken and replaced.
         for d in range(1, 7):
-            r = client.get("/v1/hashprice", params={"date": f"2025-07-{d:02d}", "price": 50_000})
+            r = client.get("/v1/hashprice", params={"date": f"2025-07-{d:02d}", "btc_price_usd": 50_000})
             assert r.status_code == 200, r.text
         assert client.get("/v1/hashprice", params={"date": "2025-06-01"}).json() == first.json()
         client.app.state.holder.close()  # type: ignore[attr-defined]

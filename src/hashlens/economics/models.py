@@ -31,6 +31,7 @@ __all__ = [
     "HashpriceSeriesRequest",
     "Machine",
     "Operating",
+    "PowerDay",
     "PowerRequest",
     "PricesImport",
 ]
@@ -120,15 +121,21 @@ class HashpriceSeriesRequest(Request):
         return self
 
 
-class PowerRequest(Request):
-    """Network power and energy by the Cambridge (CBECI) method on a day, or on the first of each
-    month from ``start``."""
+class PowerDay(Request):
+    """Network power and energy by the Cambridge (CBECI) method on a day (``GET /v1/power``)."""
 
     date: Day | None = Field(None, description="UTC day (default: the latest day with data).")
-    start: Day | None = Field(None, description="A monthly series from this day to ``date``.")
     power_price_usd_per_kwh: float = Field(
         0.05, gt=0, le=10, description="Electricity price [USD/kWh] (Cambridge's default 0.05)."
     )
+
+
+class PowerRequest(PowerDay):
+    """The same on the first of each month from ``start`` to ``date`` (``hashlens power
+    --start``; each month is a run of the method over three weeks of days, seconds for years of
+    months, so the API answers one day)."""
+
+    start: Day | None = Field(None, description="A monthly series from this day to ``date``.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

@@ -14,7 +14,7 @@ import numpy as np
 from hashlens.chain.clock import ChainClock, day_of
 from hashlens.economics.asics import Asic
 from hashlens.economics.cbeci import LOOKBACK_DAYS, NetworkPower, network_power_series
-from hashlens.economics.models import PowerRequest
+from hashlens.economics.models import PowerDay, PowerRequest
 from hashlens.errors import HashlensError
 from hashlens.store import Store
 
@@ -138,13 +138,14 @@ def network_power_on_days(
     return [out[d] for d in days]
 
 
-def network_power(store: Store, request: PowerRequest, catalogue: Sequence[Asic] | None = None) -> list[NetworkPower]:
-    """A :class:`~hashlens.economics.models.PowerRequest`'s days by :func:`network_power_on_days`:
-    its ``date`` (default: :func:`hashlens.economics.daily.latest_day`), or the first of each month
-    from its ``start`` to that day."""
+def network_power(store: Store, request: PowerDay, catalogue: Sequence[Asic] | None = None) -> list[NetworkPower]:
+    """A request's days by :func:`network_power_on_days`: its ``date`` (default:
+    :func:`hashlens.economics.daily.latest_day`), or, for a
+    :class:`~hashlens.economics.models.PowerRequest` with a ``start``, the first of each month
+    from it to that day."""
     from hashlens.economics.daily import latest_day, monthly_days
 
     clock = ChainClock.from_store(store)
     end = request.date or latest_day(store, clock)
-    days = monthly_days(request.start, end)
+    days = monthly_days(request.start if isinstance(request, PowerRequest) else None, end)
     return network_power_on_days(store, days, request.power_price_usd_per_kwh, catalogue=catalogue, clock=clock)

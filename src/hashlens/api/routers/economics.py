@@ -18,7 +18,7 @@ from hashlens.economics.asics import Asic
 from hashlens.economics.cbeci import NetworkPower
 from hashlens.economics.daily import DayHashprice, HashpriceSeries
 from hashlens.economics.fleet import FleetResult
-from hashlens.economics.models import FleetRequest, HashpriceRequest, HashpriceSeriesRequest, PowerRequest
+from hashlens.economics.models import FleetRequest, HashpriceRequest, HashpriceSeriesRequest, PowerDay
 from hashlens.store import Store
 
 router = APIRouter(prefix="/v1", tags=["economics"], responses=ERRORS)
@@ -71,13 +71,11 @@ def _hashprice_series(s: Store, start: date | None, end: date | None) -> Hashpri
     return hashprice_series(s, start, end or latest_day(s))
 
 
-def _power(s: Store, req: PowerRequest) -> NetworkPower | list[NetworkPower]:
-    """The request's network power, CBECI method: one day (default: the latest day with data),
-    or the monthly series from ``start``."""
+def _power(s: Store, req: PowerDay) -> NetworkPower:
+    """The request's network power on its day (default: the latest day with data), CBECI method."""
     from hashlens.economics.power import network_power
 
-    rows = network_power(s, req)
-    return rows if req.start is not None else rows[0]
+    return network_power(s, req)[0]
 
 
 @lru_cache(maxsize=1)
@@ -131,10 +129,10 @@ async def fleet(request: Request, req: FleetRequest) -> Response:
     return await holder.json_call(("fleet", req.model_dump_json()), run)
 
 
-@router.get("/power", response_model=NetworkPower | list[NetworkPower])
-async def power(request: Request, q: Annotated[PowerRequest, Query()]) -> Response:
-    """Network power and energy by the Cambridge (CBECI) method on a day, or on the first of each
-    month from ``start`` (a list)."""
+@router.get("/power", response_model=NetworkPower)
+async def power(request: Request, q: Annotated[PowerDay, Query()]) -> Response:
+    """Network power and energy by the Cambridge (CBECI) method on a day (``hashlens power
+    --start`` gives a monthly series)."""
     holder = holder_of(request)
     return await holder.json(_power, q)
 
