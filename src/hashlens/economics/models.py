@@ -24,6 +24,7 @@ from hashlens.contracts import Day, Request
 
 __all__ = [
     "MAX_FLEET_ROWS",
+    "MAX_PRICE",
     "MAX_PRICE_DAYS",
     "BtcPrice",
     "FleetRequest",
@@ -40,6 +41,9 @@ __all__ = [
 MAX_FLEET_ROWS = 1000
 #: Days one price import may carry per currency (55 years) [-].
 MAX_PRICE_DAYS = 20_000
+#: The highest price of one BTC a series may hold [currency units]: room for currencies of many
+#: units (one BTC is about 2·10^12 Vietnamese dong), none for an overflow.
+MAX_PRICE = 1e15
 
 BtcPrice = Annotated[float, Field(gt=0, le=1e9, description="BTC price [USD].")]
 """A BTC price [USD]: above 0, at most a billion."""
@@ -149,7 +153,7 @@ class PricesImport(Request):
     prices import`` builds one per currency of its file)."""
 
     currency: str = Field("USD", pattern=r"^[A-Za-z]{3}$", description="ISO 4217 code, e.g. USD.")
-    prices: dict[Day, Annotated[float, Field(gt=0, le=1e9)]] = Field(
+    prices: dict[Day, Annotated[float, Field(gt=0, le=MAX_PRICE)]] = Field(
         ..., min_length=1, max_length=MAX_PRICE_DAYS, description="Price of one BTC [currency] by UTC day."
     )
     allow_gaps: bool = Field(False, description="Store a series with missing days (left as gaps, never filled).")
