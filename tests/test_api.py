@@ -29,8 +29,8 @@ def test_hashprice_days_are_looked_up_right(client: TestClient, full_db: Path) -
 
     days = [date(2013, 4, 10), date(2020, 5, 11), date(2024, 4, 19), date(2025, 6, 1)]
     with Store(full_db, read_only=True) as s:
-        want = {d.isoformat(): r.as_dict() for d, r in zip(days, hashprice_days(s, days), strict=True)}
-        latest = hashprice_days(s, [latest_day(s)])[0].as_dict()
+        want = {d.isoformat(): r.to_json() for d, r in zip(days, hashprice_days(s, days), strict=True)}
+        latest = hashprice_days(s, [latest_day(s)])[0].to_json()
     client.get("/v1/hashprice", params={"date": "2019-01-01"})  # computes the rows (in a thread)
     for _ in range(2):  # answered, then answered from the cached bytes
         for d, row in want.items():
@@ -46,7 +46,7 @@ def test_read_endpoints(client: TestClient) -> None:
     assert len(hist) == 479 and {"height", "change_pct", "rank_among_drops", "streak"} <= set(hist[0])
     hr = client.get("/v1/hashrate", params={"window": "7d"}).json()
     assert hr["low_ehs"] < hr["hashrate_ehs"] < hr["high_ehs"]
-    hp = client.get("/v1/hashprice", params={"date": "2026-01-15", "price": 100000}).json()
+    hp = client.get("/v1/hashprice", params={"date": "2026-01-15", "btc_price_usd": 100000}).json()
     assert hp["usd_per_ph_day"] == pytest.approx(hp["btc_per_ph_day"] * 100000)
     assert client.get("/v1/hashprice/series", params={"start": "2025-12-01"}).json()["all_time_low_usd"]
     assert len(client.get("/v1/asics").json()) >= 30
@@ -108,8 +108,9 @@ def test_fleet_and_simulation(client: TestClient) -> None:
             400,
             "price.sigma_annual",
         ),
-        ("get", "/v1/hashprice?date=1800-01-01", None, 422, "between"),
-        ("get", "/v1/hashprice?price=-3", None, 422, "price must be above 0 (got '-3')"),
+        ("get", "/v1/hashprice?date=1800-01-01", None, 422, "date must be at least 2009-01-03 (got '1800-01-01')"),
+        ("get", "/v1/hashprice?btc_price_usd=-3", None, 422, "btc_price_usd must be above 0 (got -3)"),
+        ("get", "/v1/hashprice?price=3", None, 422, "price is not a known field"),
         ("get", "/v1/hashrate?window=nope", None, 422, "window must be text matching"),
         ("get", "/v1/hashrate?height=20000", None, 400, "no stored block time"),
         ("get", "/v1/miners/2026-13/table", None, 400, "YYYY-MM"),
@@ -335,7 +336,7 @@ def test_weekly_days_bound_the_default(client: TestClient) -> None:
 def test_weekly_api_equals_the_library_on_a_copy_of_the_store(
     client: TestClient, full_db: Path, tmp_path: Path
 ) -> None:
-    """The API serves WeeklyFigures.compute(...).as_dict() as it is (the report's paths and
+    """The API serves WeeklyFigures.compute(...).to_json() as it is (the report's paths and
     seed), so the API, the CLI and the report, which all render it, agree."""
     from datetime import date
 
@@ -346,7 +347,7 @@ def test_weekly_api_equals_the_library_on_a_copy_of_the_store(
     assert (PATHS, SEED) == (20_000, 1)
     with Store(_cli_db(full_db, tmp_path), read_only=True) as s:
         for day in ("2026-01-31", "2026-02-10"):
-            lib = WeeklyFigures.compute(s, date.fromisoformat(day), paths=PATHS, seed=SEED).as_dict()
+            lib = WeeklyFigures.compute(s, date.fromisoformat(day), paths=PATHS, seed=SEED).to_json()
             api = client.get("/v1/weekly", params={"as_of": day}).json()
             for volatile in ("generated", "store"):  # when and where it was computed
                 lib.pop(volatile), api.pop(volatile)

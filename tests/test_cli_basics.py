@@ -20,6 +20,16 @@ def test_version() -> None:
     assert r.returncode == 0 and r.stdout.startswith("hashlens ")
 
 
+def test_no_command_prints_the_help_and_exits_0() -> None:
+    """`hashlens` alone shows its help: Typer's NoArgsIsHelpError, caught without importing
+    Typer's private click copy (hashlens.cli.typer_compat)."""
+    from hashlens.cli.typer_compat import NoArgsIsHelpError
+
+    assert NoArgsIsHelpError.__name__ == "NoArgsIsHelpError"
+    r = run()
+    assert r.returncode == 0 and "Usage:" in r.stdout and r.stderr == "", r.stderr
+
+
 def test_bits_json() -> None:
     r = run("bits", "0x17023ad4", "--json")
     assert r.returncode == 0, r.stderr

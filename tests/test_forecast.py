@@ -173,7 +173,7 @@ def test_weekly_outlook_is_the_forecast(db: Path, clock: ChainClock) -> None:
             fc = forecast_adjustments(clock, as_of_time=end_of_day(day), horizon=3, paths=2000, seed=3)
             assert w.outlook is not None and w.outlook.model_copy(update={"track_record": None}) == fc
             assert w.running_period is not None and w.running_period.estimate == fc.next_adjustment()
-            tr = w.as_dict()["outlook"]["track_record"]
+            tr = w.to_json()["outlook"]["track_record"]
             assert tr["forecasts"] == 100 and 80 <= tr["held_90"] <= 100
             assert tr["below_p10"] + tr["above_p90"] <= 100 - tr["held_90"] + 20
     assert store_tip_height(clock) == 479 * N

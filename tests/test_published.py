@@ -122,9 +122,9 @@ def test_hashprice_all_time_low_november_2025(store: Store) -> None:
     the trailing 144-block mean, as Luxor's index takes them.
     """
     res = hashprice_series(store, date(2025, 9, 1), date(2025, 12, 31))
-    atl = res["all_time_low_usd"]
-    assert atl["date"] == "2025-11-22"
-    assert atl["usd_per_ph_day"] == pytest.approx(35.06, rel=0.01)
+    atl = res.all_time_low_usd
+    assert atl is not None and atl.date == "2025-11-22"
+    assert atl.usd_per_ph_day == pytest.approx(35.06, rel=0.01)
 
 
 def _electrum_targets(data_dir: Path) -> dict[int, int]:

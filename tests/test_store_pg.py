@@ -58,9 +58,9 @@ def test_store_copy_round_trips_the_full_shared_data(
     from hashlens.economics.daily import hashprice_series, latest_day
 
     def figures(store: Store) -> str:
-        summary = {k: v for k, v in chain_summary(store).items() if k != "store"}
+        summary = chain_summary(store).to_json()
         day = latest_day(store)
-        series = hashprice_series(store, day - timedelta(days=60), day)
+        series = hashprice_series(store, day - timedelta(days=60), day).to_json()
         return json.dumps([summary, series], default=str, sort_keys=True)
 
     with Store(pg, read_only=True) as p, Store(full_db, read_only=True) as d:
@@ -256,12 +256,15 @@ def test_the_server_reads_on_after_the_database_restarts(full_db: Path) -> None:
         first = client.get("/v1/hashprice", params={"date": "2025-06-01"})
         assert first.status_code == 200
         for d in range(1, 5):  # the pool keeps the connections these reads used
-            assert client.get("/v1/hashprice", params={"date": f"2025-05-{d:02d}", "price": 50_000}).status_code == 200
+            assert (
+                client.get("/v1/hashprice", params={"date": f"2025-05-{d:02d}", "btc_price_usd": 50_000}).status_code
+                == 200
+            )
         server.stop_only()
         server.start_again()
         # Uncached reads (a store read each): the pool's old connections are broken and replaced.
         for d in range(1, 7):
-            r = client.get("/v1/hashprice", params={"date": f"2025-07-{d:02d}", "price": 50_000})
+            r = client.get("/v1/hashprice", params={"date": f"2025-07-{d:02d}", "btc_price_usd": 50_000})
             assert r.status_code == 200, r.text
         assert client.get("/v1/hashprice", params={"date": "2025-06-01"}).json() == first.json()
         client.app.state.holder.close()  # type: ignore[attr-defined]

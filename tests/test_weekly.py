@@ -71,7 +71,7 @@ def target_of(electrum: list[list], period: int) -> int:  # type: ignore[type-ar
 
 def figures(db: Path, day: date) -> dict:  # type: ignore[type-arg]
     with Store(db) as s:
-        return WeeklyFigures.compute(s, day, paths=PATHS, today=date(2026, 11, 24)).as_dict()
+        return WeeklyFigures.compute(s, day, paths=PATHS, today=date(2026, 11, 24)).to_json()
 
 
 def price_on(data_dir: Path, day: str) -> float:
@@ -232,7 +232,7 @@ def test_lows_use_every_stored_day(db: Path, data_dir: Path) -> None:
     from the stale blocks forked inside it; it began 2026-06-27, its predecessor's span being
     what the bits imply), no per-block fees, the subsidy alone, priced at 1 July's first minute."""
     with Store(db) as s:
-        f = WeeklyFigures.compute(s, paths=PATHS, today=date(2026, 11, 24)).as_dict()
+        f = WeeklyFigures.compute(s, paths=PATHS, today=date(2026, 11, 24)).to_json()
     assert f["as_of"] == "2026-08-21"
     atl = f["hashprice"]["all_time_low"]
     d = Fraction(MAX_TARGET, bits_to_target(0x17021A42))
@@ -284,17 +284,20 @@ def test_beyond_the_data_is_an_error(db: Path) -> None:
 
 def test_raw_chain_constants_have_one_home() -> None:
     """Outside consensus/, no raw 2**32, 210000, 2016 or 86400*1e15 in code: named constants or
-    the function that owns the formula. Read as Python tokens, so prose in docstrings and
-    comments (and SQL of released migrations, which never change) does not count."""
+    the function that owns the formula; outside units.py no 1e18 (H/s per EH/s) and no ISO-time
+    format of its own. Read as Python tokens, so prose in docstrings and comments (and SQL of
+    released migrations, which never change) does not count."""
     import io
     import tokenize
 
     hits = []
     for p in (ROOT / "src/hashlens").rglob("*.py"):
-        if "consensus" in p.parts:
+        if "consensus" in p.parts or p.name == "units.py":
             continue
         toks = [t for t in tokenize.generate_tokens(io.StringIO(p.read_text()).readline) if t.type != tokenize.NL]
         for i, t in enumerate(toks):
+            if t.type == tokenize.STRING and "%Y-%m-%dT%H:%M:%S" in t.string:
+                hits.append(f"{p.relative_to(ROOT)}:{t.start[0]}: {t.line.strip()} (use hashlens.units.iso_utc)")
             if t.type != tokenize.NUMBER:
                 continue
             value = t.string.replace("_", "")
@@ -303,6 +306,8 @@ def test_raw_chain_constants_have_one_home() -> None:
                 value in ("2016", "210000")
                 or (value == "2" and nxt == ["**", "32"])
                 or (value == "86400" and nxt == ["*", "1e15"])
+                or value in ("1e18", "1e+18", "1000000000000000000")
+                or (value == "10" and nxt == ["**", "18"])
             ):
                 hits.append(f"{p.relative_to(ROOT)}:{t.start[0]}: {t.line.strip()}")
     assert not hits, "\n".join(hits)
@@ -314,5 +319,5 @@ def test_prices_of_the_instant(db: Path, data_dir: Path) -> None:
     from hashlens.economics.daily import hashprice_series
 
     with Store(db) as s:
-        atl = hashprice_series(s, date(2025, 9, 1), date(2025, 12, 31))["all_time_low_usd"]
-    assert atl["date"] == "2025-11-22" and atl["fees_included"] is True
+        atl = hashprice_series(s, date(2025, 9, 1), date(2025, 12, 31)).all_time_low_usd
+    assert atl is not None and atl.date == "2025-11-22" and atl.fees_included is True

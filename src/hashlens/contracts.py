@@ -9,36 +9,119 @@ is a :class:`~hashlens.errors.Refused` (a ``HashlensError``) whose message :func
 error, naming the field and its bound (the API answers it as 422 with that message).
 
 Every result derives from :class:`Result` (units in field names, serialised by
-``model_dump(mode="json")``), and every quantile set is one :class:`Quantiles`.
+:meth:`Result.to_json`), and every quantile set is one :class:`Quantiles`.
+
+The bounds shared by many requests are types here: :data:`Day` (a UTC day from the genesis
+block to 2100) and :data:`UnixTime` (a time in that span [Unix s]).
+
+This module imports pydantic and nothing heavy (no numpy, no store): a command may build its
+request before deciding whether to load the data libraries.
 """
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Self
+from contextvars import ContextVar
+from datetime import date
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hashlens.errors import Refused
 
 __all__ = [
+    "FIRST_DAY",
+    "FIRST_TIME",
+    "LAST_DAY",
+    "LAST_TIME",
     "QUANTILE_LEVELS",
+    "Day",
     "QuantileSeries",
     "Quantiles",
     "Request",
     "Result",
+    "UnixTime",
+    "finite_or_none",
+    "jsonable",
     "plain_errors",
     "refusal",
 ]
 
+#: The first and last UTC day a request may name: the genesis block's and 2100-01-01.
+FIRST_DAY = date(2009, 1, 3)
+LAST_DAY = date(2100, 1, 1)
+#: The genesis block's time and 2100-01-01T00:00:00Z [Unix s]: the span a request's time may name.
+FIRST_TIME = 1_231_006_505
+LAST_TIME = 4_102_444_800
+
+Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
+"""A UTC day between the genesis block and 2100 (``YYYY-MM-DD``)."""
+
+UnixTime = Annotated[int, Field(ge=FIRST_TIME, le=LAST_TIME)]
+"""A time between the genesis block and 2100 [Unix s]."""
+
+
+def jsonable(value: Any) -> Any:
+    """Any typed value (a :class:`Result`, a dataclass, a list of them) as JSON-ready data, as
+    :meth:`Result.to_json` gives it: NaN and infinities as null."""
+    from pydantic import TypeAdapter
+
+    return json.loads(TypeAdapter(type(value)).dump_json(value))
+
+
+def finite_or_none(x: Any) -> float | None:
+    """``x`` as a float, or None where it is missing, NaN or infinite (what a result shows for a
+    value that does not exist, e.g. no payback)."""
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+#: How pydantic names a mapping's key that is a day (``datetime.date(2009, 1, 2)``).
+_DATE_KEY = re.compile(r"^datetime\.date\((\d+), (\d+), (\d+)\)$")
+
+
+def _part(part: int | str) -> str:
+    m = _DATE_KEY.match(str(part))
+    return date(*(int(x) for x in m.groups())).isoformat() if m else str(part)
+
 
 def _field(loc: Sequence[int | str]) -> str:
-    """A pydantic location as a dotted path: ``machines.0.count``."""
-    return ".".join(str(part) for part in loc) or "input"
+    """A pydantic location as a dotted path: ``machines.0.count``, ``prices.2009-01-02``."""
+    return ".".join(_part(part) for part in loc) or "input"
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text == text.strip()
+
+
+def _bound(value: Any) -> str:
+    """A bound as the refusal states it: a number plainly (10, 0.5, 1e-05), anything else as text."""
+    return _shown(value) if isinstance(value, int | float) else str(value)
 
 
 def _shown(value: Any) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
+    # A value reads the same whether it came typed (a CLI option, JSON, a library call) or as
+    # text (a query string): a day is its ISO text, and only text that is not a number is quoted.
+    if isinstance(value, date):
+        value = value.isoformat()
+    if isinstance(value, str) and _numeric(value):
+        try:
+            value = int(value)
+        except ValueError:
+            number = float(value)
+            value = number if math.isfinite(number) else value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        value = int(value)  # 50.0 from a CLI option reads as 50, as it does from JSON or a query
+    text = repr(value) if isinstance(value, str) and not _numeric(value) else str(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -55,8 +138,9 @@ def _words(err: Mapping[str, Any]) -> str:
     }
     if kind in bounds:
         words, key = bounds[kind]
-        bound = ctx.get(key)
-        return f"{words} {bound:g}{got}" if isinstance(bound, float) else f"{words} {bound}{got}"
+        return f"{words} {_bound(ctx.get(key))}{got}"
+    if kind == "multiple_of":
+        return f"must be a multiple of {_bound(ctx.get('multiple_of'))}{got}"
     if kind == "extra_forbidden":
         return "is not a known field (check its spelling; see --help or the API's schema)"
     if kind == "missing":
@@ -114,6 +198,10 @@ def plain_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+#: How many requests are being built inside one another (a fleet's machines inside the fleet).
+_NESTING: ContextVar[int] = ContextVar("hashlens_request_nesting", default=0)
+
+
 class Request(BaseModel):
     """A request's fields and bounds: unknown fields, NaN and infinities are refused."""
 
@@ -122,11 +210,19 @@ class Request(BaseModel):
     def __init__(self, **data: Any) -> None:
         # A library call (``Operating(pue=50)``) is refused in the same words as the CLI and the
         # API. Pydantic calls an overridden __init__ while validating too (a body, a nested
-        # model), so the API sees the same Refused and answers 422 with it.
+        # model), so the API sees the same Refused and answers 422 with it. Only the outermost
+        # request turns the error into a Refused: a nested one (``machines.0``) lets pydantic's
+        # error through, which places it under the outer field (``machines.0.count``).
+        depth = _NESTING.get()
+        token = _NESTING.set(depth + 1)
         try:
             super().__init__(**data)
         except ValidationError as exc:
+            if depth:
+                raise
             raise Refused(refusal(exc), plain_errors(exc.errors())) from None
+        finally:
+            _NESTING.reset(token)
 
     @classmethod
     def build(cls, **fields: Any) -> Self:
@@ -151,8 +247,15 @@ class Result(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     def to_json(self) -> dict[str, Any]:
-        """The result as JSON-ready data (what ``--json`` prints and the API sends)."""
-        return self.model_dump(mode="json")
+        """The result as JSON-ready data (what ``--json`` prints and the API sends): dates as
+        ``YYYY-MM-DD``, a NaN or an infinity as null (JSON has neither)."""
+        data: dict[str, Any] = json.loads(self.model_dump_json())
+        return data
+
+    def json_bytes(self) -> bytes:
+        """:meth:`to_json` encoded compactly as UTF-8, without the round trip through Python
+        objects (the API's answer body)."""
+        return self.model_dump_json().encode()
 
 
 #: The quantile levels every distribution is summarised at [-].

@@ -1,13 +1,32 @@
-"""Calendar units, defined once: every module that turns seconds into days or years takes them
-from here.
+"""Units defined once: every module that turns seconds into days or years, EH/s into H/s or a
+Unix time into the ISO instant shown takes them from here.
 
 A year is the Julian year (365.25 days), as Bitcoin analyses and Cambridge's index annualise.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import overload
+
 SECONDS_PER_HOUR = 3_600
 SECONDS_PER_DAY = 86_400
 DAYS_PER_YEAR = 365.25
 HOURS_PER_YEAR = 24 * DAYS_PER_YEAR  # 8,766
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
+
+#: Hashes per second in one EH/s [H/s]: hashrates are kept in EH/s (``hashrate_ehs``) and
+#: turned into H/s for consensus arithmetic only through this.
+HS_PER_EHS = 1e18
+
+
+@overload
+def iso_utc(ts: float) -> str: ...
+@overload
+def iso_utc(ts: None) -> None: ...
+def iso_utc(ts: float | None) -> str | None:
+    """A Unix time [s] as the ISO-8601 UTC instant every face shows, to the second
+    (``2026-02-07T13:56:45Z``); None stays None."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(float(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

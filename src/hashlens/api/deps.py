@@ -74,9 +74,17 @@ class ReadWriteLock:
 
 
 def encode_json(content: Any) -> bytes:
-    """The bytes FastAPI's JSONResponse would send for ``content`` (after its encoder)."""
+    """The bytes FastAPI's JSONResponse would send for ``content`` (after its encoder); a typed
+    result (:class:`hashlens.contracts.Result`), or a list of them, as its own JSON
+    (:meth:`~hashlens.contracts.Result.to_json`: NaN and infinities as null)."""
     from fastapi.encoders import jsonable_encoder
 
+    from hashlens.contracts import Result
+
+    if isinstance(content, Result):
+        return content.json_bytes()
+    if isinstance(content, list) and content and all(isinstance(x, Result) for x in content):
+        return b"[" + b",".join(x.json_bytes() for x in content) + b"]"
     return json.dumps(
         jsonable_encoder(content), ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
     ).encode("utf-8")

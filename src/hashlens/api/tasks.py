@@ -38,7 +38,7 @@ def weekly(db_path: str, as_of: date, paths: int, seed: int) -> dict[str, Any]:
     from hashlens.weekly import WeeklyFigures
 
     with Store(db_path, read_only=True) as s:
-        return WeeklyFigures.compute(s, as_of, paths=paths, seed=seed).as_dict()
+        return WeeklyFigures.compute(s, as_of, paths=paths, seed=seed).to_json()
 
 
 def outlook(market: Any, request: dict[str, Any]) -> dict[str, Any]:

@@ -6,17 +6,19 @@ one place that reads them from the store.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from hashlens.chain.hashrate import implied_hashrate_ehs
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, MAX_TARGET, difficulty_from_bits
 from hashlens.consensus.compact import decode_compact
 from hashlens.consensus.vectorised import difficulty_change_pct
+from hashlens.contracts import Result
 from hashlens.errors import HashlensError
+from hashlens.units import iso_utc
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -128,33 +130,27 @@ def last_earlier_at_or_below(values: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass(frozen=True)
-class Adjustment:
-    height: int
-    time: str | None
-    bits: str
-    previous_difficulty: float
-    difficulty: float
-    change_pct: float
-    rank_among_drops: int | None
-    rank_among_rises: int | None
-    streak: int
-    time_source: str
-    period_duration_s: int | None
-    mean_block_interval_s: float | None
-    implied_hashrate_ehs: float | None
-    lowest_since_height: int | None
+class Adjustment(Result):
+    """One retarget of the history (:func:`adjustment_history`); times are ISO-8601 UTC."""
+
+    height: int = Field(..., description="Height of the period's first block [-].")
+    time: str | None = Field(..., description="Its start (ISO-8601 UTC); null where only estimated.")
+    bits: str = Field(..., description="The period's compact nBits (hex).")
+    previous_difficulty: float = Field(..., description="Difficulty of the period before [-].")
+    difficulty: float = Field(..., description="Difficulty (Bitcoin Core's GetDifficulty) [-].")
+    change_pct: float = Field(..., description="Change from the period before [%].")
+    rank_among_drops: int | None = Field(..., description="1 = the largest % drop; null if not a drop.")
+    rank_among_rises: int | None = Field(..., description="1 = the largest % rise; null if not a rise.")
+    streak: int = Field(..., description="Signed run: -3 = third drop in a row, +2 = second rise.")
+    time_source: str = Field(..., description="How the start is known: stored, retarget-implied, estimated.")
+    period_duration_s: int | None = Field(..., description="Duration of the period before [s].")
+    mean_block_interval_s: float | None = Field(..., description="Its mean block interval [s].")
+    implied_hashrate_ehs: float | None = Field(..., description="The hashrate the period before implies [EH/s].")
+    lowest_since_height: int | None = Field(..., description="The last earlier period at or below this difficulty.")
     lowest_since_time: str | None
-    largest_drop_since_height: int | None
+    largest_drop_since_height: int | None = Field(..., description="The last earlier drop at least as large.")
     largest_drop_since_time: str | None
-    source: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _iso(ts: int | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    source: str = Field(..., description="Where the bits come from.")
 
 
 def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
@@ -193,7 +189,7 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
         out.append(
             Adjustment(
                 height=p.start_height,
-                time=_iso(p.start_time),
+                time=iso_utc(p.start_time),
                 time_source=p.start_source if p.start_time is not None else "estimated",
                 bits=f"{p.bits:08x}",
                 previous_difficulty=float(diffs[i - 1]),
@@ -206,9 +202,9 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
                 mean_block_interval_s=interval,
                 implied_hashrate_ehs=hashrate,
                 lowest_since_height=periods[j].start_height if j >= 0 else None,
-                lowest_since_time=_iso(periods[j].start_time) if j >= 0 else None,
+                lowest_since_time=iso_utc(periods[j].start_time) if j >= 0 else None,
                 largest_drop_since_height=periods[k + 1].start_height if is_drop and k >= 0 else None,
-                largest_drop_since_time=_iso(periods[k + 1].start_time) if is_drop and k >= 0 else None,
+                largest_drop_since_time=iso_utc(periods[k + 1].start_time) if is_drop and k >= 0 else None,
                 source=p.source,
             )
         )

@@ -27,7 +27,7 @@ from hashlens.consensus import (
 )
 from hashlens.consensus.retarget import MAX_TIMESPAN, MIN_TIMESPAN
 from hashlens.errors import HashlensError
-from hashlens.units import SECONDS_PER_DAY
+from hashlens.units import SECONDS_PER_DAY, iso_utc
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 FEE_WINDOW = 144
@@ -137,10 +137,6 @@ def period_start_times(
     return np.round(start), source, sd
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def end_of_day(day: date) -> float:
     """24:00 UTC of ``day``, the instant a day's figures are taken at [Unix s]."""
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + SECONDS_PER_DAY
@@ -217,8 +213,8 @@ class ChainClock:
             last = self.periods - 1
             raise HashlensError(
                 f"{what} is after the last period the store knows (from height {last * N:,}, began "
-                f"{_iso(self.start_time[last])[:10]}, {self.start_source[last]}; taken to be in force to "
-                f"{_iso(self.covered_until)[:10]}, its end is unknown): sync newer chain data"
+                f"{iso_utc(self.start_time[last])[:10]}, {self.start_source[last]}; taken to be in force to "
+                f"{iso_utc(self.covered_until)[:10]}, its end is unknown): sync newer chain data"
             )
         return p
 

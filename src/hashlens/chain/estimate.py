@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, POW_TARGET_SPACING
+from hashlens.units import iso_utc
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -82,7 +82,7 @@ def mempool_estimate(
         progress_pct=progress,
         change_pct=change,
         estimated_retarget_time_ms=eta_ms,
-        estimated_retarget_time=datetime.fromtimestamp(eta_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        estimated_retarget_time=iso_utc(eta_ms / 1000),
         remaining_blocks=remaining,
         remaining_time_ms=remaining_ms,
         previous_change_pct=previous_change_pct,

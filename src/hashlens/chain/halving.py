@@ -2,35 +2,57 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
+from pydantic import Field, computed_field
 
 from hashlens.chain.clock import ChainClock
 from hashlens.consensus import COIN, next_halving
+from hashlens.contracts import Result
+from hashlens.units import iso_utc
+
+if TYPE_CHECKING:
+    from hashlens.chain.models import HalvingRequest
+    from hashlens.store import Store
 
 
-@dataclass(frozen=True)
-class HalvingOutlook:
-    tip_height: int
-    tip_height_exact: bool  # from stored block times, else interpolated between period starts
-    tip_time: float  # [Unix s]
+class HalvingOutlook(Result):
+    """The next halving seen from a tip (``hashlens halving``, ``GET /v1/halving``, the weekly
+    figures)."""
+
+    as_of: str | None = Field(None, description="The UTC day the store's chain is taken at (null: tip given).")
+    source: str = Field("store", description="Where the tip comes from: the store's chain, or given.")
+    tip_height: int = Field(..., description="The tip's height [-].")
+    tip_height_exact: bool = Field(
+        ..., description="From stored block times; else interpolated in the period in force (or given)."
+    )
+    tip_time_s: float = Field(..., description="The tip's time [Unix s].")
     next_halving_height: int
     blocks_left: int
-    current_subsidy_btc: float
-    next_subsidy_btc: float
-    block_interval_s: float
-    interval_window: str
-    estimated_time: float  # [Unix s]
+    current_subsidy_btc: float = Field(..., description="[BTC/block]")
+    next_subsidy_btc: float = Field(..., description="[BTC/block]")
+    block_interval_s: float = Field(..., description="Mean block interval the date assumes [s].")
+    interval_window: str = Field(..., description="The blocks that mean is taken over.")
+    estimated_time_s: float = Field(..., description="Estimated time of the halving [Unix s].")
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tip_time(self) -> str:
+        """The tip's time, ISO-8601 UTC."""
+        return iso_utc(self.tip_time_s)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def estimated_time(self) -> str:
+        """The estimated time, ISO-8601 UTC."""
+        return iso_utc(self.estimated_time_s)
+
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def estimated_date(self) -> str:
-        return datetime.fromtimestamp(self.estimated_time, tz=UTC).strftime("%Y-%m-%d")
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"estimated_date": self.estimated_date}
+        """The estimated UTC day."""
+        return self.estimated_time[:10]
 
 
 def halving_outlook(clock: ChainClock, ts: float, periods: int = 26) -> HalvingOutlook:
@@ -68,12 +90,44 @@ def halving_outlook(clock: ChainClock, ts: float, periods: int = 26) -> HalvingO
     return HalvingOutlook(
         tip_height=tip,
         tip_height_exact=bool(exact[0]),
-        tip_time=tip_time,
+        tip_time_s=tip_time,
         next_halving_height=nh.height,
         blocks_left=nh.blocks_left,
         current_subsidy_btc=nh.current_subsidy_sat / COIN,
         next_subsidy_btc=nh.next_subsidy_sat / COIN,
         block_interval_s=interval,
         interval_window=window,
-        estimated_time=nh.estimated_time,
+        estimated_time_s=nh.estimated_time,
     )
+
+
+def halving_from_tip(height: int, tip_time_s: float, interval_s: float) -> HalvingOutlook:
+    """The next halving from a given tip height, tip time [Unix s] and mean block interval [s]:
+    :func:`hashlens.consensus.next_halving`."""
+    nh = next_halving(height, tip_time_s, interval_s)
+    return HalvingOutlook(
+        source="given: tip height, tip time and mean block interval",
+        tip_height=height,
+        tip_height_exact=True,
+        tip_time_s=float(tip_time_s),
+        next_halving_height=nh.height,
+        blocks_left=nh.blocks_left,
+        current_subsidy_btc=nh.current_subsidy_sat / COIN,
+        next_subsidy_btc=nh.next_subsidy_sat / COIN,
+        block_interval_s=nh.block_interval_s,
+        interval_window="given",
+        estimated_time_s=nh.estimated_time,
+    )
+
+
+def halving(store: Store, request: HalvingRequest) -> HalvingOutlook:
+    """The request's halving outlook: from its given tip, else from the store's chain at 24:00
+    UTC of its day (default: :func:`hashlens.economics.daily.latest_day`)."""
+    if request.height is not None and request.tip_time_s is not None and request.interval_s is not None:
+        return halving_from_tip(request.height, request.tip_time_s, request.interval_s)
+    from hashlens.chain.clock import end_of_day
+    from hashlens.economics.daily import latest_day
+
+    clock = ChainClock.from_store(store)
+    day = request.date or latest_day(store, clock)
+    return halving_outlook(clock, end_of_day(day)).model_copy(update={"as_of": day.isoformat()})

@@ -7,16 +7,18 @@ blocks divided by the span between the earliest and latest block time in that wi
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from pydantic import Field, computed_field
 
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, block_work
 from hashlens.consensus.compact import decode_compact
+from hashlens.contracts import Result
 from hashlens.errors import HashlensError
+from hashlens.units import HS_PER_EHS, SECONDS_PER_DAY, iso_utc
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -51,20 +53,24 @@ def rate_interval_from_count(n_blocks: int, span_s: float, level: float = 0.95) 
     return lo, gamma_quantile(n_blocks + 1, 1 - a) / span_s
 
 
-@dataclass(frozen=True)
-class HashrateEstimate:
-    end_height: int
-    start_height: int
-    blocks: int
-    start_time: int
-    end_time: int
-    hashrate_ehs: float
-    low_ehs: float
-    high_ehs: float
+class HashrateEstimate(Result):
+    """Network hashrate over a window of blocks, with its interval (``GET /v1/hashrate``)."""
+
+    end_height: int = Field(..., description="The window's last block [-].")
+    start_height: int = Field(..., description="The window's first block [-].")
+    blocks: int = Field(..., description="Block intervals (a block window) or blocks found (a day window) [-].")
+    start_time_s: int = Field(..., description="The window's start [Unix s].")
+    end_time_s: int = Field(..., description="The window's end [Unix s].")
+    hashrate_ehs: float = Field(..., description="Point estimate (Core's getnetworkhashps) [EH/s].")
+    low_ehs: float = Field(..., description="Lower end of the interval [EH/s].")
+    high_ehs: float = Field(..., description="Upper end of the interval [EH/s].")
     method: str
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def end_time_iso(self) -> str:
+        """The window's end, ISO-8601 UTC."""
+        return iso_utc(self.end_time_s)
 
 
 def work_between(heights: np.ndarray, period_work: dict[int, int]) -> int:
@@ -92,11 +98,11 @@ def hashrate_over_blocks(
         end_height=int(heights[-1]),
         start_height=int(heights[0]),
         blocks=n,
-        start_time=int(times.min()),
-        end_time=int(times.max()),
-        hashrate_ehs=work / span / 1e18,
-        low_ehs=lo * per_block / 1e18,
-        high_ehs=hi * per_block / 1e18,
+        start_time_s=int(times.min()),
+        end_time_s=int(times.max()),
+        hashrate_ehs=work / span / HS_PER_EHS,
+        low_ehs=lo * per_block / HS_PER_EHS,
+        high_ehs=hi * per_block / HS_PER_EHS,
         method=f"getnetworkhashps over {n} blocks; {level:.0%} interval from Gamma({n}) block intervals",
     )
 
@@ -111,7 +117,7 @@ def hashrate_over_days(
 ) -> HashrateEstimate:
     """Hashrate from the blocks found in the ``days`` before ``end_time``: their work over
     the fixed span, with the Garwood interval on the block count."""
-    span = int(days * 86400)
+    span = int(days * SECONDS_PER_DAY)
     sel = (times > end_time - span) & (times <= end_time)
     count = int(sel.sum())
     if count == 0:
@@ -123,11 +129,11 @@ def hashrate_over_days(
         end_height=int(heights[sel].max()),
         start_height=int(heights[sel].min()),
         blocks=count,
-        start_time=end_time - span,
-        end_time=end_time,
-        hashrate_ehs=work / span / 1e18,
-        low_ehs=lo * per_block / 1e18,
-        high_ehs=hi * per_block / 1e18,
+        start_time_s=end_time - span,
+        end_time_s=end_time,
+        hashrate_ehs=work / span / HS_PER_EHS,
+        low_ehs=lo * per_block / HS_PER_EHS,
+        high_ehs=hi * per_block / HS_PER_EHS,
         method=f"blocks found in {days:g} days x work per block / span; {level:.0%} Garwood Poisson interval",
     )
 
@@ -162,7 +168,7 @@ def implied_hashrate_ehs(bits: ArrayLike, duration_s: ArrayLike, intervals: int 
     """
     b = np.asarray(bits, dtype=np.int64)
     work = np.vectorize(lambda x: float(block_work(decode_compact(int(x))[0])), otypes=[float])(b)
-    out = work * intervals / np.asarray(duration_s, dtype=float) / 1e18
+    out = work * intervals / np.asarray(duration_s, dtype=float) / HS_PER_EHS
     return float(out) if out.ndim == 0 else out
 
 

@@ -1,5 +1,7 @@
 """Assemble the difficulty picture from the store: latest adjustment, the running period's inputs
-(tip, blocks in, mempool.space's method as a reference), and hashrate windows.
+(tip, blocks in, mempool.space's method as a reference), and hashrate windows. Each answer is a
+typed result (:class:`DifficultyStatus`, :class:`RunningPeriod`,
+:class:`~hashlens.chain.hashrate.HashrateEstimate`) of a request in :mod:`hashlens.chain.models`.
 
 The estimate of the next adjustment is not made here: it is the forecast's first row
 (:func:`hashlens.sim.forecast.next_adjustment`), which the faces add beside these inputs
@@ -7,14 +9,14 @@ The estimate of the next adjustment is not made here: it is the forecast's first
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from pydantic import Field
 
-from hashlens.chain.adjustments import adjustment_history, change_pct, load_periods
+from hashlens.chain.adjustments import Adjustment, adjustment_history, change_pct, load_periods
 from hashlens.chain.clock import ChainClock
-from hashlens.chain.estimate import mempool_estimate
+from hashlens.chain.estimate import MempoolEstimate, mempool_estimate
 from hashlens.chain.hashrate import (
     HashrateEstimate,
     hashrate_over_blocks,
@@ -23,14 +25,70 @@ from hashlens.chain.hashrate import (
     period_work_table,
 )
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
+from hashlens.contracts import Result
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from hashlens.units import SECONDS_PER_DAY, iso_utc
+
+if TYPE_CHECKING:
+    from hashlens.chain.models import EstimateInputs
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
 
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+class NextAdjustment(Result):
+    """The adjustment that ended a period, where the store already knows it."""
+
+    height: int
+    bits: str
+    change_pct: float = Field(..., description="[%]")
+    source: str
+
+
+class RunningPeriod(Result):
+    """The running period at a tip: its inputs, mempool.space's method as a reference and, added by the
+    faces, the one estimate of the next adjustment; times ISO-8601 UTC."""
+
+    tip_height: int = Field(..., description="The latest block whose 2016 predecessors' times are stored.")
+    tip_time: str
+    now: str = Field(..., description="The time the estimates are taken at (default the tip's).")
+    period_start_height: int
+    period_start_time: str
+    blocks_in_period: int
+    mempool: MempoolEstimate = Field(..., description="mempool.space's method, a reference method.")
+    actual_next_adjustment: NextAdjustment | None = Field(
+        ..., description="The real outcome, where the store knows it (never as of a past time)."
+    )
+    note: str
+    next_adjustment: dict[str, Any] | None = Field(
+        None,
+        description="The one estimate of the next adjustment (sim.forecast.NextAdjustment, added by the faces "
+        "through sim.forecast.with_next_adjustment; the chain layer does not forecast).",
+    )
+    next_adjustment_missing: str | None = Field(None, description="Why the estimate is missing, where it is.")
+
+
+class KnownAdjustment(Result):
+    """An adjustment the store knows beyond the per-block tip (from sparse sources)."""
+
+    height: int
+    time: str | None
+    time_source: str
+    change_pct: float = Field(..., description="[%]")
+    source: str
+
+
+class DifficultyStatus(Result):
+    """The latest adjustment and the running period as of the per-block tip (``hashlens
+    difficulty``, ``GET /v1/difficulty``)."""
+
+    as_of: str = Field(..., description="The per-block tip's time, ISO-8601 UTC.")
+    latest_adjustment: Adjustment
+    adjustments_total: int
+    drops_total: int
+    rises_total: int
+    running_period: RunningPeriod
+    later_adjustments_known: list[KnownAdjustment]
 
 
 def block_times(store: Store, clock: ChainClock | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +112,7 @@ def per_block_tip(heights: np.ndarray, times: np.ndarray) -> tuple[int, int]:
 
 def running_period(
     store: Store, now: int | None = None, upto_time: int | None = None, clock: ChainClock | None = None
-) -> dict[str, Any]:
+) -> RunningPeriod:
     """The running period at the latest usable tip (or the latest at or before ``upto_time``):
     its inputs, mempool.space's method (a reference method, labelled so by every face), and the
     real outcome if the store already knows it. ``clock``: the store's clock if the caller has
@@ -83,32 +141,31 @@ def running_period(
     actual = None
     if p + 1 < len(periods) and upto_time is None:  # as of a past time, the outcome is the future
         nxt = periods[p + 1]
-        actual = {
-            "height": nxt.start_height,
-            "bits": f"{nxt.bits:08x}",
-            "change_pct": change_pct(bits, nxt.bits),
-            "source": nxt.source,
-        }
-    return {
-        "tip_height": tip_h,
-        "tip_time": _iso(tip_t),
-        "now": _iso(now_s),
-        "period_start_height": start,
-        "period_start_time": _iso(t_at[start]),
-        "blocks_in_period": n + 1,
-        "mempool": mp.as_dict(),
-        "actual_next_adjustment": actual,
-        "note": (
+        actual = NextAdjustment(
+            height=nxt.start_height, bits=f"{nxt.bits:08x}", change_pct=change_pct(bits, nxt.bits), source=nxt.source
+        )
+    return RunningPeriod(
+        tip_height=tip_h,
+        tip_time=iso_utc(tip_t),
+        now=iso_utc(now_s),
+        period_start_height=start,
+        period_start_time=iso_utc(t_at[start]),
+        blocks_in_period=n + 1,
+        mempool=mp,
+        actual_next_adjustment=actual,
+        note=(
             "tip = latest block whose previous 2016 block times are stored; now defaults to the tip time; "
             "mempool = mempool.space's method, a reference beside the estimate (hashlens.sim.forecast)"
         ),
-    }
+    )
 
 
-def difficulty_status(store: Store, now: int | None = None, clock: ChainClock | None = None) -> dict[str, Any]:
+def difficulty_status(store: Store, now: int | None = None, clock: ChainClock | None = None) -> DifficultyStatus:
     """The latest adjustment and the running period, both as of the per-block tip (one time
     frame); periods the store knows beyond it (from sparse sources) are listed apart.
-    ``clock``: the store's clock if the caller has built it already."""
+
+    ``now`` [Unix s] (:class:`hashlens.chain.models.DifficultyRequest`'s ``now_s``): the time the
+    running period's estimates are taken at, default the tip's. ``clock``: the store's clock if the caller has built it already."""
     clock = clock or ChainClock.from_store(store)
     periods = load_periods(store, clock)
     heights, times = block_times(store, clock)
@@ -119,39 +176,54 @@ def difficulty_status(store: Store, now: int | None = None, clock: ChainClock | 
     )
     history = adjustment_history(periods[: p + 1])
     later = adjustment_history(periods)[len(history) :]
-    return {
-        "as_of": _iso(tip_t),
-        "latest_adjustment": history[-1].as_dict(),
-        "adjustments_total": len(history),
-        "drops_total": sum(a.change_pct < 0 for a in history),
-        "rises_total": sum(a.change_pct > 0 for a in history),
-        "running_period": running_period(store, now, clock=clock),
-        "later_adjustments_known": [
-            {k: a.as_dict()[k] for k in ("height", "time", "time_source", "change_pct", "source")} for a in later
+    return DifficultyStatus(
+        as_of=iso_utc(tip_t),
+        latest_adjustment=history[-1],
+        adjustments_total=len(history),
+        drops_total=sum(a.change_pct < 0 for a in history),
+        rises_total=sum(a.change_pct > 0 for a in history),
+        running_period=running_period(store, now, clock=clock),
+        later_adjustments_known=[
+            KnownAdjustment(
+                height=a.height, time=a.time, time_source=a.time_source, change_pct=a.change_pct, source=a.source
+            )
+            for a in later
         ],
-    }
+    )
 
 
-def parse_window(window: str) -> tuple[str, float]:
-    w = window.strip().lower()
-    try:
-        if w.endswith("d"):
-            days = float(w[:-1])
-            if days <= 0:
-                raise ValueError
-            return "days", days
-        blocks = int(w.removesuffix("b"))
-        if blocks < 2:
-            raise ValueError
-        return "blocks", float(blocks)
-    except ValueError:
-        raise HashlensError(f"--window {window!r}: give a block count (e.g. 1008) or days (e.g. 7d)") from None
+def difficulty_history(store: Store, limit: int | None = None) -> list[Adjustment]:
+    """Every adjustment (:func:`hashlens.chain.adjustments.adjustment_history`), oldest first;
+    the last ``limit`` only if given (:class:`hashlens.chain.models.DifficultyHistoryRequest`)."""
+    rows = adjustment_history(load_periods(store))
+    return rows[-limit:] if limit else rows
+
+
+def estimate_from_inputs(inputs: EstimateInputs) -> MempoolEstimate:
+    """mempool.space's next-retarget estimate from explicit inputs
+    (:func:`hashlens.chain.estimate.mempool_estimate` with the request's fields)."""
+    return mempool_estimate(
+        inputs.last_retarget_time_s,
+        inputs.time_504_blocks_ago_s,
+        inputs.now_s,
+        inputs.height,
+        inputs.previous_change_pct,
+        inputs.tip_time_s,
+    )
 
 
 def network_hashrate(
     store: Store, window: str = "1008", height: int | None = None, clock: ChainClock | None = None
 ) -> HashrateEstimate:
-    kind, amount = parse_window(window)
+    """Network hashrate over ``window`` (blocks, e.g. ``"1008"``, or days, e.g. ``"7d"``) ending
+    at ``height`` (default: the per-block tip): the fields of
+    :class:`hashlens.chain.models.HashrateRequest`, whose bounds a request is held to."""
+    from hashlens.chain.models import window_of
+
+    try:
+        kind, amount = window_of(window)
+    except ValueError as exc:
+        raise HashlensError(str(exc)) from None
     heights, times = block_times(store, clock)
     work = period_work_table({p.period: p.bits for p in load_periods(store, clock)})
     end_h = height if height is not None else per_block_tip(heights, times)[0]
@@ -166,20 +238,22 @@ def network_hashrate(
         return hashrate_over_blocks(heights[lo : idx + 1], times[lo : idx + 1], work)
     # The day window must lie inside one run of stored blocks: every block found in it must be
     # stored, or the count (hence the hashrate) comes out too low.
-    start_t = int(times[idx]) - amount * 86400
+    start_t = int(times[idx]) - amount * SECONDS_PER_DAY
     run_start = idx
     while run_start > 0 and heights[run_start - 1] == heights[run_start] - 1:
         run_start -= 1
     if times[run_start] > start_t:
         raise HashlensError(
-            f"--window {window} at height {end_h}: stored block times begin at height {int(heights[run_start]):,} "
-            f"({int((times[idx] - times[run_start]) / 86400 * 10) / 10:g} days before it), so the window is not covered; "
+            f"window {window} at height {end_h}: stored block times begin at height {int(heights[run_start]):,} "
+            f"({int((times[idx] - times[run_start]) / SECONDS_PER_DAY * 10) / 10:g} days before it), so the window is not covered; "
             "use a shorter window or a block count"
         )
     return hashrate_over_days(heights[run_start : idx + 1], times[run_start : idx + 1], work, int(times[idx]), amount)
 
 
 def network_hashrate_series(store: Store, window_blocks: int = 1008, step_blocks: int = 144) -> list[HashrateEstimate]:
+    """:func:`hashlens.chain.hashrate.hashrate_series` over the stored blocks (the fields of
+    :class:`hashlens.chain.models.HashrateSeriesRequest`)."""
     heights, times = block_times(store)
     work = period_work_table({p.period: p.bits for p in load_periods(store)})
     return hashrate_series(heights, times, work, window_blocks, step_blocks)

@@ -8,16 +8,16 @@ queries do not pay for the others (``tests/test_cli_basics.py`` holds ``--help``
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from typer._click.exceptions import NoArgsIsHelpError
 
 from hashlens import __version__
 from hashlens.cli.output import console, emit
+from hashlens.cli.typer_compat import NoArgsIsHelpError
 from hashlens.errors import HashlensError
+from hashlens.units import iso_utc as iso
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -100,12 +100,6 @@ def served(path: str, **params: Any) -> tuple[Any, str] | None:
     from hashlens.cli.served import served_answer
 
     return served_answer(state.db_path, path, params)
-
-
-def iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def kv_table(title: str, rows: dict[str, Any]) -> Table:

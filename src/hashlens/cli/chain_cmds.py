@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hashlens.cli.app import JsonOpt, app, console, emit, iso, kv_table, served, state
+from hashlens.cli.app import JsonOpt, app, console, emit, kv_table, served, state
 from hashlens.cli.stores import reader_store, writer_store
 from hashlens.errors import HashlensError
 
@@ -79,12 +79,15 @@ def difficulty(
         data, via = answer
     else:
         from hashlens.chain.clock import ChainClock
+        from hashlens.chain.models import DifficultyRequest
         from hashlens.chain.status import difficulty_status
         from hashlens.sim.forecast import with_next_adjustment
 
+        req = DifficultyRequest.build(now_s=now)
         with reader_store() as store:
             clock = ChainClock.from_store(store)
-            data, via = with_next_adjustment(difficulty_status(store, now, clock=clock), clock), None
+            status = difficulty_status(store, req.now_s, clock=clock).to_json()
+            data, via = with_next_adjustment(status, clock), None
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]
@@ -133,14 +136,12 @@ def difficulty_history(
     as_json: JsonOpt = False,
 ) -> None:
     """Every adjustment: height, time, difficulty, change, ranks, streak, records."""
-    from hashlens.chain.adjustments import adjustment_history, load_periods
+    from hashlens.chain.models import DifficultyHistoryRequest
+    from hashlens.chain.status import difficulty_history
 
-    if limit is not None and limit < 1:
-        raise HashlensError("--limit must be at least 1")
+    req = DifficultyHistoryRequest.build(limit=limit)
     with reader_store() as store:
-        rows = [a.as_dict() for a in adjustment_history(load_periods(store))]
-    if limit:
-        rows = rows[-limit:]
+        rows = [a.to_json() for a in difficulty_history(store, req.limit)]
 
     def render(rs: list[dict[str, Any]]) -> None:
         from rich.table import Table
@@ -226,26 +227,21 @@ def difficulty_estimate(
         return
     if method != "mempool":
         raise HashlensError(f"--method {method!r}: give forecast (hashlens' estimate) or mempool (mempool.space's)")
-    given: dict[str, float | None] = {"--last-retarget-time": last_retarget_time, "--now": now, "--height": height}
-    given["--previous-change-pct"] = previous_change_pct
-    missing = [k for k, v in given.items() if v is None]
-    if missing:
-        raise HashlensError(
-            f"--method mempool needs {', '.join(missing)} (its inputs are given, not read from the store)"
-        )
-    assert last_retarget_time is not None and now is not None and height is not None and previous_change_pct is not None
-    from hashlens.chain.estimate import mempool_estimate
+    from hashlens.chain.models import EstimateInputs
+    from hashlens.chain.status import estimate_from_inputs
 
-    if height < 0:
-        raise HashlensError("--height must not be negative")
-    if now < last_retarget_time:
-        raise HashlensError(
-            f"--now {now} is before --last-retarget-time {last_retarget_time}: the estimate is for the running "
-            "period, so now must be at or after its first block"
-        )
-    mp = mempool_estimate(last_retarget_time, time_504_blocks_ago, now, height, previous_change_pct, tip_time)
+    req = EstimateInputs.build(
+        last_retarget_time_s=last_retarget_time,
+        now_s=now,
+        height=height,
+        previous_change_pct=previous_change_pct,
+        time_504_blocks_ago_s=time_504_blocks_ago,
+        tip_time_s=tip_time,
+    )
+    from hashlens.contracts import jsonable
+
     emit(
-        mp.as_dict(),
+        jsonable(estimate_from_inputs(req)),
         as_json,
         lambda d: console.print(kv_table("Next retarget by mempool.space's method (a reference method)", d)),
     )
@@ -260,20 +256,18 @@ def hashrate(
     as_json: JsonOpt = False,
 ) -> None:
     """Network hashrate (Core's getnetworkhashps method) with a 95% interval."""
-    from hashlens.chain.status import network_hashrate, network_hashrate_series, parse_window
+    from hashlens.chain.models import HashrateRequest, HashrateSeriesRequest
+    from hashlens.chain.status import network_hashrate, network_hashrate_series
 
+    if series:
+        if height is not None:
+            raise HashlensError("--series covers every stored run of blocks: leave out --height")
+        sreq = HashrateSeriesRequest.build(window=window, step=step)
+        with reader_store() as store:
+            pts = [e.to_json() for e in network_hashrate_series(store, sreq.window, sreq.step)]
+        emit(pts, as_json, lambda rs: console.print(f"{len(rs)} points; use --json for the series"))
+        return
+    req = HashrateRequest.build(window=window, height=height)
     with reader_store() as store:
-        if series:
-            kind, amount = parse_window(window)
-            if kind != "blocks":
-                raise HashlensError("--series takes a block-count --window")
-            if step < 1:
-                raise HashlensError("--step must be at least 1")
-            pts = [e.as_dict() for e in network_hashrate_series(store, int(amount), step)]
-            for p in pts:
-                p["end_time_iso"] = iso(p["end_time"])
-            emit(pts, as_json, lambda rs: console.print(f"{len(rs)} points; use --json for the series"))
-            return
-        est = network_hashrate(store, window, height).as_dict()
-    est["end_time_iso"] = iso(est["end_time"])
+        est = network_hashrate(store, req.window, req.height).to_json()
     emit(est, as_json, lambda d: console.print(kv_table("Network hashrate [EH/s]", d)))

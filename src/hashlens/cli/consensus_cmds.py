@@ -7,15 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hashlens.cli.app import JsonOpt, app, console, emit, iso, kv_table, served, state
-from hashlens.errors import HashlensError
-
-
-def parse_bits(text: str) -> int:
-    s = text.strip().lower().removeprefix("0x")
-    if not s or len(s) > 8 or any(c not in "0123456789abcdef" for c in s):
-        raise HashlensError(f"bits {text!r} must be up to 8 hex digits, e.g. 1d00ffff or 0x17023ad4")
-    return int(s, 16)
+from hashlens.cli.app import JsonOpt, app, console, emit, kv_table, served, state
 
 
 @app.command()
@@ -24,18 +16,10 @@ def bits(
     as_json: JsonOpt = False,
 ) -> None:
     """Decode compact nBits: target, difficulty and work per block."""
-    from hashlens.consensus.compact import bits_to_target, block_work, difficulty_exact, difficulty_from_bits
+    from hashlens.chain.bits import decode_bits
+    from hashlens.chain.models import BitsRequest
 
-    b = parse_bits(value)
-    target = bits_to_target(b)
-    exact = difficulty_exact(b)
-    data = {
-        "bits": f"{b:08x}",
-        "target": f"{target:064x}",
-        "difficulty": difficulty_from_bits(b),
-        "difficulty_exact": f"{exact.numerator}/{exact.denominator}",
-        "work_per_block": str(block_work(target)),
-    }
+    data = decode_bits(BitsRequest.build(bits=value).value).to_json()
     emit(data, as_json, lambda d: console.print(kv_table(f"bits 0x{d['bits']}", d)))
 
 
@@ -48,47 +32,20 @@ def halving(
     as_json: JsonOpt = False,
 ) -> None:
     """Next halving: height, blocks left, subsidy now and after, estimated date."""
-    given = [x is not None for x in (height, tip_time, interval)]
-    if any(given):
-        if not all(given):
-            raise HashlensError("give --height, --tip-time and --interval together, or none (the store's data)")
-        assert height is not None and tip_time is not None and interval is not None
-        if height < 0:
-            raise HashlensError(f"--height {height} must not be negative")
-        from hashlens.consensus.params import COIN
-        from hashlens.consensus.subsidy import next_halving
+    from hashlens.chain.halving import halving as halving_of
+    from hashlens.chain.halving import halving_from_tip
+    from hashlens.chain.models import HalvingRequest
 
-        h = next_halving(height, tip_time, interval)
-        data: dict[str, Any] = {
-            "tip_height": height,
-            "tip_time": iso(tip_time),
-            "next_halving_height": h.height,
-            "blocks_left": h.blocks_left,
-            "current_subsidy_btc": h.current_subsidy_sat / COIN,
-            "next_subsidy_btc": h.next_subsidy_sat / COIN,
-            "block_interval_s": round(h.block_interval_s, 3),
-            "estimated_time": iso(h.estimated_time),
-            "source": "given on the command line",
-        }
+    req = HalvingRequest.build(date=day, height=height, tip_time_s=tip_time, interval_s=interval)
+    if req.height is not None and req.tip_time_s is not None and req.interval_s is not None:
+        out = halving_from_tip(req.height, req.tip_time_s, req.interval_s)  # no store needed
     else:
-        from hashlens.chain.clock import ChainClock, end_of_day
-        from hashlens.chain.halving import halving_outlook
-        from hashlens.cli.economics_cmds import parse_day
         from hashlens.cli.stores import ready_store
-        from hashlens.economics.daily import latest_day
 
         with ready_store(as_json) as store:
-            clock = ChainClock.from_store(store)
-            d = parse_day(day) or latest_day(store, clock)
-            out = halving_outlook(clock, end_of_day(d))
-        data = out.as_dict() | {
-            "as_of": d.isoformat(),
-            "tip_time": iso(out.tip_time),
-            "estimated_time": iso(out.estimated_time),
-            "block_interval_s": round(out.block_interval_s, 3),
-        }
+            out = halving_of(store, req)
     emit(
-        data,
+        out.to_json(),
         as_json,
         lambda x: console.print(
             kv_table(
@@ -97,9 +54,8 @@ def halving(
                     "height": f"{x['next_halving_height']:,}",
                     "blocks left": f"{x['blocks_left']:,}",
                     "subsidy": f"{x['current_subsidy_btc']:g} → {x['next_subsidy_btc']:g} BTC",
-                    "mean block interval": f"{x['block_interval_s']:.1f} s"
-                    + (f" ({x['interval_window']})" if x.get("interval_window") else ""),
-                    "estimated": (x["estimated_time"] or "")[:16].replace("T", " ") + " UTC",
+                    "mean block interval": f"{x['block_interval_s']:.1f} s ({x['interval_window']})",
+                    "estimated": x["estimated_time"][:16].replace("T", " ") + " UTC",
                 },
             )
         ),
@@ -119,7 +75,8 @@ def summary(as_json: JsonOpt = False) -> None:
         from hashlens.sim.forecast import with_next_adjustment
 
         with ready_store(as_json, prices=False) as store:
-            data, via = with_next_adjustment(chain_summary(store), ChainClock.from_store(store)), None
+            summary = {"store": str(state.db_path), **chain_summary(store).to_json()}
+            data, via = with_next_adjustment(summary, ChainClock.from_store(store)), None
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]

@@ -3,7 +3,7 @@
 # Annotations stay objects (no `from __future__ import annotations`): Typer reads every
 # command's annotations to build the command tree, and strings would be compiled one by one.
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,16 +34,9 @@ def positive(value: float | None, name: str) -> None:
 
 def monthly_days(start: str | None, end: date) -> list[date]:
     """``end`` alone, or with ``--start``: the start day and each 1st of a month after it, to ``end``."""
-    s = parse_day(start, "--start")
-    if s is None:
-        return [end]
-    if s > end:
-        raise HashlensError(f"--start {s} is after {end}")
-    days = []
-    while s <= end:
-        days.append(s)
-        s = (s.replace(day=1) + timedelta(days=32)).replace(day=1)
-    return days
+    from hashlens.economics.daily import monthly_days as days_from
+
+    return days_from(parse_day(start, "--start"), end)
 
 
 @prices_app.command("import")
@@ -60,13 +53,22 @@ def prices_import(
 ) -> None:
     """Import a daily price series; bad rows, (unless allowed) gaps and (unless --replace)
     prices that differ from stored ones are refused."""
-    from hashlens.economics.daily import import_prices
+    from hashlens.economics.daily import price_points, store_prices
+    from hashlens.economics.models import PricesImport
     from hashlens.sources.prices import read_prices
 
     points = read_prices(file, currency, date_column, price_column)
+    # Each currency's series is a PricesImport, held to its bounds; all are stored in one batch.
+    series: dict[str, dict[date, float]] = {}
+    for pt in points:
+        series.setdefault(pt.currency, {})[pt.day] = pt.price
+    requests = [
+        PricesImport.build(currency=cur, prices=prices, allow_gaps=allow_gaps, replace=replace, source=file.name)
+        for cur, prices in series.items()
+    ]
     with writer_store() as store:
-        result = import_prices(store, points, file.name, allow_gaps, replace)
-    emit(result, as_json, lambda d: console.print(kv_table("prices imported", d)))
+        result = store_prices(store, [p for r in requests for p in price_points(r)], file.name, allow_gaps, replace)
+    emit(result.to_json(), as_json, lambda d: console.print(kv_table("prices imported", d)))
 
 
 @prices_app.command("sync")
@@ -89,7 +91,7 @@ def prices_sync(
 ) -> None:
     """Fetch daily prices from a public price API; gaps, outliers and changes to stored prices
     are refused unless allowed."""
-    from hashlens.economics.daily import import_prices
+    from hashlens.economics.daily import PricesFetched, store_prices
     from hashlens.sources.price_apis import KrakenOHLC, open_price_source, screen_prices
 
     client = open_price_source(source, currency, interval)
@@ -104,9 +106,12 @@ def prices_sync(
             f"{px:,.2f} against {med:,.2f}; check the source, or pass --allow-outliers"
         )
     with writer_store() as store:
-        result = import_prices(store, points, source, allow_gaps, replace)
-    result["outliers"] = [f"{d} {cur} {px:,.2f} (neighbours {med:,.2f})" for d, cur, px, med in screen.outliers]
-    emit(result, as_json, lambda d: console.print(kv_table("prices fetched", d)))
+        stored = store_prices(store, points, source, allow_gaps, replace)
+    result = PricesFetched(
+        **dict(stored),
+        outliers=[f"{d} {cur} {px:,.2f} (neighbours {med:,.2f})" for d, cur, px, med in screen.outliers],
+    )
+    emit(result.to_json(), as_json, lambda d: console.print(kv_table("prices fetched", d)))
 
 
 @app.command()
@@ -122,9 +127,6 @@ def hashprice(
     as_json: JsonOpt = False,
 ) -> None:
     """Hashprice: expected revenue of 1 PH/s (and 1 TH/s) per day, in BTC, sats and USD."""
-    positive(price, "--price")
-    if fees_btc is not None and fees_btc < 0:
-        raise HashlensError("--fees-btc must not be negative")
     one_day = price is None and fees_btc is None and not (start or end or out)
     answer = served("/v1/hashprice", date=parse_day(day)) if one_day else None
     if answer is not None:
@@ -171,42 +173,45 @@ def _hashprice_here(
     """``hashprice`` computed in this process: one day's row, or (printed here, None returned)
     the series summary."""
     from hashlens.economics.daily import hashprice_days, hashprice_series, latest_day
+    from hashlens.economics.models import HashpriceRequest, HashpriceSeriesRequest
 
+    if start or end or out:
+        sreq = HashpriceSeriesRequest.build(start=start, end=end)
+        with ready_store(as_json) as store:
+            series = hashprice_series(store, sreq.start, sreq.end or latest_day(store))
+        rows = [r.to_json() for r in series.rows] if out or as_json else []
+        if out:
+            _write_table(rows, out)
+        atl = series.all_time_low_usd
+        emit(
+            {
+                "all_time_low_usd": atl.to_json() if atl else None,
+                "days": len(series.rows),
+                "written": str(out) if out else None,
+                "rows": rows if as_json and not out else None,
+            },
+            as_json,
+            lambda d: console.print(
+                kv_table(
+                    "Hashprice series",
+                    {
+                        "days": f"{d['days']:,}",
+                        "all-time low": (
+                            f"{fmt_quantity(d['all_time_low_usd']['usd_per_ph_day'], 'USD/PH/day')} "
+                            f"on {d['all_time_low_usd']['date']}"
+                        )
+                        if d["all_time_low_usd"]
+                        else "n/a",
+                        "written": d["written"] or "-",
+                    },
+                )
+            ),
+        )
+        return None
+    req = HashpriceRequest.build(date=day, btc_price_usd=price, fees_btc=fees_btc)
     with ready_store(as_json) as store:
-        if start or end or out:
-            s = parse_day(start, "--start")
-            e = parse_day(end, "--end") or latest_day(store)
-            series = hashprice_series(store, s, e)
-            if out:
-                _write_table(series["rows"], out)
-            emit(
-                {
-                    "all_time_low_usd": series["all_time_low_usd"],
-                    "days": len(series["rows"]),
-                    "written": str(out) if out else None,
-                    "rows": series["rows"] if as_json and not out else None,
-                },
-                as_json,
-                lambda d: console.print(
-                    kv_table(
-                        "Hashprice series",
-                        {
-                            "days": f"{d['days']:,}",
-                            "all-time low": (
-                                f"{fmt_quantity(d['all_time_low_usd']['usd_per_ph_day'], 'USD/PH/day')} "
-                                f"on {d['all_time_low_usd']['date']}"
-                            )
-                            if d["all_time_low_usd"]
-                            else "n/a",
-                            "written": d["written"] or "-",
-                        },
-                    )
-                ),
-            )
-            return None
-        d = parse_day(day) or latest_day(store)
-        result: dict[str, Any] = hashprice_days(store, [d], price, fees_btc)[0].as_dict()
-        return result
+        d = req.date or latest_day(store)
+        return hashprice_days(store, [d], req.btc_price_usd, req.fees_btc)[0].to_json()
 
 
 def _write_table(rows: list[dict[str, Any]], out: Path) -> None:
@@ -233,7 +238,7 @@ def asics(
     """The ASIC catalogue: models, release dates, TH/s, W, J/TH and sources."""
     from hashlens.economics.asics import load_catalogue
 
-    rows = [a.as_dict() for a in load_catalogue(file)]
+    rows = [a.to_json() for a in load_catalogue(file)]
 
     def render(rs: list[dict[str, Any]]) -> None:
         from rich.table import Table
@@ -255,28 +260,6 @@ def asics(
     emit(rows, as_json, render)
 
 
-def _operating(
-    power_price: float,
-    pool_fee: float,
-    stale: float,
-    uptime: float,
-    pue: float,
-    hosting_kwh: float,
-    hosting_kw_month: float,
-) -> Any:
-    from hashlens.economics.fleet import Operating
-
-    return Operating.build(
-        power_price_usd_per_kwh=power_price,
-        pool_fee=pool_fee,
-        stale_rate=stale,
-        uptime=uptime,
-        pue=pue,
-        hosting_usd_per_kwh=hosting_kwh,
-        hosting_usd_per_kw_month=hosting_kw_month,
-    )
-
-
 @app.command()
 def fleet(
     file: Annotated[Path, typer.Argument(help="CSV or YAML: model,count or hashrate_ths,efficiency_j_per_th,count.")],
@@ -296,18 +279,26 @@ def fleet(
     """Fleet profitability: revenue, power, profit, breakevens, switch-off price, share under water."""
     from hashlens.economics.asics import load_catalogue
     from hashlens.economics.daily import hashprice_days, latest_day
-    from hashlens.economics.fleet import fleet_on_day, load_fleet
+    from hashlens.economics.fleet import fleet_on_day, read_fleet_file
+    from hashlens.economics.models import FleetRequest
 
-    positive(price, "--price")
-    positive(hashprice_usd, "--hashprice")
-    if power_price < 0:
-        raise HashlensError("--power-price must not be negative")
-    op = _operating(power_price, pool_fee, stale, uptime, pue, hosting_kwh, hosting_kw_month)
-    groups = load_fleet(file, load_catalogue(asic_file))
+    req = FleetRequest.build(
+        machines=read_fleet_file(file),
+        power_price_usd_per_kwh=power_price,
+        pool_fee=pool_fee,
+        stale_rate=stale,
+        uptime=uptime,
+        pue=pue,
+        hosting_usd_per_kwh=hosting_kwh,
+        hosting_usd_per_kw_month=hosting_kw_month,
+        date=day,
+        btc_price_usd=price,
+        hashprice_usd_per_ph_day=hashprice_usd,
+    )
+    catalogue = load_catalogue(asic_file)
     with ready_store(as_json) as store:
-        d = parse_day(day) or latest_day(store)
-        hp_row = hashprice_days(store, [d], price)[0]
-    data = fleet_on_day(groups, op, hp_row, price, hashprice_usd)
+        hp_row = hashprice_days(store, [req.date or latest_day(store)], req.btc_price_usd)[0]
+    data = fleet_on_day(req, hp_row, catalogue).to_json()
 
     def render(x: dict[str, Any]) -> None:
         from rich import box
@@ -474,15 +465,14 @@ def power(
 ) -> None:
     """Network power [GW] and energy [TWh/yr], CBECI method: bounds and best guess."""
     from hashlens.economics.asics import load_catalogue
-    from hashlens.economics.daily import latest_day
-    from hashlens.economics.power import network_power_on_days
+    from hashlens.economics.models import PowerRequest
+    from hashlens.economics.power import network_power
 
-    positive(power_price, "--power-price")
+    req = PowerRequest.build(date=day, start=start, power_price_usd_per_kwh=power_price)
     cat = load_catalogue(asic_file)
     with ready_store(as_json) as store:
-        d = parse_day(day) or latest_day(store)
-        rows = network_power_on_days(store, monthly_days(start, d), power_price, catalogue=cat)
-    out = [r.as_dict() for r in rows]
+        rows = network_power(store, req, catalogue=cat)
+    out = [r.to_json() for r in rows]
     data: Any = out if start else out[0]
 
     def render(x: Any) -> None:

@@ -9,20 +9,17 @@ from typing import Annotated, Any
 import typer
 
 from hashlens.cli.app import JsonOpt, app, console, emit, kv_table
-from hashlens.cli.economics_cmds import parse_day, positive
 from hashlens.cli.stores import ready_store
-from hashlens.errors import HashlensError
 
 
 def week(as_of: str | None, price: float | None, paths: int, seed: int, quiet: bool) -> Any:
     """The store's WeeklyFigures for the options the report and `weekly` share."""
     from hashlens.weekly import WeeklyFigures
+    from hashlens.weekly.models import WeeklyRequest
 
-    positive(price, "--price")
-    if not 100 <= paths <= 200_000:
-        raise HashlensError("--paths must be between 100 and 200,000")
+    req = WeeklyRequest.build(as_of=as_of, btc_price_usd=price, paths=paths, seed=seed)
     with ready_store(quiet, miners=True) as store:
-        return WeeklyFigures.compute(store, parse_day(as_of, "--as-of"), price, paths, seed)
+        return WeeklyFigures.compute(store, req.as_of, req.btc_price_usd, req.paths, req.seed)
 
 
 @app.command()
@@ -60,7 +57,7 @@ def weekly(
     as_json: JsonOpt = False,
 ) -> None:
     """The week's figures (what the report words and the dashboard draws), as of one day."""
-    data = week(as_of, price, paths, seed, as_json).as_dict()
+    data = week(as_of, price, paths, seed, as_json).to_json()
 
     def render(d: dict[str, Any]) -> None:
         a = d["difficulty"]["latest"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-from dataclasses import asdict, dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
+from pydantic import Field, field_serializer
+
+from hashlens.contracts import Result
 from hashlens.errors import HashlensError
 
 #: Relative tolerance between a row's efficiency and W / (TH/s).
@@ -18,25 +19,27 @@ EFFICIENCY_TOLERANCE = 0.03
 COLUMNS = ("maker", "model", "release_date", "hashrate_ths", "power_w", "efficiency_j_per_th", "cooling", "source")
 
 
-@dataclass(frozen=True)
-class Asic:
+class Asic(Result):
+    """One machine model of the catalogue (``hashlens asics``, ``GET /v1/asics``) with its rated
+    specification and where it is from."""
+
     maker: str
     model: str
-    release_date: date  # first of the release month
-    hashrate_ths: float
-    power_w: float
-    efficiency_j_per_th: float
-    cooling: str
-    source: str
+    release_date: date = Field(..., description="Release month, YYYY-MM (the first of the month).")
+    hashrate_ths: float = Field(..., description="Rated hashrate [TH/s].")
+    power_w: float = Field(..., description="Rated power at the wall [W].")
+    efficiency_j_per_th: float = Field(..., description="power_w / hashrate_ths [J/TH].")
+    cooling: str = Field(..., description="air, hydro or immersion.")
+    source: str = Field(..., description="Where the specification is from.")
+
+    @field_serializer("release_date")
+    def _month(self, d: date) -> str:
+        return d.strftime("%Y-%m")
 
     @property
     def name(self) -> str:
+        """Maker and model, as the catalogue names it."""
         return f"{self.maker} {self.model}"
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["release_date"] = self.release_date.strftime("%Y-%m")
-        return d
 
 
 def _num(row: dict[str, str], col: str, where: str) -> float:
@@ -77,14 +80,14 @@ def parse_catalogue(text: str, source: str) -> list[Asic]:
             raise HashlensError(f"{where}: maker and model are required")
         out.append(
             Asic(
-                row["maker"].strip(),
-                row["model"].strip(),
-                released,
-                ths,
-                w,
-                round(eff, 2),
-                (row.get("cooling") or "air").strip(),
-                (row.get("source") or "").strip(),
+                maker=row["maker"].strip(),
+                model=row["model"].strip(),
+                release_date=released,
+                hashrate_ths=ths,
+                power_w=w,
+                efficiency_j_per_th=round(eff, 2),
+                cooling=(row.get("cooling") or "air").strip(),
+                source=(row.get("source") or "").strip(),
             )
         )
     return out

@@ -30,15 +30,17 @@ References
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from pydantic import Field
 
+from hashlens.contracts import Result, finite_or_none
 from hashlens.economics.asics import Asic
 from hashlens.economics.fleet import Operating, breakeven_hashprice_usd_per_ph_day
 from hashlens.errors import HashlensError
@@ -83,37 +85,37 @@ def threshold_j_per_th(hashprice_usd_per_th_day: ArrayLike, power_price_usd_per_
     return float(out) if out.ndim == 0 else out
 
 
-@dataclass(frozen=True)
-class NetworkPower:
-    """One day of the CBECI calculation (see :func:`network_power_series`).
+class NetworkPower(Result):
+    """One day of the CBECI calculation (see :func:`network_power_series`); ``GET /v1/power``,
+    ``hashlens power`` and the weekly figures show it.
 
     Efficiencies are the day's (its profitable set, or carried forward); powers and energies
-    are the trailing 7-day means Cambridge publishes.
+    are the trailing 7-day means Cambridge publishes. A value that does not exist (no profitable
+    model on or before the day, an unknown hashrate) is null.
     """
 
-    as_of: str
-    threshold_j_per_th: float  # the day's ε* [J/TH]
-    threshold_mean_j_per_th: float  # trailing 14-day mean of ε*, the cut the set uses [J/TH]
-    profitable_models: int  # size of the day's own profitable set (0 when carried forward)
-    lower_j_per_th: float
-    guess_j_per_th: float  # plain mean efficiency of the profitable set [J/TH]
-    upper_j_per_th: float
-    hashrate_ehs: float
-    power_gw_lower: float
-    power_gw_guess: float
-    power_gw_upper: float
-    energy_twh_per_year_lower: float
-    energy_twh_per_year_guess: float
-    energy_twh_per_year_upper: float
+    as_of: str = Field(..., description="The UTC day.")
+    threshold_j_per_th: float | None = Field(..., description="The day's profitability threshold ε* [J/TH].")
+    threshold_mean_j_per_th: float | None = Field(
+        ..., description="Trailing 14-day mean of ε*, the cut the set uses [J/TH]."
+    )
+    profitable_models: int = Field(..., description="Size of the day's own profitable set (0 when carried forward).")
+    lower_j_per_th: float | None = Field(..., description="Most efficient profitable model [J/TH].")
+    guess_j_per_th: float | None = Field(..., description="Plain mean efficiency of the profitable set [J/TH].")
+    upper_j_per_th: float | None = Field(..., description="Least efficient profitable model [J/TH].")
+    hashrate_ehs: float | None = Field(..., description="[EH/s]")
+    power_gw_lower: float | None = Field(..., description="7-day mean [GW].")
+    power_gw_guess: float | None = Field(..., description="7-day mean [GW].")
+    power_gw_upper: float | None = Field(..., description="7-day mean [GW].")
+    energy_twh_per_year_lower: float | None = Field(..., description="Annualised [TWh/yr].")
+    energy_twh_per_year_guess: float | None = Field(..., description="Annualised [TWh/yr].")
+    energy_twh_per_year_upper: float | None = Field(..., description="Annualised [TWh/yr].")
     carried_forward: bool
-    carried_from: str | None  # the last day with a profitable set, when carried forward
-    threshold_days: int  # days that went into the threshold mean (14 once the series has them)
-    smoothing_days: int  # days that went into the 7-day power mean (7 once the series has them)
+    carried_from: str | None = Field(..., description="The last day with a profitable set, when carried forward.")
+    threshold_days: int = Field(..., description="Days in the threshold mean (14 once the series has them).")
+    smoothing_days: int = Field(..., description="Days in the 7-day power mean (7 once the series has them).")
     note: str
-    hashrate_method: str = ""  # how the day's hashrate is known (filled by the store composition)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    hashrate_method: str = Field("", description="How the day's hashrate is known (filled from the store).")
 
 
 def read_cbeci_hardware(path: str | Path) -> list[Asic]:
@@ -133,7 +135,18 @@ def read_cbeci_hardware(path: str | Path) -> list[Asic]:
                 except (KeyError, TypeError, ValueError):
                     raise HashlensError(f"{p}: line {lineno}: not a CBECI hardware row") from None
                 name = (row.get("Miner_name") or "?").strip()
-                out.append(Asic("CBECI", name, released, 1.0, eff, eff, "air", f"{p.name} line {lineno}"))
+                out.append(
+                    Asic(
+                        maker="CBECI",
+                        model=name,
+                        release_date=released,
+                        hashrate_ths=1.0,
+                        power_w=eff,
+                        efficiency_j_per_th=eff,
+                        cooling="air",
+                        source=f"{p.name} line {lineno}",
+                    )
+                )
     except OSError as exc:
         raise HashlensError(f"{p}: {exc.strerror}") from None
     return out
@@ -284,19 +297,19 @@ def network_power_series(
         out.append(
             NetworkPower(
                 as_of=d.isoformat(),
-                threshold_j_per_th=float(eps_star[i]),
-                threshold_mean_j_per_th=float(eps_mean[i]),
+                threshold_j_per_th=finite_or_none(eps_star[i]),
+                threshold_mean_j_per_th=finite_or_none(eps_mean[i]),
                 profitable_models=int(count[i]),
-                lower_j_per_th=float(eff_c[i, 0]),
-                guess_j_per_th=float(eff_c[i, 1]),
-                upper_j_per_th=float(eff_c[i, 2]),
-                hashrate_ehs=float(hr[i]),
-                power_gw_lower=float(gw_s[i, 0]),
-                power_gw_guess=float(gw_s[i, 1]),
-                power_gw_upper=float(gw_s[i, 2]),
-                energy_twh_per_year_lower=float(twh[i, 0]),
-                energy_twh_per_year_guess=float(twh[i, 1]),
-                energy_twh_per_year_upper=float(twh[i, 2]),
+                lower_j_per_th=finite_or_none(eff_c[i, 0]),
+                guess_j_per_th=finite_or_none(eff_c[i, 1]),
+                upper_j_per_th=finite_or_none(eff_c[i, 2]),
+                hashrate_ehs=finite_or_none(hr[i]),
+                power_gw_lower=finite_or_none(gw_s[i, 0]),
+                power_gw_guess=finite_or_none(gw_s[i, 1]),
+                power_gw_upper=finite_or_none(gw_s[i, 2]),
+                energy_twh_per_year_lower=finite_or_none(twh[i, 0]),
+                energy_twh_per_year_guess=finite_or_none(twh[i, 1]),
+                energy_twh_per_year_upper=finite_or_none(twh[i, 2]),
                 carried_forward=bool(carried),
                 carried_from=days[int(idx[i])].isoformat() if carried else None,
                 threshold_days=int(thr_n[i]),
@@ -313,4 +326,5 @@ def energy_twh(powers: Sequence[NetworkPower]) -> float:
 
     .. math:: E = \\sum_d P^{guess}_d \\cdot 24\\,\\mathrm{h} / 1000
     """
-    return float(sum(p.power_gw_guess for p in powers) * 24 / 1000)
+    # A day without a value (no profitable model yet) makes the total unknown (NaN), not smaller.
+    return float(sum(p.power_gw_guess if p.power_gw_guess is not None else math.nan for p in powers) * 24 / 1000)

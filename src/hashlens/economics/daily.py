@@ -10,38 +10,66 @@ of November 2025 falls on the 22nd this way, on the 23rd with the same day's ope
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from hashlens.chain.adjustments import last_earlier_at_or_below
 from hashlens.chain.clock import ChainClock, day_of, end_of_day
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, block_subsidy_btc, next_halving_height
+from hashlens.contracts import Result
 from hashlens.economics.hashprice import (
     hashprice_btc_per_ph_day,
     hashprice_usd_per_ph_day,
     hashvalue_sats_per_th_day,
 )
+from hashlens.economics.models import PricesImport
 from hashlens.errors import HashlensError
 from hashlens.sources.prices import PricePoint, find_gaps
 from hashlens.store import Store
+from hashlens.units import SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 PRICE_INSTANT = "24:00 UTC (the next day's first-minute price)"
 
 
-def import_prices(
+class PricesImported(Result):
+    """What a price import stored and found (``hashlens prices import``, ``POST /v1/import/prices``)."""
+
+    source: str
+    rows: int = Field(..., description="Prices in the import [-].")
+    currencies: list[str]
+    gaps: dict[str, list[str]] = Field(..., description="Missing days per currency (the first ten, then '...').")
+    new: int = Field(..., description="Prices stored for the first time [-].")
+    unchanged: int = Field(..., description="Prices equal to the stored ones [-].")
+    replaced: int = Field(..., description="Stored prices overwritten (with replace) [-].")
+    replaced_days: list[str] = Field(..., description="Their days and currencies (the first ten, then '...').")
+
+
+class PricesFetched(PricesImported):
+    """A price import from a price API, with the outliers it let through (``hashlens prices sync``)."""
+
+    outliers: list[str] = Field(default_factory=list, description="Prices 10x off their neighbours, stored as allowed.")
+
+
+def price_points(request: PricesImport) -> list[PricePoint]:
+    """A :class:`~hashlens.economics.models.PricesImport`'s prices as points, by day."""
+    return sorted((PricePoint(d, request.currency, p) for d, p in request.prices.items()), key=lambda x: x.day)
+
+
+def store_prices(
     store: Store, points: list[PricePoint], source: str, allow_gaps: bool = False, replace: bool = False
-) -> dict[str, Any]:
+) -> PricesImported:
     """Store a price series in one transaction; refuse gaps unless allowed (they are then
     left as gaps, never filled).
 
     Prices already stored for a day and currency are compared first: equal ones are counted
     as unchanged; differing ones refuse the import (naming how many and which days) unless
     ``replace``, when they are overwritten and the report says which. Nothing is written
-    before the report is complete."""
+    before the report is complete. ``allow_gaps``, ``replace`` and ``source`` are
+    :class:`~hashlens.economics.models.PricesImport`'s fields (:func:`price_points` gives its points)."""
     gaps = find_gaps(points)
     if gaps and not allow_gaps:
         cur, days = next(iter(gaps.items()))
@@ -75,50 +103,72 @@ def import_prices(
             f"{source}: {len(differ)} stored price(s) differ from this file (first {c} {d.isoformat()}: "
             f"stored {old:g}, file {new:g}); nothing imported; pass --replace to overwrite them"
         )
-    result = {
-        "source": source,
-        "rows": len(points),
-        "currencies": sorted({p.currency for p in points}),
-        "gaps": {k: [d.isoformat() for d in v[:10]] + (["..."] if len(v) > 10 else []) for k, v in gaps.items()},
-        "new": len(points) - unchanged - len(differ),
-        "unchanged": unchanged,
-        "replaced": len(differ),
-        "replaced_days": days_of(differ),
-    }
+    result = PricesImported(
+        source=source,
+        rows=len(points),
+        currencies=sorted({p.currency for p in points}),
+        gaps={k: [d.isoformat() for d in v[:10]] + (["..."] if len(v) > 10 else []) for k, v in gaps.items()},
+        new=len(points) - unchanged - len(differ),
+        unchanged=unchanged,
+        replaced=len(differ),
+        replaced_days=days_of(differ),
+    )
     store.write_prices([p.day for p in points], [p.currency for p in points], [p.price for p in points], source)
     return result
 
 
-@dataclass(frozen=True)
-class DayHashprice:
-    """Hashprice of one UTC day, taken at 24:00 UTC, with how each input is known."""
+def import_prices(
+    store: Store, points: list[PricePoint], source: str, allow_gaps: bool = False, replace: bool = False
+) -> dict[str, Any]:
+    """:func:`store_prices` as plain data, for callers that read it as a mapping (the follower,
+    :mod:`hashlens.chain.follow`, until it reads the typed result)."""
+    return store_prices(store, points, source, allow_gaps, replace).to_json()
 
-    date: str
-    height: int
-    height_exact: bool
-    difficulty: float
+
+class DayHashprice(Result):
+    """Hashprice of one UTC day, taken at 24:00 UTC, with how each input is known (``hashlens
+    hashprice``, ``GET /v1/hashprice``)."""
+
+    date: str = Field(..., description="The UTC day.")
+    height: int = Field(..., description="The tip at 24:00 UTC [-].")
+    height_exact: bool = Field(..., description="From stored block times; else interpolated in the period.")
+    difficulty: float = Field(..., description="Difficulty of the period in force [-].")
     period_start_height: int
-    period_start_source: str  # stored / retarget-implied / estimated
-    subsidy_btc: float
-    fees_btc: float
+    period_start_source: str = Field(..., description="stored / retarget-implied / estimated")
+    subsidy_btc: float = Field(..., description="[BTC/block]")
+    fees_btc: float = Field(..., description="Mean fees per block [BTC/block].")
     fee_source: str
-    btc_per_ph_day: float
-    sats_per_th_day: float
-    btc_per_th_day: float
-    price_usd: float | None
+    btc_per_ph_day: float = Field(..., description="[BTC per PH/s per day]")
+    sats_per_th_day: float = Field(..., description="[sat per TH/s per day]")
+    btc_per_th_day: float = Field(..., description="[BTC per TH/s per day]")
+    price_usd: float | None = Field(..., description="BTC price at 24:00 UTC [USD]; null if none stored.")
     price_source: str
-    usd_per_ph_day: float | None
-    usd_per_th_day: float | None
-    after_halving_btc_per_ph_day: float
+    usd_per_ph_day: float | None = Field(..., description="[USD per PH/s per day]")
+    usd_per_th_day: float | None = Field(..., description="[USD per TH/s per day]")
+    after_halving_btc_per_ph_day: float = Field(..., description="The same with the next era's subsidy.")
     after_halving_usd_per_ph_day: float | None
 
-    def as_dict(self) -> dict[str, Any]:
-        # Every field is a plain value: a shallow copy. (``dataclasses.asdict`` deep-copies each
-        # value; over a 5,000-day series that was 60 % of the week's figures.)
-        return {name: getattr(self, name) for name in _DAY_FIELDS}
+
+class HashpriceDay(DayHashprice):
+    """A day of a hashprice series, with the last earlier day at or below it."""
+
+    usd_lowest_since: str | None = Field(..., description="The last earlier day whose USD hashprice was at or below.")
 
 
-_DAY_FIELDS = tuple(f.name for f in fields(DayHashprice))
+class AllTimeLow(Result):
+    """The lowest USD hashprice of a series."""
+
+    date: str
+    usd_per_ph_day: float = Field(..., description="[USD per PH/s per day]")
+    fees_included: bool = Field(..., description="False where no per-block fees are stored (subsidy only).")
+
+
+class HashpriceSeries(Result):
+    """Daily hashprice over a span (``GET /v1/hashprice/series``, the weekly figures)."""
+
+    rows: list[HashpriceDay]
+    all_time_low_usd: AllTimeLow | None
+    price_instant: str = Field(..., description="The instant each day's price is taken at.")
 
 
 def hashprice_days(
@@ -133,6 +183,18 @@ def hashprice_days(
     144-block mean where block stats exist, else ``fees_btc``, else zero (stated in
     ``fee_source``); priced with ``price_usd`` if given, else the stored USD price at that
     instant. A day the store's periods do not reach is an error, never a fallback."""
+    return [DayHashprice.model_validate(r) for r in _day_rows(store, days, price_usd, fees_btc, clock)]
+
+
+def _day_rows(
+    store: Store,
+    days: list[date],
+    price_usd: float | None = None,
+    fees_btc: float | None = None,
+    clock: ChainClock | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`hashprice_days`' rows before they are typed (a series types them once, with its
+    lowest-since)."""
     if not days:
         return []
     clock = clock or ChainClock.from_store(store)
@@ -154,12 +216,17 @@ def hashprice_days(
     px_arr = np.array([np.nan if x is None else x for x in prices], dtype=float)
     usd = np.asarray(hashprice_usd_per_ph_day(diff, subsidy, fee, px_arr), dtype=float)
     usd_after = np.asarray(hashprice_usd_per_ph_day(diff, next_subsidy, fee, px_arr), dtype=float)
+    # Plain Python values first (indexing numpy arrays one element at a time is slow), then
+    # one validated row per day.
+    known, h_, ex_, d_, p_ = fee_known.tolist(), heights.tolist(), exact.tolist(), diff.tolist(), pidx.tolist()
+    sub_, fee_, hp_, sats_, usd_ = subsidy.tolist(), fee.tolist(), hp.tolist(), sats.tolist(), usd.tolist()
+    hpa_, usda_, src_ = hp_after.tolist(), usd_after.tolist(), clock.start_source.tolist()
     out = []
     for i, d in enumerate(days):
         px = prices[i]
         fsrc = (
             "trailing 144-block mean of per-block fees"
-            if fee_known[i]
+            if known[i]
             else "given per block"
             if fees_btc is not None
             else "no per-block fees stored for this day: subsidy only"
@@ -172,28 +239,41 @@ def hashprice_days(
             else f"none: no USD price stored for {d + timedelta(days=1)} (the price at 24:00 UTC of {d}); give a price"
         )
         out.append(
-            DayHashprice(
-                date=d.isoformat(),
-                height=int(heights[i]),
-                height_exact=bool(exact[i]),
-                difficulty=float(diff[i]),
-                period_start_height=int(pidx[i]) * N,
-                period_start_source=str(clock.start_source[pidx[i]]),
-                subsidy_btc=float(subsidy[i]),
-                fees_btc=float(fee[i]),
-                fee_source=fsrc,
-                btc_per_ph_day=float(hp[i]),
-                sats_per_th_day=float(sats[i]),
-                btc_per_th_day=float(hp[i]) / 1000,
-                price_usd=px,
-                price_source=psrc,
-                usd_per_ph_day=float(usd[i]) if px is not None else None,
-                usd_per_th_day=float(usd[i]) / 1000 if px is not None else None,
-                after_halving_btc_per_ph_day=float(hp_after[i]),
-                after_halving_usd_per_ph_day=float(usd_after[i]) if px is not None else None,
-            )
+            {
+                "date": d.isoformat(),
+                "height": int(h_[i]),
+                "height_exact": bool(ex_[i]),
+                "difficulty": float(d_[i]),
+                "period_start_height": int(p_[i]) * N,
+                "period_start_source": str(src_[p_[i]]),
+                "subsidy_btc": sub_[i],
+                "fees_btc": fee_[i],
+                "fee_source": fsrc,
+                "btc_per_ph_day": hp_[i],
+                "sats_per_th_day": sats_[i],
+                "btc_per_th_day": hp_[i] / 1000,
+                "price_usd": px,
+                "price_source": psrc,
+                "usd_per_ph_day": usd_[i] if px is not None else None,
+                "usd_per_th_day": usd_[i] / 1000 if px is not None else None,
+                "after_halving_btc_per_ph_day": hpa_[i],
+                "after_halving_usd_per_ph_day": usda_[i] if px is not None else None,
+            }
         )
     return out
+
+
+def monthly_days(start: date | None, end: date) -> list[date]:
+    """``end`` alone, or with ``start``: the start day and each 1st of a month after it, to ``end``."""
+    if start is None:
+        return [end]
+    if start > end:
+        raise HashlensError(f"start {start} is after {end}")
+    days = []
+    while start <= end:
+        days.append(start)
+        start = (start.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return days
 
 
 def latest_day(store: Store, clock: ChainClock | None = None) -> date:
@@ -207,59 +287,56 @@ def latest_day(store: Store, clock: ChainClock | None = None) -> date:
     return min(chain_day, last_price - timedelta(days=1))
 
 
-def hashprice_series(store: Store, start: date | None, end: date, clock: ChainClock | None = None) -> dict[str, Any]:
+def hashprice_series(store: Store, start: date | None, end: date, clock: ChainClock | None = None) -> HashpriceSeries:
     """Daily hashprice from ``start`` (default: the first stored price) to ``end``, with its
     all-time low and each day's "lowest since" (the last earlier day at or below it)."""
     clock = clock or ChainClock.from_store(store)
-    empty: dict[str, Any] = {"rows": [], "all_time_low_usd": None, "price_instant": PRICE_INSTANT}
     if start is None:
         first = store.first_price_day()
         if first is None or first > end:
-            return empty  # no stored price up to the end: no USD series
+            return HashpriceSeries(rows=[], all_time_low_usd=None, price_instant=PRICE_INSTANT)
         start = first
     if end < start:
         raise HashlensError(f"the series' end {end} is before its start {start}")
     clock.require_covered(end_of_day(end), f"the series' end {end}")
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    rows = hashprice_days(store, days, clock=clock)
-    usd = np.array([r.usd_per_ph_day if r.usd_per_ph_day is not None else np.nan for r in rows])
+    rows = _day_rows(store, days, clock=clock)
+    usd = np.array([r["usd_per_ph_day"] if r["usd_per_ph_day"] is not None else np.nan for r in rows])
     valid = ~np.isnan(usd)
     lowest_since: list[str | None] = [None] * len(rows)
     vi = np.flatnonzero(valid)
     if vi.size:
         j = last_earlier_at_or_below(usd[vi])
         for k, i in enumerate(vi.tolist()):
-            lowest_since[i] = rows[int(vi[j[k]])].date if j[k] >= 0 else None
+            lowest_since[i] = rows[int(vi[j[k]])]["date"] if j[k] >= 0 else None
     atl = None
     if valid.any():
         m = int(np.nanargmin(usd))
-        atl = {
-            "date": rows[m].date,
-            "usd_per_ph_day": float(usd[m]),
-            # Days past the per-block data count the subsidy alone: say which kind the low is.
-            "fees_included": rows[m].fee_source.startswith("trailing"),
-        }
-    return {
-        "rows": [r.as_dict() | {"usd_lowest_since": ls} for r, ls in zip(rows, lowest_since, strict=True)],
-        "all_time_low_usd": atl,
-        "price_instant": PRICE_INSTANT,
-    }
+        # Days past the per-block data count the subsidy alone: say which kind the low is.
+        atl = AllTimeLow(
+            date=rows[m]["date"],
+            usd_per_ph_day=float(usd[m]),
+            fees_included=rows[m]["fee_source"].startswith("trailing"),
+        )
+    return HashpriceSeries(
+        rows=[
+            HashpriceDay.model_validate(r | {"usd_lowest_since": ls}) for r, ls in zip(rows, lowest_since, strict=True)
+        ],
+        all_time_low_usd=atl,
+        price_instant=PRICE_INSTANT,
+    )
 
 
-@dataclass(frozen=True)
-class HashrateOnDay:
+class HashrateOnDay(Result):
     """Network hashrate at 24:00 UTC of a day, by the best method the data allow."""
 
     date: str
-    hashrate_ehs: float
-    low_ehs: float
-    high_ehs: float
+    hashrate_ehs: float = Field(..., description="[EH/s]")
+    low_ehs: float = Field(..., description="Lower end of the 95 % interval [EH/s].")
+    high_ehs: float = Field(..., description="Upper end of the 95 % interval [EH/s].")
     method: str
     start_height: int
     end_height: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def network_hashrate_on(clock: ChainClock, day: date, level: float = 0.95) -> HashrateOnDay:
@@ -289,13 +366,13 @@ def network_hashrate_on(clock: ChainClock, day: date, level: float = 0.95) -> Ha
             work = period_work_table({int(q): int(clock.bits[q]) for q in ps})
             est = hashrate_over_blocks(clock.block_h[sl], clock.block_t[sl], work, level)
             return HashrateOnDay(
-                day.isoformat(),
-                est.hashrate_ehs,
-                est.low_ehs,
-                est.high_ehs,
-                est.method,
-                est.start_height,
-                est.end_height,
+                date=day.isoformat(),
+                hashrate_ehs=est.hashrate_ehs,
+                low_ehs=est.low_ehs,
+                high_ehs=est.high_ehs,
+                method=est.method,
+                start_height=est.start_height,
+                end_height=est.end_height,
             )
     q = p - 1
     dur = clock.implied_duration_s(q) if q >= 0 else None
@@ -306,12 +383,12 @@ def network_hashrate_on(clock: ChainClock, day: date, level: float = 0.95) -> Ha
     scale = h / (N / dur)
     how = "/".join(sorted({str(clock.start_source[q]), str(clock.start_source[q + 1])}))
     return HashrateOnDay(
-        day.isoformat(),
-        h,
-        lo_rate * scale,
-        hi_rate * scale,
-        f"implied by the period from height {q * N:,} (its work over its {dur / 86400:.2f} days; start times "
-        f"{how}); {level:.0%} interval from Gamma({N}) block intervals",
-        q * N,
-        (q + 1) * N,
+        date=day.isoformat(),
+        hashrate_ehs=h,
+        low_ehs=lo_rate * scale,
+        high_ehs=hi_rate * scale,
+        method=f"implied by the period from height {q * N:,} (its work over its {dur / SECONDS_PER_DAY:.2f} days; "
+        f"start times {how}); {level:.0%} interval from Gamma({N}) block intervals",
+        start_height=q * N,
+        end_height=(q + 1) * N,
     )

@@ -21,30 +21,40 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pydantic import Field
 
-from hashlens.contracts import Request
+from hashlens.contracts import Result, finite_or_none
 from hashlens.economics.asics import Asic, find_model
-from hashlens.errors import HashlensError
+from hashlens.economics.models import FleetRequest, Machine, Operating
+from hashlens.errors import HashlensError, Refused
 from hashlens.units import DAYS_PER_MONTH
 
 if TYPE_CHECKING:
     from hashlens.economics.daily import DayHashprice
 
+__all__ = [
+    "DailyCost",
+    "FleetGroup",
+    "FleetMachine",
+    "FleetResult",
+    "FleetTotals",
+    "MachineEconomics",
+    "Operating",
+    "breakeven_hashprice_usd_per_ph_day",
+    "evaluate_fleet",
+    "fleet_groups",
+    "fleet_on_day",
+    "fleet_over_days",
+    "group_arrays",
+    "load_fleet",
+    "machine_daily_cost",
+    "machines_that_pay",
+    "read_fleet_file",
+    "read_fleet_rows",
+    "revenue_share",
+    "share_under_water",
+    "unit_economics",
+]
+
 HOURS_PER_DAY = 24
-
-
-class Operating(Request):
-    """How a fleet is run: fees, losses and facility costs, with their bounds (the one contract
-    that ``hashlens fleet``, ``POST /v1/fleet``, the fleet outlook and the library share)."""
-
-    power_price_usd_per_kwh: float = Field(0.05, ge=0, le=10, description="Power price [USD/kWh].")
-    pool_fee: float = Field(0.02, ge=0, le=1, description="Share of revenue paid to the pool [0-1].")
-    stale_rate: float = Field(0.0, ge=0, le=1, description="Share of work lost as stale or rejected [0-1].")
-    uptime: float = Field(1.0, ge=0, le=1, description="Share of the day running [0-1].")
-    pue: float = Field(1.0, ge=1, le=5, description="Facility power / machine power [-], at least 1.")
-    hosting_usd_per_kwh: float = Field(0.0, ge=0, le=10, description="Hosting fee per kWh [USD/kWh].")
-    hosting_usd_per_kw_month: float = Field(
-        0.0, ge=0, le=10_000, description="Hosting fee per kW of machine power and month [USD/kW/month]."
-    )
 
 
 class DailyCost(NamedTuple):
@@ -209,6 +219,20 @@ def share_under_water(
     return float(h[be > hashprice_usd_per_ph_day].sum() / total) if total > 0 else 0.0
 
 
+class MachineEconomics(Result):
+    """One catalogue model's economics on a day (:func:`machines_that_pay`); null where a value
+    does not exist (no revenue)."""
+
+    model: str
+    released: str = Field(..., description="Release month, YYYY-MM.")
+    efficiency_j_per_th: float = Field(..., description="[J/TH]")
+    margin: float | None = Field(..., description="Profit / revenue [-].")
+    profit_usd_per_th_day: float = Field(..., description="[USD per TH/s per day]")
+    breakeven_hashprice_usd_per_ph_day: float | None = Field(..., description="[USD/PH/day]")
+    shutdown_btc_price_usd: float | None = Field(..., description="BTC price below which it should stop [USD].")
+    pays: bool = Field(..., description="Profit above zero.")
+
+
 def machines_that_pay(
     catalogue: list[Asic],
     day: date,
@@ -216,7 +240,7 @@ def machines_that_pay(
     btc_price_usd: float,
     op: Operating,
     max_age_days: int = 6 * 365,
-) -> list[dict[str, Any]]:
+) -> list[MachineEconomics]:
     """Unit economics of every catalogue model released in the ``max_age_days`` before
     ``day`` (the generations still in the field), most efficient first: J/TH, margin [0-1],
     breakeven hashprice [USD/PH/day] and switch-off BTC price [USD] by :func:`unit_economics`."""
@@ -232,16 +256,16 @@ def machines_that_pay(
         op,
     )
     return [
-        {
-            "model": a.name,
-            "released": a.release_date.strftime("%Y-%m"),
-            "efficiency_j_per_th": a.efficiency_j_per_th,
-            "margin": float(ue["margin"][i]),
-            "profit_usd_per_th_day": float(ue["profit_usd_per_day"][i] / a.hashrate_ths),
-            "breakeven_hashprice_usd_per_ph_day": float(ue["breakeven_hashprice_usd_per_ph_day"][i]),
-            "shutdown_btc_price_usd": float(ue["shutdown_btc_price_usd"][i]),
-            "pays": bool(ue["profit_usd_per_day"][i] > 0),
-        }
+        MachineEconomics(
+            model=a.name,
+            released=a.release_date.strftime("%Y-%m"),
+            efficiency_j_per_th=a.efficiency_j_per_th,
+            margin=finite_or_none(ue["margin"][i]),
+            profit_usd_per_th_day=float(ue["profit_usd_per_day"][i] / a.hashrate_ths),
+            breakeven_hashprice_usd_per_ph_day=finite_or_none(ue["breakeven_hashprice_usd_per_ph_day"][i]),
+            shutdown_btc_price_usd=finite_or_none(ue["shutdown_btc_price_usd"][i]),
+            pays=bool(ue["profit_usd_per_day"][i] > 0),
+        )
         for i, a in enumerate(models)
     ]
 
@@ -292,37 +316,47 @@ def _records(path: Path) -> list[dict[str, Any]]:
     return [dict(r) for r in csv.DictReader(text.splitlines())]
 
 
-def _opt_num(rec: dict[str, Any], key: str, where: str, positive: bool = True) -> float | None:
-    v = rec.get(key)
-    if v is None or (isinstance(v, str) and not v.strip()):
-        return None
-    if isinstance(v, bool):
-        raise HashlensError(f"{where}: {key} {v!r} is not a number")
+def _machine(raw: Any, at: str) -> Machine:
+    """One fleet record as a :class:`~hashlens.economics.models.Machine` (its bounds, its
+    words), named by ``at``: keys matched case-insensitively, empty values count as missing."""
+    if isinstance(raw, Machine):
+        return raw
+    if not isinstance(raw, dict):
+        raise HashlensError(f"{at}: expected a mapping of field names to values")
+    rec = {
+        str(k).strip().lower(): v
+        for k, v in raw.items()
+        if k is not None and v is not None and not (isinstance(v, str) and not v.strip())
+    }
     try:
-        x = float(v)
-    except (TypeError, ValueError, OverflowError):
-        raise HashlensError(f"{where}: {key} {v!r} is not a number") from None
-    if not math.isfinite(x):
-        raise HashlensError(f"{where}: {key} must be a finite number (got {v!r})")
-    if (positive and x <= 0) or x < 0:
-        raise HashlensError(f"{where}: {key} must be {'positive' if positive else 'non-negative'} (got {x:g})")
-    return x
+        return Machine.parse(rec)
+    except Refused as exc:
+        raise Refused(f"{at}: {exc}", exc.errors) from None
 
 
-def fleet_groups(records: list[dict[str, Any]], catalogue: list[Asic], where: str = "fleet") -> list[FleetGroup]:
+def read_fleet_rows(records: Sequence[Any], where: str = "fleet") -> list[Machine]:
+    """Fleet records (rows of a CSV or YAML file, items of a JSON list) as
+    :class:`~hashlens.economics.models.Machine` rows, each held to the model's bounds; a bad
+    row is refused naming "<where>: row N" (N from 1) and the field. How many rows a fleet may
+    have is :class:`~hashlens.economics.models.FleetRequest`'s bound."""
+    return [_machine(raw, f"{where}: row {i}") for i, raw in enumerate(records, start=1)]
+
+
+def fleet_groups(records: Sequence[Any], catalogue: list[Asic], where: str = "fleet") -> list[FleetGroup]:
     """Validate a list of machine records into fleet groups: the one reader of fleets, for
-    files (:func:`load_fleet`) and for ``POST /v1/fleet``.
+    files (:func:`load_fleet`), ``POST /v1/fleet`` and the fleet outlook.
 
-    Each record gives either a catalogue ``model`` (its rated TH/s and W, which
-    ``hashrate_ths`` and ``power_w`` may override) or ``hashrate_ths`` [TH/s] with
-    ``efficiency_j_per_th`` [J/TH] or ``power_w`` [W]; and ``count`` [-]. Optional:
-    ``power_price_usd_per_kwh`` [USD/kWh], ``machine_price_usd`` [USD], ``label``. Keys are
-    matched case-insensitively; empty values count as missing. An efficiency given beside a
-    power must agree with power / hashrate within 3 %.
+    Each record (a mapping, or a :class:`~hashlens.economics.models.Machine`) gives either a
+    catalogue ``model`` (its rated TH/s and W, which ``hashrate_ths`` and ``power_w`` may
+    override) or ``hashrate_ths`` [TH/s] with ``efficiency_j_per_th`` [J/TH] or ``power_w`` [W];
+    and ``count`` [-]. Optional: ``power_price_usd_per_kwh`` [USD/kWh], ``machine_price_usd``
+    [USD], ``label``. Fields and bounds are those of ``Machine`` (unknown fields refused); keys
+    are matched case-insensitively and empty values count as missing. An efficiency given
+    beside a power must agree with power / hashrate within 3 %.
 
     Parameters
     ----------
-    records : one dict per group, as read from a CSV/YAML file or a JSON body
+    records : one record per group, as read from a CSV/YAML file or a JSON body
     catalogue : the ASIC catalogue (:func:`hashlens.economics.asics.load_catalogue`)
     where : the source's name; rows are named "<where>: row N", N counting from 1
 
@@ -338,29 +372,15 @@ def fleet_groups(records: list[dict[str, Any]], catalogue: list[Asic], where: st
     if not records:
         raise HashlensError(f"{where}: no machines")
     out = []
-    for i, raw in enumerate(records, start=1):
+    for i, m in enumerate(read_fleet_rows(records, where), start=1):
         at = f"{where}: row {i}"
-        if not isinstance(raw, dict):
-            raise HashlensError(f"{at}: expected a mapping of field names to values")
-        rec = {str(k).strip().lower(): v for k, v in raw.items() if k is not None}
-        count = _opt_num(rec, "count", at, positive=False)
-        if count is None:
-            raise HashlensError(f"{at}: count is required")
-        if count != int(count):
-            raise HashlensError(f"{at}: count must be a whole number (got {count:g})")
-        ths = _opt_num(rec, "hashrate_ths", at)
-        w = _opt_num(rec, "power_w", at)
-        eff = _opt_num(rec, "efficiency_j_per_th", at)
-        model = rec.get("model")
-        if model is not None and str(model).strip():
-            a = find_model(catalogue, str(model), f"{at}: ")
+        ths, w, eff = m.hashrate_ths, m.power_w, m.efficiency_j_per_th
+        if m.model is not None:
+            a = find_model(catalogue, m.model, f"{at}: ")
             ths, w, label = ths or a.hashrate_ths, w or a.power_w, a.name
         else:
-            label = str(rec.get("label") or f"row {i}")
-            if ths is None:
-                raise HashlensError(f"{at}: give a model, or hashrate_ths with efficiency_j_per_th or power_w")
-            if w is None and eff is None:
-                raise HashlensError(f"{at}: give efficiency_j_per_th or power_w for {ths:g} TH/s")
+            assert ths is not None  # the model's own rule: a model, or hashrate with power or efficiency
+            label = m.label or f"row {i}"
             w = w if w is not None else ths * float(eff or 0)
         if not (w > 0 and math.isfinite(w / ths) and w / ths > 0):
             raise HashlensError(f"{at}: {ths:g} TH/s at {w:g} W gives no usable efficiency (J/TH); check the units")
@@ -368,22 +388,14 @@ def fleet_groups(records: list[dict[str, Any]], catalogue: list[Asic], where: st
             raise HashlensError(
                 f"{at}: efficiency_j_per_th {eff:g} is inconsistent with {w:g} W / {ths:g} TH/s = {w / ths:.1f} J/TH"
             )
-        out.append(
-            FleetGroup(
-                label,
-                int(count),
-                ths,
-                w,
-                _opt_num(rec, "power_price_usd_per_kwh", at, False),
-                _opt_num(rec, "machine_price_usd", at, False),
-            )
-        )
+        out.append(FleetGroup(label, m.count, ths, w, m.power_price_usd_per_kwh, m.machine_price_usd))
     return out
 
 
-def load_fleet(path: str | Path, catalogue: list[Asic]) -> list[FleetGroup]:
-    """A fleet file (CSV or YAML, a list or a ``machines:`` list) read by :func:`fleet_groups`;
-    errors name the file, the row (counting from 1) and the field."""
+def read_fleet_file(path: str | Path) -> list[Machine]:
+    """A fleet file (CSV or YAML, a list or a ``machines:`` list) as
+    :class:`~hashlens.economics.models.Machine` rows (:func:`read_fleet_rows`); errors name the
+    file, the row (counting from 1) and the field."""
     p = Path(path)
     try:
         records = _records(p)
@@ -391,34 +403,85 @@ def load_fleet(path: str | Path, catalogue: list[Asic]) -> list[FleetGroup]:
         raise HashlensError(f"{p}: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise HashlensError(f"{p}: not a text file (CSV or YAML)") from None
-    return fleet_groups(records, catalogue, str(p))
+    return read_fleet_rows(records, str(p))
 
 
-def fleet_on_day(
-    groups: list[FleetGroup],
-    op: Operating,
-    day: DayHashprice,
-    btc_price_usd: float | None = None,
-    hashprice_usd_per_ph_day: float | None = None,
-) -> dict[str, Any]:
-    """:func:`evaluate_fleet` at a day's hashprice and BTC price, or at the ones given.
+def load_fleet(path: str | Path, catalogue: list[Asic]) -> list[FleetGroup]:
+    """A fleet file (CSV or YAML, a list or a ``machines:`` list) read by :func:`fleet_groups`;
+    errors name the file, the row (counting from 1) and the field."""
+    return fleet_groups(read_fleet_file(path), catalogue, str(path))
+
+
+class FleetMachine(Result):
+    """One group's unit economics per machine (null where not finite, e.g. no payback)."""
+
+    label: str
+    count: int
+    hashrate_ths: float = Field(..., description="Per machine [TH/s].")
+    power_w: float = Field(..., description="Per machine, at the wall [W].")
+    efficiency_j_per_th: float = Field(..., description="[J/TH]")
+    power_price_usd_per_kwh: float = Field(..., description="The group's power price [USD/kWh].")
+    revenue_usd_per_day: float | None
+    revenue_btc_per_day: float | None
+    energy_kwh_per_day: float | None
+    power_cost_usd_per_day: float | None
+    hosting_usd_per_day: float | None
+    profit_usd_per_day: float | None
+    margin: float | None = Field(..., description="Profit / revenue [-].")
+    breakeven_power_price_usd_per_kwh: float | None
+    breakeven_hashprice_usd_per_ph_day: float | None
+    shutdown_btc_price_usd: float | None = Field(..., description="BTC price below which it should stop [USD].")
+    payback_days: float | None = Field(..., description="Machine price / daily profit [days]; null if unknown.")
+
+
+class FleetTotals(Result):
+    """The whole fleet per day."""
+
+    revenue_usd_per_day: float
+    power_cost_usd_per_day: float
+    hosting_usd_per_day: float
+    profit_usd_per_day: float
+    revenue_btc_per_day: float
+    hashrate_phs: float = Field(..., description="[PH/s]")
+    power_mw: float = Field(..., description="At the wall [MW].")
+    margin: float | None = Field(..., description="Profit / revenue [-]; null with no revenue.")
+
+
+class FleetResult(Result):
+    """A fleet's unit economics at a hashprice and a BTC price (``hashlens fleet``, ``POST
+    /v1/fleet``)."""
+
+    date: str | None = Field(None, description="The UTC day the hashprice and price are taken at.")
+    hashprice_usd_per_ph_day: float = Field(..., description="[USD/PH/day]")
+    btc_price_usd: float = Field(..., description="[USD/BTC]")
+    operating: Operating
+    machines: list[FleetMachine]
+    fleet: FleetTotals
+    share_of_hashrate_under_water: float = Field(..., description="Share of hashrate losing money [0-1].")
+
+
+def fleet_on_day(request: FleetRequest, day: DayHashprice, catalogue: list[Asic]) -> FleetResult:
+    """:func:`evaluate_fleet` of a request's machines and terms at a day's hashprice and BTC
+    price, or at the ones it gives.
 
     Parameters
     ----------
-    groups, op : as in :func:`evaluate_fleet`
+    request : the fleet, its operating terms, and optionally ``btc_price_usd`` [USD/BTC] (default
+        the day's stored price) and ``hashprice_usd_per_ph_day`` [USD/PH/day] (default the day's
+        hashprice at that price)
     day : the day's row from :func:`hashlens.economics.daily.hashprice_days`
-    btc_price_usd : [USD/BTC]; default the day's stored price
-    hashprice_usd_per_ph_day : [USD/PH/day]; default the day's hashprice at that price
+    catalogue : the ASIC catalogue the rows' models are looked up in
 
     Returns
     -------
-    ``{"date": day.date} | evaluate_fleet(...)``, what ``hashlens fleet`` and ``POST /v1/fleet`` return.
+    :class:`FleetResult`, what ``hashlens fleet`` and ``POST /v1/fleet`` return.
     """
-    price = btc_price_usd or day.price_usd
-    hp = hashprice_usd_per_ph_day or day.usd_per_ph_day
+    price = request.btc_price_usd or day.price_usd
+    hp = request.hashprice_usd_per_ph_day or day.usd_per_ph_day
     if price is None or hp is None:
         raise HashlensError(f"no USD price stored for {day.date}: give the BTC price")
-    return {"date": str(day.date)} | evaluate_fleet(groups, op, hp, price)
+    groups = fleet_groups(request.machines, catalogue, "machines")
+    return evaluate_fleet(groups, request.operating(), hp, price).model_copy(update={"date": str(day.date)})
 
 
 def fleet_over_days(
@@ -477,24 +540,24 @@ def group_arrays(groups: Sequence[FleetGroup], op: Operating) -> tuple[np.ndarra
 
 def evaluate_fleet(
     groups: list[FleetGroup], op: Operating, hashprice_usd_per_ph_day: float, btc_price_usd: float
-) -> dict[str, Any]:
-    """Per-group unit economics, fleet totals and the share of hashrate under water, as
-    plain data (what the CLI prints and the API returns)."""
+) -> FleetResult:
+    """Per-group unit economics, fleet totals and the share of hashrate under water (what the
+    CLI prints and the API returns)."""
     h, w, n, pp = group_arrays(groups, op)
     mp = np.array([g.machine_price_usd if g.machine_price_usd is not None else np.nan for g in groups])
     ue = unit_economics(h, w, hashprice_usd_per_ph_day, btc_price_usd, op, pp, mp)
-    per_group = []
-    for i, g in enumerate(groups):
-        row: dict[str, Any] = {
-            "label": g.label,
-            "count": g.count,
-            "hashrate_ths": g.hashrate_ths,
-            "power_w": g.power_w,
-            "efficiency_j_per_th": g.efficiency_j_per_th,
-            "power_price_usd_per_kwh": float(pp[i]),
-        }
-        row |= {k: (None if not np.isfinite(v[i]) else float(v[i])) for k, v in ue.items()}
-        per_group.append(row)
+    per_group = [
+        FleetMachine(
+            label=g.label,
+            count=g.count,
+            hashrate_ths=g.hashrate_ths,
+            power_w=g.power_w,
+            efficiency_j_per_th=g.efficiency_j_per_th,
+            power_price_usd_per_kwh=float(pp[i]),
+            **{k: finite_or_none(v[i]) for k, v in ue.items()},
+        )
+        for i, g in enumerate(groups)
+    ]
     sums = {
         k: float((ue[k] * n).sum())
         for k in (
@@ -505,15 +568,17 @@ def evaluate_fleet(
             "revenue_btc_per_day",
         )
     }
-    totals: dict[str, float | None] = dict(sums)
-    totals["hashrate_phs"] = float((h * n).sum() / 1000)
-    totals["power_mw"] = float((w * n).sum() / 1e6)
-    totals["margin"] = sums["profit_usd_per_day"] / sums["revenue_usd_per_day"] if sums["revenue_usd_per_day"] else None
-    return {
-        "hashprice_usd_per_ph_day": hashprice_usd_per_ph_day,
-        "btc_price_usd": btc_price_usd,
-        "operating": op.model_dump(),
-        "machines": per_group,
-        "fleet": totals,
-        "share_of_hashrate_under_water": share_under_water(h * n, w * n, hashprice_usd_per_ph_day, op, pp),
-    }
+    totals = FleetTotals(
+        **sums,
+        hashrate_phs=float((h * n).sum() / 1000),
+        power_mw=float((w * n).sum() / 1e6),
+        margin=sums["profit_usd_per_day"] / sums["revenue_usd_per_day"] if sums["revenue_usd_per_day"] else None,
+    )
+    return FleetResult(
+        hashprice_usd_per_ph_day=hashprice_usd_per_ph_day,
+        btc_price_usd=btc_price_usd,
+        operating=op.operating(),
+        machines=per_group,
+        fleet=totals,
+        share_of_hashrate_under_water=share_under_water(h * n, w * n, hashprice_usd_per_ph_day, op, pp),
+    )

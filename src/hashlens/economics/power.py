@@ -7,7 +7,6 @@ Every face (``hashlens power``, ``GET /v1/power``, the weekly figures and the re
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -15,6 +14,7 @@ import numpy as np
 from hashlens.chain.clock import ChainClock, day_of
 from hashlens.economics.asics import Asic
 from hashlens.economics.cbeci import LOOKBACK_DAYS, NetworkPower, network_power_series
+from hashlens.economics.models import PowerDay, PowerRequest
 from hashlens.errors import HashlensError
 from hashlens.store import Store
 
@@ -65,7 +65,9 @@ def _span(
         hr[i], how[i] = h.hashrate_ehs, h.method
     series = network_power_series(catalogue, days, hr, hp, power_price_usd_per_kwh)
     return {
-        d: replace(p, hashrate_method=how[i]) for i, (d, p) in enumerate(zip(days, series, strict=True)) if d in wanted
+        d: p.model_copy(update={"hashrate_method": how[i]})
+        for i, (d, p) in enumerate(zip(days, series, strict=True))
+        if d in wanted
     }
 
 
@@ -134,3 +136,16 @@ def network_power_on_days(
             start, pad = max(start - timedelta(days=pad), earliest), pad * 4
         out.update(got)
     return [out[d] for d in days]
+
+
+def network_power(store: Store, request: PowerDay, catalogue: Sequence[Asic] | None = None) -> list[NetworkPower]:
+    """A request's days by :func:`network_power_on_days`: its ``date`` (default:
+    :func:`hashlens.economics.daily.latest_day`), or, for a
+    :class:`~hashlens.economics.models.PowerRequest` with a ``start``, the first of each month
+    from it to that day."""
+    from hashlens.economics.daily import latest_day, monthly_days
+
+    clock = ChainClock.from_store(store)
+    end = request.date or latest_day(store, clock)
+    days = monthly_days(request.start if isinstance(request, PowerRequest) else None, end)
+    return network_power_on_days(store, days, request.power_price_usd_per_kwh, catalogue=catalogue, clock=clock)

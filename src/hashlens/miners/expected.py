@@ -16,13 +16,14 @@ import math
 from collections.abc import Sequence
 
 from hashlens.consensus import expected_blocks as blocks_at
+from hashlens.units import HS_PER_EHS
 
 
 def expected_blocks(hashrate_ehs: float, segments: Sequence[tuple[float, float]]) -> float:
     """Expected blocks for ``hashrate_ehs`` [EH/s] over segments of (seconds, difficulty)."""
     if hashrate_ehs < 0:
         raise ValueError("hashrate must not be negative")
-    return sum(float(blocks_at(hashrate_ehs * 1e18, d, t)) for t, d in segments)
+    return sum(float(blocks_at(hashrate_ehs * HS_PER_EHS, d, t)) for t, d in segments)
 
 
 def expected_btc(

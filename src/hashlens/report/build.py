@@ -19,6 +19,7 @@ from typing import Any
 from hashlens.miners.published import LAG_RULE
 from hashlens.report import charts
 from hashlens.store import Store
+from hashlens.units import HS_PER_EHS
 from hashlens.weekly import WeeklyFigures
 
 
@@ -43,9 +44,9 @@ class Report:
 
     @cached_property
     def data(self) -> dict[str, Any]:
-        """The figures as plain data (:meth:`WeeklyFigures.as_dict`), made when first asked for:
+        """The figures as plain data (:meth:`WeeklyFigures.to_json`), made when first asked for:
         writing the report does not need them."""
-        return self.figures.as_dict()
+        return self.figures.to_json()
 
 
 @dataclass
@@ -178,8 +179,8 @@ def difficulty_section(fig: WeeklyFigures, page: Page) -> None:
     page.chart(
         charts.adjustments_chart(
             page.chart_dir / "adjustments.png",
-            [str(r["height"]) for r in d.recent],
-            [r["change_pct"] for r in d.recent],
+            [str(r.height) for r in d.recent],
+            [r.change_pct for r in d.recent],
             "Last 26 difficulty adjustments",
         ),
         "Last 26 difficulty adjustments",
@@ -201,9 +202,9 @@ def hashrate_section(fig: WeeklyFigures, page: Page) -> None:
     )
     assert fig.difficulty is not None
     pts = [
-        (date.fromisoformat(r["time"][:10]), r["implied_hashrate_ehs"])
+        (date.fromisoformat(r.time[:10]), r.implied_hashrate_ehs)
         for r in fig.difficulty.recent
-        if r["time"] and r["implied_hashrate_ehs"]
+        if r.time and r.implied_hashrate_ehs
     ]
     if len(pts) > 1:
         page.chart(
@@ -250,8 +251,8 @@ def running_period_section(fig: WeeklyFigures, page: Page) -> None:
             "running period's mean block time so far, a point with no range; hashlens.chain.estimate)."
         )
         page.md += [
-            f"Another method, for reference: mempool.space's gives {m['change_pct']:+.2f} % around "
-            f"{m['estimated_retarget_time'][:16].replace('T', ' ')} UTC{ref}.",
+            f"Another method, for reference: mempool.space's gives {m.change_pct:+.2f} % around "
+            f"{m.estimated_retarget_time[:16].replace('T', ' ')} UTC{ref}.",
             "",
         ]
 
@@ -282,21 +283,21 @@ def hashprice_section(fig: WeeklyFigures, page: Page) -> None:
             f"Every stored day up to {fig.as_of}; days without per-block fees use the subsidy only, which understates "
             "hashprice by the fee share."
         )
-        if atl["date"] == fig.as_of.isoformat():
+        if atl.date == fig.as_of.isoformat():
             verdict = "today's value is a new all-time low."
         elif hp.lowest_since:
             verdict = f"today's value is the lowest since {hp.lowest_since}."
         else:
             verdict = "today's value is above it."
-        basis = "" if atl.get("fees_included", True) else " (subsidy only: no per-block fees stored for that day)"
-        page.md.append(f"The all-time low is ${atl['usd_per_ph_day']:,.2f} on {atl['date']}{basis}{src_atl}; {verdict}")
+        basis = "" if atl.fees_included else " (subsidy only: no per-block fees stored for that day)"
+        page.md.append(f"The all-time low is ${atl.usd_per_ph_day:,.2f} on {atl.date}{basis}{src_atl}; {verdict}")
     page.md.append(
         f"After the next halving, all else equal, it would be {_fmt(t.after_halving_usd_per_ph_day, 2)} USD/PH/day "
         f"({t.after_halving_btc_per_ph_day:.6f} BTC)."
     )
-    pts = [(date.fromisoformat(r["date"]), r["usd_per_ph_day"]) for r in hp.series if r["usd_per_ph_day"]]
+    pts = [(date.fromisoformat(r.date), r.usd_per_ph_day) for r in hp.series if r.usd_per_ph_day]
     if pts:
-        marks = [(date.fromisoformat(atl["date"]), atl["usd_per_ph_day"], "all-time low")] if atl else []
+        marks = [(date.fromisoformat(atl.date), atl.usd_per_ph_day, "all-time low")] if atl else []
         page.chart(
             charts.line_chart(
                 page.chart_dir / "hashprice.png",
@@ -405,19 +406,20 @@ def machines_section(fig: WeeklyFigures, page: Page) -> None:
         "|---|---:|---:|---:|---:|",
     ]
     for r in m.models:
+        margin = "n/a" if r.margin is None else f"{100 * r.margin:+.0f} %"
         page.md.append(
-            f"| {r['model']} | {r['efficiency_j_per_th']:.1f} | {100 * r['margin']:+.0f} % | "
-            f"{r['breakeven_hashprice_usd_per_ph_day']:,.2f} | {r['shutdown_btc_price_usd']:,.0f} |"
+            f"| {r.model} | {r.efficiency_j_per_th:.1f} | {margin} | "
+            f"{_fmt(r.breakeven_hashprice_usd_per_ph_day, 2)} | {_fmt(r.shutdown_btc_price_usd, 0)} |"
         )
     if m.models:
         page.chart(
             charts.bar_chart(
                 page.chart_dir / "fleet.png",
                 f"Margin at the day's hashprice, ${m.power_price_usd_per_kwh}/kWh",
-                [r["model"] for r in m.models],
-                [100 * r["margin"] for r in m.models],
+                [r.model for r in m.models],
+                [100 * r.margin if r.margin is not None else float("nan") for r in m.models],
                 "% of revenue",
-                ["tab:red" if r["margin"] < 0 else "tab:green" for r in m.models],
+                ["tab:red" if r.margin is not None and r.margin < 0 else "tab:green" for r in m.models],
             ),
             "Fleet margins",
         )
@@ -428,8 +430,9 @@ def machines_section(fig: WeeklyFigures, page: Page) -> None:
             "bounds with PUE 1.01/1.20, best guess the plain mean efficiency with PUE 1.10 (hashlens.economics.cbeci)."
         )
         page.md += [
-            f"Network power by the Cambridge method: **{npow.power_gw_guess:.1f} GW** ({npow.power_gw_lower:.1f}–"
-            f"{npow.power_gw_upper:.1f}), {npow.energy_twh_per_year_guess:.0f} TWh a year{src_c}.",
+            f"Network power by the Cambridge method: **{_fmt(npow.power_gw_guess, 1)} GW** "
+            f"({_fmt(npow.power_gw_lower, 1)}–{_fmt(npow.power_gw_upper, 1)}), "
+            f"{_fmt(npow.energy_twh_per_year_guess, 0)} TWh a year{src_c}.",
             "",
         ]
 
@@ -694,8 +697,8 @@ def _difficulty_text(d: float) -> str:
 
 
 def _hashrate_text(ehs: float) -> str:
-    hs = ehs * 1e18
-    for unit, scale in (("EH/s", 1e18), ("PH/s", 1e15), ("TH/s", 1e12), ("GH/s", 1e9), ("MH/s", 1e6)):
+    hs = ehs * HS_PER_EHS
+    for unit, scale in (("EH/s", HS_PER_EHS), ("PH/s", 1e15), ("TH/s", 1e12), ("GH/s", 1e9), ("MH/s", 1e6)):
         if hs >= scale:
             return f"{hs / scale:,.1f} {unit}"
     return f"{hs:,.0f} H/s"

@@ -51,11 +51,11 @@ from hashlens.economics.hashprice import PH, TH, hashprice_btc_per_ph_day
 from hashlens.errors import HashlensError
 from hashlens.sim import theory
 from hashlens.sim.scenario import MAX_HASHRATE_EHS, Curtailment, Scenario
-from hashlens.units import DAYS_PER_YEAR, SECONDS_PER_DAY
+from hashlens.units import DAYS_PER_YEAR, HS_PER_EHS, SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 CHUNK = 16384
-EH = 1e18  # [H/s] in one EH/s
+EH = HS_PER_EHS  # [H/s] in one EH/s (hashlens.units)
 MIN_ONLINE = 0.02  # smallest initial online share a generation's installed capacity is derived from [-]
 
 

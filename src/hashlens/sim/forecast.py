@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -59,9 +58,10 @@ from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, expected_block_ra
 from hashlens.consensus.vectorised import difficulty, difficulty_change_pct, retarget, split_bits
 from hashlens.contracts import Quantiles, Result
 from hashlens.errors import HashlensError
+from hashlens.units import HS_PER_EHS, iso_utc
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
-EHS = 1e18
+EHS = HS_PER_EHS  # [H/s] in one EH/s (hashlens.units)
 MAX_PATHS = 1_000_000  # documented bound for --paths / ?paths=
 MAX_HORIZON = 60  # adjustments ahead (about 2.3 years)
 POISSON_VAR = 1.0 / N  # variance of an observed period's log implied hashrate from its blocks
@@ -465,8 +465,7 @@ def simulate_paths(
     return out
 
 
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(float(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+_iso = iso_utc  # the one ISO-time helper (hashlens.units)
 
 
 class AdjustmentForecast(Result):

@@ -10,23 +10,33 @@ in ``missing``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import ConfigDict, Field, PlainSerializer, PrivateAttr
 
 from hashlens.chain.adjustments import Adjustment, adjustment_history, load_periods
 from hashlens.chain.clock import ChainClock, end_of_day
+from hashlens.chain.estimate import MempoolEstimate
 from hashlens.chain.halving import HalvingOutlook, halving_outlook
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
-from hashlens.economics.daily import DayHashprice, HashrateOnDay, hashprice_days, hashprice_series, latest_day
+from hashlens.contracts import Result
+from hashlens.economics.cbeci import NetworkPower
+from hashlens.economics.daily import (
+    AllTimeLow,
+    DayHashprice,
+    HashrateOnDay,
+    hashprice_days,
+    hashprice_series,
+    latest_day,
+)
+from hashlens.economics.fleet import MachineEconomics
 from hashlens.errors import HashlensError
 from hashlens.miners.models import CompaniesWeek
+from hashlens.sim.forecast import Forecast, NextAdjustment
 from hashlens.store import Store
-
-if TYPE_CHECKING:
-    from hashlens.sim.forecast import Forecast, NextAdjustment
+from hashlens.units import iso_utc
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 POWER_PRICE_USD_PER_KWH = 0.05
@@ -35,88 +45,130 @@ COST_EFFICIENCIES_J_PER_TH = (17.5, 21.5, 29.5)
 FAR_FROM_TODAY_DAYS = 30
 
 
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _plain(x: Any) -> Any:
+    """JSON-ready data of a section another domain has not typed yet (its rows as dicts, a
+    dataclass, numpy scalars): what ``as_dict`` gave, with NaN and infinities as null."""
+    if x is None:
+        return None
+    if isinstance(x, Result):
+        return x.to_json()
+    if hasattr(x, "as_dict"):
+        return _plain(x.as_dict())
+    if hasattr(x, "__dataclass_fields__"):
+        return _plain({k: getattr(x, k) for k in x.__dataclass_fields__})
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    if isinstance(x, date):
+        return x.isoformat()
+    if isinstance(x, np.generic):
+        return _plain(x.item())
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
 
 
-@dataclass
-class DifficultyFigures:
+Untyped = Annotated[Any, PlainSerializer(_plain)]
+"""A section (or its rows) from a domain that has no typed result for it yet; serialised as plain data."""
+
+
+class RecentAdjustment(Result):
+    """One of the last 26 adjustments, for the chart."""
+
+    height: int
+    time: str | None
+    time_source: str
+    change_pct: float = Field(..., description="[%]")
+    implied_hashrate_ehs: float | None = Field(..., description="The hashrate the period before implied [EH/s].")
+
+
+class DifficultyFigures(Result):
     latest: Adjustment
     adjustments_total: int
     drops_total: int
     rises_total: int
-    recent: list[dict[str, Any]]  # the last 26: height, time, change_pct, the hashrate the period before implied
+    recent: list[RecentAdjustment] = Field(..., description="The last 26 adjustments.")
 
 
-@dataclass
-class RunningPeriodFigures:
+class RunningPeriodFigures(Result):
     start_height: int
     start_time: str | None
     start_time_source: str
     next_retarget_height: int
-    per_block: bool  # the running period's blocks are stored up to the day
+    per_block: bool = Field(..., description="Whether the running period's blocks are stored up to the day.")
     tip_height: int | None
     blocks_in_period: int | None
-    # The next adjustment: the outlook's first row (hashlens.sim.forecast), the one estimate
-    # every face shows; conditioned on the running period's blocks where stored, else on its start.
-    estimate: NextAdjustment | None
-    mempool: dict[str, Any] | None  # mempool.space's method, a reference method (per-block data only)
+    estimate: NextAdjustment | None = Field(
+        ...,
+        description="The next adjustment: the outlook's first row (sim.forecast), the one estimate every face shows; "
+        "conditioned on the running period's blocks where stored, else on its start.",
+    )
+    mempool: MempoolEstimate | None = Field(
+        ..., description="mempool.space's method, a reference method (per-block data only)."
+    )
     note: str
 
 
-@dataclass
-class HashpriceFigures:
+class HashpricePoint(Result):
+    date: str
+    usd_per_ph_day: float | None = Field(..., description="[USD per PH/s per day]; null without a price.")
+
+
+class HashpriceFigures(Result):
     today: DayHashprice
-    all_time_low: dict[str, Any] | None  # over every stored day up to the as-of day
+    all_time_low: AllTimeLow | None = Field(..., description="Over every stored day up to the as-of day.")
     lowest_since: str | None
     price_instant: str
-    series: list[dict[str, Any]]  # date, usd_per_ph_day (every stored day to as_of)
+    series: list[HashpricePoint] = Field(..., description="Every stored day to the as-of day.")
 
 
-@dataclass
-class CostFigures:
-    power_price_usd_per_kwh: float
-    rows: list[dict[str, Any]]  # economics.cost.cost_per_btc_table for the day
-    monthly: list[dict[str, Any]]  # the same on the 1st of each month of the ten years before (chart)
+class CostFigures(Result):
+    power_price_usd_per_kwh: float = Field(..., description="[USD/kWh]")
+    rows: Untyped = Field(..., description="economics.cost.cost_per_btc_table for the day.")
+    monthly: Untyped = Field(..., description="The same on the 1st of each month of the ten years before (chart).")
 
 
-@dataclass
-class MachineFigures:
-    power_price_usd_per_kwh: float
-    pool_fee: float
-    models: list[dict[str, Any]]  # economics.fleet.machines_that_pay
+class MachineFigures(Result):
+    power_price_usd_per_kwh: float = Field(..., description="[USD/kWh]")
+    pool_fee: float = Field(..., description="[0-1]")
+    models: list[MachineEconomics] = Field(..., description="economics.fleet.machines_that_pay")
     paying: int
 
 
-@dataclass
-class MinerFigures:
+class MinerFigures(Result):
     month: str
-    rows: list[dict[str, Any]]
-    treasuries: list[dict[str, Any]]
+    rows: Untyped
+    treasuries: Untyped
 
 
-@dataclass
-class WeeklyFigures:
-    """The week's figures as of ``as_of`` (24:00 UTC). Build with :meth:`compute`."""
+class WeeklyFigures(Result):
+    """The week's figures as of ``as_of`` (24:00 UTC), one typed section each. Build with
+    :meth:`compute`; :meth:`to_json` is what ``GET /v1/weekly`` and ``hashlens weekly --json``
+    give."""
+
+    # Sections are filled one by one by compute()'s section methods.
+    model_config = ConfigDict(frozen=False)
 
     as_of: date
+    as_of_instant: str = Field(..., description="24:00 UTC of the day, ISO-8601.")
     generated: str
     store: str
     per_block_until: str | None
-    notes: list[str] = field(default_factory=list)
-    missing: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list)
+    missing: dict[str, str] = Field(default_factory=dict, description="Why a section is null.")
     difficulty: DifficultyFigures | None = None
     hashrate: HashrateOnDay | None = None
     running_period: RunningPeriodFigures | None = None
     hashprice: HashpriceFigures | None = None
     cost: CostFigures | None = None
     machines: MachineFigures | None = None
-    network_power: Any = None
+    network_power: NetworkPower | None = None
     miners: MinerFigures | None = None
     companies: CompaniesWeek | None = None  # miners.results.companies_week
     halving: HalvingOutlook | None = None
     outlook: Forecast | None = None  # the forecast with its track record
-    _forecast: Forecast | None = field(default=None, repr=False)  # as of the day; both sections read it
+    _forecast: Forecast | None = PrivateAttr(default=None)  # as of the day; both sections read it
 
     @classmethod
     def compute(
@@ -140,14 +192,15 @@ class WeeklyFigures:
         p = clock.require_covered(ts, f"the day {as_of}")
         if p < 1:
             raise HashlensError(
-                f"the day {as_of} is before the first difficulty period ended ({str(_iso(float(clock.start_time[1])))[:10]})"
+                f"the day {as_of} is before the first difficulty period ended ({str(iso_utc(float(clock.start_time[1])))[:10]})"
             )
         until = clock.per_block_until()
         fig = cls(
             as_of=as_of,
+            as_of_instant=iso_utc(ts),
             generated=datetime.now(tz=UTC).strftime("%Y-%m-%d %H:%M UTC"),
             store=str(store.path),
-            per_block_until=_iso(until),
+            per_block_until=iso_utc(until),
         )
         today = today or datetime.now(tz=UTC).date()
         if (today - as_of).days > FAR_FROM_TODAY_DAYS:
@@ -158,7 +211,7 @@ class WeeklyFigures:
         per_block = clock.per_block_at(ts)
         if until is not None and not per_block and ts > until:
             fig.notes.append(
-                f"Per-block data end at {_iso(until)}: the hashrate, the running period's estimates and "
+                f"Per-block data end at {iso_utc(until)}: the hashrate, the running period's estimates and "
                 "fees come from period-level data or are left out."
             )
         fig._difficulty(store, clock, p)
@@ -171,7 +224,7 @@ class WeeklyFigures:
         fig._network_power(store, clock)
         fig._miners(store)
         fig._companies(store, clock)
-        fig.halving = halving_outlook(clock, ts)
+        fig.halving = halving_outlook(clock, ts).model_copy(update={"as_of": as_of.isoformat()})
         fig._outlook(clock, p, paths, seed)
         return fig
 
@@ -184,14 +237,7 @@ class WeeklyFigures:
             drops_total=sum(a.change_pct < 0 for a in history),
             rises_total=sum(a.change_pct > 0 for a in history),
             recent=[
-                {
-                    "height": a.height,
-                    "time": a.time,
-                    "time_source": a.time_source,
-                    "change_pct": a.change_pct,
-                    "implied_hashrate_ehs": a.implied_hashrate_ehs,
-                }
-                for a in history[-26:]
+                RecentAdjustment(**a.model_dump(include=set(RecentAdjustment.model_fields))) for a in history[-26:]
             ],
         )
 
@@ -219,46 +265,46 @@ class WeeklyFigures:
     def _running_period(self, store: Store, clock: ChainClock, p: int, per_block: bool) -> None:
         from hashlens.chain.status import running_period
 
-        start_source = str(clock.start_source[p])
         fc = self._forecast
-        rp = RunningPeriodFigures(
-            start_height=p * N,
-            start_time=_iso(float(clock.start_time[p])),
-            start_time_source=start_source,
-            next_retarget_height=(p + 1) * N,
-            per_block=per_block,
-            tip_height=None,
-            blocks_in_period=None,
-            estimate=fc.next_adjustment() if fc is not None and fc.period_start_height == p * N else None,
-            mempool=None,
-            note=(
-                "the estimate knows the running period's start only: the store has no per-block times for the day, "
-                "so mempool.space's method (which needs them) is left out"
-            ),
-        )
-        if fc is None:
-            rp.note = self.missing.get("outlook", "no forecast for the day")
+        r = None
         if per_block:
             ts = end_of_day(self.as_of)
             r = running_period(store, now=int(ts), upto_time=int(ts), clock=clock)
-            if r["period_start_height"] == p * N:
-                rp.tip_height = r["tip_height"]
-                rp.blocks_in_period = r["blocks_in_period"]
-                rp.mempool = r["mempool"]
-                rp.note = r["note"]
-        self.running_period = rp
+            if r.period_start_height != p * N:
+                r = None
+        if r is not None:
+            note = r.note
+        elif fc is None:
+            note = self.missing.get("outlook", "no forecast for the day")
+        else:
+            note = (
+                "the estimate knows the running period's start only: the store has no per-block times for the day, "
+                "so mempool.space's method (which needs them) is left out"
+            )
+        self.running_period = RunningPeriodFigures(
+            start_height=p * N,
+            start_time=iso_utc(float(clock.start_time[p])),
+            start_time_source=str(clock.start_source[p]),
+            next_retarget_height=(p + 1) * N,
+            per_block=per_block,
+            tip_height=r.tip_height if r else None,
+            blocks_in_period=r.blocks_in_period if r else None,
+            estimate=fc.next_adjustment() if fc is not None and fc.period_start_height == p * N else None,
+            mempool=r.mempool if r else None,
+            note=note,
+        )
 
     def _hashprice(self, store: Store, clock: ChainClock, price: float | None) -> None:
         today = hashprice_days(store, [self.as_of], price, clock=clock)[0]
         series = hashprice_series(store, None, self.as_of, clock)
-        rows = series["rows"]
-        last = rows[-1] if rows and rows[-1]["date"] == self.as_of.isoformat() else None
+        rows = series.rows
+        last = rows[-1] if rows and rows[-1].date == self.as_of.isoformat() else None
         self.hashprice = HashpriceFigures(
             today=today,
-            all_time_low=series["all_time_low_usd"],
-            lowest_since=last["usd_lowest_since"] if last and price is None else None,
-            price_instant=series["price_instant"],
-            series=[{"date": r["date"], "usd_per_ph_day": r["usd_per_ph_day"]} for r in rows],
+            all_time_low=series.all_time_low_usd,
+            lowest_since=last.usd_lowest_since if last and price is None else None,
+            price_instant=series.price_instant,
+            series=[HashpricePoint.model_validate({"date": r.date, "usd_per_ph_day": r.usd_per_ph_day}) for r in rows],
         )
 
     def _cost(self, store: Store, clock: ChainClock) -> None:
@@ -276,9 +322,9 @@ class WeeklyFigures:
             hashprice_days(store, months, clock=clock), COST_EFFICIENCIES_J_PER_TH, POWER_PRICE_USD_PER_KWH
         )
         self.cost = CostFigures(
-            POWER_PRICE_USD_PER_KWH,
-            cost_per_btc_table([self.hashprice.today], COST_EFFICIENCIES_J_PER_TH, POWER_PRICE_USD_PER_KWH),
-            monthly,
+            power_price_usd_per_kwh=POWER_PRICE_USD_PER_KWH,
+            rows=cost_per_btc_table([self.hashprice.today], COST_EFFICIENCIES_J_PER_TH, POWER_PRICE_USD_PER_KWH),
+            monthly=monthly,
         )
 
     def _machines(self) -> None:
@@ -297,7 +343,12 @@ class WeeklyFigures:
             t.price_usd,
             Operating(power_price_usd_per_kwh=POWER_PRICE_USD_PER_KWH, pool_fee=POOL_FEE),
         )
-        self.machines = MachineFigures(POWER_PRICE_USD_PER_KWH, POOL_FEE, models, sum(m["pays"] for m in models))
+        self.machines = MachineFigures(
+            power_price_usd_per_kwh=POWER_PRICE_USD_PER_KWH,
+            pool_fee=POOL_FEE,
+            models=models,
+            paying=sum(m.pays for m in models),
+        )
 
     def _network_power(self, store: Store, clock: ChainClock) -> None:
         try:
@@ -314,7 +365,9 @@ class WeeklyFigures:
         if month is None:
             self.missing["miners"] = f"no listed miners' month had ended and been stored by {self.as_of}"
             return
-        self.miners = MinerFigures(f"{month:%Y-%m}", expected_vs_reported(store, month), treasuries(store, self.as_of))
+        self.miners = MinerFigures(
+            month=f"{month:%Y-%m}", rows=expected_vs_reported(store, month), treasuries=treasuries(store, self.as_of)
+        )
 
     def _companies(self, store: Store, clock: ChainClock) -> None:
         from hashlens.miners.results import companies_week
@@ -332,53 +385,3 @@ class WeeklyFigures:
             return
         # the track record: backtest points kept per chain state (sim.backtest.track_record)
         self.outlook = fc.model_copy(update={"track_record": track_record(clock, fc.period_start_height // N)})
-
-    # -- output ----------------------------------------------------------------------------
-    def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data (what ``GET /v1/weekly`` returns)."""
-
-        def plain(x: Any) -> Any:
-            if x is None:
-                return None
-            if hasattr(x, "to_json"):  # a contracts.Result
-                return plain(x.to_json())
-            if hasattr(x, "as_dict"):
-                return plain(x.as_dict())
-            if hasattr(x, "__dataclass_fields__"):
-                return plain(asdict(x))
-            if isinstance(x, dict):
-                return {k: plain(v) for k, v in x.items()}
-            if isinstance(x, list | tuple):
-                return [plain(v) for v in x]
-            if isinstance(x, date):
-                return x.isoformat()
-            if isinstance(x, np.generic):
-                return x.item()
-            if isinstance(x, float) and not np.isfinite(x):
-                return None
-            return x
-
-        out = {
-            "as_of": self.as_of.isoformat(),
-            "as_of_instant": _iso(end_of_day(self.as_of)),
-            "generated": self.generated,
-            "store": self.store,
-            "per_block_until": self.per_block_until,
-            "notes": self.notes,
-            "missing": self.missing,
-        }
-        for name in (
-            "difficulty",
-            "hashrate",
-            "running_period",
-            "hashprice",
-            "cost",
-            "machines",
-            "network_power",
-            "miners",
-            "companies",
-            "halving",
-            "outlook",
-        ):
-            out[name] = plain(getattr(self, name))
-        return out

@@ -1,13 +1,31 @@
-"""Chain endpoints: the summary, difficulty and its history, hashrate, halving."""
+"""Chain endpoints: the summary, difficulty and its history, the next-retarget estimate from
+explicit inputs, hashrate, halving, compact bits. Each takes its request model from
+:mod:`hashlens.chain.models` as its query and answers the library's typed result."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from hashlens.api.deps import holder_of
-from hashlens.api.models import ERRORS, Halving
+from hashlens.api.models import ERRORS
+from hashlens.chain.adjustments import Adjustment
+from hashlens.chain.bits import BitsDecoded
+from hashlens.chain.estimate import MempoolEstimate
+from hashlens.chain.halving import HalvingOutlook
+from hashlens.chain.hashrate import HashrateEstimate
+from hashlens.chain.models import (
+    BitsRequest,
+    DifficultyHistoryRequest,
+    DifficultyRequest,
+    EstimateInputs,
+    HalvingRequest,
+    HashrateRequest,
+    HashrateSeriesRequest,
+)
+from hashlens.chain.status import DifficultyStatus
+from hashlens.chain.summary import ChainSummary
 from hashlens.errors import HashlensError
 from hashlens.store import Store
 
@@ -18,73 +36,61 @@ MAX_SERIES_POINTS = 20_000
 
 
 # -- library calls, module-level so their results can be cached ---------------------------------
-def _difficulty(s: Store) -> dict[str, Any]:
+def _difficulty(s: Store, now_s: int | None) -> DifficultyStatus:
     from hashlens.chain.clock import ChainClock
     from hashlens.chain.status import difficulty_status
     from hashlens.sim.forecast import with_next_adjustment
 
     clock = ChainClock.from_store(s)
     # the running period's inputs beside the one estimate of the next adjustment (sim.forecast)
-    return with_next_adjustment(difficulty_status(s, clock=clock), clock)
+    return DifficultyStatus.model_validate(
+        with_next_adjustment(difficulty_status(s, now_s, clock=clock).to_json(), clock)
+    )
 
 
-def _history(s: Store, limit: int) -> list[dict[str, Any]]:
-    from hashlens.chain.adjustments import adjustment_history, load_periods
+def _history(s: Store, limit: int | None) -> list[Adjustment]:
+    from hashlens.chain.status import difficulty_history
 
-    return [a.as_dict() for a in adjustment_history(load_periods(s))][-limit:]
+    return difficulty_history(s, limit)
 
 
-def _hashrate(s: Store, window: str, height: int | None) -> dict[str, Any]:
+def _hashrate(s: Store, window: str, height: int | None) -> HashrateEstimate:
     from hashlens.chain.status import network_hashrate
 
-    return network_hashrate(s, window, height).as_dict()
+    return network_hashrate(s, window, height)
 
 
-def _hashrate_series(s: Store, window: int, step: int) -> list[dict[str, Any]]:
+def _hashrate_series(s: Store, window: int, step: int) -> list[HashrateEstimate]:
     from hashlens.chain.status import network_hashrate_series
 
-    return [e.as_dict() for e in network_hashrate_series(s, window, step)]
+    return network_hashrate_series(s, window, step)
 
 
-def _summary(s: Store) -> dict[str, Any]:
+def _summary(s: Store) -> ChainSummary:
     from hashlens.chain.clock import ChainClock
     from hashlens.chain.summary import chain_summary
     from hashlens.sim.forecast import with_next_adjustment
 
-    # Everything `hashlens summary` shows but the store's path, which is the server's business.
-    out = with_next_adjustment(chain_summary(s), ChainClock.from_store(s))
-    return {k: v for k, v in out.items() if k != "store"}
+    return ChainSummary.model_validate(with_next_adjustment(chain_summary(s).to_json(), ChainClock.from_store(s)))
 
 
-def _halving(s: Store) -> Halving:
-    from hashlens.chain.clock import ChainClock, end_of_day
-    from hashlens.chain.halving import halving_outlook
-    from hashlens.economics.daily import latest_day
+def _halving(s: Store, req: HalvingRequest) -> HalvingOutlook:
+    from hashlens.chain.halving import halving
 
-    clock = ChainClock.from_store(s)
-    h = halving_outlook(clock, end_of_day(latest_day(s, clock)))
-    return Halving(
-        tip_height=h.tip_height,
-        next_halving_height=h.next_halving_height,
-        blocks_left=h.blocks_left,
-        current_subsidy_btc=h.current_subsidy_btc,
-        next_subsidy_btc=h.next_subsidy_btc,
-        block_interval_s=h.block_interval_s,
-        estimated_time=h.estimated_time,
-    )
+    return halving(s, req)
 
 
 # -- endpoints ----------------------------------------------------------------------------------
-@router.get("/difficulty", response_model=dict[str, Any])
-async def difficulty(request: Request) -> Response:
+@router.get("/difficulty", response_model=DifficultyStatus)
+async def difficulty(request: Request, q: Annotated[DifficultyRequest, Query()]) -> Response:
     """Latest adjustment (rank, streak, records) and the running period: the next adjustment
     (``running_period.next_adjustment``, the forecast's first row) and mempool.space's method
     beside it as a reference (``running_period.mempool``)."""
     holder = holder_of(request)
-    return await holder.json(_difficulty)
+    return await holder.json(_difficulty, q.now_s)
 
 
-@router.get("/summary", response_model=dict[str, Any])
+@router.get("/summary", response_model=ChainSummary)
 async def summary(request: Request) -> Response:
     """The chain at a glance, as ``hashlens summary``: row counts, the latest adjustment, the
     per-block tip, hashrate, the next retarget's two estimates, issued supply, the next halving."""
@@ -92,44 +98,56 @@ async def summary(request: Request) -> Response:
     return await holder.json(_summary)
 
 
-@router.get("/difficulty/history", response_model=list[dict[str, Any]])
-async def difficulty_history(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 1000) -> Response:
+@router.get("/difficulty/history", response_model=list[Adjustment])
+async def difficulty_history(request: Request, q: Annotated[DifficultyHistoryRequest, Query()]) -> Response:
     """Every difficulty adjustment (change %, rank among rises or drops, streak), oldest first."""
     holder = holder_of(request)
-    return await holder.json(_history, limit)
+    return await holder.json(_history, q.limit)
 
 
-@router.get("/hashrate", response_model=dict[str, Any])
-async def hashrate(
-    request: Request,
-    window: Annotated[str, Query(pattern=r"^(\d{1,6}|\d{1,3}(\.\d+)?d)$")] = "1008",
-    height: Annotated[int | None, Query(ge=0, le=10_000_000)] = None,
-) -> Response:
+@router.get("/difficulty/estimate", response_model=MempoolEstimate)
+async def difficulty_estimate(q: Annotated[EstimateInputs, Query()]) -> Response:
+    """The next retarget by mempool.space's method from explicit inputs (no store needed), as
+    ``hashlens difficulty estimate``."""
+    from hashlens.api.deps import encode_json
+    from hashlens.chain.status import estimate_from_inputs
+
+    return Response(encode_json(estimate_from_inputs(q)), media_type="application/json")
+
+
+@router.get("/hashrate", response_model=HashrateEstimate)
+async def hashrate(request: Request, q: Annotated[HashrateRequest, Query()]) -> Response:
     """Network hashrate over a block window (e.g. 1008) or days (e.g. 7d), with a 95 % interval."""
     holder = holder_of(request)
-    return await holder.json(_hashrate, window, height)
+    return await holder.json(_hashrate, q.window, q.height)
 
 
-@router.get("/hashrate/series", response_model=list[dict[str, Any]])
-async def hashrate_series(
-    request: Request,
-    window: Annotated[int, Query(ge=10, le=20160)] = 1008,
-    step: Annotated[int, Query(ge=6, le=20160)] = 144,
-) -> Response:
+@router.get("/hashrate/series", response_model=list[HashrateEstimate])
+async def hashrate_series(request: Request, q: Annotated[HashrateSeriesRequest, Query()]) -> Response:
     """Hashrate over a sliding block window, every ``step`` blocks [EH/s]; at most
     20,000 points (a larger ``step`` over a long chain)."""
     holder = holder_of(request)
     blocks = holder.counts.get("blocks", 0)
-    if blocks // step > MAX_SERIES_POINTS:
+    if blocks // q.step > MAX_SERIES_POINTS:
         raise HashlensError(
-            f"step {step}: {blocks:,} stored blocks would give over {MAX_SERIES_POINTS:,} points; "
+            f"step {q.step}: {blocks:,} stored blocks would give over {MAX_SERIES_POINTS:,} points; "
             f"use step {-(-blocks // MAX_SERIES_POINTS)} or more"
         )
-    return await holder.json(_hashrate_series, window, step)
+    return await holder.json(_hashrate_series, q.window, q.step)
 
 
-@router.get("/halving", response_model=Halving)
-async def halving(request: Request) -> Response:
-    """Next halving: height, blocks left, subsidy now and after, estimated time."""
+@router.get("/halving", response_model=HalvingOutlook)
+async def halving(request: Request, q: Annotated[HalvingRequest, Query()]) -> Response:
+    """Next halving as of a day (the store's chain) or from a given tip height, tip time and
+    mean block interval: height, blocks left, subsidy now and after, estimated time."""
     holder = holder_of(request)
-    return await holder.json(_halving)
+    return await holder.json(_halving, q)
+
+
+@router.get("/bits", response_model=BitsDecoded)
+async def bits(q: Annotated[BitsRequest, Query()]) -> Response:
+    """Decode compact nBits: target, difficulty and work per block (no store needed)."""
+    from hashlens.api.deps import encode_json
+    from hashlens.chain.bits import decode_bits
+
+    return Response(encode_json(decode_bits(q.value)), media_type="application/json")

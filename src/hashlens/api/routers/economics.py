@@ -1,20 +1,25 @@
-"""Economics endpoints: hashprice, ASICs, fleet, network power, cost per BTC."""
+"""Economics endpoints: hashprice, ASICs, fleet, network power, cost per BTC. Each takes its
+request model from :mod:`hashlens.economics.models` as its query or body and answers the
+library's typed result."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any
+from functools import lru_cache
+from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Query, Request, Response
 
 from hashlens.api.deps import StoreHolder, holder_of
-from hashlens.api.models import ERRORS, Day, FleetRequest, FleetResult
+from hashlens.api.models import ERRORS, Day
+from hashlens.economics.asics import Asic
+from hashlens.economics.cbeci import NetworkPower
 from hashlens.economics.cost import CostDay
+from hashlens.economics.daily import DayHashprice, HashpriceSeries
+from hashlens.economics.fleet import FleetResult
+from hashlens.economics.models import FleetRequest, HashpriceRequest, HashpriceSeriesRequest, PowerDay
 from hashlens.store import Store
-
-if TYPE_CHECKING:
-    from hashlens.economics.daily import DayHashprice
 
 router = APIRouter(prefix="/v1", tags=["economics"], responses=ERRORS)
 
@@ -40,68 +45,72 @@ def _latest(s: Store) -> date:
     return latest_day(s)
 
 
-def _one_day(s: Store, day: date, price: float | None) -> DayHashprice:
+def _one_day(s: Store, day: date, price: float | None, fees_btc: float | None = None) -> DayHashprice:
     from hashlens.economics.daily import hashprice_days
 
-    return hashprice_days(s, [day], price)[0]
+    return hashprice_days(s, [day], price, fees_btc)[0]
 
 
-def day_row(holder: StoreHolder, day: date | None, price: float | None) -> DayHashprice:
+def day_row(holder: StoreHolder, day: date | None, price: float | None, fees_btc: float | None = None) -> DayHashprice:
     """The day's hashprice row (default: the latest day with data): a look-up in the rows
-    precomputed for this store version when the stored price is used, else computed for that
-    day alone. Runs in a worker thread (it may compute)."""
+    precomputed for this store version when the stored price and fees are used, else computed
+    for that day alone. Runs in a worker thread (it may compute)."""
     day = day or holder.cached(_latest)
-    if price is None:
+    if price is None and fees_btc is None:
         row = holder.cached(_every_day).get(day)
         if row is not None:
             return row
-    return holder.cached(_one_day, day, price)
+    return holder.cached(_one_day, day, price, fees_btc)
 
 
-def _hashprice_series(s: Store, start: date, end: date | None) -> dict[str, Any]:
+def _hashprice_series(s: Store, start: date | None, end: date | None) -> HashpriceSeries:
     from hashlens.economics.daily import hashprice_series, latest_day
 
     return hashprice_series(s, start, end or latest_day(s))
 
 
-def _power(s: Store, day: date | None, power_price: float) -> dict[str, Any]:
-    """The day's network power, CBECI method (default: the the latest day with data)."""
-    from hashlens.economics.daily import latest_day
-    from hashlens.economics.power import network_power_on_days
+def _power(s: Store, req: PowerDay) -> NetworkPower:
+    """The request's network power on its day (default: the latest day with data), CBECI method."""
+    from hashlens.economics.power import network_power
 
-    return network_power_on_days(s, [day or latest_day(s)], power_price)[0].as_dict()
+    return network_power(s, req)[0]
+
+
+@lru_cache(maxsize=1)
+def _catalogue_json() -> bytes:
+    """The bundled catalogue's answer, encoded once per process (it never changes)."""
+    from hashlens.api.deps import encode_json
+    from hashlens.economics.asics import load_catalogue
+
+    return encode_json(load_catalogue())
 
 
 # -- endpoints ----------------------------------------------------------------------------------
-@router.get("/hashprice", response_model=dict[str, Any])
-async def hashprice(
-    request: Request,
-    date: Day | None = None,
-    price: Annotated[float | None, Query(gt=0, le=1e9)] = None,
-) -> Response:
+@router.get("/hashprice", response_model=DayHashprice)
+async def hashprice(request: Request, q: Annotated[HashpriceRequest, Query()]) -> Response:
     """Hashprice on a UTC day in BTC, sats and USD per PH/s (TH/s) per day."""
     holder = holder_of(request)
-    key = ("hashprice", date, price)
+    key = ("hashprice", q)
     version, (rows, latest) = holder.snapshot((_every_day,), (_latest,))
-    day = date or latest
-    if price is None and rows is not None and day in rows:
-        return holder.json_now(version, key, rows[day].as_dict)  # a look-up in that version's rows: no thread
-    return await holder.json_call(key, lambda: day_row(holder, date, price).as_dict())
+    day = q.date or latest
+    if q.btc_price_usd is None and q.fees_btc is None and rows is not None and day in rows:
+        row = rows[day]
+        return holder.json_now(version, key, lambda: row)  # a look-up in that version's rows: no thread
+    return await holder.json_call(key, lambda: day_row(holder, q.date, q.btc_price_usd, q.fees_btc))
 
 
-@router.get("/hashprice/series", response_model=dict[str, Any])
-async def hashprice_series(request: Request, start: Day = date(2012, 1, 1), end: Day | None = None) -> Response:
-    """Daily hashprice from ``start`` to ``end`` with its all-time low and each day's lowest-since."""
+@router.get("/hashprice/series", response_model=HashpriceSeries)
+async def hashprice_series(request: Request, q: Annotated[HashpriceSeriesRequest, Query()]) -> Response:
+    """Daily hashprice from ``start`` (default: the first stored price) to ``end`` with its
+    all-time low and each day's lowest-since."""
     holder = holder_of(request)
-    return await holder.json(_hashprice_series, start, end)
+    return await holder.json(_hashprice_series, q.start, q.end)
 
 
-@router.get("/asics")
-def asics() -> list[dict[str, Any]]:
+@router.get("/asics", response_model=list[Asic])
+def asics() -> Response:
     """The ASIC catalogue: models, release months, TH/s, W, J/TH and sources."""
-    from hashlens.economics.asics import load_catalogue
-
-    return [a.as_dict() for a in load_catalogue()]
+    return Response(_catalogue_json(), media_type="application/json")
 
 
 @router.post("/fleet", response_model=FleetResult)
@@ -110,29 +119,20 @@ async def fleet(request: Request, req: FleetRequest) -> Response:
     the answer for the same fleet and store version is served from the cache."""
     holder = holder_of(request)
     from hashlens.economics.asics import load_catalogue
-    from hashlens.economics.fleet import Operating, fleet_groups, fleet_on_day
+    from hashlens.economics.fleet import fleet_on_day
 
     def run() -> FleetResult:
-        records = [m.model_dump(exclude_none=True) for m in req.machines]
-        groups = fleet_groups(records, load_catalogue(), "machines")
-        op = Operating.parse(req.model_dump(include=set(Operating.model_fields)))
-        day = day_row(holder, req.date, req.btc_price_usd)
-        return FleetResult.model_validate(
-            fleet_on_day(groups, op, day, req.btc_price_usd, req.hashprice_usd_per_ph_day)
-        )
+        return fleet_on_day(req, day_row(holder, req.date, req.btc_price_usd), load_catalogue())
 
     return await holder.json_call(("fleet", req.model_dump_json()), run)
 
 
-@router.get("/power", response_model=dict[str, Any])
-async def power(
-    request: Request,
-    date: Day | None = None,
-    power_price: Annotated[float, Query(ge=0.0001, le=10)] = 0.05,
-) -> Response:
-    """Network power and energy by the Cambridge (CBECI) method."""
+@router.get("/power", response_model=NetworkPower)
+async def power(request: Request, q: Annotated[PowerDay, Query()]) -> Response:
+    """Network power and energy by the Cambridge (CBECI) method on a day (``hashlens power
+    --start`` gives a monthly series)."""
     holder = holder_of(request)
-    return await holder.json(_power, date, power_price)
+    return await holder.json(_power, q)
 
 
 @router.get("/cost")

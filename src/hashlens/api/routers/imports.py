@@ -9,24 +9,21 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from hashlens.api.deps import Holder, require_token
-from hashlens.api.models import AUTH_ERRORS, MinersImport, PricesImport
-from hashlens.errors import HashlensError
+from hashlens.api.models import AUTH_ERRORS, MinersImport
+from hashlens.economics.daily import PricesImported
+from hashlens.economics.models import PricesImport
 
 router = APIRouter(prefix="/v1/import", tags=["imports"], dependencies=[Depends(require_token)], responses=AUTH_ERRORS)
 
 
-@router.post("/prices")
-def import_prices_ep(holder: Holder, req: PricesImport) -> dict[str, Any]:
+@router.post("/prices", response_model=PricesImported)
+def import_prices_ep(holder: Holder, req: PricesImport) -> PricesImported:
     """Store a daily price series (refused with gaps unless ``allow_gaps``, and where it differs
     from stored prices unless ``replace``)."""
-    from hashlens.economics.daily import import_prices
-    from hashlens.sources.prices import PricePoint, _check
+    from hashlens.economics.daily import price_points, store_prices
 
-    pts = _check([PricePoint(d, req.currency.upper(), p) for d, p in req.prices.items() if p > 0], req.source)
-    if len(pts) != len(req.prices):
-        raise HashlensError("every price must be positive")
     with holder.writing() as store:
-        return import_prices(store, pts, req.source, req.allow_gaps, req.replace)
+        return store_prices(store, price_points(req), req.source, req.allow_gaps, req.replace)
 
 
 @router.post("/miners")

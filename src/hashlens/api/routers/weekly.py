@@ -1,26 +1,27 @@
 """Weekly endpoint: every figure of the weekly report as of one day, as the dashboard draws it.
 
 ``GET /v1/weekly?as_of=D`` is :meth:`hashlens.weekly.WeeklyFigures.compute` for D, as plain
-data (:meth:`~hashlens.weekly.WeeklyFigures.as_dict`), with the report's seed and number of
-simulated paths, so the report, the API and the dashboard show the same numbers.
+data (:meth:`~hashlens.weekly.WeeklyFigures.to_json`), with the report's seed and number of
+simulated paths (:data:`hashlens.weekly.models.PATHS`, :data:`~hashlens.weekly.models.SEED`), so the report, the API and the dashboard show the same numbers.
 ``GET /v1/weekly/days`` bounds the dashboard's date picker.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
 from hashlens.api.deps import holder_of
-from hashlens.api.models import ERRORS, Day
+from hashlens.api.models import ERRORS
 from hashlens.store import Store
+from hashlens.weekly.figures import WeeklyFigures
+from hashlens.weekly.models import PATHS as PATHS
+from hashlens.weekly.models import SEED as SEED
+from hashlens.weekly.models import WeeklyDay
 
 router = APIRouter(prefix="/v1", tags=["weekly"], responses=ERRORS)
-
-PATHS = 20_000  # as the report (hashlens report --paths default)
-SEED = 1
 
 
 # -- library calls, module-level so their results can be cached ---------------------------------
@@ -40,12 +41,13 @@ def _days(s: Store) -> dict[str, str]:
 
 
 # -- endpoints ----------------------------------------------------------------------------------
-@router.get("/weekly", response_model=dict[str, Any])
-async def weekly(request: Request, as_of: Annotated[Day | None, Query()] = None) -> Response:
+@router.get("/weekly", response_model=WeeklyFigures)
+async def weekly(request: Request, q: Annotated[WeeklyDay, Query()]) -> Response:
     """Every figure of the weekly report as of ``as_of`` (24:00 UTC; default: the latest day
     with a dated period and a stored price). Sections the store lacks data for are null, with
     the reason in ``missing``; a day beyond the store's periods is a 400 naming the last one."""
     holder = holder_of(request)
+    as_of = q.as_of
     if as_of is None:  # the same cache entry as the explicit latest day
         as_of = date.fromisoformat((await holder.compute(_days))["latest"])
     pool = request.app.state.pool

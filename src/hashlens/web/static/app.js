@@ -142,7 +142,7 @@ function drawAdjustments(w, h) {
 // The 1008-block hashrate windows that end by the day's end.
 function windowsToDay(w, series) {
   const end = Date.parse(w.as_of_instant) / 1000;
-  return (series || []).filter((r) => r.end_time <= end);
+  return (series || []).filter((r) => r.end_time_s <= end);
 }
 
 function drawHashrateChart(w, h) {
@@ -151,7 +151,7 @@ function drawHashrateChart(w, h) {
   const wins = windowsToDay(w, h.series);
   // The windows come in runs where per-block times are stored: the line and band break between runs.
   const gapped = HL.withGaps(wins, (r) => r.end_height);
-  const endIso = (r) => isoOfUnix(r.end_time);
+  const endIso = (r) => isoOfUnix(r.end_time_s);
   const traces = [];
   if (wins.length) {
     traces.push(Object.assign({ type: "scatter", mode: "lines", name: "1008 blocks, 95 %", line: { width: 0 },
@@ -169,7 +169,7 @@ function drawHashrateChart(w, h) {
   source("hashrate-periods", [["height", "height"], ["time (UTC)", "time"], ["time source", "time_source"],
     ["implied hashrate [EH/s]", "implied_hashrate_ehs"]], periods);
   if (wins.length) {
-    source("hashrate-window", [["start height", "start_height"], ["end height", "end_height"], ["end time (UTC)", (r) => isoOfUnix(r.end_time)],
+    source("hashrate-window", [["start height", "start_height"], ["end height", "end_height"], ["end time (UTC)", (r) => isoOfUnix(r.end_time_s)],
       ["hashrate [EH/s]", "hashrate_ehs"], ["95 % low [EH/s]", "low_ehs"], ["95 % high [EH/s]", "high_ehs"]], wins);
   } else noSource("hashrate-window");
   $("hashrate-caption").textContent = "Each period's implied hashrate (its work over its duration), plotted at the adjustment that closed it" +
