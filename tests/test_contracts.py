@@ -234,6 +234,7 @@ FACES: list[Faces] = [
             "now_s": 1_769_935_217,
             "height": 934_575,
             "previous_change_pct": -3.28,
+            "method": "mempool",
         },
         opts(
             {

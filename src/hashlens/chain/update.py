@@ -85,6 +85,7 @@ from hashlens.sources.mempool_api import (
     bits_of_difficulty,
     open_chain_api,
 )
+from hashlens.units import iso_utc
 
 if TYPE_CHECKING:
     from hashlens.chain.sync import Progress
@@ -224,10 +225,6 @@ def _trace(message: str) -> None:
         print(f"trace: {message}", file=sys.stderr, flush=True)
 
 
-def _iso(ts: int | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class _Context:
     """What the update knows at each height (its own records, then the store's rows) and each
     period's bits: the :class:`hashlens.consensus.contextual.ChainContext` of its checks."""
@@ -310,7 +307,7 @@ class _ChainRun:
             raise HashlensError(f"{self.name}: its tip {tip} is not in its own list of blocks; try again later")
         if tip_rec.time > self.now + MAX_FUTURE_BLOCK_TIME_S:
             raise HashlensError(
-                f"{self.name}: its tip {tip} is dated {_iso(tip_rec.time)}, more than 2 h after now; "
+                f"{self.name}: its tip {tip} is dated {iso_utc(tip_rec.time)}, more than 2 h after now; "
                 "the source or this machine's clock is wrong"
             )
         adjustments = self.client.adjustments()
@@ -339,7 +336,7 @@ class _ChainRun:
         result = ChainUpdateResult(
             source=self.name,
             tip_height=tip,
-            tip_time_utc=_iso(tip_rec.time),
+            tip_time_utc=iso_utc(tip_rec.time),
             periods_added=self.counts["periods"],
             period_start_times_added=self.counts["period_times"],
             headers_added=self.counts["headers"],
@@ -533,7 +530,7 @@ class _ChainRun:
             if bits is None:
                 raise HashlensError(f"{at}: difficulty {a.difficulty!r} is not one that compact bits give")
             if a.time > self.now + MAX_FUTURE_BLOCK_TIME_S:
-                raise HashlensError(f"{at}: dated {_iso(a.time)}, more than 2 h after now")
+                raise HashlensError(f"{at}: dated {iso_utc(a.time)}, more than 2 h after now")
             if a.height == 0:
                 if bits != POW_LIMIT_BITS:
                     raise HashlensError(f"{at}: the genesis difficulty is 1, not {a.difficulty!r}")

@@ -225,8 +225,6 @@ def difficulty_estimate(
 
         emit(est, as_json, render)
         return
-    if method != "mempool":
-        raise HashlensError(f"--method {method!r}: give forecast (hashlens' estimate) or mempool (mempool.space's)")
     from hashlens.chain.models import EstimateInputs
     from hashlens.chain.status import estimate_from_inputs
 
@@ -237,6 +235,7 @@ def difficulty_estimate(
         previous_change_pct=previous_change_pct,
         time_504_blocks_ago_s=time_504_blocks_ago,
         tip_time_s=tip_time,
+        method=method,
     )
     from hashlens.contracts import jsonable
 
