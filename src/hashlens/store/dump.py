@@ -23,6 +23,11 @@ DATA_TABLES = (
     "miner_treasuries",
     "miner_facts",
     "sync_log",
+    "pool_sources",
+    "pool_blocks",
+    "pool_days",
+    "block_coinbases",
+    "pool_rules",
 )
 
 
