@@ -53,7 +53,9 @@ def is_address_name(name: str) -> bool:
 def pool_of(name: str) -> str:
     """The pool a source's name stands for."""
     row = table().get(_key(name))
-    return row.pool if row else " ".join(name.split())
+    if row:
+        return row.pool
+    return UNKNOWN if is_address_name(name) else " ".join(name.split())
 
 
 def cluster_of(name: str) -> str:

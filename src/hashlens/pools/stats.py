@@ -256,14 +256,13 @@ def pool_hashrate_ehs(
     """
     s, s_lo, s_hi = (np.asarray(v, dtype=float) for v in (share_value, share_low, share_high))
     h = s * network_ehs
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a_lo = np.where(s_lo > 0, np.log(s / s_lo), np.inf)
-        a_hi = np.where(s > 0, np.log(s_hi / s), np.inf)
     b_lo = math.log(network_ehs / network_low_ehs)
     b_hi = math.log(network_high_ehs / network_ehs)
-    lo = np.where(s > 0, h * np.exp(-np.sqrt(a_lo**2 + b_lo**2)), 0.0)
-    lo = np.where(np.isfinite(a_lo), lo, 0.0)
-    hi = np.where(s > 0, h * np.exp(np.sqrt(a_hi**2 + b_hi**2)), s_hi * network_high_ehs)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        a_lo = np.log(s / s_lo)
+        a_hi = np.log(s_hi / s)
+        lo = np.where((s > 0) & (s_lo > 0), h * np.exp(-np.sqrt(a_lo**2 + b_lo**2)), 0.0)
+        hi = np.where(s > 0, h * np.exp(np.sqrt(a_hi**2 + b_hi**2)), s_hi * network_high_ehs)
     return _out(h), _out(lo), _out(hi)
 
 
