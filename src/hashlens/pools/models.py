@@ -51,7 +51,7 @@ class WindowFields(Request):
     def _window_size(cls, v: str) -> str:
         kind, amount = parse_window(v)
         if amount < 1 or (kind == "days" and amount > 3660) or (kind == "blocks" and amount > 1_000_000):
-            raise ValueError("window must be 1d … 3660d or 1 … 1,000,000 blocks")
+            raise ValueError("must be 1d … 3660d (days) or 1 … 1,000,000 (blocks)")
         return v
 
     @field_validator("source")

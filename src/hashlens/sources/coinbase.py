@@ -138,6 +138,19 @@ def coinbase_from_block(raw: bytes, height: int | None = None) -> Coinbase:
     return Coinbase(height if height is not None else bip34_height(script_sig), block_hash, script_sig, outputs, txid)
 
 
+def coinbase_from_bytes(raw: bytes, what: str = "input") -> Coinbase:
+    """A raw coinbase transaction or a raw block, whichever the bytes are (a block's fifth
+    byte begins its parent's hash; a transaction's is its input count or segwit marker)."""
+    try:
+        return coinbase_from_tx(raw)
+    except HashlensError:
+        pass
+    try:
+        return coinbase_from_block(raw)
+    except HashlensError as exc:
+        raise HashlensError(f"{what}: neither a raw coinbase transaction nor a raw block ({exc})") from None
+
+
 def coinbase_from_getblock(block: dict[str, Any]) -> Coinbase:
     """The :class:`Coinbase` of ``getblock <hash> 2``'s answer (the first entry of ``tx``:
     ``vin[0].coinbase`` is the scriptSig in hex, ``vout[i].scriptPubKey.hex`` the scripts)."""
