@@ -479,7 +479,9 @@ def pool_luck(store: Store, req: LuckRequest, clock: ChainClock | None = None) -
                                     start_height=lo, end_height=int(test.heights[0]) - 1,
                                     heights_basis="the blocks just before the window", blocks=int(sel.sum()),
                                     unknown_blocks=int((codes < 0).sum()), missing_heights=None), None, None, True)
-    pools = sorted(set(test.pools) | set(ref.pools if ref else []))
+    seen_test = {p for p, c in zip(test.pools, test.counts.tolist(), strict=True) if c}
+    seen_ref = {p for p, c in zip(ref.pools, ref.counts.tolist(), strict=True) if c} if ref else set()
+    pools = sorted(seen_test | seen_ref)
     found = np.array([int(test.counts[test.pools.index(p)]) if p in test.pools else 0 for p in pools], dtype=float)
     expected = np.zeros(len(pools))
     for i, p in enumerate(pools):
@@ -514,7 +516,9 @@ def pool_luck(store: Store, req: LuckRequest, clock: ChainClock | None = None) -
     notes = _notes(test)
     dropped = [p for p, k in zip(pools, keep, strict=True) if not k]
     if dropped:
-        notes.append(f"No expectation for {len(dropped)} pool(s) absent from the reference window: {', '.join(dropped[:5])}.")
+        notes.append(
+            f"No expectation for {len(dropped)} pool(s) with no block in the reference window: {', '.join(dropped[:5])}."
+        )
     notes.append("The reference share's own sampling error is not included: p-values are those of a known mean.")
     return LuckResult(
         source=name, level=req.level, coverage=test.coverage, reference=ref.coverage if ref else None, alpha=req.alpha,
