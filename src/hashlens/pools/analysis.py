@@ -673,3 +673,32 @@ def daily_totals_check(store: Store, source: str, clock: ChainClock | None = Non
         "source_blocks": [int(x) for x in totals[ia]],
         "store_blocks": [int(x) for x in scounts[ib]],
     }
+
+
+# -- the week's figures ------------------------------------------------------------------------------------
+def weekly_pools(store: Store, as_of: date, clock: ChainClock | None = None, days: int = 7) -> dict[str, Any]:
+    """The pools of the ``days`` to ``as_of`` for the weekly report: from the source covering
+    every one of those days (the one with the most blocks there), its shares and concentration;
+    else ``covered`` false and one sentence saying what the store covers."""
+    clock = clock or ChainClock.from_store(store)
+    start = as_of - timedelta(days=days - 1)
+    best: tuple[int, str] | None = None
+    for s in store.pool_sources():
+        src = load_source(store, str(s["source"]), clock)
+        try:
+            wc = window_counts(store, src, Window(start, as_of, None, ""), "pool", clock)
+        except HashlensError:
+            continue
+        first, last = src.first_last_day()
+        whole = first <= start and last >= as_of and (wc.coverage.days_covered in (None, days))
+        if whole and (best is None or wc.total > best[0]):
+            best = (wc.total, src.name)
+    if best is None:
+        return {"covered": False, "sentence": coverage_sentence(store, clock), "start_day": start.isoformat(),
+                "end_day": as_of.isoformat()}
+    req = PoolsRequest(source=best[1], start=start, end=as_of)
+    shares = pool_shares(store, req, clock=clock)
+    conc = pool_concentration(store, ConcentrationRequest(source=best[1], start=start, end=as_of, replicates=1000), clock)
+    return {"covered": True, "source": best[1], "start_day": start.isoformat(), "end_day": as_of.isoformat(),
+            "shares": shares.to_json(), "concentration": conc.to_json(),
+            "sentence": coverage_sentence(store, clock)}

@@ -109,6 +109,7 @@ class WeeklyFigures:
     miners: MinerFigures | None = None
     halving: HalvingOutlook | None = None
     outlook: Any = None
+    pools: dict[str, Any] | None = None  # hashlens.pools.analysis.weekly_pools: who mined the week
 
     @classmethod
     def compute(
@@ -163,6 +164,7 @@ class WeeklyFigures:
         fig._miners(store)
         fig.halving = halving_outlook(clock, ts)
         fig._outlook(clock, p, paths, seed)
+        fig._pools(store, clock)
         return fig
 
     # -- sections --------------------------------------------------------------------------
@@ -302,6 +304,14 @@ class WeeklyFigures:
             return
         self.outlook = replace(fc, track_record=recent_coverage(clock, fc.period_start_height // N))
 
+    def _pools(self, store: Store, clock: ChainClock) -> None:
+        from hashlens.pools.analysis import weekly_pools
+
+        try:
+            self.pools = weekly_pools(store, self.as_of, clock)
+        except HashlensError as exc:
+            self.missing["pools"] = str(exc)
+
     # -- output ----------------------------------------------------------------------------
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data (what ``GET /v1/weekly`` returns)."""
@@ -345,6 +355,7 @@ class WeeklyFigures:
             "miners",
             "halving",
             "outlook",
+            "pools",
         ):
             out[name] = plain(getattr(self, name))
         return out
