@@ -617,16 +617,21 @@ def coverage_summary(store: Store, clock: ChainClock | None = None) -> list[dict
     return out
 
 
-def coverage_sentence(store: Store, clock: ChainClock | None = None) -> str:
-    """One sentence saying what the store's pool attribution covers."""
+def coverage_sentence(store: Store, clock: ChainClock | None = None, until: date | None = None) -> str:
+    """One sentence saying what the store's pool attribution covers (up to ``until``: nothing
+    dated later is named)."""
     cov = coverage_summary(store, clock)
+    if until is not None:
+        cov = [dict(c, last_day=min(c["last_day"], until.isoformat())) for c in cov if c["first_day"] <= until.isoformat()]
     if not cov:
-        return "The store holds no pool attribution (hashlens pools import --shared adds the shared datasets)."
+        return "The store holds no pool attribution" + (f" up to {until}" if until else "") + (
+            " (hashlens pools import --shared adds the shared datasets)."
+        )
     parts = [
         f"{c['source']} ({'per block' if c['kind'] == 'blocks' else 'per day'}, {c['first_day']} … {c['last_day']})"
         for c in cov
     ]
-    return "The store's pool attribution covers " + "; ".join(parts) + "."
+    return "The store's pool attribution covers " + "; ".join(parts) + (f" up to {until}." if until else ".")
 
 
 def store_blocks_per_day(clock: ChainClock) -> tuple[np.ndarray, np.ndarray]:
@@ -694,11 +699,11 @@ def weekly_pools(store: Store, as_of: date, clock: ChainClock | None = None, day
         if whole and (best is None or wc.total > best[0]):
             best = (wc.total, src.name)
     if best is None:
-        return {"covered": False, "sentence": coverage_sentence(store, clock), "start_day": start.isoformat(),
+        return {"covered": False, "sentence": coverage_sentence(store, clock, as_of), "start_day": start.isoformat(),
                 "end_day": as_of.isoformat()}
     req = PoolsRequest(source=best[1], start=start, end=as_of)
     shares = pool_shares(store, req, clock=clock)
     conc = pool_concentration(store, ConcentrationRequest(source=best[1], start=start, end=as_of, replicates=1000), clock)
     return {"covered": True, "source": best[1], "start_day": start.isoformat(), "end_day": as_of.isoformat(),
             "shares": shares.to_json(), "concentration": conc.to_json(),
-            "sentence": coverage_sentence(store, clock)}
+            "sentence": coverage_sentence(store, clock, as_of)}
