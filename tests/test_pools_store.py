@@ -190,3 +190,70 @@ def test_pool_tables_on_both_backends(new_store: Callable[[], Store], data_dir: 
         got = {p.pool: p.blocks for p in r.pools}
         assert got["AntPool"] <= expect["AntPool"] and r.coverage.heights_basis == "stored block times"
         assert r.network is not None and r.network.hashrate_ehs > 0
+
+
+def test_the_api_answers_what_the_library_computes(pools_db: Path) -> None:
+    """/v1/pools/… take the request models as queries and return the library's result."""
+    from fastapi.testclient import TestClient
+
+    from hashlens.api.app import create_app
+    from hashlens.pools.analysis import compare_sources, pool_concentration, pool_luck, pool_shares
+    from hashlens.pools.models import ConcentrationRequest, LuckRequest, PoolsRequest
+
+    q = {"source": "canhui", "start": "2017-12-26", "end": "2018-02-18"}
+    with Store(pools_db, read_only=True) as s:
+        lib = pool_shares(s, PoolsRequest.build(**q)).to_json()
+        both = compare_sources(s, PoolsRequest.build(**{**q, "source": "canhui,btl", "level": "cluster"})).to_json()
+        luck = pool_luck(s, LuckRequest.build(source="btl", window="30d", as_of="2020-06-30")).to_json()
+        conc = pool_concentration(s, ConcentrationRequest.build(source="btl", window="30d", as_of="2020-06-30")).to_json()
+    with TestClient(create_app(pools_db)) as c:
+        assert c.get("/v1/pools", params=q).json() == json.loads(json.dumps(lib))
+        assert c.get("/v1/pools/compare", params={**q, "source": "canhui,btl", "level": "cluster"}).json() == json.loads(
+            json.dumps(both)
+        )
+        assert c.get("/v1/pools/luck", params={"source": "btl", "window": "30d", "as_of": "2020-06-30"}).json() == (
+            json.loads(json.dumps(luck))
+        )
+        assert c.get(
+            "/v1/pools/concentration", params={"source": "btl", "window": "30d", "as_of": "2020-06-30"}
+        ).json() == json.loads(json.dumps(conc))
+        dom = c.get("/v1/pools/dominance", params={"source": "btl", "end": "2018-02-18"}).json()
+        assert dom["bin_start"][0] == "2018-01-01" and dom["blocks"][0] == sum(
+            x["blocks"] for x in c.get("/v1/pools", params={"source": "btl", "start": "2018-01-01", "end": "2018-01-07"}).json()["pools"]
+        ) + c.get("/v1/pools", params={"source": "btl", "start": "2018-01-01", "end": "2018-01-07"}).json()["coverage"]["unknown_blocks"]
+        bad = c.get("/v1/pools", params={"source": "nosuch"})
+        assert bad.status_code == 400 and "unknown pool source" in bad.json()["detail"]
+        refused = c.get("/v1/pools", params={"window": "0d"})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["window"]
+        assert {s["source"] for s in c.get("/v1/pools/sources").json()} == {"canhui", "btl"}
+
+
+def test_the_weekly_figures_say_who_mined_or_what_the_store_covers(pools_db: Path, tmp_path: Path) -> None:
+    from hashlens.report.build import write_report
+    from hashlens.weekly import WeeklyFigures
+
+    with Store(pools_db, read_only=True) as s:
+        covered = WeeklyFigures.compute(s, date(2018, 2, 18), paths=200)
+        later = WeeklyFigures.compute(s, date(2026, 1, 31), paths=200)
+    assert covered.pools is not None and covered.pools["covered"] and covered.pools["source"] in ("btl", "canhui")
+    assert later.pools is not None and not later.pools["covered"]
+    text = write_report(covered, tmp_path / "a").markdown_path.read_text()
+    section = text[text.index("## Who mined") :].split("\n## ")[0]
+    first = covered.pools["shares"]["pools"][0]
+    assert f"{first['pool']} found the most blocks, {first['blocks']:,} of" in section
+    text = write_report(later, tmp_path / "b").markdown_path.read_text()
+    section = text[text.index("## Who mined") :].split("\n## ")[0]
+    assert "No pool attribution covers 2026-01-25 … 2026-01-31" in section and "btl (per day, 2018-01-01 … 2023-12-31)" in section
+
+
+def test_the_benchmark_runs_in_its_smoke_mode() -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_pools", "--smoke"], capture_output=True, text=True, timeout=600, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr
+    assert "attribution of 6,000 coinbases" in out.stdout and out.stdout.count("ratio") == 2
