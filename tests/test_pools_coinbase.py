@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -156,8 +157,10 @@ def test_every_rules_address_round_trips(data_dir: Path) -> None:
 
 def test_bech32m_taproot_from_the_rules_file_and_bip350() -> None:
     # mempool-pools-v2.json's one taproot address; BIP 350's P2TR test vector.
-    for a in ("bc1p8k4v4xuz55dv49svzjg43qjxq2whur7ync9tm0xgl5t4wjl9ca9snxgmlt",
-              "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0"):
+    for a in (
+        "bc1p8k4v4xuz55dv49svzjg43qjxq2whur7ync9tm0xgl5t4wjl9ca9snxgmlt",
+        "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
+    ):
         script = address_to_script(a)
         assert script[0] == 0x51 and script[1] == 32 and segwit_encode(1, script[2:]) == a
     # BIP 350: a version-1 program in bech32 (not bech32m) is invalid
@@ -204,7 +207,7 @@ def test_the_mempool_api_names_the_pool_the_rules_find(rules: dict[str, object])
     assert api.coinbase is not None
     att = attribute([api.coinbase], rules["mempool-pools-v2.json"])  # type: ignore[arg-type]
     assert att.pools() == [api.pool]
-    with pytest.raises(HashlensError, match="extras.pool"):
+    with pytest.raises(HashlensError, match=r"extras\.pool"):
         api_pools_from_blocks([{"id": "00", "height": 1, "extras": {}}])
 
 
@@ -227,9 +230,11 @@ def test_each_tag_and_address_of_a_rules_file_finds_its_pool(data_dir: Path, nam
         assert (got == attribute_loop(tag_cbs, compiled, order).pool_index).all()
         for cb, own, won in zip(tag_cbs, tag_owner, got.tolist(), strict=True):
             # its own pool, or an earlier pool one of whose tags is inside it
-            assert won == own or (
-                won < own and any(t in fold(cb.script_sig) for t, j in compiled.tags if j == won)
-            ), (cb.script_sig, rf.pools[own].name, rf.pools[won].name)
+            assert won == own or (won < own and any(t in fold(cb.script_sig) for t, j in compiled.tags if j == won)), (
+                cb.script_sig,
+                rf.pools[own].name,
+                rf.pools[won].name,
+            )
         addr = attribute(addr_cbs, compiled, order)
         assert addr.pool_index.tolist() == addr_owner and set(addr.methods()) == {"address"}
 
@@ -262,7 +267,9 @@ def test_attribution_is_stored_with_its_rules_and_redone_when_they_change(data_d
         assert (first.blocks, first.by_address, first.unknown) == (3, 2, 1)
         rows = s.pool_block_rows("coinbase", 0, 10**7)
         assert [(h, p, r) for h, _, p, _, r in rows] == [
-            (481824, "BTCC", old.rules_id), (501726, "unknown", old.rules_id), (501728, "AntPool", old.rules_id)
+            (481824, "BTCC", old.rules_id),
+            (501726, "unknown", old.rules_id),
+            (501728, "AntPool", old.rules_id),
         ]
         again = reattribute(s, new)
         assert again.blocks == 3 and again.replaced == 0
@@ -277,9 +284,9 @@ def test_attribution_is_stored_with_its_rules_and_redone_when_they_change(data_d
 class _Replay(http.server.BaseHTTPRequestHandler):
     """Serves recorded answers by path (a loopback stand-in for a node or an API)."""
 
-    answers: dict[str, bytes] = {}
+    answers: ClassVar[dict[str, bytes]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         body = self.answers.get(self.path)
         self.send_response(200 if body is not None else 404)
         self.end_headers()
@@ -321,7 +328,9 @@ def test_rest_rpc_and_mempool_api_clients(replay: str) -> None:
     [api] = fetch_api_pools(_fetch, replay + "/api", [810613])
     assert api.pool == "Foundry USA"
     block = {"hash": fx.HASH_905349, "height": 905349, "tx": [fx.GETBLOCK_905349_TX0]}
-    got = coinbase_from_rpc(lambda method, params: block if (method, params) == ("getblock", [fx.HASH_905349, 2]) else None, fx.HASH_905349)
+    got = coinbase_from_rpc(
+        lambda method, params: block if (method, params) == ("getblock", [fx.HASH_905349, 2]) else None, fx.HASH_905349
+    )
     assert got.txid == fx.GETBLOCK_905349_TX0["txid"]
 
 

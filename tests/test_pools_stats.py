@@ -17,7 +17,9 @@ from hashlens.pools import stats
 
 
 def _binom_pmf(i: int, n: int, p: float) -> float:
-    return math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p))
+    return math.exp(
+        math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * math.log(p) + (n - i) * math.log1p(-p)
+    )
 
 
 def _binom_cdf(k: int, n: int, p: float) -> float:

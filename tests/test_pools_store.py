@@ -93,8 +93,17 @@ def _expected_counts(data_dir: Path) -> tuple[Counter[str], Counter[str]]:
 def test_two_sources_side_by_side_each_with_its_interval(pools_db: Path, data_dir: Path) -> None:
     canhui, btl = _expected_counts(data_dir)
     out = run_cli(
-        pools_db, "pools", "--start", "2017-12-26", "--end", "2018-02-18", "--source", "canhui,btl", "--level",
-        "cluster", "--json",
+        pools_db,
+        "pools",
+        "--start",
+        "2017-12-26",
+        "--end",
+        "2018-02-18",
+        "--source",
+        "canhui,btl",
+        "--level",
+        "cluster",
+        "--json",
     )
     assert out.returncode == 0, out.stderr
     d = json.loads(out.stdout)
@@ -124,13 +133,23 @@ def test_two_sources_side_by_side_each_with_its_interval(pools_db: Path, data_di
 @pytest.mark.parametrize(
     ("make", "args", "words"),
     [
-        (lambda p: p.write_text('[{"id": 1, "name": "A", "addresses": [], "tags": ["/a/"]}'), ("import",), "not valid JSON"),
         (
-            lambda p: p.write_text('[{"id": 1, "name": "A", "addresses": ["1NS4gbx1G2D5rc9PnvVsPys12nKxGiQg73"], "tags": []}]'),
+            lambda p: p.write_text('[{"id": 1, "name": "A", "addresses": [], "tags": ["/a/"]}'),
+            ("import",),
+            "not valid JSON",
+        ),
+        (
+            lambda p: p.write_text(
+                '[{"id": 1, "name": "A", "addresses": ["1NS4gbx1G2D5rc9PnvVsPys12nKxGiQg73"], "tags": []}]'
+            ),
             ("import",),
             "checksum",
         ),
-        (lambda p: p.write_text("blockid,miningpool\n400000,AntPool\n400001,F2Pool\n400000,BTCC\n"), ("import",), "labelled twice"),
+        (
+            lambda p: p.write_text("blockid,miningpool\n400000,AntPool\n400001,F2Pool\n400000,BTCC\n"),
+            ("import",),
+            "labelled twice",
+        ),
         (lambda p: p.write_text("Entity,01/01/2018\nA,x\n"), ("import",), "not a whole number"),
         (None, ("--source", "nosuch"), "unknown pool source"),
         (None, ("--source", "canhui", "--start", "2020-01-01", "--end", "2020-01-07"), "no blocks in"),
@@ -205,12 +224,14 @@ def test_the_api_answers_what_the_library_computes(pools_db: Path) -> None:
         lib = pool_shares(s, PoolsRequest.build(**q)).to_json()
         both = compare_sources(s, PoolsRequest.build(**{**q, "source": "canhui,btl", "level": "cluster"})).to_json()
         luck = pool_luck(s, LuckRequest.build(source="btl", window="30d", as_of="2020-06-30")).to_json()
-        conc = pool_concentration(s, ConcentrationRequest.build(source="btl", window="30d", as_of="2020-06-30")).to_json()
+        conc = pool_concentration(
+            s, ConcentrationRequest.build(source="btl", window="30d", as_of="2020-06-30")
+        ).to_json()
     with TestClient(create_app(pools_db)) as c:
         assert c.get("/v1/pools", params=q).json() == json.loads(json.dumps(lib))
-        assert c.get("/v1/pools/compare", params={**q, "source": "canhui,btl", "level": "cluster"}).json() == json.loads(
-            json.dumps(both)
-        )
+        assert c.get(
+            "/v1/pools/compare", params={**q, "source": "canhui,btl", "level": "cluster"}
+        ).json() == json.loads(json.dumps(both))
         assert c.get("/v1/pools/luck", params={"source": "btl", "window": "30d", "as_of": "2020-06-30"}).json() == (
             json.loads(json.dumps(luck))
         )
@@ -218,9 +239,19 @@ def test_the_api_answers_what_the_library_computes(pools_db: Path) -> None:
             "/v1/pools/concentration", params={"source": "btl", "window": "30d", "as_of": "2020-06-30"}
         ).json() == json.loads(json.dumps(conc))
         dom = c.get("/v1/pools/dominance", params={"source": "btl", "end": "2018-02-18"}).json()
-        assert dom["bin_start"][0] == "2018-01-01" and dom["blocks"][0] == sum(
-            x["blocks"] for x in c.get("/v1/pools", params={"source": "btl", "start": "2018-01-01", "end": "2018-01-07"}).json()["pools"]
-        ) + c.get("/v1/pools", params={"source": "btl", "start": "2018-01-01", "end": "2018-01-07"}).json()["coverage"]["unknown_blocks"]
+        assert (
+            dom["bin_start"][0] == "2018-01-01"
+            and dom["blocks"][0]
+            == sum(
+                x["blocks"]
+                for x in c.get(
+                    "/v1/pools", params={"source": "btl", "start": "2018-01-01", "end": "2018-01-07"}
+                ).json()["pools"]
+            )
+            + c.get("/v1/pools", params={"source": "btl", "start": "2018-01-01", "end": "2018-01-07"}).json()[
+                "coverage"
+            ]["unknown_blocks"]
+        )
         bad = c.get("/v1/pools", params={"source": "nosuch"})
         assert bad.status_code == 400 and "unknown pool source" in bad.json()["detail"]
         refused = c.get("/v1/pools", params={"window": "0d"})
@@ -243,7 +274,10 @@ def test_the_weekly_figures_say_who_mined_or_what_the_store_covers(pools_db: Pat
     assert f"{first['pool']} found the most blocks, {first['blocks']:,} of" in section
     text = write_report(later, tmp_path / "b").markdown_path.read_text()
     section = text[text.index("## Who mined") :].split("\n## ")[0]
-    assert "No pool attribution covers 2026-01-25 … 2026-01-31" in section and "btl (per day, 2018-01-01 … 2023-12-31)" in section
+    assert (
+        "No pool attribution covers 2026-01-25 … 2026-01-31" in section
+        and "btl (per day, 2018-01-01 … 2023-12-31)" in section
+    )
 
 
 def test_the_benchmark_runs_in_its_smoke_mode() -> None:
@@ -253,7 +287,11 @@ def test_the_benchmark_runs_in_its_smoke_mode() -> None:
     from tests.conftest import ROOT
 
     out = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_pools", "--smoke"], capture_output=True, text=True, timeout=600, cwd=ROOT
+        [sys.executable, "-m", "benchmarks.bench_pools", "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr
     assert "attribution of 6,000 coinbases" in out.stdout and out.stdout.count("ratio") == 2

@@ -19,12 +19,15 @@ from hashlens.errors import HashlensError
 pools_app = typer.Typer(help="Mining pools: who found the blocks, shares with exact intervals, luck, concentration.")
 app.add_typer(pools_app, name="pools")
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="The window's last day (YYYY-MM-DD); default: the source's last.")]
+AsOf = Annotated[
+    str | None, typer.Option("--as-of", help="The window's last day (YYYY-MM-DD); default: the source's last.")
+]
 Window = Annotated[str | None, typer.Option("--window", help="7d, 30d (days to --as-of) or a block count (1008).")]
 Start = Annotated[str | None, typer.Option("--start", help="First day (YYYY-MM-DD), with --end.")]
 End = Annotated[str | None, typer.Option("--end", help="Last day, inclusive.")]
 Source = Annotated[
-    str | None, typer.Option("--source", help="coinbase, mempool-api, canhui, btl, …; several comma-separated: side by side.")
+    str | None,
+    typer.Option("--source", help="coinbase, mempool-api, canhui, btl, …; several comma-separated: side by side."),
 ]
 Level = Annotated[str | None, typer.Option("--level", help="pool (default) or cluster (owners: btl's Bitmain).")]
 
@@ -104,7 +107,9 @@ def pools_main(
                 f"{p['blocks']:,}",
                 _fmt_pct(p["share"]),
                 f"{100 * p['share_low']:.2f}–{100 * p['share_high']:.2f} %",
-                "" if p["hashrate_ehs"] is None else f"{p['hashrate_ehs']:,.2f} ({p['hashrate_low_ehs']:,.2f}–{p['hashrate_high_ehs']:,.2f})",
+                ""
+                if p["hashrate_ehs"] is None
+                else f"{p['hashrate_ehs']:,.2f} ({p['hashrate_low_ehs']:,.2f}–{p['hashrate_high_ehs']:,.2f})",
                 "" if p["longest_run_blocks"] is None else str(p["longest_run_blocks"]),
                 "" if p["longest_run_p"] is None else f"{p['longest_run_p']:.3f}",
                 "" if p["empty_blocks"] is None else f"{p['empty_blocks']}/{p['blocks_with_stats']}",
@@ -124,7 +129,9 @@ def pools_main(
         from rich.table import Table
 
         first = next(iter(d["coverage"].values()))
-        t = Table(title=f"Pools side by side, {first['start_day']} … {first['end_day']} ({d['level']} level, never merged)")
+        t = Table(
+            title=f"Pools side by side, {first['start_day']} … {first['end_day']} ({d['level']} level, never merged)"
+        )
         t.add_column("pool")
         for s in d["sources"]:
             t.add_column(f"{s} blocks", justify="right")
@@ -136,7 +143,10 @@ def pools_main(
                 cells += (
                     ["", ""]
                     if x is None
-                    else [f"{x['blocks']:,}", f"{100 * x['share']:.2f} ({100 * x['share_low']:.2f}–{100 * x['share_high']:.2f}) %"]
+                    else [
+                        f"{x['blocks']:,}",
+                        f"{100 * x['share']:.2f} ({100 * x['share_low']:.2f}–{100 * x['share_high']:.2f}) %",
+                    ]
                 )
             t.add_row(*cells)
         console.print(t)
@@ -156,7 +166,9 @@ def pools_luck(
     end: End = None,
     source: Source = None,
     level: Level = None,
-    reference_start: Annotated[str | None, typer.Option(help="Reference window's first day (default: the window before).")] = None,
+    reference_start: Annotated[
+        str | None, typer.Option(help="Reference window's first day (default: the window before).")
+    ] = None,
     reference_end: Annotated[str | None, typer.Option(help="Reference window's last day.")] = None,
     pool: Annotated[str | None, typer.Option(help="A pool whose hashrate you state (with --hashrate-ehs).")] = None,
     hashrate_ehs: Annotated[float | None, typer.Option(help="The pool's hashrate [EH/s].")] = None,
@@ -168,8 +180,17 @@ def pools_luck(
     from hashlens.pools.models import LuckRequest
 
     req = LuckRequest.build(
-        as_of=as_of, window=window, start=start, end=end, source=source, level=level, reference_start=reference_start,
-        reference_end=reference_end, pool=pool, hashrate_ehs=hashrate_ehs, alpha=alpha,
+        as_of=as_of,
+        window=window,
+        start=start,
+        end=end,
+        source=source,
+        level=level,
+        reference_start=reference_start,
+        reference_end=reference_end,
+        pool=pool,
+        hashrate_ehs=hashrate_ehs,
+        alpha=alpha,
     )
     with _store(as_json) as store:
         result = pool_luck(store, req)
@@ -183,14 +204,22 @@ def pools_luck(
             t.add_column(col, justify="left" if col == "pool" else "right")
         for p in d["pools"]:
             t.add_row(
-                p["pool"], f"{p['found_blocks']:,}", f"{p['expected_blocks']:,.1f}",
-                "" if p["luck"] is None else f"{100 * p['luck']:.1f} %", f"{p['p_low']:.4g}", f"{p['p_high']:.4g}",
-                f"{p['p_two_sided']:.4g}", f"{p['p_adjusted']:.4g}", "yes" if p["flagged"] else "",
+                p["pool"],
+                f"{p['found_blocks']:,}",
+                f"{p['expected_blocks']:,.1f}",
+                "" if p["luck"] is None else f"{100 * p['luck']:.1f} %",
+                f"{p['p_low']:.4g}",
+                f"{p['p_high']:.4g}",
+                f"{p['p_two_sided']:.4g}",
+                f"{p['p_adjusted']:.4g}",
+                "yes" if p["flagged"] else "",
             )
         console.print(t)
         ref = d["reference"]
         if ref:
-            console.print(f"expected from the shares in {ref['start_day']} … {ref['end_day']} ({ref['blocks']:,} blocks)")
+            console.print(
+                f"expected from the shares in {ref['start_day']} … {ref['end_day']} ({ref['blocks']:,} blocks)"
+            )
         console.print(f"[dim]{d['correction']}; {d['method']}[/dim]")
         for n in d["notes"]:
             console.print(f"[dim]{n}[/dim]")
@@ -223,11 +252,18 @@ def pools_concentration(
     def render(d: dict[str, Any]) -> None:
         c = d["coverage"]
         console.print(f"Concentration, {c['start_day']} … {c['end_day']} — source {d['source']} ({d['level']} level)")
-        for key, label, pct in (("top1_share", "top-1 share", True), ("top3_share", "top-3 share", True),
-                                ("hhi", "HHI (0-1)", False), ("nakamoto", "Nakamoto coefficient", False)):
+        for key, label, pct in (
+            ("top1_share", "top-1 share", True),
+            ("top3_share", "top-3 share", True),
+            ("hhi", "HHI (0-1)", False),
+            ("nakamoto", "Nakamoto coefficient", False),
+        ):
             v = d[key]
-            text = (f"{_fmt_pct(v['value'])} ({_fmt_pct(v['low'])}–{_fmt_pct(v['high'])})" if pct
-                    else f"{v['value']:.4g} ({v['low']:.4g}–{v['high']:.4g})")
+            text = (
+                f"{_fmt_pct(v['value'])} ({_fmt_pct(v['low'])}–{_fmt_pct(v['high'])})"
+                if pct
+                else f"{v['value']:.4g} ({v['low']:.4g}–{v['high']:.4g})"
+            )
             console.print(f"  {label}: {text}")
         console.print(f"  largest: {', '.join(d['top_pools'])}")
         r = d["longest_run"]
@@ -236,7 +272,9 @@ def pools_concentration(
                 f"  longest run: {r['longest_run_blocks']} blocks by {r['pool']} to height {r['longest_run_end_height']:,} "
                 f"(P = {r['longest_run_p']:.3f} at its share)"
             )
-        console.print(f"[dim]{d['level_pct']:g} % intervals; {d['replicates']} replicates, seed {d['seed']}; {d['method']}[/dim]")
+        console.print(
+            f"[dim]{d['level_pct']:g} % intervals; {d['replicates']} replicates, seed {d['seed']}; {d['method']}[/dim]"
+        )
 
     emit(result.to_json(), as_json, render)
 
@@ -269,7 +307,9 @@ def pools_dominance(
             w = csv.writer(fh)
             w.writerow(["bin_start", "blocks", *[f"{p} share" for p in d["pools"]]])
             for i, day in enumerate(d["bin_start"]):
-                w.writerow([day, d["blocks"][i], *["" if d["shares"][p][i] is None else d["shares"][p][i] for p in d["pools"]]])
+                w.writerow(
+                    [day, d["blocks"][i], *["" if d["shares"][p][i] is None else d["shares"][p][i] for p in d["pools"]]]
+                )
 
     def render(x: dict[str, Any]) -> None:
         console.print(
@@ -282,7 +322,9 @@ def pools_dominance(
 
 @pools_app.command("import")
 def pools_import(
-    file: Annotated[Path | None, typer.Argument(help="Rules JSON, per-block labels or per-day counts (detected).")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="Rules JSON, per-block labels or per-day counts (detected).")
+    ] = None,
     source: Annotated[str | None, typer.Option("--source", help="Keep the rows under this source name.")] = None,
     shared: Annotated[bool, typer.Option("--shared", help="Import the shared data's pools folder.")] = False,
     as_json: JsonOpt = False,
@@ -303,12 +345,17 @@ def pools_import(
 
         detect_pool_file(file)  # refuse a file of no known kind before opening the store for writing
     with writer_store() as store:
-        results = import_shared(store, require_data_dir(state.data_dir)) if shared else [import_pool_file(store, file, source)]  # type: ignore[arg-type]
+        if file is None:
+            results = import_shared(store, require_data_dir(state.data_dir))
+        else:
+            results = [import_pool_file(store, file, source)]
 
     def render(rs: list[dict[str, Any]]) -> None:
         for r in rs:
             where = f" as source {r['source']}" if r["source"] else ""
-            console.print(f"imported {r['rows']:,} {r['kind']} rows from {r['file']}{where} ({r['first']} … {r['last']})")
+            console.print(
+                f"imported {r['rows']:,} {r['kind']} rows from {r['file']}{where} ({r['first']} … {r['last']})"
+            )
             for n in r["notes"]:
                 console.print(f"  {n}")
 
@@ -381,8 +428,15 @@ def pools_attribute(
         coinbases.append(coinbase_from_bytes(raw, f.name))
     att = attribute(coinbases, compiled, order)
     rows = [
-        {"file": f.name, "height": c.height, "block_hash": c.block_hash, "pool": p, "method": m,
-         "addresses": [a for a in (script_to_address(s) for s in c.output_scripts) if a], "rules": compiled.rules_id}
+        {
+            "file": f.name,
+            "height": c.height,
+            "block_hash": c.block_hash,
+            "pool": p,
+            "method": m,
+            "addresses": [a for a in (script_to_address(s) for s in c.output_scripts) if a],
+            "rules": compiled.rules_id,
+        }
         for f, c, p, m in zip(files, coinbases, att.pools(), att.methods(), strict=True)
     ]
 

@@ -128,14 +128,32 @@ def load_source(store: Store, name: str, clock: ChainClock | None = None) -> Sou
         clock = clock or ChainClock.from_store(store)
         times, stored = block_times_for(clock, heights)
         return SourceData(
-            name, kind, str(meta[name]["origin"]), [str(x) for x in names], heights, codes.astype(np.int64),
-            times, stored, np.zeros(0, dtype="datetime64[D]"), empty_i, empty_i,
+            name,
+            kind,
+            str(meta[name]["origin"]),
+            [str(x) for x in names],
+            heights,
+            codes.astype(np.int64),
+            times,
+            stored,
+            np.zeros(0, dtype="datetime64[D]"),
+            empty_i,
+            empty_i,
         )
     days, pools, blocks = store.pool_day_counts(name)
     names, codes = np.unique(np.asarray(pools, dtype=object), return_inverse=True)
     return SourceData(
-        name, kind, str(meta[name]["origin"]), [str(x) for x in names], empty_i, empty_i,
-        np.zeros(0), np.zeros(0, dtype=bool), days, codes.astype(np.int64), blocks,
+        name,
+        kind,
+        str(meta[name]["origin"]),
+        [str(x) for x in names],
+        empty_i,
+        empty_i,
+        np.zeros(0),
+        np.zeros(0, dtype=bool),
+        days,
+        codes.astype(np.int64),
+        blocks,
     )
 
 
@@ -210,16 +228,27 @@ def window_counts(store: Store, src: SourceData, window: Window, level: str, clo
         unknown = int(blocks[lvl < 0].sum())
         total = int(blocks.sum())
         cov = Coverage(
-            source=src.name, kind="days", start_day=window.start_day, end_day=window.end_day, days_in_window=days_in,
-            days_covered=int(np.unique(src.days[sel]).size), start_height=None, end_height=None, heights_basis=None,
-            blocks=total, unknown_blocks=unknown, missing_heights=None,
+            source=src.name,
+            kind="days",
+            start_day=window.start_day,
+            end_day=window.end_day,
+            days_in_window=days_in,
+            days_covered=int(np.unique(src.days[sel]).size),
+            start_height=None,
+            end_height=None,
+            heights_basis=None,
+            blocks=total,
+            unknown_blocks=unknown,
+            missing_heights=None,
         )
         return WindowCounts(src, window, level, pools, counts, total, unknown, cov, None, None, True)
     # per-block
     if window.blocks is not None:
         tip_sel = src.times < end_of_day(window.end_day)
         if not tip_sel.any():
-            raise HashlensError(f"source {src.name} has no blocks by the end of {window.end_day} (it covers {first} … {last})")
+            raise HashlensError(
+                f"source {src.name} has no blocks by the end of {window.end_day} (it covers {first} … {last})"
+            )
         tip = int(src.heights[tip_sel].max())
         lo, hi = tip - window.blocks + 1, tip
         sel = (src.heights >= lo) & (src.heights <= hi)
@@ -242,8 +271,17 @@ def window_counts(store: Store, src: SourceData, window: Window, level: str, clo
     unknown = int((codes < 0).sum())
     total = int(sel.sum())
     cov = Coverage(
-        source=src.name, kind="blocks", start_day=window.start_day, end_day=window.end_day, days_in_window=days_in,
-        days_covered=None, start_height=lo, end_height=hi, heights_basis=basis, blocks=total, unknown_blocks=unknown,
+        source=src.name,
+        kind="blocks",
+        start_day=window.start_day,
+        end_day=window.end_day,
+        days_in_window=days_in,
+        days_covered=None,
+        start_height=lo,
+        end_height=hi,
+        heights_basis=basis,
+        blocks=total,
+        unknown_blocks=unknown,
         missing_heights=int(hi - lo + 1 - total),
     )
     return WindowCounts(src, window, level, pools, counts, total, unknown, cov, hs, codes, stored)
@@ -252,7 +290,7 @@ def window_counts(store: Store, src: SourceData, window: Window, level: str, clo
 def _stored_covers(clock: ChainClock, t0: float, t1: float) -> bool:
     """Whether stored block times run without a gap from before t0 to after t1 (with a
     margin for their loose order)."""
-    h, t = clock.block_h, clock.block_t
+    h = clock.block_h
     if h.size == 0:
         return False
     i0 = int(np.searchsorted(clock._block_tmax, t0 - EDGE_MARGIN_S, side="left"))
@@ -293,24 +331,32 @@ def network_hashrate(clock: ChainClock, wc: WindowCounts, level: float) -> tuple
 
             d = network_hashrate_on(clock, w.end_day, level)
             return NetworkHashrate(
-                hashrate_ehs=d.hashrate_ehs, low_ehs=d.low_ehs, high_ehs=d.high_ehs,
+                hashrate_ehs=d.hashrate_ehs,
+                low_ehs=d.low_ehs,
+                high_ehs=d.high_ehs,
                 method=f"at the end of {w.end_day}: {d.method}",
             ), None
-        return NetworkHashrate(hashrate_ehs=est.hashrate_ehs, low_ehs=est.low_ehs, high_ehs=est.high_ehs, method=est.method), None
+        return NetworkHashrate(
+            hashrate_ehs=est.hashrate_ehs, low_ehs=est.low_ehs, high_ehs=est.high_ehs, method=est.method
+        ), None
     except HashlensError as exc:
         return None, str(exc)
 
 
 # -- shares ---------------------------------------------------------------------------------------------
-def _shares(store: Store, clock: ChainClock, wc: WindowCounts, level_pct: float) -> tuple[list[PoolShare], NetworkHashrate | None, str | None]:
+def _shares(
+    store: Store, clock: ChainClock, wc: WindowCounts, level_pct: float
+) -> tuple[list[PoolShare], NetworkHashrate | None, str | None]:
     level = level_pct / 100
     k, n = wc.counts, wc.total
     share = np.asarray(stats.share(k, n), dtype=float).reshape(-1)
     lo, hi = (np.asarray(x, dtype=float).reshape(-1) for x in stats.clopper_pearson(k, np.full(k.shape, n), level))
     net, net_missing = network_hashrate(clock, wc, level)
     if net is not None:
-        h, hl, hh = (np.asarray(x, dtype=float).reshape(-1) for x in stats.pool_hashrate_ehs(
-            share, lo, hi, net.hashrate_ehs, net.low_ehs, net.high_ehs))
+        h, hl, hh = (
+            np.asarray(x, dtype=float).reshape(-1)
+            for x in stats.pool_hashrate_ehs(share, lo, hi, net.hashrate_ehs, net.low_ehs, net.high_ehs)
+        )
     run_len = run_end = run_p = empty = with_stats = None
     if wc.heights is not None and wc.codes is not None:
         span = int(wc.heights[-1] - wc.heights[0] + 1)
@@ -318,10 +364,12 @@ def _shares(store: Store, clock: ChainClock, wc: WindowCounts, level_pct: float)
         seq[wc.heights - wc.heights[0]] = wc.codes
         run_len, ends = stats.longest_runs(seq, len(wc.pools))
         run_end = np.where(ends >= 0, ends + wc.heights[0], -1)
-        run_p = np.array([
-            float(stats.prob_run_at_least(span, int(L), float(s))) if L > 0 else 1.0
-            for L, s in zip(run_len, share, strict=True)
-        ])
+        run_p = np.array(
+            [
+                float(stats.prob_run_at_least(span, int(L), float(s))) if L > 0 else 1.0
+                for L, s in zip(run_len, share, strict=True)
+            ]
+        )
         sh, tx = store.block_tx_counts()
         if sh.size:
             j = np.searchsorted(sh, wc.heights)
@@ -337,7 +385,11 @@ def _shares(store: Store, clock: ChainClock, wc: WindowCounts, level_pct: float)
     for i in np.argsort(-k, kind="stable"):
         rows.append(
             PoolShare(
-                pool=wc.pools[i], blocks=int(k[i]), share=float(share[i]), share_low=float(lo[i]), share_high=float(hi[i]),
+                pool=wc.pools[i],
+                blocks=int(k[i]),
+                share=float(share[i]),
+                share_low=float(lo[i]),
+                share_high=float(hi[i]),
                 hashrate_ehs=None if net is None else float(h[i]),
                 hashrate_low_ehs=None if net is None else float(hl[i]),
                 hashrate_high_ehs=None if net is None else float(hh[i]),
@@ -371,30 +423,52 @@ def _notes(wc: WindowCounts) -> list[str]:
     return notes
 
 
+def _first_source(req: WindowFields) -> str | None:
+    names = req.sources()
+    return names[0] if names else None
+
+
 def _default_source(store: Store, req: WindowFields) -> str:
+    """The source holding the window's last day (the given end or as-of day), with the most
+    rows; without a day, the source whose data end latest."""
     have = store.pool_sources()
     if not have:
         raise HashlensError(
             "the store has no pool attribution yet: run `hashlens pools import --shared` (the shared datasets) or "
             "`hashlens pools import FILE`"
         )
-    if len(have) == 1 or req.start is None and req.as_of is None:
-        # The source with the most rows (the latest data usually); an explicit window picks the one covering it.
-        pass
-    return str(max(have, key=lambda s: int(s["rows"]))["source"])
+    if len(have) == 1:
+        return str(have[0]["source"])
+    cov = coverage_summary(store)
+    rows = {str(s["source"]): int(s["rows"]) for s in have}
+    day = req.end or req.as_of
+    if day is not None:
+        holding = [c for c in cov if c["first_day"] <= day.isoformat() <= c["last_day"]]
+        if holding:
+            return str(max(holding, key=lambda c: rows[c["source"]])["source"])
+    return str(max(cov, key=lambda c: (c["last_day"], rows[c["source"]]))["source"])
 
 
-def pool_shares(store: Store, req: PoolsRequest, source: str | None = None, clock: ChainClock | None = None) -> PoolShares:
+def pool_shares(
+    store: Store, req: PoolsRequest, source: str | None = None, clock: ChainClock | None = None
+) -> PoolShares:
     """Each pool's share of the window's blocks in one source, with its exact interval, its
     hashrate, its longest run and its empty blocks (:class:`PoolShares`)."""
     clock = clock or ChainClock.from_store(store)
-    name = source or (req.sources() or [None])[0] or _default_source(store, req)
+    name = source or _first_source(req) or _default_source(store, req)
     src = load_source(store, name, clock)
     wc = window_counts(store, src, resolve_window(req, src), req.level, clock)
     rows, net, missing = _shares(store, clock, wc, req.level_pct)
     return PoolShares(
-        source=name, level=req.level, level_pct=req.level_pct, coverage=wc.coverage, network=net,
-        network_missing=missing, pools=rows, method=SHARE_METHOD.format(pct=req.level_pct), notes=_notes(wc),
+        source=name,
+        level=req.level,
+        level_pct=req.level_pct,
+        coverage=wc.coverage,
+        network=net,
+        network_missing=missing,
+        pools=rows,
+        method=SHARE_METHOD.format(pct=req.level_pct),
+        notes=_notes(wc),
     )
 
 
@@ -415,8 +489,12 @@ def compare_sources(store: Store, req: PoolsRequest, clock: ChainClock | None = 
     ]
     notes = [n for r in results.values() for n in r.notes]
     return SourceComparison(
-        level=req.level, level_pct=req.level_pct, sources=names, coverage={n: r.coverage for n, r in results.items()},
-        rows=rows, method=SHARE_METHOD.format(pct=req.level_pct) + "; each source's own blocks, side by side",
+        level=req.level,
+        level_pct=req.level_pct,
+        sources=names,
+        coverage={n: r.coverage for n, r in results.items()},
+        rows=rows,
+        method=SHARE_METHOD.format(pct=req.level_pct) + "; each source's own blocks, side by side",
         notes=notes,
     )
 
@@ -446,14 +524,16 @@ def pool_luck(store: Store, req: LuckRequest, clock: ChainClock | None = None) -
     """Luck per pool: blocks found in the window against blocks expected, exact Poisson
     p-values and Holm's correction across the pools tested (:func:`hashlens.pools.stats.holm`)."""
     clock = clock or ChainClock.from_store(store)
-    name = (req.sources() or [None])[0] or _default_source(store, req)
+    name = _first_source(req) or _default_source(store, req)
     src = load_source(store, name, clock)
     window = resolve_window(req, src)
     test = window_counts(store, src, window, req.level, clock)
     ref: WindowCounts | None = None
     expected_from: dict[str, str] = {}
     if req.reference_start is not None and req.reference_end is not None:
-        ref_window = Window(req.reference_start, req.reference_end, None, f"{req.reference_start} … {req.reference_end}")
+        ref_window = Window(
+            req.reference_start, req.reference_end, None, f"{req.reference_start} … {req.reference_end}"
+        )
     elif window.blocks is not None:
         ref_window = Window(window.start_day, window.end_day, None, "")
     else:
@@ -466,19 +546,41 @@ def pool_luck(store: Store, req: LuckRequest, clock: ChainClock | None = None) -
         ref = window_counts(store, src, ref_window, req.level, clock)
     else:  # a block-count window: the same number of blocks just before it
         assert test.heights is not None
-        lo = int(test.heights[0]) - window.blocks  # type: ignore[operator]
+        lo = int(test.heights[0]) - int(window.blocks)
         sel = (src.heights >= lo) & (src.heights < int(test.heights[0]))
         if not sel.any():
-            raise HashlensError(f"source {src.name} has no blocks before height {int(test.heights[0]):,} to estimate shares from")
+            raise HashlensError(
+                f"source {src.name} has no blocks before height {int(test.heights[0]):,} to estimate shares from"
+            )
         pools_l, remap = _level_codes(src, req.level)
         codes = remap[src.codes[sel]]
         counts = np.bincount(codes[codes >= 0], minlength=len(pools_l))
-        ref = WindowCounts(src, ref_window, req.level, pools_l, counts, int(sel.sum()), int((codes < 0).sum()),
-                           Coverage(source=src.name, kind="blocks", start_day=_day(float(src.times[sel].min())),
-                                    end_day=_day(float(src.times[sel].max())), days_in_window=0, days_covered=None,
-                                    start_height=lo, end_height=int(test.heights[0]) - 1,
-                                    heights_basis="the blocks just before the window", blocks=int(sel.sum()),
-                                    unknown_blocks=int((codes < 0).sum()), missing_heights=None), None, None, True)
+        ref = WindowCounts(
+            src,
+            ref_window,
+            req.level,
+            pools_l,
+            counts,
+            int(sel.sum()),
+            int((codes < 0).sum()),
+            Coverage(
+                source=src.name,
+                kind="blocks",
+                start_day=_day(float(src.times[sel].min())),
+                end_day=_day(float(src.times[sel].max())),
+                days_in_window=0,
+                days_covered=None,
+                start_height=lo,
+                end_height=int(test.heights[0]) - 1,
+                heights_basis="the blocks just before the window",
+                blocks=int(sel.sum()),
+                unknown_blocks=int((codes < 0).sum()),
+                missing_heights=None,
+            ),
+            None,
+            None,
+            True,
+        )
     seen_test = {p for p, c in zip(test.pools, test.counts.tolist(), strict=True) if c}
     seen_ref = {p for p, c in zip(ref.pools, ref.counts.tolist(), strict=True) if c} if ref else set()
     pools = sorted(seen_test | seen_ref)
@@ -489,7 +591,9 @@ def pool_luck(store: Store, req: LuckRequest, clock: ChainClock | None = None) -
             continue
         k_ref = int(ref.counts[ref.pools.index(p)]) if ref and p in ref.pools else 0
         expected[i] = k_ref / ref.total * test.total if ref and ref.total else 0.0
-        expected_from[p] = f"its share of {ref.total:,} blocks in {ref.coverage.start_day} … {ref.coverage.end_day}" if ref else ""
+        expected_from[p] = (
+            f"its share of {ref.total:,} blocks in {ref.coverage.start_day} … {ref.coverage.end_day}" if ref else ""
+        )
     if req.pool is not None and req.hashrate_ehs is not None:
         if req.pool not in pools:
             pools.append(req.pool)
@@ -504,12 +608,24 @@ def pool_luck(store: Store, req: LuckRequest, clock: ChainClock | None = None) -
     kept = [p for p, k in zip(pools, keep, strict=True) if k]
     rows = [
         PoolLuck(
-            pool=p, found_blocks=int(f), expected_blocks=float(e), luck=float(lk), p_low=float(pl), p_high=float(ph),
-            p_two_sided=float(p2), p_adjusted=float(pa), flagged=bool(pa < req.alpha), expected_from=expected_from[p],
+            pool=p,
+            found_blocks=int(f),
+            expected_blocks=float(e),
+            luck=float(lk),
+            p_low=float(pl),
+            p_high=float(ph),
+            p_two_sided=float(p2),
+            p_adjusted=float(pa),
+            flagged=bool(pa < req.alpha),
+            expected_from=expected_from[p],
         )
         for p, f, e, lk, pl, ph, p2, pa in zip(
-            kept, found[keep], expected[keep], *(np.asarray(res[x], dtype=float).reshape(-1) for x in
-            ("luck", "p_low", "p_high", "p_two_sided")), adj, strict=True,
+            kept,
+            found[keep],
+            expected[keep],
+            *(np.asarray(res[x], dtype=float).reshape(-1) for x in ("luck", "p_low", "p_high", "p_two_sided")),
+            adj,
+            strict=True,
         )
     ]
     rows.sort(key=lambda r: -r.expected_blocks)
@@ -521,7 +637,11 @@ def pool_luck(store: Store, req: LuckRequest, clock: ChainClock | None = None) -
         )
     notes.append("The reference share's own sampling error is not included: p-values are those of a known mean.")
     return LuckResult(
-        source=name, level=req.level, coverage=test.coverage, reference=ref.coverage if ref else None, alpha=req.alpha,
+        source=name,
+        level=req.level,
+        coverage=test.coverage,
+        reference=ref.coverage if ref else None,
+        alpha=req.alpha,
         correction="Holm (family-wise, valid under the negative dependence of counts sharing one total)",
         pools=rows,
         method="found k ~ Poisson(μ), μ = reference share × the window's blocks (or a stated hashrate × time / "
@@ -535,7 +655,7 @@ def pool_concentration(store: Store, req: ConcentrationRequest, clock: ChainCloc
     """Top-1/top-3 share, HHI and Nakamoto coefficient of the window, with percentile
     bootstrap intervals (:func:`hashlens.pools.stats.bootstrap_concentration`)."""
     clock = clock or ChainClock.from_store(store)
-    name = (req.sources() or [None])[0] or _default_source(store, req)
+    name = _first_source(req) or _default_source(store, req)
     src = load_source(store, name, clock)
     wc = window_counts(store, src, resolve_window(req, src), req.level, clock)
     point = stats.concentration(wc.counts, wc.total)
@@ -551,9 +671,18 @@ def pool_concentration(store: Store, req: ConcentrationRequest, clock: ChainCloc
         return Interval(value=float(point[key]), low=boot[key][0], high=boot[key][1])
 
     return ConcentrationResult(
-        source=name, level=req.level, level_pct=req.level_pct, coverage=wc.coverage, top1_share=iv("top1"),
-        top3_share=iv("top3"), hhi=iv("hhi"), nakamoto=iv("nakamoto"), top_pools=[wc.pools[i] for i in order[:3]],
-        longest_run=longest, replicates=req.replicates, seed=req.seed,
+        source=name,
+        level=req.level,
+        level_pct=req.level_pct,
+        coverage=wc.coverage,
+        top1_share=iv("top1"),
+        top3_share=iv("top3"),
+        hhi=iv("hhi"),
+        nakamoto=iv("nakamoto"),
+        top_pools=[wc.pools[i] for i in order[:3]],
+        longest_run=longest,
+        replicates=req.replicates,
+        seed=req.seed,
         method="shares of all the window's blocks (unidentified ones as no pool); HHI = Σ s² (0-1); Nakamoto = "
         "fewest pools above 50 %; percentile bootstrap over the window's blocks (multinomial). hashlens.pools.stats",
     )
@@ -594,9 +723,13 @@ def dominance(store: Store, req: DominanceRequest, clock: ChainClock | None = No
         shares["other"] = frac(other)
         shares[UNKNOWN] = frac(grid[:, -1])
     return DominanceSeries(
-        source=name, level=req.level, step_days=req.step_days,
+        source=name,
+        level=req.level,
+        step_days=req.step_days,
         bin_start=[start + timedelta(days=b * req.step_days) for b in range(n_bins)],
-        blocks=[int(t) for t in totals], pools=[*named, "other", UNKNOWN], shares=shares,
+        blocks=[int(t) for t in totals],
+        pools=[*named, "other", UNKNOWN],
+        shares=shares,
         method=f"blocks per pool per {req.step_days}-day bin / all blocks of the bin ({name}"
         + ("; block days from stored times, else interpolated between period starts)" if src.kind == "blocks" else ")"),
     )
@@ -609,8 +742,14 @@ def coverage_summary(store: Store, clock: ChainClock | None = None) -> list[dict
     for s in store.pool_sources():
         src = load_source(store, str(s["source"]), clock)
         first, last = src.first_last_day()
-        row = {"source": src.name, "kind": src.kind, "first_day": first.isoformat(), "last_day": last.isoformat(),
-               "rows": int(s["rows"]), "origin": src.origin}
+        row = {
+            "source": src.name,
+            "kind": src.kind,
+            "first_day": first.isoformat(),
+            "last_day": last.isoformat(),
+            "rows": int(s["rows"]),
+            "origin": src.origin,
+        }
         if src.kind == "blocks":
             row["first_height"], row["last_height"] = int(src.heights.min()), int(src.heights.max())
         out.append(row)
@@ -622,10 +761,14 @@ def coverage_sentence(store: Store, clock: ChainClock | None = None, until: date
     dated later is named)."""
     cov = coverage_summary(store, clock)
     if until is not None:
-        cov = [dict(c, last_day=min(c["last_day"], until.isoformat())) for c in cov if c["first_day"] <= until.isoformat()]
+        cov = [
+            dict(c, last_day=min(c["last_day"], until.isoformat())) for c in cov if c["first_day"] <= until.isoformat()
+        ]
     if not cov:
-        return "The store holds no pool attribution" + (f" up to {until}" if until else "") + (
-            " (hashlens pools import --shared adds the shared datasets)."
+        return (
+            "The store holds no pool attribution"
+            + (f" up to {until}" if until else "")
+            + (" (hashlens pools import --shared adds the shared datasets).")
         )
     parts = [
         f"{c['source']} ({'per block' if c['kind'] == 'blocks' else 'per day'}, {c['first_day']} … {c['last_day']})"
@@ -699,11 +842,23 @@ def weekly_pools(store: Store, as_of: date, clock: ChainClock | None = None, day
         if whole and (best is None or wc.total > best[0]):
             best = (wc.total, src.name)
     if best is None:
-        return {"covered": False, "sentence": coverage_sentence(store, clock, as_of), "start_day": start.isoformat(),
-                "end_day": as_of.isoformat()}
+        return {
+            "covered": False,
+            "sentence": coverage_sentence(store, clock, as_of),
+            "start_day": start.isoformat(),
+            "end_day": as_of.isoformat(),
+        }
     req = PoolsRequest(source=best[1], start=start, end=as_of)
     shares = pool_shares(store, req, clock=clock)
-    conc = pool_concentration(store, ConcentrationRequest(source=best[1], start=start, end=as_of, replicates=1000), clock)
-    return {"covered": True, "source": best[1], "start_day": start.isoformat(), "end_day": as_of.isoformat(),
-            "shares": shares.to_json(), "concentration": conc.to_json(),
-            "sentence": coverage_sentence(store, clock, as_of)}
+    conc = pool_concentration(
+        store, ConcentrationRequest(source=best[1], start=start, end=as_of, replicates=1000), clock
+    )
+    return {
+        "covered": True,
+        "source": best[1],
+        "start_day": start.isoformat(),
+        "end_day": as_of.isoformat(),
+        "shares": shares.to_json(),
+        "concentration": conc.to_json(),
+        "sentence": coverage_sentence(store, clock, as_of),
+    }

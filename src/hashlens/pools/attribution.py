@@ -253,9 +253,7 @@ def store_api_pools(store: Store, blocks: Sequence[ApiPool], source: str = "memp
 
 def stored_coinbases(store: Store) -> list[Coinbase]:
     """The coinbases stored with hashlens' own attributions."""
-    return [
-        Coinbase(h, x, sig, decode_outputs(outs), txid) for h, x, sig, outs, txid in store.stored_coinbase_rows()
-    ]
+    return [Coinbase(h, x, sig, decode_outputs(outs), txid) for h, x, sig, outs, txid in store.stored_coinbase_rows()]
 
 
 def reattribute(store: Store, rules: RulesFile | CompiledRules, order: str = "address-first") -> AttributionSummary:

@@ -75,27 +75,59 @@ def import_pool_file(store: Store, path: str | Path, source: str | None = None) 
         else:
             notes.append("no stored coinbases to attribute (blocks synced from a node are attributed with these rules)")
         return ImportResult(
-            file=p.name, kind="rules", source=None, rows=len(rules.pools), first=rules.pools[0].name,
-            last=rules.pools[-1].name, sha256=rules.sha256, notes=notes,
+            file=p.name,
+            kind="rules",
+            source=None,
+            rows=len(rules.pools),
+            first=rules.pools[0].name,
+            last=rules.pools[-1].name,
+            sha256=rules.sha256,
+            notes=notes,
         )
     name = _check_source(source or default_source(p))
     if kind == "labels":
         lf = read_labels(p)
-        store.write_pool_blocks(name, "blocks", p.name, lf.sha256, lf.heights.tolist(), [None] * len(lf.labels), lf.labels, ["label"] * len(lf.labels))
+        store.write_pool_blocks(
+            name,
+            "blocks",
+            p.name,
+            lf.sha256,
+            lf.heights.tolist(),
+            [None] * len(lf.labels),
+            lf.labels,
+            ["label"] * len(lf.labels),
+        )
         span = int(lf.heights[-1] - lf.heights[0] + 1)
-        notes = [f"heights {int(lf.heights[0]):,} … {int(lf.heights[-1]):,}; {span - lf.heights.size} heights without a label"]
+        notes = [
+            f"heights {int(lf.heights[0]):,} … {int(lf.heights[-1]):,}; {span - lf.heights.size} heights without a label"
+        ]
         return ImportResult(
-            file=p.name, kind="labels", source=name, rows=int(lf.heights.size), first=str(int(lf.heights[0])),
-            last=str(int(lf.heights[-1])), sha256=lf.sha256, notes=notes,
+            file=p.name,
+            kind="labels",
+            source=name,
+            rows=int(lf.heights.size),
+            first=str(int(lf.heights[0])),
+            last=str(int(lf.heights[-1])),
+            sha256=lf.sha256,
+            notes=notes,
         )
     dc = read_daily_counts(p)
     r, c = np.nonzero(dc.counts)
     store.write_pool_days(
-        name, p.name, dc.sha256, dc.days[c].astype("datetime64[D]").astype(object).tolist(),
-        [dc.entities[i] for i in r.tolist()], dc.counts[r, c].tolist(),
+        name,
+        p.name,
+        dc.sha256,
+        dc.days[c].astype("datetime64[D]").astype(object).tolist(),
+        [dc.entities[i] for i in r.tolist()],
+        dc.counts[r, c].tolist(),
     )
     return ImportResult(
-        file=p.name, kind="daily", source=name, rows=int(r.size), first=str(dc.days[0]), last=str(dc.days[-1]),
+        file=p.name,
+        kind="daily",
+        source=name,
+        rows=int(r.size),
+        first=str(dc.days[0]),
+        last=str(dc.days[-1]),
         sha256=dc.sha256,
         notes=[f"{len(dc.entities)} entities × {dc.days.size} days; {int(dc.counts.sum()):,} blocks"],
     )

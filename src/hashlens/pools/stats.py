@@ -54,8 +54,15 @@ def binom_tail(k: ArrayLike, n: ArrayLike, p: ArrayLike, upper: ArrayLike) -> An
     k, n : whole numbers, 0 ≤ k ≤ n [-]; p : success probability in (0, 1) [-]
     upper : True for P(X ≥ k), False for P(X ≤ k)
     """
-    k_, n_, p_, up = (np.asarray(v) for v in np.broadcast_arrays(
-        np.asarray(k, dtype=float), np.asarray(n, dtype=float), np.asarray(p, dtype=float), np.asarray(upper, dtype=bool)))
+    k_, n_, p_, up = (
+        np.asarray(v)
+        for v in np.broadcast_arrays(
+            np.asarray(k, dtype=float),
+            np.asarray(n, dtype=float),
+            np.asarray(p, dtype=float),
+            np.asarray(upper, dtype=bool),
+        )
+    )
     shape = k_.shape
     k_, n_, p_, up = k_.ravel(), n_.ravel(), np.clip(p_.ravel(), 1e-300, 1 - 1e-16), up.ravel()
     sd = np.sqrt(n_ * p_ * (1 - p_))
@@ -134,8 +141,12 @@ def poisson_tail(k: ArrayLike, mu: ArrayLike, upper: ArrayLike) -> Any:
     the ratio μ/j or j/μ, in log space, in one ragged pass over all tails), for the tail on the
     far side of the mean; the near one is 1 − the far one (including k's own term).
     """
-    k_, mu_, up = (np.asarray(v) for v in np.broadcast_arrays(
-        np.asarray(k, dtype=float), np.asarray(mu, dtype=float), np.asarray(upper, dtype=bool)))
+    k_, mu_, up = (
+        np.asarray(v)
+        for v in np.broadcast_arrays(
+            np.asarray(k, dtype=float), np.asarray(mu, dtype=float), np.asarray(upper, dtype=bool)
+        )
+    )
     shape = k_.shape
     k_, mu_, up = k_.ravel(), np.maximum(mu_.ravel(), 1e-300), up.ravel()
     far_up = k_ >= mu_  # the far tail of k is the upper one
@@ -154,7 +165,9 @@ def poisson_tail(k: ArrayLike, mu: ArrayLike, upper: ArrayLike) -> Any:
     ratio = np.where(np.isfinite(ratio), ratio, -np.inf)
     csum = np.cumsum(ratio)
     csum -= np.repeat(csum[starts] - ratio[starts], width)
-    far = np.minimum(np.add.reduceat(np.exp(np.repeat(first, width) + csum), starts), 1.0) if total else np.zeros(k_.size)
+    far = (
+        np.minimum(np.add.reduceat(np.exp(np.repeat(first, width) + csum), starts), 1.0) if total else np.zeros(k_.size)
+    )
     own = np.exp(first)
     out = np.where(up == far_up, far, 1.0 - far + own)
     out = np.where(k_ < 0, np.where(up, 1.0, 0.0), np.clip(out, 0.0, 1.0))

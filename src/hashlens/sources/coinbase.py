@@ -252,7 +252,11 @@ def api_pools_from_blocks(blocks: Iterable[dict[str, Any]], source: str = "mempo
                 raise HashlensError(f"{source}: block {height}: extras.coinbaseRaw is not hex") from None
         slug = pool.get("slug")
         pid = pool.get("id")
-        out.append(ApiPool(height, block_hash, name, None if slug is None else str(slug), None if pid is None else int(pid), cb))
+        out.append(
+            ApiPool(
+                height, block_hash, name, None if slug is None else str(slug), None if pid is None else int(pid), cb
+            )
+        )
     return out
 
 

@@ -72,7 +72,13 @@ class PoolQueries(Database):
             self.log(source, "pool-blocks", n, origin)
 
     def write_pool_days(
-        self, source: str, origin: str, sha256: str | None, days: Sequence[date], pools: Sequence[str], blocks: Sequence[int]
+        self,
+        source: str,
+        origin: str,
+        sha256: str | None,
+        days: Sequence[date],
+        pools: Sequence[str],
+        blocks: Sequence[int],
     ) -> None:
         """Blocks per pool per UTC day of one source, replacing the source's rows (one transaction)."""
         import pyarrow as pa
@@ -116,14 +122,14 @@ class PoolQueries(Database):
             int(h): (str(p), r)
             for h, p, r in self._rows("SELECT height, pool, rules_id FROM pool_blocks WHERE source = ?", [source])
         }
-        changed = sum(
-            1 for c, p in zip(coinbases, pools, strict=True) if c.height in old and old[c.height][0] != p
-        )
+        changed = sum(1 for c, p in zip(coinbases, pools, strict=True) if c.height in old and old[c.height][0] != p)
         n = len(coinbases)
         with self.transaction():
             self._insert_arrow(
                 "pool_rules",
-                pa.table({"rules_id": [rules_id], "name": [rules_name], "sha256": [rules_sha256], "body": [rules_text]}),
+                pa.table(
+                    {"rules_id": [rules_id], "name": [rules_name], "sha256": [rules_sha256], "body": [rules_text]}
+                ),
                 RULES_COLS,
             )
             if origin is not None:
