@@ -29,7 +29,10 @@ const HLPools = (() => {
 
   async function draw(w) {
     const sources = await get("/v1/pools/sources");
-    if (!sources.length) throw new Error("no pool attribution in the store (hashlens pools import --shared)");
+    if (!sources.length) {  // a store without pool data: the panel says so (a state, not a failure)
+      empty("The store holds no pool attribution: hashlens pools import --shared adds the shared datasets.");
+      return null;
+    }
     const p = pick(sources, w.as_of);
     const q = "source=" + encodeURIComponent(p.name) + "&end=" + p.end;
     const [dom, shares] = await Promise.all([
@@ -68,6 +71,14 @@ const HLPools = (() => {
       .concat(d.pools.map((p) => [p + " share [fraction]", p])), rows);
     return HL.timeChart($("chart-pools"), traces, { yTitle: "share of blocks [%]", legend: true, xEnd: day, xStart: d.bin_start[0],
       view: 24, points: d.bin_start.length, yRange: [0, 100] });
+  }
+
+  function empty(text) {
+    HL.chartMissing($("chart-pools"), new Error(text));
+    $("pools-caption").textContent = text;
+    $("pools-table-caption").textContent = "";
+    $("pools-table").tBodies[0].innerHTML = '<tr class="na"><td colspan="5">' + escapeHtml(text) + "</td></tr>";
+    ["pools-dominance", "pools-shares"].forEach((n) => { delete drawn[n]; HL.csvReady(n, false); });
   }
 
   function fail(e) {
