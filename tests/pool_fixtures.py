@@ -163,3 +163,18 @@ MEMPOOL_BLOCK_810613 = {
         "pool": {"id": 111, "name": "Foundry USA", "slug": "foundryusa"},
     },
 }
+
+
+def coinbases() -> list[object]:
+    """Every fixture coinbase with its height and block hash (proven in test_pools_coinbase.py)."""
+    from hashlens.sources.addresses import sha256d
+    from hashlens.sources.coinbase import coinbase_from_block, coinbase_from_getblock, coinbase_from_tx
+
+    return [
+        coinbase_from_block(bytes.fromhex(BLOCK_334720)),
+        coinbase_from_tx(COINBASE_481824, block_hash=sha256d(bytes.fromhex(HEADER_481824))[::-1].hex()),
+        coinbase_from_block(bytes.fromhex(BLOCK_501726)),
+        coinbase_from_block(bytes.fromhex(BLOCK_501728)),
+        coinbase_from_tx(COINBASE_779832, block_hash=sha256d(bytes.fromhex(HEADER_779832))[::-1].hex()),
+        coinbase_from_getblock({"hash": HASH_905349, "height": 905349, "tx": [GETBLOCK_905349_TX0]}),
+    ]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hashlens.pools.dataset import import_pool_file, import_shared
+from hashlens.pools.dataset import import_pool_file
 from hashlens.store import Store
 from tests.helpers import run_cli
 
@@ -25,11 +25,11 @@ WINDOW = (date(2017, 12, 26), date(2018, 2, 18))
 
 @pytest.fixture(scope="module")
 def pools_db(full_db: Path, data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The full store with the shared pool datasets imported."""
+    """The full store (the shared pool datasets imported, the fixture coinbases attributed)."""
     path = tmp_path_factory.mktemp("pools") / "pools.duckdb"
     shutil.copy(full_db, path)
     with Store(path) as s:
-        import_shared(s, data_dir)
+        assert {x["source"] for x in s.pool_sources()} == {"canhui", "btl", "coinbase"}
     return path
 
 
@@ -256,7 +256,7 @@ def test_the_api_answers_what_the_library_computes(pools_db: Path) -> None:
         assert bad.status_code == 400 and "unknown pool source" in bad.json()["detail"]
         refused = c.get("/v1/pools", params={"window": "0d"})
         assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["window"]
-        assert {s["source"] for s in c.get("/v1/pools/sources").json()} == {"canhui", "btl"}
+        assert {s["source"] for s in c.get("/v1/pools/sources").json()} == {"canhui", "btl", "coinbase"}
 
 
 def test_the_weekly_figures_say_who_mined_or_what_the_store_covers(pools_db: Path, tmp_path: Path) -> None:

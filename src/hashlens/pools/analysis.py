@@ -838,7 +838,14 @@ def weekly_pools(store: Store, as_of: date, clock: ChainClock | None = None, day
         except HashlensError:
             continue
         first, last = src.first_last_day()
-        whole = first <= start and last >= as_of and (wc.coverage.days_covered in (None, days))
+        if src.kind == "days":
+            whole = first <= start and last >= as_of and wc.coverage.days_covered == days
+        else:  # every height of the week labelled, and the labelled run reaching past both ends
+            lo, hi = int(wc.coverage.start_height or 0), int(wc.coverage.end_height or 0)
+            labelled = set(
+                src.heights[np.searchsorted(src.heights, [lo - 1, hi + 1]).clip(0, src.heights.size - 1)].tolist()
+            )
+            whole = wc.coverage.missing_heights == 0 and {lo - 1, hi + 1} <= labelled
         if whole and (best is None or wc.total > best[0]):
             best = (wc.total, src.name)
     if best is None:

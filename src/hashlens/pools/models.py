@@ -108,7 +108,7 @@ class ConcentrationRequest(WindowFields):
     """Top-1/top-3 share, HHI and Nakamoto coefficient of the window, with bootstrap intervals."""
 
     replicates: int = Field(2000, ge=100, le=20_000, description="Bootstrap replicates [-].")
-    seed: int = Field(1, ge=0, le=2**32 - 1, description="Seed of the bootstrap's generator.")
+    seed: int = Field(1, ge=0, le=4_294_967_295, description="Seed of the bootstrap's generator.")
 
 
 class DominanceRequest(Request):

@@ -16,13 +16,16 @@ const HLPools = (() => {
   }
   const pct = (x) => (x === null || x === undefined ? "n/a" : fmt(100 * x, 2) + " %");
 
-  // The source to show: the one holding the page's day, else the latest one; its last day up
-  // to the page's day ends the window (a date comparison, no figure).
+  // The source to show: of those with at least a day's blocks (144 rows), the one holding the
+  // page's day, else the one ending latest before it; its last day up to the page's day ends
+  // the window (date comparisons, no figure).
   function pick(sources, day) {
-    const holding = sources.filter((s) => s.first_day <= day && day <= s.last_day);
-    const list = holding.length ? holding : sources.filter((s) => s.first_day <= day);
+    const enough = sources.filter((s) => s.rows >= 144);
+    const pool = enough.length ? enough : sources;
+    const holding = pool.filter((s) => s.first_day <= day && day <= s.last_day);
+    const list = holding.length ? holding : pool.filter((s) => s.first_day <= day);
     if (!list.length) throw new Error("the store's pool attribution begins after " + day);
-    list.sort((a, b) => (a.last_day < b.last_day ? 1 : a.last_day > b.last_day ? -1 : b.rows - a.rows));
+    list.sort((a, b) => (holding.length ? b.rows - a.rows : a.last_day < b.last_day ? 1 : a.last_day > b.last_day ? -1 : b.rows - a.rows));
     const s = list[0];
     return { name: s.source, end: s.last_day < day ? s.last_day : day, sources };
   }
