@@ -346,3 +346,17 @@ def test_attribution_keeps_pace_with_a_large_batch(rules: dict[str, object]) -> 
     whole = attribute(cbs, compiled).pool_index  # type: ignore[arg-type]
     single = np.array([attribute([c], compiled).pool_index[0] for c in cbs[:3]])  # type: ignore[arg-type]
     assert (whole.reshape(-1, 3) == single).all()
+
+
+def test_new_blocks_with_new_rules_bring_the_stored_ones_along(data_dir: Path, tmp_path: Path) -> None:
+    from tests.pool_fixtures import coinbases
+
+    cbs = coinbases()
+    old = read_rules(data_dir / "pools/known-mining-pools.json")
+    new = read_rules(data_dir / "pools/mempool-pools-v2.json")
+    with Store(tmp_path / "q.duckdb") as s:
+        attribute_blocks(s, cbs[:3], old, origin="fixtures")  # type: ignore[arg-type]
+        attribute_blocks(s, cbs[3:], new, origin="fixtures")  # type: ignore[arg-type]
+        rows = s.pool_block_rows("coinbase", 0, 10**7)
+        assert len(rows) == 6 and {r for *_, r in rows} == {new.rules_id}
+        assert s.pool_rules_ids("coinbase") == [new.rules_id]

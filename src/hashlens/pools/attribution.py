@@ -208,7 +208,9 @@ def attribute_blocks(
     (so the block can be attributed again when the rules change), and the pool with its method
     and the rules file's id under ``source``. What ``sync`` and ``serve --follow`` call with
     the coinbases of new blocks (``origin``: where the coinbases came from, e.g. the node's
-    URL). Every coinbase must carry its height and block hash."""
+    URL). Every coinbase must carry its height and block hash. When blocks stored earlier were
+    attributed with other rules, they are all attributed again with these (:func:`reattribute`),
+    so the source never mixes two versions of the rules."""
     compiled = rules if isinstance(rules, CompiledRules) else compile_rules(rules)
     missing = [c for c in coinbases if c.height is None or c.block_hash is None]
     if missing:
@@ -229,6 +231,9 @@ def attribute_blocks(
         att.pools(),
         att.methods(),
     )
+    if source == COINBASE_SOURCE and store.pool_rules_ids(source) != [compiled.rules.rules_id]:
+        redone = reattribute(store, compiled, order)
+        replaced += redone.replaced
     return _summary(att, source, replaced)
 
 

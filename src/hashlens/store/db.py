@@ -185,7 +185,9 @@ MIGRATIONS: list[str | dict[str, str]] = [
     # attribution from coinbases, with the rules file used; a mempool-style API's extras.pool;
     # imported labels); pool_days blocks per entity per UTC day; block_coinbases the coinbases
     # attributed, so they can be attributed again when the rules change; pool_rules each rules
-    # file used (its text, by name@sha256).
+    # file used (its text, by name@sha256). pool_days has no key: a name may be a list of
+    # payout addresses thousands of characters long (beyond PostgreSQL's index row), and each
+    # import replaces its source's rows whole, one row per name and day.
     {
         "duckdb": """
     CREATE TABLE pool_sources (
@@ -209,8 +211,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
         source VARCHAR NOT NULL,
         day    DATE NOT NULL,
         pool   VARCHAR NOT NULL,
-        blocks INTEGER NOT NULL,
-        PRIMARY KEY (source, day, pool)
+        blocks INTEGER NOT NULL
     );
     CREATE TABLE block_coinbases (
         height     INTEGER PRIMARY KEY,
@@ -250,8 +251,7 @@ MIGRATIONS: list[str | dict[str, str]] = [
         source VARCHAR NOT NULL,
         day    DATE NOT NULL,
         pool   VARCHAR NOT NULL,
-        blocks INTEGER NOT NULL,
-        PRIMARY KEY (source, day, pool)
+        blocks INTEGER NOT NULL
     );
     CREATE TABLE block_coinbases (
         height     INTEGER PRIMARY KEY,

@@ -94,7 +94,7 @@ class PoolQueries(Database):
         )
         with self.transaction():
             self._execute("DELETE FROM pool_days WHERE source = ?", [source])
-            self._insert_arrow("pool_days", tbl, DAY_COLS)
+            self._insert_arrow("pool_days", tbl, DAY_COLS, replace=False)
             self._set_source(source, "days", origin, sha256)
             self.log(source, "pool-days", n, origin)
 
@@ -198,6 +198,14 @@ class PoolQueries(Database):
         """(height, hash, scriptSig, encoded output scripts, txid) of every stored coinbase."""
         rows = self._rows("SELECT height, hash, script_sig, outputs, txid FROM block_coinbases ORDER BY height")
         return [(int(h), str(hash_hex(x)), bytes(s), bytes(o), t) for h, x, s, o, t in rows]
+
+    def pool_rules_ids(self, source: str) -> list[str]:
+        """The rules files a per-block source's attributions were made with."""
+        rows = self._rows(
+            "SELECT DISTINCT rules_id FROM pool_blocks WHERE source = ? AND rules_id IS NOT NULL ORDER BY rules_id",
+            [source],
+        )
+        return [str(r) for (r,) in rows]
 
     def pool_rules_text(self, rules_id: str) -> str | None:
         v = self._scalar("SELECT body FROM pool_rules WHERE rules_id = ?", [rules_id])
