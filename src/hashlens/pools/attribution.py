@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from hashlens.store import Store
 
 ORDERS = ("address-first", "mempool")
+_SIG, _OUTS, _HEIGHT = attrgetter("script_sig"), attrgetter("output_scripts"), attrgetter("height")
 UNKNOWN = "unknown"
 #: The source name under which hashlens' own attributions are stored.
 COINBASE_SOURCE = "coinbase"
@@ -97,29 +100,32 @@ def attribute(coinbases: Sequence[Coinbase], rules: CompiledRules, order: str = 
     """
     _check_order(order)
     n = len(coinbases)
-    width = max((len(c.script_sig) for c in coinbases), default=0)
+    # One C-speed pass per column of the batch (map/attrgetter): no Python step per block.
+    sigs = list(map(_SIG, coinbases))
+    lengths = np.fromiter(map(len, sigs), dtype=np.int64, count=n)
+    width = int(lengths.max()) if n else 0
     if width > COINBASE_SCRIPT_MAX:
-        big = next(c for c in coinbases if len(c.script_sig) > COINBASE_SCRIPT_MAX)
+        big = coinbases[int(np.argmax(lengths))]
         raise HashlensError(
             f"block {big.height}: a coinbase scriptSig of {len(big.script_sig)} bytes (consensus allows "
             f"{COINBASE_SCRIPT_MAX}); not a mainnet coinbase"
         )
-    sigs = np.frombuffer(b"".join(c.script_sig.ljust(width, b"\0") for c in coinbases), dtype=np.uint8)
-    tag = match_tags(rules, sigs.reshape(n, width)) if n and width else np.full(n, NONE, dtype=np.int32)
+    tag = match_tags(rules, b"".join(sigs), lengths) if n and width else np.full(n, NONE, dtype=np.int32)
     # Output scripts: one dictionary look-up each, then the lowest pool per block.
-    counts = np.fromiter((len(c.output_scripts) for c in coinbases), dtype=np.int64, count=n)
-    lookup = rules.script_pool.get
-    hits = np.fromiter(
-        (lookup(s, NONE) for c in coinbases for s in c.output_scripts), dtype=np.int32, count=int(counts.sum())
-    )
+    outs = list(map(_OUTS, coinbases))
+    counts = np.fromiter(map(len, outs), dtype=np.int64, count=n)
+    flat = list(chain.from_iterable(outs))
+    hits = np.fromiter(map(rules.script_pool.get, flat, repeat(int(NONE))), dtype=np.int32, count=len(flat))
     addr = np.full(n, NONE, dtype=np.int32)
     has = counts > 0
     if hits.size:
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
         addr[has] = np.minimum.reduceat(hits, starts[has])
     pool, method = _combine(addr, tag, order)
-    heights = np.fromiter((-1 if c.height is None else c.height for c in coinbases), dtype=np.int64, count=n)
-    return Attribution(heights, pool, method, rules.names, rules.rules_id, order)
+    hs = list(map(_HEIGHT, coinbases))
+    if None in hs:
+        hs = [-1 if h is None else h for h in hs]
+    return Attribution(np.array(hs, dtype=np.int64), pool, method, rules.names, rules.rules_id, order)
 
 
 def attribute_loop(coinbases: Sequence[Coinbase], rules: CompiledRules, order: str = "address-first") -> Attribution:

@@ -133,26 +133,43 @@ def compile_rules(rules: RulesFile) -> CompiledRules:
     return CompiledRules(rules, names, script_pool, tags, delta.ravel(), out, ignored)
 
 
-def match_tags(rules: CompiledRules, sigs: np.ndarray) -> np.ndarray:
+def match_tags(rules: CompiledRules, joined: bytes, lengths: np.ndarray) -> np.ndarray:
     """The lowest pool index whose tag occurs in each scriptSig (NONE where none does).
 
     Parameters
     ----------
-    sigs : scriptSigs as rows of a uint8 matrix (blocks × max length), padded with zero bytes
+    joined : the scriptSigs one after another
+    lengths : each scriptSig's length [bytes]
 
     Returns
     -------
-    int32 array, one pool index per block: the automaton runs over all rows at once, one
-    column (byte position) per step, and each row keeps the lowest pool index it passed. No
-    tag holds a zero byte (:func:`compile_rules` refuses one), so a zero byte always returns
-    the automaton to its root and the padding can match nothing.
+    int32 array, one pool index per block. The scriptSigs are laid out as columns (byte
+    position × block, longest first, zero-padded) and the automaton runs over all blocks at
+    once, one byte position per step, over only the blocks that long; each keeps the lowest
+    pool index it passed. No tag holds a zero byte (:func:`compile_rules` refuses one), so a
+    zero byte returns the automaton to its root.
     """
-    n, width = sigs.shape
-    state = np.zeros(n, dtype=np.int64)
+    n = lengths.size
+    order = np.argsort(-lengths, kind="stable")
+    width = int(lengths.max())
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    flat = _FOLD_NP[np.frombuffer(joined, dtype=np.uint8)]
+    # column-major: cols[j, r] is byte j of the r-th longest scriptSig
+    cols = np.zeros((width, n), dtype=np.int32)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    row = np.repeat(rank, lengths)
+    pos = np.arange(flat.size) - np.repeat(starts, lengths)
+    cols[pos, row] = flat
+    alive = np.searchsorted(-lengths[order], -np.arange(1, width + 1), side="right")  # rows longer than j
+    state = np.zeros(n, dtype=np.int32)
     best = np.full(n, NONE, dtype=np.int32)
     delta, out = rules.delta, rules.out
-    folded = _FOLD_NP[sigs].astype(np.int64)
     for j in range(width):
-        state = delta[(state << 8) | folded[:, j]]
-        np.minimum(best, out[state], out=best)
-    return best
+        m = int(alive[j])
+        st = delta[(state[:m] << 8) | cols[j, :m]]
+        state[:m] = st
+        np.minimum(best[:m], out[st], out=best[:m])
+    result = np.empty(n, dtype=np.int32)
+    result[order] = best
+    return result

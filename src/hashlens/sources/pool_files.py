@@ -86,9 +86,14 @@ def _read_bytes(path: str | Path) -> bytes:
         size = p.stat().st_size
     except OSError as exc:
         raise HashlensError(f"{p}: {exc.strerror or exc}") from None
+    if not p.is_file():
+        raise HashlensError(f"{p}: not a file; give a rules JSON, a label CSV or a daily CSV")
     if size > MAX_FILE_BYTES:
         raise HashlensError(f"{p}: {size:,} bytes, more than a pool file may hold ({MAX_FILE_BYTES:,})")
-    return p.read_bytes()
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise HashlensError(f"{p}: {exc.strerror or exc}") from None
 
 
 def _text(data: bytes, name: str) -> str:
@@ -238,8 +243,9 @@ def read_daily_counts(path: str | Path) -> DailyCounts:
         dup = next(d for d in days if days.count(d) > 1)
         raise HashlensError(f"{p.name}: the day {dup:%d/%m/%Y} is a column twice")
     entities: list[str] = []
-    counts = np.zeros((0, len(days)), dtype=np.int64)
     body = [r for r in rows[1:] if r and any(c.strip() for c in r)]
+    if not body or not days:
+        raise HashlensError(f"{p.name}: no entity rows or no day columns; nothing to import")
     counts = np.zeros((len(body), len(days)), dtype=np.int64)
     for i, row in enumerate(body):
         n = i + 2
@@ -262,6 +268,8 @@ def read_daily_counts(path: str | Path) -> DailyCounts:
             j = int(np.flatnonzero(vals < 0)[0]) + 1
             raise HashlensError(f"{p.name}: row {n} ({name}), {header[j].strip()}: a negative block count")
         counts[i] = vals
+    if not counts.any():
+        raise HashlensError(f"{p.name}: every count is zero; nothing to import")
     order = np.argsort(np.array(days, dtype="datetime64[D]"))
     return DailyCounts(
         p.name,
