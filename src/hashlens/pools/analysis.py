@@ -171,7 +171,7 @@ def resolve_window(req: WindowFields, src: SourceData) -> Window:
     if req.start is not None and req.end is not None:
         return Window(req.start, req.end, None, f"{req.start} … {req.end}")
     as_of = req.as_of or src.first_last_day()[1]
-    kind, amount = parse_window(req.window)
+    kind, amount = parse_window(req.window or "30d")
     if kind == "days":
         start = as_of - timedelta(days=amount - 1)
         return Window(start, as_of, None, f"{amount} days to {as_of}")

@@ -50,7 +50,9 @@ class WindowFields(Request):
 
     @field_validator("window")
     @classmethod
-    def _window_size(cls, v: str) -> str:
+    def _window_size(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         kind, amount = parse_window(v)
         if amount < 1 or (kind == "days" and amount > 3660) or (kind == "blocks" and amount > 1_000_000):
             raise ValueError("must be 1d … 3660d (days) or 1 … 1,000,000 (blocks)")
@@ -72,6 +74,8 @@ class WindowFields(Request):
             raise ValueError("give both start and end, or neither (then window and as_of)")
         if self.start is not None and self.end is not None and self.start > self.end:
             raise ValueError(f"start {self.start} is after end {self.end}")
+        if self.start is not None and (self.window is not None or self.as_of is not None):
+            raise ValueError("give start and end, or window and as_of, not both")
         return self
 
     def sources(self) -> list[str] | None:
