@@ -30,10 +30,10 @@ class WindowFields(Request):
     ``1008``), or the days ``start`` … ``end``; and which source's attribution."""
 
     as_of: date | None = Field(None, description="The window's last day (24:00 UTC); default: the source's last day.")
-    window: str = Field(
-        "30d",
+    window: str | None = Field(
+        None,
         pattern=WINDOW_RE,
-        description="Days (7d, 30d: whole UTC days to as_of) or blocks (1008) ending at as_of.",
+        description="Days (7d, 30d: whole UTC days to as_of) or blocks (1008) ending at as_of; default 30d.",
     )
     start: date | None = Field(None, description="First day of the window (with end; instead of window).")
     end: date | None = Field(None, description="Last day of the window, inclusive.")
