@@ -16,6 +16,16 @@ from pydantic import Field, field_validator, model_validator
 from hashlens.contracts import Request, Result
 
 SOURCE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+#: Days a request may name: the chain's first day … far enough ahead for any window [UTC day].
+FIRST_DAY, LAST_DAY = date(2009, 1, 3), date(2100, 1, 1)
+
+
+def _day_in_range(v: date | None) -> date | None:
+    if v is not None and not FIRST_DAY <= v <= LAST_DAY:
+        raise ValueError(f"must be a day from {FIRST_DAY} to {LAST_DAY}")
+    return v
+
+
 WINDOW_RE = r"^(\d{1,4}d|\d{1,6})$"
 
 
@@ -47,6 +57,11 @@ class WindowFields(Request):
         "pool", description="Compare names as pools or as owner clusters (btl's Bitmain = AntPool + BTC.com)."
     )
     level_pct: float = Field(95.0, gt=50, lt=100, description="Confidence level of the intervals [%].")
+
+    @field_validator("as_of", "start", "end")
+    @classmethod
+    def _days(cls, v: date | None) -> date | None:
+        return _day_in_range(v)
 
     @field_validator("window")
     @classmethod
@@ -97,6 +112,11 @@ class LuckRequest(WindowFields):
     hashrate_ehs: float | None = Field(None, gt=0, le=100_000, description="The pool's stated hashrate [EH/s].")
     alpha: float = Field(0.05, gt=0, lt=1, description="Family-wise error rate for the flags (Holm) [-].")
 
+    @field_validator("reference_start", "reference_end")
+    @classmethod
+    def _ref_days(cls, v: date | None) -> date | None:
+        return _day_in_range(v)
+
     @model_validator(mode="after")
     def _reference(self) -> LuckRequest:
         if (self.reference_start is None) != (self.reference_end is None):
@@ -124,6 +144,11 @@ class DominanceRequest(Request):
     step_days: int = Field(7, ge=1, le=366, description="Days per bin [d].")
     top: int = Field(8, ge=1, le=30, description="Pools shown by name; the rest are 'other'.")
     level: Literal["pool", "cluster"] = "pool"
+
+    @field_validator("start", "end")
+    @classmethod
+    def _days(cls, v: date | None) -> date | None:
+        return _day_in_range(v)
 
 
 # -- results ------------------------------------------------------------------------------------------
