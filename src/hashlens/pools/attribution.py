@@ -110,7 +110,7 @@ def attribute(coinbases: Sequence[Coinbase], rules: CompiledRules, order: str = 
             f"block {big.height}: a coinbase scriptSig of {len(big.script_sig)} bytes (consensus allows "
             f"{COINBASE_SCRIPT_MAX}); not a mainnet coinbase"
         )
-    tag = match_tags(rules, b"".join(sigs), lengths) if n and width else np.full(n, NONE, dtype=np.int32)
+    tag = match_tags(rules, sigs, lengths) if n and width else np.full(n, NONE, dtype=np.int32)
     # Output scripts: one dictionary look-up each, then the lowest pool per block.
     outs = list(map(_OUTS, coinbases))
     counts = np.fromiter(map(len, outs), dtype=np.int64, count=n)

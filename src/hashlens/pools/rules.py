@@ -32,6 +32,7 @@ References
 from __future__ import annotations
 
 from collections import deque
+from itertools import repeat
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -133,34 +134,28 @@ def compile_rules(rules: RulesFile) -> CompiledRules:
     return CompiledRules(rules, names, script_pool, tags, delta.ravel(), out, ignored)
 
 
-def match_tags(rules: CompiledRules, joined: bytes, lengths: np.ndarray) -> np.ndarray:
+def match_tags(rules: CompiledRules, sigs: list[bytes], lengths: np.ndarray) -> np.ndarray:
     """The lowest pool index whose tag occurs in each scriptSig (NONE where none does).
 
     Parameters
     ----------
-    joined : the scriptSigs one after another
+    sigs : the scriptSigs
     lengths : each scriptSig's length [bytes]
 
     Returns
     -------
-    int32 array, one pool index per block. The scriptSigs are laid out as columns (byte
-    position × block, longest first, zero-padded) and the automaton runs over all blocks at
-    once, one byte position per step, over only the blocks that long; each keeps the lowest
-    pool index it passed. No tag holds a zero byte (:func:`compile_rules` refuses one), so a
-    zero byte returns the automaton to its root.
+    int32 array, one pool index per block. The scriptSigs are padded with zero bytes to one
+    width (``bytes.ljust`` mapped in C), laid out as columns (byte position × block, longest
+    first), and the automaton runs over all blocks at once, one byte position per step, over
+    only the blocks that long; each keeps the lowest pool index it passed. No tag holds a zero
+    byte (:func:`compile_rules` refuses one), so a zero byte returns the automaton to its root.
     """
     n = lengths.size
-    order = np.argsort(-lengths, kind="stable")
     width = int(lengths.max())
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    flat = _FOLD_NP[np.frombuffer(joined, dtype=np.uint8)]
-    # column-major: cols[j, r] is byte j of the r-th longest scriptSig
-    cols = np.zeros((width, n), dtype=np.int32)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n)
-    row = np.repeat(rank, lengths)
-    pos = np.arange(flat.size) - np.repeat(starts, lengths)
-    cols[pos, row] = flat
+    order = np.argsort(-lengths, kind="stable")
+    padded = b"".join(map(bytes.ljust, sigs, repeat(width), repeat(b"\0")))
+    rows = np.frombuffer(padded, dtype=np.uint8).reshape(n, width)
+    cols = np.ascontiguousarray(_FOLD_NP[rows[order]].T)  # cols[j, r]: byte j of the r-th longest
     alive = np.searchsorted(-lengths[order], -np.arange(1, width + 1), side="right")  # rows longer than j
     state = np.zeros(n, dtype=np.int32)
     best = np.full(n, NONE, dtype=np.int32)
