@@ -32,8 +32,8 @@ References
 from __future__ import annotations
 
 from collections import deque
-from itertools import repeat
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 
