@@ -59,7 +59,20 @@ def full_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
         f = data_dir / "market/btc-daily-prices-multi-currency.csv"
         import_prices(s, read_prices(f, currency="USD"), f.name)
         ensure_sample(s)
+        _with_pools(s, data_dir)
     return path
+
+
+def _with_pools(s: Store, data_dir: Path) -> None:
+    """The shared pool datasets and hashlens' own attribution of the real fixture coinbases."""
+    from hashlens.pools.attribution import attribute_blocks
+    from hashlens.pools.dataset import import_shared
+    from hashlens.sources.pool_files import read_rules
+    from tests.pool_fixtures import coinbases
+
+    import_shared(s, data_dir)
+    rules = read_rules(data_dir / "pools/mempool-pools-v2.json")
+    attribute_blocks(s, coinbases(), rules, origin="tests/pool_fixtures.py")  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

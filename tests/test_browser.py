@@ -189,6 +189,10 @@ def test_dashboard_draws_one_weekly_response_per_day(browser: Browser, site: str
         "/v1/difficulty/history",
         "/v1/hashrate/series",
         "/v1/health",
+        # the pools panel: the store's pool sources, one source's window and its dominance series
+        "/v1/pools/sources",
+        "/v1/pools",
+        "/v1/pools/dominance",
     }
     assert not [u for u in requests if not u.startswith(site)], "a request left the server"
     assert not errors, errors

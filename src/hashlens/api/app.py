@@ -40,7 +40,18 @@ from hashlens.api.deps import StoreHolder
 from hashlens.api.middleware import LimitsMiddleware
 from hashlens.api.models import ERRORS, Health
 from hashlens.api.pool import HeavyPool
-from hashlens.api.routers import chain, economics, forecast, imports, miners, outlook, simulate, web_assets, weekly
+from hashlens.api.routers import (
+    chain,
+    economics,
+    forecast,
+    imports,
+    miners,
+    outlook,
+    pools,
+    simulate,
+    web_assets,
+    weekly,
+)
 from hashlens.errors import HashlensError, Refused
 from hashlens.servers import ServerMark, new_token
 from hashlens.store import Store
@@ -201,6 +212,7 @@ def create_app(
         weekly.router,
         forecast.router,
         outlook.router,
+        pools.router,
         web_assets.router,
     ):
         app.include_router(r)

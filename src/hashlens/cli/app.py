@@ -122,6 +122,7 @@ def _register() -> None:
         face_cmds,
         miners_cmds,
         outlook_cmds,
+        pools_cmds,
         serve_cmds,
         sim_cmds,
         store_cmds,

@@ -100,6 +100,7 @@ def write_report(fig: WeeklyFigures, out_dir: Path) -> Report:
         machines_section,
         miners_section,
         companies_section,
+        pools_section,
         halving_section,
         outlook_section,
     ]
@@ -646,6 +647,41 @@ def _flow_line(f: Any) -> str:
     if f.flag:
         text += f" — {f.flag}"
     return text + "."
+
+
+def pools_section(fig: WeeklyFigures, page: Page) -> None:
+    """Who mined the week: each pool's share with its interval where the store's attribution
+    covers the week, else one sentence saying what it covers."""
+    page.md += ["## Who mined", ""]
+    w = fig.pools
+    if w is None:
+        page.md += [f"n/a — {fig.missing.get('pools', 'no data')}", ""]
+        return
+    if not w["covered"]:
+        page.md += [f"No pool attribution covers {w['start_day']} … {w['end_day']}. {w['sentence']}", ""]
+        return
+    sh, co = w["shares"], w["concentration"]
+    src = page.notes.cite(
+        f"Source {w['source']} ({sh['coverage']['blocks']:,} blocks, {sh['coverage']['unknown_blocks']:,} unidentified); "
+        f"{sh['method']}; concentration: {co['method']}."
+    )
+    first, hhi, nak = sh["pools"][0], co["hhi"], co["nakamoto"]
+    page.md += [
+        f"From {w['start_day']} to {w['end_day']}, {first['pool']} found the most blocks, {first['blocks']:,} of "
+        f"{sh['coverage']['blocks']:,} ({100 * first['share']:.1f} %, 95 %: {100 * first['share_low']:.1f}–"
+        f"{100 * first['share_high']:.1f} %); HHI "
+        f"{hhi['value']:.3f} ({hhi['low']:.3f}–{hhi['high']:.3f}), Nakamoto coefficient {nak['value']:.0f}{src}.",
+        "",
+        "| pool | blocks | share | 95 % | hashrate EH/s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for p in sh["pools"][:10]:
+        rate = "n/a" if p["hashrate_ehs"] is None else f"{p['hashrate_ehs']:,.1f}"
+        page.md.append(
+            f"| {p['pool']} | {p['blocks']:,} | {100 * p['share']:.1f} % | "
+            f"{100 * p['share_low']:.1f}–{100 * p['share_high']:.1f} % | {rate} |"
+        )
+    page.md.append("")
 
 
 def halving_section(fig: WeeklyFigures, page: Page) -> None:

@@ -9,10 +9,11 @@ from hashlens.store.chain import ChainQueries, PeriodTable, RewardStats
 from hashlens.store.dump import DumpQueries
 from hashlens.store.market import MarketQueries
 from hashlens.store.miners import MinerQueries
+from hashlens.store.pools import PoolQueries
 from hashlens.store.sync import SyncQueries
 
 
-class Store(SyncQueries, ChainQueries, MarketQueries, MinerQueries, DumpQueries):
+class Store(SyncQueries, ChainQueries, MarketQueries, MinerQueries, PoolQueries, DumpQueries):
     """A hashlens store with the schema applied: a DuckDB file (or ``:memory:``), or a
     PostgreSQL database named by a ``postgresql://`` URL."""
 

@@ -201,6 +201,96 @@ MIGRATIONS: list[str | dict[str, str]] = [
         PRIMARY KEY (ticker, period_start, period_end, metric)
     );
     """,
+    # 10: pools: each source of pool attribution kept apart (store/pools.py). pool_sources names
+    # every source and where it came from; pool_blocks holds per-block pools (hashlens' own
+    # attribution from coinbases, with the rules file used; a mempool-style API's extras.pool;
+    # imported labels); pool_days blocks per entity per UTC day; block_coinbases the coinbases
+    # attributed, so they can be attributed again when the rules change; pool_rules each rules
+    # file used (its text, by name@sha256). pool_days has no key: a name may be a list of
+    # payout addresses thousands of characters long (beyond PostgreSQL's index row), and each
+    # import replaces its source's rows whole, one row per name and day.
+    {
+        "duckdb": """
+    CREATE TABLE pool_sources (
+        source      VARCHAR PRIMARY KEY,
+        kind        VARCHAR NOT NULL,
+        origin      VARCHAR NOT NULL,
+        sha256      VARCHAR,
+        rows        BIGINT NOT NULL,
+        imported_at TIMESTAMP DEFAULT current_timestamp
+    );
+    CREATE TABLE pool_blocks (
+        source   VARCHAR NOT NULL,
+        height   INTEGER NOT NULL,
+        hash     BLOB,
+        pool     VARCHAR NOT NULL,
+        method   VARCHAR NOT NULL,
+        rules_id VARCHAR,
+        PRIMARY KEY (source, height)
+    );
+    CREATE TABLE pool_days (
+        source VARCHAR NOT NULL,
+        day    DATE NOT NULL,
+        pool   VARCHAR NOT NULL,
+        blocks INTEGER NOT NULL
+    );
+    CREATE TABLE block_coinbases (
+        height     INTEGER PRIMARY KEY,
+        hash       BLOB NOT NULL,
+        script_sig BLOB NOT NULL,
+        outputs    BLOB NOT NULL,
+        txid       VARCHAR,
+        origin     VARCHAR NOT NULL
+    );
+    CREATE TABLE pool_rules (
+        rules_id  VARCHAR PRIMARY KEY,
+        name      VARCHAR NOT NULL,
+        sha256    VARCHAR NOT NULL,
+        body      VARCHAR NOT NULL,
+        used_at   TIMESTAMP DEFAULT current_timestamp
+    );
+    """,
+        "postgresql": """
+    CREATE TABLE pool_sources (
+        source      VARCHAR PRIMARY KEY,
+        kind        VARCHAR NOT NULL,
+        origin      VARCHAR NOT NULL,
+        sha256      VARCHAR,
+        rows        BIGINT NOT NULL,
+        imported_at TIMESTAMP DEFAULT current_timestamp
+    );
+    CREATE TABLE pool_blocks (
+        source   VARCHAR NOT NULL,
+        height   INTEGER NOT NULL,
+        hash     BYTEA,
+        pool     VARCHAR NOT NULL,
+        method   VARCHAR NOT NULL,
+        rules_id VARCHAR,
+        PRIMARY KEY (source, height)
+    );
+    CREATE TABLE pool_days (
+        source VARCHAR NOT NULL,
+        day    DATE NOT NULL,
+        pool   VARCHAR NOT NULL,
+        blocks INTEGER NOT NULL
+    );
+    CREATE TABLE block_coinbases (
+        height     INTEGER PRIMARY KEY,
+        hash       BYTEA NOT NULL,
+        script_sig BYTEA NOT NULL,
+        outputs    BYTEA NOT NULL,
+        txid       VARCHAR,
+        origin     VARCHAR NOT NULL
+    );
+    CREATE TABLE pool_rules (
+        rules_id  VARCHAR PRIMARY KEY,
+        name      VARCHAR NOT NULL,
+        sha256    VARCHAR NOT NULL,
+        body      VARCHAR NOT NULL,
+        used_at   TIMESTAMP DEFAULT current_timestamp
+    );
+    """,
+    },
 ]
 
 

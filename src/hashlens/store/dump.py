@@ -24,6 +24,11 @@ DATA_TABLES = (
     "miner_facts",
     "miner_results",
     "sync_log",
+    "pool_sources",
+    "pool_blocks",
+    "pool_days",
+    "block_coinbases",
+    "pool_rules",
 )
 
 

@@ -169,6 +169,7 @@ class WeeklyFigures(Result):
     halving: HalvingOutlook | None = None
     outlook: Forecast | None = None  # the forecast with its track record
     _forecast: Forecast | None = PrivateAttr(default=None)  # as of the day; both sections read it
+    pools: dict[str, Any] | None = None  # hashlens.pools.analysis.weekly_pools: who mined the week
 
     @classmethod
     def compute(
@@ -226,6 +227,7 @@ class WeeklyFigures(Result):
         fig._companies(store, clock)
         fig.halving = halving_outlook(clock, ts).model_copy(update={"as_of": as_of.isoformat()})
         fig._outlook(clock, p, paths, seed)
+        fig._pools(store, clock)
         return fig
 
     # -- sections --------------------------------------------------------------------------
@@ -385,3 +387,11 @@ class WeeklyFigures(Result):
             return
         # the track record: backtest points kept per chain state (sim.backtest.track_record)
         self.outlook = fc.model_copy(update={"track_record": track_record(clock, fc.period_start_height // N)})
+
+    def _pools(self, store: Store, clock: ChainClock) -> None:
+        from hashlens.pools.analysis import weekly_pools
+
+        try:
+            self.pools = weekly_pools(store, self.as_of, clock)
+        except HashlensError as exc:
+            self.missing["pools"] = str(exc)

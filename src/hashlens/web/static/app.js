@@ -283,6 +283,7 @@ const PANELS = [
   ["miners", drawMiners, (e) => { naTable("miners-table", e); $("miners-month").textContent = ""; noSource("miners"); }],
   ["treasuries", drawTreasuries, (e) => { naTable("treasury-table", e); noSource("treasuries"); }],
   ["outlook", drawOutlook, (e) => { naTable("outlook-table", e); HL.chartMissing($("chart-outlook"), e); }],
+  ["pools", (w) => HLPools.draw(w), (e) => HLPools.fail(e)],
 ];
 
 async function panel(name, fn, onError) {
