@@ -41,7 +41,7 @@ from hashlens.pools.models import (
 )
 from hashlens.pools.names import UNKNOWN, canonical
 from hashlens.store import Store
-from hashlens.units import SECONDS_PER_DAY
+from hashlens.units import HS_PER_EHS, SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 #: Block times are ordered only loosely (consensus bounds them by the median of the previous
@@ -516,7 +516,7 @@ def _stated_expected(clock: ChainClock, window: Window, hashrate_ehs: float) -> 
         a = max(t0, float(clock.start_time[p]))
         b = min(t1, float(clock.start_time[p + 1])) if p + 1 < clock.periods else t1
         if b > a:
-            total += float(expected_blocks(hashrate_ehs * 1e18, float(clock.difficulty[p]), b - a))
+            total += float(expected_blocks(hashrate_ehs * HS_PER_EHS, float(clock.difficulty[p]), b - a))
     return total
 
 
