@@ -147,7 +147,7 @@ def parse_window(window: str) -> tuple[str, float]:
         if blocks < 2:
             raise ValueError
         return "blocks", float(blocks)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise HashlensError(f"--window {window!r}: give a block count (e.g. 1008) or days (e.g. 7d)") from None
 
 

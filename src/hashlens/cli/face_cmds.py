@@ -25,6 +25,19 @@ def week(as_of: str | None, price: float | None, paths: int, seed: int, quiet: b
         return WeeklyFigures.compute(store, parse_day(as_of, "--as-of"), price, paths, seed)
 
 
+def check_out_dir(out: Path) -> None:
+    """``--out`` names a folder, or a place where one can be made: not a file, nor inside one
+    (checked before the figures are computed)."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = "is a file" if p == out else f"is inside {p}, a file"
+                raise HashlensError(
+                    f"--out {out} {what}; give a folder for report.md, report.html and charts/ (made if missing)"
+                )
+            return
+
+
 @app.command()
 def report(
     out: Annotated[Path, typer.Option(help="Folder for report.md, report.html and charts/.")] = Path("report"),
@@ -39,7 +52,12 @@ def report(
     """The weekly mining report (Markdown and HTML with charts), every figure footnoted."""
     from hashlens.report.build import write_report
 
-    r = write_report(week(as_of, price, paths, seed, as_json), out)
+    check_out_dir(out)
+    figures = week(as_of, price, paths, seed, as_json)
+    try:
+        r = write_report(figures, out)
+    except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+        raise HashlensError(f"--out {out}: cannot write {exc.filename}: {exc.strerror}; give a folder") from None
     data: dict[str, Any] = {
         "markdown": str(r.markdown_path),
         "html": str(r.html_path),
