@@ -11,7 +11,8 @@ protocol with these bounds (per server process):
   of a head is answered 408, one that sent nothing is closed.
 - **Idle after an answer** :data:`KEEP_ALIVE_S` (uvicorn's ``timeout_keep_alive``).
 - **Head size.** More than :data:`MAX_HEAD_BYTES` before the head ends: 431, closed.
-- **How many.** At most :data:`MAX_CONNECTIONS` open connections in total and
+- **How many.** At most :data:`MAX_CONNECTIONS` open connections in total (fewer if the
+  process may not open that many files, :func:`connection_cap`) and
   :data:`MAX_PER_CLIENT` from one client address. A new connection past either cap closes the
   oldest *idle* connection (no request in progress: waiting for a head, or kept alive after an
   answer) of the same address, else of any address, and takes its place; only when every
@@ -47,9 +48,9 @@ UVICORN_LIMIT_CONCURRENCY = MAX_CONNECTIONS + 64
 class Guard:
     """The open connections of one server process: counts per client, idle ones oldest first."""
 
-    def __init__(self, max_connections: int = MAX_CONNECTIONS, max_per_client: int = MAX_PER_CLIENT) -> None:
-        self.max_connections = max_connections
-        self.max_per_client = max_per_client
+    def __init__(self, max_connections: int | None = None, max_per_client: int | None = None) -> None:
+        self.max_connections = MAX_CONNECTIONS if max_connections is None else max_connections
+        self.max_per_client = MAX_PER_CLIENT if max_per_client is None else max_per_client
         self.open: set[GuardedProtocol] = set()
         self.per_client: dict[str, int] = {}
         self.idle: OrderedDict[GuardedProtocol, None] = OrderedDict()
@@ -94,11 +95,29 @@ class Guard:
             self.idle.move_to_end(conn)
 
 
+def connection_cap() -> int:
+    """:data:`MAX_CONNECTIONS`, or fewer where the process may not open that many files (each
+    connection is one; 128 are kept for the store, the workers and the libraries). The soft
+    limit is first raised to the hard one where it is lower."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = MAX_CONNECTIONS + 128
+    if soft != resource.RLIM_INFINITY and soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+            soft = new
+        except (ValueError, OSError):
+            pass
+    return MAX_CONNECTIONS if soft == resource.RLIM_INFINITY else max(16, min(MAX_CONNECTIONS, soft - 128))
+
+
 def guard_of(server_state: Any) -> Guard:
     """The guard of a uvicorn server (one per process, kept on its shared state)."""
     guard: Guard | None = getattr(server_state, "hashlens_guard", None)
     if guard is None:
-        guard = Guard()
+        guard = Guard(connection_cap())
         server_state.hashlens_guard = guard
     return guard
 
@@ -114,6 +133,29 @@ def _raw_answer(status: int, reason: str, detail: str, retry_after: int | None =
     if retry_after is not None:
         head.append(f"retry-after: {retry_after}")
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+def _too_large() -> bytes:
+    return _raw_answer(
+        431, "Request Header Fields Too Large", f"the request line and headers exceed {MAX_HEAD_BYTES:,} bytes"
+    )
+
+
+class _Refused:
+    """Stands for a request refused at its head: the parser's callbacks for its body see an
+    answered request and ignore it."""
+
+    response_complete = True
+    keep_alive = False
+    disconnected = False
+
+    class message_event:  # uvicorn sets the cycle's event when the connection ends
+        @staticmethod
+        def set() -> None:
+            pass
+
+
+_REFUSED = _Refused()
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -132,7 +174,8 @@ class GuardedProtocol(HttpToolsProtocol):
         self.client_ip = ""
         self._head_timer: asyncio.TimerHandle | None = None
         self._in_request = False
-        self._head_bytes = 0
+        self._head_bytes = 0  # bytes received while waiting for a head (a head not yet whole)
+        self._head_size = 0  # the request line's and headers' size, as parsed
 
     # -- the connection -----------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -157,19 +200,30 @@ class GuardedProtocol(HttpToolsProtocol):
         super().data_received(data)
         if not self._in_request and self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
             self.guard.stats["head_too_large"] += 1
-            self._close_with(
-                _raw_answer(
-                    431,
-                    "Request Header Fields Too Large",
-                    f"the request line and headers exceed {MAX_HEAD_BYTES:,} bytes",
-                )
-            )
+            self._close_with(_too_large())
 
     # -- the request's head and the answer ----------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._head_size = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._head_size += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        super().on_header(name, value)
+
     def on_headers_complete(self) -> None:
         self._in_request = True
         self._cancel_head_timer()
         self.guard.busy(self)
+        if self._head_size > MAX_HEAD_BYTES:  # a head that arrived whole in one read
+            self.guard.stats["head_too_large"] += 1
+            self._close_with(_too_large())
+            self.cycle = _REFUSED  # type: ignore[assignment]  # what the parser's later callbacks see
+            return
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:

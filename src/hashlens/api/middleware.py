@@ -5,17 +5,23 @@
   on this machine through a name of its own (DNS rebinding).
 - Token-gated paths (``/v1/import/…``) check ``Authorization`` (in constant time) before the
   body is read or parsed: an unauthenticated upload costs nothing.
-- A body larger than ``MAX_BODY_BYTES`` is refused with 413 from its ``Content-Length`` before
+- A body larger than its path's limit — ``MAX_BODY_BYTES`` for the token-gated imports,
+  ``MAX_PUBLIC_BODY_BYTES`` elsewhere — is refused with 413 from its ``Content-Length`` before
   a byte of it is read; a body sent without a length (chunked) is counted as it arrives and
-  refused the moment it passes the limit — never read whole.
+  refused the moment it passes the limit — never read whole. (Parsing JSON holds the
+  interpreter lock, ~0.1 µs a byte of dense records: a public body costs the event loop at most
+  about 50 ms, an authenticated import's 2 MiB about 0.2 s.)
 - Every body is read here, whole, before the route runs, and must arrive within
   ``BODY_TIMEOUT_S`` of its first read: a client that trickles it is answered 408 and
   disconnected.
-- At most ``LARGE_BODIES_AT_ONCE`` requests with a body over ``LARGE_BODY_BYTES`` are read
-  and handled at once; the others wait unread (their bytes stay in the kernel's buffers, so
-  the server's memory does not grow with them) for up to ``LARGE_BODY_WAIT_S``, then 503 with
-  ``Retry-After``. Parsing and validating large bodies thus takes a bounded share of the event
-  loop, which ``/v1/health`` and cached reads share.
+- At most ``LARGE_IN_FLIGHT`` requests with a body over ``LARGE_BODY_BYTES`` are in progress
+  at once (from reading the body to the end of the answer); the others wait unread (their
+  bytes stay in the kernel's buffers, so the server's memory does not grow with them) for up
+  to ``LARGE_BODY_WAIT_S``, then 503 with ``Retry-After``.
+- Bodies over ``PARSE_TURN_BYTES`` are handed to the app one at a time, and after each the
+  next waits twice as long as the app's synchronous JSON parse and validation of it took (that
+  work holds the interpreter lock, so a thread would not help): a stream of uploads takes at
+  most a third of the event loop's time, and ``/v1/health`` waits for one parse at most.
 - An exception no handler turned into an answer is a bug: answered 500 with a short message,
   its traceback in the server's log (logger ``hashlens.api``), never a 400.
 - Security headers on every answer; a strict Content-Security-Policy (scripts and styles from
@@ -27,6 +33,7 @@ before a request exists, in :mod:`hashlens.api.connections`.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -35,17 +42,26 @@ from typing import Any
 
 from hashlens.servers import TOKEN_HEADER
 
-#: Largest request body [bytes]: 2 MiB holds 20,000 days of prices or 5,000 miners' reports.
+#: Largest request body of the token-gated imports [bytes]: 2 MiB holds 20,000 days of prices
+#: or 5,000 miners' reports.
 MAX_BODY_BYTES = 2 * 1024 * 1024
+#: Largest body of the other requests [bytes]: 1,000 fleet rows with every field take ~300 KiB.
+MAX_PUBLIC_BODY_BYTES = 512 * 1024
 #: Longest a body may take to arrive, from its first read [s]: a client trickling bytes
 #: (slow-loris) is answered 408 and cut off.
 BODY_TIMEOUT_S = 30.0
-#: A body above this size [bytes] is "large": at most LARGE_BODIES_AT_ONCE of them are read,
-#: parsed and handled at once.
+#: A body above this size [bytes] is "large": at most LARGE_IN_FLIGHT requests with one are
+#: in progress at once.
 LARGE_BODY_BYTES = 64 * 1024
-LARGE_BODIES_AT_ONCE = 2
+LARGE_IN_FLIGHT = 2
 #: How long a large body waits for its turn before 503 [s].
 LARGE_BODY_WAIT_S = 30.0
+#: Bodies above this size [bytes] are parsed one at a time, each turn followed by a rest of
+#: PARSE_REST_FACTOR times as long as the parse took (at most PARSE_REST_MAX_S): parsing takes
+#: at most a third of the event loop's time.
+PARSE_TURN_BYTES = 16 * 1024
+PARSE_REST_FACTOR = 2.0
+PARSE_REST_MAX_S = 1.0
 #: Host names a server always answers to (with any port).
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
@@ -90,7 +106,8 @@ class LimitsMiddleware:
     ----------
     app : the ASGI app
     token : the import token (None: imports refused)
-    max_body_bytes : the body limit [bytes]
+    max_body_bytes : the body limit of the imports [bytes] (other paths: at most
+        ``MAX_PUBLIC_BODY_BYTES``)
     server_token : the token of this server's mark beside its store (:mod:`hashlens.servers`):
         commands in other shells take an answer only when it carries it
     allowed_hosts : host names answered besides :data:`LOOPBACK_HOSTS` (``"*"``: any); None:
@@ -111,7 +128,10 @@ class LimitsMiddleware:
         self.extra = ((TOKEN_HEADER.lower().encode(), server_token.encode()),) if server_token else ()
         hosts = None if allowed_hosts is None else {h.strip().lower().strip("[]") for h in allowed_hosts}
         self.hosts = None if hosts is None or "*" in hosts else frozenset(LOOPBACK_HOSTS | hosts)
-        self.large: Any = None  # the turns of large bodies (made in the server's event loop)
+        # Made in the server's event loop, at first use: the places of large bodies in progress,
+        # and the turn to be parsed.
+        self.large: Any = None
+        self.parse_turn: Any = None
         self.stats = {"bugs": 0, "body_timeouts": 0, "large_body_waits_refused": 0, "wrong_host": 0}
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -121,6 +141,7 @@ class LimitsMiddleware:
         path: str = scope.get("path", "")
         headers = dict(scope.get("headers") or [])
         send = _Tracked(self._with_headers(send, path))
+        limit = self.max_body if path.startswith("/v1/import") else min(self.max_body, MAX_PUBLIC_BODY_BYTES)
         if self.hosts is not None and b"host" in headers and host_name(headers[b"host"]) not in self.hosts:
             self.stats["wrong_host"] += 1
             await _answer(
@@ -147,21 +168,21 @@ class LimitsMiddleware:
             if length < 0:
                 await _answer(send, 400, "Content-Length is negative")
                 return
-            if length > self.max_body:
-                await _answer(send, 413, f"request body of {length:,} bytes; the limit is {self.max_body:,}")
+            if length > limit:
+                await _answer(send, 413, f"request body of {length:,} bytes; the limit here is {limit:,}")
                 return
         chunked = b"transfer-encoding" in headers
         if not length and not chunked:
             await self._run(scope, receive, send)
             return
         if length is not None and length <= LARGE_BODY_BYTES and not chunked:
-            await self._with_body(scope, receive, send)
+            await self._with_body(scope, receive, send, limit)
             return
         import anyio
 
-        # A large body (or one of unknown length): wait for a turn before reading it.
+        # A large body (or one of unknown length): wait for a place before reading it.
         if self.large is None:
-            self.large = anyio.Semaphore(LARGE_BODIES_AT_ONCE)
+            self.large = anyio.Semaphore(LARGE_IN_FLIGHT)
         with anyio.move_on_after(LARGE_BODY_WAIT_S) as waited:
             await self.large.acquire()
         if waited.cancelled_caught:
@@ -169,17 +190,17 @@ class LimitsMiddleware:
             await _answer(
                 send,
                 503,
-                f"busy: {LARGE_BODIES_AT_ONCE} large request bodies are being handled and this one waited "
+                f"busy: {LARGE_IN_FLIGHT} requests with large bodies are in progress and this one waited "
                 f"{LARGE_BODY_WAIT_S:g} s for its turn; retry later",
                 retry_after=5,
             )
             return
         try:
-            await self._with_body(scope, receive, send)
+            await self._with_body(scope, receive, send, limit)
         finally:
             self.large.release()
 
-    async def _with_body(self, scope: Scope, receive: Any, send: _Tracked) -> None:
+    async def _with_body(self, scope: Scope, receive: Any, send: _Tracked, limit: int) -> None:
         """Read the whole body (up to the limit, within the time), then run the app on it."""
         import anyio
 
@@ -192,8 +213,8 @@ class LimitsMiddleware:
                     return  # the client left: nobody to answer
                 chunk = message.get("body", b"")
                 size += len(chunk)
-                if size > self.max_body:
-                    await _answer(send, 413, f"request body over the limit of {self.max_body:,} bytes")
+                if size > limit:
+                    await _answer(send, 413, f"request body over the limit here of {limit:,} bytes")
                     return
                 chunks.append(chunk)
                 if not message.get("more_body", False):
@@ -210,11 +231,31 @@ class LimitsMiddleware:
             nonlocal sent
             if not sent:
                 sent = True
+                if len(body) > PARSE_TURN_BYTES:
+                    await self._take_parse_turn()
                 return {"type": "http.request", "body": body, "more_body": False}
             message: dict[str, Any] = await receive()
             return message
 
         await self._run(scope, replay, send)
+
+    async def _take_parse_turn(self) -> None:
+        """Wait for the turn to hand a body to the app. The app parses and validates it right
+        after, without yielding; the loop's next round measures how long that took, and the
+        turn goes back after twice as long: parsing takes at most a third of the loop's time."""
+        import anyio
+
+        if self.parse_turn is None:
+            self.parse_turn = anyio.Semaphore(1)
+        await self.parse_turn.acquire()
+        loop = asyncio.get_running_loop()
+        handed = loop.time()
+        turn = self.parse_turn
+
+        def parsed() -> None:
+            loop.call_later(min(PARSE_REST_FACTOR * (loop.time() - handed), PARSE_REST_MAX_S), turn.release)
+
+        loop.call_soon(parsed)
 
     async def _run(self, scope: Scope, receive: Any, send: _Tracked) -> None:
         try:
