@@ -36,7 +36,7 @@ def _parse_day(value: Any, where: str) -> date:
     s = str(value).strip()
     if s.isdigit() and len(s) >= 9:  # Unix seconds
         latest = int(datetime.now(UTC).timestamp()) + 86_400
-        if not UNIX_S_FROM <= int(s) <= latest:
+        if len(s) > 12 or not UNIX_S_FROM <= int(s) <= latest:
             shown = s if len(s) <= 24 else s[:20] + "…"
             raise HashlensError(
                 f"{where}: date {shown} read as Unix seconds is outside {UNIX_S_FROM:,} (2001) … now; write YYYY-MM-DD"
