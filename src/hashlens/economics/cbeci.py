@@ -30,6 +30,7 @@ References
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -113,7 +114,8 @@ class NetworkPower:
     hashrate_method: str = ""  # how the day's hashrate is known (filled by the store composition)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # NaN (no profitable model) is JSON's null: the API refuses to write NaN.
+        return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in asdict(self).items()}
 
 
 def read_cbeci_hardware(path: str | Path) -> list[Asic]:
