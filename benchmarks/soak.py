@@ -21,10 +21,11 @@ For ``--seconds``, on one asyncio thread against a `hashlens serve` on 127.0.0.1
 
 It prints the health latency (min / median / p99 / max, and failures), the connections the
 server closed (idle and slow ones), the requests it served (by kind and status) and the
-server process's resident memory (psutil, where installed; its heavy worker, idle here, apart). With the baseline (default in the full run), the
-same soak runs first against the same app under uvicorn as `serve` ran it before this round
-(httptools, ``limit_concurrency=1000``, no connection guard), and the ratio of health
-latencies is printed. The smoke version runs in tests/test_load.py.
+server process's resident memory (psutil, where installed; its heavy worker apart). With the
+baseline (default in the full run), the same soak runs first against `hashlens serve` of
+another git revision's code (``--baseline-rev``, default ``main``: the code before this
+branch), on a copy of the same store; both are printed, with how many probes each answered
+within 1 s. The smoke version runs in tests/test_load.py.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -123,12 +123,13 @@ def _status(data: bytes) -> int | None:
     return None
 
 
-def large_body(token: str | None) -> tuple[str, bytes]:
+def large_body(token: str | None, valid: bool = False, public_bytes: int = PUBLIC_BYTES) -> tuple[str, bytes]:
     """The path and body of a large post: 2 MiB of miners' records to the import (with a
-    token), else 512 KiB of machine records to the fleet (just under each path's limit)."""
+    token), else ``public_bytes`` of machine records to the fleet (default: just under its
+    limit)."""
     if token is None:
         one = {"model": "S21 Pro", "count": 1, "power_price_usd_per_kwh": 0.05}
-        n = (PUBLIC_BYTES - 64) // (len(json.dumps(one, separators=(",", ":"))) + 1)
+        n = (public_bytes - 64) // (len(json.dumps(one, separators=(",", ":"))) + 1)
         return "/v1/fleet", json.dumps({"machines": [one] * n}, separators=(",", ":")).encode()
     import csv
 
@@ -140,7 +141,8 @@ def large_body(token: str | None) -> tuple[str, bytes]:
     with open(miners / "treasuries-2026-02.csv", newline="") as fh:
         treasuries = [{k: v for k, v in r.items() if v} for r in csv.DictReader(fh)]
     doc: dict[str, Any] = {"reports": [reports[i % len(reports)] for i in range(5000)], "treasuries": []}
-    doc["reports"][0] = {**doc["reports"][0], "month": "2026-13"}  # refused once parsed: no writes
+    if not valid:
+        doc["reports"][0] = {**doc["reports"][0], "month": "2026-13"}  # refused once parsed: no writes
     size = len(json.dumps(doc, separators=(",", ":")))
     per = len(json.dumps(treasuries[0], separators=(",", ":"))) + 1
     doc["treasuries"] = [treasuries[i % len(treasuries)] for i in range(min(5000, (LARGE_BYTES - size - 64) // per))]
@@ -189,10 +191,17 @@ def run_soak(
     sources: int = 6,
     token: str | None = None,
     reconnect: bool = False,
+    valid_imports: bool = False,
+    public_bytes: int | None = None,
 ) -> SoakResult:
     """The soak against the server at ``url`` (loopback only); ``pid``: its process, for
     memory; ``token``: its import token (large posts go to an import, else to the fleet);
-    ``reconnect``: idle connections the server closes are opened again."""
+    ``reconnect``: idle connections the server closes are opened again; ``valid_imports``: the
+    large posts are imports the server carries out (seconds of work each, the parsed body held
+    meanwhile; the rows are the real ones, so after the first nothing changes);
+    ``public_bytes``: the large posts go to ``POST /v1/fleet`` with this many bytes of machine
+    records, token or not (2 MiB: the review's flood, which the server read and parsed
+    whole before this round)."""
     parts = urlsplit(url)
     host, port = parts.hostname, parts.port
     if host not in ("127.0.0.1", "localhost") or port is None:
@@ -200,7 +209,10 @@ def run_soak(
     result = SoakResult(seconds)
     result.statuses = {"health": Counter(), "large": Counter(), "slow": Counter()}
     hostline = f"Host: 127.0.0.1:{port}\r\n".encode()
-    large_path, body = large_body(token)
+    if public_bytes is not None:
+        large_path, body = large_body(None, public_bytes=public_bytes)
+    else:
+        large_path, body = large_body(token, valid_imports)
     auth = f"Authorization: Bearer {token}\r\n".encode() if token else b""
     post = (
         f"POST {large_path} HTTP/1.1\r\n".encode()
@@ -382,15 +394,16 @@ def summary(name: str, r: SoakResult) -> str:
 
 
 # -- the full run: `sh scripts/bench soak` ---------------------------------------------------------
-BASELINE = textwrap.dedent(
-    """
-    import sys, uvicorn
-    from hashlens.api.app import create_app
-    # As `hashlens serve` ran before this round: uvicorn's defaults and limit_concurrency=1000.
-    uvicorn.run(create_app(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]), log_level="critical",
-                limit_concurrency=1000)
-    """
-)
+def _code_of(rev: str, into: Path) -> Path | None:
+    """The ``src/`` of git revision ``rev`` of this repository, unpacked under ``into`` (None
+    if git cannot give it): the baseline runs that code, imported first through PYTHONPATH."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        tar = subprocess.run(["git", "-C", str(root), "archive", rev, "src"], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(into)], input=tar, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return into / "src"
 
 
 def _free_port() -> int:
@@ -436,9 +449,11 @@ def _store(tmp: Path) -> Path:
 TOKEN = "soak-token"
 
 
-def _serve(cmd: list[str]) -> tuple[subprocess.Popen[bytes], str, int]:
+def _serve(cmd: list[str], pythonpath: Path | None = None) -> tuple[subprocess.Popen[bytes], str, int]:
     port = _free_port()
     env = {**os.environ, "HASHLENS_API_TOKEN": TOKEN}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = str(pythonpath)
     proc = subprocess.Popen([*cmd, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     _wait_up(url, proc)
@@ -453,27 +468,42 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=40.0)
     ap.add_argument("--sources", type=int, default=6, help="loopback source addresses of the idle flood")
     ap.add_argument("--reconnect", action="store_true", help="idle connections closed by the server reconnect")
-    ap.add_argument("--no-baseline", action="store_true", help="skip the run against the pre-round setup")
+    ap.add_argument("--valid-imports", action="store_true", help="large posts are imports carried out, not refused")
+    ap.add_argument("--public-bytes", type=int, help="large posts: this many bytes to POST /v1/fleet (e.g. 2097152)")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the run against the baseline revision")
+    ap.add_argument("--baseline-rev", default="main", help="git revision whose code is the baseline (default main)")
     ap.add_argument("--db", help="a store to serve (default: built from ../shared/data)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     db = Path(args.db) if args.db else _store(tmp)
     runs: dict[str, SoakResult] = {}
-    setups: list[tuple[str, list[str]]] = []
+    serve = ["-m", "hashlens", "--db"]
+    setups: list[tuple[str, list[str], Path | None]] = []
     if not args.no_baseline:
-        (tmp / "baseline.py").write_text(BASELINE)
+        (tmp / "base").mkdir()
+        code = _code_of(args.baseline_rev, tmp / "base")
+        if code is None:
+            raise SystemExit(f"git cannot give revision {args.baseline_rev}: pass --no-baseline")
         copy = tmp / "baseline.duckdb"
         copy.write_bytes(db.read_bytes())
-        setups.append(
-            ("before (uvicorn defaults, limit_concurrency=1000)", [sys.executable, str(tmp / "baseline.py"), str(copy)])
-        )
-    setups.append(("hashlens serve", [sys.executable, "-m", "hashlens", "--db", str(db), "serve", "--port"]))
-    for name, cmd in setups:
-        proc, url, _ = _serve(cmd)
+        setups.append((f"before ({args.baseline_rev})", [sys.executable, *serve, str(copy), "serve", "--port"], code))
+    setups.append(("hashlens serve", [sys.executable, *serve, str(db), "serve", "--port"], None))
+    for name, cmd, pythonpath in setups:
+        proc, url, _ = _serve(cmd, pythonpath)
         try:
             time.sleep(2)  # the heavy worker's start-up is not the flood's
             runs[name] = run_soak(
-                url, proc.pid, args.idle, args.slow, args.large, args.seconds, args.sources, TOKEN, args.reconnect
+                url,
+                proc.pid,
+                args.idle,
+                args.slow,
+                args.large,
+                args.seconds,
+                args.sources,
+                TOKEN,
+                args.reconnect,
+                args.valid_imports,
+                args.public_bytes,
             )
         finally:
             proc.terminate()
