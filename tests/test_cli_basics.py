@@ -96,7 +96,12 @@ def test_store_and_duckdb_errors_still_map_to_exit_codes(
     from hashlens.cli import stores
     from hashlens.store.db import StoreLocked
 
-    for exc, code in ((duckdb.IOException("the disk read failed"), 2), (StoreLocked("held by `hashlens serve`"), 5)):
+    for exc, code, words in (
+        (duckdb.IOException("the disk read failed"), 2, "could not be read or written: the disk read failed"),
+        (StoreLocked("held by `hashlens serve`"), 5, "held by `hashlens serve`"),
+        (OSError(28, "No space left on device"), 3, "disk full"),
+        (OSError(30, "Read-only file system"), 4, "read-only"),
+    ):
 
         def broken(*args: object, raised: BaseException = exc, **kwargs: object) -> None:
             raise raised
@@ -105,4 +110,124 @@ def test_store_and_duckdb_errors_still_map_to_exit_codes(
         with pytest.raises(SystemExit) as stop:
             cli_app.main(["summary", "--json"])
         assert stop.value.code == code
-        assert capsys.readouterr().err == f"error: {exc}\n"
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and words in err, err
+
+
+# -- a bug is a bug report, never "bad input" ------------------------------------------------------
+@pytest.mark.parametrize("raised", [ValueError("a library guard"), ZeroDivisionError("float division by zero")])
+def test_an_unexpected_exception_is_a_bug_report_with_exit_1(
+    raised: Exception, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ValueError is not "bad input" (exit 2) just by its type: anything but a HashlensError
+    is a bug — exit 1, one line saying so and where to report it, the traceback only with
+    --debug or HASHLENS_DEBUG=1."""
+    from hashlens.cli import app as cli_app
+    from hashlens.cli import stores
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise raised
+
+    monkeypatch.setattr(stores, "ready_store", broken)
+    monkeypatch.delenv("HASHLENS_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as stop:
+        cli_app.main(["summary", "--json"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 1 and err.count("\n") == 1, err
+    assert err.startswith("error: bug in hashlens") and type(raised).__name__ in err and str(raised) in err
+    assert "report it" in err and "--debug" in err and "Traceback" not in err
+    # --debug: the traceback for the report, then the same line
+    for argv, env in ((["--debug", "summary", "--json"], None), (["summary", "--json"], "1")):
+        if env:
+            monkeypatch.setenv("HASHLENS_DEBUG", env)
+        with pytest.raises(SystemExit) as stop:
+            cli_app.main(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == 1 and err.startswith("Traceback (most recent call last):"), err
+        assert "in broken" in err and err.rstrip().splitlines()[-1].startswith("error: bug in hashlens")
+    cli_app.state.debug = False
+
+
+def test_the_exit_codes_are_the_readmes() -> None:
+    """One meaning per code, and the README's table says the same."""
+    from hashlens.cli import app as cli_app
+
+    codes = {
+        cli_app.EXIT_BUG: 1,
+        cli_app.EXIT_BAD_INPUT: 2,
+        cli_app.EXIT_DISK_FULL: 3,
+        cli_app.EXIT_READ_ONLY: 4,
+        cli_app.EXIT_LOCKED: 5,
+        cli_app.EXIT_INTERRUPTED: 130,
+    }
+    assert all(k == v for k, v in codes.items()) and len(set(codes)) == 6
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = readme[readme.index("### Exit codes") :].split("\n\n", 2)[1]
+    rows = {int(r.split("|")[1]): r.split("|")[2].strip() for r in table.splitlines()[2:]}
+    assert sorted(rows) == [0, 1, 2, 3, 4, 5, 130], rows
+    assert "bug" in rows[1] and "bad input" in rows[2] and "disk full" in rows[3]
+    assert "read-only" in rows[4] and "another process" in rows[5] and "interrupted" in rows[130].lower()
+
+
+# -- messages that name the real cause -------------------------------------------------------------
+def test_a_damaged_store_file_says_so_at_once(full_db: Path, tmp_path: Path) -> None:
+    """A store whose bytes were changed is "damaged", naming the file, within seconds — not a
+    13 s wait and "in use by another process" (DuckDB's checksum message names a "block")."""
+    import time
+
+    data = bytearray(full_db.read_bytes())
+    for off in range(4096 + 100, len(data), 50_000):
+        data[off] ^= 0xFF
+    cases = {
+        "flipped.duckdb": bytes(data),
+        "foreign.duckdb": b"not a database" * 1000,
+        "cut.duckdb": full_db.read_bytes()[: full_db.stat().st_size // 2],
+    }
+    for name, content in cases.items():
+        db = tmp_path / name
+        db.write_bytes(content)
+        t0 = time.perf_counter()
+        r = run("--db", str(db), "summary", "--json")
+        took = time.perf_counter() - t0
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, (name, r.stderr)
+        assert f"the store file {db} is damaged" in r.stderr and "in use" not in r.stderr, r.stderr
+        assert took < 8, (name, took)  # the lock wait is 10 s; nothing waits for it
+
+
+def test_empty_paths_are_bad_input(tmp_path: Path) -> None:
+    for args in (
+        ["store", "copy", "", "postgresql://127.0.0.1:1/x"],
+        ["store", "copy", str(tmp_path / "a.duckdb"), ""],
+        ["--db", "", "summary"],
+        ["prices", "import", ""],
+    ):
+        r = run(*args)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1, (args, r.stderr)
+        assert "empty" in r.stderr and "read-only" not in r.stderr, (args, r.stderr)
+
+
+def test_report_out_onto_a_file_is_one_line(tmp_path: Path) -> None:
+    f = tmp_path / "taken"
+    f.write_text("x")
+    for out in (f, f / "inside"):
+        r = run("--db", str(tmp_path / "s.duckdb"), "report", "--out", str(out))
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Errno" not in r.stderr, r.stderr
+        assert r.stderr.startswith(f"error: --out {out} ") and "give a folder" in r.stderr
+
+
+def test_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run("--db", str(tmp_path / "s.duckdb"), "serve", "--port", str(port))
+    assert (
+        r.returncode == 2
+        and r.stderr
+        == f"error: 127.0.0.1:{port} is already in use by another program: stop it, or pass another --port\n"
+    )
+    r = run("--db", str(tmp_path / "s.duckdb"), "serve", "--host", "192.0.2.1")  # TEST-NET-1: not ours
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not an address of this machine" in r.stderr

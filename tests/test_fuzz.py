@@ -570,3 +570,284 @@ def test_fuzz_api_bodies(full_db: Path, tmp_path: Path) -> None:
 def snapshot_api(db: Path, client: Any, auth: dict[str, str]) -> dict[str, Any]:
     r = client.get("/v1/health", headers=auth)
     return dict(r.json()) if r.status_code == 200 else {}
+
+
+# -- the reviewer's classes, on every command that reads a file ------------------------------------
+# Deep nesting, padded headers, huge integers, blank cells, byte-order marks, unknown columns
+# (and NUL bytes, ragged rows, YAML aliases that expand), each on the real material.
+DEEP = {
+    "deep-list": "[" * 5000 + "]" * 5000,
+    "deep-map": '{"a": ' * 3000 + "1" + "}" * 3000,
+    "deep-yaml-block": "".join("  " * i + "a:\n" for i in range(400)) + "  " * 400 + "1\n",
+    "aliases": "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+    + "".join(f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
+    + "scenario: *i\n",
+    "self-alias": "a: &a [1, *a]\n",
+}
+#: The whole matrix of hostile files (the large run, or many examples asked for).
+FULL = COLLECT or EXAMPLES >= 1000
+HUGE_INT = "1" + "0" * 400
+#: Cases that fail until a reader outside this helper's files calls sources.reader (their
+#: owners switch; the strict xfail then turns into a failure that asks to drop the mark).
+SIM = "sim/scenario.py:load_scenario reads YAML itself: call sources.reader.read_tree (simulator helper)"
+MINERS = "miners/dataset.py reads CSV/JSON/YAML itself: call sources.reader (companies helper)"
+XFAIL_CASES: dict[tuple[str, str], str] = {
+    ("simulate", "deep-list"): SIM,
+    ("simulate", "deep-map"): SIM,
+    ("simulate", "huger-numbers"): SIM,
+    ("miners-yaml", "deep-list"): MINERS,
+    ("miners-yaml", "deep-map"): MINERS,
+    ("miners-json", "deep-list"): MINERS,
+    ("miners-json", "deep-map"): MINERS,
+    ("outlook-scenario", "huge-numbers"): "sim/fleet_outlook.py: a 401-digit capex reaches float() (OverflowError); "
+    "the outlook's request model must bound it (simulator helper)",
+}
+HUGER_INT = "9" * 5000  # past Python's digit limit for int()
+
+
+def csv_classes(header: list[str], row: list[str]) -> dict[str, str]:
+    """A valid CSV (header, one row) in each hostile shape."""
+    line = ",".join
+    out = {
+        "padded-header": line(f" {h} " for h in header) + "\n" + line(row) + "\n",
+        "bom": "\ufeff" + line(header) + "\n" + line(row) + "\n",
+        "unknown-column": line([*header, "power_price"]) + "\n" + line([*row, "0.05"]) + "\n",
+        "nameless-column": line([*header, ""]) + "\n" + line([*row, "1"]) + "\n",
+        "ragged-row": line(header) + "\n" + line([*row, "1", "2"]) + "\n",
+        "nul": line(header) + "\n" + line(row) + "\x00\n",
+        "header-only": line(header) + "\n",
+        "empty": "",
+    }
+    # Every column in the large run; the first four in the default one.
+    for i, name in enumerate(header if FULL else header[:4]):
+        for label, value in (("blank", ""), ("huge", HUGE_INT), ("huger", HUGER_INT), ("neg-huge", "-" + HUGE_INT)):
+            cells = list(row)
+            cells[i] = value
+            out[f"{label}-{name}"] = line(header) + "\n" + line(cells) + "\n"
+    return out
+
+
+def _yaml_classes(doc: dict[str, Any]) -> dict[str, str]:
+    """A valid YAML mapping, every number in it huge, and the deep shapes."""
+    out = dict(DEEP)
+    text = yaml.safe_dump(doc)
+    out["bom"] = "\ufeff" + text
+    out["huge-numbers"] = yaml.safe_dump(
+        json.loads(json.dumps(doc), parse_int=lambda _: int(HUGE_INT), parse_float=lambda _: int(HUGE_INT))
+    )
+    out["huger-numbers"] = text.replace(": 1", ": " + HUGER_INT)
+    out["unknown-key"] = text + "power_price: 0.05\n"
+    return out
+
+
+def _file_cases() -> list[Any]:
+    """(case id, file name, text, argv with {f} for the file, xfail reason or None)."""
+    elec = (DATA / "chain/electrum-mainnet-checkpoints.json").read_text()[:2000].rsplit("],", 1)[0] + "]]"
+    stats_header = STATS_LINES[0].strip().split(",")
+    stats_row = STATS_LINES[2].strip().split(",")
+    height, raw = HEADERS[0]
+    price_rows = [r.split(",") for r in PRICE_LINES[:2]]
+    miner_rows = [r.split(",") for r in MINER_LINES[:2]]
+    scenario = SCENARIOS["price-crash.yaml"]
+    cases: list[Any] = []
+
+    def add(group: str, variants: dict[str, str], name: str, argv: list[str]) -> None:
+        for k, text in variants.items():
+            marks = _xfail(XFAIL_CASES.get((group, k)))
+            cases.append(pytest.param(name, text, argv, id=f"{group}:{k}", marks=marks))
+
+    fleet = ["model", "count", "power_price_usd_per_kwh"], ["S21 Pro", "100", "0.05"]
+    add("fleet-csv", csv_classes(*fleet), "f.csv", ["fleet", "{f}", "--json"])
+    add("fleet-yaml", _yaml_classes({"machines": [{"model": "S21 Pro", "count": 100}]}), "f.yaml", ["fleet", "{f}"])
+    add("outlook-fleet", csv_classes(*fleet), "f.csv", ["outlook", "{f}", "--paths", "10", "--months", "2"])
+    add(
+        "outlook-scenario",
+        _yaml_classes({"capex_usd_per_machine": 3000, "depreciation_months": 36}),
+        "s.yaml",
+        ["outlook", "{fleet}", "--scenario", "{f}"],
+    )
+    add(
+        "simulate",
+        _yaml_classes(scenario),
+        "s.yaml",
+        ["simulate", "{f}", "--paths", "10", "--json"],
+    )
+    add("prices-csv", csv_classes(price_rows[0], price_rows[1]), "p.csv", ["prices", "import", "{f}", "--json"])
+    add("prices-json", {**DEEP, "bom": '\ufeff{"2024-01-01": 1}'}, "p.json", ["prices", "import", "{f}"])
+    add("sync-stats", csv_classes(stats_header, stats_row), "stats.csv", ["sync", "{f}", "--json"])
+    add("sync-header-csv", csv_classes(["height", "header"], [str(height), raw.hex()]), "h.csv", ["sync", "{f}"])
+    add("sync-json", {**DEEP, "bom": "\ufeff" + elec}, "e.json", ["sync", "{f}", "--json"])
+    add(
+        "miners-csv",
+        csv_classes(miner_rows[0], miner_rows[1]),
+        "m.csv",
+        ["miners", "import", "{f}"],
+    )
+    add(
+        "miners-yaml",
+        _yaml_classes({"reports": MINER_RECORDS[:1]}),
+        "m.yaml",
+        ["miners", "import", "{f}"],
+    )
+    add(
+        "miners-json",
+        {**DEEP, "bom": "\ufeff" + json.dumps({"reports": MINER_RECORDS[:1]})},
+        "m.json",
+        ["miners", "import", "{f}"],
+    )
+    asic = ["maker", "model", "release_date", "hashrate_ths", "power_w"], ["Acme", "X1", "2025-01", "200", "3500"]
+    add("asics-file", csv_classes(*asic), "a.csv", ["asics", "--file", "{f}", "--json"])
+    return cases
+
+
+def _xfail(reason: str | None) -> list[Any]:
+    """A case known to fail until its reader's owner switches (strict: it fails once fixed, to
+    drop the mark); the large run counts it as a finding instead."""
+    return [pytest.mark.xfail(strict=True, reason=reason)] if reason and not COLLECT else []
+
+
+@pytest.mark.parametrize(("name", "text", "argv"), _file_cases())
+def test_hostile_files(runner: Runner, name: str, text: str, argv: list[str]) -> None:
+    """One line and exit 2, or success; never a traceback, a bug exit or a changed store."""
+    path = runner.file(name, text.encode("utf-8", "surrogatepass"))
+    fleet = runner.file("ok-fleet.csv", "model,count\nS21 Pro,10\n")
+    args = [a.replace("{f}", str(path)).replace("{fleet}", str(fleet)) for a in argv]
+    runner.cli(f"file {' '.join(argv[:2]) if argv[0] in ('prices', 'miners') else argv[0]}", args)
+
+
+# -- every number an option takes ------------------------------------------------------------------
+EXTREME_NUMBERS = [HUGE_INT, "-" + HUGE_INT, str(2**63 - 1), str(-(2**63)), "nan", "inf", "-inf", "1e308", "-1"]
+
+
+def _number_options() -> list[tuple[list[str], str]]:
+    """(a valid invocation, one of its int/float options) for every command (serve: the
+    options a refused value keeps from starting a server)."""
+    fleet = "{fleet}"
+    bases: dict[str, list[str]] = {
+        "sync": ["sync", str(DATA / "chain/electrum-mainnet-checkpoints.json"), "--json"],
+        "hashrate": ["hashrate", "--json"],
+        "halving": ["halving", "--json"],
+        "hashprice": ["hashprice", "--json"],
+        "fleet": ["fleet", fleet, "--json"],
+        "cost": ["cost", "--json"],
+        "power": ["power", "--json"],
+        "report": ["report", "--out", "{out}", "--paths", "100"],
+        "weekly": ["weekly", "--paths", "100", "--json"],
+        "outlook": ["outlook", fleet, "--paths", "10", "--months", "2", "--json"],
+        "serve": ["serve"],
+        "simulate": ["simulate", str(ROOT_DIR / "examples/scenarios/constant-hashrate.yaml"), "--paths", "10"],
+        "forecast": ["forecast", "--paths", "100", "--json"],
+        "backtest": ["backtest", "--paths", "100", "--first-period", "478", "--json"],
+        "difficulty": ["difficulty", "--json"],
+        "difficulty history": ["difficulty", "history", "--json"],
+        "difficulty estimate": [
+            "difficulty",
+            "estimate",
+            "--last-retarget-time",
+            "1769000000",
+            "--now",
+            "1769500000",
+            "--height",
+            "934000",
+            "--previous-change-pct",
+            "-3",
+            "--json",
+        ],
+        "store copy": ["store", "copy", "{db}", "{out}/copy.duckdb", "--json"],
+    }
+    import typer
+
+    from hashlens.cli.app import _register, app
+
+    _register()
+    out = []
+
+    def walk(cmd: Any, prefix: list[str]) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for n, sub in subs.items():
+                walk(sub, [*prefix, n])
+        key = " ".join(prefix)
+        if key not in bases:
+            return
+        for prm in cmd.params:
+            kind = getattr(prm.type, "name", "")
+            if not prm.opts[0].startswith("--") or not any(k in kind for k in ("int", "float", "range")):
+                continue
+            if key == "serve" and prm.opts[0] not in ("--port", "--workers"):
+                continue  # an accepted value would start a server
+            out.append((bases[key], prm.opts[0]))
+
+    walk(typer.main.get_command(app), [])
+    return out
+
+
+ROOT_DIR = Path(__file__).resolve().parents[1]
+NUMBER_OPTIONS = _number_options()
+
+
+def _with_option(base: list[str], option: str, value: str) -> list[str]:
+    """``base`` with ``option`` set to ``value`` (replacing the base's own value)."""
+    args = list(base)
+    if option in args:
+        i = args.index(option)
+        args[i + 1] = value
+        return args
+    return [*args, f"{option}={value}"]
+
+
+def test_every_number_option_is_covered() -> None:
+    """The table above reaches every command with a number option (a new command with one
+    must get a base invocation here)."""
+    names = {_command(b) for b, _ in NUMBER_OPTIONS}
+    assert {"sync", "fleet", "outlook", "simulate", "forecast", "difficulty estimate", "store copy", "serve"} <= names
+    assert len(NUMBER_OPTIONS) >= 60, len(NUMBER_OPTIONS)
+
+
+#: Options whose extreme values still reach a bug (exit 1) until their command's owner bounds
+#: them (reported to the lead); the large run counts them as findings.
+PENDING_OPTIONS: dict[tuple[str, str], str] = {
+    ("difficulty estimate", "--now"): "chain_cmds/chain.estimate: --now 2^63-1 -> time_t overflow (bound to uint32)",
+    ("difficulty estimate", "--last-retarget-time"): "chain.estimate: 10^400 -> OverflowError (bound to uint32)",
+    ("simulate", "--seed"): "sim_cmds/sim.engine: --seed -1 -> numpy ValueError (bound 0 … 2^32-1)",
+}
+
+
+def _command(base: list[str]) -> str:
+    return (
+        " ".join(base[:2])
+        if base[0] in ("difficulty", "store") and base[1] in ("estimate", "history", "copy")
+        else base[0]
+    )
+
+
+def _run_option(runner: Runner, fleet: Path, base: list[str], option: str, value: str) -> None:
+    out = runner.work / f"out-{runner.n}"
+    runner.n += 1
+    fill = {"{fleet}": str(fleet), "{db}": str(runner.db)}
+    args = [fill.get(a, a).replace("{out}", str(out)) for a in base]
+    runner.cli(f"option {_command(base)} {option}", _with_option(args, option, value))
+
+
+def test_fuzz_number_options(runner: Runner) -> None:
+    fleet = runner.file("fleet.csv", "model,count\nS21 Pro,10\n")
+    picks = [p for p in NUMBER_OPTIONS if COLLECT or (_command(p[0]), p[1]) not in PENDING_OPTIONS]
+
+    @FUZZ
+    @given(pick=st.sampled_from(picks), value=st.sampled_from(EXTREME_NUMBERS))
+    def run(pick: tuple[list[str], str], value: str) -> None:
+        _run_option(runner, fleet, *pick, value)
+
+    run()
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [pytest.param(*k, marks=_xfail(v), id=" ".join(k)) for k, v in PENDING_OPTIONS.items()],
+)
+def test_pending_number_options(runner: Runner, command: str, option: str) -> None:
+    """Each pending option with every extreme value: fails (xfail) until its owner bounds it."""
+    fleet = runner.file("fleet.csv", "model,count\nS21 Pro,10\n")
+    base = next(b for b, o in NUMBER_OPTIONS if _command(b) == command and o == option)
+    for value in EXTREME_NUMBERS:
+        _run_option(runner, fleet, base, option, value)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hashlens.api.middleware import MAX_BODY_BYTES
+from hashlens.api.middleware import MAX_BODY_BYTES, MAX_PUBLIC_BODY_BYTES
 from hashlens.api.models import MAX_SIM_DAYS, MAX_SIM_PATHS, MAX_SIM_STEP_WORK, MAX_SIM_WORK
 from tests.conftest import free_port
 
@@ -129,9 +129,9 @@ def test_41_worst_case_simulations_leave_health_fast_and_memory_bounded(server: 
         time.sleep(0.3)
     assert health["heavy"]["running"] == 1 and health["heavy"]["waiting"] >= 30, health["heavy"]
     assert max(latencies) < 1.0, latencies
-    # A cached read is not behind the queue either.
+    # A cached read is not behind the queue either (the first computes it, in a thread).
+    urllib.request.urlopen(url + "/v1/difficulty", timeout=30).read()
     t0 = time.perf_counter()
-    urllib.request.urlopen(url + "/v1/difficulty", timeout=10).read()
     urllib.request.urlopen(url + "/v1/difficulty", timeout=10).read()
     assert time.perf_counter() - t0 < 1.0
     assert peak_mb - base_mb <= 512, (base_mb, peak_mb)
@@ -145,24 +145,35 @@ def test_a_50_mb_body_is_refused_before_it_is_read(server: tuple[str, int]) -> N
     port = int(url.rsplit(":", 1)[1])
     n = 50 * 2**20
     head = (
-        f"POST /v1/simulate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {n}\r\n\r\n"
+        f"POST /v1/simulate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {n}\r\n\r\n"
     ).encode()
     status, took = _raw(port, head, [b"{" + b" " * 65535])
     assert status == 413 and took < 2
     # Without a length (chunked): refused as soon as it passes the limit, not after 50 MB.
     chunk = b" " * 2**20
     framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
-    head = (
-        b"POST /v1/simulate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-    )
-    status, _ = _raw(port, head, [framed] * (MAX_BODY_BYTES // len(chunk) + 2))
+    head = b"POST /v1/simulate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    status, _ = _raw(port, head, [framed] * (MAX_PUBLIC_BODY_BYTES // len(chunk) + 2))
     assert status == 413
     # An import without the token: refused before its body is read.
     head = (
-        f"POST /v1/import/prices HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {n}\r\n\r\n"
+        f"POST /v1/import/prices HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {n}\r\n\r\n"
     ).encode()
     status, took = _raw(port, head, [b"{"])
     assert status == 401 and took < 2
+    # Each path's limit: public bodies 512 KiB, the token's imports 2 MiB.
+    for path, n, auth, refused in (
+        ("/v1/fleet", MAX_PUBLIC_BODY_BYTES + 1, "", True),
+        ("/v1/import/prices", MAX_PUBLIC_BODY_BYTES + 1, f"Authorization: Bearer {TOKEN}\r\n", False),
+        ("/v1/import/prices", MAX_BODY_BYTES + 1, f"Authorization: Bearer {TOKEN}\r\n", True),
+    ):
+        head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: {n}\r\n\r\n".encode()
+        if refused:
+            status, took = _raw(port, head, [b"{"])
+            assert status == 413 and took < 2, (path, n)
+        else:  # read whole (then refused as JSON, 422): not a size refusal
+            status, _ = _raw(port, head, [b"{" + b" " * (n - 1)])
+            assert status == 422, (path, n, status)
 
 
 def test_docs_offline_and_security_headers(server: tuple[str, int]) -> None:
@@ -266,3 +277,205 @@ def _alive(pid: int) -> bool:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+def test_the_pool_deadline_starts_when_a_worker_is_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker's start-up (its imports; 1.3-1.7 s under load) is not the request's: with a
+    1 s limit and a worker whose imports take 2 s, a request that needs no time succeeds, on a
+    cold pool and on the worker started to replace a killed one."""
+    import asyncio
+
+    from fastapi import HTTPException
+
+    from hashlens.api.pool import HeavyPool
+
+    (tmp_path / "slow_start.py").write_text("import time\ntime.sleep(2.0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # the spawned worker gets this process's sys.path
+    pool = HeavyPool(workers=1, queue=2, timeout_s=1.0, memory_mb=200, preload=("slow_start",))
+    try:
+        assert asyncio.run(pool.run("math:hypot", 3.0, 4.0)) == 5.0  # cold: the worker starts now
+        with pytest.raises(HTTPException) as e:
+            asyncio.run(pool.run("time:sleep", 30))
+        assert e.value.status_code == 503 and pool.killed["timeout"] == 1
+        assert asyncio.run(pool.run("math:hypot", 6.0, 8.0)) == 10.0  # its replacement, 2 s to start
+        assert pool.killed["timeout"] == 1
+    finally:
+        pool.close()
+
+
+# -- connections: idle, slow, too many, too large, wrong host --------------------------------------
+@contextlib.contextmanager
+def guarded_server(db: Path, **limits: float) -> Iterator[int]:
+    """The app under uvicorn with hashlens serve's connection guard, in a thread of this
+    process, with some limits shortened (``module.NAME=value`` of api.connections/middleware)."""
+    import uvicorn
+
+    from hashlens.api import connections, middleware
+    from hashlens.api.app import create_app
+    from hashlens.api.pool import HeavyPool
+    from hashlens.cli.serve_cmds import listening_socket
+
+    saved = {}
+    for name, value in limits.items():
+        module = connections if hasattr(connections, name) else middleware
+        saved[(module, name)] = getattr(module, name)
+        setattr(module, name, value)
+    app = create_app(db, pool=HeavyPool(workers=1, preload=()), allowed_hosts=["127.0.0.1"])
+    sock = listening_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        log_level="critical",
+        http=connections.GuardedProtocol,
+        timeout_keep_alive=connections.KEEP_ALIVE_S,
+        limit_concurrency=connections.UVICORN_LIMIT_CONCURRENCY,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+            time.sleep(0.05)
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+        for (module, name), value in saved.items():
+            setattr(module, name, value)
+
+
+def _status_within(sock: socket.socket, timeout_s: float) -> tuple[int | None, float]:
+    """(status of the answer, or None when the server closed without one; seconds waited)."""
+    t0 = time.perf_counter()
+    sock.settimeout(timeout_s)
+    data = sock.recv(4096)
+    took = time.perf_counter() - t0
+    return (int(data.split()[1]) if data.startswith(b"HTTP/") else None), took
+
+
+def test_idle_slow_and_surplus_connections_are_closed_and_health_still_answers(full_db: Path, tmp_path: Path) -> None:
+    """With the caps at 40 connections (30 from one address) and 1 s / 1.5 s deadlines: 60
+    idle connections from other loopback addresses take the whole total, yet a health check
+    gets in (an idle one is closed for it) and answers; a half-sent head is answered 408, a
+    trickled body 408 (not 400), every idle connection is closed by the server."""
+    db = tmp_path / "s.duckdb"
+    db.write_bytes(full_db.read_bytes())
+    health = b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    with guarded_server(db, MAX_CONNECTIONS=40, MAX_PER_CLIENT=30, HEAD_TIMEOUT_S=1.0, BODY_TIMEOUT_S=1.5) as port:
+        idle = [
+            socket.create_connection(("127.0.0.1", port), source_address=(f"127.0.0.{2 + i % 3}", 0)) for i in range(60)
+        ]
+        try:
+            time.sleep(0.3)  # let the server accept them all (the newest 40 stay)
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as h:
+                h.sendall(health)
+                status, took = _status_within(h, 5)
+            assert status == 200 and took < 2
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as half:
+                half.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                status, took = _status_within(half, 10)
+            assert status == 408 and took < 5
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:
+                slow.sendall(
+                    b"POST /v1/fleet HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 100\r\n\r\n{"
+                )
+                status, took = _status_within(slow, 10)
+            assert status == 408 and took < 6
+            closed = 0
+            for c in idle:  # each ends without an answer: by eviction or at the head deadline
+                status, took = _status_within(c, 10)
+                closed += status is None
+            assert closed == len(idle)
+        finally:
+            for c in idle:
+                c.close()
+
+
+def test_when_every_connection_is_busy_a_new_one_is_told_503(full_db: Path, tmp_path: Path) -> None:
+    """No idle connection to close: the newcomer gets a 503 with Retry-After, at once."""
+    db = tmp_path / "s.duckdb"
+    db.write_bytes(full_db.read_bytes())
+    with guarded_server(db, MAX_CONNECTIONS=5, MAX_PER_CLIENT=5, BODY_TIMEOUT_S=20.0) as port:
+        busy = []
+        try:
+            for _ in range(5):  # requests in progress: heads complete, bodies still coming
+                c = socket.create_connection(("127.0.0.1", port))
+                c.sendall(b"POST /v1/fleet HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 50\r\n\r\n{")
+                busy.append(c)
+            time.sleep(0.3)
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as extra:
+                extra.settimeout(5)
+                answer = extra.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 503") and b"retry-after: 2" in answer.lower()
+        finally:
+            for c in busy:
+                c.close()
+
+
+def test_a_huge_request_head_and_a_foreign_host_are_refused(server: tuple[str, int]) -> None:
+    url, _ = server
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n")
+        answer = s.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+    for host, status in (("evil.example", 421), (f"localhost:{port}", 200), (f"127.0.0.1:{port}", 200)):
+        head = f"GET /v1/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(head)
+            assert int(s.recv(4096).split()[1]) == status, host
+
+
+def test_a_bug_is_a_500_with_its_traceback_in_the_log_and_bad_input_a_400(
+    full_db: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No ValueError -> 400: an exception that is not a HashlensError is the server's fault."""
+    from fastapi.testclient import TestClient
+
+    from hashlens.api.app import create_app
+    from hashlens.api.pool import HeavyPool
+    from hashlens.errors import HashlensError
+
+    db = tmp_path / "s.duckdb"
+    db.write_bytes(full_db.read_bytes())
+    app = create_app(db, pool=HeavyPool(workers=1, preload=()))
+
+    def value_error() -> None:
+        raise ValueError("a library guard clause")
+
+    def bad_input() -> None:
+        raise HashlensError("--date: 2026-02-30 is not a day")
+
+    app.add_api_route("/test/value-error", value_error)
+    app.add_api_route("/test/bad-input", bad_input)
+    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level("ERROR", "hashlens.api"):
+        r = client.get("/test/value-error")
+        assert r.status_code == 500 and "a bug in hashlens (ValueError)" in r.json()["detail"]
+        assert "a library guard clause" not in r.text  # the client gets no internals
+        assert any("ValueError: a library guard clause" in (rec.exc_text or "") for rec in caplog.records)
+        r = client.get("/test/bad-input")
+        assert r.status_code == 400 and r.json()["detail"] == "--date: 2026-02-30 is not a day"
+
+
+def test_a_price_for_a_future_day_is_refused(full_db: Path, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from fastapi.testclient import TestClient
+
+    from hashlens.api.app import create_app
+    from hashlens.api.pool import HeavyPool
+
+    db = tmp_path / "s.duckdb"
+    db.write_bytes(full_db.read_bytes())
+    tomorrow = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+    auth = {"Authorization": "Bearer t0ken"}
+    with TestClient(create_app(db, token="t0ken", pool=HeavyPool(workers=1, preload=()))) as client:
+        before = client.get("/v1/health").json()["counts"]["prices"]
+        for day in ("2030-01-01", tomorrow):
+            r = client.post("/v1/import/prices", json={"prices": {day: 1.0}, "allow_gaps": True}, headers=auth)
+            assert r.status_code == 400 and f"{day} USD is after today" in r.json()["detail"], r.text
+        assert client.get("/v1/health").json()["counts"]["prices"] == before

@@ -63,7 +63,9 @@ if TYPE_CHECKING:
 
 
 async def _bad_input(_: Request, exc: Exception) -> JSONResponse:
-    """A library error (bad input, data the store lacks) is the client's 400, with its message."""
+    """Bad input or data the store lacks (a :class:`HashlensError`, raised where the input is
+    read) is the client's 400, with its message. Any other exception is a bug: the app's
+    middleware answers it 500 and logs its traceback (:mod:`hashlens.api.middleware`)."""
     return JSONResponse(status_code=400, content={"detail": str(exc)})
 
 
@@ -92,6 +94,7 @@ def create_app(
     follow: dict[str, Any] | None = None,
     pool: HeavyPool | None = None,
     url: str | None = None,
+    allowed_hosts: list[str] | None = None,
 ) -> FastAPI:
     """The hashlens API and dashboard over the store at ``db_path``.
 
@@ -107,6 +110,8 @@ def create_app(
     url : the loopback URL this server answers on: while it runs, announced beside a DuckDB
         store with a token its answers carry (:class:`hashlens.servers.ServerMark`), so that
         reading commands in other shells ask it
+    allowed_hosts : Host names answered besides localhost's (``"*"``: any); None: no Host
+        check (``hashlens serve`` passes the address it binds and ``--allowed-host``)
     """
     from hashlens.store.backend import is_postgres
 
@@ -163,6 +168,7 @@ def create_app(
                 elector.close()
             heavy.close()
             holder.close()
+            gc.unfreeze()  # the objects frozen above are collected at exit like any others
 
     app = FastAPI(
         title="hashlens",
@@ -183,8 +189,7 @@ def create_app(
     app.add_exception_handler(HashlensError, _bad_input)
     app.add_exception_handler(StoreLocked, _busy)
     app.add_exception_handler(StoreConnectionLost, _busy)
-    app.add_exception_handler(ValueError, _bad_input)
-    app.add_middleware(LimitsMiddleware, token=token, server_token=server_token)
+    app.add_middleware(LimitsMiddleware, token=token, server_token=server_token, allowed_hosts=allowed_hosts)
 
     @app.get("/v1/health", responses=ERRORS, tags=["health"])
     async def health(request: Request) -> Health:

@@ -7,12 +7,14 @@ take seconds of CPU and hundreds of MB. They run here, never in the server's own
   loop (no thread held), and beyond that a request is answered 503 with ``Retry-After``; one
   that has waited ``queue_wait_s`` for its turn is answered 503 too, and one whose client has
   gone by its turn is dropped without running;
-- each has ``timeout_s``; past it the worker process is killed — the work really stops — and
-  the request is answered 503 naming the limit;
+- each has ``timeout_s``, counted from the moment a ready worker takes it (a worker started to
+  replace a killed one imports the heavy modules, :data:`PRELOAD`, before it says it is ready:
+  1–2 s under load that are not the request's); past it the worker process is killed — the
+  work really stops — and the request is answered 503 naming the limit;
 - a watchdog reads the worker's resident memory every 0.1 s and kills it when the request has
-  added more than ``memory_mb`` to it,
+  added more than ``memory_mb`` to what the ready worker held,
   so no request raises the server's memory by more than that bound (documented in the README;
-  the requests' own ceilings keep legitimate work well below it).
+  the requests' own ceilings keep legitimate work below it).
 
 The server's event loop, ``/v1/health`` and cached reads are never behind this queue.
 """
@@ -40,12 +42,21 @@ QUEUE = 64
 QUEUE_WAIT_S = 120.0
 TIMEOUT_S = 60.0
 MEMORY_MB = 512
+#: Modules a worker imports before it is ready (the heavy requests' libraries), so that neither
+#: their import time nor their memory counts against a request's limits.
+PRELOAD = ("hashlens.api.tasks", "hashlens.sim.engine", "hashlens.sim.fleet_outlook", "hashlens.weekly")
+#: Longest a new worker may take to import and say it is ready [s].
+START_TIMEOUT_S = 120.0
 
 
-def _worker_main(conn: Connection) -> None:
-    """A worker: call ``module:function`` on plain arguments, send back the result or error."""
+def _worker_main(conn: Connection, preload: tuple[str, ...] = ()) -> None:
+    """A worker: import ``preload``, say it is ready, then call ``module:function`` on plain
+    arguments and send back the result or error, one request at a time."""
     from hashlens.errors import HashlensError
 
+    for module in preload:
+        importlib.import_module(module)
+    conn.send(("ready", os.getpid()))
     while True:
         try:
             task = conn.recv()
@@ -70,15 +81,25 @@ def _worker_main(conn: Connection) -> None:
 class _Worker:
     proc: Any
     conn: Connection
+    ready: bool = False
 
     @classmethod
-    def start(cls) -> _Worker:
+    def start(cls, preload: tuple[str, ...] = ()) -> _Worker:
         ctx = mp.get_context("spawn")  # no copy of the server's threads, locks or connections
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker_main, args=(child,), daemon=True, name="hashlens-heavy")
+        proc = ctx.Process(target=_worker_main, args=(child, preload), daemon=True, name="hashlens-heavy")
         proc.start()
         child.close()
         return cls(proc, parent)
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Whether the worker has imported its modules and said so (waiting up to ``timeout_s``)."""
+        if not self.ready:
+            try:
+                self.ready = bool(self.conn.poll(timeout_s)) and self.conn.recv()[0] == "ready"
+            except (EOFError, OSError):
+                self.ready = False
+        return self.ready
 
     def kill(self) -> None:
         try:
@@ -98,9 +119,13 @@ class HeavyPool:
         timeout_s: float = TIMEOUT_S,
         memory_mb: int = MEMORY_MB,
         queue_wait_s: float = QUEUE_WAIT_S,
+        preload: tuple[str, ...] = PRELOAD,
+        start_timeout_s: float = START_TIMEOUT_S,
     ) -> None:
         self.workers, self.queue, self.timeout_s, self.memory_mb = workers, queue, timeout_s, memory_mb
         self.queue_wait_s = queue_wait_s
+        self.preload = tuple(preload)
+        self.start_timeout_s = start_timeout_s
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._sem: asyncio.Semaphore | None = None
@@ -111,10 +136,11 @@ class HeavyPool:
         self.dropped = {"waited_too_long": 0, "client_gone": 0}
 
     def warm(self) -> None:
-        """Start the workers ahead of the first request (imports take about a second)."""
+        """Start the workers ahead of the first request (they import :data:`PRELOAD`, a second
+        or two, and are waited for when a request first takes them)."""
         with self._lock:
             while len(self._idle) < self.workers:
-                self._idle.append(_Worker.start())
+                self._idle.append(_Worker.start(self.preload))
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -188,14 +214,19 @@ class HeavyPool:
             worker.kill()  # reap it and close its pipe
             worker = None
         if worker is None:
-            worker = _Worker.start()
+            worker = _Worker.start(self.preload)
+        # A new worker's start-up is not the request's: its time and memory limits start from
+        # a ready worker.
+        if not worker.wait_ready(self.start_timeout_s):
+            worker.kill()
+            return ("crash", f"a worker process did not start within {self.start_timeout_s:g} s")
         try:
             worker.conn.send((target, args))
         except (OSError, ValueError):
             worker.kill()
             return ("crash", "the worker process could not take the request")
         deadline = time.monotonic() + self.timeout_s
-        # The bound is on what the request adds to the worker's resident memory.
+        # The bound is on what the request adds to the ready worker's resident memory.
         limit = _rss_bytes(worker.proc.pid) + self.memory_mb * 1024 * 1024
         while True:
             if worker.conn.poll(0.1):

@@ -46,6 +46,7 @@ class State:
         self._db_path: Path | None = None
         self.data_dir: str | None = None
         self.use_server = True  # reading commands may ask a `hashlens serve` on the store
+        self.debug = False  # a bug's traceback on stderr (--debug, HASHLENS_DEBUG=1)
 
     @property
     def db_path(self) -> Path:
@@ -86,10 +87,19 @@ def root(
             "--no-server", help="Compute answers here even when `hashlens serve` runs on the store (it is asked first)."
         ),
     ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="HASHLENS_DEBUG",
+            help="On a bug (exit 1), print the whole traceback, for the report.",
+        ),
+    ] = False,
 ) -> None:
     state.db_path = db or default_db_path()
     state.data_dir = data
     state.use_server = not no_server
+    state.debug = debug
 
 
 def served(path: str, **params: Any) -> tuple[Any, str] | None:
@@ -135,11 +145,19 @@ def _fail(message: str) -> None:
     print("error: " + " ".join(message.split()), file=sys.stderr)
 
 
-#: Exit codes of failures that are not the input's fault (a bad input exits 2).
+#: Exit codes, one meaning each (the README's table): 0 done; 1 a bug in hashlens (a bug
+#: report, never "bad input"); 2 bad input or a refused request (the message names the place
+#: and the fix); 3 disk full; 4 the store or its folder is read-only; 5 the store is held by
+#: another process (named); 130 interrupted (Ctrl-C).
+EXIT_BUG = 1
+EXIT_BAD_INPUT = 2
 EXIT_DISK_FULL = 3
 EXIT_READ_ONLY = 4
 EXIT_LOCKED = 5
 EXIT_INTERRUPTED = 130
+
+#: Where a bug is reported; the line printed for one names it.
+BUG_REPORTS = "the hashlens issue tracker"
 
 
 def _environment_failure(exc: BaseException) -> tuple[str, int] | None:
@@ -148,7 +166,7 @@ def _environment_failure(exc: BaseException) -> tuple[str, int] | None:
 
     text = " ".join(str(exc).split())
     code = getattr(exc, "errno", None)
-    if code == errno.ENOSPC or "no space left" in text.lower():
+    if code in (errno.ENOSPC, errno.EDQUOT) or "no space left" in text.lower():
         return (
             f"disk full: {text}; free some space and rerun (the store keeps its last whole batch)",
             EXIT_DISK_FULL,
@@ -171,11 +189,36 @@ def _loaded(module: str, name: str, also: tuple[type[BaseException], ...] = ()) 
     return (*also, getattr(mod, name)) if mod is not None else also
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: one-line errors and a non-zero exit, never a traceback.
+def _bug(exc: BaseException) -> None:
+    """An exception no input should cause: one line saying it is a bug and where to report it;
+    the traceback only with ``--debug`` (or ``HASHLENS_DEBUG=1``)."""
+    import os
+    import traceback
 
-    Exit codes: 2 bad input or a refused operation; 3 disk full; 4 read-only store; 5 store
-    locked by another process (named); 130 interrupted (Ctrl-C)."""
+    if state.debug or os.environ.get("HASHLENS_DEBUG", "").strip().lower() in ("1", "true", "yes", "on"):
+        traceback.print_exception(exc, file=sys.stderr)
+        how = "with the traceback above"
+    else:
+        how = "with the output of the same command run with --debug"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "hashlens" in f.filename]
+    at = ""
+    if frames:
+        f = frames[-1]
+        at = f" at {Path(f.filename).parent.name}/{Path(f.filename).name}:{f.lineno}"
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    _fail(
+        f"bug in hashlens {__version__}: {' '.join(what.split())[:300]}{at}; this is not your input's fault: "
+        f"please report it to {BUG_REPORTS} {how}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one-line errors and a non-zero exit, never a traceback (but behind
+    ``--debug`` for a bug).
+
+    Exit codes (one meaning each; :data:`EXIT_BUG` …): 1 a bug in hashlens; 2 bad input or a
+    refused operation; 3 disk full; 4 read-only store; 5 store locked by another process
+    (named); 130 interrupted (Ctrl-C)."""
     _register()
     command = typer.main.get_command(app)
     try:
@@ -195,40 +238,58 @@ def main(argv: list[str] | None = None) -> None:
             _fail(env[0])
             sys.exit(env[1])
         _fail(str(exc))
-        sys.exit(2)
+        sys.exit(EXIT_BAD_INPUT)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort as exc:
         # Click turns both Ctrl-C and an EOFError into Abort; only Ctrl-C is an interruption.
         if isinstance(exc.__context__, EOFError):
             _fail(f"an input ended early (a truncated or damaged file?): {exc.__context__ or 'end of file'}")
-            sys.exit(2)
+            sys.exit(EXIT_BAD_INPUT)
         _fail("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except NoArgsIsHelpError:
         sys.exit(0)
     except typer.TyperException as exc:
         _fail(exc.format_message())
-        sys.exit(exc.exit_code or 2)
+        sys.exit(exc.exit_code or EXIT_BAD_INPUT)
     except KeyboardInterrupt:
         _fail("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader of our output left (`hashlens … | head`): nothing more to say to it.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     except EOFError as exc:
         _fail(f"an input ended early (a truncated or damaged file?): {exc or 'end of file'}")
-        sys.exit(2)
-    except _loaded("duckdb", "Error", also=(OSError, MemoryError)) as exc:
+        sys.exit(EXIT_BAD_INPUT)
+    except MemoryError:
+        _fail("out of memory: ask for less work (fewer paths, months or rows) or free some memory")
+        sys.exit(EXIT_BAD_INPUT)
+    except UnicodeDecodeError as exc:
+        _fail(f"an input is not text in the expected encoding (UTF-8): {exc}")
+        sys.exit(EXIT_BAD_INPUT)
+    except _loaded("duckdb", "Error", also=(OSError,)) as exc:
+        # A full disk or a read-only store reach here from wherever the write failed; any
+        # other system or database error is a bug (input errors are HashlensError where read).
         env = _environment_failure(exc)
         if env is not None:
             _fail(env[0])
             sys.exit(env[1])
-        _fail(str(exc) or type(exc).__name__)
-        sys.exit(1 if isinstance(exc, OSError) else 2)
-    except UnicodeDecodeError as exc:
-        _fail(f"an input is not text in the expected encoding: {exc}")
-        sys.exit(2)
-    except ValueError as exc:
-        _fail(str(exc))
-        sys.exit(1)
+        if type(exc).__name__ == "OutOfMemoryException":
+            _fail(f"out of memory in the database: {exc}; ask for less work or free some memory")
+            sys.exit(EXIT_BAD_INPUT)
+        if type(exc).__name__ == "IOException":
+            # Reading or writing the store file failed (the store names a damaged file itself).
+            _fail(f"the store {state.db_path} could not be read or written: {exc}")
+            sys.exit(EXIT_BAD_INPUT)
+        _bug(exc)
+        sys.exit(EXIT_BUG)
+    except Exception as exc:
+        _bug(exc)
+        sys.exit(EXIT_BUG)
 
 
 __all__ = ["app", "console", "emit", "iso", "kv_table", "main", "state"]

@@ -67,7 +67,9 @@ app.add_typer(difficulty_app, name="difficulty")
 @difficulty_app.callback()
 def difficulty(
     ctx: typer.Context,
-    now: Annotated[int | None, typer.Option(help="'Now' for the estimates [Unix s]; default the tip time.")] = None,
+    now: Annotated[
+        int | None, typer.Option(min=0, max=2**32 - 1, help="'Now' for the estimates [Unix s]; default the tip time.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Latest adjustment with rank, streak and records; the running period with the next

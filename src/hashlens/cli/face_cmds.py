@@ -10,6 +10,7 @@ import typer
 
 from hashlens.cli.app import JsonOpt, app, console, emit, kv_table
 from hashlens.cli.stores import ready_store
+from hashlens.errors import HashlensError
 
 
 def week(as_of: str | None, price: float | None, paths: int, seed: int, quiet: bool) -> Any:
@@ -20,6 +21,19 @@ def week(as_of: str | None, price: float | None, paths: int, seed: int, quiet: b
     req = WeeklyRequest.build(as_of=as_of, btc_price_usd=price, paths=paths, seed=seed)
     with ready_store(quiet, miners=True) as store:
         return WeeklyFigures.compute(store, req.as_of, req.btc_price_usd, req.paths, req.seed)
+
+
+def check_out_dir(out: Path) -> None:
+    """``--out`` names a folder, or a place where one can be made: not a file, nor inside one
+    (checked before the figures are computed)."""
+    for p in (out, *out.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = "is a file" if p == out else f"is inside {p}, a file"
+                raise HashlensError(
+                    f"--out {out} {what}; give a folder for report.md, report.html and charts/ (made if missing)"
+                )
+            return
 
 
 @app.command()
@@ -36,7 +50,12 @@ def report(
     """The weekly mining report (Markdown and HTML with charts), every figure footnoted."""
     from hashlens.report.build import write_report
 
-    r = write_report(week(as_of, price, paths, seed, as_json), out)
+    check_out_dir(out)
+    figures = week(as_of, price, paths, seed, as_json)
+    try:
+        r = write_report(figures, out)
+    except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+        raise HashlensError(f"--out {out}: cannot write {exc.filename}: {exc.strerror}; give a folder") from None
     data: dict[str, Any] = {
         "markdown": str(r.markdown_path),
         "html": str(r.html_path),

@@ -14,14 +14,9 @@ from hashlens.errors import HashlensError
 
 def read_scenario(path: Path) -> dict[str, Any]:
     """A YAML mapping of outlook settings (the keys of ``POST /v1/outlook``'s body)."""
-    import yaml
+    from hashlens.sources.reader import read_tree
 
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise HashlensError(f"{path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise HashlensError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+    data = read_tree(path, "scenario file")
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -20,7 +20,7 @@ def copy_cmd(
     replace: Annotated[
         bool, typer.Option("--replace", help="Overwrite a destination that already holds data.")
     ] = False,
-    batch_rows: Annotated[int, typer.Option(help="Rows read and written per batch.")] = 50_000,
+    batch_rows: Annotated[int, typer.Option(min=1, max=10_000_000, help="Rows read and written per batch.")] = 50_000,
     as_json: JsonOpt = False,
 ) -> None:
     """Copy every table of SRC into DST in one transaction, then compare row counts and a

@@ -98,12 +98,10 @@ def load_catalogue(user_file: str | Path | None = None) -> list[Asic]:
     text = resources.files("hashlens.data").joinpath("asics.csv").read_text()
     models = {a.name.lower(): a for a in parse_catalogue(text, "bundled asics.csv")}
     if user_file is not None:
+        from hashlens.sources.reader import read_text
+
         p = Path(user_file)
-        try:
-            user_text = p.read_text()
-        except OSError as exc:
-            raise HashlensError(f"{p}: {exc.strerror}") from None
-        for a in parse_catalogue(user_text, str(p)):
+        for a in parse_catalogue(read_text(p, "ASIC catalogue file"), str(p)):
             models[a.name.lower()] = a
     return sorted(models.values(), key=lambda a: (a.release_date, a.name))
 

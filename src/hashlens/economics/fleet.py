@@ -298,22 +298,32 @@ class FleetGroup:
         return self.power_w / self.hashrate_ths
 
 
+#: The fields of a fleet row (files and ``POST /v1/fleet``); any other is refused by name.
+FLEET_FIELDS = (
+    "model",
+    "label",
+    "count",
+    "hashrate_ths",
+    "power_w",
+    "efficiency_j_per_th",
+    "power_price_usd_per_kwh",
+    "machine_price_usd",
+)
+
+
 def _records(path: Path) -> list[dict[str, Any]]:
-    text = path.read_text()
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
+    """A fleet file's rows through the one reader (:mod:`hashlens.sources.reader`)."""
+    from hashlens.sources.reader import check_keys, read_csv, read_tree
 
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise HashlensError(f"{path}: not valid YAML: {exc}") from None
-        rows = data.get("machines", data.get("fleet")) if isinstance(data, dict) else data
-        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-            raise HashlensError(f"{path}: expected a list of machines (or a 'machines:' list)")
-        return rows
-    import csv
-
-    return [dict(r) for r in csv.DictReader(text.splitlines())]
+    if path.suffix.lower() not in (".yaml", ".yml", ".json"):
+        return [dict(r) for r in read_csv(path, FLEET_FIELDS, "fleet file")]
+    data = read_tree(path, "fleet file")
+    rows = data.get("machines", data.get("fleet")) if isinstance(data, dict) else data
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise HashlensError(f"{path}: expected a list of machines (or a 'machines:' list)")
+    for i, r in enumerate(rows, start=1):
+        check_keys(r, FLEET_FIELDS, f"{path}: row {i}")
+    return rows
 
 
 def _machine(raw: Any, at: str) -> Machine:
@@ -397,13 +407,7 @@ def read_fleet_file(path: str | Path) -> list[Machine]:
     :class:`~hashlens.economics.models.Machine` rows (:func:`read_fleet_rows`); errors name the
     file, the row (counting from 1) and the field."""
     p = Path(path)
-    try:
-        records = _records(p)
-    except OSError as exc:
-        raise HashlensError(f"{p}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise HashlensError(f"{p}: not a text file (CSV or YAML)") from None
-    return read_fleet_rows(records, str(p))
+    return read_fleet_rows(_records(p), str(p))
 
 
 def load_fleet(path: str | Path, catalogue: list[Asic]) -> list[FleetGroup]:

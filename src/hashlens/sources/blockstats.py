@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,20 +35,27 @@ class BlockStats:
 def read_blockstats(path: str | Path) -> BlockStats:
     """Read the columns hashlens uses with Arrow's multi-threaded CSV reader (gzip or plain).
 
-    A row whose integer columns do not parse is reported by its line number.
+    Column names are read from the header line trimmed of spaces and of a byte-order mark
+    (``height,blockhash,time, txs`` names ``txs``); a name given twice is refused. A row whose
+    integer columns do not parse is reported by its line number.
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     p = Path(path)
     try:
-        with gzip.open(p, "rt") if p.suffix == ".gz" else open(p) as fh:
-            cols = [c.strip() for c in fh.readline().split(",")]
+        with gzip.open(p, "rt", encoding="utf-8-sig") if p.suffix == ".gz" else open(p, encoding="utf-8-sig") as fh:
+            cols = [c.strip().strip('"').strip() for c in fh.readline(1 << 20).rstrip("\r\n").split(",")]
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise HashlensError(f"{p}: cannot read as CSV: {exc}") from None
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
         raise HashlensError(f"{p}: missing column(s) {', '.join(missing)} in the header line")
+    twice = sorted({c for c in cols if c and cols.count(c) > 1})
+    if twice:
+        raise HashlensError(f"{p}: column(s) {', '.join(twice)} appear twice in the header line")
+    # Unnamed columns get placeholder names (Arrow needs one per column; they are not read).
+    names = [c or f"_unnamed_{i}" for i, c in enumerate(cols)]
     wanted: tuple[str, ...] = ("height", "time", "subsidy", "totalfee", "mediantime", "txs", "total_weight")
     ints: list[str] = [c for c in wanted if c in cols]
     types: dict[str, Any] = {c: pa.int64() for c in ints}
@@ -55,6 +63,7 @@ def read_blockstats(path: str | Path) -> BlockStats:
     try:
         table = pacsv.read_csv(
             p,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
             convert_options=pacsv.ConvertOptions(
                 include_columns=[*ints, "blockhash"],
                 column_types=types,
@@ -63,9 +72,11 @@ def read_blockstats(path: str | Path) -> BlockStats:
     except pa.ArrowInvalid as exc:
         try:
             bad = _first_bad_line(p, ints)
-        except (OSError, EOFError, UnicodeDecodeError):
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error):
             bad = None
-        raise HashlensError(f"{p}: {bad or exc}") from None
+        raise HashlensError(f"{p}: {bad or ' '.join(str(exc).split())}") from None
+    except pa.ArrowException as exc:
+        raise HashlensError(f"{p}: not a readable block-stats CSV: {' '.join(str(exc).split())}") from None
     except (OSError, EOFError) as exc:
         raise HashlensError(f"{p}: cannot read: {exc} (a truncated or damaged file?)") from None
     n = table.num_rows
@@ -96,15 +107,23 @@ def read_blockstats(path: str | Path) -> BlockStats:
 
 def _first_bad_line(p: Path, ints: list[str]) -> str | None:
     """Arrow does not say which row failed; find it with the slow reader, for the message."""
-    import csv
-
-    with gzip.open(p, "rt", newline="") if p.suffix == ".gz" else open(p, newline="") as fh:
-        for lineno, row in enumerate(csv.DictReader(fh), start=2):
+    with (
+        gzip.open(p, "rt", newline="", encoding="utf-8-sig")
+        if p.suffix == ".gz"
+        else open(p, newline="", encoding="utf-8-sig") as fh
+    ):
+        reader = csv.reader(fh)
+        names = [c.strip() for c in next(reader, [])]
+        for lineno, cells in enumerate(reader, start=2):
+            if len(cells) != len(names):
+                return f"line {lineno}: {len(cells)} cells, but the header names {len(names)} columns"
+            row = dict(zip(names, cells, strict=True))
             for c in ints:
                 try:
                     int(row[c])
                 except (TypeError, ValueError):
-                    return f"line {lineno}: {c} {row[c]!r} is not an integer"
+                    shown = row[c] if len(row[c]) <= 24 else row[c][:20] + "…"
+                    return f"line {lineno}: {c} {shown!r} is not an integer"
     return None
 
 

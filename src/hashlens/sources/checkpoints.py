@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,10 +36,9 @@ def parse_electrum(text: str, source: str = "electrum checkpoints") -> list[Peri
     Period 0's target is not in the file (it is difficulty 1); period p >= 1 takes the
     target stored in entry p - 1.
     """
-    try:
-        entries = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise HashlensError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    from hashlens.sources.reader import parse_json
+
+    entries = parse_json(text, source)
     if not isinstance(entries, list):
         raise HashlensError(f"{source}: expected a JSON list of [hash, target] pairs")
     out: list[PeriodTarget] = []
@@ -62,8 +60,10 @@ def parse_electrum(text: str, source: str = "electrum checkpoints") -> list[Peri
 
 
 def read_electrum(path: str | Path) -> list[PeriodTarget]:
+    from hashlens.sources.reader import read_text
+
     p = Path(path)
-    return parse_electrum(p.read_text(), str(p))
+    return parse_electrum(read_text(p, "checkpoint file"), str(p))
 
 
 @dataclass(frozen=True)

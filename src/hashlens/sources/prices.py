@@ -1,22 +1,25 @@
 """Readers for daily BTC price series: CSV (long or wide), JSON, Parquet, with a column mapping.
 
-Every row is checked: a parseable date, a positive finite price, no duplicate day. Gaps (a
-missing calendar day inside the series) are refused unless the caller allows them, so a series
-is never silently forward-filled.
+Every row is checked: a parseable date no later than today (UTC), a positive finite price, no
+duplicate day. Gaps (a missing calendar day inside the series) are refused unless the caller
+allows them, so a series is never silently forward-filled. CSV and JSON are read by the one
+reader (:mod:`hashlens.sources.reader`: size, depth, encoding and messages).
 """
 
 from __future__ import annotations
 
-import csv
 import itertools
-import json
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from hashlens.errors import HashlensError
+from hashlens.sources.reader import parse_csv, parse_json, read_bytes, read_text
+
+#: Unix seconds from which a number in a date column is read as a time (2001-09-09).
+UNIX_S_FROM = 10**9
 
 DATE_NAMES = ("date", "day", "time", "timestamp")
 PRICE_NAMES = ("price", "close", "value")
@@ -31,14 +34,19 @@ class PricePoint:
 
 def _parse_day(value: Any, where: str) -> date:
     s = str(value).strip()
+    if s.isdigit() and len(s) >= 9:  # Unix seconds
+        latest = int(datetime.now(UTC).timestamp()) + 86_400
+        if len(s) > 12 or not UNIX_S_FROM <= int(s) <= latest:
+            shown = s if len(s) <= 24 else s[:20] + "…"
+            raise HashlensError(
+                f"{where}: date {shown} read as Unix seconds is outside {UNIX_S_FROM:,} (2001) … now; write YYYY-MM-DD"
+            )
+        return datetime.fromtimestamp(int(s), tz=UTC).date()
     try:
-        if s.isdigit() and len(s) >= 9:  # Unix seconds
-            from datetime import UTC, datetime
-
-            return datetime.fromtimestamp(int(s), tz=UTC).date()
         return date.fromisoformat(s[:10])
-    except (ValueError, OverflowError):
-        raise HashlensError(f"{where}: date {s!r} is not YYYY-MM-DD") from None
+    except ValueError:
+        shown = s if len(s) <= 24 else s[:20] + "…"
+        raise HashlensError(f"{where}: date {shown!r} is not YYYY-MM-DD") from None
 
 
 def _parse_price(value: Any, where: str) -> float:
@@ -80,10 +88,7 @@ def read_prices(
     """
     p = Path(path)
     source = str(p)
-    try:
-        head = p.read_bytes()[:4]
-    except OSError as exc:
-        raise HashlensError(f"{p}: {exc.strerror}") from None
+    head = read_bytes(p, "price file")[:4]
     rows: list[dict[str, Any]]
     if head == b"PAR1":
         import duckdb
@@ -98,11 +103,8 @@ def read_prices(
         finally:
             con.close()
         first_line = 1
-    elif p.read_text().lstrip()[:1] in "[{":
-        try:
-            data = json.loads(p.read_text())
-        except json.JSONDecodeError as exc:
-            raise HashlensError(f"{p}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    elif (text := read_text(p, "price file")).lstrip()[:1] in ("[", "{"):
+        data = parse_json(text, source)
         if isinstance(data, dict):
             cur = (currency or "").upper()
             if not cur:
@@ -118,8 +120,7 @@ def read_prices(
             raise HashlensError(f"{p}: expected a {{date: price}} object or a list of records")
         rows, first_line = data, 1
     else:
-        with open(p, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.DictReader(fh))
+        rows = list(parse_csv(text, source))
         first_line = 2
     if not rows:
         raise HashlensError(f"{p}: no rows")
@@ -145,9 +146,16 @@ def read_prices(
     return _check(out, source)
 
 
-def _check(points: list[PricePoint], source: str) -> list[PricePoint]:
+def _check(points: list[PricePoint], source: str, today: date | None = None) -> list[PricePoint]:
+    """Points sorted by currency and day; refused: a day twice, a day after ``today`` (default:
+    today in UTC — a price for a day that has not come)."""
+    today = today or datetime.now(UTC).date()
     seen: set[tuple[date, str]] = set()
     for pt in points:
+        if pt.day > today:
+            raise HashlensError(
+                f"{source}: {pt.day} {pt.currency} is after today ({today}, UTC): a price for a day that has not come"
+            )
         key = (pt.day, pt.currency)
         if key in seen:
             raise HashlensError(f"{source}: {pt.day} {pt.currency} appears twice")

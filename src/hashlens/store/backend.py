@@ -140,16 +140,49 @@ class StoreReadOnly(HashlensError):
 
 
 # -- DuckDB -----------------------------------------------------------------------------------
+#: DuckDB's words for a file held by another process (never "block", which a damaged file's
+#: checksum message names).
+_LOCK_CONFLICT = ("could not set lock on file", "conflicting lock is held")
+#: DuckDB's words for a damaged or foreign store file.
+_DAMAGED = (
+    "corrupt database file",
+    "not a valid duckdb database file",
+    "could not read enough bytes",
+    "checksum",
+)
+
+
+def _is_lock_conflict(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(k in text for k in _LOCK_CONFLICT)
+
+
+def damaged_store(path: str, exc: BaseException) -> HashlensError | None:
+    """A damaged DuckDB store file, named, with what to do; None if ``exc`` is something else."""
+    text = " ".join(str(exc).split())
+    if not any(k in text.lower() for k in _DAMAGED):
+        return None
+    detail = text.split(": ", 1)[-1] if text.lower().startswith("io error") else text
+    return HashlensError(
+        f"the store file {path} is damaged or not a hashlens store ({detail[:200]}): restore it from a backup, "
+        "or move it away and rebuild it (`hashlens sync …`); use another --db meanwhile"
+    )
+
+
 @contextmanager
-def _interruptible() -> Iterator[None]:
+def _interruptible(path: str | None = None) -> Iterator[None]:
     """Ctrl-C during a DuckDB call stays Ctrl-C: DuckDB turns it into its own errors ("Query
-    interrupted", or a failed Arrow scan naming KeyboardInterrupt)."""
+    interrupted", or a failed Arrow scan naming KeyboardInterrupt). A damaged store file found
+    by a query is said so, naming the file."""
     try:
         yield
     except Exception as exc:
         text = str(exc)
         if "KeyboardInterrupt" in text or "interrupted" in text.lower():
             raise KeyboardInterrupt from exc
+        damaged = damaged_store(path, exc) if path not in (None, ":memory:") else None
+        if damaged is not None:
+            raise damaged from None
         raise
 
 
@@ -167,7 +200,13 @@ class DuckDBBackend:
         self.read_only = read_only
         self.lock: WriterLock | None = None
         self._reader_file: Path | None = None
+        if path.strip() in ("", "."):
+            raise HashlensError("the store path is empty: give a DuckDB file or a postgresql://… URL")
         if path != ":memory:":
+            if Path(path).is_dir():
+                raise HashlensError(
+                    f"the store {path} is a folder: give a DuckDB file (e.g. {Path(path) / 'hashlens.duckdb'})"
+                )
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             if not read_only and writer is None:
                 self.lock = WriterLock(path)
@@ -177,7 +216,7 @@ class DuckDBBackend:
                 self.con = duckdb.connect(path, read_only=read_only)
                 break
             except duckdb.Error as exc:
-                locked = "lock" in str(exc).lower()
+                locked = _is_lock_conflict(exc)
                 if locked and time.monotonic() < deadline:
                     time.sleep(0.05)
                     continue
@@ -188,6 +227,9 @@ class DuckDBBackend:
                         f"the store {path} is in use by {holder_text(path)}; "
                         "wait for it to finish, stop it, or use another --db"
                     ) from None
+                damaged = damaged_store(path, exc)
+                if damaged is not None:
+                    raise damaged from None
                 raise HashlensError(f"cannot open store {path}: {' '.join(str(exc).split())}") from None
         if read_only and path != ":memory:":
             self._reader_file = Path(f"{path}.reader-{os.getpid()}")
@@ -207,15 +249,15 @@ class DuckDBBackend:
         return other
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        with _interruptible():
+        with _interruptible(self.path):
             self.con.execute(sql, list(params))
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with _interruptible():
+        with _interruptible(self.path):
             return self.con.execute(sql, list(params)).fetchall()
 
     def numpy(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
-        with _interruptible():
+        with _interruptible(self.path):
             return self.con.execute(sql, list(params)).fetchnumpy()
 
     def arrow_batches(self, sql: str, batch_rows: int) -> Iterator[Any]:
@@ -239,7 +281,7 @@ class DuckDBBackend:
     def insert_arrow(self, table: str, data: Any, columns: Sequence[str], replace: bool) -> None:
         cols = ", ".join(columns)
         verb = "INSERT OR REPLACE" if replace else "INSERT"
-        with _interruptible():
+        with _interruptible(self.path):
             self.con.register("_batch", data)
             try:
                 self.con.execute(f"{verb} INTO {table} ({cols}) SELECT {cols} FROM _batch")
