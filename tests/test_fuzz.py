@@ -590,15 +590,10 @@ HUGE_INT = "1" + "0" * 400
 #: Cases that fail until a reader outside this helper's files calls sources.reader (their
 #: owners switch; the strict xfail then turns into a failure that asks to drop the mark).
 SIM = "sim/scenario.py:load_scenario reads YAML itself: call sources.reader.read_tree (simulator helper)"
-MINERS = "miners/dataset.py reads CSV/JSON/YAML itself: call sources.reader (companies helper)"
 XFAIL_CASES: dict[tuple[str, str], str] = {
     ("simulate", "deep-list"): SIM,
     ("simulate", "deep-map"): SIM,
     ("simulate", "huger-numbers"): SIM,
-    ("miners-yaml", "deep-list"): MINERS,
-    ("miners-yaml", "deep-map"): MINERS,
-    ("miners-json", "deep-list"): MINERS,
-    ("miners-json", "deep-map"): MINERS,
     ("outlook-scenario", "huge-numbers"): "sim/fleet_outlook.py: a 401-digit capex reaches float() (OverflowError); "
     "the outlook's request model must bound it (simulator helper)",
 }
@@ -807,8 +802,6 @@ def test_every_number_option_is_covered() -> None:
 #: Options whose extreme values still reach a bug (exit 1) until their command's owner bounds
 #: them (reported to the lead); the large run counts them as findings.
 PENDING_OPTIONS: dict[tuple[str, str], str] = {
-    ("difficulty estimate", "--now"): "chain_cmds/chain.estimate: --now 2^63-1 -> time_t overflow (bound to uint32)",
-    ("difficulty estimate", "--last-retarget-time"): "chain.estimate: 10^400 -> OverflowError (bound to uint32)",
     ("simulate", "--seed"): "sim_cmds/sim.engine: --seed -1 -> numpy ValueError (bound 0 … 2^32-1)",
 }
 

@@ -13,10 +13,7 @@ Formats accepted (detected from the columns):
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
-import json
 import math
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -249,21 +246,12 @@ def result_from(rec: dict[str, Any], where: str, previous: QuarterFact | None) -
 
 def _records_from_file(path: Path) -> tuple[dict[str, list[dict[str, Any]]], str]:
     """Group a file's records as reports/treasuries/facts/results by their columns; says the row unit."""
-    text = path.read_text(encoding="utf-8-sig")
+    from hashlens.sources.reader import parse_csv, parse_json, parse_yaml, read_text
+
+    text = read_text(path, "miners file")
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml", ".json"):
-        if suffix == ".json":
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise HashlensError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-        else:
-            import yaml
-
-            try:
-                data = yaml.safe_load(text)
-            except yaml.YAMLError as exc:
-                raise HashlensError(f"{path}: not valid YAML: {exc}") from None
+        data = parse_json(text, str(path)) if suffix == ".json" else parse_yaml(text, str(path))
         if isinstance(data, list):
             data = {"reports": data}
         if not isinstance(data, dict):
@@ -281,8 +269,8 @@ def _records_from_file(path: Path) -> tuple[dict[str, list[dict[str, Any]]], str
             if not all(isinstance(r, dict) for r in rows):
                 raise HashlensError(f"{path}: every entry of {k}: must be a mapping")
         return out, "entry"
-    rows = list(csv.DictReader(io.StringIO(text)))
-    cols = [str(c).strip() for c in (rows[0].keys() if rows else []) if c is not None]
+    rows = list(parse_csv(text, str(path)))
+    cols = list(rows[0].keys()) if rows else []
     kind = (
         "results"
         if "period_end" in cols or "period" in cols

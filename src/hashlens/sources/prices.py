@@ -146,16 +146,11 @@ def read_prices(
     return _check(out, source)
 
 
-def _check(points: list[PricePoint], source: str, today: date | None = None) -> list[PricePoint]:
-    """Points sorted by currency and day; refused: a day twice, a day after ``today`` (default:
-    today in UTC — a price for a day that has not come)."""
-    today = today or datetime.now(UTC).date()
+def _check(points: list[PricePoint], source: str) -> list[PricePoint]:
+    """Points sorted by currency and day; refused: a day twice. (A day after today is refused by
+    the import's contract, :class:`hashlens.economics.models.PricesImport`.)"""
     seen: set[tuple[date, str]] = set()
     for pt in points:
-        if pt.day > today:
-            raise HashlensError(
-                f"{source}: {pt.day} {pt.currency} is after today ({today}, UTC): a price for a day that has not come"
-            )
         key = (pt.day, pt.currency)
         if key in seen:
             raise HashlensError(f"{source}: {pt.day} {pt.currency} appears twice")
