@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hashlens.chain.facts import SharedChain, load_shared_chain
 from hashlens.sources.datadir import find_data_dir
 from hashlens.store import Store
+from tests.facts import SharedChain, load_shared_chain
 from tests.helpers import free_port, start_serve
 from tests.pg import PgServer, Stores, pg_bindir
 

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
-from hashlens.chain.facts import SharedChain
 from hashlens.chain.sync import sync
 from hashlens.consensus import BlockHeader
 from hashlens.store import Store
+from tests.facts import SharedChain
 from tests.helpers import free_port
 from tests.price_replay import PriceData, serve_prices
 from tests.replay import ReplayChain, ReplayServer

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from hashlens.chain.facts import SharedChain
 from hashlens.chain.sync import sync
 from hashlens.consensus import BlockHeader, HeaderRefused, check_header
 from hashlens.consensus.contextual import MAINNET, REGTEST, ChainParams, check_header_run
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from tests.facts import SharedChain
 from tests.replay import ReplayServer, mine_regtest_chain, read_stats_rows
 from tests.test_remote_sync import BLOCKS, periods_chain, run_chain, table
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hashlens.chain.facts import SharedChain
 from hashlens.chain.sync import sync
 from hashlens.consensus import BlockHeader, target_to_bits
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from tests.facts import SharedChain
 from tests.replay import ReplayChain, ReplayServer
 
 

@@ -476,7 +476,7 @@ def test_verified_headers_import(store_copy: str, data_dir: Path, tmp_path: Path
 
 def test_contextual_check_is_pure(data_dir: Path) -> None:
     """The header rules need only four lookups: a plain object, no store."""
-    from hashlens.consensus.contextual import contextual_check_header
+    from hashlens.consensus.contextual import check_header
 
     st = {h: BlockHeader.parse(raw) for h, raw in stale_headers(data_dir).items()}
 
@@ -498,12 +498,12 @@ def test_contextual_check_is_pure(data_dir: Path) -> None:
 
     a, b = st[961632], st[961633]
     ctx = Known({961632: a.hash_hex}, a.bits)
-    assert contextual_check_header(ctx, 961633, b, "here") == b.hash_hex
+    assert check_header(ctx, 961633, b, "here").hash == b.hash_hex
     with pytest.raises(HashlensError, match=r"here \(height 961633\): prev hash"):
-        contextual_check_header(Known({961632: b.hash_hex}, a.bits), 961633, b, "here")
+        check_header(Known({961632: b.hash_hex}, a.bits), 961633, b, "here")
     # A context whose period bits differ: proof of work passes (own bits), the period rule does not.
     with pytest.raises(HashlensError, match=f"bits 0x{b.bits:08x} but period {961633 // 2016} has bits"):
-        contextual_check_header(Known({961632: a.hash_hex}, b.bits + 1), 961633, b, "here")
+        check_header(Known({961632: a.hash_hex}, b.bits + 1), 961633, b, "here")
 
 
 # -- Core's rules through sync; bounds; environment failures ----------------------------------

@@ -151,7 +151,7 @@ class Follower:
         return True
 
     def _poll_prices(self, st: SourceState) -> bool:
-        from hashlens.economics.daily import import_prices
+        from hashlens.chain.prices import import_prices
         from hashlens.sources.price_apis import KrakenOHLC, open_price_source, screen_prices
 
         assert self.prices_url is not None

@@ -10,7 +10,6 @@ from hashlens.consensus.compact import (
     decode_compact,
     difficulty_exact,
     difficulty_from_bits,
-    difficulty_from_target,
     encode_compact,
     target_to_bits,
 )
@@ -19,7 +18,6 @@ from hashlens.consensus.contextual import (
     HeaderCheck,
     HeaderRefused,
     check_header,
-    contextual_check_header,
 )
 from hashlens.consensus.header import HEADER_SIZE, BlockHeader, check_proof_of_work
 from hashlens.consensus.params import (
@@ -82,11 +80,9 @@ __all__ = [
     "check_header",
     "check_proof_of_work",
     "clamp_timespan",
-    "contextual_check_header",
     "decode_compact",
     "difficulty_exact",
     "difficulty_from_bits",
-    "difficulty_from_target",
     "encode_compact",
     "expected_block_rate_per_s",
     "expected_blocks",

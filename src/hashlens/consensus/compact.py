@@ -114,13 +114,6 @@ def difficulty_exact(bits: int) -> Fraction:
     return Fraction(MAX_TARGET, bits_to_target(bits))
 
 
-def difficulty_from_target(target: int) -> float:
-    """Difficulty of an arbitrary target (not necessarily compact-representable) [-]."""
-    if target <= 0:
-        raise HashlensError("target must be positive")
-    return MAX_TARGET / target
-
-
 def block_work(target: int) -> int:
     """Expected hashes to find a block at this target: floor(2**256 / (target + 1)).
 
