@@ -147,7 +147,7 @@ def sync_remote(
     fork = find_fork_point(store, client, tip)
     step = max(1, batch_rows)
     if fork is not None and store.count_headers_above(fork):
-        _reorganise(store, client, report, progress, fork, tip, min(step, 1000), periods_only, now)
+        _reorganise(store, client, report, progress, fork, tip, min(step, 1000), periods_only, now, params)
     elif not periods_only:
         begin = start_height if start_height is not None else (fork + 1 if fork is not None else 0)
         _sync_runs(store, client, report, progress, begin, tip, step, now, params)
@@ -292,6 +292,7 @@ def _reorganise(
     step: int,
     periods_only: bool,
     now: int,
+    params: ChainParams = MAINNET,
 ) -> None:
     """Fetch and validate the node's branch above ``fork`` against the store below it, then
     let :func:`hashlens.chain.reorg.reorganise` choose between it and the stored branch."""
@@ -302,7 +303,9 @@ def _reorganise(
     progress.start(f"sync {client.name} (branch above {fork})", len(heights))
     stored = StoredChain(store, fork + 1, fork, below=fork)
     unchecked: Counter[str] = Counter()
-    fresh, last_hashes = fetch_branch(client, Overlay(stored), stored, heights, periods_only, step, now, unchecked)
+    fresh, last_hashes = fetch_branch(
+        client, Overlay(stored), stored, heights, periods_only, step, now, unchecked, params
+    )
     progress.advance(len(heights))
     progress.done()
     reorganise(store, report, fork, tip, fresh, last_hashes if periods_only else None, stored, client.name)

@@ -1,7 +1,8 @@
 """Fork choice and reorganisation: a node's branch above the fork against the stored one.
 
-Core's rule: the branch with the most work wins; equal work keeps what was seen first (the
-stored branch). The losing branch's rows go and the winner's are written in one transaction.
+Core's rule: the branch with the most work wins, work being the sum of ``GetBlockProof``
+over its blocks (:func:`hashlens.consensus.chain_work`, from each block's target); equal work
+keeps what was seen first (the stored branch). The losing branch's rows go and the winner's are written in one transaction.
 """
 
 from __future__ import annotations
@@ -10,36 +11,50 @@ from collections.abc import Callable, Mapping, Sequence
 
 from hashlens.chain.headers import StoredChain
 from hashlens.chain.progress import SyncReport
-from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, BlockHeader, block_work
+from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, BlockHeader, chain_work
 from hashlens.errors import HashlensError
 from hashlens.store import Store
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
 
-def branch_work(lo: int, hi: int, bits_of: Callable[[int], int | None]) -> int:
-    """Exact work of the blocks at heights ``lo`` … ``hi`` [hashes]: per period, its blocks
-    times ``block_work`` of its bits (every block of a mainnet period shares them).
-    ``bits_of(period)`` gives a period's bits; a period without known bits counts nothing."""
-    total = 0
-    h = lo
-    while h <= hi:
-        p = h // N
-        end = min(hi, p * N + N - 1)
-        bits = bits_of(p)
-        if bits is not None:
-            total += (end - h + 1) * block_work(bits)
-        h = end + 1
-    return total
+def branch_work(lo: int, hi: int, header_bits: Mapping[int, int], period_bits: Callable[[int], int | None]) -> int:
+    """Exact work of a branch's blocks at heights ``lo`` … ``hi`` [hashes]: Core's
+    ``GetBlockProof`` summed over them (:func:`hashlens.consensus.chain_work`).
+
+    A height where the branch has a header counts that header's own bits (``header_bits``).
+    A height it holds no header for (a periods-only branch: one header a period) counts the
+    bits every block of its period shares: those of a header of the branch in that period,
+    else ``period_bits(period)``; a period without known bits counts nothing.
+    """
+    if hi < lo:
+        return 0
+    own = sorted((h, b) for h, b in header_bits.items() if lo <= h <= hi)
+    bits: list[int] = [b for _, b in own]
+    counts: list[int] = [1] * len(own)
+    in_period: dict[int, tuple[int, int]] = {}  # period -> (headers of the branch in it, their bits)
+    for h, b in own:
+        n, _ = in_period.get(h // N, (0, b))
+        in_period[h // N] = (n + 1, b)
+    for p in range(lo // N, hi // N + 1):
+        blocks = min(hi, p * N + N - 1) - max(lo, p * N) + 1
+        headers, pbits = in_period.get(p, (0, None))
+        rest = blocks - headers
+        if not rest:
+            continue
+        shared = pbits if pbits is not None else period_bits(p)
+        if shared is not None:
+            bits.append(shared)
+            counts.append(rest)
+    return chain_work(bits, counts)
 
 
 def stored_branch_work(store: Store, fork: int) -> tuple[int, int]:
     """The stored branch above ``fork``: its top height and its work [hashes]."""
-    stored_view = StoredChain(store)
+    stored = StoredChain(store)
     stored_top = store.header_top()
     assert stored_top is not None  # there are headers above the fork
-    stored_bits = {h // N: b for h, b in stored_view.bits.items() if h > fork}
-    return stored_top, branch_work(fork + 1, stored_top, lambda p: stored_bits.get(p, stored_view.period_bits(p)))
+    return stored_top, branch_work(fork + 1, stored_top, stored.bits, stored.period_bits)
 
 
 def reorganise(
@@ -56,8 +71,7 @@ def reorganise(
     ``tip``; ``last_hashes``: the hashes of period ends a periods-only branch names) if the
     node's has more work; else refuse naming both work figures."""
     stored_top, stored_work = stored_branch_work(store, fork)
-    node_bits = {h // N: hdr.bits for h, hdr, _ in fresh}
-    node_work = branch_work(fork + 1, tip, lambda p: node_bits.get(p, context.period_bits(p)))
+    node_work = branch_work(fork + 1, tip, {h: hdr.bits for h, hdr, _ in fresh}, context.period_bits)
     if node_work <= stored_work:
         raise HashlensError(
             f"{source}: reorganisation refused: the node's branch above height {fork} (to {tip}) has work "
