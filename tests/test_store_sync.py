@@ -21,7 +21,9 @@ from hashlens.consensus import BlockHeader, block_work
 from hashlens.errors import HashlensError
 from hashlens.sources.checkpoints import read_bitcoinj
 from hashlens.store import Store
+from tests.facts import SharedChain
 from tests.pg import Stores
+from tests.replay import ReplayChain, ReplayServer
 
 TABLES = {
     "blocks": "SELECT * FROM blocks ORDER BY height",
@@ -381,32 +383,81 @@ def checkable_retargets(timed: set[int], n_periods: int) -> set[int]:
     return {p * 2016 for p in range(1, n_periods) if p * 2016 - 2016 in timed and p * 2016 - 1 in timed}
 
 
-def test_rollback_above_clears_stats_and_period_hashes(store_copy: str, full_store: str, data_dir: Path) -> None:
-    fork = 920_000  # inside the block-stats window 909,458 - 934,575
-    stats = blockstats_rows(data_dir)
-    headers = {cp.height for cp in read_bitcoinj(data_dir / "chain/bitcoinj-mainnet-checkpoints.txt")}
-    blocks = set(stats) | headers
-    electrum = electrum_last_hashes(data_dir)
-    with Store(store_copy) as s:
-        periods_before = s.counts()["periods"]
-        dropped = s.rollback_above(fork, "test reorg")
-        assert dropped == len({h for h in blocks if h > fork})
-        counts = s.counts()
-        assert counts["blocks"] == len({h for h in blocks if h <= fork})
-        assert counts["block_stats"] == len([h for h in stats if h <= fork])
-        assert s._scalar("SELECT max(height) FROM block_stats") == fork
-        last = dict(s._rows("SELECT period, last_block_hash FROM periods WHERE last_block_hash IS NOT NULL"))
-        assert last == {i: x for i, x in enumerate(electrum) if 2016 * i + 2015 <= fork}
-        # Every period starting above the fork goes, whichever file proved it: its bits were the
-        # abandoned branch's (Electrum's periods up to the fork stay; none starts exactly at it).
-        assert counts["periods"] == len([i for i in range(len(electrum)) if 2016 * i <= fork]) < periods_before
-        assert s._rows("SELECT rows, note FROM sync_log WHERE kind = 'reorg'") == [
-            (dropped, f"rolled back to height {fork}")
-        ]
-        assert s.block_hash(fork) == stats[fork][0]
-        # Syncing the same files again restores exactly what was rolled back.
-        sync(s, str(data_dir / "chain"))
-    assert snapshot(store_copy) == snapshot(full_store)
+def every_table(s: Store) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table of the store (whatever tables it has), in a fixed order."""
+    names = [
+        str(t)
+        for (t,) in s._rows(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' AND table_schema IN ('main', 'public')"
+        )
+    ]
+    return {t: sorted(s._rows(f"SELECT * FROM {t}"), key=repr) for t in names if t != "store_version"}
+
+
+@pytest.mark.parametrize("mode", ["headers", "periods"])
+def test_a_reorganisation_changes_no_row_outside_the_replaced_blocks(
+    store_copy: str, data_dir: Path, shared_chain: SharedChain, mode: str
+) -> None:
+    """On the shared chain's store, a competing branch is stored above a fork; a node on the
+    real chain then offers less work (lost: every table unchanged), then more (won: only the
+    replaced blocks' rows differ, and the log gains its two rows). ``headers``: the real run
+    961,632-961,637 against three relinked copies of its headers (nonce changed) above
+    961,633; the stale-inferred periods 478 and 479 lie above the node's tip. ``periods``:
+    the real period-start headers of periods 431-436 against the same headers with 4x easier
+    targets, inside Electrum's periods, the block stats' rows and the stale-inferred periods,
+    all above the fork."""
+    import dataclasses
+
+    from tests.test_remote_sync import periods_chain, relinked, stale_run, with_target_scaled
+
+    known = periods_chain(shared_chain)
+    run = stale_run(data_dir)
+    chain = ReplayChain(
+        hashes={**known.hashes, **{h: x.hash_hex for h, x in run.items()}},
+        headers={**known.headers, **{x.hash_hex: x.serialize() for x in run.values()}},
+        tip=961633,
+    )
+    with ReplayServer(chain) as node, Store(store_copy) as s:
+        if mode == "headers":
+            sync(s, node.rpc_url, start_height=961632, fee_blocks=0)
+            fork, replaced, lost_tip, won_tip = 961633, range(961634, 961637), 961635, 961637
+            branch = relinked([run[h] for h in replaced], run[961633].hash_hex, nonce=0)
+        else:
+            by_height = {cp.height: cp.header for cp in shared_chain.checkpoints}
+            fork, replaced = 430 * 2016, range(431 * 2016, 437 * 2016, 2016)
+            lost_tip, won_tip = 431 * 2016 + 5, 436 * 2016
+            branch = [
+                dataclasses.replace(by_height[h], bits=with_target_scaled(by_height[h].bits, 4, 1)) for h in replaced
+            ]
+        s.insert_headers([(h, x, x.hash_hex) for h, x in zip(replaced, branch, strict=True)], "another branch", "t")
+        before = every_table(s)
+        assert len(before["periods"]) == 480 and before["block_stats"]  # Electrum's, the stale-inferred, per-block
+        kw = {"periods_only": mode == "periods", "fee_blocks": 0}
+
+        chain.tip = lost_tip
+        with pytest.raises(HashlensError, match=f"reorganisation refused.*above height {fork}"):
+            sync(s, node.rpc_url, **kw)  # type: ignore[arg-type]
+        assert every_table(s) == before
+
+        chain.tip = won_tip
+        report = sync(s, node.rpc_url, **kw)[0]  # type: ignore[arg-type]
+        assert any(f"rolled back {len(replaced)} block(s) above height {fork}" in n for n in report.notes)
+        after = every_table(s)
+        new_heights = set(range(fork + 1, won_tip + 1)) if mode == "headers" else set(replaced)
+        for name, rows in before.items():
+            if name == "blocks":
+                # Rows at other heights are the same rows; at the replaced heights, the node's blocks.
+                keep = lambda rs: [r for r in rs if r[0] not in set(replaced) | new_heights]  # noqa: E731
+                assert keep(after["blocks"]) == keep(rows)
+                got = {int(r[0]): bytes(r[1]).hex() for r in after["blocks"] if r[0] in new_heights}
+                assert got == {h: chain.hashes[h] for h in new_heights}
+            elif name == "sync_log":
+                assert [r for r in after[name] if r not in rows] and all(r in after[name] for r in rows)
+                assert len(after[name]) == len(rows) + 2  # the roll-back and the node's headers
+            else:
+                assert after[name] == rows, name
+        print(f"\n{mode}: a won reorganisation at {fork} changed {len(new_heights)} block rows and nothing else")
 
 
 def test_boundary_times_make_more_retargets_checkable(store_copy: str, data_dir: Path) -> None:

@@ -16,7 +16,7 @@ from hashlens.consensus.contextual import MAINNET, MAX_FUTURE_BLOCK_TIME_S, Chai
 from hashlens.consensus.params import GENESIS_TIME
 from hashlens.errors import HashlensError
 from hashlens.store import Store
-from hashlens.store.sync import KnownBlock
+from hashlens.store.sync import BranchRows, KnownBlock
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -52,11 +52,20 @@ class StoredChain:
 
     ``lo``, ``hi``: the heights to load (with the 2016 below ``lo`` a retarget looks back
     at); all heights if either is None. ``below``: see only what the store holds at or below
-    this height (a fork point).
+    this height. ``hide``: a branch of stored headers a reorganisation may abandon; its rows
+    (:class:`hashlens.store.sync.BranchRows`) are not seen, everything else is.
     """
 
-    def __init__(self, store: Store, lo: int | None = None, hi: int | None = None, below: int | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        lo: int | None = None,
+        hi: int | None = None,
+        below: int | None = None,
+        hide: BranchRows | None = None,
+    ) -> None:
         self.store = store
+        self._hidden = frozenset(hide.heights) if hide is not None else frozenset()
         self.hashes: dict[int, str] = {}
         self.times: dict[int, int] = {}
         self.bits: dict[int, int] = {}  # full headers only
@@ -69,16 +78,20 @@ class StoredChain:
         self._take(store.known_blocks(None if lo is None else lo - N, hi))
         self._period_bits: dict[int, int] = {}
         self._period_ends: list[int] = []
+        hidden_periods = frozenset(hide.periods) if hide is not None else frozenset()
+        hidden_ends = frozenset(hide.last_hashes) if hide is not None else frozenset()
         for p, fact in store.period_facts().items():
-            if below is not None and p * N > below:
+            if (below is not None and p * N > below) or p in hidden_periods:
                 continue
             self._period_bits[p] = fact.bits
-            if fact.last_block_hash is not None and (below is None or p * N + N - 1 <= below):
+            if fact.last_block_hash is not None and (below is None or p * N + N - 1 <= below) and p not in hidden_ends:
                 self.hashes.setdefault(p * N + N - 1, fact.last_block_hash)
                 self._period_ends.append(p * N + N - 1)
 
     def _take(self, rows: list[KnownBlock]) -> None:
         for b in rows:
+            if b.bits is not None and b.height in self._hidden:
+                continue
             if b.hash is not None:  # a row with a time but no hash says nothing of linkage
                 self.hashes[b.height] = b.hash
             if b.time is not None:
@@ -94,7 +107,11 @@ class StoredChain:
         if lo <= top and loaded is not None and not (loaded[0] <= lo and top <= loaded[1]):
             rows = self.store.known_blocks(lo, top)
             self._take(rows)
-            heights = {b.height for b in rows if b.hash is not None or b.time is not None}
+            heights = {
+                b.height
+                for b in rows
+                if (b.hash is not None or b.time is not None) and not (b.bits is not None and b.height in self._hidden)
+            }
             heights.update(h for h in self._period_ends if lo <= h <= top)
             return sorted(heights)
         return [h for h in range(lo, hi + 1) if h in self.hashes or h in self.times]

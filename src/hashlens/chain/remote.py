@@ -15,7 +15,7 @@ import numpy as np
 from hashlens.chain.fees import sync_fees
 from hashlens.chain.headers import StoredChain, check_height, check_stored, validate_header
 from hashlens.chain.progress import Progress, SyncReport, trace, unchecked_notes
-from hashlens.chain.reorg import reorganise
+from hashlens.chain.reorg import abandoned_rows, reorganise
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, BlockHeader
 from hashlens.consensus.contextual import (
     MAINNET,
@@ -301,14 +301,16 @@ def _reorganise(
     else:
         heights = range(fork + 1, tip + 1)
     progress.start(f"sync {client.name} (branch above {fork})", len(heights))
-    stored = StoredChain(store, fork + 1, fork, below=fork)
+    losing = store.headers_above(fork)
+    # The node's branch is checked against everything stored but the branch it would replace.
+    stored = StoredChain(store, fork + 1, tip, hide=abandoned_rows(store, fork, losing))
     unchecked: Counter[str] = Counter()
     fresh, last_hashes = fetch_branch(
         client, Overlay(stored), stored, heights, periods_only, step, now, unchecked, params
     )
     progress.advance(len(heights))
     progress.done()
-    reorganise(store, report, fork, tip, fresh, last_hashes if periods_only else None, stored, client.name)
+    reorganise(store, report, fork, tip, fresh, last_hashes if periods_only else None, losing, stored, client.name)
     report.notes.extend(unchecked_notes(unchecked))
 
 

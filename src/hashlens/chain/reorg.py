@@ -14,6 +14,7 @@ from hashlens.chain.progress import SyncReport
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, BlockHeader, chain_work
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from hashlens.store.sync import BranchRows, StoredHeader
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -49,12 +50,36 @@ def branch_work(lo: int, hi: int, header_bits: Mapping[int, int], period_bits: C
     return chain_work(bits, counts)
 
 
-def stored_branch_work(store: Store, fork: int) -> tuple[int, int]:
-    """The stored branch above ``fork``: its top height and its work [hashes]."""
-    stored = StoredChain(store)
-    stored_top = store.header_top()
-    assert stored_top is not None  # there are headers above the fork
-    return stored_top, branch_work(fork + 1, stored_top, stored.bits, stored.period_bits)
+def abandoned_rows(
+    store: Store, fork: int, headers: Sequence[StoredHeader], winner: Mapping[int, str] | None = None
+) -> BranchRows:
+    """The rows a reorganisation that abandons ``headers`` (stored full headers above ``fork``)
+    removes: those headers (and their block statistics), the period rows they proved (a
+    period-start header's row written by the same source), and the periods' last-block hashes
+    that are the branch's claim (a header's own hash, or the parent hash a header names)
+    unless ``winner`` (height -> hash of the branch that replaces it) claims the same block.
+    Period rows and hashes from other sources (checkpoints, stale blocks, boundary times) and
+    rows without headers are no part of the branch: they stay."""
+    facts = store.period_facts()
+    by_height = {x.height: x for x in headers}
+    claims: dict[int, str] = {}
+    for x in headers:
+        claims[x.height] = x.hash
+        if x.height - 1 > fork:
+            claims.setdefault(x.height - 1, x.prev_hash)
+    won = winner or {}
+    periods = [
+        p for p, f in facts.items() if p * N > fork and p * N in by_height and by_height[p * N].source == f.source
+    ]
+    ends = [
+        p
+        for p, f in facts.items()
+        if f.last_block_hash is not None
+        and p * N + N - 1 > fork
+        and claims.get(p * N + N - 1) == f.last_block_hash
+        and won.get(p * N + N - 1) != f.last_block_hash
+    ]
+    return BranchRows(fork, tuple(sorted(by_height)), tuple(sorted(periods)), tuple(sorted(ends)))
 
 
 def reorganise(
@@ -64,13 +89,17 @@ def reorganise(
     tip: int,
     fresh: Sequence[tuple[int, BlockHeader, str]],
     last_hashes: Mapping[int, str] | None,
+    losing: Sequence[StoredHeader],
     context: StoredChain,
     source: str,
-) -> SyncReport:
-    """Replace the stored branch above ``fork`` by the node's (``fresh``, validated, up to
+) -> None:
+    """Replace the stored branch above ``fork`` (``losing``) by the node's (``fresh``,
+    validated against ``context``: the store without the losing branch's rows; up to
     ``tip``; ``last_hashes``: the hashes of period ends a periods-only branch names) if the
-    node's has more work; else refuse naming both work figures."""
-    stored_top, stored_work = stored_branch_work(store, fork)
+    node's has more work, removing only the losing branch's rows (:func:`abandoned_rows`);
+    else refuse naming both work figures."""
+    stored_top = losing[-1].height if losing else fork
+    stored_work = branch_work(fork + 1, stored_top, {x.height: x.bits for x in losing}, context.period_bits)
     node_work = branch_work(fork + 1, tip, {h: hdr.bits for h, hdr, _ in fresh}, context.period_bits)
     if node_work <= stored_work:
         raise HashlensError(
@@ -78,20 +107,23 @@ def reorganise(
             f"{node_work:#x}, not more than the stored branch's {stored_work:#x} (to {stored_top}); "
             "the store keeps the branch with the most work"
         )
-    above = store.rows_above(fork)
-    dropped = store.replace_branch(fork, fresh, last_hashes, source, report.kind)
+    winner: dict[int, str] = dict(last_hashes or {})
+    for h, hdr, block_hash in fresh:
+        winner[h] = block_hash
+        winner.setdefault(h - 1, hdr.prev_hash_hex)
+    rows = abandoned_rows(store, fork, losing, winner)
+    stats = len(store.stats_between(fork + 1, stored_top).keys() & set(rows.heights)) if rows.heights else 0
+    dropped = store.replace_branch(rows, fresh, last_hashes, source, report.kind)
     report.added = len(fresh)
     report.notes.append(
         f"reorganisation: rolled back {dropped} block(s) above height {fork}: the node's branch has more work "
         f"({node_work:#x} against {stored_work:#x})"
     )
-    if above.bare_blocks or above.stats or above.periods:
+    if stats or rows.periods or rows.last_hashes:
         report.notes.append(
-            f"dropped with the old branch: {above.bare_blocks} block row(s) without headers"
-            + (f" (from {above.bare_sources})" if above.bare_sources else "")
-            + f", {above.stats} block-stats row(s), {above.periods} period row(s)"
+            f"dropped with the old branch: {stats} block-stats row(s) of its blocks, {len(rows.periods)} period "
+            f"row(s) its headers proved, {len(rows.last_hashes)} last-block hash(es) it claimed"
         )
-    return report
 
 
-__all__ = ["branch_work", "reorganise", "stored_branch_work"]
+__all__ = ["abandoned_rows", "branch_work", "reorganise"]

@@ -1,5 +1,5 @@
 """Typed reads and writes that chain sync needs: headers, period rows, block stats, stale
-blocks, fork finding and the complete roll-back above a fork.
+blocks, fork finding and the removal of an abandoned branch's rows.
 
 Two kinds of row share ``blocks``: full headers (``prev_hash`` set) and block facts from
 files without headers (hash and time from block stats, a snapshot or boundary times; the
@@ -51,10 +51,36 @@ class KnownBlock(NamedTuple):
 
 
 class PeriodFact(NamedTuple):
-    """A stored period's bits and, where known, the hash of its last block (2016p + 2015)."""
+    """A stored period's bits and, where known, the hash of its last block (2016p + 2015), and
+    the source that wrote the row."""
 
     bits: int
     last_block_hash: str | None
+    source: str = ""
+
+
+class StoredHeader(NamedTuple):
+    """A stored full header as fork choice sees it."""
+
+    height: int
+    hash: str  # display hex
+    prev_hash: str  # display hex
+    bits: int  # compact nBits
+    source: str
+
+
+@dataclass(frozen=True)
+class BranchRows:
+    """The rows of a branch of stored headers that a reorganisation abandoning it removes:
+    the headers (with their block statistics), the period rows those headers proved (a
+    period-start header's row written by the same source), and the periods whose last-block
+    hash is the branch's claim. Nothing else: rows without headers, periods and last-block
+    hashes from other sources stay."""
+
+    fork: int  # the height below the branch
+    heights: tuple[int, ...] = ()  # its full headers
+    periods: tuple[int, ...] = ()  # period rows its headers proved
+    last_hashes: tuple[int, ...] = ()  # periods whose last-block hash it claims
 
 
 @dataclass(frozen=True)
@@ -238,8 +264,8 @@ class SyncQueries(Database):
     def period_facts(self) -> dict[int, PeriodFact]:
         """Bits and last-block hash of every stored period, by period number."""
         return {
-            int(p): PeriodFact(int(b), None if last is None else str(last))
-            for p, b, last in self._rows("SELECT period, bits, last_block_hash FROM periods")
+            int(p): PeriodFact(int(b), None if last is None else str(last), str(src))
+            for p, b, last, src in self._rows("SELECT period, bits, last_block_hash, source FROM periods")
         }
 
     def header_hashes(self, lo: int, hi: int) -> dict[int, str]:
@@ -333,6 +359,15 @@ class SyncQueries(Database):
         """How many full headers are stored above ``height``."""
         return int(self._scalar("SELECT count(*) FROM blocks WHERE prev_hash IS NOT NULL AND height > ?", [height]))
 
+    def headers_above(self, height: int) -> list[StoredHeader]:
+        """Every stored full header above ``height``, lowest first."""
+        rows = self._rows(
+            "SELECT height, hash, prev_hash, bits, source FROM blocks WHERE prev_hash IS NOT NULL AND height > ? "
+            "ORDER BY height",
+            [height],
+        )
+        return [StoredHeader(int(h), bytes(x).hex(), bytes(p).hex(), int(b), str(s)) for h, x, p, b, s in rows]
+
     # -- writes (each one transaction with its log row) -----------------------------------
     def insert_headers(self, rows: Sequence[tuple[int, BlockHeader, str]], source: str, kind: str) -> None:
         """Store validated full headers, (height, header, hash) each; replaces rows without headers."""
@@ -400,17 +435,17 @@ class SyncQueries(Database):
 
     def replace_branch(
         self,
-        fork: int,
+        branch: BranchRows,
         rows: Sequence[tuple[int, BlockHeader, str]],
         last_hashes: Mapping[int, str] | None,
         source: str,
         kind: str,
     ) -> int:
-        """A reorganisation in one transaction: roll back above ``fork`` (:meth:`rollback_above`)
-        and store the winning branch's headers (period-start headers if ``last_hashes`` is given).
-        Returns the number of block rows removed."""
+        """A reorganisation in one transaction: remove the abandoned ``branch``'s rows
+        (:meth:`drop_branch`) and store the winning branch's headers (period-start headers if
+        ``last_hashes`` is given). Returns the number of headers removed."""
         with self.transaction():
-            dropped = self._rollback_above(fork, source)
+            dropped = self._drop_branch(branch, source)
             if rows:
                 if last_hashes is None:
                     self._write_headers(rows, source, kind)
@@ -470,40 +505,34 @@ class SyncQueries(Database):
             self._insert_arrow("block_stats", tbl, STATS_COLUMNS)
             self.log(log_source, kind, len(stats))
 
-    def rollback_above(self, height: int, source: str) -> int:
-        """Forget everything the store knows above ``height`` (a reorganisation's fork point).
-
-        In one transaction: every block row above ``height`` (headers and rows without headers)
-        and its ``block_stats`` row go; every period whose last block (2016p + 2015) is above
-        ``height`` loses its last-block hash; every period row starting above ``height`` goes,
-        whatever source wrote it (its bits were the abandoned branch's); the roll-back is logged.
-        Returns the number of block rows removed.
-        """
+    def drop_branch(self, branch: BranchRows, source: str) -> int:
+        """Remove exactly the rows of ``branch`` (see :class:`BranchRows`), logged as a
+        roll-back, in one transaction. Returns the number of headers removed."""
         with self.transaction():
-            return self._rollback_above(height, source)
+            return self._drop_branch(branch, source)
 
-    def _rollback_above(self, height: int, source: str) -> int:
-        dropped = int(self._scalar("SELECT count(*) FROM blocks WHERE height > ?", [height]))
-        self._execute("DELETE FROM blocks WHERE height > ?", [height])
-        self._execute("DELETE FROM block_stats WHERE height > ?", [height])
-        self._execute(
-            "UPDATE periods SET last_block_hash = NULL WHERE last_block_hash IS NOT NULL AND start_height + ? > ?",
-            [N - 1, height],
+    def _drop_branch(self, branch: BranchRows, source: str) -> int:
+        heights = [int(h) for h in branch.heights]
+        if heights:
+            self._execute("DELETE FROM block_stats WHERE height IN (SELECT unnest(?::INTEGER[]))", [heights])
+            self._execute(
+                "DELETE FROM blocks WHERE prev_hash IS NOT NULL AND height IN (SELECT unnest(?::INTEGER[]))", [heights]
+            )
+        if branch.periods:
+            self._execute("DELETE FROM periods WHERE period IN (SELECT unnest(?::INTEGER[]))", [list(branch.periods)])
+        if branch.last_hashes:
+            self._execute(
+                "UPDATE periods SET last_block_hash = NULL WHERE period IN (SELECT unnest(?::INTEGER[]))",
+                [list(branch.last_hashes)],
+            )
+        self.log(
+            source,
+            "reorg",
+            len(heights),
+            f"rolled back to height {branch.fork}: {len(heights)} header(s), {len(branch.periods)} period row(s) "
+            f"they proved, {len(branch.last_hashes)} last-block hash(es) they claimed",
         )
-        self._execute("DELETE FROM periods WHERE start_height > ?", [height])
-        self.log(source, "reorg", dropped, f"rolled back to height {height}")
-        return dropped
-
-    def rows_above(self, height: int) -> RowsAbove:
-        """What a roll-back above ``height`` would remove, by kind of row."""
-        headers, bare, sources = self._rows(
-            "SELECT count(*) FILTER (WHERE prev_hash IS NOT NULL), count(*) FILTER (WHERE prev_hash IS NULL), "
-            "string_agg(DISTINCT source, ', ') FILTER (WHERE prev_hash IS NULL) FROM blocks WHERE height > ?",
-            [height],
-        )[0]
-        stats = self._scalar("SELECT count(*) FROM block_stats WHERE height > ?", [height])
-        periods = self._scalar("SELECT count(*) FROM periods WHERE start_height > ?", [height])
-        return RowsAbove(int(headers), int(bare), str(sources or ""), int(stats), int(periods))
+        return len(heights)
 
     def header_top(self) -> int | None:
         """Height of the highest stored full header."""
@@ -511,26 +540,16 @@ class SyncQueries(Database):
         return None if h is None else int(h)
 
 
-class RowsAbove(NamedTuple):
-    """Rows stored above a height: full headers, block rows without a header (and their
-    sources), block statistics and period rows."""
-
-    headers: int
-    bare_blocks: int
-    bare_sources: str
-    stats: int
-    periods: int
-
-
 __all__ = [
+    "BranchRows",
     "HeaderColumns",
     "KnownBlock",
     "PeriodFact",
     "PeriodRow",
     "RetargetCheck",
-    "RowsAbove",
     "StaleRow",
     "StatsRows",
+    "StoredHeader",
     "SyncQueries",
     "TimedBlocks",
 ]
