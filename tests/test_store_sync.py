@@ -174,17 +174,37 @@ def test_wrong_prev_hash(store_copy: str, data_dir: Path, tmp_path: Path) -> Non
     assert "height 961633" in err and "prev hash" in err
 
 
-def test_bits_breaking_the_retarget_rule(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
-    # The real header of block 2016 (difficulty 1) offered as the first block of period 480.
-    cp = (data_dir / "chain/bitcoinj-mainnet-checkpoints.txt").read_text().splitlines()[3]
+def block_2016_header(data_dir: Path) -> bytes:
+    """The real header of block 2016 (difficulty 1), from the bitcoinj checkpoints."""
     import base64
 
+    cp = (data_dir / "chain/bitcoinj-mainnet-checkpoints.txt").read_text().splitlines()[3]
     raw = base64.b64decode(cp)[16:]
     assert BlockHeader.parse(raw).check_proof_of_work()
+    return raw
+
+
+def test_bits_breaking_the_retarget_rule(stores: Stores, data_dir: Path, tmp_path: Path) -> None:
+    # A store knowing only the stale blocks' periods (474-479) and no block of 2009: the real
+    # header of block 2016 (difficulty 1) offered as the first block of period 480.
+    db = stores.new("retarget")
+    with Store(db) as s:
+        sync(s, str(data_dir / "chain/stale-blocks-head-2026.csv"))
+    f = tmp_path / "h.csv"
+    f.write_text(f"height,header\n967680,{block_2016_header(data_dir).hex()}\n")
+    err = run_cli_fails(db, str(f))
+    assert "height 967680" in err and "more than 4x" in err
+
+
+def test_a_real_header_at_a_wrong_height_is_refused(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
+    # On the shared chain's store the same header is stored at 2016 (bitcoinj's checkpoint), and
+    # the parent it names is Electrum's last block of period 0 (2015): it is block 2016.
+    raw = block_2016_header(data_dir)
+    assert BlockHeader.parse(raw).prev_hash_hex == electrum_last_hashes(data_dir)[0]
     f = tmp_path / "h.csv"
     f.write_text(f"height,header\n967680,{raw.hex()}\n")
     err = run_cli_fails(store_copy, str(f))
-    assert "height 967680" in err and "more than 4x" in err
+    assert f"height 967680): block {BlockHeader.parse(raw).hash_hex} is stored at height 2016" in err
 
 
 def test_stored_bits_that_break_the_exact_rule_are_named(store_copy: str) -> None:
@@ -571,6 +591,120 @@ def test_absurd_height_column_is_one_error(store_copy: str, data_dir: Path, tmp_
     f.write_text(f"height,header\n{10**15},{raw.hex()}\n")
     err = run_cli_fails(store_copy, str(f))
     assert f"height {10**15} is above" in err
+
+
+def verified_row(data_dir: Path, height: int) -> dict[str, str]:
+    import csv
+
+    with open(data_dir / "chain-extra/verified-mainnet-headers-2025-2026.csv", newline="") as fh:
+        return next(r for r in csv.DictReader(fh) if int(r["height"]) == height)
+
+
+def test_one_block_is_never_stored_at_two_heights(
+    stores: Stores, full_store: str, data_dir: Path, tmp_path: Path
+) -> None:
+    """The review's reproducer: a `height,header` CSV naming real block 944,183 at 944,190."""
+    row = verified_row(data_dir, 944183)
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text(f"height,header\n944190,{row['header_hex']}\n")
+    verified = data_dir / "chain-extra/verified-mainnet-headers-2025-2026.csv"
+    # The store as hashlens fills it (the shared chain, its extras): the block is at 944,183.
+    filled = stores.clone(full_store)
+    with Store(filled) as s:
+        sync(s, str(data_dir / "chain-extra"))
+        assert s.block_hash(944183) == row["hash"]
+    err = run_cli_fails(filled, str(wrong))
+    assert f"(height 944190): block {row['hash']} is stored at height 944183; a block has one height" in err
+    # The other order, on the chain folder's store alone: nothing there places 944,183 (no
+    # parent, child or time of 2026-04 is stored), so the file's height stands alone and is
+    # noted; the checkpoint file's own placement at 944,183 is then refused, never stored twice.
+    alone = stores.clone(full_store)
+    with Store(alone) as s:
+        report = sync(s, str(wrong))[0]
+        assert report.added == 1 and any("1 header(s) placed by the file's heights alone" in n for n in report.notes)
+    err = run_cli_fails(alone, str(verified))
+    assert f"(height 944183): block {row['hash']} is stored at height 944190" in err
+    with Store(alone, read_only=True) as s:
+        assert s._rows("SELECT height FROM blocks WHERE hash = ?", [bytes.fromhex(row["hash"])]) == [(944190,)]
+
+
+def test_a_height_far_above_the_stored_times_is_refused(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
+    """Block 944,183 claimed at height 2^31 - 1: the shared chain's block stats give the median
+    time past at 934,576; by the header's own time the chain can be at most this much higher
+    (the median rises at least 1 s every 6 blocks), computed here from the file."""
+    import gzip
+
+    row = verified_row(data_dir, 944183)
+    with gzip.open(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", "rt") as fh:
+        import csv as _csv
+
+        times = {int(r["height"]): int(r["time"]) for r in _csv.DictReader(fh) if int(r["height"]) >= 934565}
+    mtp = sorted(times[h] for h in range(934565, 934576))[5]  # median of the 11 blocks below 934,576
+    ceiling = 934576 + 6 * (int(row["time"]) - 1 - mtp) + 5
+    assert 944183 < ceiling < 2**31 - 1
+    f = tmp_path / "far.csv"
+    f.write_text(f"height,header\n{2**31 - 1},{row['header_hex']}\n")
+    err = run_cli_fails(store_copy, str(f))
+    assert f"(height {2**31 - 1}): a header with time {row['time']} can be at most block {ceiling}" in err
+
+
+def test_a_header_placed_alone_far_up_does_not_block_node_syncs(
+    data_dir: Path, tmp_path: Path, new_store: Callable[[], Store]
+) -> None:
+    """On a store without block times nothing bounds a lone header's height: block 944,183
+    at 2^31 - 1 is stored as the file says. It links to nothing, so it is no branch: node syncs
+    below it go on (it used to refuse every later sync as a reorganisation with less work)."""
+    from tests.test_remote_sync import run_chain
+
+    row = verified_row(data_dir, 944183)
+    f = tmp_path / "far.csv"
+    f.write_text(f"height,header\n{2**31 - 1},{row['header_hex']}\n")
+    chain = run_chain(data_dir)
+    with new_store() as s, ReplayServer(chain) as node:
+        # The stale blocks' periods (to 479, height 967,679) as the store knows them: above a
+        # fork they made a branch reaching 2^31 - 1 weigh thousands of blocks.
+        sync(s, str(data_dir / "chain/stale-blocks-head-2026.csv"))
+        assert sync(s, str(f))[0].added == 1
+        chain.tip = 961637
+        assert sync(s, node.rpc_url, start_height=961632, fee_blocks=0)[0].added == 6
+        chain.tip = 961639
+        assert sync(s, node.rpc_url, fee_blocks=0)[0].added == 2
+        assert s.header_hashes(961632, 961639) == {h: chain.hashes[h] for h in range(961632, 961640)}
+
+
+def test_links_place_a_header(data_dir: Path, tmp_path: Path, new_store: Callable[[], Store]) -> None:
+    """A stored parent or child fixes a header's height; a file naming one height twice is refused."""
+    st = stale_headers(data_dir)
+    with new_store() as s:
+        one = tmp_path / "one.csv"
+        one.write_text(f"height,header\n961633,{st[961633].hex()}\n")
+        sync(s, str(one))
+        child = tmp_path / "child.csv"  # 961,632's header, which 961,633 (stored) names as parent
+        child.write_text(f"height,header\n961630,{st[961632].hex()}\n")
+        with pytest.raises(
+            HashlensError,
+            match="the stored block at height 961633 names it as parent, so it is block 961632, not 961630",
+        ):
+            sync(s, str(child))
+        parent = tmp_path / "parent.csv"  # 961,634's header, whose parent 961,633 is stored
+        parent.write_text(f"height,header\n961640,{st[961634].hex()}\n")
+        with pytest.raises(
+            HashlensError, match=r"its parent .* is stored as block 961633, so it is block 961634, not 961640"
+        ):
+            sync(s, str(parent))
+        twice = tmp_path / "twice.csv"
+        twice.write_text(f"height,header\n961636,{st[961636].hex()}\n961636,{st[961637].hex()}\n")
+        with pytest.raises(
+            HashlensError, match=r"line 3 \(height 961636\): a second header for this height \(the first: .*line 2\)"
+        ):
+            sync(s, str(twice))
+        inside = tmp_path / "inside.csv"  # within one file: 961,635 names 961,634, given at 961,620
+        inside.write_text(f"height,header\n961620,{st[961634].hex()}\n961635,{st[961635].hex()}\n")
+        with pytest.raises(
+            HashlensError, match=r"its parent .* is at height 961620 .*so it is block 961621, not 961635"
+        ):
+            sync(s, str(inside))
+        assert s.counts()["blocks"] == 1
 
 
 def test_time_too_new_against_the_sync_clock(data_dir: Path, new_store: Callable[[], Store]) -> None:

@@ -8,6 +8,7 @@ with :mod:`hashlens.consensus.contextual`, so a refusal reads the same whichever
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -30,6 +31,36 @@ def height_ceiling(now: int) -> int:
     is more than 2 h ahead (``time-too-new``), so by ``now`` at most
     6·(now + 2 h - genesis time) + 11 blocks can exist; capped at what the store can hold."""
     return max(0, min(6 * (now + MAX_FUTURE_BLOCK_TIME_S - GENESIS_TIME) + 11, STORE_MAX_HEIGHT))
+
+
+def mtp_ceilings(
+    stored_heights: np.ndarray, stored_times: np.ndarray, heights: np.ndarray, times: np.ndarray
+) -> np.ndarray:
+    """The highest height consensus allows each header (at ``heights``, with header ``times``
+    [Unix s]) given the stored block times (``stored_heights``, ascending, ``stored_times``
+    [Unix s]); the largest int64 where no median time past is stored below a header.
+
+    The median time past (MTP) of 11 blocks never falls, and rises at least 1 s every 6
+    blocks (6 new blocks, each above the median, make up more than half the window), and a
+    header's time exceeds the MTP at its height. So from the highest height h₁ ≤ H whose 11
+    previous times are stored, with MTP m₁ there:
+
+    .. math:: H \\le h_1 + 6 (t_H - 1 - m_1) + 5
+    """
+    out = np.full(heights.size, np.iinfo(np.int64).max, dtype=np.int64)
+    span = 11
+    if stored_heights.size < span or heights.size == 0:
+        return out
+    whole = stored_heights[span - 1 :] - stored_heights[: 1 - span] == span - 1  # 11 consecutive heights
+    first = np.flatnonzero(whole)  # window start indices
+    anchor = stored_heights[first + span - 1] + 1  # the height whose MTP the window gives, ascending
+    k = np.searchsorted(anchor, heights, side="right") - 1
+    known = k >= 0
+    if known.any():
+        windows = np.lib.stride_tricks.sliding_window_view(stored_times, span)[first[k[known]]]
+        mtp = np.partition(windows, span // 2, axis=1)[:, span // 2]
+        out[known] = anchor[k[known]] + 6 * (times[known].astype(np.int64) - 1 - mtp) + 5
+    return out
 
 
 def check_height(height: int, now: int, where: str) -> None:
@@ -157,6 +188,105 @@ def check_stored(stored: StoredChain, height0: int, hash_bytes: bytes, times: np
             raise HashlensError(
                 f"{where} (height {h}): header time {t} but the store has {known_time}; one of the sources is wrong"
             )
+
+
+def check_placement(store: Store, rows: Sequence[tuple[int, BlockHeader, str]]) -> int:
+    """A header stored only where it belongs: heights a file states for its headers (``rows``,
+    ascending heights, one header each) are checked against everything that links a block to
+    its height, and refused on one line where anything disagrees:
+
+    - a block has one height: its hash must not be stored (or listed in the file) at another;
+    - its parent (the hash it names) stored, or listed, at height h means it is block h + 1;
+    - a stored header naming it as parent at height c means it is block c - 1;
+    - a header's time bounds its height from the stored median time past (:func:`mtp_ceilings`).
+
+    Returns how many headers nothing confirms: no parent, child, hash or time stored at their
+    heights (a checkpoint-style file's far-apart headers); they are placed by the file alone.
+    """
+    by_hash: dict[str, tuple[int, str]] = {}
+    for h, hdr, where in rows:
+        x = hdr.hash_hex
+        if x in by_hash and by_hash[x][0] != h:
+            raise HashlensError(
+                f"{where} (height {h}): block {x} is also given at height {by_hash[x][0]} ({by_hash[x][1]}); "
+                "a block has one height: fix the file"
+            )
+        by_hash[x] = (h, where)
+    for h, hdr, where in rows:
+        parent = by_hash.get(hdr.prev_hash_hex)
+        if parent is not None and parent[0] != h - 1:
+            raise HashlensError(
+                f"{where} (height {h}): its parent {hdr.prev_hash_hex} is at height {parent[0]} ({parent[1]}), "
+                f"so it is block {parent[0] + 1}, not {h}: fix the file's heights"
+            )
+    # Runs: consecutive heights, each header naming the one before. A run's headers follow its
+    # first one, so the store is asked about each run's ends (every header of a short run).
+    runs: list[list[tuple[int, BlockHeader, str]]] = []
+    for row in rows:
+        if runs and runs[-1][-1][0] == row[0] - 1 and row[1].prev_hash_hex == runs[-1][-1][1].hash_hex:
+            runs[-1].append(row)
+        else:
+            runs.append([row])
+    asked: set[str] = set()
+    for run in runs:
+        asked.update({run[0][1].hash_hex, run[0][1].prev_hash_hex, run[-1][1].hash_hex})
+        if len(run) <= 1000:
+            asked.update(hdr.hash_hex for _, hdr, _ in run)
+    stored_at: dict[str, set[int]] = {}
+    children: dict[str, set[int]] = {}
+    for height, found, prev in store.blocks_by_hash(asked):
+        if found is not None:
+            stored_at.setdefault(found, set()).add(height)
+        if prev is not None:
+            children.setdefault(prev, set()).add(height)
+    for p, fact in store.period_facts().items():
+        if fact.last_block_hash is not None and fact.last_block_hash in asked:
+            stored_at.setdefault(fact.last_block_hash, set()).add(p * N + N - 1)
+    for h, hdr, where in rows:
+        x = hdr.hash_hex
+        elsewhere = sorted(stored_at.get(x, set()) - {h})
+        if elsewhere:
+            raise HashlensError(
+                f"{where} (height {h}): block {x} is stored at height {elsewhere[0]}; a block has one height: "
+                "fix the file's height (or, if the store is wrong, rebuild it)"
+            )
+        parents = stored_at.get(hdr.prev_hash_hex, set())
+        if parents and h - 1 not in parents:
+            raise HashlensError(
+                f"{where} (height {h}): its parent {hdr.prev_hash_hex} is stored as block {min(parents)}, "
+                f"so it is block {min(parents) + 1}, not {h}: fix the file's height"
+            )
+        kids = sorted(children.get(x, set()))
+        if kids and h + 1 not in kids:
+            raise HashlensError(
+                f"{where} (height {h}): the stored block at height {kids[0]} names it as parent, "
+                f"so it is block {kids[0] - 1}, not {h}: fix the file's height"
+            )
+    heights = np.asarray([h for h, _, _ in rows], dtype=np.int64)
+    times = np.asarray([hdr.time for _, hdr, _ in rows], dtype=np.int64)
+    stored_heights, stored_times = store.block_times()
+    ceilings = mtp_ceilings(stored_heights, stored_times, heights, times)
+    over = np.flatnonzero(heights > ceilings)
+    if over.size:
+        h, hdr, where = rows[int(over[0])]
+        raise HashlensError(
+            f"{where} (height {h}): a header with time {hdr.time} can be at most block {int(ceilings[over[0]])}: "
+            "the stored block times below it put the median time past too close (it rises at least 1 s "
+            "every 6 blocks); the height is wrong or the header is another chain's"
+        )
+    # Confirmed: linked to a stored parent (or genesis), or a stored hash, time or child at its
+    # height (a stored time there must then be the header's: chain.headers.check_stored).
+    timed = set(stored_heights[np.isin(stored_heights, heights)].tolist())
+    alone = 0
+    for run in runs:
+        h0, first, _ = run[0]
+        if h0 == 0 or h0 - 1 in stored_at.get(first.prev_hash_hex, set()):
+            continue
+        for h, hdr, _ in run:
+            x = hdr.hash_hex
+            if h not in stored_at.get(x, set()) and h + 1 not in children.get(x, set()) and h not in timed:
+                alone += 1
+    return alone
 
 
 def validate_header(

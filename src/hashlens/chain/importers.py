@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hashlens.chain.headers import StoredChain, check_height, check_stored, validate_header
+from hashlens.chain.headers import StoredChain, check_height, check_placement, check_stored, validate_header
 from hashlens.chain.progress import Progress, SyncReport, trace, unchecked_notes
 from hashlens.consensus import (
     DIFFICULTY_ADJUSTMENT_INTERVAL,
@@ -51,13 +51,16 @@ def import_headers(
     batch_rows: int,
     now: int | None = None,
 ) -> SyncReport:
-    """Validate and store full headers (height, header, where) in order, batch by batch.
+    """Validate and store full headers (height, header, where) by height, batch by batch,
+    each only where it belongs (:func:`hashlens.chain.headers.check_placement`).
 
     ``now`` is the reference time of ``time-too-new`` [Unix s]; default the wall clock."""
     now = int(time.time()) if now is None else now
     report = SyncReport(source, kind)
     for h, _, where in rows:
         check_height(h, now, where)
+    rows = _one_per_height(rows)
+    alone = check_placement(store, rows)
     unchecked: Counter[str] = Counter()
     progress.start(f"{kind}: {Path(source).name}", len(rows))
     for start in range(0, len(rows), batch_rows):
@@ -79,8 +82,29 @@ def import_headers(
         report.added += len(fresh)
         progress.advance(len(batch))
     progress.done()
+    if alone:
+        report.notes.append(
+            f"{alone} header(s) placed by the file's heights alone: no stored parent, child, hash or time "
+            "at their heights confirms them"
+        )
     report.notes.extend(unchecked_notes(unchecked))
     return report
+
+
+def _one_per_height(rows: Sequence[tuple[int, BlockHeader, str]]) -> list[tuple[int, BlockHeader, str]]:
+    """The rows by height, a row repeated word for word once; two headers at one height are refused."""
+    out: dict[int, tuple[int, BlockHeader, str]] = {}
+    for row in rows:
+        h, hdr, where = row
+        first = out.get(h)
+        if first is None:
+            out[h] = row
+        elif first[1] != hdr:
+            raise HashlensError(
+                f"{where} (height {h}): a second header for this height (the first: {first[2]}); "
+                "a height holds one block: fix the file"
+            )
+    return [out[h] for h in sorted(out)]
 
 
 def place_headers(

@@ -15,7 +15,7 @@ import numpy as np
 from hashlens.chain.fees import sync_fees
 from hashlens.chain.headers import StoredChain, check_height, check_stored, validate_header
 from hashlens.chain.progress import Progress, SyncReport, trace, unchecked_notes
-from hashlens.chain.reorg import abandoned_rows, reorganise
+from hashlens.chain.reorg import abandoned_rows, losing_branch, reorganise
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, BlockHeader
 from hashlens.consensus.contextual import (
     MAINNET,
@@ -28,7 +28,7 @@ from hashlens.consensus.header import display_bytes, hash_headers, warm_hasher
 from hashlens.errors import HashlensError
 from hashlens.sources.remote import HeaderRun, HeaderSource
 from hashlens.store import Store
-from hashlens.store.sync import HeaderColumns
+from hashlens.store.sync import HeaderColumns, StoredHeader
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -146,8 +146,9 @@ def sync_remote(
         check_height(start_height, now, f"{client.name}: --start-height")
     fork = find_fork_point(store, client, tip)
     step = max(1, batch_rows)
-    if fork is not None and store.count_headers_above(fork):
-        _reorganise(store, client, report, progress, fork, tip, min(step, 1000), periods_only, now, params)
+    losing = losing_branch(store, fork, tip) if fork is not None and store.count_headers_above(fork) else []
+    if fork is not None and losing:
+        _reorganise(store, client, report, progress, fork, tip, min(step, 1000), periods_only, now, losing, params)
     elif not periods_only:
         begin = start_height if start_height is not None else (fork + 1 if fork is not None else 0)
         _sync_runs(store, client, report, progress, begin, tip, step, now, params)
@@ -292,6 +293,7 @@ def _reorganise(
     step: int,
     periods_only: bool,
     now: int,
+    losing: list[StoredHeader],
     params: ChainParams = MAINNET,
 ) -> None:
     """Fetch and validate the node's branch above ``fork`` against the store below it, then
@@ -301,7 +303,6 @@ def _reorganise(
     else:
         heights = range(fork + 1, tip + 1)
     progress.start(f"sync {client.name} (branch above {fork})", len(heights))
-    losing = store.headers_above(fork)
     # The node's branch is checked against everything stored but the branch it would replace.
     stored = StoredChain(store, fork + 1, tip, hide=abandoned_rows(store, fork, losing))
     unchecked: Counter[str] = Counter()

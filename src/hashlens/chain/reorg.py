@@ -50,6 +50,34 @@ def branch_work(lo: int, hi: int, header_bits: Mapping[int, int], period_bits: C
     return chain_work(bits, counts)
 
 
+def losing_branch(store: Store, fork: int, tip: int) -> list[StoredHeader]:
+    """The stored branch a node's branch above ``fork`` (up to ``tip``) competes with.
+
+    Every stored full header in (``fork``, ``tip``]: the node named another block at each of
+    those heights (``fork`` is the highest stored header it agrees with). Above ``tip``, the
+    stored headers that continue that branch: each naming the one below as parent (or, one a
+    period as a periods-only sync stores them, the first header of the period below being the
+    branch's and no stored last block of that period naming another parent). A header linked to nothing below it (one a file placed
+    by its height alone) is no part of any branch: it neither weighs in nor is removed.
+    """
+    above = store.headers_above(fork)
+    branch: dict[int, str] = {x.height: x.hash for x in above if x.height <= tip}
+    fork_hash = store.header_hashes(fork, fork).get(fork) if fork >= 0 else None
+    if fork_hash is not None:
+        branch[fork] = fork_hash
+    ends = {p * N + N - 1: f.last_block_hash for p, f in store.period_facts().items() if f.last_block_hash}
+    out = [x for x in above if x.height <= tip]
+    for x in above:
+        if x.height <= tip:
+            continue
+        dense = branch.get(x.height - 1) == x.prev_hash
+        sparse = x.height % N == 0 and x.height - N in branch and ends.get(x.height - 1) in (None, x.prev_hash)
+        if dense or sparse:
+            branch[x.height] = x.hash
+            out.append(x)
+    return out
+
+
 def abandoned_rows(
     store: Store, fork: int, headers: Sequence[StoredHeader], winner: Mapping[int, str] | None = None
 ) -> BranchRows:
@@ -97,9 +125,14 @@ def reorganise(
     validated against ``context``: the store without the losing branch's rows; up to
     ``tip``; ``last_hashes``: the hashes of period ends a periods-only branch names) if the
     node's has more work, removing only the losing branch's rows (:func:`abandoned_rows`);
-    else refuse naming both work figures."""
+    else refuse naming both work figures. Each branch weighs the sum of its blocks' work; a
+    periods-only branch's header weighs for every block of its period up to the next header."""
     stored_top = losing[-1].height if losing else fork
-    stored_work = branch_work(fork + 1, stored_top, {x.height: x.bits for x in losing}, context.period_bits)
+    if losing and all(x.height % N == 0 for x in losing):
+        # A periods-only branch: each header stands for its period's blocks up to the next.
+        stored_work = branch_work(fork + 1, stored_top, {x.height: x.bits for x in losing}, context.period_bits)
+    else:
+        stored_work = chain_work([x.bits for x in losing])
     node_work = branch_work(fork + 1, tip, {h: hdr.bits for h, hdr, _ in fresh}, context.period_bits)
     if node_work <= stored_work:
         raise HashlensError(
@@ -126,4 +159,4 @@ def reorganise(
         )
 
 
-__all__ = ["abandoned_rows", "branch_work", "reorganise"]
+__all__ = ["abandoned_rows", "branch_work", "losing_branch", "reorganise"]

@@ -31,7 +31,6 @@ else:
 
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, POW_LIMIT_BITS, BlockHeader
 from hashlens.consensus.compact import decode_compact
-from hashlens.errors import HashlensError
 from hashlens.store.db import Database, hash_bytes, hash_hex
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
@@ -359,6 +358,19 @@ class SyncQueries(Database):
         """How many full headers are stored above ``height``."""
         return int(self._scalar("SELECT count(*) FROM blocks WHERE prev_hash IS NOT NULL AND height > ?", [height]))
 
+    def blocks_by_hash(self, hashes: Iterable[str]) -> list[tuple[int, str | None, str | None]]:
+        """Stored block rows whose hash, or whose parent hash, is one of ``hashes`` (display
+        hex): (height, hash, prev_hash) each, hex or None."""
+        values = sorted({hash_bytes(x) for x in hashes})
+        if not values:
+            return []
+        rows = self._rows(
+            "SELECT height, hash, prev_hash FROM blocks "
+            "WHERE hash IN (SELECT unnest(?)) OR prev_hash IN (SELECT unnest(?))",
+            [values, values],
+        )
+        return [(int(h), hash_hex(x), hash_hex(p)) for h, x, p in rows]
+
     def headers_above(self, height: int) -> list[StoredHeader]:
         """Every stored full header above ``height``, lowest first."""
         rows = self._rows(
@@ -379,9 +391,10 @@ class SyncQueries(Database):
         self.log(source, kind, len(rows))
 
     def insert_header_columns(self, cols: HeaderColumns, source: str, kind: str) -> None:
-        """Store consecutive validated headers in one transaction (the bulk path of a node
-        sync). Rows without headers at their heights (block stats, boundary times) are
-        replaced, as :meth:`insert_headers` does; a full header already stored there is an error."""
+        """Store consecutive validated headers in one transaction (the bulk path of a node sync
+        and of header files). Rows without headers at their heights (block stats, boundary
+        times) are replaced, as :meth:`insert_headers` does; a full header already stored there
+        (the caller checked it is the same block) is kept as it is."""
         if not len(cols):
             return
         lo, hi = cols.height0, cols.height0 + len(cols) - 1
@@ -390,14 +403,25 @@ class SyncQueries(Database):
                 "SELECT count(*), count(*) FILTER (WHERE prev_hash IS NOT NULL) FROM blocks WHERE height BETWEEN ? AND ?",
                 [lo, hi],
             )[0]
+            table = _header_columns_table(cols, source)
             if headers:
-                raise HashlensError(
-                    f"store: {headers} full header(s) already stored between heights {lo} and {hi}; "
-                    "the sync must resume above them"
+                # Headers already stored in the run (a checkpoint file's): the caller checked they
+                # are these very blocks (chain.headers.check_stored); they keep their rows.
+                have = np.asarray(
+                    [
+                        int(h)
+                        for (h,) in self._rows(
+                            "SELECT height FROM blocks WHERE height BETWEEN ? AND ? AND prev_hash IS NOT NULL", [lo, hi]
+                        )
+                    ],
+                    dtype=np.int64,
                 )
+                keep = np.ones(len(cols), dtype=bool)
+                keep[have - lo] = False
+                table = table.filter(pa.array(keep))
             # A plain INSERT keeps the primary-key check cheap; replace only where rows exist.
-            self._insert_arrow("blocks", _header_columns_table(cols, source), HEADER_COLUMNS, replace=int(occupied) > 0)
-            self.log(source, kind, len(cols))
+            self._insert_arrow("blocks", table, HEADER_COLUMNS, replace=int(occupied) > int(headers))
+            self.log(source, kind, table.num_rows)
 
     def insert_period_start_headers(
         self, rows: Sequence[tuple[int, BlockHeader, str]], last_hashes: Mapping[int, str], source: str, kind: str
