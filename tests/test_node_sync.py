@@ -336,3 +336,64 @@ def test_regtest_fork_choice_across_a_retarget_height(
                 in str(err.value)
             )
             assert table(store, BLOCKS) == before
+
+
+# -- header files through the node's bulk path ---------------------------------------------------
+def test_header_files_store_what_a_node_sync_stores(tmp_path: Path, new_store: Callable[[], Store]) -> None:
+    """A raw header file, a `height,header` CSV and a Parquet file of the same regtest-rule chain
+    go through the bulk path (hashed in bulk, checked in runs, written as columns) and store
+    exactly the rows a node sync of that chain stores; a second import adds nothing."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.replay import chain_of
+
+    raws = mine_regtest_chain(3000)
+    (tmp_path / "headers.bin").write_bytes(b"".join(raws))
+    (tmp_path / "headers.csv").write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws)))
+    pq.write_table(
+        pa.table({"height": list(range(len(raws))), "header": [r.hex() for r in raws]}), tmp_path / "headers.parquet"
+    )
+    with ReplayServer(chain_of(raws)) as node, new_store() as by_node:
+        sync(by_node, node.rpc_url, now=NOW, params=REGTEST, fee_blocks=0)
+        want = table(by_node, BLOCKS)
+    for name in ("headers.bin", "headers.csv", "headers.parquet"):
+        with new_store() as s:
+            report = sync(s, str(tmp_path / name), now=NOW, params=REGTEST, batch_rows=1000)[0]
+            assert (report.added, report.skipped) == (3000, 0), name
+            assert table(s, BLOCKS) == want, name
+            again = sync(s, str(tmp_path / name), now=NOW, params=REGTEST)[0]
+            assert (again.added, again.skipped) == (0, 3000), name
+
+
+def test_a_refusal_in_a_header_file_names_its_row(tmp_path: Path, new_store: Callable[[], Store]) -> None:
+    """A file's header breaking a rule is refused on one line naming its place in the file, as
+    the header-by-header rules word it; the batches below it are stored whole, nothing of its own."""
+    raws = remine(mine_regtest_chain(400), 250, version=1)
+    f = tmp_path / "headers.bin"
+    f.write_bytes(b"".join(raws))
+    with new_store() as s:
+        with pytest.raises(HeaderRefused, match=rf"{f}: header 251 \(height 250\): .*rule bad-version"):
+            sync(s, str(f), now=NOW, params=REGTEST, batch_rows=100)
+        assert [r[0] for r in table(s, BLOCKS)] == list(range(200))
+    csv_file = tmp_path / "headers.csv"
+    csv_file.write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws)))
+    with new_store() as s, pytest.raises(HeaderRefused, match=rf"{csv_file}: line 252 \(height 250\): .*bad-version"):
+        sync(s, str(csv_file), now=NOW, params=REGTEST)
+
+
+def test_the_header_file_benchmark_runs() -> None:
+    """`benchmarks/bench_headers.py --smoke`: a seconds-long run of the real benchmark."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_headers", "--smoke"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "ratio hashlens / bitcoin-utils:" in proc.stdout and "median" in proc.stdout

@@ -8,16 +8,24 @@ with :mod:`hashlens.consensus.contextual`, so a refusal reads the same whichever
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable
 
 import numpy as np
 
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, BlockHeader
-from hashlens.consensus.contextual import MAINNET, MAX_FUTURE_BLOCK_TIME_S, ChainParams, Overlay, check_header
+from hashlens.consensus.contextual import (
+    MAINNET,
+    MAX_FUTURE_BLOCK_TIME_S,
+    ChainParams,
+    Overlay,
+    RunCheck,
+    check_header,
+)
+from hashlens.consensus.header import display_bytes
 from hashlens.consensus.params import GENESIS_TIME
 from hashlens.errors import HashlensError
 from hashlens.store import Store
-from hashlens.store.sync import BranchRows, KnownBlock
+from hashlens.store.sync import BranchRows, HeaderColumns, KnownBlock
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -97,6 +105,7 @@ class StoredChain:
     ) -> None:
         self.store = store
         self._hidden = frozenset(hide.heights) if hide is not None else frozenset()
+        self._fact_heights: np.ndarray | None = None  # sorted heights with a stored hash or time
         self.hashes: dict[int, str] = {}
         self.times: dict[int, int] = {}
         self.bits: dict[int, int] = {}  # full headers only
@@ -120,6 +129,7 @@ class StoredChain:
                 self._period_ends.append(p * N + N - 1)
 
     def _take(self, rows: list[KnownBlock]) -> None:
+        self._fact_heights = None
         for b in rows:
             if b.bits is not None and b.height in self._hidden:
                 continue
@@ -145,11 +155,15 @@ class StoredChain:
             }
             heights.update(h for h in self._period_ends if lo <= h <= top)
             return sorted(heights)
-        return [h for h in range(lo, hi + 1) if h in self.hashes or h in self.times]
+        if self._fact_heights is None:
+            self._fact_heights = np.asarray(sorted(self.hashes.keys() | self.times.keys()), dtype=np.int64)
+        known = self._fact_heights
+        return known[np.searchsorted(known, lo) : np.searchsorted(known, hi, side="right")].tolist()
 
     def note_hash(self, height: int, block_hash: str) -> None:
         """A hash a source named for a height (a node's hash of a period's last block)."""
         self.hashes[height] = block_hash
+        self._fact_heights = None
 
     def hash_at(self, h: int) -> str | None:
         return self.hashes.get(h)
@@ -173,65 +187,115 @@ def differs_from_stored(where: str, height: int, got: str, known: str) -> Hashle
     )
 
 
-def check_stored(stored: StoredChain, height0: int, hash_bytes: bytes, times: np.ndarray, where: str) -> None:
+def check_stored(
+    stored: StoredChain, height0: int, hash_bytes: bytes, times: np.ndarray, where: str | Callable[[int], str]
+) -> None:
     """Consecutive headers from ``height0`` (hashes as 32 bytes each, display order; times
     [Unix s]) must agree with every hash and time the store holds at their heights: stored
-    headers, rows without headers (block stats, boundary times), periods' last blocks."""
+    headers, rows without headers (block stats, boundary times), periods' last blocks.
+    ``where``: the place for messages, or the place of a height."""
     for h in stored.facts_in(height0, height0 + len(times) - 1):
+        place = where if isinstance(where, str) else where(h)
         i = h - height0
         got = hash_bytes[32 * i : 32 * i + 32].hex()
         known = stored.hashes.get(h)
         if known is not None and known != got:
-            raise differs_from_stored(where, h, got, known)
+            raise differs_from_stored(place, h, got, known)
         t, known_time = int(times[i]), stored.times.get(h)
         if known_time is not None and known_time != t:
             raise HashlensError(
-                f"{where} (height {h}): header time {t} but the store has {known_time}; one of the sources is wrong"
+                f"{place} (height {h}): header time {t} but the store has {known_time}; one of the sources is wrong"
             )
 
 
-def check_placement(store: Store, rows: Sequence[tuple[int, BlockHeader, str]]) -> int:
-    """A header stored only where it belongs: heights a file states for its headers (``rows``,
-    ascending heights, one header each) are checked against everything that links a block to
-    its height, and refused on one line where anything disagrees:
+def header_columns(run: RunCheck) -> HeaderColumns:
+    """A checked run of headers as the store's columns."""
+    return HeaderColumns(
+        run.height0,
+        run.hash_bytes,
+        display_bytes(run.headers["prev"]),
+        display_bytes(run.headers["merkle"]),
+        run.headers["version"],
+        run.headers["time"],
+        run.headers["bits"],
+        run.headers["nonce"],
+    )
+
+
+def check_placement(
+    store: Store,
+    heights: np.ndarray,
+    hashes: np.ndarray,
+    prevs: np.ndarray,
+    times: np.ndarray,
+    where: Callable[[int], str],
+) -> int:
+    """A header stored only where it belongs: the heights a file states for its headers are
+    checked against everything that links a block to its height, and refused on one line where
+    anything disagrees:
 
     - a block has one height: its hash must not be stored (or listed in the file) at another;
-    - its parent (the hash it names) stored, or listed, at height h means it is block h + 1;
-    - a stored header naming it as parent at height c means it is block c - 1;
+    - its parent (the hash it names) stored, or listed, at height h makes it block h + 1;
+    - a stored header naming it as parent at height c makes it block c - 1;
     - a header's time bounds its height from the stored median time past (:func:`mtp_ceilings`).
+
+    Parameters
+    ----------
+    heights : the headers' heights, ascending, one header each [-].
+    hashes, prevs : their hashes and the parent hashes they name, (n, 32) bytes in internal
+        (wire) order, as :func:`hashlens.consensus.header.hash_headers` gives them.
+    times : their header times [Unix s].
+    where : the place of row i for messages.
 
     Returns how many headers nothing confirms: no parent, child, hash or time stored at their
     heights (a checkpoint-style file's far-apart headers); they are placed by the file alone.
     """
-    by_hash: dict[str, tuple[int, str]] = {}
-    for h, hdr, where in rows:
-        x = hdr.hash_hex
-        if x in by_hash and by_hash[x][0] != h:
+    n = heights.size
+    if n == 0:
+        return 0
+
+    def hx(arr: np.ndarray, i: int) -> str:
+        return arr[i][::-1].tobytes().hex()  # display hex
+
+    # Hashes keyed by their first 8 internal bytes (the low-order bytes, effectively random; the
+    # high-order ones are proof of work's zeros), every key match then compared in full.
+    keys = np.ascontiguousarray(hashes[:, :8]).view("<u8").ravel()
+    parent_keys = np.ascontiguousarray(prevs[:, :8]).view("<u8").ravel()
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    for k in np.flatnonzero(ordered[1:] == ordered[:-1]).tolist():
+        i, j = sorted((int(order[k]), int(order[k + 1])))
+        if (hashes[i] == hashes[j]).all():
             raise HashlensError(
-                f"{where} (height {h}): block {x} is also given at height {by_hash[x][0]} ({by_hash[x][1]}); "
-                "a block has one height: fix the file"
+                f"{where(j)} (height {int(heights[j])}): block {hx(hashes, j)} is also given at height "
+                f"{int(heights[i])} ({where(i)}); a block has one height: fix the file"
             )
-        by_hash[x] = (h, where)
-    for h, hdr, where in rows:
-        parent = by_hash.get(hdr.prev_hash_hex)
-        if parent is not None and parent[0] != h - 1:
-            raise HashlensError(
-                f"{where} (height {h}): its parent {hdr.prev_hash_hex} is at height {parent[0]} ({parent[1]}), "
-                f"so it is block {parent[0] + 1}, not {h}: fix the file's heights"
-            )
+    linked = np.zeros(n, dtype=bool)
+    linked[1:] = (heights[1:] == heights[:-1] + 1) & (prevs[1:] == hashes[:-1]).all(axis=1)
+    starts = np.flatnonzero(~linked)
+    # A header in a run names the one below it; a run's first header may name one listed elsewhere.
+    for i in starts.tolist():
+        pos = int(np.searchsorted(ordered, parent_keys[i]))
+        while pos < n and ordered[pos] == parent_keys[i]:
+            j = int(order[pos])
+            if (hashes[j] == prevs[i]).all() and heights[j] != heights[i] - 1:
+                raise HashlensError(
+                    f"{where(i)} (height {int(heights[i])}): its parent {hx(prevs, i)} is at height "
+                    f"{int(heights[j])} ({where(j)}), so it is block {int(heights[j]) + 1}, not {int(heights[i])}: "
+                    "fix the file's heights"
+                )
+            pos += 1
     # Runs: consecutive heights, each header naming the one before. A run's headers follow its
-    # first one, so the store is asked about each run's ends (every header of a short run).
-    runs: list[list[tuple[int, BlockHeader, str]]] = []
-    for row in rows:
-        if runs and runs[-1][-1][0] == row[0] - 1 and row[1].prev_hash_hex == runs[-1][-1][1].hash_hex:
-            runs[-1].append(row)
-        else:
-            runs.append([row])
-    asked: set[str] = set()
-    for run in runs:
-        asked.update({run[0][1].hash_hex, run[0][1].prev_hash_hex, run[-1][1].hash_hex})
-        if len(run) <= 1000:
-            asked.update(hdr.hash_hex for _, hdr, _ in run)
+    # first one, so the store is asked about each run's ends (about every header of a short run).
+    ends = np.r_[starts[1:], n]
+    ask = np.zeros(n, dtype=bool)
+    ask[starts] = True
+    ask[ends - 1] = True
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        if b - a <= 1000:
+            ask[a:b] = True
+    asked_rows = np.flatnonzero(ask).tolist()
+    asked = {hx(hashes, i) for i in asked_rows} | {hx(prevs, i) for i in starts.tolist()}
     stored_at: dict[str, set[int]] = {}
     children: dict[str, set[int]] = {}
     for height, found, prev in store.blocks_by_hash(asked):
@@ -242,50 +306,54 @@ def check_placement(store: Store, rows: Sequence[tuple[int, BlockHeader, str]]) 
     for p, fact in store.period_facts().items():
         if fact.last_block_hash is not None and fact.last_block_hash in asked:
             stored_at.setdefault(fact.last_block_hash, set()).add(p * N + N - 1)
-    for h, hdr, where in rows:
-        x = hdr.hash_hex
+    run_start = set(starts.tolist())
+    for i in asked_rows:
+        h, x = int(heights[i]), hx(hashes, i)
         elsewhere = sorted(stored_at.get(x, set()) - {h})
         if elsewhere:
             raise HashlensError(
-                f"{where} (height {h}): block {x} is stored at height {elsewhere[0]}; a block has one height: "
+                f"{where(i)} (height {h}): block {x} is stored at height {elsewhere[0]}; a block has one height: "
                 "fix the file's height (or, if the store is wrong, rebuild it)"
             )
-        parents = stored_at.get(hdr.prev_hash_hex, set())
-        if parents and h - 1 not in parents:
-            raise HashlensError(
-                f"{where} (height {h}): its parent {hdr.prev_hash_hex} is stored as block {min(parents)}, "
-                f"so it is block {min(parents) + 1}, not {h}: fix the file's height"
-            )
+        if i in run_start:
+            parent_at = stored_at.get(hx(prevs, i), set())
+            if parent_at and h - 1 not in parent_at:
+                raise HashlensError(
+                    f"{where(i)} (height {h}): its parent {hx(prevs, i)} is stored as block {min(parent_at)}, "
+                    f"so it is block {min(parent_at) + 1}, not {h}: fix the file's height"
+                )
         kids = sorted(children.get(x, set()))
         if kids and h + 1 not in kids:
             raise HashlensError(
-                f"{where} (height {h}): the stored block at height {kids[0]} names it as parent, "
+                f"{where(i)} (height {h}): the stored block at height {kids[0]} names it as parent, "
                 f"so it is block {kids[0] - 1}, not {h}: fix the file's height"
             )
-    heights = np.asarray([h for h, _, _ in rows], dtype=np.int64)
-    times = np.asarray([hdr.time for _, hdr, _ in rows], dtype=np.int64)
     stored_heights, stored_times = store.block_times()
     ceilings = mtp_ceilings(stored_heights, stored_times, heights, times)
     over = np.flatnonzero(heights > ceilings)
     if over.size:
-        h, hdr, where = rows[int(over[0])]
+        i = int(over[0])
         raise HashlensError(
-            f"{where} (height {h}): a header with time {hdr.time} can be at most block {int(ceilings[over[0]])}: "
-            "the stored block times below it put the median time past too close (it rises at least 1 s "
-            "every 6 blocks); the height is wrong or the header is another chain's"
+            f"{where(i)} (height {int(heights[i])}): a header with time {int(times[i])} can be at most block "
+            f"{int(ceilings[i])}: the stored block times below it put the median time past too close (it rises "
+            "at least 1 s every 6 blocks); the height is wrong or the header is another chain's"
         )
     # Confirmed: linked to a stored parent (or genesis), or a stored hash, time or child at its
-    # height (a stored time there must then be the header's: chain.headers.check_stored).
-    timed = set(stored_heights[np.isin(stored_heights, heights)].tolist())
+    # height (a stored time there must then be the header's: check_stored).
+    timed = np.isin(heights, stored_heights)
     alone = 0
-    for run in runs:
-        h0, first, _ = run[0]
-        if h0 == 0 or h0 - 1 in stored_at.get(first.prev_hash_hex, set()):
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        h0 = int(heights[a])
+        if h0 == 0 or h0 - 1 in stored_at.get(hx(prevs, a), set()):
             continue
-        for h, hdr, _ in run:
-            x = hdr.hash_hex
-            if h not in stored_at.get(x, set()) and h + 1 not in children.get(x, set()) and h not in timed:
-                alone += 1
+        for i in range(a, b):
+            if timed[i]:
+                continue
+            if ask[i]:
+                x, h = hx(hashes, i), int(heights[i])
+                if h in stored_at.get(x, set()) or h + 1 in children.get(x, set()):
+                    continue
+            alone += 1
     return alone
 
 
@@ -311,8 +379,11 @@ __all__ = [
     "STORE_MAX_HEIGHT",
     "StoredChain",
     "check_height",
+    "check_placement",
     "check_stored",
     "differs_from_stored",
+    "header_columns",
     "height_ceiling",
+    "mtp_ceilings",
     "validate_header",
 ]

@@ -3,20 +3,29 @@ and the bundled snapshot, each read by its reader in :mod:`hashlens.sources`, ch
 written through :class:`hashlens.store.sync.SyncQueries` one transaction per batch.
 
 Rows already stored are skipped, so a rerun after an interruption resumes where the last
-whole batch ended, and a second run of the same source adds nothing.
+whole batch ended, and a second run of the same source adds nothing. Files of full headers take
+the node sync's bulk path (:func:`import_headers`).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hashlens.chain.headers import StoredChain, check_height, check_placement, check_stored, validate_header
+from hashlens.chain.headers import (
+    StoredChain,
+    check_height,
+    check_placement,
+    check_stored,
+    header_columns,
+)
 from hashlens.chain.progress import Progress, SyncReport, trace, unchecked_notes
 from hashlens.consensus import (
     DIFFICULTY_ADJUSTMENT_INTERVAL,
@@ -26,13 +35,14 @@ from hashlens.consensus import (
     target_to_bits,
 )
 from hashlens.consensus.compact import decode_compact
-from hashlens.consensus.contextual import ZERO_HASH, Overlay
+from hashlens.consensus.contextual import MAINNET, ZERO_HASH, ChainParams, HeaderRefused, Overlay, check_header_run
+from hashlens.consensus.header import hash_headers, parse_headers, warm_hasher
 from hashlens.errors import HashlensError
 from hashlens.sources import detect
 from hashlens.sources.blockstats import check_block_stats, read_blockstats
 from hashlens.sources.boundary_times import read_period_boundary_times
 from hashlens.sources.checkpoints import read_bitcoinj, read_electrum
-from hashlens.sources.headerfiles import HeaderRow
+from hashlens.sources.headerfiles import HeaderFile
 from hashlens.sources.snapshot import SOURCE as SNAPSHOT_SOURCE
 from hashlens.sources.snapshot import read_snapshot
 from hashlens.sources.stale import read_stale_blocks
@@ -44,43 +54,105 @@ N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
 def import_headers(
     store: Store,
-    rows: Sequence[tuple[int, BlockHeader, str]],
-    source: str,
+    headers: HeaderFile,
+    heights: np.ndarray,
     kind: str,
     progress: Progress,
     batch_rows: int,
     now: int | None = None,
+    params: ChainParams = MAINNET,
 ) -> SyncReport:
-    """Validate and store full headers (height, header, where) by height, batch by batch,
-    each only where it belongs (:func:`hashlens.chain.headers.check_placement`).
+    """Validate and store a file's full headers at ``heights``, each only where it belongs
+    (:func:`hashlens.chain.headers.check_placement`), through the node sync's bulk path: every
+    header hashed once (:func:`hashlens.consensus.header.hash_headers`), runs of consecutive
+    heights checked at once (:func:`hashlens.consensus.contextual.check_header_run`, which
+    replays the header-by-header rules to word a refusal), and written as columns, at most
+    ``batch_rows`` headers a transaction. Headers already stored are kept and counted skipped.
 
-    ``now`` is the reference time of ``time-too-new`` [Unix s]; default the wall clock."""
+    ``now`` is the reference time of ``time-too-new`` [Unix s]; default the wall clock.
+    ``params``: the chain's consensus parameters (mainnet's unless given).
+    """
     now = int(time.time()) if now is None else now
-    report = SyncReport(source, kind)
-    for h, _, where in rows:
-        check_height(h, now, where)
-    rows = _one_per_height(rows)
-    alone = check_placement(store, rows)
+    report = SyncReport(str(headers.path), kind)
+    n = len(headers)
+    progress.start(f"{kind}: {headers.path.name}", n)
+    if n == 0:
+        progress.done()
+        return report
+    heights = np.asarray(heights, dtype=np.int64)
+    for i in (int(np.argmin(heights)), int(np.argmax(heights))):
+        check_height(int(heights[i]), now, headers.where(i))
+    wire = parse_headers(headers.raw)
+    if n > 1 and not (np.diff(heights) > 0).all():  # files out of height order, or repeating one
+        order = np.argsort(heights, kind="stable")
+        wire, hs = wire[order], heights[order]
+        repeated = np.flatnonzero(hs[1:] == hs[:-1]) + 1
+        differ = repeated[(wire[repeated].view("V80") != wire[repeated - 1].view("V80")).ravel()]
+        if differ.size:
+            k = int(differ[0])
+            raise HashlensError(
+                f"{headers.where(int(order[k]))} (height {int(hs[k])}): a second header for this height "
+                f"(the first: {headers.where(int(order[k - 1]))}); a height holds one block: fix the file"
+            )
+        keep = np.ones(hs.size, dtype=bool)
+        keep[repeated] = False  # the same header twice: once is enough
+        wire, hs, order = wire[keep], hs[keep], order[keep]
+        raw = wire.tobytes()
+    else:
+        hs, order, raw = heights, np.arange(n), headers.raw
+    warm_hasher()
+    hashes = hash_headers(raw)
+
+    def where(i: int) -> str:
+        return headers.where(int(order[i]))
+
+    alone = check_placement(store, hs, hashes, wire["prev"], wire["time"], where)
+    # What the store knows over the file's heights, read once: batches are checked against it
+    # and the headers accepted before them while the previous batch is written.
+    stored = StoredChain(store, int(hs[0]), int(hs[-1]))
+    ctx = Overlay(stored)
     unchecked: Counter[str] = Counter()
-    progress.start(f"{kind}: {Path(source).name}", len(rows))
-    for start in range(0, len(rows), batch_rows):
-        batch = rows[start : start + batch_rows]
-        lo, hi = min(h for h, _, _ in batch), max(h for h, _, _ in batch)
-        stored = StoredChain(store, lo, hi)
-        ctx = Overlay(stored)
-        fresh = []
-        for h, hdr, where in batch:
-            block_hash = hdr.hash_hex
-            check_stored(stored, h, bytes.fromhex(block_hash), np.array([hdr.time]), where)
-            if h in stored.bits:  # this very header is stored already
-                report.skipped += 1
-                continue
-            fresh.append((h, hdr, validate_header(ctx, h, hdr, where, unchecked, now)))
-        if fresh:
-            store.insert_headers(fresh, source, kind)
-            trace(f"committed batch of {len(fresh)} headers up to height {fresh[-1][0]}")
-        report.added += len(fresh)
-        progress.advance(len(batch))
+    writing: tuple[Future[int], int, int] | None = None  # the write in flight: rows, top height
+
+    def settle() -> None:
+        nonlocal writing
+        if writing is None:
+            return
+        done, count, top = writing
+        writing = None
+        written = done.result()
+        report.added += written
+        report.skipped += count - written
+        trace(f"committed batch of {written} headers up to height {top}")
+        progress.advance(count)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-write") as writer:
+        try:
+            for batch in _batches(hs, max(1, batch_rows)):
+                cols = []
+                for a, b in batch:
+                    h0 = int(hs[a])
+                    try:
+                        run = check_header_run(
+                            ctx, h0, raw[80 * a : 80 * b], str(headers.path), now, params, hashes[a:b]
+                        )
+                    except HeaderRefused as exc:  # named by its row, as the file numbers them
+                        raise HeaderRefused(
+                            where(a + exc.height - h0), exc.height, exc.block_hash, exc.rule, exc.detail
+                        ) from None
+                    check_stored(stored, h0, run.hash_bytes, run.headers["time"], _placer(where, a, h0))
+                    ctx.extend(h0, run.hash_bytes, run.headers["time"], run.headers["bits"])
+                    unchecked.update(run.unchecked)
+                    cols.append(header_columns(run))
+                settle()
+                count = sum(b - a for a, b in batch)
+                top = int(hs[batch[-1][1] - 1])
+                writing = (writer.submit(store.insert_header_columns, cols, str(headers.path), kind), count, top)
+            settle()
+        finally:
+            if writing is not None:  # a refusal: the batch before it still commits whole
+                with suppress(Exception):
+                    writing[0].result()
     progress.done()
     if alone:
         report.notes.append(
@@ -91,49 +163,54 @@ def import_headers(
     return report
 
 
-def _one_per_height(rows: Sequence[tuple[int, BlockHeader, str]]) -> list[tuple[int, BlockHeader, str]]:
-    """The rows by height, a row repeated word for word once; two headers at one height are refused."""
-    out: dict[int, tuple[int, BlockHeader, str]] = {}
-    for row in rows:
-        h, hdr, where = row
-        first = out.get(h)
-        if first is None:
-            out[h] = row
-        elif first[1] != hdr:
-            raise HashlensError(
-                f"{where} (height {h}): a second header for this height (the first: {first[2]}); "
-                "a height holds one block: fix the file"
-            )
-    return [out[h] for h in sorted(out)]
+def _placer(where: Callable[[int], str], row0: int, height0: int) -> Callable[[int], str]:
+    """The place of a height in a run whose first row is ``row0`` at ``height0``."""
+    return lambda h: where(row0 + h - height0)
 
 
-def place_headers(
-    store: Store, rows: list[HeaderRow], start_height: int | None, path: Path
-) -> list[tuple[int, BlockHeader, str]]:
-    """Give each header a height: its own column, --start-height, or its parent in the store."""
+def _batches(heights: np.ndarray, batch_rows: int) -> list[list[tuple[int, int]]]:
+    """Rows (ascending heights) in runs of consecutive heights, ``(start, end)`` each, grouped
+    into batches of at most ``batch_rows`` rows (a long run split across batches)."""
+    starts = np.flatnonzero(np.r_[True, np.diff(heights) != 1]).tolist()
+    ends = [*starts[1:], heights.size]
+    batches: list[list[tuple[int, int]]] = [[]]
+    room = batch_rows
+    for a, b in zip(starts, ends, strict=True):
+        while a < b:
+            if room == 0:
+                batches.append([])
+                room = batch_rows
+            take = min(b - a, room)
+            batches[-1].append((a, a + take))
+            a += take
+            room -= take
+    return batches
+
+
+def place_headers(store: Store, headers: HeaderFile, start_height: int | None) -> np.ndarray:
+    """Each header's height: the file's own column, else --start-height, else one above its
+    parent in the store (the first header's; the rest follow it)."""
     if start_height is not None and start_height < 0:
         raise HashlensError(f"--start-height {start_height} is negative; heights start at 0 (genesis)")
-    if rows and rows[0].height is not None:
-        out = []
-        for r in rows:
-            if r.height is None:
-                raise HashlensError(f"{r.where}: height is empty")
-            out.append((r.height, r.header, r.where))
-        return out
-    if start_height is None and rows:
-        first = rows[0].header
+    if headers.heights is not None:
+        return headers.heights
+    n = len(headers)
+    if start_height is None and n:
+        first = BlockHeader.parse(headers.raw[:80])
         if first.prev_hash_hex == ZERO_HASH:
             start_height = 0
         else:
             parent = store.height_of_hash(first.prev_hash_hex)
             if parent is None:
                 raise HashlensError(
-                    f"{path}: the first header's parent {first.prev_hash_hex} is not in the store; pass --start-height"
+                    f"{headers.path}: the first header's parent {first.prev_hash_hex} is not in the store; "
+                    "pass --start-height"
                 )
             start_height = parent + 1
-    return [(int(start_height or 0) + i, r.header, r.where) for i, r in enumerate(rows)]
+    return np.arange(int(start_height or 0), int(start_height or 0) + n, dtype=np.int64)
 
 
+# -- sparse sources ------------------------------------------------------------------------
 def import_electrum(store: Store, path: Path, progress: Progress) -> SyncReport:
     periods = read_electrum(path)
     report = SyncReport(str(path), detect.ELECTRUM)
@@ -214,8 +291,12 @@ def import_bitcoinj(
     store: Store, path: Path, progress: Progress, batch_rows: int, now: int | None = None
 ) -> SyncReport:
     cps = read_bitcoinj(path)
-    rows = [(cp.height, cp.header, f"{path}: checkpoint {i + 1}") for i, cp in enumerate(cps)]
-    return import_headers(store, rows, str(path), detect.BITCOINJ, progress, batch_rows, now)
+    headers = HeaderFile.from_rows(
+        path, [(cp.height, cp.header, f"{path}: checkpoint {i + 1}") for i, cp in enumerate(cps)]
+    )
+    assert headers.heights is not None or not cps
+    heights = headers.heights if headers.heights is not None else np.zeros(0, dtype=np.int64)
+    return import_headers(store, headers, heights, detect.BITCOINJ, progress, batch_rows, now)
 
 
 def import_blockstats(store: Store, path: Path, progress: Progress, batch_rows: int) -> SyncReport:
@@ -392,8 +473,10 @@ def import_snapshot(store: Store, progress: Progress, batch_rows: int, now: int 
         new_periods.append(PeriodRow(r.period, r.start_height, r.bits, r.last_block_hash, source))
     if new_periods:
         store.insert_periods(new_periods, source, "snapshot-periods")
-    headers = [(r.start_height, r.start_header, f"snapshot period {r.period}") for r in rows if r.start_header]
-    hr = import_headers(store, headers, source, "snapshot-headers", progress, batch_rows, now)
+    starts = [(r.start_height, r.start_header, f"snapshot period {r.period}") for r in rows if r.start_header]
+    headers = HeaderFile.from_rows(Path(source), starts)
+    heights = headers.heights if headers.heights is not None else np.zeros(0, dtype=np.int64)
+    hr = import_headers(store, headers, heights, "snapshot-headers", progress, batch_rows, now)
     have = store.block_heights()
     times = [r for r in rows if r.start_time is not None and r.start_header is None and r.start_height not in have]
     if times:

@@ -13,7 +13,7 @@ from contextlib import suppress
 import numpy as np
 
 from hashlens.chain.fees import sync_fees
-from hashlens.chain.headers import StoredChain, check_height, check_stored, validate_header
+from hashlens.chain.headers import StoredChain, check_height, check_stored, header_columns, validate_header
 from hashlens.chain.progress import Progress, SyncReport, trace, unchecked_notes
 from hashlens.chain.reorg import abandoned_rows, losing_branch, reorganise
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, BlockHeader
@@ -24,11 +24,11 @@ from hashlens.consensus.contextual import (
     Overlay,
     check_header_run,
 )
-from hashlens.consensus.header import display_bytes, hash_headers, warm_hasher
+from hashlens.consensus.header import hash_headers, warm_hasher
 from hashlens.errors import HashlensError
 from hashlens.sources.remote import HeaderRun, HeaderSource
 from hashlens.store import Store
-from hashlens.store.sync import HeaderColumns, StoredHeader
+from hashlens.store.sync import StoredHeader
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -223,7 +223,7 @@ def _sync_runs(
     below = StoredChain(store, begin, begin - 1)
     ctx = Overlay(below, keep=max(N, params.interval) + MEDIAN_TIME_SPAN)
     unchecked: Counter[str] = Counter()
-    writing: tuple[Future[None], int, int] | None = None  # the write in flight: its run's start and size
+    writing: tuple[Future[int], int, int] | None = None  # the write in flight: its run's start and size
 
     def settle() -> None:
         """Wait for the write in flight; its failure is the sync's."""
@@ -258,16 +258,7 @@ def _sync_runs(
                 run = check_header_run(ctx, lo, fetched.raw, where, now, params, hashes=hashes)
                 settle()
                 check_stored(below, lo, run.hash_bytes, run.headers["time"], where)
-                cols = HeaderColumns(
-                    lo,
-                    run.hash_bytes,
-                    display_bytes(run.headers["prev"]),
-                    display_bytes(run.headers["merkle"]),
-                    run.headers["version"],
-                    run.headers["time"],
-                    run.headers["bits"],
-                    run.headers["nonce"],
-                )
+                cols = header_columns(run)
                 writing = (writer.submit(store.insert_header_columns, cols, client.name, report.kind), lo, count)
                 ctx.extend(lo, run.hash_bytes, run.headers["time"], run.headers["bits"])
                 unchecked.update(run.unchecked)

@@ -78,7 +78,8 @@ def sync(
 
     ``now`` is the reference time of Core's ``time-too-new`` rule [Unix s]: the wall clock
     when the sync starts, unless given (tests). ``params``: the chain's consensus parameters
-    for a node's headers (mainnet's unless given); ``fee_blocks``: see :func:`sync_remote`."""
+    for a node's or a header file's headers (mainnet's unless given); ``fee_blocks``: see
+    :func:`sync_remote`."""
     progress = progress or NullProgress()
     now = int(time.time()) if now is None else now
     batch = batch_rows or default_batch_rows()
@@ -105,8 +106,10 @@ def sync(
             files.append((kind, f))
     files.sort(key=lambda kf: FILE_ORDER.index(kf[0]))
     reports = []
+    # Header files take the node sync's bulk path: runs as large as a node's (one DuckDB row group).
+    header_batch = batch_rows or int(os.environ.get("HASHLENS_BATCH_ROWS", str(REMOTE_BATCH_ROWS)))
     for kind, f in files:
-        reports.append(_import_file(store, kind, f, progress, batch, start_height, now))
+        reports.append(_import_file(store, kind, f, progress, batch, header_batch, start_height, now, params))
     checked = verify_retargets(store)
     if reports:
         reports[-1].notes.append(f"{checked} retargets recomputed exactly from stored block times")
@@ -116,7 +119,15 @@ def sync(
 
 
 def _import_file(
-    store: Store, kind: str, f: Path, progress: Progress, batch: int, start_height: int | None, now: int
+    store: Store,
+    kind: str,
+    f: Path,
+    progress: Progress,
+    batch: int,
+    header_batch: int,
+    start_height: int | None,
+    now: int,
+    params: ChainParams,
 ) -> SyncReport:
     importers: dict[str, Callable[[], SyncReport]] = {
         detect.ELECTRUM: lambda: import_electrum(store, f, progress),
@@ -139,8 +150,9 @@ def _import_file(
         detect.RAW_HEADERS: read_raw_headers,
         detect.VERIFIED_HEADERS: read_verified_headers,
     }[kind]
-    rows = place_headers(store, reader(f), start_height, f)
-    return import_headers(store, rows, str(f), kind, progress, batch, now)
+    headers = reader(f)
+    heights = place_headers(store, headers, start_height)
+    return import_headers(store, headers, heights, kind, progress, header_batch, now, params)
 
 
 # The names the CLI, the API, the follower, the benchmarks and the tests import from here.

@@ -140,7 +140,7 @@ class HeaderRefused(HashlensError):
 
     def __init__(self, where: str, height: int, block_hash: str, rule: str, detail: str) -> None:
         super().__init__(f"{where} (height {height}): {detail} (block {block_hash}, rule {rule})")
-        self.height, self.block_hash, self.rule = height, block_hash, rule
+        self.height, self.block_hash, self.rule, self.detail = height, block_hash, rule, detail
 
 
 @dataclass(frozen=True)

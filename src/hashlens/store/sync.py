@@ -390,38 +390,51 @@ class SyncQueries(Database):
         self._insert_arrow("blocks", _header_table(rows, source), HEADER_COLUMNS)
         self.log(source, kind, len(rows))
 
-    def insert_header_columns(self, cols: HeaderColumns, source: str, kind: str) -> None:
-        """Store consecutive validated headers in one transaction (the bulk path of a node sync
-        and of header files). Rows without headers at their heights (block stats, boundary
-        times) are replaced, as :meth:`insert_headers` does; a full header already stored there
-        (the caller checked it is the same block) is kept as it is."""
-        if not len(cols):
-            return
-        lo, hi = cols.height0, cols.height0 + len(cols) - 1
+    def insert_header_columns(self, cols: HeaderColumns | Sequence[HeaderColumns], source: str, kind: str) -> int:
+        """Store runs of consecutive validated headers in one transaction (the bulk path of a
+        node sync and of header files). Rows without headers at their heights (block stats,
+        boundary times) are replaced, as :meth:`insert_headers` does; a full header already
+        stored there (the caller checked it is the same block) is kept as it is. Returns how
+        many headers were written."""
+        runs = [cols] if isinstance(cols, HeaderColumns) else [c for c in cols if len(c)]
+        if not runs:
+            return 0
+        written = 0
         with self.transaction():
-            occupied, headers = self._rows(
-                "SELECT count(*), count(*) FILTER (WHERE prev_hash IS NOT NULL) FROM blocks WHERE height BETWEEN ? AND ?",
-                [lo, hi],
-            )[0]
-            table = _header_columns_table(cols, source)
-            if headers:
-                # Headers already stored in the run (a checkpoint file's): the caller checked they
-                # are these very blocks (chain.headers.check_stored); they keep their rows.
-                have = np.asarray(
-                    [
-                        int(h)
-                        for (h,) in self._rows(
-                            "SELECT height FROM blocks WHERE height BETWEEN ? AND ? AND prev_hash IS NOT NULL", [lo, hi]
-                        )
-                    ],
-                    dtype=np.int64,
-                )
-                keep = np.ones(len(cols), dtype=bool)
-                keep[have - lo] = False
-                table = table.filter(pa.array(keep))
-            # A plain INSERT keeps the primary-key check cheap; replace only where rows exist.
+            for run in runs:
+                written += self._write_header_columns(run, source)
+            self.log(source, kind, written)
+        return written
+
+    def _write_header_columns(self, cols: HeaderColumns, source: str) -> int:
+        lo, hi = cols.height0, cols.height0 + len(cols) - 1
+        occupied, headers = self._rows(
+            "SELECT count(*), count(*) FILTER (WHERE prev_hash IS NOT NULL) FROM blocks WHERE height BETWEEN ? AND ?",
+            [lo, hi],
+        )[0]
+        table = _header_columns_table(cols, source)
+        if headers:
+            # Headers already stored in the run (a checkpoint file's): the caller checked they
+            # are these very blocks (chain.headers.check_stored); they keep their rows.
+            have = np.asarray(
+                [
+                    int(h)
+                    for (h,) in self._rows(
+                        "SELECT height FROM blocks WHERE height BETWEEN ? AND ? AND prev_hash IS NOT NULL", [lo, hi]
+                    )
+                ],
+                dtype=np.int64,
+            )
+            keep = np.ones(len(cols), dtype=bool)
+            keep[have - lo] = False
+            mask = pa.BooleanArray.from_buffers(
+                pa.bool_(), keep.size, [None, pa.py_buffer(np.packbits(keep, bitorder="little"))]
+            )
+            table = table.filter(mask)
+        # A plain INSERT keeps the primary-key check cheap; replace only where rows exist.
+        if table.num_rows:
             self._insert_arrow("blocks", table, HEADER_COLUMNS, replace=int(occupied) > int(headers))
-            self.log(source, kind, table.num_rows)
+        return int(table.num_rows)
 
     def insert_period_start_headers(
         self, rows: Sequence[tuple[int, BlockHeader, str]], last_hashes: Mapping[int, str], source: str, kind: str
