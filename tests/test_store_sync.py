@@ -885,3 +885,87 @@ def test_block_stats_beyond_what_a_block_holds_are_one_line(
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and err.count("\n") == 1, err
     assert f"height 1: {column} {int(value):,} is outside 0 … " in err and str(f) in err
+
+
+# -- the 2026 folder: per-block times of February-March 2026, headers of September 2026 ----------
+def compact_truncated(target: int) -> int:
+    """A target as compact encoding keeps it, by hand: its three most significant bytes (one
+    byte fewer where the third would read as a sign)."""
+    size = (target.bit_length() + 7) // 8
+    shift = 8 * max(size - 3, 0)
+    if (target >> shift) & 0x800000:
+        shift += 8
+    return (target >> shift) << shift
+
+
+def test_chain_2026_joins_the_automatic_fill(store_copy: str, data_dir: Path) -> None:
+    """`sync_shared_data` reads chain/, chain-extra/ and chain-2026/: every block time of the
+    file is stored (as the file gives it), so the storm week's periods (935,424 and 937,440)
+    have per-block times; the retargets at 937,440, 939,456 and 941,472 recompute, by hand here,
+    from these times to Electrum's targets; the four September headers are stored."""
+    import csv
+    import json
+
+    from hashlens.chain.sync import sync_shared_data
+    from hashlens.sources.detect import BLOCK_TIMES, VERIFIED_HEADERS, detect_format
+
+    folder = data_dir / "chain-2026"
+    times_file = folder / "block-times-934576-942199.csv"
+    headers_file = folder / "mainnet-headers-2026-09.csv"
+    assert detect_format(times_file) == BLOCK_TIMES and detect_format(headers_file) == VERIFIED_HEADERS
+    with open(times_file, newline="") as fh:
+        file_times = {int(r["height"]): int(r["time"]) for r in csv.DictReader(fh)}
+    assert len(file_times) == 7624 and min(file_times) == 934576 and max(file_times) == 942199
+    electrum = json.loads((data_dir / "chain/electrum-mainnet-checkpoints.json").read_text())
+    target_of = lambda p: int(electrum[p - 1][1])  # noqa: E731  (entry p-1 holds period p's target)
+    for start in (937440, 939456, 941472):
+        span = file_times[start - 1] - file_times[start - 2016]
+        span = min(max(span, 1209600 // 4), 1209600 * 4)
+        want = compact_truncated(target_of(start // 2016 - 1) * span // 1209600)
+        assert want == target_of(start // 2016), start
+    with open(headers_file, newline="") as fh:
+        september = {int(r["height"]): r["hash"] for r in csv.DictReader(fh)}
+    with Store(store_copy) as s:
+        reports = sync_shared_data(s, data_dir)
+        kinds = [r.kind for r in reports]
+        assert kinds.index("period-boundary-times-csv") < kinds.index(BLOCK_TIMES)
+        stored = s.times_at(file_times)
+        assert stored == file_times
+        for start in (935424, 937440):  # the storm week's two periods, block by block
+            assert all(stored[h] is not None for h in range(start, start + 2016))
+        for start in (937440, 939456, 941472):
+            assert s.period_bits(start // 2016) is not None
+            assert decode_bits(s.period_bits(start // 2016)) == target_of(start // 2016)
+        assert verify_retargets(s) >= 3
+        assert s.header_hashes(965004, 967571) == september
+        again = sync(s, str(folder))
+        assert sum(r.added for r in again) == 0
+
+
+def decode_bits(bits: int | None) -> int:
+    assert bits is not None
+    return (bits & 0x7FFFFF) << (8 * ((bits >> 24) - 3))
+
+
+def test_block_times_are_checked_before_anything_is_stored(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
+    """A time at or below the median of the 11 before it (consensus refuses such a block), or one
+    differing from the boundary-times file's, refuses the file whole on one line."""
+    lines = (data_dir / "chain-2026/block-times-934576-942199.csv").read_text().splitlines()
+    times = {int(h): int(t) for h, t in (line.split(",") for line in lines[1:])}
+    with Store(store_copy) as s:
+        sync(s, str(data_dir / "chain-extra"))
+    # Height 936,000 (line 1,426): its time set to the median of the 11 blocks below it.
+    h = 936000
+    mtp = sorted(times[x] for x in range(h - 11, h))[5]
+    i = lines.index(f"{h},{times[h]}")
+    bad = tmp_path / "too-old.csv"
+    bad.write_text("\n".join([*lines[:i], f"{h},{mtp}", *lines[i + 1 :]]) + "\n")
+    err = run_cli_fails(store_copy, str(bad))
+    assert f"line {i + 1} (height {h}): time {mtp} is not above {mtp}" in err and "time-too-old" in err
+    # 937,440 starts a period: the boundary-times file has its time.
+    h = 937440
+    i = lines.index(f"{h},{times[h]}")
+    other = tmp_path / "other.csv"
+    other.write_text("\n".join([*lines[:i], f"{h},{times[h] + 1}", *lines[i + 1 :]]) + "\n")
+    err = run_cli_fails(store_copy, str(other))
+    assert f"(height {h}): time {times[h] + 1} but the store has {times[h]}" in err

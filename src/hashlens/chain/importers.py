@@ -35,10 +35,20 @@ from hashlens.consensus import (
     target_to_bits,
 )
 from hashlens.consensus.compact import decode_compact
-from hashlens.consensus.contextual import MAINNET, ZERO_HASH, ChainParams, HeaderRefused, Overlay, check_header_run
+from hashlens.consensus.contextual import (
+    MAINNET,
+    MAX_FUTURE_BLOCK_TIME_S,
+    MEDIAN_TIME_SPAN,
+    ZERO_HASH,
+    ChainParams,
+    HeaderRefused,
+    Overlay,
+    check_header_run,
+)
 from hashlens.consensus.header import hash_headers, parse_headers, warm_hasher
 from hashlens.errors import HashlensError
 from hashlens.sources import detect
+from hashlens.sources.block_times import read_block_times
 from hashlens.sources.blockstats import check_block_stats, read_blockstats
 from hashlens.sources.boundary_times import read_period_boundary_times
 from hashlens.sources.checkpoints import read_bitcoinj, read_electrum
@@ -440,6 +450,81 @@ def import_boundary_times(store: Store, path: Path, progress: Progress) -> SyncR
     return report
 
 
+def import_block_times(store: Store, path: Path, progress: Progress, now: int) -> SyncReport:
+    """Per-block header times (``height,time``; no hashes), stored as block rows with a time
+    only where the store has no row.
+
+    What each row proves is checked first, and the file is refused whole on the first row that
+    fails: a time stored at its height (block stats, boundary times, a header) must be the
+    row's; every time must be above the median time past of the 11 blocks below it wherever
+    those are known (the file's rows and the store's), as consensus demands, and at most 2 h
+    past the sync's clock. The retargets these times make checkable are recomputed against the
+    stored periods' bits by :func:`verify_retargets` after the sync.
+    """
+    times = read_block_times(path)
+    report = SyncReport(str(path), detect.BLOCK_TIMES)
+    progress.start(f"block times: {path.name}", len(times))
+    if not len(times):
+        progress.done()
+        return report
+    for i in (0, len(times) - 1):
+        check_height(int(times.height[i]), now, times.where(i))
+    late = np.flatnonzero(times.time > now + MAX_FUTURE_BLOCK_TIME_S)
+    if late.size:
+        i = int(late[0])
+        raise HashlensError(
+            f"{times.where(i)} (height {int(times.height[i])}): time {int(times.time[i])} is more than "
+            f"{MAX_FUTURE_BLOCK_TIME_S} s past the sync's clock {now}; rule time-too-new"
+        )
+    stored_h, stored_t = store.block_times()
+    rows_at = store.times_at(times.height.tolist())  # every stored row at these heights: its time or None
+    held = np.fromiter((int(h) in rows_at for h in times.height), dtype=bool, count=len(times))
+    for i in np.flatnonzero(held).tolist():
+        t = rows_at[int(times.height[i])]
+        if t is not None and t != int(times.time[i]):
+            raise HashlensError(
+                f"{times.where(i)} (height {int(times.height[i])}): time {int(times.time[i])} but the store has "
+                f"{t}; one of the sources is wrong"
+            )
+    # The median time past of every row whose 11 blocks below are known (stored or in the file).
+    all_h = np.concatenate([stored_h[~np.isin(stored_h, times.height)], times.height])
+    all_t = np.concatenate([stored_t[~np.isin(stored_h, times.height)], times.time])
+    order = np.argsort(all_h, kind="stable")
+    all_h, all_t = all_h[order], all_t[order]
+    at = np.searchsorted(all_h, times.height)
+    span = MEDIAN_TIME_SPAN
+    known = (at >= span) & (all_h[np.maximum(at - span, 0)] == times.height - span)
+    rows = np.flatnonzero(known)
+    if rows.size:
+        windows = np.lib.stride_tricks.sliding_window_view(all_t, span)[at[rows] - span]
+        mtp = np.partition(windows, span // 2, axis=1)[:, span // 2]
+        bad = rows[times.time[rows] <= mtp]
+        if bad.size:
+            i = int(bad[0])
+            m = int(mtp[np.searchsorted(rows, i)])
+            raise HashlensError(
+                f"{times.where(i)} (height {int(times.height[i])}): time {int(times.time[i])} is not above {m}, "
+                f"the median time of the previous {span} blocks; rule time-too-old"
+            )
+    new = ~held
+    if new.any():
+        store.insert_block_times(
+            TimedBlocks(times.height[new], [None] * int(new.sum()), times.time[new]),
+            path.name,
+            str(path),
+            detect.BLOCK_TIMES,
+        )
+    report.added = int(new.sum())
+    report.skipped = int(held.sum())
+    report.notes.append(
+        f"{len(times)} block times ({int(times.height[0])} … {int(times.height[-1])}), {report.added} new; "
+        f"{rows.size} checked against the median time past"
+    )
+    progress.advance(len(times))
+    progress.done()
+    return report
+
+
 def verify_retargets(store: Store) -> int:
     """Recompute every retarget whose previous period's first and last block times are
     stored; raise naming the first that disagrees. Returns how many were checked."""
@@ -498,6 +583,7 @@ def import_snapshot(store: Store, progress: Progress, batch_rows: int, now: int 
 
 __all__ = [
     "import_bitcoinj",
+    "import_block_times",
     "import_blockstats",
     "import_boundary_times",
     "import_electrum",

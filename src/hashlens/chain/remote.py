@@ -13,7 +13,14 @@ from contextlib import suppress
 import numpy as np
 
 from hashlens.chain.fees import sync_fees
-from hashlens.chain.headers import StoredChain, check_height, check_stored, header_columns, validate_header
+from hashlens.chain.headers import (
+    StoredChain,
+    check_height,
+    check_stored,
+    differs_from_stored,
+    header_columns,
+    validate_header,
+)
 from hashlens.chain.progress import Progress, SyncReport, trace, unchecked_notes
 from hashlens.chain.reorg import abandoned_rows, losing_branch, reorganise
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, BlockHeader
@@ -98,9 +105,7 @@ def fetch_branch(
             if periods_only:
                 known = ctx.hash_at(h - 1)
                 if known is not None and known != named[h - 1]:
-                    raise HashlensError(
-                        f"{where} (height {h - 1}): remote hash {named[h - 1]} differs from stored {known}"
-                    )
+                    raise differs_from_stored(where, h - 1, named[h - 1], known)
                 stored.note_hash(h - 1, named[h - 1])
                 last_hashes[h - 1] = named[h - 1]
             check_stored(stored, h, bytes.fromhex(hdr.hash_hex), np.array([hdr.time]), where)

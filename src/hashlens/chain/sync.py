@@ -18,6 +18,7 @@ from pathlib import Path
 from hashlens.chain.headers import height_ceiling
 from hashlens.chain.importers import (
     import_bitcoinj,
+    import_block_times,
     import_blockstats,
     import_boundary_times,
     import_electrum,
@@ -45,6 +46,7 @@ FILE_ORDER = (
     detect.BITCOINJ,
     detect.BLOCKSTATS,
     detect.BOUNDARY_TIMES,
+    detect.BLOCK_TIMES,
     detect.VERIFIED_HEADERS,
     detect.HEADERS_CSV,
     detect.HEADERS_PARQUET,
@@ -52,12 +54,19 @@ FILE_ORDER = (
 )
 
 
+#: The shared data folder's chain folders, in the order they are read: each one's rows are
+#: checked against what the ones before it stored.
+SHARED_CHAIN_FOLDERS = ("chain", "chain-extra", "chain-2026")
+
+
 def sync_shared_data(store: Store, data_dir: Path, progress: Progress | None = None) -> list[SyncReport]:
     """The shared data folder's chain files: ``chain/`` (checkpoints, block stats, stale
-    blocks), then ``chain-extra/`` where present (period boundary times, verified headers)."""
+    blocks), then where present ``chain-extra/`` (period boundary times, verified headers) and
+    ``chain-2026/`` (per-block times to 2026-03-25, main-chain headers to 2026-09-18)."""
     reports = sync(store, str(data_dir / "chain"), progress)
-    if (data_dir / "chain-extra").is_dir():
-        reports += sync(store, str(data_dir / "chain-extra"), progress)
+    for folder in SHARED_CHAIN_FOLDERS[1:]:
+        if (data_dir / folder).is_dir():
+            reports += sync(store, str(data_dir / folder), progress)
     return reports
 
 
@@ -135,6 +144,7 @@ def _import_file(
         detect.BLOCKSTATS: lambda: import_blockstats(store, f, progress, batch),
         detect.STALE: lambda: import_stale(store, f, progress),
         detect.BOUNDARY_TIMES: lambda: import_boundary_times(store, f, progress),
+        detect.BLOCK_TIMES: lambda: import_block_times(store, f, progress, now),
     }
     if kind != detect.BLOCKSTATS:
         with open(f, "rb") as fh:
@@ -160,6 +170,7 @@ __all__ = [
     "DEFAULT_FEE_BLOCKS",
     "FILE_ORDER",
     "REMOTE_BATCH_ROWS",
+    "SHARED_CHAIN_FOLDERS",
     "NullProgress",
     "Progress",
     "SyncReport",
