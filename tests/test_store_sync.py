@@ -147,7 +147,7 @@ def run_cli_fails(db: Path | str, *args: str) -> str:
     before = snapshot(db)
     proc = hashlens("--db", str(db), "sync", *args)
     _out, err = proc.communicate(timeout=120)
-    assert proc.returncode != 0
+    assert proc.returncode == 2, err  # bad input: one line, exit 2
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
     assert snapshot(db) == before
     return err
