@@ -591,6 +591,14 @@ def test_absurd_height_column_is_one_error(store_copy: str, data_dir: Path, tmp_
     f.write_text(f"height,header\n{10**15},{raw.hex()}\n")
     err = run_cli_fails(store_copy, str(f))
     assert f"height {10**15} is above" in err
+    # Past any 64-bit integer, in a height column or as --start-height (the fuzzer's cases).
+    f.write_text(f"height,header\n{10**30},{raw.hex()}\n")
+    assert f"line 2: height {10**30} is above 2147483647" in run_cli_fails(store_copy, str(f))
+    one = tmp_path / "one.bin"
+    one.write_bytes(raw)
+    assert f"--start-height {2**70} is above 2147483647" in run_cli_fails(
+        store_copy, str(one), "--start-height", str(2**70)
+    )
 
 
 def verified_row(data_dir: Path, height: int) -> dict[str, str]:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from hashlens.chain.headers import (
+    STORE_MAX_HEIGHT,
     StoredChain,
     check_height,
     check_placement,
@@ -202,6 +203,10 @@ def place_headers(store: Store, headers: HeaderFile, start_height: int | None) -
     parent in the store (the first header's; the rest follow it)."""
     if start_height is not None and start_height < 0:
         raise HashlensError(f"--start-height {start_height} is negative; heights start at 0 (genesis)")
+    if start_height is not None and start_height > STORE_MAX_HEIGHT:
+        raise HashlensError(
+            f"--start-height {start_height} is above {STORE_MAX_HEIGHT}, the highest height the store keeps"
+        )
     if headers.heights is not None:
         return headers.heights
     n = len(headers)

@@ -17,6 +17,8 @@ import numpy as np
 from hashlens.errors import HashlensError
 
 COLUMNS = ("height", "time")
+#: The highest height a row may give (the store keeps heights as 32-bit integers).
+MAX_HEIGHT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,15 @@ def read_block_times(path: Path) -> BlockTimes:
                 h, t = int(row[0].strip()), int(row[1].strip())
             except (ValueError, IndexError):
                 raise HashlensError(f"{where}: give a height and a time (integers), got {row[:2]!r}") from None
-            if h < 0:
-                raise HashlensError(f"{where}: height {h} is negative")
+            if not 0 <= h <= MAX_HEIGHT:
+                raise HashlensError(
+                    f"{where}: height {h} is "
+                    + (
+                        "negative; heights start at 0 (genesis)"
+                        if h < 0
+                        else f"above {MAX_HEIGHT}, the highest a block can have"
+                    )
+                )
             if not 0 <= t <= 0xFFFF_FFFF:
                 raise HashlensError(f"{where}: time {t} is outside a header's range 0 … 4294967295")
             if heights and h <= heights[-1]:
