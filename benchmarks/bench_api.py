@@ -32,8 +32,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks.load import LoadResult, run_load
+from hashlens.chain.prices import import_prices
 from hashlens.chain.sync import sync
-from hashlens.economics.daily import import_prices
 from hashlens.miners.storeio import ensure_sample
 from hashlens.sources.datadir import require_data_dir
 from hashlens.sources.prices import read_prices

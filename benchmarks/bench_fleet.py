@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hashlens.chain.prices import import_prices
 from hashlens.chain.sync import sync
 from hashlens.economics.asics import load_catalogue
-from hashlens.economics.daily import hashprice_days, import_prices
+from hashlens.economics.daily import hashprice_days
 from hashlens.economics.fleet import Operating, fleet_over_days
 from hashlens.sources.datadir import require_data_dir
 from hashlens.sources.prices import read_prices

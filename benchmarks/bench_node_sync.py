@@ -1,5 +1,5 @@
-"""Initial header sync from a node: Core's REST in bulk beside the header-by-header JSON-RPC
-path and beside bitcoin-utils parsing the same bytes.
+"""Initial header sync from a node: Core's REST in bulk beside batched JSON-RPC and beside
+bitcoin-utils parsing the same bytes.
 
 Run: `sh scripts/bench node_sync` (or `python -m benchmarks.bench_node_sync`).
 
@@ -24,9 +24,8 @@ from typing import Any
 
 from tests.replay import ReplayChain, ReplayServer, chain_of, mine_regtest_chain
 
-from hashlens.chain.sync import REMOTE_BATCH_ROWS, NullProgress, sync, sync_remote
+from hashlens.chain.sync import REMOTE_BATCH_ROWS, sync
 from hashlens.consensus.contextual import REGTEST
-from hashlens.sources.remote import open_remote
 from hashlens.store import Store
 
 NOW = 1_900_000_000  # the sync's reference time (regtest times start in 2011) [Unix s]
@@ -57,16 +56,12 @@ class Node:
         self.proc.join(10)
 
 
-def timed_sync(url: str, db: Path, tip: int, bulk: bool = True, batch: int = REMOTE_BATCH_ROWS) -> tuple[float, int]:
+def timed_sync(url: str, db: Path, tip: int, batch: int = REMOTE_BATCH_ROWS) -> tuple[float, int]:
     """Seconds to sync heights 0 … tip from ``url`` into a new DuckDB file, from opening the
     store to closing it (its last checkpoint included), and rows stored."""
     t0 = time.perf_counter()
     with Store(db) as store:
-        if bulk:
-            sync(store, url, batch_rows=batch, now=NOW, params=REGTEST, fee_blocks=0)
-        else:
-            client = open_remote(url)
-            sync_remote(store, client, NullProgress(), 1000, now=NOW, params=REGTEST, fee_blocks=0, bulk=False)
+        sync(store, url, batch_rows=batch, now=NOW, params=REGTEST, fee_blocks=0)
     dt = time.perf_counter() - t0
     with Store(db, read_only=True) as store:
         rows = store.counts()["blocks"]
@@ -77,7 +72,6 @@ def timed_sync(url: str, db: Path, tip: int, bulk: bool = True, batch: int = REM
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=900_000, help="headers in the chain (genesis included)")
-    ap.add_argument("--rpc-n", type=int, default=20_000, help="prefix synced header by header over JSON-RPC")
     ap.add_argument("--batch-n", type=int, default=100_000, help="prefix synced in bulk over batched JSON-RPC")
     ap.add_argument(
         "--batch", type=int, default=REMOTE_BATCH_ROWS, help="headers per run (one transaction each; default: sync's)"
@@ -94,12 +88,8 @@ def main() -> None:
         "bits 0x207fffff, real proof of work for regtest's limit); not mainnet headers"
     )
     tmp = Path(tempfile.mkdtemp(prefix="hashlens-bench-"))
-    full, prefix, batch_prefix = (
-        chain_of(raws),
-        chain_of(raws[: args.rpc_n]),
-        chain_of(raws[: args.batch_n]),
-    )
-    rest_node, rpc_node, batch_node = Node(full, True), Node(prefix, False), Node(batch_prefix, False)
+    full, batch_prefix = chain_of(raws), chain_of(raws[: args.batch_n])
+    rest_node, batch_node = Node(full, True), Node(batch_prefix, False)
     try:
         # Each REST sync in a new interpreter, as `hashlens sync` runs: nothing loaded by an
         # earlier run (llvmlite, pyarrow) is already there.
@@ -108,15 +98,14 @@ def main() -> None:
         for i in range(args.repeat):
             db = tmp / ("rest.duckdb" if i == 0 else f"rest-{i}.duckdb")
             with spawn.Pool(1) as pool:
-                rest_runs.append(pool.apply(timed_sync, (rest_node.url, db, args.n - 1, True, args.batch)))
+                rest_runs.append(pool.apply(timed_sync, (rest_node.url, db, args.n - 1, args.batch)))
         rest_s, rows = statistics.median(s for s, _ in rest_runs), rest_runs[0][1]
         batch_s, _ = timed_sync(batch_node.url, tmp / "batch.duckdb", args.batch_n - 1, batch=args.batch)
-        old_s, _ = timed_sync(rpc_node.url, tmp / "old.duckdb", args.rpc_n - 1, bulk=False)
     finally:
-        for node in (rest_node, rpc_node, batch_node):
+        for node in (rest_node, batch_node):
             node.stop()
-    with Store(tmp / "rest.duckdb") as a, Store(tmp / "old.duckdb") as b:
-        q = f"SELECT height, hash, prev_hash, version, merkle_root, time, bits, nonce FROM blocks WHERE height < {args.rpc_n} ORDER BY height"
+    with Store(tmp / "rest.duckdb") as a, Store(tmp / "batch.duckdb") as b:
+        q = f"SELECT height, hash, prev_hash, version, merkle_root, time, bits, nonce FROM blocks WHERE height < {args.batch_n} ORDER BY height"
         same = a._rows(q) == b._rows(q)
 
     from bitcoinutils.block import BlockHeader as BuHeader
@@ -126,12 +115,7 @@ def main() -> None:
         BuHeader.from_raw(buf[o : o + 80]).get_block_hash()
     bu_s = time.perf_counter() - t0
 
-    rest_rate, batch_rate, old_rate, bu_rate = (
-        args.n / rest_s,
-        args.batch_n / batch_s,
-        args.rpc_n / old_s,
-        args.n / bu_s,
-    )
+    rest_rate, batch_rate, bu_rate = args.n / rest_s, args.batch_n / batch_s, args.n / bu_s
     each = ", ".join(f"{s:.2f}" for s, _ in rest_runs)
     print(
         f"REST bulk sync, end to end into DuckDB ({rows:,} rows, median {rest_s:.2f} s of {each}; "
@@ -142,15 +126,10 @@ def main() -> None:
         f"  (REST is {rest_rate / batch_rate:.1f}x)"
     )
     print(
-        f"header-by-header JSON-RPC path, the old way (first {args.rpc_n:,}; rate holds "
-        f"per header): {old_rate:12,.0f} headers/s  (REST bulk is {rest_rate / old_rate:.1f}x; "
-        f"900,000 would take {900_000 / old_rate:.0f} s)"
-    )
-    print(
         f"bitcoin-utils 0.8 BlockHeader.from_raw + get_block_hash, same bytes, no checks, no store: "
         f"{bu_rate:12,.0f} headers/s  (REST bulk end to end is {rest_rate / bu_rate:.1f}x)"
     )
-    print(f"rows of the first {args.rpc_n:,} heights identical between the REST and old paths: {same}")
+    print(f"rows of the first {args.batch_n:,} heights identical between the REST and batched RPC syncs: {same}")
     print(f"goal >= 500,000 headers/s end to end (median): {'met' if rest_rate >= 500_000 else 'NOT met'}")
 
 

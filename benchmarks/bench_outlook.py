@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hashlens.chain.prices import import_prices
 from hashlens.chain.sync import sync
 from hashlens.consensus import block_subsidy_btc
 from hashlens.economics.asics import load_catalogue
-from hashlens.economics.daily import import_prices
 from hashlens.economics.hashprice import hashprice_btc_per_ph_day
 from hashlens.sim.fleet_outlook import (
     _start,

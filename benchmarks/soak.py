@@ -429,8 +429,8 @@ def _wait_up(url: str, proc: subprocess.Popen[bytes]) -> None:
 
 
 def _store(tmp: Path) -> Path:
+    from hashlens.chain.prices import import_prices
     from hashlens.chain.sync import sync
-    from hashlens.economics.daily import import_prices
     from hashlens.miners.storeio import ensure_sample
     from hashlens.sources.datadir import require_data_dir
     from hashlens.sources.prices import read_prices

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hashlens.chain.facts import SharedChain, load_shared_chain
 from hashlens.sources.datadir import find_data_dir
 from hashlens.store import Store
+from tests.facts import SharedChain, load_shared_chain
 from tests.helpers import free_port, start_serve
 from tests.pg import PgServer, Stores, pg_bindir
 
@@ -47,8 +47,8 @@ def shared_chain(data_dir: Path) -> SharedChain:
 @pytest.fixture(scope="session")
 def full_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     """A store with the shared chain, the USD price series and the bundled miners sample."""
+    from hashlens.chain.prices import import_prices
     from hashlens.chain.sync import sync
-    from hashlens.economics.daily import import_prices
     from hashlens.miners.storeio import ensure_sample
     from hashlens.sources.prices import read_prices
     from hashlens.store import Store

@@ -19,12 +19,12 @@ from hashlens.chain.adjustments import (
     streaks,
 )
 from hashlens.chain.estimate import mempool_estimate
-from hashlens.chain.facts import SharedChain
 from hashlens.chain.hashrate import gamma_quantile, hashrate_over_blocks, period_work_table
 from hashlens.chain.status import block_times, network_hashrate
 from hashlens.chain.sync import sync
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from tests.facts import SharedChain
 from tests.helpers import run_cli
 
 

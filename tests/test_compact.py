@@ -12,7 +12,9 @@ from hashlens.consensus import (
     MAX_TARGET,
     POW_LIMIT,
     bits_to_target,
+    block_proof,
     block_work,
+    chain_work,
     decode_compact,
     difficulty_exact,
     difficulty_from_bits,
@@ -89,6 +91,35 @@ def test_block_work_is_floor_of_two_pow_256_over_target_plus_one() -> None:
     assert block_work(t) == (1 << 256) // (t + 1)
     # Core's form: ~t / (t + 1) + 1 in 256-bit arithmetic.
     assert block_work(t) == (((1 << 256) - 1 - t) // (t + 1)) + 1
+
+
+@given(st.integers(min_value=1, max_value=(1 << 256) - 1))
+def test_core_block_proof_equals_floor_two_pow_256_over_target_plus_one(target: int) -> None:
+    assert block_work(target) == (1 << 256) // (target + 1)
+
+
+def test_work_comes_from_targets_not_compact_bits() -> None:
+    """The review's numbers: bits 0x17020000 and 0x17040000 differ by a factor of two in
+    target, so Core's work per block differs by two; the compact numbers themselves differ
+    by 1.0003 (what fork choice used to compare)."""
+    # By hand: 0x17020000 -> target 0x020000 * 256^(0x17 - 3) = 2^17 * 2^160 = 2^177, and
+    # 2^256 / (2^177 + 1) = 2^79 / (1 + 2^-177) lies just below 2^79: its floor is 2^79 - 1.
+    assert decode_compact(0x17020000)[0] == 1 << 177 and decode_compact(0x17040000)[0] == 1 << 178
+    assert block_proof(0x17020000) == (1 << 79) - 1
+    assert block_proof(0x17040000) == (1 << 78) - 1
+    assert block_proof(0x17020000) / block_proof(0x17040000) == 2.0
+    assert 1.0003 < 0x17040001 / 0x17020001 < 1.0004  # the old comparison: compact numbers as targets
+    # A branch's work is the sum over its blocks; a period's blocks can be counted at once.
+    assert chain_work([0x17020000] * 3 + [0x17040000] * 5) == 3 * ((1 << 79) - 1) + 5 * ((1 << 78) - 1)
+    assert chain_work([0x17040000, 0x17020000], [5, 3]) == chain_work([0x17020000] * 3 + [0x17040000] * 5)
+    assert chain_work([]) == 0
+    # Regtest's blocks at its pow limit 0x207fffff each prove 2 (Core's chainwork of regtest's
+    # genesis is 0x02): target 0x7fffff * 2^232 lies just below 2^255.
+    assert block_proof(0x207FFFFF) == 2
+    # Bits Core cannot decode to a positive target prove nothing (GetBlockProof returns 0).
+    assert block_proof(0x1D80FFFF) == 0 and block_proof(0) == 0 and block_proof(0xFF123456) == 0
+    # Difficulty 1 (the genesis bits): 0x100010001 hashes a block, Core's chainwork step.
+    assert block_proof(0x1D00FFFF) == 0x100010001
 
 
 @given(st.integers(min_value=1, max_value=POW_LIMIT))

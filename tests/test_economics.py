@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from hashlens.chain.prices import import_prices
 from hashlens.chain.sync import sync
 from hashlens.consensus import MAX_TARGET, bits_to_target
 from hashlens.economics.asics import find_model, load_catalogue, parse_catalogue
 from hashlens.economics.cbeci import network_power_series, profitable_set, threshold_j_per_th
 from hashlens.economics.cost import cost_breakdown_per_btc, electricity_cost_per_btc, hayes_cost_of_production
-from hashlens.economics.daily import hashprice_days, hashprice_series, import_prices
+from hashlens.economics.daily import hashprice_days, hashprice_series
 from hashlens.economics.fleet import (
     Operating,
     breakeven_hashprice_usd_per_ph_day,

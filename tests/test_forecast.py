@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from hashlens.chain.clock import ChainClock, end_of_day
+from hashlens.chain.prices import import_prices
 from hashlens.chain.sync import sync_shared_data
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL as N
-from hashlens.economics.daily import import_prices
 from hashlens.errors import HashlensError
 from hashlens.sim import backtest
 from hashlens.sim.backtest import (

@@ -214,8 +214,8 @@ def snapshot(db: Path) -> dict[str, list[str]]:
 def base_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A small store with some of everything: Electrum's periods, a few checkpoint headers,
     prices, the bundled miners sample."""
+    from hashlens.chain.prices import import_prices
     from hashlens.chain.sync import sync
-    from hashlens.economics.daily import import_prices
     from hashlens.miners.dataset import read_dataset
     from hashlens.miners.storeio import bundled_sample_path, import_dataset
     from hashlens.sources.prices import read_prices

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hashlens.consensus import BlockHeader, check_proof_of_work
-from hashlens.consensus.header import check_raw_headers
+from hashlens.consensus.header import hash_headers, parse_headers
 from hashlens.errors import HashlensError
 
 # Block 1, the first mined after genesis.
@@ -39,11 +39,11 @@ def test_bad_headers_are_named() -> None:
     with pytest.raises(HashlensError, match="not hex"):
         BlockHeader.from_hex("zz" * 80)
     with pytest.raises(HashlensError, match="truncated after header 1"):
-        check_raw_headers(bytes.fromhex(BLOCK1) + bytes(10))
-    assert (
-        check_raw_headers(bytes.fromhex(BLOCK1) * 2)
-        == [("00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048", True)] * 2
-    )
+        parse_headers(bytes.fromhex(BLOCK1) + bytes(10))
+    hashes = hash_headers(bytes.fromhex(BLOCK1) * 2)
+    assert [h[::-1].tobytes().hex() for h in hashes] == [
+        "00000000839a8e6886ab5951d76f411475428afc90947ee320161bbf18eb6048"
+    ] * 2
 
 
 # -- Core's header rules on real headers, one field changed at a time ---------------------

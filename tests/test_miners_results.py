@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from hashlens.chain.prices import import_prices
 from hashlens.chain.sync import sync_shared_data
 from hashlens.consensus import MAX_TARGET
-from hashlens.economics.daily import import_prices
 from hashlens.miners.flows import treasury_flows
 from hashlens.miners.models import FlowsQuery, ResultsQuery
 from hashlens.miners.results import companies_week, quarterly_results

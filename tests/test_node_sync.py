@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from hashlens.chain.facts import SharedChain
 from hashlens.chain.sync import sync
 from hashlens.consensus import BlockHeader, HeaderRefused, check_header
 from hashlens.consensus.contextual import MAINNET, REGTEST, ChainParams, check_header_run
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from tests.facts import SharedChain
 from tests.replay import ReplayServer, mine_regtest_chain, read_stats_rows
 from tests.test_remote_sync import BLOCKS, periods_chain, run_chain, table
 
@@ -267,3 +267,133 @@ def test_a_node_whose_block_stats_break_consensus_is_refused(
         with pytest.raises(HashlensError, match=rf"height {lied}: {words}"):
             sync(store, srv.rpc_url, periods_only=True, batch_rows=100, fee_blocks=None)
         assert table(store, "SELECT count(*) FROM block_stats") == [(0,)]
+
+
+# -- fork choice on regtest-rule chains: every block proves 2, so the longer branch wins ---------
+def mine_on(raws: list[bytes], k: int, salt: int) -> list[bytes]:
+    """``raws`` and ``k`` more regtest-rule headers mined on top (times 1 s apart; ``salt``
+    makes their merkle roots differ from another branch's)."""
+    import hashlib
+    import struct
+
+    from hashlens.consensus.header import pow_target
+
+    sha = hashlib.sha256
+    target = pow_target(0x207FFFFF, REGTEST.pow_limit)
+    assert target is not None
+    out = list(raws)
+    prev = sha(sha(out[-1]).digest()).digest()
+    t = int.from_bytes(out[-1][68:72], "little")
+    for i in range(k):
+        merkle = sha(f"{salt}:{len(out)}".encode()).digest()
+        nonce = 0
+        while True:
+            raw = struct.pack("<i32s32sIII", 0x20000000, prev, merkle, t + 1 + i, 0x207FFFFF, nonce)
+            digest = sha(sha(raw).digest()).digest()
+            if int.from_bytes(digest, "little") <= target:
+                break
+            nonce += 1
+        out.append(raw)
+        prev = digest
+    return out
+
+
+@pytest.mark.parametrize(("node_len", "node_wins"), [(170, True), (160, False), (150, False)])
+def test_regtest_fork_choice_across_a_retarget_height(
+    new_store: Callable[[], Store], node_len: int, node_wins: bool
+) -> None:
+    """Regtest's rules (Core's chainparams: pow limit 0x207fffff, periods of 144 blocks and no
+    retargeting) make every block prove the same work, 2 hashes (Core's chainwork of regtest's
+    genesis is 0x02). Two branches forking at 139 cross the period boundary at 144: the stored
+    one holds 160 blocks above the fork; the node's 170 wins, 160 (equal work) and 150 lose."""
+    from tests.replay import chain_of
+
+    base = mine_regtest_chain(140)  # heights 0 … 139: the common part
+    stored_branch = mine_on(base, 160, salt=1)
+    node_branch = mine_on(base, node_len, salt=2)
+    chain = chain_of(stored_branch)
+    with ReplayServer(chain) as srv, new_store() as store, new_store() as fresh:
+        sync(store, srv.rpc_url, now=NOW, params=REGTEST, fee_blocks=0)
+        assert store.tip_height() == 299
+        before = table(store, BLOCKS)
+        other = chain_of(node_branch)
+        chain.hashes, chain.headers, chain.tip = other.hashes, other.headers, other.tip
+        node_work, stored_work = 2 * node_len, 2 * 160  # by hand: 2 per block above the fork
+        if node_wins:
+            report = sync(store, srv.rpc_url, now=NOW, params=REGTEST, fee_blocks=0)[0]
+            assert (
+                f"reorganisation: rolled back 160 block(s) above height 139: the node's branch has more work ({node_work:#x} against {stored_work:#x})"
+                in report.notes
+            )
+            sync(fresh, srv.rpc_url, now=NOW, params=REGTEST, fee_blocks=0)
+            assert table(store, BLOCKS) == table(fresh, BLOCKS)
+            assert store.header_hashes(0, 139 + node_len) == other.hashes
+        else:
+            with pytest.raises(HashlensError, match="reorganisation refused") as err:
+                sync(store, srv.rpc_url, now=NOW, params=REGTEST, fee_blocks=0)
+            assert (
+                f"above height 139 (to {139 + node_len}) has work {node_work:#x}, not more than the stored branch's {stored_work:#x} (to 299)"
+                in str(err.value)
+            )
+            assert table(store, BLOCKS) == before
+
+
+# -- header files through the node's bulk path ---------------------------------------------------
+def test_header_files_store_what_a_node_sync_stores(tmp_path: Path, new_store: Callable[[], Store]) -> None:
+    """A raw header file, a `height,header` CSV and a Parquet file of the same regtest-rule chain
+    go through the bulk path (hashed in bulk, checked in runs, written as columns) and store
+    exactly the rows a node sync of that chain stores; a second import adds nothing."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tests.replay import chain_of
+
+    raws = mine_regtest_chain(3000)
+    (tmp_path / "headers.bin").write_bytes(b"".join(raws))
+    (tmp_path / "headers.csv").write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws)))
+    pq.write_table(
+        pa.table({"height": list(range(len(raws))), "header": [r.hex() for r in raws]}), tmp_path / "headers.parquet"
+    )
+    with ReplayServer(chain_of(raws)) as node, new_store() as by_node:
+        sync(by_node, node.rpc_url, now=NOW, params=REGTEST, fee_blocks=0)
+        want = table(by_node, BLOCKS)
+    for name in ("headers.bin", "headers.csv", "headers.parquet"):
+        with new_store() as s:
+            report = sync(s, str(tmp_path / name), now=NOW, params=REGTEST, batch_rows=1000)[0]
+            assert (report.added, report.skipped) == (3000, 0), name
+            assert table(s, BLOCKS) == want, name
+            again = sync(s, str(tmp_path / name), now=NOW, params=REGTEST)[0]
+            assert (again.added, again.skipped) == (0, 3000), name
+
+
+def test_a_refusal_in_a_header_file_names_its_row(tmp_path: Path, new_store: Callable[[], Store]) -> None:
+    """A file's header breaking a rule is refused on one line naming its place in the file, as
+    the header-by-header rules word it; the batches below it are stored whole, nothing of its own."""
+    raws = remine(mine_regtest_chain(400), 250, version=1)
+    f = tmp_path / "headers.bin"
+    f.write_bytes(b"".join(raws))
+    with new_store() as s:
+        with pytest.raises(HeaderRefused, match=rf"{f}: header 251 \(height 250\): .*rule bad-version"):
+            sync(s, str(f), now=NOW, params=REGTEST, batch_rows=100)
+        assert [r[0] for r in table(s, BLOCKS)] == list(range(200))
+    csv_file = tmp_path / "headers.csv"
+    csv_file.write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws)))
+    with new_store() as s, pytest.raises(HeaderRefused, match=rf"{csv_file}: line 252 \(height 250\): .*bad-version"):
+        sync(s, str(csv_file), now=NOW, params=REGTEST)
+
+
+def test_the_header_file_benchmark_runs() -> None:
+    """`benchmarks/bench_headers.py --smoke`: a seconds-long run of the real benchmark."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_headers", "--smoke"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "ratio hashlens / bitcoin-utils:" in proc.stdout and "median" in proc.stdout

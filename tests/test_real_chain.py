@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 from fractions import Fraction
 
-from hashlens.chain.facts import SharedChain
 from hashlens.consensus import (
     MAX_TARGET,
     BlockHeader,
@@ -19,6 +18,7 @@ from hashlens.consensus import (
     timespan_fits_bits,
     timespan_range_for_bits,
 )
+from tests.facts import SharedChain
 
 TWO_HOURS = 2 * 60 * 60
 

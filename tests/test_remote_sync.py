@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from hashlens.chain.facts import SharedChain
 from hashlens.chain.sync import sync
 from hashlens.consensus import BlockHeader, target_to_bits
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from tests.facts import SharedChain
 from tests.replay import ReplayChain, ReplayServer
 
 
@@ -53,6 +53,14 @@ def table(store: Store, sql: str) -> list[tuple[object, ...]]:
 
 
 BLOCKS = "SELECT height, hash, prev_hash, version, merkle_root, time, bits, nonce FROM blocks ORDER BY height"
+
+
+def roll_back(store: Store, fork: int, source: str) -> int:
+    """Abandon every stored header above ``fork`` with its rows, as a won reorganisation to a
+    branch that confirms none of them does."""
+    from hashlens.chain.reorg import abandoned_rows
+
+    return store.drop_branch(abandoned_rows(store, fork, store.headers_above(fork)), source)
 
 
 def test_rpc_periods_only_replays_real_history(shared_chain: SharedChain, new_store: Callable[[], Store]) -> None:
@@ -194,7 +202,7 @@ def test_rollback_forgets_periods_only_a_header_above_proved(
     with ReplayServer(chain) as srv, new_store() as store, new_store() as whole:
         sync(store, srv.rpc_url, periods_only=True, batch_rows=50)
         client = f"bitcoind://127.0.0.1:{srv.port}"  # the name the periods-only rows carry
-        assert store.rollback_above(fork, client) == 436 - 100  # period-start headers 2016 .. 878,976 above it
+        assert roll_back(store, fork, client) == 436 - 100  # period-start headers 2016 .. 878,976 above it
         periods = dict(table(store, "SELECT period, last_block_hash FROM periods"))
         # Periods 101.. were proved only by their first header, above the fork: gone.
         assert sorted(periods) == list(range(101))
@@ -217,7 +225,7 @@ def test_a_periods_only_store_rolled_back_across_retargets_resyncs_from_another_
     fork = 300 * 2016 + 7  # inside period 300; the retargets of periods 301 .. are above it
     with ReplayServer(chain) as srv, new_store() as store, new_store() as whole:
         sync(store, srv.rpc_url, periods_only=True, batch_rows=100)
-        store.rollback_above(fork, "a node on another branch")
+        roll_back(store, fork, "a node on another branch")
         assert max(int(str(p)) for p, _ in table(store, "SELECT period, bits FROM periods")) == 300
         # The rows of the rolled-back periods were written under the RPC node's name; Esplora resyncs them.
         assert sync(store, srv.esplora_url, periods_only=True)[0].added == 436 - 300
@@ -225,3 +233,131 @@ def test_a_periods_only_store_rolled_back_across_retargets_resyncs_from_another_
         assert table(store, BLOCKS) == table(whole, BLOCKS)
         q = "SELECT period, start_height, bits, target_hex, last_block_hash FROM periods ORDER BY period"
         assert table(store, q) == table(whole, q)
+
+
+# -- fork choice: the most work wins (Core's GetBlockProof summed), not the most blocks ---------
+def work_of(bits: int) -> int:
+    """A block's work from its bits, by hand: 2^256 // (target + 1), the target decoded here."""
+    exponent, mantissa = bits >> 24, bits & 0x7FFFFF
+    return (1 << 256) // ((mantissa << (8 * (exponent - 3))) + 1)
+
+
+def with_target_scaled(bits: int, num: int, den: int) -> int:
+    """Bits whose target is about ``num/den`` times the target of ``bits`` (compact encoding
+    keeps three bytes)."""
+    from hashlens.consensus import decode_compact, encode_compact
+
+    return encode_compact(decode_compact(bits)[0] * num // den)
+
+
+def relinked(headers: list[BlockHeader], parent: str, **change: int) -> list[BlockHeader]:
+    """Real headers with one field changed, each then linked to the one before (the first to
+    ``parent``): a competing branch as a node on it would have served it."""
+    import dataclasses
+
+    out = []
+    for hdr in headers:
+        x = dataclasses.replace(hdr, prev_hash=bytes.fromhex(parent)[::-1], **change)
+        out.append(x)
+        parent = x.hash_hex
+    return out
+
+
+@pytest.mark.parametrize(
+    ("case", "stored_blocks", "scale", "node_wins"),
+    [
+        ("the stored branch is longer but lighter: it loses", 6, (2, 1), True),
+        ("the stored branch is shorter but heavier: it stays", 3, (1, 2), False),
+        ("equal work: the branch seen first (the stored one) stays", 4, (1, 1), False),
+    ],
+)
+def test_fork_choice_is_by_work_on_real_headers(
+    data_dir: Path,
+    new_store: Callable[[], Store],
+    case: str,
+    stored_blocks: int,
+    scale: tuple[int, int],
+    node_wins: bool,
+) -> None:
+    """The node serves the real run 961,632-961,637 (period 477's bits 0x1702353d). The store
+    holds 961,632-961,633 from it and, above, a competing branch: the run's own real headers
+    with their bits changed to a target twice (half) as large, relinked; the equal-work case
+    changes their nonce instead (same bits)."""
+    run = stale_run(data_dir)
+    chain = run_chain(data_dir)
+    bits = run[961634].bits
+    assert bits == 0x1702353D
+    with ReplayServer(chain) as srv, new_store() as store, new_store() as fresh:
+        chain.tip = 961633
+        sync(store, srv.rpc_url, start_height=961632, fee_blocks=0)
+        others = [run[h] for h in range(961634, 961634 + stored_blocks)]
+        change = {"bits": with_target_scaled(bits, *scale)} if scale != (1, 1) else {"nonce": 0}
+        branch = relinked(others, run[961633].hash_hex, **change)
+        store.insert_headers([(961634 + i, x, x.hash_hex) for i, x in enumerate(branch)], "another branch", "test")
+        before = table(store, BLOCKS)
+        chain.tip = 961637  # the node's branch: four real blocks above the fork at 961,633
+        node_work = 4 * work_of(bits)
+        stored_work = stored_blocks * work_of(branch[0].bits)
+        assert (node_work > stored_work) is node_wins, case
+        if node_wins:
+            report = sync(store, srv.rpc_url, fee_blocks=0)[0]
+            assert any(
+                f"rolled back {stored_blocks} block(s) above height 961633" in n
+                and f"({node_work:#x} against {stored_work:#x})" in n
+                for n in report.notes
+            ), report.notes
+            sync(fresh, srv.rpc_url, start_height=961632, fee_blocks=0)
+            assert table(store, BLOCKS) == table(fresh, BLOCKS)
+        else:
+            with pytest.raises(HashlensError, match="reorganisation refused") as err:
+                sync(store, srv.rpc_url, fee_blocks=0)
+            assert f"has work {node_work:#x}, not more than the stored branch's {stored_work:#x}" in str(err.value)
+            assert table(store, BLOCKS) == before
+
+
+@pytest.mark.parametrize(
+    ("case", "stored_periods", "scale", "node_wins"),
+    [
+        ("longer but lighter (targets 4x): the stored branch loses", 20, (4, 1), True),
+        ("shorter but heavier (targets 1/4): the stored branch stays", 5, (1, 4), False),
+        ("equal work (nonce changed): the stored branch stays", 10, (1, 1), False),
+    ],
+)
+def test_periods_only_fork_choice_across_retargets(
+    shared_chain: SharedChain,
+    new_store: Callable[[], Store],
+    case: str,
+    stored_periods: int,
+    scale: tuple[int, int],
+    node_wins: bool,
+) -> None:
+    """Periods-only branches cross a retarget at every header: the node serves the real
+    period-start headers (bitcoinj's) up to period 400; the store holds them to period 390 and
+    a competing branch above: real headers of periods 391 … with one field changed."""
+    import dataclasses
+
+    chain = periods_chain(shared_chain)
+    by_height = {cp.height: cp.header for cp in shared_chain.checkpoints}
+    fork = 390 * 2016
+    with ReplayServer(chain) as srv, new_store() as store, new_store() as whole:
+        chain.tip = fork
+        sync(store, srv.rpc_url, periods_only=True, batch_rows=100, fee_blocks=0)
+        competing = []
+        for p in range(391, 391 + stored_periods):
+            real = by_height[p * 2016]
+            if scale == (1, 1):
+                competing.append(dataclasses.replace(real, nonce=real.nonce ^ 1))
+            else:
+                competing.append(dataclasses.replace(real, bits=with_target_scaled(real.bits, *scale)))
+        store.insert_headers([(p * 2016, x, x.hash_hex) for p, x in enumerate(competing, start=391)], "other", "t")
+        before = table(store, BLOCKS)
+        chain.tip = 400 * 2016
+        if node_wins:
+            report = sync(store, srv.rpc_url, periods_only=True, fee_blocks=0)[0]
+            assert any(f"above height {fork}: the node's branch has more work" in n for n in report.notes)
+            sync(whole, srv.rpc_url, periods_only=True, batch_rows=100, fee_blocks=0)
+            assert table(store, BLOCKS) == table(whole, BLOCKS)
+        else:
+            with pytest.raises(HashlensError, match=rf"reorganisation refused.*above height {fork}"):
+                sync(store, srv.rpc_url, periods_only=True, fee_blocks=0)
+            assert table(store, BLOCKS) == before

@@ -21,7 +21,9 @@ from hashlens.consensus import BlockHeader, block_work
 from hashlens.errors import HashlensError
 from hashlens.sources.checkpoints import read_bitcoinj
 from hashlens.store import Store
+from tests.facts import SharedChain
 from tests.pg import Stores
+from tests.replay import ReplayChain, ReplayServer
 
 TABLES = {
     "blocks": "SELECT * FROM blocks ORDER BY height",
@@ -145,7 +147,7 @@ def run_cli_fails(db: Path | str, *args: str) -> str:
     before = snapshot(db)
     proc = hashlens("--db", str(db), "sync", *args)
     _out, err = proc.communicate(timeout=120)
-    assert proc.returncode != 0
+    assert proc.returncode == 2, err  # bad input: one line, exit 2
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
     assert snapshot(db) == before
     return err
@@ -172,17 +174,37 @@ def test_wrong_prev_hash(store_copy: str, data_dir: Path, tmp_path: Path) -> Non
     assert "height 961633" in err and "prev hash" in err
 
 
-def test_bits_breaking_the_retarget_rule(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
-    # The real header of block 2016 (difficulty 1) offered as the first block of period 480.
-    cp = (data_dir / "chain/bitcoinj-mainnet-checkpoints.txt").read_text().splitlines()[3]
+def block_2016_header(data_dir: Path) -> bytes:
+    """The real header of block 2016 (difficulty 1), from the bitcoinj checkpoints."""
     import base64
 
+    cp = (data_dir / "chain/bitcoinj-mainnet-checkpoints.txt").read_text().splitlines()[3]
     raw = base64.b64decode(cp)[16:]
     assert BlockHeader.parse(raw).check_proof_of_work()
+    return raw
+
+
+def test_bits_breaking_the_retarget_rule(stores: Stores, data_dir: Path, tmp_path: Path) -> None:
+    # A store knowing only the stale blocks' periods (474-479) and no block of 2009: the real
+    # header of block 2016 (difficulty 1) offered as the first block of period 480.
+    db = stores.new("retarget")
+    with Store(db) as s:
+        sync(s, str(data_dir / "chain/stale-blocks-head-2026.csv"))
+    f = tmp_path / "h.csv"
+    f.write_text(f"height,header\n967680,{block_2016_header(data_dir).hex()}\n")
+    err = run_cli_fails(db, str(f))
+    assert "height 967680" in err and "more than 4x" in err
+
+
+def test_a_real_header_at_a_wrong_height_is_refused(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
+    # On the shared chain's store the same header is stored at 2016 (bitcoinj's checkpoint), and
+    # the parent it names is Electrum's last block of period 0 (2015): it is block 2016.
+    raw = block_2016_header(data_dir)
+    assert BlockHeader.parse(raw).prev_hash_hex == electrum_last_hashes(data_dir)[0]
     f = tmp_path / "h.csv"
     f.write_text(f"height,header\n967680,{raw.hex()}\n")
     err = run_cli_fails(store_copy, str(f))
-    assert "height 967680" in err and "more than 4x" in err
+    assert f"height 967680): block {BlockHeader.parse(raw).hash_hex} is stored at height 2016" in err
 
 
 def test_stored_bits_that_break_the_exact_rule_are_named(store_copy: str) -> None:
@@ -381,32 +403,81 @@ def checkable_retargets(timed: set[int], n_periods: int) -> set[int]:
     return {p * 2016 for p in range(1, n_periods) if p * 2016 - 2016 in timed and p * 2016 - 1 in timed}
 
 
-def test_rollback_above_clears_stats_and_period_hashes(store_copy: str, full_store: str, data_dir: Path) -> None:
-    fork = 920_000  # inside the block-stats window 909,458 - 934,575
-    stats = blockstats_rows(data_dir)
-    headers = {cp.height for cp in read_bitcoinj(data_dir / "chain/bitcoinj-mainnet-checkpoints.txt")}
-    blocks = set(stats) | headers
-    electrum = electrum_last_hashes(data_dir)
-    with Store(store_copy) as s:
-        periods_before = s.counts()["periods"]
-        dropped = s.rollback_above(fork, "test reorg")
-        assert dropped == len({h for h in blocks if h > fork})
-        counts = s.counts()
-        assert counts["blocks"] == len({h for h in blocks if h <= fork})
-        assert counts["block_stats"] == len([h for h in stats if h <= fork])
-        assert s._scalar("SELECT max(height) FROM block_stats") == fork
-        last = dict(s._rows("SELECT period, last_block_hash FROM periods WHERE last_block_hash IS NOT NULL"))
-        assert last == {i: x for i, x in enumerate(electrum) if 2016 * i + 2015 <= fork}
-        # Every period starting above the fork goes, whichever file proved it: its bits were the
-        # abandoned branch's (Electrum's periods up to the fork stay; none starts exactly at it).
-        assert counts["periods"] == len([i for i in range(len(electrum)) if 2016 * i <= fork]) < periods_before
-        assert s._rows("SELECT rows, note FROM sync_log WHERE kind = 'reorg'") == [
-            (dropped, f"rolled back to height {fork}")
-        ]
-        assert s.block_hash(fork) == stats[fork][0]
-        # Syncing the same files again restores exactly what was rolled back.
-        sync(s, str(data_dir / "chain"))
-    assert snapshot(store_copy) == snapshot(full_store)
+def every_table(s: Store) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table of the store (whatever tables it has), in a fixed order."""
+    names = [
+        str(t)
+        for (t,) in s._rows(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_type = 'BASE TABLE' AND table_schema IN ('main', 'public')"
+        )
+    ]
+    return {t: sorted(s._rows(f"SELECT * FROM {t}"), key=repr) for t in names if t != "store_version"}
+
+
+@pytest.mark.parametrize("mode", ["headers", "periods"])
+def test_a_reorganisation_changes_no_row_outside_the_replaced_blocks(
+    store_copy: str, data_dir: Path, shared_chain: SharedChain, mode: str
+) -> None:
+    """On the shared chain's store, a competing branch is stored above a fork; a node on the
+    real chain then offers less work (lost: every table unchanged), then more (won: only the
+    replaced blocks' rows differ, and the log gains its two rows). ``headers``: the real run
+    961,632-961,637 against three relinked copies of its headers (nonce changed) above
+    961,633; the stale-inferred periods 478 and 479 lie above the node's tip. ``periods``:
+    the real period-start headers of periods 431-436 against the same headers with 4x easier
+    targets, inside Electrum's periods, the block stats' rows and the stale-inferred periods,
+    all above the fork."""
+    import dataclasses
+
+    from tests.test_remote_sync import periods_chain, relinked, stale_run, with_target_scaled
+
+    known = periods_chain(shared_chain)
+    run = stale_run(data_dir)
+    chain = ReplayChain(
+        hashes={**known.hashes, **{h: x.hash_hex for h, x in run.items()}},
+        headers={**known.headers, **{x.hash_hex: x.serialize() for x in run.values()}},
+        tip=961633,
+    )
+    with ReplayServer(chain) as node, Store(store_copy) as s:
+        if mode == "headers":
+            sync(s, node.rpc_url, start_height=961632, fee_blocks=0)
+            fork, replaced, lost_tip, won_tip = 961633, range(961634, 961637), 961635, 961637
+            branch = relinked([run[h] for h in replaced], run[961633].hash_hex, nonce=0)
+        else:
+            by_height = {cp.height: cp.header for cp in shared_chain.checkpoints}
+            fork, replaced = 430 * 2016, range(431 * 2016, 437 * 2016, 2016)
+            lost_tip, won_tip = 431 * 2016 + 5, 436 * 2016
+            branch = [
+                dataclasses.replace(by_height[h], bits=with_target_scaled(by_height[h].bits, 4, 1)) for h in replaced
+            ]
+        s.insert_headers([(h, x, x.hash_hex) for h, x in zip(replaced, branch, strict=True)], "another branch", "t")
+        before = every_table(s)
+        assert len(before["periods"]) == 480 and before["block_stats"]  # Electrum's, the stale-inferred, per-block
+        kw = {"periods_only": mode == "periods", "fee_blocks": 0}
+
+        chain.tip = lost_tip
+        with pytest.raises(HashlensError, match=f"reorganisation refused.*above height {fork}"):
+            sync(s, node.rpc_url, **kw)  # type: ignore[arg-type]
+        assert every_table(s) == before
+
+        chain.tip = won_tip
+        report = sync(s, node.rpc_url, **kw)[0]  # type: ignore[arg-type]
+        assert any(f"rolled back {len(replaced)} block(s) above height {fork}" in n for n in report.notes)
+        after = every_table(s)
+        new_heights = set(range(fork + 1, won_tip + 1)) if mode == "headers" else set(replaced)
+        for name, rows in before.items():
+            if name == "blocks":
+                # Rows at other heights are the same rows; at the replaced heights, the node's blocks.
+                keep = lambda rs: [r for r in rs if r[0] not in set(replaced) | new_heights]  # noqa: E731
+                assert keep(after["blocks"]) == keep(rows)
+                got = {int(r[0]): bytes(r[1]).hex() for r in after["blocks"] if r[0] in new_heights}
+                assert got == {h: chain.hashes[h] for h in new_heights}
+            elif name == "sync_log":
+                assert [r for r in after[name] if r not in rows] and all(r in after[name] for r in rows)
+                assert len(after[name]) == len(rows) + 2  # the roll-back and the node's headers
+            else:
+                assert after[name] == rows, name
+        print(f"\n{mode}: a won reorganisation at {fork} changed {len(new_heights)} block rows and nothing else")
 
 
 def test_boundary_times_make_more_retargets_checkable(store_copy: str, data_dir: Path) -> None:
@@ -476,7 +547,7 @@ def test_verified_headers_import(store_copy: str, data_dir: Path, tmp_path: Path
 
 def test_contextual_check_is_pure(data_dir: Path) -> None:
     """The header rules need only four lookups: a plain object, no store."""
-    from hashlens.consensus.contextual import contextual_check_header
+    from hashlens.consensus.contextual import check_header
 
     st = {h: BlockHeader.parse(raw) for h, raw in stale_headers(data_dir).items()}
 
@@ -498,12 +569,12 @@ def test_contextual_check_is_pure(data_dir: Path) -> None:
 
     a, b = st[961632], st[961633]
     ctx = Known({961632: a.hash_hex}, a.bits)
-    assert contextual_check_header(ctx, 961633, b, "here") == b.hash_hex
+    assert check_header(ctx, 961633, b, "here").hash == b.hash_hex
     with pytest.raises(HashlensError, match=r"here \(height 961633\): prev hash"):
-        contextual_check_header(Known({961632: b.hash_hex}, a.bits), 961633, b, "here")
+        check_header(Known({961632: b.hash_hex}, a.bits), 961633, b, "here")
     # A context whose period bits differ: proof of work passes (own bits), the period rule does not.
     with pytest.raises(HashlensError, match=f"bits 0x{b.bits:08x} but period {961633 // 2016} has bits"):
-        contextual_check_header(Known({961632: a.hash_hex}, b.bits + 1), 961633, b, "here")
+        check_header(Known({961632: a.hash_hex}, b.bits + 1), 961633, b, "here")
 
 
 # -- Core's rules through sync; bounds; environment failures ----------------------------------
@@ -520,6 +591,128 @@ def test_absurd_height_column_is_one_error(store_copy: str, data_dir: Path, tmp_
     f.write_text(f"height,header\n{10**15},{raw.hex()}\n")
     err = run_cli_fails(store_copy, str(f))
     assert f"height {10**15} is above" in err
+    # Past any 64-bit integer, in a height column or as --start-height (the fuzzer's cases).
+    f.write_text(f"height,header\n{10**30},{raw.hex()}\n")
+    assert f"line 2: height {10**30} is above 2147483647" in run_cli_fails(store_copy, str(f))
+    one = tmp_path / "one.bin"
+    one.write_bytes(raw)
+    assert f"--start-height {2**70} is above 2147483647" in run_cli_fails(
+        store_copy, str(one), "--start-height", str(2**70)
+    )
+
+
+def verified_row(data_dir: Path, height: int) -> dict[str, str]:
+    import csv
+
+    with open(data_dir / "chain-extra/verified-mainnet-headers-2025-2026.csv", newline="") as fh:
+        return next(r for r in csv.DictReader(fh) if int(r["height"]) == height)
+
+
+def test_one_block_is_never_stored_at_two_heights(
+    stores: Stores, full_store: str, data_dir: Path, tmp_path: Path
+) -> None:
+    """The review's reproducer: a `height,header` CSV naming real block 944,183 at 944,190."""
+    row = verified_row(data_dir, 944183)
+    wrong = tmp_path / "wrong.csv"
+    wrong.write_text(f"height,header\n944190,{row['header_hex']}\n")
+    verified = data_dir / "chain-extra/verified-mainnet-headers-2025-2026.csv"
+    # The store as hashlens fills it (the shared chain, its extras): the block is at 944,183.
+    filled = stores.clone(full_store)
+    with Store(filled) as s:
+        sync(s, str(data_dir / "chain-extra"))
+        assert s.block_hash(944183) == row["hash"]
+    err = run_cli_fails(filled, str(wrong))
+    assert f"(height 944190): block {row['hash']} is stored at height 944183; a block has one height" in err
+    # The other order, on the chain folder's store alone: nothing there places 944,183 (no
+    # parent, child or time of 2026-04 is stored), so the file's height stands alone and is
+    # noted; the checkpoint file's own placement at 944,183 is then refused, never stored twice.
+    alone = stores.clone(full_store)
+    with Store(alone) as s:
+        report = sync(s, str(wrong))[0]
+        assert report.added == 1 and any("1 header(s) placed by the file's heights alone" in n for n in report.notes)
+    err = run_cli_fails(alone, str(verified))
+    assert f"(height 944183): block {row['hash']} is stored at height 944190" in err
+    with Store(alone, read_only=True) as s:
+        assert s._rows("SELECT height FROM blocks WHERE hash = ?", [bytes.fromhex(row["hash"])]) == [(944190,)]
+
+
+def test_a_height_far_above_the_stored_times_is_refused(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
+    """Block 944,183 claimed at height 2^31 - 1: the shared chain's block stats give the median
+    time past at 934,576; by the header's own time the chain can be at most this much higher
+    (the median rises at least 1 s every 6 blocks), computed here from the file."""
+    import gzip
+
+    row = verified_row(data_dir, 944183)
+    with gzip.open(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", "rt") as fh:
+        import csv as _csv
+
+        times = {int(r["height"]): int(r["time"]) for r in _csv.DictReader(fh) if int(r["height"]) >= 934565}
+    mtp = sorted(times[h] for h in range(934565, 934576))[5]  # median of the 11 blocks below 934,576
+    ceiling = 934576 + 6 * (int(row["time"]) - 1 - mtp) + 5
+    assert 944183 < ceiling < 2**31 - 1
+    f = tmp_path / "far.csv"
+    f.write_text(f"height,header\n{2**31 - 1},{row['header_hex']}\n")
+    err = run_cli_fails(store_copy, str(f))
+    assert f"(height {2**31 - 1}): a header with time {row['time']} can be at most block {ceiling}" in err
+
+
+def test_a_header_placed_alone_far_up_does_not_block_node_syncs(
+    data_dir: Path, tmp_path: Path, new_store: Callable[[], Store]
+) -> None:
+    """On a store without block times nothing bounds a lone header's height: block 944,183
+    at 2^31 - 1 is stored as the file says. It links to nothing, so it is no branch: node syncs
+    below it go on (it used to refuse every later sync as a reorganisation with less work)."""
+    from tests.test_remote_sync import run_chain
+
+    row = verified_row(data_dir, 944183)
+    f = tmp_path / "far.csv"
+    f.write_text(f"height,header\n{2**31 - 1},{row['header_hex']}\n")
+    chain = run_chain(data_dir)
+    with new_store() as s, ReplayServer(chain) as node:
+        # The stale blocks' periods (to 479, height 967,679) as the store knows them: above a
+        # fork they made a branch reaching 2^31 - 1 weigh thousands of blocks.
+        sync(s, str(data_dir / "chain/stale-blocks-head-2026.csv"))
+        assert sync(s, str(f))[0].added == 1
+        chain.tip = 961637
+        assert sync(s, node.rpc_url, start_height=961632, fee_blocks=0)[0].added == 6
+        chain.tip = 961639
+        assert sync(s, node.rpc_url, fee_blocks=0)[0].added == 2
+        assert s.header_hashes(961632, 961639) == {h: chain.hashes[h] for h in range(961632, 961640)}
+
+
+def test_links_place_a_header(data_dir: Path, tmp_path: Path, new_store: Callable[[], Store]) -> None:
+    """A stored parent or child fixes a header's height; a file naming one height twice is refused."""
+    st = stale_headers(data_dir)
+    with new_store() as s:
+        one = tmp_path / "one.csv"
+        one.write_text(f"height,header\n961633,{st[961633].hex()}\n")
+        sync(s, str(one))
+        child = tmp_path / "child.csv"  # 961,632's header, which 961,633 (stored) names as parent
+        child.write_text(f"height,header\n961630,{st[961632].hex()}\n")
+        with pytest.raises(
+            HashlensError,
+            match="the stored block at height 961633 names it as parent, so it is block 961632, not 961630",
+        ):
+            sync(s, str(child))
+        parent = tmp_path / "parent.csv"  # 961,634's header, whose parent 961,633 is stored
+        parent.write_text(f"height,header\n961640,{st[961634].hex()}\n")
+        with pytest.raises(
+            HashlensError, match=r"its parent .* is stored as block 961633, so it is block 961634, not 961640"
+        ):
+            sync(s, str(parent))
+        twice = tmp_path / "twice.csv"
+        twice.write_text(f"height,header\n961636,{st[961636].hex()}\n961636,{st[961637].hex()}\n")
+        with pytest.raises(
+            HashlensError, match=r"line 3 \(height 961636\): a second header for this height \(the first: .*line 2\)"
+        ):
+            sync(s, str(twice))
+        inside = tmp_path / "inside.csv"  # within one file: 961,635 names 961,634, given at 961,620
+        inside.write_text(f"height,header\n961620,{st[961634].hex()}\n961635,{st[961635].hex()}\n")
+        with pytest.raises(
+            HashlensError, match=r"its parent .* is at height 961620 .*so it is block 961621, not 961635"
+        ):
+            sync(s, str(inside))
+        assert s.counts()["blocks"] == 1
 
 
 def test_time_too_new_against_the_sync_clock(data_dir: Path, new_store: Callable[[], Store]) -> None:
@@ -700,3 +893,87 @@ def test_block_stats_beyond_what_a_block_holds_are_one_line(
     _out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and err.count("\n") == 1, err
     assert f"height 1: {column} {int(value):,} is outside 0 … " in err and str(f) in err
+
+
+# -- the 2026 folder: per-block times of February-March 2026, headers of September 2026 ----------
+def compact_truncated(target: int) -> int:
+    """A target as compact encoding keeps it, by hand: its three most significant bytes (one
+    byte fewer where the third would read as a sign)."""
+    size = (target.bit_length() + 7) // 8
+    shift = 8 * max(size - 3, 0)
+    if (target >> shift) & 0x800000:
+        shift += 8
+    return (target >> shift) << shift
+
+
+def test_chain_2026_joins_the_automatic_fill(store_copy: str, data_dir: Path) -> None:
+    """`sync_shared_data` reads chain/, chain-extra/ and chain-2026/: every block time of the
+    file is stored (as the file gives it), so the storm week's periods (935,424 and 937,440)
+    have per-block times; the retargets at 937,440, 939,456 and 941,472 recompute, by hand here,
+    from these times to Electrum's targets; the four September headers are stored."""
+    import csv
+    import json
+
+    from hashlens.chain.sync import sync_shared_data
+    from hashlens.sources.detect import BLOCK_TIMES, VERIFIED_HEADERS, detect_format
+
+    folder = data_dir / "chain-2026"
+    times_file = folder / "block-times-934576-942199.csv"
+    headers_file = folder / "mainnet-headers-2026-09.csv"
+    assert detect_format(times_file) == BLOCK_TIMES and detect_format(headers_file) == VERIFIED_HEADERS
+    with open(times_file, newline="") as fh:
+        file_times = {int(r["height"]): int(r["time"]) for r in csv.DictReader(fh)}
+    assert len(file_times) == 7624 and min(file_times) == 934576 and max(file_times) == 942199
+    electrum = json.loads((data_dir / "chain/electrum-mainnet-checkpoints.json").read_text())
+    target_of = lambda p: int(electrum[p - 1][1])  # noqa: E731  (entry p-1 holds period p's target)
+    for start in (937440, 939456, 941472):
+        span = file_times[start - 1] - file_times[start - 2016]
+        span = min(max(span, 1209600 // 4), 1209600 * 4)
+        want = compact_truncated(target_of(start // 2016 - 1) * span // 1209600)
+        assert want == target_of(start // 2016), start
+    with open(headers_file, newline="") as fh:
+        september = {int(r["height"]): r["hash"] for r in csv.DictReader(fh)}
+    with Store(store_copy) as s:
+        reports = sync_shared_data(s, data_dir)
+        kinds = [r.kind for r in reports]
+        assert kinds.index("period-boundary-times-csv") < kinds.index(BLOCK_TIMES)
+        stored = s.times_at(file_times)
+        assert stored == file_times
+        for start in (935424, 937440):  # the storm week's two periods, block by block
+            assert all(stored[h] is not None for h in range(start, start + 2016))
+        for start in (937440, 939456, 941472):
+            assert s.period_bits(start // 2016) is not None
+            assert decode_bits(s.period_bits(start // 2016)) == target_of(start // 2016)
+        assert verify_retargets(s) >= 3
+        assert s.header_hashes(965004, 967571) == september
+        again = sync(s, str(folder))
+        assert sum(r.added for r in again) == 0
+
+
+def decode_bits(bits: int | None) -> int:
+    assert bits is not None
+    return (bits & 0x7FFFFF) << (8 * ((bits >> 24) - 3))
+
+
+def test_block_times_are_checked_before_anything_is_stored(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
+    """A time at or below the median of the 11 before it (consensus refuses such a block), or one
+    differing from the boundary-times file's, refuses the file whole on one line."""
+    lines = (data_dir / "chain-2026/block-times-934576-942199.csv").read_text().splitlines()
+    times = {int(h): int(t) for h, t in (line.split(",") for line in lines[1:])}
+    with Store(store_copy) as s:
+        sync(s, str(data_dir / "chain-extra"))
+    # Height 936,000 (line 1,426): its time set to the median of the 11 blocks below it.
+    h = 936000
+    mtp = sorted(times[x] for x in range(h - 11, h))[5]
+    i = lines.index(f"{h},{times[h]}")
+    bad = tmp_path / "too-old.csv"
+    bad.write_text("\n".join([*lines[:i], f"{h},{mtp}", *lines[i + 1 :]]) + "\n")
+    err = run_cli_fails(store_copy, str(bad))
+    assert f"line {i + 1} (height {h}): time {mtp} is not above {mtp}" in err and "time-too-old" in err
+    # 937,440 starts a period: the boundary-times file has its time.
+    h = 937440
+    i = lines.index(f"{h},{times[h]}")
+    other = tmp_path / "other.csv"
+    other.write_text("\n".join([*lines[:i], f"{h},{times[h] + 1}", *lines[i + 1 :]]) + "\n")
+    err = run_cli_fails(store_copy, str(other))
+    assert f"(height {h}): time {times[h] + 1} but the store has {times[h]}" in err

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from hashlens.chain.clock import IMPLIED, STORED, ChainClock, retarget_timespan_s
+from hashlens.chain.prices import import_prices
 from hashlens.chain.sync import sync, sync_shared_data
 from hashlens.consensus import MAX_TARGET, bits_to_target
-from hashlens.economics.daily import import_prices
 from hashlens.miners.storeio import ensure_sample
 from hashlens.sources.prices import read_prices
 from hashlens.store import Store

@@ -151,7 +151,7 @@ class Follower:
         return True
 
     def _poll_prices(self, st: SourceState) -> bool:
-        from hashlens.economics.daily import import_prices
+        from hashlens.chain.prices import store_prices
         from hashlens.sources.price_apis import KrakenOHLC, open_price_source, screen_prices
 
         assert self.prices_url is not None
@@ -176,8 +176,8 @@ class Follower:
                 f"{px:,.2f} against {med:,.2f}; not stored"
             )
         with self.writing() as store:
-            result = import_prices(store, points, st.source)
-        st.rows_added += int(result.get("stored", 0) or 0)
+            result = store_prices(store, points, st.source)
+        st.rows_added += result.new + result.replaced
         st.last_change = time.time()
         return True
 

@@ -47,20 +47,19 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field, field_validator
 
+from hashlens.chain.reorg import abandoned_rows, branch_work, losing_branch
 from hashlens.consensus import (
     DIFFICULTY_ADJUSTMENT_INTERVAL,
     POW_LIMIT_BITS,
     BlockHeader,
-    bits_to_target,
     block_subsidy_sat,
-    block_work,
     calculate_next_work_required,
     check_header,
     difficulty_from_bits,
@@ -404,7 +403,8 @@ class _ChainRun:
             raise HashlensError(f"{refuse} (no agreement within {MAX_REORG_DEPTH} blocks of its tip); nothing stored")
         # The branch must prove itself before anything is rolled back: every header rebuilt
         # from its fields hashes to its id, meets its own target and links to the one below.
-        source_work, below = 0, stored[fork]
+        fresh_bits: dict[int, int] = {}
+        below = stored[fork]
         for x in range(fork + 1, tip + 1):
             r = self.record_at(x, tip)
             hdr = None if r is None else r.header()
@@ -414,22 +414,30 @@ class _ChainRun:
                 raise HashlensError(
                     f"{refuse} (its block {x} fails proof of work or does not link to {below}); nothing stored"
                 )
-            source_work += block_work(bits_to_target(hdr.bits))
+            fresh_bits[x] = hdr.bits
             below = hdr.hash_hex
+        # Fork choice is the sync's (chain.reorg: Core's work summed from each block's target).
         facts = self.store.period_facts()
+
+        def period_bits(p: int) -> int | None:
+            f = facts.get(p)
+            return None if f is None else f.bits
+
         top = self.store.tip_height() or fork
-        stored_work = sum(
-            block_work(bits_to_target(facts[x // N].bits)) for x in range(fork + 1, top + 1) if x // N in facts
-        )
+        losing = losing_branch(self.store, fork, top)
+        stored_work = branch_work(fork + 1, top, {x.height: x.bits for x in losing}, period_bits)
+        source_work = branch_work(fork + 1, tip, fresh_bits, period_bits)
         if source_work <= stored_work:
             raise HashlensError(
                 f"{refuse}: its branch above {fork} has work {source_work:#x}, not more than the stored "
                 f"{stored_work:#x}; the store keeps the branch with the most work"
             )
-        dropped = self.store.rollback_above(fork, self.name)
+        rows = abandoned_rows(self.store, fork, losing)
+        hashed = tuple(sorted(x for x in stored if x > fork and x not in rows.heights))
+        dropped = self.store.drop_branch(replace(rows, hashed=hashed), self.name)
         self.refill_from = fork + 1
         self.notes.append(
-            f"reorganisation: rolled back {dropped} block row(s) above height {fork}; the source's branch "
+            f"reorganisation: removed {dropped} block row(s) of the replaced branch above height {fork}; the source's branch "
             f"has more work ({source_work:#x} against {stored_work:#x})"
         )
 
@@ -908,7 +916,7 @@ def fetch_prices(store: Store, url: str, currency: str = "USD", now: int | None 
     return PriceNews(url, cur, points, notes)
 
 
-def store_prices(store: Store, news: PriceNews) -> PriceUpdateResult:
+def store_price_news(store: Store, news: PriceNews) -> PriceUpdateResult:
     """Store screened new days in one transaction (a stored price is never overwritten)."""
     pts = news.points
     if pts:
@@ -924,8 +932,8 @@ def store_prices(store: Store, news: PriceNews) -> PriceUpdateResult:
 
 
 def update_prices(store: Store, url: str, currency: str = "USD", now: int | None = None) -> PriceUpdateResult:
-    """:func:`fetch_prices` then :func:`store_prices` (the follower's price poll)."""
-    return store_prices(store, fetch_prices(store, url, currency, now))
+    """:func:`fetch_prices` then :func:`store_price_news` (the follower's price poll)."""
+    return store_price_news(store, fetch_prices(store, url, currency, now))
 
 
 def update(
@@ -943,7 +951,7 @@ def update(
         chain = update_chain(
             store, request.chain, progress, request.recent_blocks, request.batch_blocks, now, on_extras
         )
-    prices = None if news is None else store_prices(store, news)
+    prices = None if news is None else store_price_news(store, news)
     return UpdateResult(store=str(store.path), chain=None if chain is None else chain.result, prices=prices)
 
 
@@ -963,7 +971,7 @@ __all__ = [
     "UpdateRequest",
     "UpdateResult",
     "fetch_prices",
-    "store_prices",
+    "store_price_news",
     "update",
     "update_chain",
     "update_prices",

@@ -53,7 +53,8 @@ def prices_import(
 ) -> None:
     """Import a daily price series; bad rows, (unless allowed) gaps and (unless --replace)
     prices that differ from stored ones are refused."""
-    from hashlens.economics.daily import price_points, store_prices
+    from hashlens.chain.prices import store_prices
+    from hashlens.economics.daily import price_points
     from hashlens.economics.models import PricesImport
     from hashlens.sources.prices import read_prices
 
@@ -91,7 +92,8 @@ def prices_sync(
 ) -> None:
     """Fetch daily prices from a public price API; gaps, outliers and changes to stored prices
     are refused unless allowed."""
-    from hashlens.economics.daily import PricesFetched, store_prices
+    from hashlens.chain.prices import store_prices
+    from hashlens.economics.daily import PricesFetched
     from hashlens.sources.price_apis import KrakenOHLC, open_price_source, screen_prices
 
     client = open_price_source(source, currency, interval)

@@ -81,9 +81,9 @@ def ready_store(quiet: bool, prices: bool = True, miners: bool = False, write: b
 
 
 def _fill(store: Store, quiet: bool, prices: bool, miners: bool) -> None:
+    from hashlens.chain.prices import import_prices
     from hashlens.chain.sync import sync, sync_shared_data
     from hashlens.cli.progress import RichProgress
-    from hashlens.economics.daily import import_prices
     from hashlens.sources.datadir import find_data_dir
     from hashlens.sources.prices import read_prices
 

@@ -7,8 +7,10 @@ and ``GetBlockProof`` (``src/chain.cpp``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from fractions import Fraction
+
+import numpy as np
 
 from hashlens.consensus.params import POW_LIMIT, POW_LIMIT_BITS
 from hashlens.errors import HashlensError
@@ -114,27 +116,58 @@ def difficulty_exact(bits: int) -> Fraction:
     return Fraction(MAX_TARGET, bits_to_target(bits))
 
 
-def difficulty_from_target(target: int) -> float:
-    """Difficulty of an arbitrary target (not necessarily compact-representable) [-]."""
-    if target <= 0:
-        raise HashlensError("target must be positive")
-    return MAX_TARGET / target
-
-
 def block_work(target: int) -> int:
-    """Expected hashes to find a block at this target: floor(2**256 / (target + 1)).
+    """Work a block at this target proves: the expected number of hashes to find it [hashes].
 
-    Core's ``GetBlockProof`` computes the same number as ``~target / (target + 1) + 1``
-    because 2**256 itself does not fit 256 bits. [hashes]
+    .. math:: w = \\left\\lfloor \\frac{2^{256}}{T + 1} \\right\\rfloor
+
+    Written as Core's ``GetBlockProof`` (``src/chain.cpp``) writes it, ``~T / (T + 1) + 1``,
+    because 2**256 itself does not fit Core's 256-bit integer; the two are equal for every
+    target 0 < T < 2**256. Takes a decoded *target*, never compact bits (see
+    :func:`block_proof`). 0 for a target that is not positive.
     """
     if target <= 0:
         return 0
-    return (1 << 256) // (target + 1)
+    return ((~target & _MASK256) // (target + 1)) + 1
 
 
-def chainwork(bits_seq: Iterable[int], start: int = 0) -> Iterator[int]:
-    """Running total of block work for consecutive headers' bits [hashes]."""
-    total = start
-    for bits in bits_seq:
-        total += block_work(bits_to_target(bits))
-        yield total
+def block_proof(bits: int) -> int:
+    """Core's ``GetBlockProof`` of a header: the work its compact ``bits`` prove [hashes].
+
+    The bits are decoded as ``SetCompact`` decodes them; a negative, overflowing or zero target
+    proves nothing (0), as in Core. Every fork choice in hashlens sums this per block.
+    """
+    target, negative, overflow = decode_compact(bits)
+    if negative or overflow or target == 0:
+        return 0
+    return block_work(target)
+
+
+def chain_work(bits: Iterable[int] | np.ndarray, counts: Iterable[int] | np.ndarray | None = None) -> int:
+    """Exact work of a branch: the sum of :func:`block_proof` over its blocks [hashes].
+
+    .. math:: W = \\sum_i n_i \\, \\mathrm{GetBlockProof}(\\mathrm{bits}_i)
+
+    Parameters
+    ----------
+    bits : compact nBits of each block, or of each group of blocks sharing them.
+    counts : how many blocks carry ``bits[i]`` (a period's blocks share their bits); one each
+        if None.
+
+    The sum is over Python integers, so it is exact however long the branch (Core keeps
+    ``nChainWork`` as a 256-bit integer). Equal bits are grouped first: a branch of 900,000
+    headers costs one ``block_proof`` per distinct bits value.
+    """
+    b = np.asarray(bits if isinstance(bits, np.ndarray) else list(bits), dtype=np.int64).ravel()
+    if counts is None:
+        c = np.ones(b.size, dtype=np.int64)
+    else:
+        c = np.asarray(counts if isinstance(counts, np.ndarray) else list(counts), dtype=np.int64).ravel()
+    if b.size != c.size:
+        raise ValueError(f"{b.size} bits values but {c.size} counts")
+    if (c < 0).any():
+        raise ValueError("a count of blocks is negative")
+    values, inverse = np.unique(b, return_inverse=True)
+    per_value = np.zeros(values.size, dtype=np.int64)
+    np.add.at(per_value, inverse, c)
+    return sum(int(n) * block_proof(int(v)) for v, n in zip(values.tolist(), per_value.tolist(), strict=True))

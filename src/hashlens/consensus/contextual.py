@@ -34,6 +34,7 @@ Pure: the context is any object with the four lookups of :class:`ChainContext`; 
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from dataclasses import dataclass
 from typing import Protocol
@@ -70,7 +71,6 @@ MEDIAN_TIME_SPAN = 11
 BIP34_HEIGHT = 227_931
 BIP66_HEIGHT = 363_725
 BIP65_HEIGHT = 388_381
-VERSION_FLOORS = ((BIP65_HEIGHT, 4, "BIP65"), (BIP66_HEIGHT, 3, "BIP66"), (BIP34_HEIGHT, 2, "BIP34"))
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ class HeaderRefused(HashlensError):
 
     def __init__(self, where: str, height: int, block_hash: str, rule: str, detail: str) -> None:
         super().__init__(f"{where} (height {height}): {detail} (block {block_hash}, rule {rule})")
-        self.height, self.block_hash, self.rule = height, block_hash, rule
+        self.height, self.block_hash, self.rule, self.detail = height, block_hash, rule, detail
 
 
 @dataclass(frozen=True)
@@ -409,13 +409,6 @@ def check_header(
     return HeaderCheck(block_hash[::-1].hex(), tuple(unchecked))
 
 
-def contextual_check_header(
-    ctx: ChainContext, height: int, hdr: BlockHeader, where: str, now: int | None = None
-) -> str:
-    """:func:`check_header`, returning only the header's hash (display hex)."""
-    return check_header(ctx, height, hdr, where, now).hash
-
-
 # -- a run of consecutive headers at once ------------------------------------------------------
 @dataclass(frozen=True)
 class RunCheck:
@@ -435,31 +428,75 @@ class RunCheck:
         return self.hash_bytes[32 * i : 32 * i + 32].hex()
 
 
-class _RunContext:
-    """``ctx`` below a run, the run's own arrays at its heights (what Core's block index holds
-    once the headers before a header are accepted)."""
+class Overlay:
+    """Headers accepted above a context and not stored yet, answered before ``base``: what
+    Core's block index holds once the headers before a header are accepted.
 
-    def __init__(self, ctx: ChainContext, height0: int, headers: np.ndarray, hash_bytes: bytes) -> None:
-        self.ctx, self.height0, self.headers, self.hash_bytes = ctx, height0, headers, hash_bytes
+    The headers are kept as runs of consecutive heights (their hashes, times and bits as
+    arrays, not an object per header), so a run of 100,000 headers costs a few array slices.
+    ``keep``: answer only for the highest ``keep`` heights accepted so far (a sync needs the
+    2016 blocks a retarget looks back and the 11 of the median time past); lower heights fall
+    through to ``base``. Implements :class:`ChainContext`.
+    """
 
-    def _index(self, height: int) -> int | None:
-        i = height - self.height0
-        return i if 0 <= i < len(self.headers) else None
+    def __init__(self, base: ChainContext, keep: int | None = None) -> None:
+        self.base, self.keep = base, keep
+        self._starts: list[int] = []  # first height of each run, ascending
+        self._runs: list[tuple[bytes, np.ndarray, np.ndarray]] = []  # display-order hashes, times, bits
+
+    def extend(self, height0: int, hash_bytes: bytes, times: np.ndarray, bits: np.ndarray) -> None:
+        """Accept the headers at ``height0`` … ``height0 + len(times) - 1`` (hashes as 32 bytes
+        each, display order). Runs may come in any order but never overlap."""
+        n = len(times)
+        if n == 0:
+            return
+        k = bisect.bisect_right(self._starts, height0)
+        below_end = self._starts[k - 1] + len(self._runs[k - 1][1]) if k else None
+        if (below_end is not None and below_end > height0) or (k < len(self._starts) and self._starts[k] < height0 + n):
+            raise ValueError(f"headers at {height0} … {height0 + n - 1} overlap headers already accepted")
+        self._starts.insert(k, height0)
+        self._runs.insert(k, (hash_bytes, np.asarray(times, dtype=np.int64), np.asarray(bits, dtype=np.int64)))
+        if self.keep is not None:
+            self._trim(self._starts[-1] + len(self._runs[-1][1]) - self.keep)
+
+    def add(self, height: int, hdr: BlockHeader, block_hash: str) -> None:
+        """Accept one header (its hash in display hex)."""
+        self.extend(height, bytes.fromhex(block_hash), np.array([hdr.time]), np.array([hdr.bits]))
+
+    def _trim(self, lowest: int) -> None:
+        while self._starts and self._starts[0] + len(self._runs[0][1]) <= lowest:
+            del self._starts[0], self._runs[0]
+        if self._starts and self._starts[0] < lowest:
+            cut = lowest - self._starts[0]
+            hashes, times, bits = self._runs[0]
+            # Copies, so that the buffer the run was read from can be freed.
+            self._runs[0] = (hashes[32 * cut :], times[cut:].copy(), bits[cut:].copy())
+            self._starts[0] = lowest
+
+    def _find(self, height: int) -> tuple[int, int] | None:
+        k = bisect.bisect_right(self._starts, height) - 1
+        if k < 0:
+            return None
+        i = height - self._starts[k]
+        return (k, i) if i < len(self._runs[k][1]) else None
 
     def hash_at(self, height: int) -> str | None:
-        i = self._index(height)
-        return self.ctx.hash_at(height) if i is None else self.hash_bytes[32 * i : 32 * i + 32].hex()
+        at = self._find(height)
+        if at is None:
+            return self.base.hash_at(height)
+        k, i = at
+        return self._runs[k][0][32 * i : 32 * i + 32].hex()
 
     def time_at(self, height: int) -> int | None:
-        i = self._index(height)
-        return self.ctx.time_at(height) if i is None else int(self.headers["time"][i])
+        at = self._find(height)
+        return self.base.time_at(height) if at is None else int(self._runs[at[0]][1][at[1]])
 
     def bits_at(self, height: int) -> int | None:
-        i = self._index(height)
-        return self.ctx.bits_at(height) if i is None else int(self.headers["bits"][i])
+        at = self._find(height)
+        return self.base.bits_at(height) if at is None else int(self._runs[at[0]][2][at[1]])
 
     def period_bits(self, period: int) -> int | None:
-        return self.ctx.period_bits(period)
+        return self.base.period_bits(period)
 
 
 def _header_at(headers: np.ndarray, i: int) -> BlockHeader:
@@ -561,7 +598,8 @@ def check_header_run(
     heights = np.arange(height0, height0 + n, dtype=np.int64)
     bits = headers["bits"]
     times = headers["time"].astype(np.int64)
-    run = _RunContext(ctx, height0, headers, shown)
+    run = Overlay(ctx)
+    run.extend(height0, shown, times, bits)
 
     bad = ~check_proof_of_work_bulk(hashes, bits, params.pow_limit)
     prev = headers["prev"]
@@ -632,6 +670,7 @@ __all__ = [
     "ChainParams",
     "HeaderCheck",
     "HeaderRefused",
+    "Overlay",
     "RunCheck",
     "check_genesis",
     "check_header",
@@ -643,6 +682,5 @@ __all__ = [
     "check_time_future",
     "check_time_past",
     "check_version",
-    "contextual_check_header",
     "median_time_past",
 ]

@@ -88,34 +88,6 @@ def pow_target(bits: int, pow_limit: int = POW_LIMIT) -> int | None:
     return target
 
 
-def check_raw_headers(raw: bytes) -> list[tuple[str, bool]]:
-    """Hash and PoW-check a buffer of concatenated 80-byte headers: (hash hex, ok) each.
-
-    The fast path for bulk work: one slice, two C-level SHA-256 calls and one integer
-    comparison per header, no per-header object.
-    """
-    if len(raw) % HEADER_SIZE:
-        raise HashlensError(
-            f"header buffer of {len(raw)} bytes is not a whole number of 80-byte headers "
-            f"(truncated after header {len(raw) // HEADER_SIZE})"
-        )
-    out: list[tuple[str, bool]] = []
-    sha = hashlib.sha256
-    targets: dict[int, int | None] = {}
-    for off in range(0, len(raw), HEADER_SIZE):
-        chunk = raw[off : off + HEADER_SIZE]
-        digest = sha(sha(chunk).digest()).digest()
-        bits = int.from_bytes(chunk[72:76], "little")
-        target = targets.get(bits, -1)
-        if target == -1:
-            value, negative, overflow = decode_compact(bits)
-            target = None if negative or overflow or value == 0 or value > POW_LIMIT else value
-            targets[bits] = target
-        ok = target is not None and int.from_bytes(digest, "little") <= target
-        out.append((digest[::-1].hex(), ok))
-    return out
-
-
 # -- columnar: a buffer of concatenated headers ---------------------------------------------
 #: One wire header as a numpy record: the same little-endian layout as on the wire.
 HEADER_DTYPE = np.dtype(

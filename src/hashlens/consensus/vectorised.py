@@ -75,7 +75,3 @@ def difficulty_change_pct(old_difficulty: ArrayLike, new_difficulty: ArrayLike) 
 
 def split_bits(bits: int) -> tuple[int, int]:
     return bits & 0x007FFFFF, bits >> 24
-
-
-def join_bits(mantissa: int, exponent: int) -> int:
-    return (int(exponent) << 24) | int(mantissa)

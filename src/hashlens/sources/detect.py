@@ -18,6 +18,7 @@ HEADERS_PARQUET = "headers-parquet"
 RAW_HEADERS = "raw-headers"
 BOUNDARY_TIMES = "period-boundary-times-csv"
 VERIFIED_HEADERS = "verified-headers-csv"
+BLOCK_TIMES = "block-times-csv"
 
 
 def _first_line(data: bytes) -> str:
@@ -56,6 +57,8 @@ def detect_format(path: Path) -> str | None:
             return BOUNDARY_TIMES
         if {"height", "hash", "header_hex"} <= set(cols):
             return VERIFIED_HEADERS
+        if cols == ["height", "time"]:
+            return BLOCK_TIMES
         if "height" in cols and ("header" in cols or "prev_hash" in cols or "bits" in cols):
             return HEADERS_CSV
         return None

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from hashlens.consensus import BlockHeader
 from hashlens.errors import HashlensError
-from hashlens.sources.headerfiles import HeaderRow
+from hashlens.sources.headerfiles import HeaderFile, HeaderRow
 
 COLUMNS = ("height", "hash", "header_hex")
 
 
-def read_verified_headers(path: Path) -> list[HeaderRow]:
+def read_verified_headers(path: Path) -> HeaderFile:
     """Headers with their heights, in file order; refuses a header that hashes to another hash."""
     with open(path, newline="") as fh:
         reader = csv.DictReader(fh)
@@ -24,7 +24,7 @@ def read_verified_headers(path: Path) -> list[HeaderRow]:
         missing = [c for c in COLUMNS if c not in cols]
         if missing:
             raise HashlensError(f"{path}: missing column(s) {', '.join(missing)} in the header line")
-        out = []
+        out: list[HeaderRow] = []
         for lineno, row in enumerate(reader, start=2):
             rec = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k is not None}
             where = f"{path}: line {lineno}"
@@ -43,4 +43,4 @@ def read_verified_headers(path: Path) -> list[HeaderRow]:
                     "fix or drop the row"
                 )
             out.append(HeaderRow(height, hdr, where))
-    return out
+    return HeaderFile.from_rows(path, out)

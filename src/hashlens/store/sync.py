@@ -1,5 +1,5 @@
 """Typed reads and writes that chain sync needs: headers, period rows, block stats, stale
-blocks, fork finding and the complete roll-back above a fork.
+blocks, fork finding and the removal of an abandoned branch's rows.
 
 Two kinds of row share ``blocks``: full headers (``prev_hash`` set) and block facts from
 files without headers (hash and time from block stats, a snapshot or boundary times; the
@@ -31,7 +31,6 @@ else:
 
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, POW_LIMIT_BITS, BlockHeader
 from hashlens.consensus.compact import decode_compact
-from hashlens.errors import HashlensError
 from hashlens.store.db import Database, hash_bytes, hash_hex
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
@@ -51,10 +50,39 @@ class KnownBlock(NamedTuple):
 
 
 class PeriodFact(NamedTuple):
-    """A stored period's bits and, where known, the hash of its last block (2016p + 2015)."""
+    """A stored period's bits and, where known, the hash of its last block (2016p + 2015), and
+    the source that wrote the row."""
 
     bits: int
     last_block_hash: str | None
+    source: str = ""
+
+
+class StoredHeader(NamedTuple):
+    """A stored full header as fork choice sees it."""
+
+    height: int
+    hash: str  # display hex
+    prev_hash: str  # display hex
+    bits: int  # compact nBits
+    source: str
+
+
+@dataclass(frozen=True)
+class BranchRows:
+    """The rows of a branch of stored headers that a reorganisation abandoning it removes:
+    the headers (with their block statistics), the period rows those headers proved (a
+    period-start header's row written by the same source), and the periods whose last-block
+    hash is the branch's claim. Nothing else: rows without headers, periods and last-block
+    hashes from other sources stay."""
+
+    fork: int  # the height below the branch
+    heights: tuple[int, ...] = ()  # its full headers
+    periods: tuple[int, ...] = ()  # period rows its headers proved
+    last_hashes: tuple[int, ...] = ()  # periods whose last-block hash it claims
+    # heights whose stored row names one of the branch's blocks by hash without its header (a
+    # block-stats or API row): the replaced block's row and statistics go with the branch
+    hashed: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -238,8 +266,8 @@ class SyncQueries(Database):
     def period_facts(self) -> dict[int, PeriodFact]:
         """Bits and last-block hash of every stored period, by period number."""
         return {
-            int(p): PeriodFact(int(b), None if last is None else str(last))
-            for p, b, last in self._rows("SELECT period, bits, last_block_hash FROM periods")
+            int(p): PeriodFact(int(b), None if last is None else str(last), str(src))
+            for p, b, last, src in self._rows("SELECT period, bits, last_block_hash, source FROM periods")
         }
 
     def header_hashes(self, lo: int, hi: int) -> dict[int, str]:
@@ -333,6 +361,28 @@ class SyncQueries(Database):
         """How many full headers are stored above ``height``."""
         return int(self._scalar("SELECT count(*) FROM blocks WHERE prev_hash IS NOT NULL AND height > ?", [height]))
 
+    def blocks_by_hash(self, hashes: Iterable[str]) -> list[tuple[int, str | None, str | None]]:
+        """Stored block rows whose hash, or whose parent hash, is one of ``hashes`` (display
+        hex): (height, hash, prev_hash) each, hex or None."""
+        values = sorted({hash_bytes(x) for x in hashes})
+        if not values:
+            return []
+        rows = self._rows(
+            "SELECT height, hash, prev_hash FROM blocks "
+            "WHERE hash IN (SELECT unnest(?)) OR prev_hash IN (SELECT unnest(?))",
+            [values, values],
+        )
+        return [(int(h), hash_hex(x), hash_hex(p)) for h, x, p in rows]
+
+    def headers_above(self, height: int) -> list[StoredHeader]:
+        """Every stored full header above ``height``, lowest first."""
+        rows = self._rows(
+            "SELECT height, hash, prev_hash, bits, source FROM blocks WHERE prev_hash IS NOT NULL AND height > ? "
+            "ORDER BY height",
+            [height],
+        )
+        return [StoredHeader(int(h), bytes(x).hex(), bytes(p).hex(), int(b), str(s)) for h, x, p, b, s in rows]
+
     # -- writes (each one transaction with its log row) -----------------------------------
     def insert_headers(self, rows: Sequence[tuple[int, BlockHeader, str]], source: str, kind: str) -> None:
         """Store validated full headers, (height, header, hash) each; replaces rows without headers."""
@@ -343,26 +393,51 @@ class SyncQueries(Database):
         self._insert_arrow("blocks", _header_table(rows, source), HEADER_COLUMNS)
         self.log(source, kind, len(rows))
 
-    def insert_header_columns(self, cols: HeaderColumns, source: str, kind: str) -> None:
-        """Store consecutive validated headers in one transaction (the bulk path of a node
-        sync). Rows without headers at their heights (block stats, boundary times) are
-        replaced, as :meth:`insert_headers` does; a full header already stored there is an error."""
-        if not len(cols):
-            return
-        lo, hi = cols.height0, cols.height0 + len(cols) - 1
+    def insert_header_columns(self, cols: HeaderColumns | Sequence[HeaderColumns], source: str, kind: str) -> int:
+        """Store runs of consecutive validated headers in one transaction (the bulk path of a
+        node sync and of header files). Rows without headers at their heights (block stats,
+        boundary times) are replaced, as :meth:`insert_headers` does; a full header already
+        stored there (the caller checked it is the same block) is kept as it is. Returns how
+        many headers were written."""
+        runs = [cols] if isinstance(cols, HeaderColumns) else [c for c in cols if len(c)]
+        if not runs:
+            return 0
+        written = 0
         with self.transaction():
-            occupied, headers = self._rows(
-                "SELECT count(*), count(*) FILTER (WHERE prev_hash IS NOT NULL) FROM blocks WHERE height BETWEEN ? AND ?",
-                [lo, hi],
-            )[0]
-            if headers:
-                raise HashlensError(
-                    f"store: {headers} full header(s) already stored between heights {lo} and {hi}; "
-                    "the sync must resume above them"
-                )
-            # A plain INSERT keeps the primary-key check cheap; replace only where rows exist.
-            self._insert_arrow("blocks", _header_columns_table(cols, source), HEADER_COLUMNS, replace=int(occupied) > 0)
-            self.log(source, kind, len(cols))
+            for run in runs:
+                written += self._write_header_columns(run, source)
+            self.log(source, kind, written)
+        return written
+
+    def _write_header_columns(self, cols: HeaderColumns, source: str) -> int:
+        lo, hi = cols.height0, cols.height0 + len(cols) - 1
+        occupied, headers = self._rows(
+            "SELECT count(*), count(*) FILTER (WHERE prev_hash IS NOT NULL) FROM blocks WHERE height BETWEEN ? AND ?",
+            [lo, hi],
+        )[0]
+        table = _header_columns_table(cols, source)
+        if headers:
+            # Headers already stored in the run (a checkpoint file's): the caller checked they
+            # are these very blocks (chain.headers.check_stored); they keep their rows.
+            have = np.asarray(
+                [
+                    int(h)
+                    for (h,) in self._rows(
+                        "SELECT height FROM blocks WHERE height BETWEEN ? AND ? AND prev_hash IS NOT NULL", [lo, hi]
+                    )
+                ],
+                dtype=np.int64,
+            )
+            keep = np.ones(len(cols), dtype=bool)
+            keep[have - lo] = False
+            mask = pa.BooleanArray.from_buffers(
+                pa.bool_(), keep.size, [None, pa.py_buffer(np.packbits(keep, bitorder="little"))]
+            )
+            table = table.filter(mask)
+        # A plain INSERT keeps the primary-key check cheap; replace only where rows exist.
+        if table.num_rows:
+            self._insert_arrow("blocks", table, HEADER_COLUMNS, replace=int(occupied) > int(headers))
+        return int(table.num_rows)
 
     def insert_period_start_headers(
         self, rows: Sequence[tuple[int, BlockHeader, str]], last_hashes: Mapping[int, str], source: str, kind: str
@@ -400,17 +475,17 @@ class SyncQueries(Database):
 
     def replace_branch(
         self,
-        fork: int,
+        branch: BranchRows,
         rows: Sequence[tuple[int, BlockHeader, str]],
         last_hashes: Mapping[int, str] | None,
         source: str,
         kind: str,
     ) -> int:
-        """A reorganisation in one transaction: roll back above ``fork`` (:meth:`rollback_above`)
-        and store the winning branch's headers (period-start headers if ``last_hashes`` is given).
-        Returns the number of block rows removed."""
+        """A reorganisation in one transaction: remove the abandoned ``branch``'s rows
+        (:meth:`drop_branch`) and store the winning branch's headers (period-start headers if
+        ``last_hashes`` is given). Returns the number of headers removed."""
         with self.transaction():
-            dropped = self._rollback_above(fork, source)
+            dropped = self._drop_branch(branch, source)
             if rows:
                 if last_hashes is None:
                     self._write_headers(rows, source, kind)
@@ -470,40 +545,41 @@ class SyncQueries(Database):
             self._insert_arrow("block_stats", tbl, STATS_COLUMNS)
             self.log(log_source, kind, len(stats))
 
-    def rollback_above(self, height: int, source: str) -> int:
-        """Forget everything the store knows above ``height`` (a reorganisation's fork point).
-
-        In one transaction: every block row above ``height`` (headers and rows without headers)
-        and its ``block_stats`` row go; every period whose last block (2016p + 2015) is above
-        ``height`` loses its last-block hash; every period row starting above ``height`` goes,
-        whatever source wrote it (its bits were the abandoned branch's); the roll-back is logged.
-        Returns the number of block rows removed.
-        """
+    def drop_branch(self, branch: BranchRows, source: str) -> int:
+        """Remove exactly the rows of ``branch`` (see :class:`BranchRows`), logged as a
+        roll-back, in one transaction. Returns the number of headers removed."""
         with self.transaction():
-            return self._rollback_above(height, source)
+            return self._drop_branch(branch, source)
 
-    def _rollback_above(self, height: int, source: str) -> int:
-        dropped = int(self._scalar("SELECT count(*) FROM blocks WHERE height > ?", [height]))
-        self._execute("DELETE FROM blocks WHERE height > ?", [height])
-        self._execute("DELETE FROM block_stats WHERE height > ?", [height])
-        self._execute(
-            "UPDATE periods SET last_block_hash = NULL WHERE last_block_hash IS NOT NULL AND start_height + ? > ?",
-            [N - 1, height],
+    def _drop_branch(self, branch: BranchRows, source: str) -> int:
+        heights = [int(h) for h in branch.heights]
+        if heights:
+            self._execute("DELETE FROM block_stats WHERE height IN (SELECT unnest(?::INTEGER[]))", [heights])
+            self._execute(
+                "DELETE FROM blocks WHERE prev_hash IS NOT NULL AND height IN (SELECT unnest(?::INTEGER[]))", [heights]
+            )
+        if branch.hashed:
+            hashed = [int(h) for h in branch.hashed]
+            self._execute("DELETE FROM block_stats WHERE height IN (SELECT unnest(?::INTEGER[]))", [hashed])
+            self._execute(
+                "DELETE FROM blocks WHERE hash IS NOT NULL AND height IN (SELECT unnest(?::INTEGER[]))", [hashed]
+            )
+        if branch.periods:
+            self._execute("DELETE FROM periods WHERE period IN (SELECT unnest(?::INTEGER[]))", [list(branch.periods)])
+        if branch.last_hashes:
+            self._execute(
+                "UPDATE periods SET last_block_hash = NULL WHERE period IN (SELECT unnest(?::INTEGER[]))",
+                [list(branch.last_hashes)],
+            )
+        self.log(
+            source,
+            "reorg",
+            len(heights),
+            f"rolled back to height {branch.fork}: {len(heights)} header(s), {len(branch.hashed)} hashed row(s), "
+            f"{len(branch.periods)} period row(s) "
+            f"they proved, {len(branch.last_hashes)} last-block hash(es) they claimed",
         )
-        self._execute("DELETE FROM periods WHERE start_height > ?", [height])
-        self.log(source, "reorg", dropped, f"rolled back to height {height}")
-        return dropped
-
-    def rows_above(self, height: int) -> RowsAbove:
-        """What a roll-back above ``height`` would remove, by kind of row."""
-        headers, bare, sources = self._rows(
-            "SELECT count(*) FILTER (WHERE prev_hash IS NOT NULL), count(*) FILTER (WHERE prev_hash IS NULL), "
-            "string_agg(DISTINCT source, ', ') FILTER (WHERE prev_hash IS NULL) FROM blocks WHERE height > ?",
-            [height],
-        )[0]
-        stats = self._scalar("SELECT count(*) FROM block_stats WHERE height > ?", [height])
-        periods = self._scalar("SELECT count(*) FROM periods WHERE start_height > ?", [height])
-        return RowsAbove(int(headers), int(bare), str(sources or ""), int(stats), int(periods))
+        return len(heights) + len(branch.hashed)
 
     def header_top(self) -> int | None:
         """Height of the highest stored full header."""
@@ -511,26 +587,16 @@ class SyncQueries(Database):
         return None if h is None else int(h)
 
 
-class RowsAbove(NamedTuple):
-    """Rows stored above a height: full headers, block rows without a header (and their
-    sources), block statistics and period rows."""
-
-    headers: int
-    bare_blocks: int
-    bare_sources: str
-    stats: int
-    periods: int
-
-
 __all__ = [
+    "BranchRows",
     "HeaderColumns",
     "KnownBlock",
     "PeriodFact",
     "PeriodRow",
     "RetargetCheck",
-    "RowsAbove",
     "StaleRow",
     "StatsRows",
+    "StoredHeader",
     "SyncQueries",
     "TimedBlocks",
 ]

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 
 from hashlens.api.deps import Holder, require_token
 from hashlens.api.models import AUTH_ERRORS, MinersImport
-from hashlens.economics.daily import PricesImported
+from hashlens.chain.prices import PricesImported
 from hashlens.economics.models import PricesImport
 
 router = APIRouter(prefix="/v1/import", tags=["imports"], dependencies=[Depends(require_token)], responses=AUTH_ERRORS)
@@ -20,7 +20,8 @@ router = APIRouter(prefix="/v1/import", tags=["imports"], dependencies=[Depends(
 def import_prices_ep(holder: Holder, req: PricesImport) -> PricesImported:
     """Store a daily price series (refused with gaps unless ``allow_gaps``, and where it differs
     from stored prices unless ``replace``)."""
-    from hashlens.economics.daily import price_points, store_prices
+    from hashlens.chain.prices import store_prices
+    from hashlens.economics.daily import price_points
 
     with holder.writing() as store:
         return store_prices(store, price_points(req), req.source, req.allow_gaps, req.replace)

@@ -1,4 +1,5 @@
-"""Per-period chain facts assembled from sparse sources (pure once the files are read)."""
+"""Test scaffolding: the shared chain files read once, and per-period facts assembled from
+them by the tests themselves (the product reads them through `hashlens.chain.sync`)."""
 
 from __future__ import annotations
 
