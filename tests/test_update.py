@@ -172,6 +172,29 @@ def test_pool_tags_are_handed_over_batch_by_batch(files: ChainFiles, data_dir: P
     assert done.result.pool_tags == sum(want.values()) == len(done.mined_by)
 
 
+def test_the_cli_stores_who_mined_as_the_api_source_of_the_pools(
+    files: ChainFiles, data_dir: Path, tmp_path: Path
+) -> None:
+    """`hashlens update` hands each batch's extras.pool to the pools package: afterwards the
+    store's `mempool-api` pool source holds, per pool, the blocks the label file gives it (the
+    same hand count as above), and `hashlens pools --source mempool-api` reads them."""
+    names = {p["name"].lower(): p["name"] for p in json.loads((data_dir / "pools/mempool-pools-v2.json").read_text())}
+    want: Counter[str] = Counter()
+    with open(data_dir / "pools/canhui-pool-label-per-block-400000-546235.csv") as fh:
+        for row in csv.DictReader(fh):
+            if 507_998 <= int(row["blockid"]) <= 509_998 and row["miningpool"].lower() in names:
+                want[names[row["miningpool"].lower()]] += 1
+    db = tmp_path / "u.duckdb"
+    rp = MempoolReplay(files, tip=509_998)
+    with serve_mempool(rp) as url:
+        r = run_cli(db, "update", "--chain", f"mempool+{url}", "--prices", "none", "--blocks", "2001", "--json")
+    assert r.returncode == 0, r.stderr
+    with Store(db, read_only=True) as s:
+        heights, labels = s.pool_block_labels("mempool-api")
+    got = Counter(str(x) for x in labels)
+    assert got == want and len(heights) == sum(want.values())
+
+
 def test_an_esplora_api_gives_periods_from_pages_and_no_fees(files: ChainFiles, data_dir: Path) -> None:
     """Esplora has no list of adjustments: each period's bits come from the page holding its
     first block (2009: heights 0 … 14,999 of the block-stats file, bitcoinj's headers)."""

@@ -3,6 +3,7 @@
 # Annotations stay objects (no `from __future__ import annotations`): Typer reads every
 # command's annotations to build the command tree, and strings would be compiled one by one.
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -46,16 +47,22 @@ def update_cmd(
     Every block is checked before it is stored (full headers by proof of work and in their chain
     context); a source on another chain is refused; an interrupted run keeps each whole batch,
     and a rerun fetches only what is still missing."""
-    from hashlens.chain.update import UpdateRequest, update
+    from hashlens.chain.update import MinedBy, UpdateRequest, update
     from hashlens.cli.progress import RichProgress
+    from hashlens.pools.attribution import store_mined_by
 
     request = UpdateRequest.build(
         chain=chain, prices=prices, currency=currency, recent_blocks=blocks, batch_blocks=batch_blocks
     )
     progress = RichProgress(quiet=as_json)
     with writer_store() as store:
+
+        def mined_by_sink(mined: Sequence[MinedBy]) -> None:
+            # Who mined each new block (the API's extras) goes to the pools package, batch by batch.
+            store_mined_by(store, mined)
+
         try:
-            result = update(store, request, progress)
+            result = update(store, request, progress, on_extras=mined_by_sink)
         except BaseException:
             progress.close(failed=True)
             raise

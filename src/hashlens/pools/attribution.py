@@ -36,6 +36,7 @@ from hashlens.pools.rules import NONE, CompiledRules, compile_rules, fold, match
 from hashlens.sources.coinbase import COINBASE_SCRIPT_MAX, ApiPool, Coinbase, decode_outputs
 
 if TYPE_CHECKING:
+    from hashlens.chain.update import MinedBy
     from hashlens.sources.pool_files import RulesFile
     from hashlens.store import Store
 
@@ -289,3 +290,41 @@ def reattribute(store: Store, rules: RulesFile | CompiledRules, order: str = "ad
         att.methods(),
     )
     return _summary(att, COINBASE_SOURCE, replaced)
+
+
+def store_mined_by(store: Store, mined: Sequence[MinedBy], source: str = "mempool-api") -> int:
+    """What ``hashlens update`` read of who mined its blocks (a mempool-style API's
+    ``extras``, :class:`hashlens.chain.update.MinedBy`), stored for the pools package: the API's
+    pool name per block under ``source`` (:func:`store_api_pools`), and, where the API gave the
+    coinbase's scriptSig and payout address and the store holds a rules file that attributed
+    blocks before, hashlens' own attribution of those coinbases with that rules file
+    (:func:`attribute_blocks`). Returns the API rows stored."""
+    named = [m for m in mined if m.pool is not None]
+    rows = store_api_pools(
+        store,
+        [ApiPool(m.height, m.block_hash, m.pool.name, m.pool.slug, m.pool.id, None) for m in named if m.pool],
+        source=source,
+        origin=named[0].source if named else "",
+    )
+    ids = store.pool_rules_ids(COINBASE_SOURCE)
+    text = store.pool_rules_text(ids[-1]) if ids else None
+    with_coinbase = [m for m in mined if m.coinbase_raw_hex and m.coinbase_address]
+    if text is None or not with_coinbase:
+        return rows
+    from hashlens.sources.addresses import address_to_script
+    from hashlens.sources.pool_files import RulesFile, rules_from_text
+
+    name, sha256 = ids[-1].split("@", 1)
+    coinbases = []
+    for m in with_coinbase:
+        try:
+            script = address_to_script(str(m.coinbase_address))
+        except HashlensError:
+            continue  # an address form the rules cannot name: the API's pool stands alone
+        coinbases.append(Coinbase(m.height, m.block_hash, bytes.fromhex(str(m.coinbase_raw_hex)), (script,)))
+    if coinbases:
+        # The stored file as it was read (its id names the file's bytes, not the stored text's).
+        parsed = rules_from_text(text, name)
+        rules = RulesFile(name, sha256, parsed.pools, parsed.text)
+        attribute_blocks(store, coinbases, rules, origin=named[0].source if named else source)
+    return rows
