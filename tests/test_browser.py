@@ -674,7 +674,7 @@ def test_hashrate_chart_breaks_its_line_and_band_at_gaps_in_the_data(browser: Br
     end = datetime(2026, 2, 1, tzinfo=UTC).timestamp()
     from itertools import pairwise
 
-    wins = [r for r in _get(site + "/v1/hashrate/series") if r["end_time"] <= end]
+    wins = [r for r in _get(site + "/v1/hashrate/series") if r["end_time_s"] <= end]
     steps = [b["end_height"] - a["end_height"] for a, b in pairwise(wins)]
     step = max(set(steps), key=steps.count)
     gaps = [(a, b) for a, b in pairwise(wins) if b["end_height"] - a["end_height"] > step]

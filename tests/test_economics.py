@@ -201,7 +201,7 @@ def test_fleet_files(tmp_path: Path) -> None:
         "model,count\nS99 Ultra,3\n": "row 1: unknown ASIC model 'S99 Ultra'",
         "model,count\nS21 Pro,2\nS19 XP,-4\n": "row 2: count must be at least 0 \\(got -4\\)",
         # An unknown column is refused, not ignored (a misspelt power price was once left at $0.05).
-        "model,count,power_price\nS21 Pro,2,0.1\n": "row 1: power_price is not a known field",
+        "model,count,power_price\nS21 Pro,2,0.1\n": "line 1: unknown column .power_price. \\(did you mean power_price_usd_per_kwh\\?\\)",
         "hashrate_ths,power_w,efficiency_j_per_th,count\n100,3000,20,1\n": "row 1: efficiency_j_per_th 20 is inconsistent",
     }
     for i, (text, msg) in enumerate(bad.items()):

@@ -181,34 +181,46 @@ def test_figures_2026_01_31_by_hand(
     assert all(t["as_of"] <= "2026-01-31" for t in f["miners"]["treasuries"])
 
 
-def test_figures_2026_02_10_past_the_block_data(db: Path, data_dir: Path, electrum: list[list]) -> None:  # type: ignore[type-arg]
-    """As of a day past the per-block data: the period in force is 935,424 (it began
-    2026-02-07 13:56:45 UTC), per-block figures say they are missing, hashprice is the subsidy
-    alone at that period's difficulty with the price at 24:00 UTC."""
+def test_figures_2026_02_10_in_the_storm_week(db: Path, data_dir: Path, electrum: list[list]) -> None:  # type: ignore[type-arg]
+    """As of 2026-02-10, four days into the period that began with the storm's drop (935,424 at
+    2026-02-07 13:56:45 UTC): chain-2026's block times give the running period per-block figures,
+    the 1008-block hashrate ends at the day's last block, and hashprice is the subsidy alone (the
+    block-times file has no fees) at that period's difficulty with the price at 24:00 UTC."""
     f = figures(db, date(2026, 2, 10))
     a = f["difficulty"]["latest"]
     assert a["height"] == 935_424 and a["time"] == "2026-02-07T13:56:45Z"
     t_old, t_new = target_of(electrum, 463), target_of(electrum, 464)
     assert a["change_pct"] == pytest.approx(float(Fraction(t_old, t_new) - 1) * 100, rel=1e-9)
     assert round(a["change_pct"], 2) == -11.16
+    # The day's last block, read from the block-times file: the running period's tip.
+    with open(data_dir / "chain-2026/block-times-934576-942199.csv") as fh:
+        times = {int(r["height"]): int(r["time"]) for r in csv.DictReader(fh)}
+    midnight = datetime(2026, 2, 11, tzinfo=UTC).timestamp()
+    tip = max(h for h, t in times.items() if t < midnight)
     rp = f["running_period"]
-    assert rp["start_height"] == 935_424 and rp["mempool"] is None  # mempool.space's method needs blocks
-    # the next adjustment is still estimated, from the period's start: the outlook's first row
-    assert rp["estimate"]["basis"] == "period" and rp["estimate"]["height"] == 937_440
-    assert any("Per-block data end" in n for n in f["notes"])
-    # the outlook still exists: a period-level forecast from the period in force
+    assert rp["start_height"] == 935_424 and rp["per_block"] and rp["tip_height"] == tip
+    assert rp["blocks_in_period"] == tip - 935_424 + 1
+    # the next adjustment: one estimate, conditioned on the period's blocks; mempool's method beside it
+    assert rp["estimate"]["basis"] == "per-block" and rp["estimate"]["height"] == 937_440
+    assert rp["estimate"]["as_of_height"] == tip + 1
+    assert rp["mempool"]["next_retarget_height"] == 937_440
+    # mempool's mean interval: from the period's first block to 'now' (24:00 UTC) over the blocks since
+    assert rp["mempool"]["time_avg_ms"] == (int(midnight) - times[935_424]) * 1000 // (tip - 935_424)
+    assert not any("Per-block data end" in n for n in f["notes"])
     o = f["outlook"]
-    assert "outlook" not in f["missing"] and o["basis"] == "period" and o["period_start_height"] == 935_424
     assert [r["height"] for r in o["adjustments"]] == [937_440, 939_456, 941_472]
     assert rp["estimate"]["change_pct"] == o["adjustments"][0]["change_pct"]
     hp = f["hashprice"]["today"]
     d = Fraction(MAX_TARGET, t_new)
     by_hand = Fraction(3125, 1000) * 86400 * 10**15 / (d * 2**32) * Fraction(price_on(data_dir, "2026-02-11"))
     assert hp["fees_btc"] == 0 and hp["usd_per_ph_day"] == pytest.approx(float(by_hand), rel=1e-12)
-    # Hashrate: implied by the last period that had ended, 933,408 → 935,424 (real start times).
-    dur = 1770472605 - 1769110282
-    work = (1 << 256) // (t_old + 1)
-    assert f["hashrate"]["hashrate_ehs"] == pytest.approx(work * 2016 / dur / 1e18, rel=1e-12)
+    # Hashrate: Core's getnetworkhashps over the 1008 blocks ending at the tip, whose work spans
+    # the storm's retarget (blocks below 935,424 at the old target, the rest at the new one).
+    first = tip - 1008
+    work = (935_424 - first - 1) * ((1 << 256) // (t_old + 1)) + (tip - 935_424 + 1) * ((1 << 256) // (t_new + 1))
+    h = f["hashrate"]
+    assert (h["start_height"], h["end_height"]) == (first, tip)
+    assert h["hashrate_ehs"] == pytest.approx(work / (times[tip] - times[first]) / 1e18, rel=1e-12)
     assert f["miners"]["month"] == "2026-01"
     assert all(t["as_of"] <= "2026-02-10" for t in f["miners"]["treasuries"])
 

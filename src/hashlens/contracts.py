@@ -31,6 +31,7 @@ from typing import Annotated, Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hashlens.errors import Refused
+from hashlens.units import FIRST_TIME_S, LAST_TIME_S
 
 __all__ = [
     "FIRST_DAY",
@@ -53,9 +54,9 @@ __all__ = [
 #: The first and last UTC day a request may name: the genesis block's and 2100-01-01.
 FIRST_DAY = date(2009, 1, 3)
 LAST_DAY = date(2100, 1, 1)
-#: The genesis block's time and 2100-01-01T00:00:00Z [Unix s]: the span a request's time may name.
-FIRST_TIME = 1_231_006_505
-LAST_TIME = 4_102_444_800
+#: The span a request's time may name [Unix s] (owned by hashlens.units).
+FIRST_TIME = FIRST_TIME_S
+LAST_TIME = LAST_TIME_S
 
 Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
 """A UTC day between the genesis block and 2100 (``YYYY-MM-DD``)."""

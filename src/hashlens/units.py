@@ -13,6 +13,9 @@ SECONDS_PER_HOUR = 3_600
 SECONDS_PER_DAY = 86_400
 DAYS_PER_YEAR = 365.25
 HOURS_PER_YEAR = 24 * DAYS_PER_YEAR  # 8,766
+#: The genesis block's time and 2100-01-01T00:00:00Z [Unix s]: the span a request's time may name.
+FIRST_TIME_S = 1_231_006_505
+LAST_TIME_S = 4_102_444_800
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12
 
 #: Hashes per second in one EH/s [H/s]: hashrates are kept in EH/s (``hashrate_ehs``) and

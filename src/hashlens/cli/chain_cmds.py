@@ -10,6 +10,7 @@ import typer
 from hashlens.cli.app import JsonOpt, app, console, emit, kv_table, served, state
 from hashlens.cli.stores import reader_store, writer_store
 from hashlens.errors import HashlensError
+from hashlens.units import FIRST_TIME_S, LAST_TIME_S
 
 
 @app.command("sync")
@@ -68,7 +69,8 @@ app.add_typer(difficulty_app, name="difficulty")
 def difficulty(
     ctx: typer.Context,
     now: Annotated[
-        int | None, typer.Option(min=0, max=2**32 - 1, help="'Now' for the estimates [Unix s]; default the tip time.")
+        int | None,
+        typer.Option(min=FIRST_TIME_S, max=LAST_TIME_S, help="'Now' for the estimates [Unix s]; default the tip time."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -230,6 +232,10 @@ def difficulty_estimate(
     from hashlens.chain.models import EstimateInputs
     from hashlens.chain.status import estimate_from_inputs
 
+    needed = {"--last-retarget-time": last_retarget_time, "--now": now, "--height": height}
+    needed["--previous-change-pct"] = previous_change_pct
+    if missing := [name for name, value in needed.items() if value is None]:
+        raise HashlensError(f"--method mempool needs {', '.join(missing)} (its explicit inputs; see --help)")
     req = EstimateInputs.build(
         last_retarget_time_s=last_retarget_time,
         now_s=now,
