@@ -1,3 +1,3 @@
 """hashlens: Bitcoin mining economics computed from the chain itself."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

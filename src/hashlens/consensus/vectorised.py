@@ -30,7 +30,8 @@ def _byte_length(v: np.ndarray) -> np.ndarray:
     # log2 of large int64 may round up at exact powers of two: correct by checking.
     bits = np.where((v >> np.clip(bits - 1, 0, 62)) == 0, bits - 1, bits)
     bits = np.where((bits < 63) & ((v >> np.clip(bits, 0, 62)) > 0), bits + 1, bits)
-    return (bits + 7) // 8
+    size: np.ndarray = (bits + 7) // 8
+    return size
 
 
 def retarget(mantissa: np.ndarray, exponent: np.ndarray, timespan_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -50,7 +51,8 @@ def retarget(mantissa: np.ndarray, exponent: np.ndarray, timespan_s: np.ndarray)
 
 def difficulty(mantissa: np.ndarray, exponent: np.ndarray) -> np.ndarray:
     """Core's GetDifficulty for each path: 0xffff/m · 256^(29-e) [-]."""
-    return 65535.0 / mantissa * np.power(256.0, 29 - exponent)
+    value: np.ndarray = 65535.0 / mantissa * np.power(256.0, 29 - exponent)
+    return value
 
 
 def difficulty_change_pct(old_difficulty: ArrayLike, new_difficulty: ArrayLike) -> Any:
