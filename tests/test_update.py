@@ -172,18 +172,25 @@ def test_pool_tags_are_handed_over_batch_by_batch(files: ChainFiles, data_dir: P
     assert done.result.pool_tags == sum(want.values()) == len(done.mined_by)
 
 
+def labelled_blocks(data_dir: Path, lo: int, hi: int) -> Counter[str]:
+    """Blocks lo … hi per pool by the per-block label file, for the pools mempool's list names
+    (what the replay serves as extras.pool), counted by hand."""
+    names = {p["name"].lower(): p["name"] for p in json.loads((data_dir / "pools/mempool-pools-v2.json").read_text())}
+    want: Counter[str] = Counter()
+    with open(data_dir / "pools/canhui-pool-label-per-block-400000-546235.csv") as fh:
+        for row in csv.DictReader(fh):
+            if lo <= int(row["blockid"]) <= hi and row["miningpool"].lower() in names:
+                want[names[row["miningpool"].lower()]] += 1
+    return want
+
+
 def test_the_cli_stores_who_mined_as_the_api_source_of_the_pools(
     files: ChainFiles, data_dir: Path, tmp_path: Path
 ) -> None:
     """`hashlens update` hands each batch's extras.pool to the pools package: afterwards the
     store's `mempool-api` pool source holds, per pool, the blocks the label file gives it (the
     same hand count as above), and `hashlens pools --source mempool-api` reads them."""
-    names = {p["name"].lower(): p["name"] for p in json.loads((data_dir / "pools/mempool-pools-v2.json").read_text())}
-    want: Counter[str] = Counter()
-    with open(data_dir / "pools/canhui-pool-label-per-block-400000-546235.csv") as fh:
-        for row in csv.DictReader(fh):
-            if 507_998 <= int(row["blockid"]) <= 509_998 and row["miningpool"].lower() in names:
-                want[names[row["miningpool"].lower()]] += 1
+    want = labelled_blocks(data_dir, 507_998, 509_998)
     db = tmp_path / "u.duckdb"
     rp = MempoolReplay(files, tip=509_998)
     with serve_mempool(rp) as url:
@@ -193,6 +200,37 @@ def test_the_cli_stores_who_mined_as_the_api_source_of_the_pools(
         heights, labels = s.pool_block_labels("mempool-api")
     got = Counter(str(x) for x in labels)
     assert got == want and len(heights) == sum(want.values())
+
+
+def test_the_server_follows_a_chain_api_with_updates_code(files: ChainFiles, data_dir: Path) -> None:
+    """`serve --follow mempool+…` polls through update's code: the first poll brings the
+    store to the replay's tip with its recent blocks' pools and the prices to its last day, an
+    unchanged source writes nothing, and a later tip adds only the new blocks."""
+    from contextlib import contextmanager
+
+    from hashlens.chain.follow import Follower
+    from hashlens.pools.attribution import store_mined_by
+
+    rp = MempoolReplay(files, tip=509_900)
+    with serve_mempool(rp) as url, Store(":memory:") as s:
+
+        @contextmanager
+        def writing() -> Iterator[Store]:
+            yield s
+
+        f = Follower(writing, lambda read: read(s), f"mempool+{url}", f"mempool+{url}", on_extras=store_mined_by)
+        assert f.poll_once() and not any(st.last_error for st in f.states.values())
+        assert s.tip_height() == 509_900 and s.last_price_day("USD") == rp.last_day
+        _, labels = s.pool_block_labels("mempool-api")
+        # update's default: the last two periods' heights get per-block records
+        assert Counter(str(x) for x in labels) == labelled_blocks(data_dir, 509_900 - 4031, 509_900)
+        f.poke()
+        assert not f.poll_once()  # the same tip and hash: nothing opened for writing
+        rp.tip = 509_998
+        f.poke()
+        assert f.poll_once() and s.tip_height() == 509_998
+        _, labels = s.pool_block_labels("mempool-api")
+        assert Counter(str(x) for x in labels) == labelled_blocks(data_dir, 509_900 - 4031, 509_998)
 
 
 def test_an_esplora_api_gives_periods_from_pages_and_no_fees(files: ChainFiles, data_dir: Path) -> None:

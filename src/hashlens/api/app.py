@@ -133,7 +133,10 @@ def create_app(
     stop_watch = threading.Event()
     if follow is not None:
         from hashlens.chain.follow import Follower
+        from hashlens.pools.attribution import store_mined_by
 
+        # Who mined the blocks a chain API reports goes to the pools package, as `hashlens update`'s does.
+        follow = {"on_extras": store_mined_by, **follow}
         if postgres:
             # Several server processes may follow one PostgreSQL store: one wins the election.
             elector = Store(path)

@@ -1,10 +1,12 @@
 """Following a node and a price API: the server's one writer.
 
-A :class:`Follower` polls its chain source (Bitcoin Core RPC/REST or an Esplora API) and its
-price source every ``poll_s``. Asking costs the store nothing: the node's tip and the hash at
-the stored tip are compared first, and only news (new blocks, another branch, new days of
-prices) opens a write — one batch through :func:`hashlens.chain.sync.sync`, which validates
-every header as Core does, applies fork choice by work and rolls back a losing branch. A source
+A :class:`Follower` polls its chain source (Bitcoin Core RPC/REST, or a mempool-style or
+Esplora API) and its price source every ``poll_s``. Asking costs the store nothing: the
+source's tip and the hash at the stored tip are compared first, and only news (new blocks,
+another branch, new days of prices) opens a write. A node's news goes through
+:func:`hashlens.chain.sync.sync`, a chain API's and the prices through ``hashlens update``'s
+own code (:func:`hashlens.chain.update.update_chain`, :func:`~hashlens.chain.update.fetch_prices`):
+both validate every header as Core does, apply fork choice by work and roll back a losing branch. A source
 that fails is retried with exponential back-off (``poll_s`` doubling up to ``max_backoff_s``);
 its last error is kept for ``/v1/health`` and never stops the server.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -82,7 +84,8 @@ class Follower:
     ----------
     writing : opens the store for one write batch (the server's ``StoreHolder.writing``)
     reading : runs a read of the store (``StoreHolder.run``)
-    chain_url : ``bitcoind://…``, ``bitcoind+rest://…`` or ``esplora+http(s)://…``; or None
+    chain_url : ``bitcoind://…``, ``bitcoind+rest://…``, ``mempool+http(s)://…`` or
+        ``esplora+http(s)://…``; or None
     prices_url : ``mempool+http(s)://…`` or ``kraken+http(s)://…``; or None
     poll_s : seconds between polls [s]
     max_backoff_s : longest wait after repeated failures [s]
@@ -105,6 +108,7 @@ class Follower:
         cookie_file: str | None = None,
         currency: str = "USD",
         elect: Callable[[], bool] | None = None,
+        on_extras: Callable[[Any, Sequence[Any]], None] | None = None,
     ) -> None:
         if chain_url is None and prices_url is None:
             raise HashlensError("--follow: name a chain source (and optionally --prices)")
@@ -120,6 +124,9 @@ class Follower:
         if prices_url is not None:
             self.states["prices"] = SourceState("prices", redact(prices_url))
         self.on_change: Callable[[], None] | None = None
+        # Who mined each block a chain API reports (``hashlens.chain.update.MinedBy``), handed
+        # with the open store to the pools package by the server (chain/ does not import pools/).
+        self.on_extras = on_extras
         self.elect = elect
         self.elected = elect is None
         self._stop = threading.Event()
@@ -129,55 +136,55 @@ class Follower:
 
     # -- one poll of each source --------------------------------------------------------------
     def _poll_chain(self, st: SourceState) -> bool:
-        from hashlens.chain.sync import sync
+        from hashlens.chain.update import CHAIN_API_SCHEMES, update_chain
+        from hashlens.sources.mempool_api import open_chain_api
         from hashlens.sources.remote import open_remote
 
         assert self.chain_url is not None
-        client = open_remote(self.chain_url, self.cookie_file)
+        api = self.chain_url.startswith(CHAIN_API_SCHEMES)
+        # A chain API (mempool-style or Esplora) goes through `hashlens update`'s own code; a
+        # node (RPC or REST) through the header sync.
+        client: Any = open_chain_api(self.chain_url) if api else open_remote(self.chain_url, self.cookie_file)
         tip = client.tip_height()
         st.last_contact = time.time()
         st.tip_height = tip
         stored_tip, stored_hash = self.reading(lambda s: _stored_tip(s))
-        if stored_tip == tip and stored_hash is not None and client.block_hashes([tip])[0] == stored_hash:
+        if stored_tip == tip and stored_hash is not None and _tip_hash(client, tip) == stored_hash:
             return False  # nothing new: no write, readers undisturbed
-        first = self.start_height if stored_tip is None or (self.start_height or 0) > stored_tip else None
-        with self.writing() as store:
-            reports = sync(store, self.chain_url, start_height=first, cookie_file=self.cookie_file)
-        added = sum(r.added for r in reports)
+        if api:
+            with self.writing() as store:
+                sink = self.on_extras
+                r = update_chain(store, client, on_extras=None if sink is None else lambda m: sink(store, m)).result
+            added = r.periods_added + r.period_start_times_added + r.headers_added + r.blocks_added
+            notes = list(r.notes)
+        else:
+            from hashlens.chain.sync import sync
+
+            first = self.start_height if stored_tip is None or (self.start_height or 0) > stored_tip else None
+            with self.writing() as store:
+                reports = sync(store, self.chain_url, start_height=first, cookie_file=self.cookie_file)
+            added = sum(rep.added for rep in reports)
+            notes = [n for rep in reports for n in rep.notes]
         st.rows_added += added
-        for r in reports:
-            st.notes.extend(r.notes)
+        st.notes.extend(notes)
         st.last_change = time.time()
         return True
 
     def _poll_prices(self, st: SourceState) -> bool:
-        from hashlens.chain.prices import store_prices
-        from hashlens.sources.price_apis import KrakenOHLC, open_price_source, screen_prices
+        from hashlens.chain.update import fetch_prices, store_price_news
 
         assert self.prices_url is not None
-        client = open_price_source(self.prices_url, self.currency)
-        # Only days after the last stored one: a stored price is never overwritten by the
-        # follower (a source that rounds, as mempool's does to whole units, would differ).
-        last = self.reading(lambda s: s.last_price_day(self.currency))
-        if isinstance(client, KrakenOHLC):
-            points = client.daily_prices(0 if last is None else _midnight(last))
-        else:
-            points = client.daily_prices()
+        # Only days after the last stored one, screened against their stored neighbours, as
+        # `hashlens update` takes them: a stored price is never overwritten by the follower (a
+        # source that rounds, as mempool's does to whole units, would differ).
+        news = self.reading(lambda s: fetch_prices(s, self.prices_url or "", self.currency))
         st.last_contact = time.time()
-        if last is not None:
-            points = [p for p in points if p.day > last]
-        if not points:
+        if not news.points:
             return False
-        screen = screen_prices(points)
-        if screen.outliers:
-            d, cur, px, med = screen.outliers[0]
-            raise HashlensError(
-                f"{st.source}: {len(screen.outliers)} price(s) more than 10x off their neighbours, first {d} {cur} "
-                f"{px:,.2f} against {med:,.2f}; not stored"
-            )
         with self.writing() as store:
-            result = store_prices(store, points, st.source)
-        st.rows_added += result.new + result.replaced
+            result = store_price_news(store, news)
+        st.rows_added += result.days_added
+        st.notes.extend(result.notes)
         st.last_change = time.time()
         return True
 
@@ -259,5 +266,9 @@ def _stored_tip(store: Any) -> tuple[int | None, str | None]:
     return tip, None if tip is None else store.block_hash(tip)
 
 
-def _midnight(day: Any) -> int:
-    return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
+def _tip_hash(client: Any, tip: int) -> str | None:
+    """The source's hash of its tip: a node's ``block_hashes``, a chain API's ``block_hash``."""
+    if hasattr(client, "block_hashes"):
+        return str(client.block_hashes([tip])[0])
+    found = client.block_hash(tip)
+    return None if found is None else str(found)

@@ -114,7 +114,8 @@ ANCHOR_TRIES = 12
 PRICE_NEIGHBOURS = 3
 
 
-_CHAIN_SCHEMES = ("mempool+http://", "mempool+https://", "esplora+http://", "esplora+https://")
+#: The chain APIs an update (and the follower) reads.
+CHAIN_API_SCHEMES = ("mempool+http://", "mempool+https://", "esplora+http://", "esplora+https://")
 _PRICE_SCHEMES = ("mempool+http://", "mempool+https://", "kraken+http://", "kraken+https://")
 
 
@@ -131,7 +132,7 @@ class UpdateRequest(Request):
     @field_validator("chain")
     @classmethod
     def _chain_api(cls, url: str) -> str:
-        if url.lower() != "none" and not url.startswith(_CHAIN_SCHEMES):
+        if url.lower() != "none" and not url.startswith(CHAIN_API_SCHEMES):
             raise ValueError(
                 f"chain {url[:60]!r}: a chain API is mempool+http(s)://host/api or esplora+http(s)://host/api "
                 "(or 'none')"
@@ -956,6 +957,7 @@ def update(
 
 
 __all__ = [
+    "CHAIN_API_SCHEMES",
     "CHAIN_SOURCE_ENV",
     "DEFAULT_BATCH_BLOCKS",
     "DEFAULT_CHAIN_SOURCE",

@@ -232,7 +232,7 @@ def difficulty_estimate(
     from hashlens.chain.models import EstimateInputs
     from hashlens.chain.status import estimate_from_inputs
 
-    needed = {"--last-retarget-time": last_retarget_time, "--now": now, "--height": height}
+    needed: dict[str, float | None] = {"--last-retarget-time": last_retarget_time, "--now": now, "--height": height}
     needed["--previous-change-pct"] = previous_change_pct
     if missing := [name for name, value in needed.items() if value is None]:
         raise HashlensError(f"--method mempool needs {', '.join(missing)} (its explicit inputs; see --help)")

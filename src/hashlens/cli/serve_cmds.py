@@ -77,7 +77,8 @@ def serve(
         str | None,
         typer.Option(
             help="Follow a chain source as the store's one writer: bitcoind://[user:pass@]host:port "
-            "(REST where the node has -rest, else JSON-RPC) or esplora+http(s)://host/api."
+            "(REST where the node has -rest, else JSON-RPC), or a chain API as `hashlens update` reads it: "
+            "mempool+http(s)://host/api or esplora+http(s)://host/api."
         ),
     ] = None,
     prices: Annotated[
