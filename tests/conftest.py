@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -42,6 +43,55 @@ def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def shared_chain(data_dir: Path) -> SharedChain:
     return load_shared_chain(data_dir)
+
+
+def copy_db(src: Path, factory: pytest.TempPathFactory, name: str) -> Path:
+    """A module's own copy of a session store file (a file copy, not a second sync)."""
+    dst = factory.mktemp(name) / src.name
+    shutil.copyfile(src, dst)
+    return dst
+
+
+@pytest.fixture(scope="session")
+def chain_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """The session's one store of the shared chain folder (synced once; modules copy it)."""
+    from hashlens.chain.sync import sync
+
+    path = tmp_path_factory.mktemp("chain") / "chain.duckdb"
+    with Store(path) as s:
+        sync(s, str(data_dir / "chain"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def chain_prices_db(chain_db: Path, tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """The shared chain folder and the USD price series."""
+    from hashlens.chain.prices import import_prices
+    from hashlens.sources.prices import read_prices
+
+    path = copy_db(chain_db, tmp_path_factory, "chain-prices")
+    with Store(path) as s:
+        f = data_dir / "market/btc-daily-prices-multi-currency.csv"
+        import_prices(s, read_prices(f, currency="USD"), f.name)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """The whole automatic fill (chain, chain-extra, chain-2026), the USD prices and the
+    bundled miners sample: synced once per session; modules copy it."""
+    from hashlens.chain.prices import import_prices
+    from hashlens.chain.sync import sync_shared_data
+    from hashlens.miners.storeio import ensure_sample
+    from hashlens.sources.prices import read_prices
+
+    path = tmp_path_factory.mktemp("shared") / "shared.duckdb"
+    with Store(path) as s:
+        sync_shared_data(s, data_dir)
+        f = data_dir / "market/btc-daily-prices-multi-currency.csv"
+        import_prices(s, read_prices(f, currency="USD"), f.name)
+        ensure_sample(s)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -21,18 +21,16 @@ from hashlens.chain.adjustments import (
 from hashlens.chain.estimate import mempool_estimate
 from hashlens.chain.hashrate import gamma_quantile, hashrate_over_blocks, period_work_table
 from hashlens.chain.status import block_times, network_hashrate
-from hashlens.chain.sync import sync
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from tests.conftest import copy_db
 from tests.facts import SharedChain
 from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Store:
-    s = Store(tmp_path_factory.mktemp("an") / "a.duckdb")
-    sync(s, str(data_dir / "chain"))
-    return s
+def store(tmp_path_factory: pytest.TempPathFactory, chain_db: Path) -> Store:
+    return Store(copy_db(chain_db, tmp_path_factory, "an"))
 
 
 def test_rank_streak_records_small() -> None:
@@ -174,6 +172,7 @@ def test_the_next_adjustment_closes_in_on_the_outcome(store: Store) -> None:
 cli = run_cli
 
 
+@pytest.mark.slow
 def test_cli_difficulty_commands(store: Store) -> None:
     db = Path(store.path)
     store.checkpoint()

@@ -60,6 +60,7 @@ def test_read_endpoints(client: TestClient) -> None:
     assert client.get("/").text.startswith("<!doctype html>")
 
 
+@pytest.mark.slow
 def test_fleet_and_simulation(client: TestClient) -> None:
     f = client.post(
         "/v1/fleet",
@@ -293,6 +294,7 @@ def _real_period_start(data_dir: Path, height: int) -> int:
     return int(row["start_time"])
 
 
+@pytest.mark.slow
 def test_weekly_dates_the_period_in_force_past_the_per_block_data(client: TestClient, data_dir: Path) -> None:
     """2026-02-10 is after the per-block data: the adjustment in force is 935,424's, dated by its
     retarget to within 2 h of its real start (2026-02-07 13:56:45 UTC), and says how it was dated."""
@@ -325,6 +327,7 @@ def test_weekly_beyond_the_data_is_a_one_line_400(client: TestClient) -> None:
     assert client.get("/v1/weekly", params={"as_of": "2026-02-30"}).status_code == 422
 
 
+@pytest.mark.slow
 def test_weekly_days_bound_the_default(client: TestClient) -> None:
     days = client.get("/v1/weekly/days").json()
     assert days["first"] <= days["latest"] == days["default"]
@@ -333,6 +336,7 @@ def test_weekly_days_bound_the_default(client: TestClient) -> None:
     assert client.get("/v1/weekly", params={"as_of": days["first"]}).status_code == 200
 
 
+@pytest.mark.slow
 def test_weekly_api_equals_the_library_on_a_copy_of_the_store(
     client: TestClient, full_db: Path, tmp_path: Path
 ) -> None:

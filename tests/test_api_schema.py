@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, given, settings
 
 from hashlens.api.app import create_app
 
+pytestmark = pytest.mark.slow  # the whole module runs in the slow tier (sh scripts/test -m slow)
+
 
 @pytest.fixture(scope="module")
 def api_schema(full_db: Path, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]

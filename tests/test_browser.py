@@ -25,6 +25,8 @@ from playwright.sync_api import Browser, Download, Page, Route, sync_playwright
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.slow  # the whole module runs in the slow tier (sh scripts/test -m slow)
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--headless=new",

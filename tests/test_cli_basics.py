@@ -38,6 +38,7 @@ def test_bits_json() -> None:
     assert d["difficulty"] > 1.2e14
 
 
+@pytest.mark.slow
 def test_halving_json(data_dir: Path) -> None:
     r = run("--data", str(data_dir), "halving", "--json")
     assert r.returncode == 0, r.stderr
@@ -48,6 +49,7 @@ def test_halving_json(data_dir: Path) -> None:
     assert d["estimated_time"].startswith("2028-")
 
 
+@pytest.mark.slow
 def test_summary_json_imports_into_a_fresh_store(data_dir: Path, tmp_path: Path) -> None:
     r = run("--db", str(tmp_path / "s.duckdb"), "--data", str(data_dir), "summary", "--json")
     assert r.returncode == 0, r.stderr
@@ -59,6 +61,7 @@ def test_summary_json_imports_into_a_fresh_store(data_dir: Path, tmp_path: Path)
     assert d["per_block_tip_height"] == tip == 942199 and d["latest_adjustment"]["height"] == tip // 2016 * 2016
 
 
+@pytest.mark.slow
 def test_errors_are_one_line_without_traceback() -> None:
     for args in (["bits", "xyz"], ["bits", "01800000"], ["halving", "--height", "abc"], ["no-such"]):
         r = run(*args)
@@ -173,6 +176,7 @@ def test_the_exit_codes_are_the_readmes() -> None:
 
 
 # -- messages that name the real cause -------------------------------------------------------------
+@pytest.mark.slow
 def test_a_damaged_store_file_says_so_at_once(full_db: Path, tmp_path: Path) -> None:
     """A store whose bytes were changed is "damaged", naming the file, within seconds — not a
     13 s wait and "in use by another process" (DuckDB's checksum message names a "block")."""
@@ -197,6 +201,7 @@ def test_a_damaged_store_file_says_so_at_once(full_db: Path, tmp_path: Path) -> 
         assert took < 8, (name, took)  # the lock wait is 10 s; nothing waits for it
 
 
+@pytest.mark.slow
 def test_empty_paths_are_bad_input(tmp_path: Path) -> None:
     for args in (
         ["store", "copy", "", "postgresql://127.0.0.1:1/x"],
@@ -209,6 +214,7 @@ def test_empty_paths_are_bad_input(tmp_path: Path) -> None:
         assert "empty" in r.stderr and "read-only" not in r.stderr, (args, r.stderr)
 
 
+@pytest.mark.slow
 def test_report_out_onto_a_file_is_one_line(tmp_path: Path) -> None:
     f = tmp_path / "taken"
     f.write_text("x")
@@ -218,6 +224,7 @@ def test_report_out_onto_a_file_is_one_line(tmp_path: Path) -> None:
         assert r.stderr.startswith(f"error: --out {out} ") and "give a folder" in r.stderr
 
 
+@pytest.mark.slow
 def test_serve_on_a_busy_port_is_one_line(tmp_path: Path) -> None:
     import socket
 

@@ -69,6 +69,7 @@ def test_the_server_announces_itself_beside_the_store(served: tuple[Path, str, s
         assert r.headers["X-Hashlens-Server"] == info["token"] and len(str(info["token"])) == 32
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("query", QUERIES, ids=[" ".join(q) for q in QUERIES])
 def test_a_served_answer_is_the_one_computed_here(
     served: tuple[Path, str, subprocess.Popen[bytes]], query: tuple[str, ...]
@@ -84,6 +85,7 @@ def test_a_served_answer_is_the_one_computed_here(
     assert shown.stdout.split("answered by")[0].rstrip() == local.stdout.rstrip()
 
 
+@pytest.mark.slow
 def test_a_served_answer_loads_no_data_library(served: tuple[Path, str, subprocess.Popen[bytes]]) -> None:
     """What makes it quick: the process answered by the server never imports numpy, DuckDB,
     pyarrow or the store; the one that computes the answer does."""
@@ -102,6 +104,7 @@ def test_the_served_difficulty_is_the_api_s(served: tuple[Path, str, subprocess.
         assert _json(db, "difficulty") == json.loads(r.read())
 
 
+@pytest.mark.slow
 def test_a_mark_that_cannot_be_trusted_is_passed_over(
     served: tuple[Path, str, subprocess.Popen[bytes]], full_db: Path, tmp_path: Path
 ) -> None:

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from hashlens.chain.prices import import_prices
-from hashlens.chain.sync import sync
 from hashlens.consensus import MAX_TARGET, bits_to_target
 from hashlens.economics.asics import find_model, load_catalogue, parse_catalogue
 from hashlens.economics.cbeci import network_power_series, profitable_set, threshold_j_per_th
@@ -33,16 +32,13 @@ from hashlens.economics.hashprice import hashprice_btc_per_ph_day, hashprice_usd
 from hashlens.errors import HashlensError
 from hashlens.sources.prices import read_prices
 from hashlens.store import Store
+from tests.conftest import copy_db
 from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Store:
-    s = Store(tmp_path_factory.mktemp("econ") / "e.duckdb")
-    sync(s, str(data_dir / "chain"))
-    f = data_dir / "market/btc-daily-prices-multi-currency.csv"
-    import_prices(s, read_prices(f, currency="USD"), f.name)
-    return s
+def store(tmp_path_factory: pytest.TempPathFactory, chain_prices_db: Path) -> Store:
+    return Store(copy_db(chain_prices_db, tmp_path_factory, "econ"))
 
 
 def shared_rows(data_dir: Path, lo: int, hi: int) -> list[dict[str, str]]:
@@ -351,6 +347,7 @@ def test_price_import_rules(tmp_path: Path, data_dir: Path) -> None:
 cli = run_cli
 
 
+@pytest.mark.slow
 def test_cli_economics(tmp_path: Path, data_dir: Path) -> None:
     db = tmp_path / "cli.duckdb"
     r = cli(db, "--data", str(data_dir), "hashprice", "--date", "2026-01-15", "--json")
@@ -418,6 +415,7 @@ def test_cost_per_btc_table_by_hand() -> None:
         cost_per_btc_table([day], [0.0])
 
 
+@pytest.mark.slow
 def test_cli_human_output_rounds_with_units(full_db: Path, tmp_path: Path) -> None:
     import re
 
@@ -477,6 +475,7 @@ def test_price_import_over_stored_prices_reports_and_needs_replace(data_dir: Pat
         assert (again["replaced"], again["unchanged"], again["new"]) == (0, len(second), 0)
 
 
+@pytest.mark.slow
 def test_operating_terms_are_refused_alike_by_the_library_the_cli_and_the_api(tmp_path: Path) -> None:
     """One contract for how machines run: a PUE of 50 or $100/kWh is refused in the same words
     by a library call, `hashlens fleet` and `POST /v1/fleet` (the review found the CLI took them)."""

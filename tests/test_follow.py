@@ -34,6 +34,8 @@ from tests.price_replay import PriceData, serve_prices
 from tests.replay import ReplayChain, ReplayServer
 from tests.test_remote_sync import periods_chain
 
+pytestmark = pytest.mark.slow  # the whole module runs in the slow tier (sh scripts/test -m slow)
+
 
 def _get(url: str, timeout: float = 30) -> Any:
     with urllib.request.urlopen(url, timeout=timeout) as r:

@@ -15,8 +15,6 @@ import numpy as np
 import pytest
 
 from hashlens.chain.clock import ChainClock, end_of_day
-from hashlens.chain.prices import import_prices
-from hashlens.chain.sync import sync_shared_data
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL as N
 from hashlens.errors import HashlensError
 from hashlens.sim import backtest
@@ -29,19 +27,14 @@ from hashlens.sim.backtest import (
     track_record,
 )
 from hashlens.sim.forecast import MAX_PATHS, forecast_adjustments, next_adjustment, store_tip_height
-from hashlens.sources.prices import read_prices
 from hashlens.store import Store
+from tests.conftest import copy_db
 from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    path = tmp_path_factory.mktemp("forecast") / "f.duckdb"
-    with Store(path) as s:
-        sync_shared_data(s, data_dir)
-        f = data_dir / "market/btc-daily-prices-multi-currency.csv"
-        import_prices(s, read_prices(f, currency="USD"), f.name)
-    return path
+def db(tmp_path_factory: pytest.TempPathFactory, shared_db: Path) -> Path:
+    return copy_db(shared_db, tmp_path_factory, "forecast")
 
 
 @pytest.fixture(scope="module")

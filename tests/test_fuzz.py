@@ -35,6 +35,8 @@ from hashlens.cli.app import main
 from hashlens.errors import HashlensError
 from hashlens.store import Store
 
+pytestmark = pytest.mark.slow  # the whole module runs in the slow tier (sh scripts/test -m slow)
+
 EXAMPLES = int(os.environ.get("HASHLENS_FUZZ_EXAMPLES", "40"))
 #: Record failures and go on (the large run), instead of failing at the first.
 COLLECT = bool(os.environ.get("HASHLENS_FUZZ_COLLECT"))

@@ -25,6 +25,8 @@ from hashlens.api.middleware import MAX_BODY_BYTES, MAX_PUBLIC_BODY_BYTES
 from hashlens.api.models import MAX_SIM_DAYS, MAX_SIM_PATHS, MAX_SIM_STEP_WORK, MAX_SIM_WORK
 from tests.conftest import free_port
 
+pytestmark = pytest.mark.slow  # the whole module runs in the slow tier (sh scripts/test -m slow)
+
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "s3cret-token"
 

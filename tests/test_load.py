@@ -12,6 +12,8 @@ from benchmarks.soak import run_soak
 
 from tests.helpers import start_serve
 
+pytestmark = pytest.mark.slow  # the whole module runs in the slow tier (sh scripts/test -m slow)
+
 
 def test_bounded_load_on_loopback(live_server: str) -> None:
     run_load(live_server, 100, 4)  # warm

@@ -12,20 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from hashlens.chain.sync import sync
 from hashlens.consensus import MAX_TARGET, bits_to_target
 from hashlens.errors import HashlensError
 from hashlens.miners.analysis import expected_vs_reported, month_chain, month_table, treasuries
 from hashlens.miners.dataset import read_dataset, reconcile_treasuries
 from hashlens.miners.storeio import bundled_sample_path, import_dataset
 from hashlens.store import Store
+from tests.conftest import copy_db
 from tests.helpers import run_cli
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Store:
-    s = Store(tmp_path_factory.mktemp("m") / "m.duckdb")
-    sync(s, str(data_dir / "chain"))
+def store(tmp_path_factory: pytest.TempPathFactory, chain_db: Path) -> Store:
+    s = Store(copy_db(chain_db, tmp_path_factory, "m"))
     import_dataset(s, read_dataset(bundled_sample_path()), "sample")
     return s
 
@@ -123,6 +122,7 @@ def test_malformed_rows_are_refused_and_nothing_changes(store: Store, tmp_path: 
     assert store._rows("SELECT * FROM miner_reports ORDER BY ticker, month") == before
 
 
+@pytest.mark.slow
 def test_yaml_and_json_and_cli(tmp_path: Path, data_dir: Path) -> None:
     y = tmp_path / "r.yaml"
     y.write_text("reports:\n  - {company: Demo, ticker: dmo, month: 2026-01, btc_mined: 10, hashrate_avg_ehs: 1}\n")

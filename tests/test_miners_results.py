@@ -16,30 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from hashlens.chain.prices import import_prices
-from hashlens.chain.sync import sync_shared_data
 from hashlens.consensus import MAX_TARGET
 from hashlens.miners.flows import treasury_flows
 from hashlens.miners.models import FlowsQuery, ResultsQuery
 from hashlens.miners.results import companies_week, quarterly_results
-from hashlens.miners.storeio import ensure_sample
-from hashlens.sources.prices import read_prices
 from hashlens.store import Store
+from tests.conftest import copy_db
 from tests.helpers import run_cli
 
 QUARTERLY = "miners/quarterly-results-2024-2026.csv"
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+def db(tmp_path_factory: pytest.TempPathFactory, shared_db: Path) -> Path:
     """The shared chain (with chain-extra), the USD prices and the bundled miners sample."""
-    path = tmp_path_factory.mktemp("results") / "r.duckdb"
-    with Store(path) as s:
-        sync_shared_data(s, data_dir)
-        f = data_dir / "market/btc-daily-prices-multi-currency.csv"
-        import_prices(s, read_prices(f, currency="USD"), f.name)
-        ensure_sample(s)
-    return path
+    return copy_db(shared_db, tmp_path_factory, "results")
 
 
 @pytest.fixture(scope="module")
@@ -474,6 +465,7 @@ def test_bad_results_are_one_error_line_and_nothing_is_stored(
         assert s._rows("SELECT * FROM miner_results ORDER BY ALL") == before
 
 
+@pytest.mark.slow
 def test_imports_of_results_and_a_blank_treasury_cell(db: Path, tmp_path: Path, data_dir: Path) -> None:
     """The shared file imports as it is (its ``same`` sources resolved); a stored result with a
     different value is refused unless --replace; a blank treasury_btc cell is an error line."""
@@ -499,6 +491,7 @@ def test_imports_of_results_and_a_blank_treasury_cell(db: Path, tmp_path: Path, 
     assert "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_results_and_flows_commands(db: Path, tmp_path: Path, data_dir: Path) -> None:
     copy = tmp_path / "f.duckdb"
     shutil.copy(db, copy)

@@ -77,6 +77,7 @@ def test_a_short_rest_reply_is_refused(data_dir: Path) -> None:
         sync(store, srv.rpc_url, start_height=961632)
 
 
+@pytest.mark.slow
 def test_rest_sync_resumes_after_the_node_dies(data_dir: Path) -> None:
     chain = run_chain(data_dir)
     chain.dead_after = 5  # tip, the REST probe, the first hash, two header runs
@@ -101,6 +102,7 @@ def shared_fees(data_dir: Path, heights: set[int]) -> dict[int, tuple[str, int]]
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("via", ["rpc", "esplora"])
 def test_node_fees_stored_equal_the_shared_file(data_dir: Path, shared_chain: SharedChain, via: str) -> None:
     chain = periods_chain(shared_chain)
@@ -382,6 +384,7 @@ def test_a_refusal_in_a_header_file_names_its_row(tmp_path: Path, new_store: Cal
         sync(s, str(csv_file), now=NOW, params=REGTEST)
 
 
+@pytest.mark.slow
 def test_the_header_file_benchmark_runs() -> None:
     """`benchmarks/bench_headers.py --smoke`: a seconds-long run of the real benchmark."""
     import subprocess

@@ -183,6 +183,7 @@ def test_deterministic_parity_with_a_hand_computation(market: Any, data_dir: Pat
     assert (date.fromisoformat(h["date_p50"]) - AS_OF).days in (want["halving_day"] - 1, want["halving_day"])
 
 
+@pytest.mark.slow
 def test_cli_and_api_give_the_same_answer(full_db: Path, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 
@@ -267,6 +268,7 @@ def test_bad_input_cli_one_line(full_db: Path, tmp_path: Path, terms: dict[str, 
     assert len(lines) == 1 and lines[0].startswith("error: ") and field in lines[0], r.stderr
 
 
+@pytest.mark.slow
 def test_bad_input_unknown_model_and_work_ceiling(full_db: Path, tmp_path: Path) -> None:
     from fastapi.testclient import TestClient
 

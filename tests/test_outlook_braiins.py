@@ -267,6 +267,7 @@ BAD = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_bad_braiins_inputs_cli_one_line_and_api_422(full_db: Path, tmp_path: Path) -> None:
     import json
 

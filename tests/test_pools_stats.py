@@ -58,6 +58,7 @@ def _btl(data_dir: Path) -> tuple[list[date], dict[str, list[int]]]:
     return days, {r[0]: [int(x) for x in r[1:]] for r in rows[1:]}
 
 
+@pytest.mark.slow
 def test_luck_p_values_agree_with_the_poisson_distribution_by_hand(data_dir: Path) -> None:
     """One pool-window of the btl file: EMCD in the 7 days to 2021-09-30, expected from its
     share in the 7 days before; the p-values summed from the Poisson terms with factorials."""

@@ -90,6 +90,7 @@ def _expected_counts(data_dir: Path) -> tuple[Counter[str], Counter[str]]:
     return canhui, +btl
 
 
+@pytest.mark.slow
 def test_two_sources_side_by_side_each_with_its_interval(pools_db: Path, data_dir: Path) -> None:
     canhui, btl = _expected_counts(data_dir)
     out = run_cli(
@@ -191,6 +192,7 @@ def test_a_reimport_replaces_its_source_and_keeps_the_other(tmp_path: Path, data
             import_pool_file(s, f, "coinbase")
 
 
+@pytest.mark.slow
 def test_pool_tables_on_both_backends(new_store: Callable[[], Store], data_dir: Path, tmp_path: Path) -> None:
     """The same import and window on DuckDB and PostgreSQL."""
     from hashlens.chain.sync import sync
@@ -211,6 +213,7 @@ def test_pool_tables_on_both_backends(new_store: Callable[[], Store], data_dir: 
         assert r.network is not None and r.network.hashrate_ehs > 0
 
 
+@pytest.mark.slow
 def test_the_api_answers_what_the_library_computes(pools_db: Path) -> None:
     """/v1/pools/… take the request models as queries and return the library's result."""
     from fastapi.testclient import TestClient
@@ -259,6 +262,7 @@ def test_the_api_answers_what_the_library_computes(pools_db: Path) -> None:
         assert {s["source"] for s in c.get("/v1/pools/sources").json()} == {"canhui", "btl", "coinbase"}
 
 
+@pytest.mark.slow
 def test_the_weekly_figures_say_who_mined_or_what_the_store_covers(pools_db: Path, tmp_path: Path) -> None:
     from hashlens.report.build import write_report
     from hashlens.weekly import WeeklyFigures
@@ -280,6 +284,7 @@ def test_the_weekly_figures_say_who_mined_or_what_the_store_covers(pools_db: Pat
     )
 
 
+@pytest.mark.slow
 def test_the_benchmark_runs_in_its_smoke_mode() -> None:
     import subprocess
     import sys

@@ -79,6 +79,7 @@ def test_an_outlier_is_refused_and_nothing_is_stored(prices: PriceData, tmp_path
         prices.tamper = {}
 
 
+@pytest.mark.slow
 def test_cli_sync_stores_the_series(prices: PriceData, daily: dict[date, dict[str, str]], tmp_path: Path) -> None:
     db = tmp_path / "p.duckdb"
     with serve_prices(prices) as url:

@@ -159,6 +159,7 @@ def test_an_absurd_tip_height_is_one_error(data_dir: Path, tip: int, new_store: 
         assert store.counts()["blocks"] == 0
 
 
+@pytest.mark.slow
 def test_dropped_connections_are_retried(data_dir: Path, new_store: Callable[[], Store]) -> None:
     chain = run_chain(data_dir)
     chain.drop_requests = {2, 3, 5}
@@ -167,6 +168,7 @@ def test_dropped_connections_are_retried(data_dir: Path, new_store: Callable[[],
         assert store.tip_height() == 961639 and store.counts()["blocks"] == 8
 
 
+@pytest.mark.slow
 def test_server_dying_mid_sync_keeps_whole_batches_and_resumes(data_dir: Path, new_store: Callable[[], Store]) -> None:
     chain = run_chain(data_dir)
     chain.rest = False  # a node without -rest: batched JSON-RPC
@@ -194,6 +196,7 @@ def test_rpc_auth_and_cookie(data_dir: Path, tmp_path: Path, new_store: Callable
         assert store.counts()["blocks"] == 8
 
 
+@pytest.mark.slow
 def test_rollback_forgets_periods_only_a_header_above_proved(
     shared_chain: SharedChain, new_store: Callable[[], Store]
 ) -> None:
@@ -218,6 +221,7 @@ def test_rollback_forgets_periods_only_a_header_above_proved(
         assert table(store, q) == table(whole, q)
 
 
+@pytest.mark.slow
 def test_a_periods_only_store_rolled_back_across_retargets_resyncs_from_another_node(
     shared_chain: SharedChain, new_store: Callable[[], Store]
 ) -> None:

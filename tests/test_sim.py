@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 
 from hashlens.chain.hashrate import implied_hashrate_ehs
-from hashlens.chain.sync import sync
 from hashlens.consensus import (
     DIFFICULTY_ADJUSTMENT_INTERVAL,
     POW_TARGET_TIMESPAN,
@@ -29,6 +28,7 @@ from hashlens.sim.engine import resolve, simulate, summarise
 from hashlens.sim.scenario import load_scenario, parse_scenario, with_overrides
 from hashlens.sim.setup import RunInputs, prepare_run
 from hashlens.store import Store
+from tests.conftest import copy_db
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,6 +65,7 @@ def constant(days: float = 365) -> dict:
     }
 
 
+@pytest.mark.slow
 def test_constant_hashrate_matches_the_exact_equilibrium() -> None:
     r = resolve(parse_scenario(constant()))
     res = simulate(r, 100_000, 7)
@@ -83,6 +84,7 @@ def test_constant_hashrate_matches_the_exact_equilibrium() -> None:
     )
 
 
+@pytest.mark.slow
 def test_growth_matches_the_closed_form() -> None:
     s = load_scenario(EXAMPLES / "growth-10pct-per-14-days.yaml")
     r = resolve(s)
@@ -228,15 +230,8 @@ def test_prepare_run_fills_fleet_and_price_path(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Store:
-    from hashlens.sources.prices import read_prices
-
-    s = Store(tmp_path_factory.mktemp("sim") / "s.duckdb")
-    sync(s, str(data_dir / "chain"))
-    f = data_dir / "market/btc-daily-prices-multi-currency.csv"
-    pts = read_prices(f, "USD")
-    s.write_prices([p.day for p in pts], [p.currency for p in pts], [p.price for p in pts], f.name)
-    return s
+def store(tmp_path_factory: pytest.TempPathFactory, chain_prices_db: Path) -> Store:
+    return Store(copy_db(chain_prices_db, tmp_path_factory, "sim"))
 
 
 def test_backtest_on_real_periods(store: Store) -> None:
@@ -307,6 +302,7 @@ def test_dask_sweep_on_a_local_cluster() -> None:
         run_sweep(data, [("curtailment.5.share", [0.1])], None, 10, 5, None, processes=False)
 
 
+@pytest.mark.slow
 def test_cli_simulate(tmp_path: Path, data_dir: Path) -> None:
     db = tmp_path / "c.duckdb"
 

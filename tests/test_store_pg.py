@@ -22,6 +22,8 @@ from hashlens.store.dump import DATA_TABLES
 from tests.conftest import free_port
 from tests.pg import PgServer
 
+pytestmark = pytest.mark.slow  # the whole module runs in the slow tier (sh scripts/test -m slow)
+
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "hashlens", *args], capture_output=True, text=True, timeout=300)
@@ -83,6 +85,7 @@ FOLLOWER = """
 import sys
 from hashlens.chain.sync import sync
 from hashlens.store import Store
+
 s = Store(sys.argv[1])
 print("leader" if s.try_follower_lock() else "not leader", flush=True)
 sync(s, sys.argv[2], batch_rows=4000)

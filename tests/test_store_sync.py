@@ -46,6 +46,7 @@ def full_store(stores: Stores, data_dir: Path) -> str:
     return path
 
 
+@pytest.mark.slow
 def test_full_import_and_idempotent_rerun(full_store: str, data_dir: Path) -> None:
     with Store(full_store) as s:
         assert s.counts() == {"blocks": 80528, "periods": 480, "block_stats": 80118, "stale_blocks": 36, "prices": 0}
@@ -84,6 +85,7 @@ def hashlens(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[
     )
 
 
+@pytest.mark.slow
 def test_killed_import_resumes_to_the_same_store(stores: Stores, data_dir: Path, full_store: str) -> None:
     db = stores.new("killed")
     proc = hashlens(
@@ -166,6 +168,7 @@ def test_truncated_header_file(store_copy: str, data_dir: Path, tmp_path: Path) 
     assert "header 5 is truncated" in err
 
 
+@pytest.mark.slow
 def test_wrong_prev_hash(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     st = stale_headers(data_dir)
     f = tmp_path / "gap.bin"
@@ -516,6 +519,7 @@ def test_boundary_time_disagreeing_with_the_store_is_refused(store_copy: str, da
     assert "height 911232" in err and str(t) in err
 
 
+@pytest.mark.slow
 def test_verified_headers_import(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     import csv
     import hashlib
@@ -585,6 +589,7 @@ def test_negative_start_height_is_one_error(store_copy: str, data_dir: Path, tmp
     assert "--start-height -100 is negative" in err
 
 
+@pytest.mark.slow
 def test_absurd_height_column_is_one_error(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     raw = stale_headers(data_dir)[961632]
     f = tmp_path / "far.csv"
@@ -608,6 +613,7 @@ def verified_row(data_dir: Path, height: int) -> dict[str, str]:
         return next(r for r in csv.DictReader(fh) if int(r["height"]) == height)
 
 
+@pytest.mark.slow
 def test_one_block_is_never_stored_at_two_heights(
     stores: Stores, full_store: str, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -784,6 +790,7 @@ def _mount_tmpfs(where: Path, size: str) -> bool:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _can_mount(), reason="needs root to mount a small tmpfs")
 def test_disk_full_and_read_only_store_have_their_own_exit(tmp_path: Path, data_dir: Path) -> None:
     full = tmp_path / "full"
@@ -829,6 +836,7 @@ def test_disk_full_injected_has_its_own_exit(tmp_path: Path, data_dir: Path, mon
         assert s.counts()["periods"] == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("holder", ["sync", "serve"])
 def test_a_locked_store_names_its_holder(tmp_path: Path, data_dir: Path, holder: str) -> None:
     db = tmp_path / "s.duckdb"
@@ -906,6 +914,7 @@ def compact_truncated(target: int) -> int:
     return (target >> shift) << shift
 
 
+@pytest.mark.slow
 def test_chain_2026_joins_the_automatic_fill(store_copy: str, data_dir: Path) -> None:
     """`sync_shared_data` reads chain/, chain-extra/ and chain-2026/: every block time of the
     file is stored (as the file gives it), so the storm week's periods (935,424 and 937,440)
@@ -955,6 +964,7 @@ def decode_bits(bits: int | None) -> int:
     return (bits & 0x7FFFFF) << (8 * ((bits >> 24) - 3))
 
 
+@pytest.mark.slow
 def test_block_times_are_checked_before_anything_is_stored(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     """A time at or below the median of the 11 before it (consensus refuses such a block), or one
     differing from the boundary-times file's, refuses the file whole on one line."""

@@ -88,6 +88,7 @@ def sha256d_hex(raw: bytes) -> str:
 
 
 # -- done when: a fresh store, one command, a report of the replay's last day -----------------
+@pytest.mark.slow
 def test_a_fresh_store_is_brought_to_the_replays_present_and_reported(
     replay: tuple[MempoolReplay, str], data_dir: Path, tmp_path: Path
 ) -> None:
@@ -120,6 +121,7 @@ def test_a_fresh_store_is_brought_to_the_replays_present_and_reported(
 
 
 # -- what each record proves is what is stored ------------------------------------------------
+@pytest.mark.slow
 def test_full_headers_and_hashes_of_2021_with_exact_retargets(
     files: ChainFiles, data_dir: Path, new_store: Callable[[], Store]
 ) -> None:
@@ -153,6 +155,7 @@ def test_full_headers_and_hashes_of_2021_with_exact_retargets(
         assert stored == fees
 
 
+@pytest.mark.slow
 def test_pool_tags_are_handed_over_batch_by_batch(files: ChainFiles, data_dir: Path) -> None:
     """Blocks 499,999 … 509,998 carry the pool the per-block label file names, where
     mempool's pools list has it; each committed batch hands its tags to ``on_extras``."""
@@ -184,6 +187,7 @@ def labelled_blocks(data_dir: Path, lo: int, hi: int) -> Counter[str]:
     return want
 
 
+@pytest.mark.slow
 def test_the_cli_stores_who_mined_as_the_api_source_of_the_pools(
     files: ChainFiles, data_dir: Path, tmp_path: Path
 ) -> None:
@@ -273,6 +277,7 @@ def test_a_later_tip_adds_only_the_new_blocks(files: ChainFiles) -> None:
         assert s.counts()["block_stats"] == 2016 + 500
 
 
+@pytest.mark.slow
 def test_a_killed_update_resumes_to_the_same_store(files: ChainFiles, tmp_path: Path) -> None:
     rp = MempoolReplay(files, tip=930_000)
     whole, killed = tmp_path / "whole.duckdb", tmp_path / "killed.duckdb"
@@ -314,6 +319,7 @@ def test_a_killed_update_resumes_to_the_same_store(files: ChainFiles, tmp_path: 
 
 
 # -- bad input: one error line, exit 2, nothing stored lost -----------------------------------
+@pytest.mark.slow
 def test_an_unreachable_source(tmp_path: Path, replay: tuple[MempoolReplay, str]) -> None:
     _, url = replay
     dead = f"http://127.0.0.1:{free_port()}/api"
@@ -360,6 +366,7 @@ def test_a_source_on_another_chain_by_its_genesis(
     assert snapshot(updated) == before
 
 
+@pytest.mark.slow
 def test_a_source_whose_hashes_differ_from_the_stored_ones(files: ChainFiles, tmp_path: Path) -> None:
     rp = MempoolReplay(files, tip=930_000)
     db = tmp_path / "s.duckdb"
@@ -374,6 +381,7 @@ def test_a_source_whose_hashes_differ_from_the_stored_ones(files: ChainFiles, tm
     assert snapshot(db) == before
 
 
+@pytest.mark.slow
 def test_a_header_that_does_not_hash_to_its_id(files: ChainFiles, tmp_path: Path) -> None:
     rp = MempoolReplay(files, tip=699_998)
     rp.tamper[697_536] = {"nonce": files.blocks[697_536]["nonce"] ^ 1}
@@ -383,6 +391,7 @@ def test_a_header_that_does_not_hash_to_its_id(files: ChainFiles, tmp_path: Path
     assert "block 697536" in err and "not its id" in err
 
 
+@pytest.mark.slow
 def test_adjustments_that_no_bits_give_or_that_disagree_with_the_store(
     replay: tuple[MempoolReplay, str], updated: Path
 ) -> None:
@@ -402,6 +411,7 @@ def test_adjustments_that_no_bits_give_or_that_disagree_with_the_store(
     assert snapshot(updated) == before
 
 
+@pytest.mark.slow
 def test_a_price_api_answering_garbage(replay: tuple[MempoolReplay, str], tmp_path: Path) -> None:
     rp, url = replay
     db = tmp_path / "s.duckdb"
@@ -454,6 +464,7 @@ def test_update_as_a_library_call(replay: tuple[MempoolReplay, str]) -> None:
         assert data["chain"]["blocks_added"] >= 98
 
 
+@pytest.mark.slow
 def test_prices_from_an_exchanges_ohlc_api(data_dir: Path, replay: tuple[MempoolReplay, str]) -> None:
     """``--prices kraken+…``: the daily opening prices of the shared USD series, as the
     exchange's OHLC API pages them (720 candles a request), cut at the replay's last day."""

@@ -23,6 +23,7 @@ from hashlens.miners.storeio import ensure_sample
 from hashlens.sources.prices import read_prices
 from hashlens.store import Store
 from hashlens.weekly import WeeklyFigures
+from tests.conftest import copy_db
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,9 +43,9 @@ def _fill(path: Path, data_dir: Path, extra: bool) -> Path:
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+def db(tmp_path_factory: pytest.TempPathFactory, shared_db: Path) -> Path:
     """The shared chain and chain-extra folders, USD prices and the miners sample."""
-    return _fill(tmp_path_factory.mktemp("weekly") / "w.duckdb", data_dir, extra=True)
+    return copy_db(shared_db, tmp_path_factory, "weekly")
 
 
 @pytest.fixture(scope="module")
@@ -254,6 +255,7 @@ def test_lows_use_every_stored_day(db: Path, data_dir: Path) -> None:
     assert any("days before today" in n for n in f["notes"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("day", [date(2026, 1, 31), date(2026, 2, 10)])
 def test_faces_agree(db: Path, tmp_path: Path, day: date) -> None:
     """The CLI (`weekly`, `hashprice`, `halving`), the report and the library give one value per
@@ -283,6 +285,7 @@ def test_faces_agree(db: Path, tmp_path: Path, day: date) -> None:
     assert f"{lib['halving']['blocks_left']:,} blocks to the halving" in text
 
 
+@pytest.mark.slow
 def test_beyond_the_data_is_an_error(db: Path) -> None:
     for args in (
         ["hashprice", "--date", "2026-10-01", "--price", "90000"],

@@ -10,7 +10,6 @@ import typer
 from hashlens.cli.app import JsonOpt, app, console, emit, kv_table, served, state
 from hashlens.cli.stores import reader_store, writer_store
 from hashlens.errors import HashlensError
-from hashlens.units import FIRST_TIME_S, LAST_TIME_S
 
 
 @app.command("sync")
@@ -70,7 +69,7 @@ def difficulty(
     ctx: typer.Context,
     now: Annotated[
         int | None,
-        typer.Option(min=FIRST_TIME_S, max=LAST_TIME_S, help="'Now' for the estimates [Unix s]; default the tip time."),
+        typer.Option(help="'Now' for the estimates [Unix s]; default the tip time."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
