@@ -40,10 +40,14 @@ def test_hashprice_days_are_looked_up_right(client: TestClient, full_db: Path) -
 
 def test_read_endpoints(client: TestClient) -> None:
     d = client.get("/v1/difficulty").json()
-    assert d["latest_adjustment"]["height"] == 934575 // 2016 * 2016  # in force at the per-block tip
-    assert d["later_adjustments_known"][-1]["height"] == 965664
     hist = client.get("/v1/difficulty/history").json()
     assert len(hist) == 479 and {"height", "change_pct", "rank_among_drops", "streak"} <= set(hist[0])
+    # as of the report's day (24:00 UTC): the adjustment in force then, nothing dated later
+    assert d["as_of"] == client.get("/v1/weekly").json()["as_of"]
+    in_force = [a for a in hist if a["time"] and a["time"] <= d["as_of_instant"]]
+    assert d["latest_adjustment"]["height"] == in_force[-1]["height"] == d["running_period"]["start_height"]
+    jan = client.get("/v1/difficulty", params={"as_of": "2026-01-31"}).json()
+    assert jan["as_of"] == "2026-01-31" and jan["latest_adjustment"]["height"] == 933408
     hr = client.get("/v1/hashrate", params={"window": "7d"}).json()
     assert hr["low_ehs"] < hr["hashrate_ehs"] < hr["high_ehs"]
     hp = client.get("/v1/hashprice", params={"date": "2026-01-15", "btc_price_usd": 100000}).json()
