@@ -13,6 +13,7 @@ import csv
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,10 +31,10 @@ def db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
     return path
 
 
-def answer(db: Path, *args: str) -> dict:  # type: ignore[type-arg]
+def answer(db: Path, *args: str) -> dict[str, Any]:
     r = run_cli(db, *args, "--json")
     assert r.returncode == 0, (args, r.stderr)
-    out: dict = json.loads(r.stdout)  # type: ignore[type-arg]
+    out: dict[str, Any] = json.loads(r.stdout)
     return out
 
 
