@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import ConfigDict, Field, PlainSerializer, PrivateAttr
 
-from hashlens.chain.adjustments import Adjustment, adjustment_history, load_periods
+from hashlens.chain.adjustments import Adjustment, adjustment_history, load_periods, same_sign_of_last
 from hashlens.chain.clock import ChainClock, end_of_day
 from hashlens.chain.halving import HalvingOutlook, halving_outlook
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
@@ -88,6 +88,14 @@ class DifficultyFigures(Result):
     drops_total: int
     rises_total: int
     recent: list[RecentAdjustment] = Field(..., description="The last 26 adjustments.")
+    same_sign_count: int = Field(
+        0, description="Of the last same_sign_window adjustments, how many went the latest one's way [-]."
+    )
+    same_sign_window: int = Field(
+        0,
+        description="The longest window of adjustments ending at the latest with at most one of the other sign "
+        "(chain.adjustments.same_sign_of_last) [-].",
+    )
 
 
 class HashpricePoint(Result):
@@ -208,6 +216,7 @@ class WeeklyFigures(Result):
     # -- sections --------------------------------------------------------------------------
     def _difficulty(self, store: Store, clock: ChainClock, p: int) -> None:
         history = adjustment_history(load_periods(store, clock)[: p + 1])
+        k, n = same_sign_of_last(np.array([a.change_pct for a in history]))
         self.difficulty = DifficultyFigures(
             latest=history[-1],
             adjustments_total=len(history),
@@ -216,6 +225,8 @@ class WeeklyFigures(Result):
             recent=[
                 RecentAdjustment(**a.model_dump(include=set(RecentAdjustment.model_fields))) for a in history[-26:]
             ],
+            same_sign_count=k,
+            same_sign_window=n,
         )
 
     def _hashrate(self, clock: ChainClock) -> None:
