@@ -207,8 +207,14 @@ def test_api_forecast(db: Path, tmp_path: Path) -> None:
     same = forecast_adjustments(clock, 930_000, paths=5000).to_json()
     assert r.json()["adjustments"] == same["adjustments"]
     assert c.get("/v1/forecast", params={"horizon": 0}).status_code == 400
-    d = c.get("/v1/difficulty").json()["running_period"]
-    assert d["next_adjustment"] == next_adjustment(clock, d["tip_height"] + 1).to_json()
+    # as of the report's day by default, on every face: the difficulty's one estimate is the
+    # forecast's first row at 24:00 UTC of that day
+    d = c.get("/v1/difficulty").json()
+    f = c.get("/v1/forecast", params={"paths": 20_000}).json()
+    assert d["as_of"] == f["as_of"] == c.get("/v1/weekly").json()["as_of"]
+    end = end_of_day(date.fromisoformat(d["as_of"]))
+    assert d["running_period"]["estimate"] == next_adjustment(clock, as_of_time=end).to_json()
+    assert d["running_period"]["estimate"]["change_pct"] == f["adjustments"][0]["change_pct"]
 
 
 def test_crps_of_samples_matches_the_closed_form() -> None:
