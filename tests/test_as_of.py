@@ -43,6 +43,7 @@ def test_every_reading_command_defaults_to_the_reports_day(db: Path, tmp_path: P
     commands = [
         ("weekly", "--paths", PATHS),
         ("difficulty",),
+        ("difficulty", "estimate", "--paths", PATHS),
         ("summary",),
         ("halving",),
         ("forecast", "--paths", PATHS),
@@ -51,7 +52,7 @@ def test_every_reading_command_defaults_to_the_reports_day(db: Path, tmp_path: P
         ("cost",),
         ("power",),
     ]
-    got = {c[0]: answer(db, "--no-server", *c)["as_of"] for c in commands}
+    got = {" ".join(c[:2]): answer(db, "--no-server", *c)["as_of"] for c in commands}
     assert got == dict.fromkeys(got, day)
 
 

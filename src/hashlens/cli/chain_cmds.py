@@ -183,9 +183,10 @@ def difficulty_estimate(
     height: Annotated[
         int | None,
         typer.Option(
-            help="The estimate: as of this height (data below it; default the store's tip). mempool: the tip height."
+            help="The estimate: as of this height (data below it) instead of --as-of. mempool: the tip height."
         ),
     ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="The estimate: " + AS_OF_HELP)] = None,
     method: Annotated[
         str,
         typer.Option(
@@ -210,13 +211,15 @@ def difficulty_estimate(
     forecast's first row: the same numbers `forecast`, `weekly` and the report show), or
     mempool.space's method from explicit inputs (--method mempool)."""
     if method == "forecast":
+        from hashlens.cli.economics_cmds import parse_day
         from hashlens.cli.stores import ready_store
-        from hashlens.sim.forecast import forecast_from_store
+        from hashlens.weekly.asof import forecast_of_day
 
         if height is not None and height < 0:
             raise HashlensError(f"--height must be a block height (got {height})")
         with ready_store(as_json) as store:
-            est = forecast_from_store(store, height, 1, paths, seed).next_adjustment().to_json()
+            day, fc = forecast_of_day(store, parse_day(as_of, "--as-of"), height, 1, paths, seed)
+        est = {"as_of": day.isoformat() if day else None, **fc.next_adjustment().to_json()}
 
         def render(d: dict[str, Any]) -> None:
             console.print(

@@ -37,6 +37,7 @@ __all__ = [
     "SummaryOnDay",
     "as_of_day",
     "difficulty_on",
+    "forecast_of_day",
     "forecast_on",
     "running_period_on",
     "summary_on",
@@ -261,6 +262,27 @@ def summary_on(store: Store, day: date | None = None, paths: int = 20_000, seed:
     )
 
 
+def forecast_of_day(
+    store: Store,
+    day: date | None = None,
+    height: int | None = None,
+    horizon: int = 3,
+    paths: int = 20_000,
+    seed: int = 1,
+) -> tuple[date | None, Forecast]:
+    """The forecast (:func:`hashlens.sim.forecast.forecast_adjustments`) as of 24:00 UTC of
+    ``day`` (default :func:`as_of_day`'s), or as of ``height`` when given (then no day)."""
+    from hashlens.sim.forecast import forecast_adjustments, forecast_from_store
+
+    if height is not None:
+        if day is not None:
+            raise HashlensError("give --as-of or --height, not both")
+        return None, forecast_from_store(store, height, horizon, paths, seed)
+    clock = ChainClock.from_store(store)
+    day = as_of_day(store, clock, day)
+    return day, forecast_adjustments(clock, as_of_time=end_of_day(day), horizon=horizon, paths=paths, seed=seed)
+
+
 def forecast_on(
     store: Store,
     day: date | None = None,
@@ -269,19 +291,10 @@ def forecast_on(
     paths: int = 20_000,
     seed: int = 1,
 ) -> dict[str, Any]:
-    """The forecast (:func:`hashlens.sim.forecast.forecast_adjustments`) as of 24:00 UTC of
-    ``day`` (default :func:`as_of_day`'s), or as of ``height`` when given, with the day it
-    answers for under ``as_of`` (null for a height)."""
-    from hashlens.sim.forecast import forecast_adjustments, forecast_from_store
-
-    if height is not None:
-        if day is not None:
-            raise HashlensError("give --as-of or --height, not both")
-        return {"as_of": None, **forecast_from_store(store, height, horizon, paths, seed).to_json()}
-    clock = ChainClock.from_store(store)
-    day = as_of_day(store, clock, day)
-    fc = forecast_adjustments(clock, as_of_time=end_of_day(day), horizon=horizon, paths=paths, seed=seed)
-    return {"as_of": day.isoformat(), **fc.to_json()}
+    """:func:`forecast_of_day` as JSON, with the day it answers for under ``as_of`` (null for
+    a height)."""
+    d, fc = forecast_of_day(store, day, height, horizon, paths, seed)
+    return {"as_of": d.isoformat() if d is not None else None, **fc.to_json()}
 
 
 def hashrate_on(
