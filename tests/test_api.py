@@ -48,7 +48,8 @@ def test_read_endpoints(client: TestClient) -> None:
     assert d["latest_adjustment"]["height"] == in_force[-1]["height"] == d["running_period"]["start_height"]
     jan = client.get("/v1/difficulty", params={"as_of": "2026-01-31"}).json()
     assert jan["as_of"] == "2026-01-31" and jan["latest_adjustment"]["height"] == 933408
-    hr = client.get("/v1/hashrate", params={"window": "7d"}).json()
+    hr = client.get("/v1/hashrate", params={"window": "7d", "as_of": "2026-01-31"}).json()
+    assert hr["as_of"] == "2026-01-31" and hr["per_block"]
     assert hr["low_ehs"] < hr["hashrate_ehs"] < hr["high_ehs"]
     hp = client.get("/v1/hashprice", params={"date": "2026-01-15", "btc_price_usd": 100000}).json()
     assert hp["usd_per_ph_day"] == pytest.approx(hp["btc_per_ph_day"] * 100000)
@@ -237,7 +238,9 @@ def test_cost_endpoint_equals_cli(client: TestClient, full_db: Path, tmp_path: P
         "--json",
     )
     assert r.returncode == 0, r.stderr
-    assert _same(api.json(), json.loads(r.stdout))
+    here = json.loads(r.stdout)
+    assert here.pop("as_of") == here["date"] == "2026-01-15"  # the CLI names the day as every reading command
+    assert _same(api.json(), here)
     got = api.json()
     assert got["date"] == "2026-01-15" and [c["efficiency_j_per_th"] for c in got["costs"]] == [17.5, 30.0]
     assert 0 < got["costs"][0]["electricity_usd_per_btc"] < got["costs"][1]["electricity_usd_per_btc"]

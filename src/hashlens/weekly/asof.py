@@ -33,12 +33,14 @@ from hashlens.units import iso_utc
 
 __all__ = [
     "DifficultyOnDay",
+    "HashrateAnswer",
     "RunningPeriodFigures",
     "SummaryOnDay",
     "as_of_day",
     "difficulty_on",
     "forecast_of_day",
     "forecast_on",
+    "hashrate_on",
     "running_period_on",
     "summary_on",
 ]
@@ -297,9 +299,30 @@ def forecast_on(
     return {"as_of": d.isoformat() if d is not None else None, **fc.to_json()}
 
 
+class HashrateAnswer(Result):
+    """Network hashrate as of a day (or at a height) with its 95 % interval: over a window of
+    stored blocks (getnetworkhashps), or, past the per-block data, the last completed period's."""
+
+    as_of: str = Field(..., description="The UTC day answered for (for a height, its block's day).")
+    hashrate_ehs: float = Field(..., description="[EH/s]")
+    low_ehs: float = Field(..., description="Lower end of the 95 % interval [EH/s].")
+    high_ehs: float = Field(..., description="Upper end of the 95 % interval [EH/s].")
+    method: str
+    start_height: int = Field(..., description="The window's first block [-].")
+    end_height: int = Field(..., description="The window's last block [-].")
+    per_block: bool = Field(..., description="Whether the window is stored blocks (else a period's implied rate).")
+    blocks: int | None = Field(None, description="Block intervals or blocks found in the window [-].")
+    start_time_s: int | None = Field(None, description="The window's start [Unix s].")
+    end_time_s: int | None = Field(None, description="The window's end [Unix s].")
+
+
+def _from_blocks(day: str, est: Any) -> HashrateAnswer:
+    return HashrateAnswer(as_of=day, per_block=True, **est.model_dump(include=set(HashrateAnswer.model_fields)))
+
+
 def hashrate_on(
     store: Store, window: str = "1008", height: int | None = None, day: date | None = None
-) -> dict[str, Any]:
+) -> HashrateAnswer:
     """Network hashrate over ``window`` ending at ``height``, else at the tip at 24:00 UTC of
     ``day`` (default :func:`as_of_day`'s): :func:`hashlens.chain.status.network_hashrate` where
     stored block times run through the day; past them, for the default 1008-block window, the
@@ -314,11 +337,11 @@ def hashrate_on(
         if day is not None:
             raise HashlensError("give --as-of or --height, not both")
         est = network_hashrate(store, window, height, clock)
-        return {"as_of": iso_utc(est.end_time_s)[:10], **est.to_json()}
+        return _from_blocks(iso_utc(est.end_time_s)[:10], est)
     day = as_of_day(store, clock, day)
     if clock.per_block_at(end_of_day(day)):
         tip, _ = tip_at(clock, day)
-        return {"as_of": day.isoformat(), **network_hashrate(store, window, tip, clock).to_json()}
+        return _from_blocks(day.isoformat(), network_hashrate(store, window, tip, clock))
     until = clock.per_block_until()
     if window_of(window) != ("blocks", 1008.0):
         raise HashlensError(
@@ -327,4 +350,8 @@ def hashrate_on(
             "cover, or the default 1008-block window (then the last period's implied hashrate is given)"
         )
     on = network_hashrate_on(clock, day)
-    return {"as_of": day.isoformat(), **on.to_json()}
+    return HashrateAnswer(
+        as_of=day.isoformat(),
+        per_block=False,
+        **on.model_dump(include={"hashrate_ehs", "low_ehs", "high_ehs", "method", "start_height", "end_height"}),
+    )

@@ -28,7 +28,7 @@ from hashlens.chain.models import (
 )
 from hashlens.errors import HashlensError
 from hashlens.store import Store
-from hashlens.weekly.asof import DifficultyOnDay, SummaryOnDay
+from hashlens.weekly.asof import DifficultyOnDay, HashrateAnswer, SummaryOnDay
 
 router = APIRouter(prefix="/v1", tags=["chain"], responses=ERRORS)
 
@@ -50,10 +50,10 @@ def _history(s: Store, limit: int | None) -> list[Adjustment]:
     return difficulty_history(s, limit)
 
 
-def _hashrate(s: Store, window: str, height: int | None) -> HashrateEstimate:
-    from hashlens.chain.status import network_hashrate
+def _hashrate(s: Store, window: str, height: int | None, as_of: date | None) -> HashrateAnswer:
+    from hashlens.weekly.asof import hashrate_on
 
-    return network_hashrate(s, window, height)
+    return hashrate_on(s, window, height, as_of)
 
 
 def _hashrate_series(s: Store, window: int, step: int) -> list[HashrateEstimate]:
@@ -109,11 +109,12 @@ async def difficulty_estimate(q: Annotated[EstimateInputs, Query()]) -> Response
     return Response(encode_json(estimate_from_inputs(q)), media_type="application/json")
 
 
-@router.get("/hashrate", response_model=HashrateEstimate)
+@router.get("/hashrate", response_model=HashrateAnswer)
 async def hashrate(request: Request, q: Annotated[HashrateRequest, Query()]) -> Response:
-    """Network hashrate over a block window (e.g. 1008) or days (e.g. 7d), with a 95 % interval."""
+    """Network hashrate over a block window (e.g. 1008) or days (e.g. 7d), with a 95 % interval,
+    ending at ``height`` or at the tip at 24:00 UTC of ``as_of`` (default the report's day)."""
     holder = holder_of(request)
-    return await holder.json(_hashrate, q.window, q.height)
+    return await holder.json(_hashrate, q.window, q.height, q.as_of)
 
 
 @router.get("/hashrate/series", response_model=list[HashrateEstimate])
