@@ -144,3 +144,12 @@ def test_the_treasury_footnote_states_the_publication_lag(text: str) -> None:
     assert ref is not None
     note = next(x for x in text.splitlines() if x.startswith(f"[^{ref.group(1)}]:"))
     assert "7 days after its month ends" in note and "on that day" in note
+
+
+def test_the_largest_drop_since_names_its_height_and_day(text: str, targets: dict[int, int]) -> None:
+    # the last earlier adjustment that fell at least as far as 935,424's −11.16 %
+    change = {p: targets[p - 1] / targets[p] - 1 for p in range(2, 465)}
+    since = max(p for p in range(2, 464) if change[p] <= change[464])
+    assert since * 2016 == 689_472
+    # its day (2021-07-03, the review's and the press's) beside the height
+    assert "It is the largest drop since the adjustment at height 689,472 (2021-07-03)." in text

@@ -204,7 +204,8 @@ def _hashprice_here(
                     "Hashprice series",
                     {
                         "days": f"{d['days']:,}",
-                        "all-time low": (
+                        # over the range asked for: the all-time low only when it starts at the first price
+                        ("all-time low" if sreq.start is None else f"lowest from {sreq.start}"): (
                             f"{fmt_quantity(d['all_time_low_usd']['usd_per_ph_day'], 'USD/PH/day')} "
                             f"on {d['all_time_low_usd']['date']}"
                         )

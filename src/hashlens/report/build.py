@@ -180,7 +180,8 @@ def difficulty_section(fig: WeeklyFigures, page: Page) -> None:
         f"**{a.change_pct:+.2f} %** to **{_difficulty_text(a.difficulty)}**{src_bits}: {rank}, {streak}, {low}{src_rank}.",
     ]
     if a.largest_drop_since_height and a.change_pct < 0:
-        page.md.append(f"It is the largest drop since the adjustment at height {a.largest_drop_since_height:,}.")
+        since = f" ({a.largest_drop_since_time[:10]})" if a.largest_drop_since_time else ""
+        page.md.append(f"It is the largest drop since the adjustment at height {a.largest_drop_since_height:,}{since}.")
     page.chart(
         charts.adjustments_chart(
             page.chart_dir / "adjustments.png",
