@@ -205,7 +205,10 @@ def hashrate_section(fig: WeeklyFigures, page: Page) -> None:
     rp = fig.running_period
     assert fig.difficulty is not None
     latest = fig.difficulty.latest
-    prev_ehs = fig.difficulty.recent[-1].implied_hashrate_ehs if fig.difficulty.recent else None
+    recent = fig.difficulty.recent
+    # the last completed period: from the adjustment before the latest to the latest's block below
+    prev_ehs = recent[-1].implied_hashrate_ehs if len(recent) >= 2 else None
+    prev_start = recent[-2].height if len(recent) >= 2 else None
     if rp is not None and rp.hashrate_ehs is not None and rp.tip_height is not None:
         # the running period's own blocks, then the last completed period's mean beside it
         src_rp = page.notes.cite(
@@ -219,15 +222,15 @@ def hashrate_section(fig: WeeklyFigures, page: Page) -> None:
             f"**{_hashrate_text(rp.hashrate_ehs)}** (95 %: {_hashrate_text(rp.hashrate_low_ehs or 0.0)} – "
             f"{_hashrate_text(rp.hashrate_high_ehs or 0.0)}){src_rp}"
         )
-        if prev_ehs is not None:
+        if prev_ehs is not None and prev_start is not None:
             src_prev = page.notes.cite(
-                f"The period from height {latest.height - 2016:,} to {latest.height - 1:,}: its work over its "
+                f"The period from height {prev_start:,} to {latest.height - 1:,}: its work over its "
                 "duration from its start times (hashlens.chain.hashrate.implied_hashrate_ehs)."
             )
             side = "above" if rp.hashrate_ehs > prev_ehs else "below" if rp.hashrate_ehs < prev_ehs else "the same as"
             line += (
                 f", {side} the last completed period's mean of {_hashrate_text(prev_ehs)} (heights "
-                f"{latest.height - 2016:,} to {latest.height - 1:,}){src_prev}"
+                f"{prev_start:,} to {latest.height - 1:,}){src_prev}"
             )
         page.md.append(line + ".")
         page.md.append(
