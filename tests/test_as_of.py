@@ -91,3 +91,30 @@ def test_a_day_past_the_store_is_one_error_line(db: Path) -> None:
     for cmd in ("difficulty", "summary", "halving", "forecast", "hashrate"):
         r = run_cli(db, "--no-server", cmd, "--as-of", "2030-01-01", "--json")
         assert r.returncode == 2 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, (cmd, r.stderr)
+
+
+def test_the_api_answers_for_the_same_day(db: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from fastapi.testclient import TestClient
+
+    from hashlens.api.app import create_app
+
+    copy = tmp_path / "api.duckdb"
+    shutil.copy(db, copy)
+    with TestClient(create_app(copy)) as c:
+        day = c.get("/v1/weekly").json()["as_of"]
+        named = {
+            path: c.get(path, params=params).json()
+            for path, params in (
+                ("/v1/difficulty", {}),
+                ("/v1/summary", {}),
+                ("/v1/halving", {}),
+                ("/v1/hashrate", {}),
+                ("/v1/forecast", {"paths": PATHS}),
+                ("/v1/power", {}),
+            )
+        }
+        assert {p: a["as_of"] for p, a in named.items()} == dict.fromkeys(named, day)
+        # hashprice and cost name their day as `date` (one day's row)
+        assert c.get("/v1/hashprice").json()["date"] == c.get("/v1/cost").json()["date"] == day
