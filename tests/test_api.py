@@ -40,11 +40,16 @@ def test_hashprice_days_are_looked_up_right(client: TestClient, full_db: Path) -
 
 def test_read_endpoints(client: TestClient) -> None:
     d = client.get("/v1/difficulty").json()
-    assert d["latest_adjustment"]["height"] == 934575 // 2016 * 2016  # in force at the per-block tip
-    assert d["later_adjustments_known"][-1]["height"] == 965664
     hist = client.get("/v1/difficulty/history").json()
     assert len(hist) == 479 and {"height", "change_pct", "rank_among_drops", "streak"} <= set(hist[0])
-    hr = client.get("/v1/hashrate", params={"window": "7d"}).json()
+    # as of the report's day (24:00 UTC): the adjustment in force then, nothing dated later
+    assert d["as_of"] == client.get("/v1/weekly").json()["as_of"]
+    in_force = [a for a in hist if a["time"] and a["time"] <= d["as_of_instant"]]
+    assert d["latest_adjustment"]["height"] == in_force[-1]["height"] == d["running_period"]["start_height"]
+    jan = client.get("/v1/difficulty", params={"as_of": "2026-01-31"}).json()
+    assert jan["as_of"] == "2026-01-31" and jan["latest_adjustment"]["height"] == 933408
+    hr = client.get("/v1/hashrate", params={"window": "7d", "as_of": "2026-01-31"}).json()
+    assert hr["as_of"] == "2026-01-31" and hr["per_block"]
     assert hr["low_ehs"] < hr["hashrate_ehs"] < hr["high_ehs"]
     hp = client.get("/v1/hashprice", params={"date": "2026-01-15", "btc_price_usd": 100000}).json()
     assert hp["usd_per_ph_day"] == pytest.approx(hp["btc_per_ph_day"] * 100000)
@@ -234,7 +239,9 @@ def test_cost_endpoint_equals_cli(client: TestClient, full_db: Path, tmp_path: P
         "--json",
     )
     assert r.returncode == 0, r.stderr
-    assert _same(api.json(), json.loads(r.stdout))
+    here = json.loads(r.stdout)
+    assert here.pop("as_of") == here["date"] == "2026-01-15"  # the CLI names the day as every reading command
+    assert _same(api.json(), here)
     got = api.json()
     assert got["date"] == "2026-01-15" and [c["efficiency_j_per_th"] for c in got["costs"]] == [17.5, 30.0]
     assert 0 < got["costs"][0]["electricity_usd_per_btc"] < got["costs"][1]["electricity_usd_per_btc"]

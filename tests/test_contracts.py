@@ -34,6 +34,7 @@ from hashlens.chain.models import (
     HalvingRequest,
     HashrateRequest,
     HashrateSeriesRequest,
+    SummaryRequest,
 )
 from hashlens.contracts import Request
 from hashlens.economics.models import (
@@ -220,7 +221,8 @@ def _days(n: int, start: date = date(2020, 1, 1)) -> dict[date, float]:
 
 
 FACES: list[Faces] = [
-    Faces(DifficultyRequest, {}, opts({"now_s": "--now"}, "difficulty"), ("get", "/v1/difficulty")),
+    Faces(DifficultyRequest, {}, opts({"as_of": "--as-of", "now_s": "--now"}, "difficulty"), ("get", "/v1/difficulty")),
+    Faces(SummaryRequest, {}, opts({"as_of": "--as-of"}, "summary"), ("get", "/v1/summary")),
     Faces(
         DifficultyHistoryRequest,
         {},
@@ -251,7 +253,12 @@ FACES: list[Faces] = [
         ),
         ("get", "/v1/difficulty/estimate"),
     ),
-    Faces(HashrateRequest, {}, opts({"window": "--window", "height": "--height"}, "hashrate"), ("get", "/v1/hashrate")),
+    Faces(
+        HashrateRequest,
+        {},
+        opts({"window": "--window", "height": "--height", "as_of": "--as-of"}, "hashrate"),
+        ("get", "/v1/hashrate"),
+    ),
     Faces(
         HashrateSeriesRequest,
         {},

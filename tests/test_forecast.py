@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 
@@ -65,13 +65,12 @@ def clock_with_2026_blocks(clock: ChainClock, data_dir: Path) -> ChainClock:
     )
 
 
+DATA_DIR = Path(__file__).resolve().parents[2] / "shared/data"
+
+
 def last_header_height() -> int:
     """The last main-chain header the shared data hold (chain-2026's September headers)."""
-    rows = (
-        (Path(__file__).resolve().parents[2] / "shared/data" / "chain-2026" / "mainnet-headers-2026-09.csv")
-        .read_text()
-        .split()
-    )
+    rows = (DATA_DIR / "chain-2026" / "mainnet-headers-2026-09.csv").read_text().split()
     return int(rows[-1].split(",")[0])
 
 
@@ -92,7 +91,14 @@ def test_cli_shape_and_defaults(db: Path, tmp_path: Path) -> None:
     assert d["adjustments"][0]["retarget_time_median"][:10] in ("2026-01-07", "2026-01-08", "2026-01-09")
     r = run_cli(copy, "forecast", "--json", "--paths", "2000")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["as_of_height"] == last_header_height() + 1  # one past the stored tip
+    # The default is the report's day (priced at its end: the price file's first row is the next day),
+    # past the per-block data: a period-level forecast from the period in force that day.
+    d = json.loads(r.stdout)
+    last_price_day = (DATA_DIR / "market/btc-daily-prices-multi-currency.csv").read_text().split()[1].split(",")[0]
+    # a day's 24:00 UTC is priced by the next day's first minute: the day before the last price
+    report_day = (date.fromisoformat(last_price_day) - timedelta(days=1)).isoformat()
+    assert d["as_of"] == report_day and d["basis"] == "period" and d["as_of_height"] % N == 0
+    assert d["as_of_height"] < last_header_height()
 
 
 @pytest.mark.parametrize(
@@ -210,8 +216,14 @@ def test_api_forecast(db: Path, tmp_path: Path) -> None:
     same = forecast_adjustments(clock, 930_000, paths=5000).to_json()
     assert r.json()["adjustments"] == same["adjustments"]
     assert c.get("/v1/forecast", params={"horizon": 0}).status_code == 400
-    d = c.get("/v1/difficulty").json()["running_period"]
-    assert d["next_adjustment"] == next_adjustment(clock, d["tip_height"] + 1).to_json()
+    # as of the report's day by default, on every face: the difficulty's one estimate is the
+    # forecast's first row at 24:00 UTC of that day
+    d = c.get("/v1/difficulty").json()
+    f = c.get("/v1/forecast", params={"paths": 20_000}).json()
+    assert d["as_of"] == f["as_of"] == c.get("/v1/weekly").json()["as_of"]
+    end = end_of_day(date.fromisoformat(d["as_of"]))
+    assert d["running_period"]["estimate"] == next_adjustment(clock, as_of_time=end).to_json()
+    assert d["running_period"]["estimate"]["change_pct"] == f["adjustments"][0]["change_pct"]
 
 
 def test_crps_of_samples_matches_the_closed_form() -> None:

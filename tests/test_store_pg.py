@@ -56,11 +56,11 @@ def test_store_copy_round_trips_the_full_shared_data(
     rows = {t["table"]: t["source_rows"] for t in there["tables"]}
     assert rows["blocks"] == 80528 and rows["block_stats"] == 80118  # the shared chain, as test_store_sync counts it
     # The analytics give the same figures on either engine (arrays from both, computed once).
-    from hashlens.chain.summary import chain_summary
     from hashlens.economics.daily import hashprice_series, latest_day
+    from hashlens.weekly.asof import summary_on
 
     def figures(store: Store) -> str:
-        summary = chain_summary(store).to_json()
+        summary = summary_on(store, paths=200).to_json()
         day = latest_day(store)
         series = hashprice_series(store, day - timedelta(days=60), day).to_json()
         return json.dumps([summary, series], default=str, sort_keys=True)

@@ -24,12 +24,17 @@ def simulate(scenario: dict[str, Any], paths: int, seed: int, chain: dict[str, A
     return out
 
 
-def forecast(clock: Any, height: int | None, horizon: int, paths: int, seed: int) -> dict[str, Any]:
-    """``GET /v1/forecast``: :func:`hashlens.sim.forecast.forecast_adjustments` over the clock."""
+def forecast(
+    clock: Any, height: int | None, horizon: int, paths: int, seed: int, day: date | None = None
+) -> dict[str, Any]:
+    """``GET /v1/forecast``: :func:`hashlens.sim.forecast.forecast_adjustments` over the clock,
+    as of 24:00 UTC of ``day`` (named under ``as_of``) or as of ``height``."""
+    from hashlens.chain.clock import end_of_day
     from hashlens.sim.forecast import forecast_adjustments
 
-    out: dict[str, Any] = forecast_adjustments(clock, height, horizon, paths, seed).to_json()
-    return out
+    ts = end_of_day(day) if day is not None else None
+    fc = forecast_adjustments(clock, height, horizon, paths, seed, as_of_time=ts)
+    return {"as_of": day.isoformat() if day is not None else None, **fc.to_json()}
 
 
 def weekly(db_path: str, as_of: date, paths: int, seed: int) -> dict[str, Any]:

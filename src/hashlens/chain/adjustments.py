@@ -117,6 +117,34 @@ def streaks(changes: np.ndarray) -> np.ndarray:
     return out
 
 
+def same_sign_of_last(changes: np.ndarray) -> tuple[int, int]:
+    """How many of the last ``n`` adjustments went the latest one's way: ``(k, n)`` over the
+    longest window ending at the latest adjustment that holds at most one adjustment of the
+    other sign (or none), starting on one of the latest's sign.
+
+    The press counts a run with one break in it as a run ("the sixth consecutive drop" when 6
+    of the last 7 fell): this names both numbers. With no break, ``k = n`` is the streak;
+    ``(0, 0)`` for no adjustment or no change.
+
+    Parameters
+    ----------
+    changes : the adjustments' changes, oldest first [%]
+
+    Returns
+    -------
+    (k, n): adjustments of the latest's sign among the last n [-]
+    """
+    sign = np.sign(np.asarray(changes, dtype=float)).astype(np.int64)
+    if sign.size == 0 or sign[-1] == 0:
+        return 0, 0
+    same = sign == sign[-1]
+    breaks = np.cumsum(~same[::-1])  # adjustments of another sign, counted back from the latest
+    n = int(np.searchsorted(breaks, 2))  # the window stops before the second break
+    while not same[sign.size - n]:  # it starts on one of the latest's sign
+        n -= 1
+    return int(same[sign.size - n :].sum()), n
+
+
 def last_earlier_at_or_below(values: np.ndarray) -> np.ndarray:
     """For each i, the largest j < i with values[j] <= values[i], else -1 (monotone stack)."""
     out = np.full(len(values), -1, dtype=np.int64)

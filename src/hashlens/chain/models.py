@@ -33,6 +33,7 @@ __all__ = [
     "HalvingRequest",
     "HashrateRequest",
     "HashrateSeriesRequest",
+    "SummaryRequest",
 ]
 
 #: The highest block height a request may name (about 190 years of blocks from today) [-].
@@ -49,8 +50,19 @@ WINDOW_PATTERN = r"^(\d{1,6}b?|\d{1,3}(\.\d{1,3})?d)$"
 class DifficultyRequest(Request):
     """The latest adjustment (rank, streak, records) and the running period's two estimates."""
 
+    as_of: Day | None = Field(
+        None, description="UTC day (24:00 UTC of it; default the report's day: the latest day with data)."
+    )
     now_s: UnixTime | None = Field(
-        None, description="'Now' for the running period's estimates [Unix s]; default the tip block's time."
+        None, description="'Now' for mempool.space's method [Unix s]; default 24:00 UTC of the day."
+    )
+
+
+class SummaryRequest(Request):
+    """The chain at a glance as of a day."""
+
+    as_of: Day | None = Field(
+        None, description="UTC day (24:00 UTC of it; default the report's day: the latest day with data)."
     )
 
 
@@ -107,8 +119,17 @@ class HashrateRequest(Request):
         description=f"Blocks (e.g. 1008; 2 … {MAX_WINDOW_BLOCKS:,}) or days (e.g. 7d; up to {MAX_WINDOW_DAYS}d).",
     )
     height: int | None = Field(
-        None, ge=0, le=MAX_HEIGHT, description="End height (default: the latest with a stored time) [-]."
+        None, ge=0, le=MAX_HEIGHT, description="End height (default: the tip at the as-of day's end) [-]."
     )
+    as_of: Day | None = Field(
+        None, description="UTC day whose end the window ends at (default the report's day; not with height)."
+    )
+
+    @model_validator(mode="after")
+    def _day_or_height(self) -> Self:
+        if self.as_of is not None and self.height is not None:
+            raise ValueError("give as_of or height, not both")
+        return self
 
     @field_validator("window", mode="before")
     @classmethod

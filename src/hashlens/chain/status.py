@@ -1,11 +1,11 @@
 """Assemble the difficulty picture from the store: latest adjustment, the running period's inputs
 (tip, blocks in, mempool.space's method as a reference), and hashrate windows. Each answer is a
-typed result (:class:`DifficultyStatus`, :class:`RunningPeriod`,
+typed result (:class:`RunningPeriod`,
 :class:`~hashlens.chain.hashrate.HashrateEstimate`) of a request in :mod:`hashlens.chain.models`.
 
 The estimate of the next adjustment is not made here: it is the forecast's first row
-(:func:`hashlens.sim.forecast.next_adjustment`), which the faces add beside these inputs
-(:func:`hashlens.sim.forecast.with_next_adjustment`)."""
+(:func:`hashlens.sim.forecast.next_adjustment`); the picture as of a day, with that estimate
+beside these inputs, is composed by :func:`hashlens.weekly.asof.difficulty_on`."""
 
 from __future__ import annotations
 
@@ -66,29 +66,6 @@ class RunningPeriod(Result):
         "through sim.forecast.with_next_adjustment; the chain layer does not forecast).",
     )
     next_adjustment_missing: str | None = Field(None, description="Why the estimate is missing, where it is.")
-
-
-class KnownAdjustment(Result):
-    """An adjustment the store knows beyond the per-block tip (from sparse sources)."""
-
-    height: int
-    time: str | None
-    time_source: str
-    change_pct: float = Field(..., description="[%]")
-    source: str
-
-
-class DifficultyStatus(Result):
-    """The latest adjustment and the running period as of the per-block tip (``hashlens
-    difficulty``, ``GET /v1/difficulty``)."""
-
-    as_of: str = Field(..., description="The per-block tip's time, ISO-8601 UTC.")
-    latest_adjustment: Adjustment
-    adjustments_total: int
-    drops_total: int
-    rises_total: int
-    running_period: RunningPeriod
-    later_adjustments_known: list[KnownAdjustment]
 
 
 def block_times(store: Store, clock: ChainClock | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -157,38 +134,6 @@ def running_period(
             "tip = latest block whose previous 2016 block times are stored; now defaults to the tip time; "
             "mempool = mempool.space's method, a reference beside the estimate (hashlens.sim.forecast)"
         ),
-    )
-
-
-def difficulty_status(store: Store, now: int | None = None, clock: ChainClock | None = None) -> DifficultyStatus:
-    """The latest adjustment and the running period, both as of the per-block tip (one time
-    frame); periods the store knows beyond it (from sparse sources) are listed apart.
-
-    ``now`` [Unix s] (:class:`hashlens.chain.models.DifficultyRequest`'s ``now_s``): the time the
-    running period's estimates are taken at, default the tip's. ``clock``: the store's clock if the caller has built it already."""
-    clock = clock or ChainClock.from_store(store)
-    periods = load_periods(store, clock)
-    heights, times = block_times(store, clock)
-    _, tip_t = per_block_tip(heights, times)
-    p = (
-        int(np.searchsorted([r.start_time if r.start_time is not None else np.inf for r in periods], tip_t, "right"))
-        - 1
-    )
-    history = adjustment_history(periods[: p + 1])
-    later = adjustment_history(periods)[len(history) :]
-    return DifficultyStatus(
-        as_of=iso_utc(tip_t),
-        latest_adjustment=history[-1],
-        adjustments_total=len(history),
-        drops_total=sum(a.change_pct < 0 for a in history),
-        rises_total=sum(a.change_pct > 0 for a in history),
-        running_period=running_period(store, now, clock=clock),
-        later_adjustments_known=[
-            KnownAdjustment(
-                height=a.height, time=a.time, time_source=a.time_source, change_pct=a.change_pct, source=a.source
-            )
-            for a in later
-        ],
     )
 
 

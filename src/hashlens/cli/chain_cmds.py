@@ -64,33 +64,33 @@ difficulty_app = typer.Typer(help="Difficulty: latest adjustment, history, next 
 app.add_typer(difficulty_app, name="difficulty")
 
 
+AS_OF_HELP = "UTC day answered for, at 24:00 UTC (default: the report's day, the latest day with data)."
+
+
 @difficulty_app.callback()
 def difficulty(
     ctx: typer.Context,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP)] = None,
     now: Annotated[
         int | None,
-        typer.Option(help="'Now' for the estimates [Unix s]; default the tip time."),
+        typer.Option(help="'Now' for mempool.space's method [Unix s]; default the day's end."),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Latest adjustment with rank, streak and records; the running period with the next
-    adjustment (the forecast's first row) and mempool.space's method beside it."""
+    adjustment (the forecast's first row) and mempool.space's method beside it, as of a day."""
     if ctx.invoked_subcommand is not None:
         return
-    answer = served("/v1/difficulty") if now is None else None
+    answer = served("/v1/difficulty") if now is None and as_of is None else None
     if answer is not None:
         data, via = answer
     else:
-        from hashlens.chain.clock import ChainClock
         from hashlens.chain.models import DifficultyRequest
-        from hashlens.chain.status import difficulty_status
-        from hashlens.sim.forecast import with_next_adjustment
+        from hashlens.weekly.asof import difficulty_on
 
-        req = DifficultyRequest.build(now_s=now)
+        req = DifficultyRequest.build(as_of=as_of, now_s=now)
         with reader_store() as store:
-            clock = ChainClock.from_store(store)
-            status = difficulty_status(store, req.now_s, clock=clock).to_json()
-            data, via = with_next_adjustment(status, clock), None
+            data, via = difficulty_on(store, req.as_of, req.now_s).to_json(), None
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]
@@ -101,7 +101,7 @@ def difficulty(
         )
         console.print(
             kv_table(
-                f"Latest adjustment (height {a['height']})",
+                f"Latest adjustment as of {d['as_of']} (height {a['height']})",
                 {
                     "time": a["time"] or "unknown",
                     "difficulty": f"{a['difficulty']:,.0f}",
@@ -115,17 +115,17 @@ def difficulty(
             )
         )
         r = d["running_period"]
+        tip = f"tip {d['tip_height']:,}" + ("" if d["tip_height_exact"] else " (counted at 600 s per block)")
+        mp = r.get("mempool")
         console.print(
             kv_table(
-                f"Running period from {r['period_start_height']} (tip {r['tip_height']}, {r['tip_time']})",
+                f"Running period from {r['start_height']:,} ({tip}, {d['as_of_instant']})",
                 {
-                    "next adjustment (90% range)": next_adjustment_text(r.get("next_adjustment"))
-                    or f"no estimate: {r.get('next_adjustment_missing', 'unknown')}",
-                    "mempool.space's method (reference)": f"{r['mempool']['change_pct']:+.2f}% at "
-                    f"{r['mempool']['estimated_retarget_time']}",
-                    "actual (stored)": f"{r['actual_next_adjustment']['change_pct']:+.2f}%"
-                    if r["actual_next_adjustment"]
-                    else "not yet known",
+                    "next adjustment (90% range)": next_adjustment_text(r.get("estimate"))
+                    or f"no estimate: {r.get('estimate_missing') or 'unknown'}",
+                    "mempool.space's method (reference)": f"{mp['change_pct']:+.2f}% at {mp['estimated_retarget_time']}"
+                    if mp
+                    else "needs the running period's block times (not stored for the day)",
                 },
             )
         )
@@ -183,9 +183,10 @@ def difficulty_estimate(
     height: Annotated[
         int | None,
         typer.Option(
-            help="The estimate: as of this height (data below it; default the store's tip). mempool: the tip height."
+            help="The estimate: as of this height (data below it) instead of --as-of. mempool: the tip height."
         ),
     ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="The estimate: " + AS_OF_HELP)] = None,
     method: Annotated[
         str,
         typer.Option(
@@ -210,13 +211,15 @@ def difficulty_estimate(
     forecast's first row: the same numbers `forecast`, `weekly` and the report show), or
     mempool.space's method from explicit inputs (--method mempool)."""
     if method == "forecast":
+        from hashlens.cli.economics_cmds import parse_day
         from hashlens.cli.stores import ready_store
-        from hashlens.sim.forecast import forecast_from_store
+        from hashlens.weekly.asof import forecast_of_day
 
         if height is not None and height < 0:
             raise HashlensError(f"--height must be a block height (got {height})")
         with ready_store(as_json) as store:
-            est = forecast_from_store(store, height, 1, paths, seed).next_adjustment().to_json()
+            day, fc = forecast_of_day(store, parse_day(as_of, "--as-of"), height, 1, paths, seed)
+        est = {"as_of": day.isoformat() if day else None, **fc.next_adjustment().to_json()}
 
         def render(d: dict[str, Any]) -> None:
             console.print(
@@ -256,24 +259,27 @@ def difficulty_estimate(
 @app.command()
 def hashrate(
     window: Annotated[str, typer.Option(help="Blocks (e.g. 1008) or days (e.g. 7d).")] = "1008",
-    height: Annotated[int | None, typer.Option(help="End height (default: latest with a stored time).")] = None,
+    height: Annotated[int | None, typer.Option(help="End height (instead of --as-of).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help=AS_OF_HELP + " The window ends at its tip.")] = None,
     series: Annotated[bool, typer.Option("--series", help="Rolling series over all stored block runs.")] = False,
     step: Annotated[int, typer.Option(help="Blocks between series points.")] = 144,
     as_json: JsonOpt = False,
 ) -> None:
     """Network hashrate (Core's getnetworkhashps method) with a 95% interval."""
     from hashlens.chain.models import HashrateRequest, HashrateSeriesRequest
-    from hashlens.chain.status import network_hashrate, network_hashrate_series
+    from hashlens.chain.status import network_hashrate_series
 
     if series:
-        if height is not None:
-            raise HashlensError("--series covers every stored run of blocks: leave out --height")
+        if height is not None or as_of is not None:
+            raise HashlensError("--series covers every stored run of blocks: leave out --height and --as-of")
         sreq = HashrateSeriesRequest.build(window=window, step=step)
         with reader_store() as store:
             pts = [e.to_json() for e in network_hashrate_series(store, sreq.window, sreq.step)]
         emit(pts, as_json, lambda rs: console.print(f"{len(rs)} points; use --json for the series"))
         return
-    req = HashrateRequest.build(window=window, height=height)
+    from hashlens.weekly.asof import hashrate_on
+
+    req = HashrateRequest.build(window=window, height=height, as_of=as_of)
     with reader_store() as store:
-        est = network_hashrate(store, req.window, req.height).to_json()
-    emit(est, as_json, lambda d: console.print(kv_table("Network hashrate [EH/s]", d)))
+        est = hashrate_on(store, req.window, req.height, req.as_of).to_json()
+    emit(est, as_json, lambda d: console.print(kv_table(f"Network hashrate [EH/s] as of {d['as_of']}", d)))

@@ -25,7 +25,12 @@ def bits(
 
 @app.command()
 def halving(
-    day: Annotated[str | None, typer.Option("--date", help="UTC day (default: the latest day with data).")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", "--date", help="UTC day answered for (default: the report's day, the latest day with data)."
+        ),
+    ] = None,
     height: Annotated[int | None, typer.Option(help="Tip height (with --tip-time and --interval).")] = None,
     tip_time: Annotated[int | None, typer.Option(help="Tip time [Unix s].")] = None,
     interval: Annotated[float | None, typer.Option(help="Mean block interval [s].")] = None,
@@ -63,20 +68,27 @@ def halving(
 
 
 @app.command()
-def summary(as_json: JsonOpt = False) -> None:
-    """The chain at a glance from the store; a fresh store first imports the shared data."""
-    answer = served("/v1/summary")
+def summary(
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", help="UTC day answered for, at 24:00 UTC (default: the report's day, the latest day with data)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The chain at a glance from the store, as of a day; a fresh store first imports the shared data."""
+    answer = served("/v1/summary") if as_of is None else None
     if answer is not None:
         data, via = {"store": str(state.db_path), **answer[0]}, answer[1]
     else:
-        from hashlens.chain.clock import ChainClock
-        from hashlens.chain.summary import chain_summary
+        from hashlens.chain.models import SummaryRequest
         from hashlens.cli.stores import ready_store
-        from hashlens.sim.forecast import with_next_adjustment
+        from hashlens.weekly.asof import summary_on
 
-        with ready_store(as_json, prices=False) as store:
-            summary = {"store": str(state.db_path), **chain_summary(store).to_json()}
-            data, via = with_next_adjustment(summary, ChainClock.from_store(store)), None
+        req = SummaryRequest.build(as_of=as_of)
+        with ready_store(as_json, prices=True) as store:
+            data, via = {"store": str(state.db_path), **summary_on(store, req.as_of).to_json()}, None
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]
@@ -87,23 +99,30 @@ def summary(as_json: JsonOpt = False) -> None:
         )
         from hashlens.cli.chain_cmds import next_adjustment_text
 
-        hr = d["hashrate_1008_blocks_ehs"]
+        hr = d["hashrate"]
         rp = d["running_period"]
+        nh = d["next_halving"]
         console.print(
             kv_table(
-                "hashlens chain summary",
+                f"hashlens chain summary as of {d['as_of']} (24:00 UTC)",
                 {
                     "store": d["store"],
+                    "tip": f"height {d['tip_height']:,}"
+                    + ("" if d["tip_height_exact"] else " (counted at 600 s per block)"),
                     "latest adjustment": f"height {a['height']}: {a['change_pct']:+.2f}% ({rank}, streak {a['streak']})",
                     "difficulty": f"{a['difficulty']:,.0f}",
                     "bits source": a["source"],
-                    "per-block data to": f"height {d['per_block_tip_height']} ({d['per_block_tip_time']})",
-                    "hashrate (1008 blocks)": f"{hr['estimate']:.1f} EH/s [{hr['low']:.1f}, {hr['high']:.1f}]",
-                    "next adjustment (90% range)": next_adjustment_text(rp.get("next_adjustment"))
-                    or f"no estimate: {rp.get('next_adjustment_missing', 'unknown')}",
-                    "mempool.space's method (reference)": f"{rp['mempool']['change_pct']:+.2f}%",
-                    "issued supply at that tip": f"{d['issued_supply_btc_at_tip']:,.4f} BTC",
-                    "next halving": f"height {d['next_halving']['height']}, ~{d['next_halving']['estimated_time']}",
+                    "per-block data to": d["per_block_until"] or "none stored",
+                    "hashrate": f"{hr['hashrate_ehs']:.1f} EH/s [{hr['low_ehs']:.1f}, {hr['high_ehs']:.1f}] ({hr['method']})"
+                    if hr
+                    else "unknown",
+                    "next adjustment (90% range)": next_adjustment_text(rp.get("estimate"))
+                    or f"no estimate: {rp.get('estimate_missing') or 'unknown'}",
+                    "mempool.space's method (reference)": f"{rp['mempool']['change_pct']:+.2f}%"
+                    if rp.get("mempool")
+                    else "needs the running period's block times",
+                    "issued supply at the tip": f"{d['issued_supply_btc_at_tip']:,.4f} BTC",
+                    "next halving": f"height {nh['next_halving_height']:,}, {nh['blocks_left']:,} blocks left, ~{nh['estimated_date']}",
                 },
             )
         )

@@ -118,7 +118,12 @@ def prices_sync(
 
 @app.command()
 def hashprice(
-    day: Annotated[str | None, typer.Option("--date", help="UTC day (default: the latest day with data).")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", "--date", help="UTC day answered for (default: the report's day, the latest day with data)."
+        ),
+    ] = None,
     price: Annotated[float | None, typer.Option(help="BTC price [USD] instead of the stored series.")] = None,
     fees_btc: Annotated[
         float | None, typer.Option(help="Fees per block [BTC] where no per-block fees are stored.")
@@ -137,6 +142,7 @@ def hashprice(
         data, via = _hashprice_here(day, price, fees_btc, start, end, out, as_json), None
         if data is None:
             return
+    data = {"as_of": data["date"], **data}  # the day answered for, as every reading command names it
     if data["usd_per_ph_day"] is None:
         data["note"] = "no USD price stored for this day: pass --price"
 
@@ -198,7 +204,8 @@ def _hashprice_here(
                     "Hashprice series",
                     {
                         "days": f"{d['days']:,}",
-                        "all-time low": (
+                        # over the range asked for: the all-time low only when it starts at the first price
+                        ("all-time low" if sreq.start is None else f"lowest from {sreq.start}"): (
                             f"{fmt_quantity(d['all_time_low_usd']['usd_per_ph_day'], 'USD/PH/day')} "
                             f"on {d['all_time_low_usd']['date']}"
                         )
@@ -354,7 +361,12 @@ def fleet(
 
 @app.command()
 def cost(
-    day: Annotated[str | None, typer.Option("--date", help="UTC day (default: the latest day with data).")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", "--date", help="UTC day answered for (default: the report's day, the latest day with data)."
+        ),
+    ] = None,
     power_price: Annotated[float | None, typer.Option(help="Power price [USD/kWh] (default 0.05).")] = None,
     efficiency: Annotated[list[float] | None, typer.Option(help="Efficiencies [J/TH] to cost (repeatable).")] = None,
     price: Annotated[float | None, typer.Option(help="BTC price [USD] for comparison.")] = None,
@@ -408,7 +420,7 @@ def cost(
         days = monthly_days(start, d)
         rows = hashprice_days(store, days, price)
     out = [CostDay.model_validate(d).to_json() for d in cost_per_btc_table(rows, terms=terms)]
-    data: Any = out if start else out[0]
+    data: Any = out if start else {"as_of": out[0]["date"], **out[0]}
 
     def render(x: Any) -> None:
         from rich.table import Table
@@ -459,7 +471,12 @@ def cost(
 
 @app.command()
 def power(
-    day: Annotated[str | None, typer.Option("--date", help="UTC day (default: the latest day with data).")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of", "--date", help="UTC day answered for (default: the report's day, the latest day with data)."
+        ),
+    ] = None,
     power_price: Annotated[float, typer.Option(help="Electricity price [USD/kWh] (CBECI default 0.05).")] = 0.05,
     start: Annotated[str | None, typer.Option(help="Monthly series from this day.")] = None,
     asic_file: Annotated[Path | None, typer.Option(help="Extra ASIC models (CSV).")] = None,

@@ -134,9 +134,14 @@ def simulate(
 
 @app.command()
 def forecast(
-    height: Annotated[
-        int | None, typer.Option(help="Forecast as of this height (data below it only; default: the tip).")
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="UTC day: the forecast at 24:00 UTC of it (default: the report's day, the latest day with data).",
+        ),
     ] = None,
+    height: Annotated[int | None, typer.Option(help="Forecast as of this height instead (data below it only).")] = None,
     horizon: Annotated[int, typer.Option(help="Adjustments ahead (1 … 60).")] = 3,
     paths: Annotated[int, typer.Option(help="Simulated paths (1 … 1,000,000).")] = 20_000,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same result.")] = 1,
@@ -144,18 +149,21 @@ def forecast(
 ) -> None:
     """Forecast the next adjustments with calibrated ranges (hashlens.sim.forecast); the first row
     is the next adjustment that `difficulty`, `weekly`, the report and the dashboard show."""
+    from hashlens.cli.economics_cmds import parse_day
     from hashlens.cli.stores import ready_store
-    from hashlens.sim.forecast import forecast_from_store
+    from hashlens.weekly.asof import forecast_on
 
     if height is not None and height < 0:
         raise HashlensError(f"--height must be a block height (got {height})")
+    day = parse_day(as_of, "--as-of")
     with ready_store(as_json) as store:
-        data = forecast_from_store(store, height, horizon, paths, seed).to_json()
+        data = forecast_on(store, day, height, horizon, paths, seed)
 
     def render(d: dict[str, Any]) -> None:
         from rich.table import Table
 
-        t = Table(title=f"Forecast as of height {d['as_of_height']:,} ({d['basis']} basis, {d['paths']:,} paths)")
+        day = f"{d['as_of']}, " if d["as_of"] else ""
+        t = Table(title=f"Forecast as of {day}height {d['as_of_height']:,} ({d['basis']} basis, {d['paths']:,} paths)")
         for col in ("adjustment at", "p05", "p50", "p95", "P(drop)", "date (median)"):
             t.add_column(col, justify="right")
         for a in d["adjustments"]:

@@ -150,6 +150,8 @@ def difficulty_section(fig: WeeklyFigures, page: Page) -> None:
         rank = "no change"
     n = abs(a.streak)
     streak = f"{n} {'drop' if a.streak < 0 else 'rise'}{'s' if n != 1 else ''} in a row" if n else "no streak"
+    if d.same_sign_count > n:  # a run with one break in it, as the press counts runs
+        streak += f" ({d.same_sign_count} of the last {d.same_sign_window} {'fell' if a.streak < 0 else 'rose'})"
     if a.change_pct > 0:
         low = "not a new low"
     elif a.lowest_since_height is not None:
@@ -162,7 +164,9 @@ def difficulty_section(fig: WeeklyFigures, page: Page) -> None:
     )
     src_rank = page.notes.cite(
         f"Ranked among all {d.adjustments_total} adjustments since 2009 up to {fig.as_of}; streak = consecutive "
-        "adjustments of the same sign; 'lowest since' = the last earlier period with difficulty at or below this one."
+        "adjustments of the same sign ('k of the last n': the longest window back from this adjustment with at most one "
+        "of the other sign, hashlens.chain.adjustments.same_sign_of_last); 'lowest since' = the last earlier period "
+        "with difficulty at or below this one."
     )
     src_time = page.notes.cite(
         "Period start times: stored block times, else implied by the retarget (the timespan two consecutive "
@@ -176,7 +180,8 @@ def difficulty_section(fig: WeeklyFigures, page: Page) -> None:
         f"**{a.change_pct:+.2f} %** to **{_difficulty_text(a.difficulty)}**{src_bits}: {rank}, {streak}, {low}{src_rank}.",
     ]
     if a.largest_drop_since_height and a.change_pct < 0:
-        page.md.append(f"It is the largest drop since the adjustment at height {a.largest_drop_since_height:,}.")
+        since = f" ({a.largest_drop_since_time[:10]})" if a.largest_drop_since_time else ""
+        page.md.append(f"It is the largest drop since the adjustment at height {a.largest_drop_since_height:,}{since}.")
     page.chart(
         charts.adjustments_chart(
             page.chart_dir / "adjustments.png",
@@ -197,10 +202,47 @@ def hashrate_section(fig: WeeklyFigures, page: Page) -> None:
     src = page.notes.cite(
         f"{h.method} (Bitcoin Core's getnetworkhashps: chain work over time; hashlens.chain.hashrate)."
     )
-    page.md.append(
-        f"At the end of {fig.as_of} the network ran at **{_hashrate_text(h.hashrate_ehs)}** "
-        f"(95 %: {_hashrate_text(h.low_ehs)} – {_hashrate_text(h.high_ehs)}){src}."
-    )
+    rp = fig.running_period
+    assert fig.difficulty is not None
+    latest = fig.difficulty.latest
+    recent = fig.difficulty.recent
+    # the last completed period: from the adjustment before the latest to the latest's block below
+    prev_ehs = recent[-1].implied_hashrate_ehs if len(recent) >= 2 else None
+    prev_start = recent[-2].height if len(recent) >= 2 else None
+    if rp is not None and rp.hashrate_ehs is not None and rp.tip_height is not None:
+        # the running period's own blocks, then the last completed period's mean beside it
+        src_rp = page.notes.cite(
+            f"Chain work over the running period's stored blocks, heights {rp.start_height:,} to {rp.tip_height:,} "
+            "(getnetworkhashps over them; 95 % interval from the Gamma law of their intervals; "
+            "hashlens.weekly.asof.running_period_on)."
+        )
+        line = (
+            f"In the running period — its {rp.blocks_in_period:,} blocks from height {rp.start_height:,} to "
+            f"{rp.tip_height:,}, mined by the end of {fig.as_of} — the network ran at "
+            f"**{_hashrate_text(rp.hashrate_ehs)}** (95 %: {_hashrate_text(rp.hashrate_low_ehs or 0.0)} – "
+            f"{_hashrate_text(rp.hashrate_high_ehs or 0.0)}){src_rp}"
+        )
+        if prev_ehs is not None and prev_start is not None:
+            src_prev = page.notes.cite(
+                f"The period from height {prev_start:,} to {latest.height - 1:,}: its work over its "
+                "duration from its start times (hashlens.chain.hashrate.implied_hashrate_ehs)."
+            )
+            side = "above" if rp.hashrate_ehs > prev_ehs else "below" if rp.hashrate_ehs < prev_ehs else "the same as"
+            line += (
+                f", {side} the last completed period's mean of {_hashrate_text(prev_ehs)} (heights "
+                f"{prev_start:,} to {latest.height - 1:,}){src_prev}"
+            )
+        page.md.append(line + ".")
+        page.md.append(
+            f"Over heights {h.start_height:,} to {h.end_height:,} ({h.method}) it ran at "
+            f"{_hashrate_text(h.hashrate_ehs)} (95 %: {_hashrate_text(h.low_ehs)} – {_hashrate_text(h.high_ehs)}){src}."
+        )
+    else:
+        page.md.append(
+            f"Over heights {h.start_height:,} to {h.end_height:,}, the last window the data allow by the end of "
+            f"{fig.as_of} ({h.method}), the network ran at **{_hashrate_text(h.hashrate_ehs)}** "
+            f"(95 %: {_hashrate_text(h.low_ehs)} – {_hashrate_text(h.high_ehs)}){src}."
+        )
     assert fig.difficulty is not None
     pts = [
         (date.fromisoformat(r.time[:10]), r.implied_hashrate_ehs)
@@ -284,12 +326,19 @@ def hashprice_section(fig: WeeklyFigures, page: Page) -> None:
             f"Every stored day up to {fig.as_of}; days without per-block fees use the subsidy only, which understates "
             "hashprice by the fee share."
         )
-        if atl.date == fig.as_of.isoformat():
+        # The comparison is made on the two values stated (a price given with --price can put
+        # today's value below a low the stored prices set).
+        today_usd = f"${t.usd_per_ph_day:,.2f}"
+        if t.usd_per_ph_day < atl.usd_per_ph_day:
+            verdict = f"today's value, {today_usd}, is below it: lower than on any stored day."
+        elif t.usd_per_ph_day == atl.usd_per_ph_day and atl.date == fig.as_of.isoformat():
             verdict = "today's value is a new all-time low."
+        elif t.usd_per_ph_day == atl.usd_per_ph_day:
+            verdict = f"today's value, {today_usd}, equals it."
         elif hp.lowest_since:
-            verdict = f"today's value is the lowest since {hp.lowest_since}."
+            verdict = f"today's value, {today_usd}, is above it, and the lowest since {hp.lowest_since}."
         else:
-            verdict = "today's value is above it."
+            verdict = f"today's value, {today_usd}, is above it."
         basis = "" if atl.fees_included else " (subsidy only: no per-block fees stored for that day)"
         page.md.append(f"The all-time low is ${atl.usd_per_ph_day:,.2f} on {atl.date}{basis}{src_atl}; {verdict}")
     page.md.append(

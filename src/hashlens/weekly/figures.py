@@ -16,9 +16,8 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import ConfigDict, Field, PlainSerializer, PrivateAttr
 
-from hashlens.chain.adjustments import Adjustment, adjustment_history, load_periods
+from hashlens.chain.adjustments import Adjustment, adjustment_history, load_periods, same_sign_of_last
 from hashlens.chain.clock import ChainClock, end_of_day
-from hashlens.chain.estimate import MempoolEstimate
 from hashlens.chain.halving import HalvingOutlook, halving_outlook
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL
 from hashlens.contracts import Result
@@ -29,14 +28,14 @@ from hashlens.economics.daily import (
     HashrateOnDay,
     hashprice_days,
     hashprice_series,
-    latest_day,
 )
 from hashlens.economics.fleet import MachineEconomics
 from hashlens.errors import HashlensError
 from hashlens.miners.models import CompaniesWeek
-from hashlens.sim.forecast import Forecast, NextAdjustment
+from hashlens.sim.forecast import Forecast
 from hashlens.store import Store
 from hashlens.units import iso_utc
+from hashlens.weekly.asof import RunningPeriodFigures, as_of_day, running_period_on
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 POWER_PRICE_USD_PER_KWH = 0.05
@@ -89,25 +88,14 @@ class DifficultyFigures(Result):
     drops_total: int
     rises_total: int
     recent: list[RecentAdjustment] = Field(..., description="The last 26 adjustments.")
-
-
-class RunningPeriodFigures(Result):
-    start_height: int
-    start_time: str | None
-    start_time_source: str
-    next_retarget_height: int
-    per_block: bool = Field(..., description="Whether the running period's blocks are stored up to the day.")
-    tip_height: int | None
-    blocks_in_period: int | None
-    estimate: NextAdjustment | None = Field(
-        ...,
-        description="The next adjustment: the outlook's first row (sim.forecast), the one estimate every face shows; "
-        "conditioned on the running period's blocks where stored, else on its start.",
+    same_sign_count: int = Field(
+        0, description="Of the last same_sign_window adjustments, how many went the latest one's way [-]."
     )
-    mempool: MempoolEstimate | None = Field(
-        ..., description="mempool.space's method, a reference method (per-block data only)."
+    same_sign_window: int = Field(
+        0,
+        description="The longest window of adjustments ending at the latest with at most one of the other sign "
+        "(chain.adjustments.same_sign_of_last) [-].",
     )
-    note: str
 
 
 class HashpricePoint(Result):
@@ -185,16 +173,11 @@ class WeeklyFigures(Result):
         price, :func:`hashlens.economics.daily.latest_day`). ``price`` [USD] replaces the
         stored price of the day."""
         clock = ChainClock.from_store(store)
-        if as_of is None:
-            as_of = latest_day(store, clock)
-        ts = end_of_day(as_of)
         if clock.periods < 2:
             raise HashlensError("the store holds fewer than two difficulty periods: sync more chain data")
-        p = clock.require_covered(ts, f"the day {as_of}")
-        if p < 1:
-            raise HashlensError(
-                f"the day {as_of} is before the first difficulty period ended ({str(iso_utc(float(clock.start_time[1])))[:10]})"
-            )
+        as_of = as_of_day(store, clock, as_of)  # the one default day of every face
+        ts = end_of_day(as_of)
+        p = int(clock.period_at(ts))
         until = clock.per_block_until()
         fig = cls(
             as_of=as_of,
@@ -218,7 +201,7 @@ class WeeklyFigures(Result):
         fig._difficulty(store, clock, p)
         fig._hashrate(clock)
         fig._forecast_the_day(clock, paths, seed)
-        fig._running_period(store, clock, p, per_block)
+        fig._running_period(store, clock)
         fig._hashprice(store, clock, price)
         fig._cost(store, clock)
         fig._machines()
@@ -233,6 +216,7 @@ class WeeklyFigures(Result):
     # -- sections --------------------------------------------------------------------------
     def _difficulty(self, store: Store, clock: ChainClock, p: int) -> None:
         history = adjustment_history(load_periods(store, clock)[: p + 1])
+        k, n = same_sign_of_last(np.array([a.change_pct for a in history]))
         self.difficulty = DifficultyFigures(
             latest=history[-1],
             adjustments_total=len(history),
@@ -241,6 +225,8 @@ class WeeklyFigures(Result):
             recent=[
                 RecentAdjustment(**a.model_dump(include=set(RecentAdjustment.model_fields))) for a in history[-26:]
             ],
+            same_sign_count=k,
+            same_sign_window=n,
         )
 
     def _hashrate(self, clock: ChainClock) -> None:
@@ -264,37 +250,8 @@ class WeeklyFigures(Result):
         except HashlensError as exc:
             self.missing["outlook"] = str(exc)
 
-    def _running_period(self, store: Store, clock: ChainClock, p: int, per_block: bool) -> None:
-        from hashlens.chain.status import running_period
-
-        fc = self._forecast
-        r = None
-        if per_block:
-            ts = end_of_day(self.as_of)
-            r = running_period(store, now=int(ts), upto_time=int(ts), clock=clock)
-            if r.period_start_height != p * N:
-                r = None
-        if r is not None:
-            note = r.note
-        elif fc is None:
-            note = self.missing.get("outlook", "no forecast for the day")
-        else:
-            note = (
-                "the estimate knows the running period's start only: the store has no per-block times for the day, "
-                "so mempool.space's method (which needs them) is left out"
-            )
-        self.running_period = RunningPeriodFigures(
-            start_height=p * N,
-            start_time=iso_utc(float(clock.start_time[p])),
-            start_time_source=str(clock.start_source[p]),
-            next_retarget_height=(p + 1) * N,
-            per_block=per_block,
-            tip_height=r.tip_height if r else None,
-            blocks_in_period=r.blocks_in_period if r else None,
-            estimate=fc.next_adjustment() if fc is not None and fc.period_start_height == p * N else None,
-            mempool=r.mempool if r else None,
-            note=note,
-        )
+    def _running_period(self, store: Store, clock: ChainClock) -> None:
+        self.running_period = running_period_on(store, clock, self.as_of, self._forecast, self.missing.get("outlook"))
 
     def _hashprice(self, store: Store, clock: ChainClock, price: float | None) -> None:
         today = hashprice_days(store, [self.as_of], price, clock=clock)[0]

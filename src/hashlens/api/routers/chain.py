@@ -4,6 +4,7 @@ explicit inputs, hashrate, halving, compact bits. Each takes its request model f
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -23,11 +24,11 @@ from hashlens.chain.models import (
     HalvingRequest,
     HashrateRequest,
     HashrateSeriesRequest,
+    SummaryRequest,
 )
-from hashlens.chain.status import DifficultyStatus
-from hashlens.chain.summary import ChainSummary
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from hashlens.weekly.asof import DifficultyOnDay, HashrateAnswer, SummaryOnDay
 
 router = APIRouter(prefix="/v1", tags=["chain"], responses=ERRORS)
 
@@ -36,16 +37,11 @@ MAX_SERIES_POINTS = 20_000
 
 
 # -- library calls, module-level so their results can be cached ---------------------------------
-def _difficulty(s: Store, now_s: int | None) -> DifficultyStatus:
-    from hashlens.chain.clock import ChainClock
-    from hashlens.chain.status import difficulty_status
-    from hashlens.sim.forecast import with_next_adjustment
+def _difficulty(s: Store, as_of: date | None, now_s: int | None) -> DifficultyOnDay:
+    from hashlens.weekly.asof import difficulty_on
 
-    clock = ChainClock.from_store(s)
     # the running period's inputs beside the one estimate of the next adjustment (sim.forecast)
-    return DifficultyStatus.model_validate(
-        with_next_adjustment(difficulty_status(s, now_s, clock=clock).to_json(), clock)
-    )
+    return difficulty_on(s, as_of, now_s)
 
 
 def _history(s: Store, limit: int | None) -> list[Adjustment]:
@@ -54,10 +50,10 @@ def _history(s: Store, limit: int | None) -> list[Adjustment]:
     return difficulty_history(s, limit)
 
 
-def _hashrate(s: Store, window: str, height: int | None) -> HashrateEstimate:
-    from hashlens.chain.status import network_hashrate
+def _hashrate(s: Store, window: str, height: int | None, as_of: date | None) -> HashrateAnswer:
+    from hashlens.weekly.asof import hashrate_on
 
-    return network_hashrate(s, window, height)
+    return hashrate_on(s, window, height, as_of)
 
 
 def _hashrate_series(s: Store, window: int, step: int) -> list[HashrateEstimate]:
@@ -66,12 +62,10 @@ def _hashrate_series(s: Store, window: int, step: int) -> list[HashrateEstimate]
     return network_hashrate_series(s, window, step)
 
 
-def _summary(s: Store) -> ChainSummary:
-    from hashlens.chain.clock import ChainClock
-    from hashlens.chain.summary import chain_summary
-    from hashlens.sim.forecast import with_next_adjustment
+def _summary(s: Store, as_of: date | None) -> SummaryOnDay:
+    from hashlens.weekly.asof import summary_on
 
-    return ChainSummary.model_validate(with_next_adjustment(chain_summary(s).to_json(), ChainClock.from_store(s)))
+    return summary_on(s, as_of)
 
 
 def _halving(s: Store, req: HalvingRequest) -> HalvingOutlook:
@@ -81,21 +75,21 @@ def _halving(s: Store, req: HalvingRequest) -> HalvingOutlook:
 
 
 # -- endpoints ----------------------------------------------------------------------------------
-@router.get("/difficulty", response_model=DifficultyStatus)
+@router.get("/difficulty", response_model=DifficultyOnDay)
 async def difficulty(request: Request, q: Annotated[DifficultyRequest, Query()]) -> Response:
     """Latest adjustment (rank, streak, records) and the running period: the next adjustment
     (``running_period.next_adjustment``, the forecast's first row) and mempool.space's method
     beside it as a reference (``running_period.mempool``)."""
     holder = holder_of(request)
-    return await holder.json(_difficulty, q.now_s)
+    return await holder.json(_difficulty, q.as_of, q.now_s)
 
 
-@router.get("/summary", response_model=ChainSummary)
-async def summary(request: Request) -> Response:
+@router.get("/summary", response_model=SummaryOnDay)
+async def summary(request: Request, q: Annotated[SummaryRequest, Query()]) -> Response:
     """The chain at a glance, as ``hashlens summary``: row counts, the latest adjustment, the
     per-block tip, hashrate, the next retarget's two estimates, issued supply, the next halving."""
     holder = holder_of(request)
-    return await holder.json(_summary)
+    return await holder.json(_summary, q.as_of)
 
 
 @router.get("/difficulty/history", response_model=list[Adjustment])
@@ -115,11 +109,12 @@ async def difficulty_estimate(q: Annotated[EstimateInputs, Query()]) -> Response
     return Response(encode_json(estimate_from_inputs(q)), media_type="application/json")
 
 
-@router.get("/hashrate", response_model=HashrateEstimate)
+@router.get("/hashrate", response_model=HashrateAnswer)
 async def hashrate(request: Request, q: Annotated[HashrateRequest, Query()]) -> Response:
-    """Network hashrate over a block window (e.g. 1008) or days (e.g. 7d), with a 95 % interval."""
+    """Network hashrate over a block window (e.g. 1008) or days (e.g. 7d), with a 95 % interval,
+    ending at ``height`` or at the tip at 24:00 UTC of ``as_of`` (default the report's day)."""
     holder = holder_of(request)
-    return await holder.json(_hashrate, q.window, q.height)
+    return await holder.json(_hashrate, q.window, q.height, q.as_of)
 
 
 @router.get("/hashrate/series", response_model=list[HashrateEstimate])
