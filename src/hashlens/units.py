@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import overload
 
-SECONDS_PER_HOUR = 3_600
 SECONDS_PER_DAY = 86_400
 DAYS_PER_YEAR = 365.25
 HOURS_PER_YEAR = 24 * DAYS_PER_YEAR  # 8,766

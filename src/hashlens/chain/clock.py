@@ -35,7 +35,6 @@ FEE_WINDOW = 144
 STORED, IMPLIED, ESTIMATED = "stored", "retarget-implied", "estimated"
 #: How long the last known period is taken to stay in force: 1,440 blocks at 600 s (10 days).
 LAST_PERIOD_IN_FORCE_S = 1440 * POW_TARGET_SPACING
-SOURCES = (STORED, IMPLIED, ESTIMATED)
 
 
 def retarget_timespan_s(old_bits: int, new_bits: int) -> float | None:

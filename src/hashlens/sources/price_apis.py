@@ -34,7 +34,6 @@ from hashlens.errors import HashlensError
 from hashlens.sources.prices import PricePoint, find_gaps
 from hashlens.sources.remote import with_retries
 
-KRAKEN_MAX_CANDLES = 720
 OUTLIER_FACTOR = 10.0
 OUTLIER_WINDOW = 3  # neighbours on each side
 
