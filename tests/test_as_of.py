@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import copy_db
 from tests.helpers import run_cli
 
 PATHS = "200"  # the outlook's simulation size: the day and tip do not depend on it
@@ -24,11 +25,9 @@ DAY = "2026-02-10"
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    path = tmp_path_factory.mktemp("asof") / "a.duckdb"
-    r = run_cli(path, "--data", str(data_dir), "weekly", "--paths", PATHS, "--json")  # the automatic fill
-    assert r.returncode == 0, r.stderr
-    return path
+def db(tmp_path_factory: pytest.TempPathFactory, shared_db: Path) -> Path:
+    """The session's store of the automatic fill (chain, chain-extra, chain-2026, prices, sample)."""
+    return copy_db(shared_db, tmp_path_factory, "asof")
 
 
 def answer(db: Path, *args: str) -> dict[str, Any]:
@@ -38,6 +37,7 @@ def answer(db: Path, *args: str) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.slow
 def test_every_reading_command_defaults_to_the_reports_day(db: Path, tmp_path: Path) -> None:
     day = answer(db, "report", "--out", str(tmp_path / "r"), "--paths", PATHS)["as_of"]
     commands = [
@@ -87,6 +87,7 @@ def test_as_of_one_day_the_faces_agree_on_the_tip(db: Path, data_dir: Path) -> N
     assert w["running_period"]["estimate"]["change_pct"] == f["adjustments"][0]["change_pct"]
 
 
+@pytest.mark.slow
 def test_a_day_past_the_store_is_one_error_line(db: Path) -> None:
     for cmd in ("difficulty", "summary", "halving", "forecast", "hashrate"):
         r = run_cli(db, "--no-server", cmd, "--as-of", "2030-01-01", "--json")

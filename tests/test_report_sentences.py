@@ -19,18 +19,16 @@ import pytest
 
 from hashlens.report.build import build_report
 from hashlens.store import Store
-from tests.helpers import run_cli
+from tests.conftest import copy_db
 
 DAY = date(2026, 2, 10)
 PATHS = 200
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    path = tmp_path_factory.mktemp("sentences") / "s.duckdb"
-    r = run_cli(path, "--data", str(data_dir), "weekly", "--as-of", DAY.isoformat(), "--paths", str(PATHS), "--json")
-    assert r.returncode == 0, r.stderr  # the automatic fill from the shared data
-    return path
+def db(tmp_path_factory: pytest.TempPathFactory, shared_db: Path) -> Path:
+    """The session's store of the automatic fill (chain, chain-extra, chain-2026, prices, sample)."""
+    return copy_db(shared_db, tmp_path_factory, "sentences")
 
 
 def report_text(db: Path, out: Path, price: float | None = None) -> str:

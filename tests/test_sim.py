@@ -102,6 +102,7 @@ def test_growth_matches_the_closed_form() -> None:
     print(f"\n10 %/14 days growth: mean interval {mean:.3f} s, closed form {want:.3f} s")
 
 
+@pytest.mark.slow
 def test_reproducible_whatever_the_executor() -> None:
     r = resolve(parse_scenario(constant(60)))
     a = summarise(r, simulate(r, 40_000, 42))
