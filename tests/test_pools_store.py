@@ -270,12 +270,13 @@ def test_the_weekly_figures_say_who_mined_or_what_the_store_covers(pools_db: Pat
     with Store(pools_db, read_only=True) as s:
         covered = WeeklyFigures.compute(s, date(2018, 2, 18), paths=200)
         later = WeeklyFigures.compute(s, date(2026, 1, 31), paths=200)
-    assert covered.pools is not None and covered.pools["covered"] and covered.pools["source"] in ("btl", "canhui")
-    assert later.pools is not None and not later.pools["covered"]
+    assert covered.pools is not None and covered.pools.covered and covered.pools.source in ("btl", "canhui")
+    assert covered.pools.shares is not None
+    assert later.pools is not None and not later.pools.covered
     text = write_report(covered, tmp_path / "a").markdown_path.read_text()
     section = text[text.index("## Who mined") :].split("\n## ")[0]
-    first = covered.pools["shares"]["pools"][0]
-    assert f"{first['pool']} found the most blocks, {first['blocks']:,} of" in section
+    first = covered.pools.shares.pools[0]
+    assert f"{first.pool} found the most blocks, {first.blocks:,} of" in section
     text = write_report(later, tmp_path / "b").markdown_path.read_text()
     section = text[text.index("## Who mined") :].split("\n## ")[0]
     assert (

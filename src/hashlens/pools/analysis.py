@@ -36,6 +36,7 @@ from hashlens.pools.models import (
     PoolsRequest,
     SideBySideRow,
     SourceComparison,
+    WeeklyPools,
     WindowFields,
     parse_window,
 )
@@ -824,7 +825,7 @@ def daily_totals_check(store: Store, source: str, clock: ChainClock | None = Non
 
 
 # -- the week's figures ------------------------------------------------------------------------------------
-def weekly_pools(store: Store, as_of: date, clock: ChainClock | None = None, days: int = 7) -> dict[str, Any]:
+def weekly_pools(store: Store, as_of: date, clock: ChainClock | None = None, days: int = 7) -> WeeklyPools:
     """The pools of the ``days`` to ``as_of`` for the weekly report: from the source covering
     every one of those days (the one with the most blocks there), its shares and concentration;
     else ``covered`` false and one sentence saying what the store covers."""
@@ -849,23 +850,20 @@ def weekly_pools(store: Store, as_of: date, clock: ChainClock | None = None, day
         if whole and (best is None or wc.total > best[0]):
             best = (wc.total, src.name)
     if best is None:
-        return {
-            "covered": False,
-            "sentence": coverage_sentence(store, clock, as_of),
-            "start_day": start.isoformat(),
-            "end_day": as_of.isoformat(),
-        }
+        return WeeklyPools(
+            covered=False, start_day=start, end_day=as_of, sentence=coverage_sentence(store, clock, as_of)
+        )
     req = PoolsRequest(source=best[1], start=start, end=as_of)
     shares = pool_shares(store, req, clock=clock)
     conc = pool_concentration(
         store, ConcentrationRequest(source=best[1], start=start, end=as_of, replicates=1000), clock
     )
-    return {
-        "covered": True,
-        "source": best[1],
-        "start_day": start.isoformat(),
-        "end_day": as_of.isoformat(),
-        "shares": shares.to_json(),
-        "concentration": conc.to_json(),
-        "sentence": coverage_sentence(store, clock, as_of),
-    }
+    return WeeklyPools(
+        covered=True,
+        source=best[1],
+        start_day=start,
+        end_day=as_of,
+        shares=shares,
+        concentration=conc,
+        sentence=coverage_sentence(store, clock, as_of),
+    )

@@ -270,6 +270,20 @@ class ConcentrationResult(Result):
     method: str
 
 
+class WeeklyPools(Result):
+    """Who mined the report's week: the source covering every day of it (the one with the most
+    blocks there) with its shares and concentration, or ``covered`` false and one sentence
+    saying what the store covers (:func:`hashlens.pools.analysis.weekly_pools`)."""
+
+    covered: bool
+    source: str | None = None
+    start_day: date
+    end_day: date
+    shares: PoolShares | None = None
+    concentration: ConcentrationResult | None = None
+    sentence: str
+
+
 class DominanceSeries(Result):
     source: str
     level: str

@@ -706,29 +706,29 @@ def pools_section(fig: WeeklyFigures, page: Page) -> None:
     if w is None:
         page.md += [f"n/a — {fig.missing.get('pools', 'no data')}", ""]
         return
-    if not w["covered"]:
-        page.md += [f"No pool attribution covers {w['start_day']} … {w['end_day']}. {w['sentence']}", ""]
+    if not w.covered or w.shares is None or w.concentration is None:
+        page.md += [f"No pool attribution covers {w.start_day} … {w.end_day}. {w.sentence}", ""]
         return
-    sh, co = w["shares"], w["concentration"]
+    sh, co = w.shares, w.concentration
     src = page.notes.cite(
-        f"Source {w['source']} ({sh['coverage']['blocks']:,} blocks, {sh['coverage']['unknown_blocks']:,} unidentified); "
-        f"{sh['method']}; concentration: {co['method']}."
+        f"Source {w.source} ({sh.coverage.blocks:,} blocks, {sh.coverage.unknown_blocks:,} unidentified); "
+        f"{sh.method}; concentration: {co.method}."
     )
-    first, hhi, nak = sh["pools"][0], co["hhi"], co["nakamoto"]
+    first, hhi, nak = sh.pools[0], co.hhi, co.nakamoto
     page.md += [
-        f"From {w['start_day']} to {w['end_day']}, {first['pool']} found the most blocks, {first['blocks']:,} of "
-        f"{sh['coverage']['blocks']:,} ({100 * first['share']:.1f} %, 95 %: {100 * first['share_low']:.1f}–"
-        f"{100 * first['share_high']:.1f} %); HHI "
-        f"{hhi['value']:.3f} ({hhi['low']:.3f}–{hhi['high']:.3f}), Nakamoto coefficient {nak['value']:.0f}{src}.",
+        f"From {w.start_day} to {w.end_day}, {first.pool} found the most blocks, {first.blocks:,} of "
+        f"{sh.coverage.blocks:,} ({100 * first.share:.1f} %, 95 %: {100 * first.share_low:.1f}–"
+        f"{100 * first.share_high:.1f} %); HHI "
+        f"{hhi.value:.3f} ({hhi.low:.3f}–{hhi.high:.3f}), Nakamoto coefficient {nak.value:.0f}{src}.",
         "",
         "| pool | blocks | share | 95 % | hashrate EH/s |",
         "|---|---:|---:|---:|---:|",
     ]
-    for p in sh["pools"][:10]:
-        rate = "n/a" if p["hashrate_ehs"] is None else f"{p['hashrate_ehs']:,.1f}"
+    for p in sh.pools[:10]:
+        rate = "n/a" if p.hashrate_ehs is None else f"{p.hashrate_ehs:,.1f}"
         page.md.append(
-            f"| {p['pool']} | {p['blocks']:,} | {100 * p['share']:.1f} % | "
-            f"{100 * p['share_low']:.1f}–{100 * p['share_high']:.1f} % | {rate} |"
+            f"| {p.pool} | {p.blocks:,} | {100 * p.share:.1f} % | "
+            f"{100 * p.share_low:.1f}–{100 * p.share_high:.1f} % | {rate} |"
         )
     page.md.append("")
 

@@ -32,6 +32,7 @@ from hashlens.economics.daily import (
 from hashlens.economics.fleet import MachineEconomics
 from hashlens.errors import HashlensError
 from hashlens.miners.models import CompaniesWeek
+from hashlens.pools.models import WeeklyPools
 from hashlens.sim.forecast import Forecast
 from hashlens.store import Store
 from hashlens.units import iso_utc
@@ -157,7 +158,7 @@ class WeeklyFigures(Result):
     halving: HalvingOutlook | None = None
     outlook: Forecast | None = None  # the forecast with its track record
     _forecast: Forecast | None = PrivateAttr(default=None)  # as of the day; both sections read it
-    pools: dict[str, Any] | None = None  # hashlens.pools.analysis.weekly_pools: who mined the week
+    pools: WeeklyPools | None = None  # hashlens.pools.analysis.weekly_pools: who mined the week
 
     @classmethod
     def compute(
