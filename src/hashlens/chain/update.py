@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import Field, field_validator
 
+from hashlens.chain.progress import NullProgress
 from hashlens.chain.reorg import abandoned_rows, branch_work, losing_branch
 from hashlens.consensus import (
     DIFFICULTY_ADJUSTMENT_INTERVAL,
@@ -87,7 +88,7 @@ from hashlens.sources.mempool_api import (
 from hashlens.units import iso_utc
 
 if TYPE_CHECKING:
-    from hashlens.chain.sync import Progress
+    from hashlens.chain.progress import Progress
     from hashlens.sources.prices import PricePoint
     from hashlens.store import Store
     from hashlens.store.sync import KnownBlock, StatsRows
@@ -206,17 +207,6 @@ class ChainUpdate:
 
 
 ExtrasSink = Callable[[Sequence[MinedBy]], None]
-
-
-class _Silent:
-    def start(self, description: str, total: int | None) -> None:
-        pass
-
-    def advance(self, n: int) -> None:
-        pass
-
-    def done(self) -> None:
-        pass
 
 
 def _trace(message: str) -> None:
@@ -854,7 +844,7 @@ def update_chain(
     run = _ChainRun(
         store,
         client,
-        progress or _Silent(),
+        progress or NullProgress(),
         recent_blocks,
         max(1, batch_blocks),
         int(time.time()) if now is None else now,
