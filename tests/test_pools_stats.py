@@ -84,6 +84,22 @@ def test_luck_p_values_agree_with_the_poisson_distribution_by_hand(data_dir: Pat
     row = next(r for r in res.pools if r.pool == "EMCDPool")
     assert row.found_blocks == found and row.expected_blocks == pytest.approx(mu, rel=1e-12)
     assert row.p_low == pytest.approx(p_low, rel=1e-10) and row.p_high == pytest.approx(p_high, rel=1e-10)
+    # Across the pools tested: Holm's step-down and the Benjamini–Hochberg q by hand from their p-values
+    ps = [r.p_two_sided for r in res.pools]
+    m, ranked = len(ps), sorted(range(len(ps)), key=lambda i: ps[i])
+    holm = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(ranked):
+        running = max(running, min(1.0, (m - rank) * ps[i]))
+        holm[i] = running
+    q = [0.0] * m
+    smallest = 1.0
+    for rank in range(m - 1, -1, -1):
+        i = ranked[rank]
+        smallest = min(smallest, m * ps[i] / (rank + 1))
+        q[i] = smallest
+    assert [r.p_adjusted for r in res.pools] == pytest.approx(holm, rel=1e-12)
+    assert [r.q_value for r in res.pools] == pytest.approx(q, rel=1e-12)
     store.close()
 
 

@@ -605,7 +605,8 @@ def pool_luck(store: Store, req: LuckRequest, clock: ChainClock | None = None) -
         expected_from[req.pool] = f"a stated {req.hashrate_ehs:g} EH/s at the difficulty in force"
     keep = expected > 0
     res = stats.luck(found[keep], expected[keep])
-    adj = stats.holm(np.asarray(res["p_two_sided"], dtype=float).reshape(-1))
+    p_two = np.asarray(res["p_two_sided"], dtype=float).reshape(-1)
+    adj, q = stats.holm(p_two), stats.benjamini_hochberg(p_two)
     kept = [p for p, k in zip(pools, keep, strict=True) if k]
     rows = [
         PoolLuck(
@@ -617,15 +618,17 @@ def pool_luck(store: Store, req: LuckRequest, clock: ChainClock | None = None) -
             p_high=float(ph),
             p_two_sided=float(p2),
             p_adjusted=float(pa),
+            q_value=float(qv),
             flagged=bool(pa < req.alpha),
             expected_from=expected_from[p],
         )
-        for p, f, e, lk, pl, ph, p2, pa in zip(
+        for p, f, e, lk, pl, ph, p2, pa, qv in zip(
             kept,
             found[keep],
             expected[keep],
             *(np.asarray(res[x], dtype=float).reshape(-1) for x in ("luck", "p_low", "p_high", "p_two_sided")),
             adj,
+            q,
             strict=True,
         )
     ]

@@ -231,7 +231,8 @@ class PoolLuck(Result):
     p_low: float  # P(X <= found)
     p_high: float  # P(X >= found)
     p_two_sided: float
-    p_adjusted: float  # Holm, across the pools tested
+    p_adjusted: float  # Holm, across the pools tested (what `flagged` uses)
+    q_value: float  # Benjamini–Hochberg false-discovery-rate q, across the pools tested
     flagged: bool  # p_adjusted < alpha
     expected_from: str
 
