@@ -28,7 +28,7 @@ def owners() -> list[tuple[str, str]]:
             continue
         module = ""
         # `pkg.mod`: `a`, `b` names a module, then its members; `pkg.mod.f` one member
-        for token, colon in re.findall(r"`([A-Za-z_][\w.]*)`(:?)", cells[2]):
+        for token in re.findall(r"`([A-Za-z_][\w.]*)`", cells[2]):
             if "." not in token:
                 if module:
                     found.append((module, token))
