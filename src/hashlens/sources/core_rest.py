@@ -4,7 +4,8 @@ Core serves ``/rest/headers/<hash>.bin?count=N`` (up to 2,000 consecutive header
 chain, from ``<hash>`` upwards, as raw 80-byte headers; the older path form
 ``/rest/headers/<N>/<hash>.bin`` is deprecated since 24.0 and used only when a node refuses
 the query form), ``/rest/blockhashbyheight/<h>.bin`` (the 32-byte hash, internal byte order)
-and ``/rest/chaininfo.json`` (``getblockchaininfo``). A node without ``-rest`` answers 404
+``/rest/chaininfo.json`` (``getblockchaininfo``) and ``/rest/block/<hash>.bin`` (a raw block,
+read for its coinbase; 404 where the node has pruned it). A node without ``-rest`` answers 404
 (403 where a proxy forbids it): :meth:`CoreRest.available` is False and the caller falls back
 to JSON-RPC. Unauthenticated, on the RPC port.
 """
@@ -20,7 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hashlens.errors import HashlensError
-from hashlens.sources.remote import BlockFees, HeaderRun, with_retries
+from hashlens.sources.coinbase import Coinbase, coinbase_from_rest
+from hashlens.sources.remote import BlockFees, BlockUnavailable, HeaderRun, with_retries
 
 #: Core's ``MAX_REST_HEADERS_RESULTS``: headers one request may return.
 MAX_REST_HEADERS = 2000
@@ -29,6 +31,14 @@ HEADER_SIZE = 80
 
 class RestUnavailable(HashlensError):
     """The node answered 404 or 403 to a REST path: it runs without ``-rest``."""
+
+
+class RestStatus(HashlensError):
+    """The node answered a REST request with an HTTP status other than 200."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class CoreRest:
@@ -81,7 +91,7 @@ class CoreRest:
             if resp.status in (403, 404) and path.startswith("/rest/chaininfo"):
                 raise RestUnavailable(f"{url}: HTTP {resp.status}; the node runs without -rest")
             if resp.status != 200:
-                raise HashlensError(f"{url}: HTTP {resp.status} {resp.reason}")
+                raise RestStatus(f"{url}: HTTP {resp.status} {resp.reason}", resp.status)
             return bytes(body)
 
         return with_retries(fetch, url)
@@ -194,3 +204,18 @@ class CoreRest:
         if not heights:
             return [], None
         return [], f"fees: {self.name} is REST only; give bitcoind://user:pass@host:port for getblockstats"
+
+    def block_coinbase(self, block_hash: str, height: int) -> Coinbase:
+        """A block's coinbase from ``/rest/block/<hash>.bin`` (the raw block; its header must
+        hash to ``block_hash``). Core answers 404 for a block it does not have or has pruned:
+        :class:`~hashlens.sources.remote.BlockUnavailable`."""
+
+        def fetch(url: str) -> bytes:
+            try:
+                return self._get(url[len(self.base) :])
+            except RestStatus as exc:
+                if exc.status in (404, 400):
+                    raise BlockUnavailable(str(exc)) from None
+                raise
+
+        return coinbase_from_rest(fetch, self.base, block_hash, height)
