@@ -36,9 +36,9 @@ class RestUnavailable(HashlensError):
 class RestStatus(HashlensError):
     """The node answered a REST request with an HTTP status other than 200."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, body: bytes = b"") -> None:
         super().__init__(message)
-        self.status = status
+        self.status, self.body = status, body
 
 
 class CoreRest:
@@ -91,7 +91,7 @@ class CoreRest:
             if resp.status in (403, 404) and path.startswith("/rest/chaininfo"):
                 raise RestUnavailable(f"{url}: HTTP {resp.status}; the node runs without -rest")
             if resp.status != 200:
-                raise RestStatus(f"{url}: HTTP {resp.status} {resp.reason}", resp.status)
+                raise RestStatus(f"{url}: HTTP {resp.status} {resp.reason}", resp.status, bytes(body))
             return bytes(body)
 
         return with_retries(fetch, url)
@@ -215,7 +215,9 @@ class CoreRest:
                 return self._get(url[len(self.base) :])
             except RestStatus as exc:
                 if exc.status in (404, 400):
-                    raise BlockUnavailable(str(exc)) from None
+                    # Core's reason in its own words ("<hash> not available (pruned data)").
+                    why = " ".join(exc.body[:200].decode("utf-8", "replace").split())
+                    raise BlockUnavailable(f"{exc}{': ' + why if why else ''}") from None
                 raise
 
         return coinbase_from_rest(fetch, self.base, block_hash, height)
