@@ -105,6 +105,31 @@ def test_sync_attributes_each_new_block_from_its_coinbase(data_dir: Path, how: s
         assert chain.requests - before <= 6  # tip, fork check, hashes: no block fetched
 
 
+def test_a_raw_block_read_in_small_pieces_gives_the_same_coinbase(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The REST client reads a raw block piece by piece until its coinbase is whole: in 7-byte
+    pieces the two real blocks (one transaction each, so read to their last byte) give what
+    the whole bodies give, and the kept-alive connection carries the next requests."""
+    from hashlens.sources import core_rest
+
+    monkeypatch.setattr(core_rest, "PREFIX_READ_BYTES", 7)
+    chain = replay_chain([501726])
+    with ReplayServer(chain) as srv, Store() as store:
+        import_pool_file(store, data_dir / RULES)
+        url = f"bitcoind+rest://127.0.0.1:{srv.port}"
+        sync(store, url, start_height=501726, now=NOW, on_blocks=attribute_node_blocks)
+        grow(chain, 501728)
+        sync(store, url, start_height=501728, now=NOW, on_blocks=attribute_node_blocks)
+        got = [r[:4] for r in store.pool_block_rows("coinbase", 0, 10**7)]
+        assert got == [(h, HASH[h], *EXPECTED[h]) for h in (501726, 501728)]
+        rest = core_rest.CoreRest(f"http://127.0.0.1:{srv.port}")
+        cb = rest.block_coinbase(HASH[501728], 501728)
+        # A one-transaction block's merkle root (header bytes 36-68) is its coinbase's txid.
+        assert (cb.block_hash, cb.txid) == (HASH[501728], RAW[501728][36:68][::-1].hex())
+        assert rest.tip_height() == 501728  # the same connection, or a fresh one, answers on
+
+
 def test_a_block_the_node_cannot_give_is_a_note_and_a_rerun_attributes_it(data_dir: Path) -> None:
     for rest in (True, False):
         chain = replay_chain([501728], with_blocks=False)  # a pruned node: headers only

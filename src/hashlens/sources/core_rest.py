@@ -16,14 +16,17 @@ import hashlib
 import http.client
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from hashlens.errors import HashlensError
-from hashlens.sources.coinbase import Coinbase, coinbase_from_rest
+from hashlens.sources.coinbase import Coinbase, coinbase_from_block, coinbase_from_rest
 from hashlens.sources.remote import BlockFees, BlockUnavailable, HeaderRun, with_retries
 
+#: Bytes read at a time from a raw block until its coinbase is whole (a coinbase is rarely
+#: over a few kB; a block is up to 4 MB).
+PREFIX_READ_BYTES = 64 * 1024
 #: Core's ``MAX_REST_HEADERS_RESULTS``: headers one request may return.
 MAX_REST_HEADERS = 2000
 HEADER_SIZE = 80
@@ -39,6 +42,27 @@ class RestStatus(HashlensError):
     def __init__(self, message: str, status: int, body: bytes = b"") -> None:
         super().__init__(message)
         self.status, self.body = status, body
+
+
+def _read_until(resp: http.client.HTTPResponse, enough: Callable[[bytes], bool]) -> bytes:
+    """A reply's body up to the first piece after which ``enough`` holds, or all of it."""
+    data = bytearray()
+    while True:
+        piece = resp.read(PREFIX_READ_BYTES)
+        if not piece:
+            return bytes(data)
+        data += piece
+        if enough(bytes(data)):
+            return bytes(data)
+
+
+def _holds_coinbase(data: bytes) -> bool:
+    """Whether the bytes of a block so far hold its header and whole coinbase."""
+    try:
+        coinbase_from_block(data)
+    except HashlensError:
+        return False
+    return True
 
 
 class CoreRest:
@@ -74,7 +98,10 @@ class CoreRest:
             con.close()
             self._local.con = None
 
-    def _get(self, path: str) -> bytes:
+    def _get(self, path: str, enough: Callable[[bytes], bool] | None = None) -> bytes:
+        """The body of ``GET path``; with ``enough``, only its first bytes: read in pieces of
+        :data:`PREFIX_READ_BYTES` until ``enough(bytes so far)`` (the rest is never read, and
+        the connection is closed, as it cannot carry another request)."""
         url = f"{self.base}{path}"
 
         def fetch() -> bytes:
@@ -82,11 +109,11 @@ class CoreRest:
             try:
                 con.request("GET", self._prefix + path)
                 resp = con.getresponse()
-                body = resp.read()
+                body = resp.read() if enough is None or resp.status != 200 else _read_until(resp, enough)
             except BaseException:
                 self._drop_connection()  # half a reply or none: the next try starts afresh
                 raise
-            if resp.will_close:
+            if resp.will_close or not resp.isclosed():
                 self._drop_connection()
             if resp.status in (403, 404) and path.startswith("/rest/chaininfo"):
                 raise RestUnavailable(f"{url}: HTTP {resp.status}; the node runs without -rest")
@@ -206,13 +233,15 @@ class CoreRest:
         return [], f"fees: {self.name} is REST only; give bitcoind://user:pass@host:port for getblockstats"
 
     def block_coinbase(self, block_hash: str, height: int) -> Coinbase:
-        """A block's coinbase from ``/rest/block/<hash>.bin`` (the raw block; its header must
-        hash to ``block_hash``). Core answers 404 for a block it does not have or has pruned:
+        """A block's coinbase from ``/rest/block/<hash>.bin`` (the raw block, read only as far
+        as its coinbase's end; its header must hash to ``block_hash``). Core answers 404 for a block it does not have or has pruned:
         :class:`~hashlens.sources.remote.BlockUnavailable`."""
 
         def fetch(url: str) -> bytes:
             try:
-                return self._get(url[len(self.base) :])
+                # The header and the coinbase come first: the rest of the block (up to 4 MB)
+                # is left unread.
+                return self._get(url[len(self.base) :], enough=_holds_coinbase)
             except RestStatus as exc:
                 if exc.status in (404, 400):
                     # Core's reason in its own words ("<hash> not available (pruned data)").
