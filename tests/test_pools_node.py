@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -232,3 +232,18 @@ def test_hashlens_sync_attributes_a_node_s_blocks(data_dir: Path, tmp_path: Path
         assert [r[:4] for r in store.pool_block_rows("coinbase", 0, 10**7)] == [
             (501728, HASH[501728], "AntPool", "address")
         ]
+
+
+@pytest.mark.slow
+def test_node_attribution_on_both_backends(new_store: Callable[[], Store], data_dir: Path) -> None:
+    """The rules file recorded by an import, then a sync's attribution, on DuckDB and PostgreSQL."""
+    chain = replay_chain([501728])
+    rules = read_rules(data_dir / RULES)
+    with ReplayServer(chain) as srv, new_store() as store:
+        import_pool_file(store, data_dir / RULES)
+        assert store.latest_pool_rules_id() == rules.rules_id
+        sync(store, srv.rpc_url, start_height=501728, now=NOW, on_blocks=attribute_node_blocks)
+        assert store.pool_block_rows("coinbase", 0, 10**7) == [
+            (501728, HASH[501728], "AntPool", "address", rules.rules_id)
+        ]
+        assert store.pool_rules_ids("coinbase") == [rules.rules_id]
