@@ -10,7 +10,11 @@ chain from ``<hash>`` up; empty if the hash is not in it; ``.hex`` too), and
 ``/rest/blockhashbyheight/<h>.bin|.hex|.json``. ``rest=False`` answers every ``/rest/`` path
 404, as a node started without ``-rest`` does. ``getblockstats`` answers from ``stats``, real
 rows of the shared block-stats file, for blocks whose hash is the chain's at that height; other
-blocks answer as a pruned node does.
+blocks answer as a pruned node does. Whole blocks: ``blocks`` holds real raw blocks by hash
+(tests/pool_fixtures.py), served as Core serves them, ``/rest/block/<hash>.bin|.hex`` and
+``getblock <hash> 0|1|2`` (verbosity 2 decodes the transactions here, in Core's field names,
+by a parser of this file's own); a block the chain knows only by its header answers as a pruned
+node does (REST 404, RPC error -1), an unknown hash as Core does (404, -5).
 
 The chain is mutable: raise ``tip``, replace ``hashes`` (a reorganisation) and the next request
 sees it. Faults for tests: ``drop_requests`` holds request numbers whose connection is closed
@@ -47,6 +51,7 @@ class ReplayChain:
     rest: bool = True
     stats: dict[int, dict[str, Any]] = field(default_factory=dict)  # height -> getblockstats row
     rest_body: bytes | None = None
+    blocks: dict[str, bytes] = field(default_factory=dict)  # block hash -> real raw whole block
     frozen: bool = False  # the chain never changes and has every height from its lowest to its
     # tip: REST headers are slices of one buffer (the node-sync benchmark's chain)
     _index: dict[str, int] = field(default_factory=dict)
@@ -168,6 +173,15 @@ class _Handler(BaseHTTPRequestHandler):
             if ext == "hex":
                 return self._send(200, (x + "\n").encode(), "text/plain")
             return self._send(200, json.dumps({"blockhash": x}).encode(), "application/json")
+        if len(parts) == 2 and parts[0] == "block":
+            block_hash, _, ext = parts[1].partition(".")
+            raw = c.blocks.get(block_hash)
+            if raw is None:
+                why = "not available (pruned data)" if block_hash in c.headers else "not found"
+                return self._send(404, f"{block_hash} {why}\r\n".encode(), "text/plain")
+            if ext == "hex":
+                return self._send(200, (raw.hex() + "\n").encode(), "text/plain")
+            return self._send(200, raw, "application/octet-stream")
         if parts[:1] == ["headers"] and len(parts) in (2, 3):
             if len(parts) == 3:  # deprecated path form /rest/headers/<count>/<hash>.<ext>
                 count_s, (block_hash, _, ext) = parts[1], parts[2].partition(".")
@@ -228,7 +242,96 @@ class _Handler(BaseHTTPRequestHandler):
                 return err(-1, "Block not available (pruned data)")
             fields = params[1] if len(params) > 1 and params[1] else list(row)
             return {"result": {k: row[k] for k in fields if k in row}, "error": None, "id": rid}
+        if method == "getblock":
+            block_hash, verbosity = params[0], params[1] if len(params) > 1 else 1
+            raw = c.blocks.get(block_hash)
+            if raw is None:
+                if block_hash in c.headers:
+                    return err(-1, "Block not available (pruned data)")
+                return err(-5, "Block not found")
+            if verbosity == 0:
+                return {"result": raw.hex(), "error": None, "id": rid}
+            txs = decode_block_txs(raw)
+            out = {"hash": block_hash, "height": c.height_of(block_hash), "nTx": len(txs)}
+            out["tx"] = txs if verbosity >= 2 else [t["txid"] for t in txs]
+            return {"result": out, "error": None, "id": rid}
         return err(-32601, "Method not found")
+
+
+def _varint(b: bytes, i: int) -> tuple[int, int]:
+    n = b[i]
+    if n < 0xFD:
+        return n, i + 1
+    size = {0xFD: 2, 0xFE: 4, 0xFF: 8}[n]
+    return int.from_bytes(b[i + 1 : i + 1 + size], "little"), i + 1 + size
+
+
+def decode_block_txs(raw: bytes) -> list[dict[str, Any]]:
+    """A raw block's transactions as ``getblock <hash> 2`` writes them (txid, hash, version,
+    vin with ``coinbase`` or ``txid``/``vout``/``scriptSig.hex``, ``txinwitness``, vout with
+    ``value`` in BTC and ``scriptPubKey.hex``, locktime, hex): BIP 144 serialisation, the txid
+    SHA-256d of the serialisation without witnesses."""
+    sha = hashlib.sha256
+    n, i = _varint(raw, 80)
+    txs = []
+    for _ in range(n):
+        start = i
+        version = raw[i : i + 4]
+        i += 4
+        segwit = raw[i : i + 2] == b"\x00\x01"
+        if segwit:
+            i += 2
+        body_start = i
+        n_in, i = _varint(raw, i)
+        vin: list[dict[str, Any]] = []
+        for _ in range(n_in):
+            prev, i = raw[i : i + 36], i + 36
+            size, i = _varint(raw, i)
+            script, i = raw[i : i + size], i + size
+            seq, i = int.from_bytes(raw[i : i + 4], "little"), i + 4
+            if prev == bytes(32) + b"\xff\xff\xff\xff":
+                vin.append({"coinbase": script.hex(), "sequence": seq})
+            else:
+                vin.append(
+                    {
+                        "txid": prev[:32][::-1].hex(),
+                        "vout": int.from_bytes(prev[32:], "little"),
+                        "scriptSig": {"hex": script.hex()},
+                        "sequence": seq,
+                    }
+                )
+        n_out, i = _varint(raw, i)
+        vout = []
+        for k in range(n_out):
+            value, i = int.from_bytes(raw[i : i + 8], "little"), i + 8
+            size, i = _varint(raw, i)
+            vout.append({"value": value / 1e8, "n": k, "scriptPubKey": {"hex": raw[i : i + size].hex()}})
+            i += size
+        body_end = i
+        if segwit:
+            for v in vin:
+                items, i = _varint(raw, i)
+                stack = []
+                for _ in range(items):
+                    size, i = _varint(raw, i)
+                    stack.append(raw[i : i + size].hex())
+                    i += size
+                v["txinwitness"] = stack
+        locktime, i = raw[i : i + 4], i + 4
+        stripped = version + raw[body_start:body_end] + locktime
+        whole = raw[start:i]
+        txs.append(
+            {
+                "txid": sha(sha(stripped).digest()).digest()[::-1].hex(),
+                "hash": sha(sha(whole).digest()).digest()[::-1].hex(),
+                "version": int.from_bytes(version, "little", signed=True),
+                "locktime": int.from_bytes(locktime, "little"),
+                "vin": vin,
+                "vout": vout,
+                "hex": whole.hex(),
+            }
+        )
+    return txs
 
 
 class ReplayServer:

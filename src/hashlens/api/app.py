@@ -133,10 +133,11 @@ def create_app(
     stop_watch = threading.Event()
     if follow is not None:
         from hashlens.chain.follow import Follower
-        from hashlens.pools.attribution import store_mined_by
+        from hashlens.pools.attribution import attribute_node_blocks, store_mined_by
 
-        # Who mined the blocks a chain API reports goes to the pools package, as `hashlens update`'s does.
-        follow = {"on_extras": store_mined_by, **follow}
+        # Who mined the blocks a chain API reports, and a node's new blocks (attributed from their
+        # coinbases), go to the pools package, as `hashlens update`'s and `hashlens sync`'s do.
+        follow = {"on_extras": store_mined_by, "on_blocks": attribute_node_blocks, **follow}
         if postgres:
             # Several server processes may follow one PostgreSQL store: one wins the election.
             elector = Store(path)

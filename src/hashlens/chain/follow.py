@@ -109,6 +109,7 @@ class Follower:
         currency: str = "USD",
         elect: Callable[[], bool] | None = None,
         on_extras: Callable[[Any, Sequence[Any]], None] | None = None,
+        on_blocks: Callable[[Any, Any, list[tuple[int, str]]], Sequence[str]] | None = None,
     ) -> None:
         if chain_url is None and prices_url is None:
             raise HashlensError("--follow: name a chain source (and optionally --prices)")
@@ -127,6 +128,9 @@ class Follower:
         # Who mined each block a chain API reports (``hashlens.chain.update.MinedBy``), handed
         # with the open store to the pools package by the server (chain/ does not import pools/).
         self.on_extras = on_extras
+        # A node's new blocks, handed to the pools package for attribution from their coinbases
+        # (:func:`hashlens.chain.remote.sync_remote`'s ``on_blocks``).
+        self.on_blocks = on_blocks
         self.elect = elect
         self.elected = elect is None
         self._stop = threading.Event()
@@ -162,7 +166,9 @@ class Follower:
 
             first = self.start_height if stored_tip is None or (self.start_height or 0) > stored_tip else None
             with self.writing() as store:
-                reports = sync(store, self.chain_url, start_height=first, cookie_file=self.cookie_file)
+                reports = sync(
+                    store, self.chain_url, start_height=first, cookie_file=self.cookie_file, on_blocks=self.on_blocks
+                )
             added = sum(rep.added for rep in reports)
             notes = [n for rep in reports for n in rep.notes]
         st.rows_added += added

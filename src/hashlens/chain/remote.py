@@ -1,12 +1,14 @@
 """Sync from a node (Bitcoin Core RPC or REST, or an Esplora API): headers in bulk runs, or
 each period's first header; the fork point and the node's branch when it disagrees with the
-store (:mod:`hashlens.chain.reorg` decides); then the fees of recent blocks."""
+store (:mod:`hashlens.chain.reorg` decides); then the fees of recent blocks, and the recent
+blocks not yet attributed to a pool handed to the caller's ``on_blocks`` sink (the pools
+package, injected by the faces: chain/ does not import pools/)."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 
@@ -47,6 +49,11 @@ REMOTE_BATCH_ROWS = 122_880
 #: Blocks below a node's tip whose fees a remote sync fetches by default: two periods, enough
 #: for the trailing 144-block fees and the hashprice of the recent days.
 DEFAULT_FEE_BLOCKS = 2 * N
+
+#: What a sync hands on after storing headers and fees: the open store, the node's client and
+#: the (height, hash) of the stored headers in the fee window without a stored coinbase, oldest
+#: first; it returns notes for the sync's report.
+BlocksSink = Callable[[Store, HeaderSource, list[tuple[int, str]]], Sequence[str]]
 
 
 def find_fork_point(store: Store, client: HeaderSource, remote_tip: int) -> int | None:
@@ -123,6 +130,7 @@ def sync_remote(
     now: int | None = None,
     params: ChainParams = MAINNET,
     fee_blocks: int | None = DEFAULT_FEE_BLOCKS,
+    on_blocks: BlocksSink | None = None,
 ) -> SyncReport:
     """Sync headers (or period-start headers) from a node, with Core's fork choice, then the
     fees of recent blocks where the node offers them.
@@ -142,6 +150,11 @@ def sync_remote(
     ``fee_blocks``: the stored headers among the last ``fee_blocks`` below the tip without
     block statistics get them from the node (Core's ``getblockstats``, a mempool-style
     Esplora's ``extras.totalFees``); None: every stored header; 0: no fees.
+
+    ``on_blocks``: called last with the stored headers of the same window that have no stored
+    coinbase (or one of another block: the chain moved), oldest first; its notes join the
+    report's. ``hashlens sync`` and ``serve --follow`` pass
+    :func:`hashlens.pools.attribution.attribute_node_blocks`.
     """
     now = int(time.time()) if now is None else now
     report = SyncReport(client.name, "periods" if periods_only else "headers")
@@ -160,7 +173,19 @@ def sync_remote(
     else:
         _sync_period_starts(store, client, report, progress, start_height, tip, min(step, 1000), now, params)
     sync_fees(store, client, report, tip, fee_blocks)
+    if on_blocks is not None and fee_blocks != 0:
+        todo = unattributed(store, tip, fee_blocks)
+        if todo:
+            report.notes.extend(on_blocks(store, client, todo))
     return report
+
+
+def unattributed(store: Store, tip: int, blocks: int | None) -> list[tuple[int, str]]:
+    """(height, hash) of the stored headers among the last ``blocks`` below ``tip`` (None:
+    all) without a stored coinbase of that block, oldest first."""
+    lo = 0 if blocks is None else max(0, tip - blocks + 1)
+    have = store.coinbase_hashes(lo, tip)
+    return [(h, x) for h, x in sorted(store.header_hashes(lo, tip).items()) if have.get(h) != x]
 
 
 def _sync_period_starts(
@@ -311,4 +336,12 @@ def _reorganise(
     report.notes.extend(unchecked_notes(unchecked))
 
 
-__all__ = ["DEFAULT_FEE_BLOCKS", "REMOTE_BATCH_ROWS", "fetch_branch", "find_fork_point", "sync_remote"]
+__all__ = [
+    "DEFAULT_FEE_BLOCKS",
+    "REMOTE_BATCH_ROWS",
+    "BlocksSink",
+    "fetch_branch",
+    "find_fork_point",
+    "sync_remote",
+    "unattributed",
+]

@@ -29,7 +29,7 @@ from hashlens.chain.importers import (
     verify_retargets,
 )
 from hashlens.chain.progress import NullProgress, Progress, SyncReport, default_batch_rows
-from hashlens.chain.remote import DEFAULT_FEE_BLOCKS, REMOTE_BATCH_ROWS, find_fork_point, sync_remote
+from hashlens.chain.remote import DEFAULT_FEE_BLOCKS, REMOTE_BATCH_ROWS, BlocksSink, find_fork_point, sync_remote
 from hashlens.consensus.contextual import MAINNET, ChainParams
 from hashlens.errors import HashlensError
 from hashlens.sources import detect
@@ -81,14 +81,15 @@ def sync(
     now: int | None = None,
     params: ChainParams = MAINNET,
     fee_blocks: int | None = DEFAULT_FEE_BLOCKS,
+    on_blocks: BlocksSink | None = None,
 ) -> list[SyncReport]:
     """Sync one source (path, folder, ``bitcoind://…``, ``bitcoind+rest://…`` or
     ``esplora+http(s)://…``).
 
     ``now`` is the reference time of Core's ``time-too-new`` rule [Unix s]: the wall clock
     when the sync starts, unless given (tests). ``params``: the chain's consensus parameters
-    for a node's or a header file's headers (mainnet's unless given); ``fee_blocks``: see
-    :func:`sync_remote`."""
+    for a node's or a header file's headers (mainnet's unless given); ``fee_blocks`` and
+    ``on_blocks`` (a node's recent blocks for pool attribution): see :func:`sync_remote`."""
     progress = progress or NullProgress()
     now = int(time.time()) if now is None else now
     batch = batch_rows or default_batch_rows()
@@ -98,7 +99,11 @@ def sync(
         client = open_remote(source, cookie_file)
         # A node's runs are written as columns: large transactions cost DuckDB far less per row.
         remote_batch = batch_rows or int(os.environ.get("HASHLENS_BATCH_ROWS", str(REMOTE_BATCH_ROWS)))
-        return [sync_remote(store, client, progress, remote_batch, start_height, periods_only, now, params, fee_blocks)]
+        return [
+            sync_remote(
+                store, client, progress, remote_batch, start_height, periods_only, now, params, fee_blocks, on_blocks
+            )
+        ]
     path = Path(source)
     if not path.exists():
         raise HashlensError(f"{source}: no such file or folder")

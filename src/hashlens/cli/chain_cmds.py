@@ -32,13 +32,25 @@ def sync_cmd(
     """Import chain data into the store, validating every header; reruns resume."""
     from hashlens.chain.sync import sync
     from hashlens.cli.progress import RichProgress
+    from hashlens.pools.attribution import attribute_node_blocks
 
     if batch_rows is not None and batch_rows < 1:
         raise HashlensError("--batch-rows must be at least 1")
     progress = RichProgress(quiet=as_json)
     with writer_store() as store:
         try:
-            reports = sync(store, source, progress, batch_rows, start_height, periods_only, rpc_cookie)
+            # A node's recent blocks are attributed to their pools from their coinbases
+            # (with the store's rules file) by the pools package.
+            reports = sync(
+                store,
+                source,
+                progress,
+                batch_rows,
+                start_height,
+                periods_only,
+                rpc_cookie,
+                on_blocks=attribute_node_blocks,
+            )
         except BaseException:
             progress.close(failed=True)
             raise

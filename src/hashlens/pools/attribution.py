@@ -38,6 +38,7 @@ from hashlens.sources.coinbase import COINBASE_SCRIPT_MAX, ApiPool, Coinbase, de
 if TYPE_CHECKING:
     from hashlens.chain.update import MinedBy
     from hashlens.sources.pool_files import RulesFile
+    from hashlens.sources.remote import HeaderSource
     from hashlens.store import Store
 
 ORDERS = ("address-first", "mempool")
@@ -292,13 +293,88 @@ def reattribute(store: Store, rules: RulesFile | CompiledRules, order: str = "ad
     return _summary(att, COINBASE_SOURCE, replaced)
 
 
+def store_rules(store: Store) -> RulesFile | None:
+    """The rules file new blocks are attributed with: the one the store's own attributions
+    were made with (the latest, should several be stored), else the one recorded last
+    (``hashlens pools import RULES_FILE``); None where the store has none."""
+    from hashlens.sources.pool_files import RulesFile, rules_from_text
+
+    ids = store.pool_rules_ids(COINBASE_SOURCE)
+    rules_id = ids[-1] if ids else store.latest_pool_rules_id()
+    row = None if rules_id is None else store.pool_rules_file(rules_id)
+    if row is None:
+        return None
+    name, sha256, text = row
+    # The stored file as it was read: its id names the file's bytes, not the stored text's.
+    parsed = rules_from_text(text, name)
+    return RulesFile(name, sha256, parsed.pools, parsed.text)
+
+
+#: The note a sync gives when the store holds no rules file to attribute new blocks with.
+NO_RULES_NOTE = (
+    "pools: {n} new block(s) not attributed: the store has no rules file; run "
+    "`hashlens pools import RULES_FILE` (e.g. mempool-pools-v2.json) first, then sync again"
+)
+
+
+def attribute_node_blocks(
+    store: Store, client: HeaderSource, blocks: Sequence[tuple[int, str]], order: str = "address-first"
+) -> list[str]:
+    """The pool of each block a node sync stored, from its coinbase: the sink that ``hashlens
+    sync`` and ``serve --follow`` give :func:`hashlens.chain.sync.sync` (``on_blocks``).
+
+    Each block's coinbase comes through the client's own transport
+    (:meth:`~hashlens.sources.remote.HeaderSource.block_coinbase`: Core's REST raw block, or
+    ``getblock <hash> 2``) and must name the stored block (its height and hash); the blocks
+    are attributed with the store's rules file (:func:`store_rules`) and stored with their
+    coinbases in one transaction (:func:`attribute_blocks`, origin the node). A block the node
+    cannot give (pruned) is counted in a note and stays unattributed; a store without a rules
+    file attributes nothing and says how to give it one. Returns the notes for the sync's
+    report."""
+    from hashlens.sources.remote import BlockUnavailable
+
+    if not blocks:
+        return []
+    rules = store_rules(store)
+    if rules is None:
+        return [NO_RULES_NOTE.format(n=len(blocks))]
+    got: list[Coinbase] = []
+    missing: list[tuple[int, str]] = []
+    for height, block_hash in blocks:
+        try:
+            cb = client.block_coinbase(block_hash, height)
+        except BlockUnavailable as exc:
+            missing.append((height, str(exc)))
+            continue
+        if cb.block_hash != block_hash or cb.height != height:
+            raise HashlensError(
+                f"{client.name}: asked for the coinbase of block {block_hash} at height {height}, got block "
+                f"{cb.block_hash} at height {cb.height}; the node's chain moved: rerun the sync"
+            )
+        got.append(cb)
+    notes = []
+    if got:
+        s = attribute_blocks(store, got, rules, order, origin=client.name)
+        notes.append(
+            f"pools: {s.blocks} block(s) attributed from their coinbases with {s.rules_id} ({s.order}): "
+            f"{s.by_address} by address, {s.by_tag} by tag, {s.unknown} unknown"
+        )
+    if missing:
+        first_h, why = missing[0]
+        notes.append(
+            f"pools: {client.name} gave no block for {len(missing)} height(s), left unattributed "
+            f"(first {first_h}: {why})"
+        )
+    return notes
+
+
 def store_mined_by(store: Store, mined: Sequence[MinedBy], source: str = "mempool-api") -> int:
     """What ``hashlens update`` read of who mined its blocks (a mempool-style API's
     ``extras``, :class:`hashlens.chain.update.MinedBy`), stored for the pools package: the API's
     pool name per block under ``source`` (:func:`store_api_pools`), and, where the API gave the
-    coinbase's scriptSig and payout address and the store holds a rules file that attributed
-    blocks before, hashlens' own attribution of those coinbases with that rules file
-    (:func:`attribute_blocks`). Returns the API rows stored."""
+    coinbase's scriptSig and payout address and the store holds a rules file (:func:`store_rules`),
+    hashlens' own attribution of those coinbases with that rules file (:func:`attribute_blocks`).
+    Returns the API rows stored."""
     named = [m for m in mined if m.pool is not None]
     rows = store_api_pools(
         store,
@@ -306,15 +382,12 @@ def store_mined_by(store: Store, mined: Sequence[MinedBy], source: str = "mempoo
         source=source,
         origin=named[0].source if named else "",
     )
-    ids = store.pool_rules_ids(COINBASE_SOURCE)
-    text = store.pool_rules_text(ids[-1]) if ids else None
     with_coinbase = [m for m in mined if m.coinbase_raw_hex and m.coinbase_address]
-    if text is None or not with_coinbase:
+    rules = store_rules(store) if with_coinbase else None
+    if rules is None:
         return rows
     from hashlens.sources.addresses import address_to_script
-    from hashlens.sources.pool_files import RulesFile, rules_from_text
 
-    name, sha256 = ids[-1].split("@", 1)
     coinbases = []
     for m in with_coinbase:
         try:
@@ -323,8 +396,5 @@ def store_mined_by(store: Store, mined: Sequence[MinedBy], source: str = "mempoo
             continue  # an address form the rules cannot name: the API's pool stands alone
         coinbases.append(Coinbase(m.height, m.block_hash, bytes.fromhex(str(m.coinbase_raw_hex)), (script,)))
     if coinbases:
-        # The stored file as it was read (its id names the file's bytes, not the stored text's).
-        parsed = rules_from_text(text, name)
-        rules = RulesFile(name, sha256, parsed.pools, parsed.text)
         attribute_blocks(store, coinbases, rules, origin=named[0].source if named else source)
     return rows

@@ -73,6 +73,7 @@ def import_pool_file(store: Store, path: str | Path, source: str | None = None) 
                 f"{summary.unknown} unknown; {summary.replaced} changed pool"
             )
         else:
+            store.record_pool_rules(rules.rules_id, rules.name, rules.sha256, rules.text)
             notes.append("no stored coinbases to attribute (blocks synced from a node are attributed with these rules)")
         return ImportResult(
             file=p.name,

@@ -4,7 +4,8 @@ Core serves ``/rest/headers/<hash>.bin?count=N`` (up to 2,000 consecutive header
 chain, from ``<hash>`` upwards, as raw 80-byte headers; the older path form
 ``/rest/headers/<N>/<hash>.bin`` is deprecated since 24.0 and used only when a node refuses
 the query form), ``/rest/blockhashbyheight/<h>.bin`` (the 32-byte hash, internal byte order)
-and ``/rest/chaininfo.json`` (``getblockchaininfo``). A node without ``-rest`` answers 404
+``/rest/chaininfo.json`` (``getblockchaininfo``) and ``/rest/block/<hash>.bin`` (a raw block,
+read for its coinbase; 404 where the node has pruned it). A node without ``-rest`` answers 404
 (403 where a proxy forbids it): :meth:`CoreRest.available` is False and the caller falls back
 to JSON-RPC. Unauthenticated, on the RPC port.
 """
@@ -15,13 +16,17 @@ import hashlib
 import http.client
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 from hashlens.errors import HashlensError
-from hashlens.sources.remote import BlockFees, HeaderRun, with_retries
+from hashlens.sources.coinbase import Coinbase, coinbase_from_block, coinbase_from_rest
+from hashlens.sources.remote import BlockFees, BlockUnavailable, HeaderRun, with_retries
 
+#: Bytes read at a time from a raw block until its coinbase is whole (a coinbase is rarely
+#: over a few kB; a block is up to 4 MB).
+PREFIX_READ_BYTES = 64 * 1024
 #: Core's ``MAX_REST_HEADERS_RESULTS``: headers one request may return.
 MAX_REST_HEADERS = 2000
 HEADER_SIZE = 80
@@ -29,6 +34,35 @@ HEADER_SIZE = 80
 
 class RestUnavailable(HashlensError):
     """The node answered 404 or 403 to a REST path: it runs without ``-rest``."""
+
+
+class RestStatus(HashlensError):
+    """The node answered a REST request with an HTTP status other than 200."""
+
+    def __init__(self, message: str, status: int, body: bytes = b"") -> None:
+        super().__init__(message)
+        self.status, self.body = status, body
+
+
+def _read_until(resp: http.client.HTTPResponse, enough: Callable[[bytes], bool]) -> bytes:
+    """A reply's body up to the first piece after which ``enough`` holds, or all of it."""
+    data = bytearray()
+    while True:
+        piece = resp.read(PREFIX_READ_BYTES)
+        if not piece:
+            return bytes(data)
+        data += piece
+        if enough(bytes(data)):
+            return bytes(data)
+
+
+def _holds_coinbase(data: bytes) -> bool:
+    """Whether the bytes of a block so far hold its header and whole coinbase."""
+    try:
+        coinbase_from_block(data)
+    except HashlensError:
+        return False
+    return True
 
 
 class CoreRest:
@@ -64,7 +98,10 @@ class CoreRest:
             con.close()
             self._local.con = None
 
-    def _get(self, path: str) -> bytes:
+    def _get(self, path: str, enough: Callable[[bytes], bool] | None = None) -> bytes:
+        """The body of ``GET path``; with ``enough``, only its first bytes: read in pieces of
+        :data:`PREFIX_READ_BYTES` until ``enough(bytes so far)`` (the rest is never read, and
+        the connection is closed, as it cannot carry another request)."""
         url = f"{self.base}{path}"
 
         def fetch() -> bytes:
@@ -72,16 +109,16 @@ class CoreRest:
             try:
                 con.request("GET", self._prefix + path)
                 resp = con.getresponse()
-                body = resp.read()
+                body = resp.read() if enough is None or resp.status != 200 else _read_until(resp, enough)
             except BaseException:
                 self._drop_connection()  # half a reply or none: the next try starts afresh
                 raise
-            if resp.will_close:
+            if resp.will_close or not resp.isclosed():
                 self._drop_connection()
             if resp.status in (403, 404) and path.startswith("/rest/chaininfo"):
                 raise RestUnavailable(f"{url}: HTTP {resp.status}; the node runs without -rest")
             if resp.status != 200:
-                raise HashlensError(f"{url}: HTTP {resp.status} {resp.reason}")
+                raise RestStatus(f"{url}: HTTP {resp.status} {resp.reason}", resp.status, bytes(body))
             return bytes(body)
 
         return with_retries(fetch, url)
@@ -194,3 +231,22 @@ class CoreRest:
         if not heights:
             return [], None
         return [], f"fees: {self.name} is REST only; give bitcoind://user:pass@host:port for getblockstats"
+
+    def block_coinbase(self, block_hash: str, height: int) -> Coinbase:
+        """A block's coinbase from ``/rest/block/<hash>.bin`` (the raw block, read only as far
+        as its coinbase's end; its header must hash to ``block_hash``). Core answers 404 for a block it does not have or has pruned:
+        :class:`~hashlens.sources.remote.BlockUnavailable`."""
+
+        def fetch(url: str) -> bytes:
+            try:
+                # The header and the coinbase come first: the rest of the block (up to 4 MB)
+                # is left unread.
+                return self._get(url[len(self.base) :], enough=_holds_coinbase)
+            except RestStatus as exc:
+                if exc.status in (404, 400):
+                    # Core's reason in its own words ("<hash> not available (pruned data)").
+                    why = " ".join(exc.body[:200].decode("utf-8", "replace").split())
+                    raise BlockUnavailable(f"{exc}{': ' + why if why else ''}") from None
+                raise
+
+        return coinbase_from_rest(fetch, self.base, block_hash, height)

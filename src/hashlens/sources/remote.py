@@ -12,7 +12,10 @@ URL forms:
   mempool-style instance's ``/v1/blocks/<height>`` (``extras.totalFees``), where offered.
 
 All expose :class:`HeaderSource`: tip height, block hashes by height, raw headers by hash,
-a run of consecutive raw headers (:class:`HeaderRun`) and per-block fees (:class:`BlockFees`).
+a run of consecutive raw headers (:class:`HeaderRun`), per-block fees (:class:`BlockFees`) and
+a block's coinbase (:class:`hashlens.sources.coinbase.Coinbase`, for pool attribution: Core's
+REST ``/rest/block/<hash>.bin`` where served, else ``getblock <hash> 2``; an Esplora source has
+none to give).
 Transient network failures (a dropped connection, a reset, a timeout) are retried with
 back-off; a source that keeps failing raises :class:`HashlensError` and the sync can be rerun
 to resume.
@@ -29,11 +32,14 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from hashlens.consensus.subsidy import block_subsidy_sat
 from hashlens.errors import HashlensError
+
+if TYPE_CHECKING:
+    from hashlens.sources.coinbase import Coinbase
 
 T = TypeVar("T")
 TRANSIENT = (
@@ -70,6 +76,11 @@ class BlockFees:
     total_weight: int  # [WU]
 
 
+class BlockUnavailable(HashlensError):
+    """The source cannot give a block it was asked for (a pruned node's old blocks, a block it
+    does not have, a source that serves no blocks): the caller notes it and goes on."""
+
+
 class HeaderSource(Protocol):
     name: str
     transport: str  # how headers travel, for the sync report
@@ -84,6 +95,11 @@ class HeaderSource(Protocol):
 
     def block_fees(self, heights: Sequence[int]) -> tuple[list[BlockFees], str | None]:
         """Statistics of the blocks at ``heights`` the source has, and a note on any it lacks."""
+        ...
+
+    def block_coinbase(self, block_hash: str, height: int) -> Coinbase:
+        """The coinbase of block ``block_hash`` (at ``height``), which must hash to it;
+        :class:`BlockUnavailable` where the source cannot give the block."""
         ...
 
 
@@ -253,6 +269,29 @@ class BitcoinRPC:
             )
         return out, note
 
+    def block_coinbase(self, block_hash: str, height: int) -> Coinbase:
+        """A block's coinbase: from the raw block over REST where the node serves it (the
+        header and the first transaction are read), else ``getblock <hash> 2`` (every
+        transaction as JSON: many times the bytes). A block the node cannot give (pruned, or
+        not known) raises :class:`BlockUnavailable` with Core's message."""
+        from hashlens.sources.coinbase import coinbase_from_rpc
+
+        rest = self.rest()
+        if rest is not None:
+            cb: Coinbase = rest.block_coinbase(block_hash, height)
+            return cb
+
+        def call(method: str, params: list[Any]) -> Any:
+            reply = self.batch([(method, params)], tolerate=True)[0]
+            if isinstance(reply, RpcFailure):
+                raise BlockUnavailable(f"{self.name}: {method} {block_hash}: {reply.message}")
+            return reply
+
+        cb = coinbase_from_rpc(call, block_hash)
+        if cb.height is not None and cb.height != height:
+            raise HashlensError(f"{self.name}: getblock {block_hash} answered height {cb.height}, not {height}")
+        return cb
+
 
 def _core_block_fees(name: str, height: int, r: Any) -> BlockFees:
     """One ``getblockstats`` reply as :class:`BlockFees`; a reply lacking a field is an error."""
@@ -351,6 +390,14 @@ class Esplora:
         got = sorted(out.values(), key=lambda f: f.height)
         lacking = len(want) - len(got)
         return got, (f"fees: {self.base} gave no fee extras for {lacking} height(s)" if lacking else None)
+
+    def block_coinbase(self, block_hash: str, height: int) -> Coinbase:
+        """Coinbases for pool attribution come from a node (``bitcoind://``) or a chain
+        API's pools (``hashlens update``); an Esplora sync has none."""
+        raise BlockUnavailable(
+            f"{self.name}: an Esplora sync reads no coinbases (sync from bitcoind://…, or `hashlens update` "
+            "from a mempool-style API for its pools)"
+        )
 
 
 def _mempool_block_fees(url: str, b: Any) -> BlockFees | None:

@@ -199,6 +199,35 @@ class PoolQueries(Database):
         rows = self._rows("SELECT height, hash, script_sig, outputs, txid FROM block_coinbases ORDER BY height")
         return [(int(h), str(hash_hex(x)), bytes(s), bytes(o), t) for h, x, s, o, t in rows]
 
+    def coinbase_hashes(self, lo: int, hi: int) -> dict[int, str]:
+        """Block hashes of the stored coinbases with ``lo <= height <= hi`` (the blocks
+        hashlens has attributed from their coinbases)."""
+        rows = self._rows("SELECT height, hash FROM block_coinbases WHERE height BETWEEN ? AND ?", [lo, hi])
+        return {int(h): str(hash_hex(x)) for h, x in rows}
+
+    def record_pool_rules(self, rules_id: str, name: str, sha256: str, body: str) -> None:
+        """Record a rules file (one transaction) before any block is attributed with it: the
+        rules the next blocks synced from a node are attributed with."""
+        import pyarrow as pa
+
+        with self.transaction():
+            self._insert_arrow(
+                "pool_rules",
+                pa.table({"rules_id": [rules_id], "name": [name], "sha256": [sha256], "body": [body]}),
+                RULES_COLS,
+            )
+            self._execute("UPDATE pool_rules SET used_at = current_timestamp WHERE rules_id = ?", [rules_id])
+
+    def latest_pool_rules_id(self) -> str | None:
+        """The rules file recorded last (``pool_rules.used_at``), or None."""
+        v = self._scalar("SELECT rules_id FROM pool_rules ORDER BY used_at DESC, rules_id DESC LIMIT 1")
+        return None if v is None else str(v)
+
+    def pool_rules_file(self, rules_id: str) -> tuple[str, str, str] | None:
+        """(name, SHA-256, text) of a recorded rules file, or None."""
+        rows = self._rows("SELECT name, sha256, body FROM pool_rules WHERE rules_id = ?", [rules_id])
+        return None if not rows else (str(rows[0][0]), str(rows[0][1]), str(rows[0][2]))
+
     def pool_rules_ids(self, source: str) -> list[str]:
         """The rules files a per-block source's attributions were made with."""
         rows = self._rows(
