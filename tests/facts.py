@@ -195,3 +195,19 @@ def chain_folder_counts(data_dir: Path) -> ChainFolderCounts:
         stale_blocks=len({x for _, x in stale}),
         retargets_checkable=frozenset(checkable_retargets(stats | headers, periods)),
     )
+
+
+def extra_folder_heights(data_dir: Path) -> set[int]:
+    """Every height the automatic fill's other folders name (chain-extra's boundary times and
+    verified headers, chain-2026's block times and headers): block rows, never new periods
+    when each lies in a period the chain folder already gives."""
+    heights: set[int] = set()
+    for name, cols in (
+        ("chain-extra/period-boundary-times-2025-2026.csv", ("period_start", "last_height")),
+        ("chain-extra/verified-mainnet-headers-2025-2026.csv", ("height",)),
+        ("chain-2026/block-times-934576-942199.csv", ("height",)),
+        ("chain-2026/mainnet-headers-2026-09.csv", ("height",)),
+    ):
+        with open(data_dir / name, newline="") as fh:
+            heights |= {int(r[c]) for r in csv.DictReader(fh) for c in cols if r[c]}
+    return heights

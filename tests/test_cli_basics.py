@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.facts import chain_folder_counts, extra_folder_heights
+
 
 def run(*args: str, env_db: Path | None = None) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "hashlens", *args]
@@ -54,7 +56,11 @@ def test_summary_json_imports_into_a_fresh_store(data_dir: Path, tmp_path: Path)
     r = run("--db", str(tmp_path / "s.duckdb"), "--data", str(data_dir), "summary", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert d["periods"] == 480 and d["counts"]["block_stats"] == 80118
+    # Counted from the files (tests/facts.py): the chain folder's periods (the other folders of
+    # the fill name heights inside them only) and block-stats rows (80,118: PROVENANCE.md).
+    counted = chain_folder_counts(data_dir)
+    assert {h // 2016 for h in extra_folder_heights(data_dir)} <= counted.periods_set
+    assert d["periods"] == counted.periods and d["counts"]["block_stats"] == counted.block_stats == 80118
     # The per-block tip is the last row of chain-2026's block times (the stats file ends at 934,575).
     times = data_dir / "chain-2026" / "block-times-934576-942199.csv"
     tip = int(times.read_text().split()[-1].split(",")[0])
