@@ -28,7 +28,7 @@ import pytest
 from hashlens.chain.sync import sync
 from hashlens.consensus import BlockHeader
 from hashlens.store import Store
-from tests.facts import SharedChain
+from tests.facts import SharedChain, chain_folder_counts
 from tests.helpers import free_port
 from tests.price_replay import PriceData, serve_prices
 from tests.replay import ReplayChain, ReplayServer
@@ -103,7 +103,7 @@ def test_serve_follows_the_node_and_prices_beside_a_reader(
                 str(db), "--follow", node.rpc_url, "--prices", f"mempool+{price_url}/api", "--poll", "0.3s"
             )
             try:
-                _follow_phases(url, db, chain, prices, everything, run)
+                _follow_phases(url, db, chain, prices, everything, run, chain_folder_counts(data_dir).periods)
             finally:
                 proc.terminate()
                 _, err = proc.communicate(timeout=30)
@@ -132,8 +132,15 @@ def _source(health: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def _follow_phases(
-    url: str, db: Path, chain: ReplayChain, prices: PriceData, everything: list[Any], run: dict[int, BlockHeader]
+    url: str,
+    db: Path,
+    chain: ReplayChain,
+    prices: PriceData,
+    everything: list[Any],
+    run: dict[int, BlockHeader],
+    periods: int,
 ) -> None:
+    """``periods``: the store's period rows, counted from the shared chain folder's files."""
     # 1. The node is down: the server is up anyway, says so, and retries with back-off; the
     #    price API is up: the stored series (to 2026-08-22) has nothing newer than the replay's.
     health = _wait("a failing node on /v1/health", lambda: (h := _get(url + "/v1/health"))["follow"] and h)
@@ -179,7 +186,7 @@ def _follow_phases(
     after_reorg = _get(url + "/v1/difficulty")
     assert after_reorg == before_diff
     with Store(db, read_only=True) as s:
-        assert s.counts()["periods"] == 480
+        assert s.counts()["periods"] == periods
 
     # 4. Two new blocks, then seven new days of prices: /v1/difficulty and /v1/weekly (what the
     #    dashboard draws) change without a restart; the reader still agrees with the API.
