@@ -24,7 +24,7 @@ from hashlens.errors import HashlensError
 from hashlens.sources.checkpoints import read_bitcoinj
 from hashlens.store import Store
 from hashlens.store.dump import DATA_TABLES
-from hashlens.store.sync import KnownBlock, TimedBlocks
+from hashlens.store.sync import KnownBlock, PeriodRow, TimedBlocks
 from tests.facts import (
     SharedChain,
     bitcoinj_file_headers,
@@ -232,7 +232,9 @@ def test_a_real_header_at_a_wrong_height_is_refused(store_copy: str, data_dir: P
 
 def test_stored_bits_that_break_the_exact_rule_are_named(store_copy: str) -> None:
     with Store(store_copy) as s:
-        s._execute("UPDATE periods SET bits = bits + 1 WHERE period = 463")
+        # Period 463's row rewritten through the store's own writer with its bits one higher.
+        fact = s.period_facts()[463]
+        s.insert_periods([PeriodRow(463, 463 * 2016, fact.bits + 1, fact.last_block_hash, fact.source)], "test", "test")
         with pytest.raises(
             HashlensError, match="height 933408: stored bits 0x1701fca2 but the retarget rule gives 0x1701fca1"
         ):
