@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from tests.facts import chain_folder_counts, extra_folder_heights
 
 
 def run(*args: str, env_db: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -54,11 +57,21 @@ def test_summary_json_imports_into_a_fresh_store(data_dir: Path, tmp_path: Path)
     r = run("--db", str(tmp_path / "s.duckdb"), "--data", str(data_dir), "summary", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
-    assert d["periods"] == 480 and d["counts"]["block_stats"] == 80118
-    # The per-block tip is the last row of chain-2026's block times (the stats file ends at 934,575).
-    times = data_dir / "chain-2026" / "block-times-934576-942199.csv"
-    tip = int(times.read_text().split()[-1].split(",")[0])
-    assert d["per_block_tip_height"] == tip == 942199 and d["latest_adjustment"]["height"] == tip // 2016 * 2016
+    # Counted from the files (tests/facts.py): the chain folder's periods (the other folders of
+    # the fill name heights inside them only) and block-stats rows (80,118: PROVENANCE.md).
+    counted = chain_folder_counts(data_dir)
+    assert {h // 2016 for h in extra_folder_heights(data_dir)} <= counted.periods_set
+    assert d["periods"] == counted.periods and d["counts"]["block_stats"] == counted.block_stats == 80118
+    # Per-block data run to the last row of chain-2026's block times (the stats file ends at 934,575).
+    last = (data_dir / "chain-2026" / "block-times-934576-942199.csv").read_text().split()[-1].split(",")
+    assert int(last[0]) == 942199
+    assert d["per_block_until"] == datetime.fromtimestamp(int(last[1]), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Answered as of the report's day (a day's end is priced by the next day's first minute: the
+    # day before the price file's newest row), with the adjustment in force at its tip.
+    newest = (data_dir / "market/btc-daily-prices-multi-currency.csv").read_text().split()[1].split(",")[0]
+    assert d["as_of"] == (date.fromisoformat(newest) - timedelta(days=1)).isoformat()
+    a = d["latest_adjustment"]["height"]
+    assert a % 2016 == 0 and a <= d["tip_height"] < a + 2016
 
 
 @pytest.mark.slow

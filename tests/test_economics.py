@@ -459,12 +459,12 @@ def test_price_import_over_stored_prices_reports_and_needs_replace(data_dir: Pat
     assert differ
     with Store() as s:
         import_prices(s, first, bitfinex.name, allow_gaps=True)
-        before = s._rows("SELECT * FROM prices ORDER BY day, currency")
+        before = s.table_contents("prices")
         with pytest.raises(
             HashlensError, match=rf"{len(differ)} stored price\(s\) differ.*first EUR {differ[0]}.*--replace"
         ):
             import_prices(s, second, multi.name)
-        assert s._rows("SELECT * FROM prices ORDER BY day, currency") == before
+        assert s.table_contents("prices") == before
         res = import_prices(s, second, multi.name, replace=True)
         assert res["replaced"] == len(differ) and res["unchanged"] == len(same)
         assert res["replaced_days"][0] == f"{differ[0].isoformat()} EUR"

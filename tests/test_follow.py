@@ -28,7 +28,7 @@ import pytest
 from hashlens.chain.sync import sync
 from hashlens.consensus import BlockHeader
 from hashlens.store import Store
-from tests.facts import SharedChain
+from tests.facts import SharedChain, chain_folder_counts
 from tests.helpers import free_port
 from tests.price_replay import PriceData, serve_prices
 from tests.replay import ReplayChain, ReplayServer
@@ -103,7 +103,7 @@ def test_serve_follows_the_node_and_prices_beside_a_reader(
                 str(db), "--follow", node.rpc_url, "--prices", f"mempool+{price_url}/api", "--poll", "0.3s"
             )
             try:
-                _follow_phases(url, db, chain, prices, everything, run)
+                _follow_phases(url, db, chain, prices, everything, run, chain_folder_counts(data_dir).periods)
             finally:
                 proc.terminate()
                 _, err = proc.communicate(timeout=30)
@@ -132,8 +132,15 @@ def _source(health: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def _follow_phases(
-    url: str, db: Path, chain: ReplayChain, prices: PriceData, everything: list[Any], run: dict[int, BlockHeader]
+    url: str,
+    db: Path,
+    chain: ReplayChain,
+    prices: PriceData,
+    everything: list[Any],
+    run: dict[int, BlockHeader],
+    periods: int,
 ) -> None:
+    """``periods``: the store's period rows, counted from the shared chain folder's files."""
     # 1. The node is down: the server is up anyway, says so, and retries with back-off; the
     #    price API is up: the stored series (to 2026-08-22) has nothing newer than the replay's.
     health = _wait("a failing node on /v1/health", lambda: (h := _get(url + "/v1/health"))["follow"] and h)
@@ -176,10 +183,18 @@ def _follow_phases(
     # The reorganisation replaced three blocks above 961,633 and nothing else: the periods the
     # difficulty figures rest on (the stale-inferred 478 and 479 above the fork included) stay,
     # so the figures, read again after the commit, are the same.
+    # Only the tip moves: counted from the periods before, the stored blocks' own after (the last
+    # of the new branch dated before the day's end).
     after_reorg = _get(url + "/v1/difficulty")
-    assert after_reorg == before_diff
+    tip_keys = ("tip_height", "tip_height_exact")
+    assert {k: v for k, v in after_reorg.items() if k not in tip_keys} == {
+        k: v for k, v in before_diff.items() if k not in tip_keys
+    }
+    end = datetime.fromisoformat(after_reorg["as_of_instant"].replace("Z", "+00:00")).timestamp()
+    assert after_reorg["tip_height_exact"] and not before_diff["tip_height_exact"]
+    assert after_reorg["tip_height"] == max(h for h in range(961632, 961638) if run[h].time < end)
     with Store(db, read_only=True) as s:
-        assert s.counts()["periods"] == 480
+        assert s.counts()["periods"] == periods
 
     # 4. Two new blocks, then seven new days of prices: /v1/difficulty and /v1/weekly (what the
     #    dashboard draws) change without a restart; the reader still agrees with the API.
@@ -211,7 +226,11 @@ def _follow_phases(
         timeout=120,
     )
     assert reader.returncode == 0, reader.stderr
-    assert json.loads(reader.stdout) == _get(url + "/v1/difficulty") == diff
+    # The reader agrees with the API; both answer for the new report day (the as-of rule: the
+    # last day with a price), a week on, with the same adjustment in force.
+    now_diff = _get(url + "/v1/difficulty")
+    assert json.loads(reader.stdout) == now_diff
+    assert now_diff["as_of"] > diff["as_of"] and now_diff["latest_adjustment"] == diff["latest_adjustment"]
     node_state = _source(_get(url + "/v1/health"), "chain")
     assert node_state["last_error"] is None and node_state["last_contact_utc"] is not None
 

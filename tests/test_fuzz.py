@@ -209,7 +209,7 @@ def run_main(argv: list[str]) -> tuple[int, str, str]:
 
 def snapshot(db: Path) -> dict[str, list[str]]:
     with Store(db, read_only=True) as s:
-        return {t: sorted(repr(r) for r in s._rows(f"SELECT * FROM {t}")) for t in TABLES}
+        return {t: sorted(repr(r) for r in s.table_contents(t)) for t in TABLES}
 
 
 @pytest.fixture(scope="module")

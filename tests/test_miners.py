@@ -42,7 +42,7 @@ def jan_2026_by_hand(data_dir: Path, store: Store) -> tuple[float, float]:
                 starts[h // 2016] = t
             if t0 <= t < t1:
                 rewards.append(int(r["subsidy"]) + int(r["totalfee"]))
-    bits = dict(store._rows("SELECT period, bits FROM periods"))
+    bits = {p: f.bits for p, f in store.period_facts().items()}
     hashes_per_ehs = 0.0
     edges = [*sorted(starts.items()), (None, t1)]  # the last period runs past the month
     for (p, a), (_, b) in itertools.pairwise(edges):
@@ -114,12 +114,12 @@ def test_shared_csvs_read_as_they_are(data_dir: Path) -> None:
     ],
 )
 def test_malformed_rows_are_refused_and_nothing_changes(store: Store, tmp_path: Path, text: str, message: str) -> None:
-    before = store._rows("SELECT * FROM miner_reports ORDER BY ticker, month")
+    before = store.table_contents("miner_reports")
     f = tmp_path / "bad.csv"
     f.write_text(text)
     with pytest.raises(HashlensError, match=message.replace("(", r"\(").replace(")", r"\)")):
         import_dataset(store, read_dataset(f), f.name)
-    assert store._rows("SELECT * FROM miner_reports ORDER BY ticker, month") == before
+    assert store.table_contents("miner_reports") == before
 
 
 @pytest.mark.slow

@@ -455,14 +455,14 @@ def test_bad_results_are_one_error_line_and_nothing_is_stored(
     copy = tmp_path / "bad.duckdb"
     shutil.copy(db, copy)
     with Store(copy, read_only=True) as s:
-        before = s._rows("SELECT * FROM miner_results ORDER BY ALL")
+        before = s.table_contents("miner_results")
     f = tmp_path / "results.csv"
     f.write_text(HEAD + body)
     r = run_cli(copy, "--data", str(data_dir), "miners", "import", str(f))
     assert r.returncode == 2 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1, r.stderr
     assert message in r.stderr and "results.csv: line " in r.stderr
     with Store(copy, read_only=True) as s:
-        assert s._rows("SELECT * FROM miner_results ORDER BY ALL") == before
+        assert s.table_contents("miner_results") == before
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from hashlens.errors import HashlensError
 from hashlens.store import Store
 from tests.facts import SharedChain
 from tests.replay import ReplayServer, mine_regtest_chain, read_stats_rows
-from tests.test_remote_sync import BLOCKS, periods_chain, run_chain, table
+from tests.test_remote_sync import blocks, periods_chain, run_chain
 
 NOW = 1_900_000_000  # a reference time after every header used here [Unix s]
 
@@ -30,14 +30,14 @@ def test_rest_and_rpc_batches_store_identical_rows(data_dir: Path) -> None:
     with ReplayServer(rest_chain) as a_srv, ReplayServer(rpc_chain) as b_srv, Store() as a, Store() as b:
         ra = sync(a, a_srv.rpc_url, start_height=961632, batch_rows=3)[0]
         rb = sync(b, b_srv.rpc_url, start_height=961632, batch_rows=3)[0]
-        assert table(a, BLOCKS) == table(b, BLOCKS)
-        assert [r[0] for r in table(a, BLOCKS)] == list(range(961632, 961640))
+        assert blocks(a) == blocks(b)
+        assert [r[0] for r in blocks(a)] == list(range(961632, 961640))
         assert "headers over REST /rest/headers (2,000 a request)" in ra.notes
         assert "headers over batched JSON-RPC (the node has no -rest)" in rb.notes
         # The REST-only URL form reaches the same rows.
         with Store() as c:
             sync(c, f"bitcoind+rest://127.0.0.1:{a_srv.port}", start_height=961632, batch_rows=5)
-            assert table(c, BLOCKS) == table(a, BLOCKS)
+            assert blocks(c) == blocks(a)
         with Store() as d, pytest.raises(HashlensError, match="runs without -rest"):
             sync(d, f"bitcoind+rest://127.0.0.1:{b_srv.port}", start_height=961632)
 
@@ -84,12 +84,12 @@ def test_rest_sync_resumes_after_the_node_dies(data_dir: Path) -> None:
     with ReplayServer(chain) as srv, Store() as store, Store() as whole:
         with pytest.raises(HashlensError, match="rerun the sync to resume"):
             sync(store, srv.rpc_url, start_height=961632, batch_rows=2, fee_blocks=0)
-        heights = [r[0] for r in table(store, BLOCKS)]
+        heights = [r[0] for r in blocks(store)]
         assert heights == list(range(961632, 961632 + len(heights))) and 0 < len(heights) < 8
         chain.dead_after = None
         sync(store, srv.rpc_url, batch_rows=2)
         sync(whole, srv.rpc_url, start_height=961632, batch_rows=2)
-        assert table(store, BLOCKS) == table(whole, BLOCKS)
+        assert blocks(store) == blocks(whole)
 
 
 def shared_fees(data_dir: Path, heights: set[int]) -> dict[int, tuple[str, int]]:
@@ -115,7 +115,7 @@ def test_node_fees_stored_equal_the_shared_file(data_dir: Path, shared_chain: Sh
     with ReplayServer(chain) as srv, Store() as store:
         url = srv.rpc_url if via == "rpc" else srv.esplora_url + "/api"
         report = sync(store, url, periods_only=True, batch_rows=100, fee_blocks=None)[0]
-        got = dict(table(store, "SELECT height, totalfee_sat FROM block_stats"))
+        got = dict(store.table_contents("block_stats", ["height", "totalfee_sat"]))
         assert got == expected
         assert f"fees of {len(expected)} block(s) stored" in report.notes
         if via == "rpc":
@@ -249,7 +249,7 @@ def test_a_refused_run_leaves_every_earlier_run_committed(new_store: Callable[[]
     with ReplayServer(chain_of(raws)) as srv, new_store() as store:
         with pytest.raises(HeaderRefused, match=r"height 250\).*rule bad-version"):
             sync(store, srv.rpc_url, batch_rows=100, now=NOW, params=REGTEST, fee_blocks=0)
-        assert [r[0] for r in table(store, BLOCKS)] == list(range(200))
+        assert [r[0] for r in blocks(store)] == list(range(200))
         # The rows are the node's own headers: the first 200 hashes as chain_of named them.
         assert store.header_hashes(0, 199) == {h: chain_of(raws).hashes[h] for h in range(200)}
 
@@ -268,7 +268,7 @@ def test_a_node_whose_block_stats_break_consensus_is_refused(
     with ReplayServer(chain) as srv, Store() as store:
         with pytest.raises(HashlensError, match=rf"height {lied}: {words}"):
             sync(store, srv.rpc_url, periods_only=True, batch_rows=100, fee_blocks=None)
-        assert table(store, "SELECT count(*) FROM block_stats") == [(0,)]
+        assert store.counts()["block_stats"] == 0
 
 
 # -- fork choice on regtest-rule chains: every block proves 2, so the longer branch wins ---------
@@ -317,7 +317,7 @@ def test_regtest_fork_choice_across_a_retarget_height(
     with ReplayServer(chain) as srv, new_store() as store, new_store() as fresh:
         sync(store, srv.rpc_url, now=NOW, params=REGTEST, fee_blocks=0)
         assert store.tip_height() == 299
-        before = table(store, BLOCKS)
+        before = blocks(store)
         other = chain_of(node_branch)
         chain.hashes, chain.headers, chain.tip = other.hashes, other.headers, other.tip
         node_work, stored_work = 2 * node_len, 2 * 160  # by hand: 2 per block above the fork
@@ -328,7 +328,7 @@ def test_regtest_fork_choice_across_a_retarget_height(
                 in report.notes
             )
             sync(fresh, srv.rpc_url, now=NOW, params=REGTEST, fee_blocks=0)
-            assert table(store, BLOCKS) == table(fresh, BLOCKS)
+            assert blocks(store) == blocks(fresh)
             assert store.header_hashes(0, 139 + node_len) == other.hashes
         else:
             with pytest.raises(HashlensError, match="reorganisation refused") as err:
@@ -337,7 +337,7 @@ def test_regtest_fork_choice_across_a_retarget_height(
                 f"above height 139 (to {139 + node_len}) has work {node_work:#x}, not more than the stored branch's {stored_work:#x} (to 299)"
                 in str(err.value)
             )
-            assert table(store, BLOCKS) == before
+            assert blocks(store) == before
 
 
 # -- header files through the node's bulk path ---------------------------------------------------
@@ -358,12 +358,12 @@ def test_header_files_store_what_a_node_sync_stores(tmp_path: Path, new_store: C
     )
     with ReplayServer(chain_of(raws)) as node, new_store() as by_node:
         sync(by_node, node.rpc_url, now=NOW, params=REGTEST, fee_blocks=0)
-        want = table(by_node, BLOCKS)
+        want = blocks(by_node)
     for name in ("headers.bin", "headers.csv", "headers.parquet"):
         with new_store() as s:
             report = sync(s, str(tmp_path / name), now=NOW, params=REGTEST, batch_rows=1000)[0]
             assert (report.added, report.skipped) == (3000, 0), name
-            assert table(s, BLOCKS) == want, name
+            assert blocks(s) == want, name
             again = sync(s, str(tmp_path / name), now=NOW, params=REGTEST)[0]
             assert (again.added, again.skipped) == (0, 3000), name
 
@@ -377,7 +377,7 @@ def test_a_refusal_in_a_header_file_names_its_row(tmp_path: Path, new_store: Cal
     with new_store() as s:
         with pytest.raises(HeaderRefused, match=rf"{f}: header 251 \(height 250\): .*rule bad-version"):
             sync(s, str(f), now=NOW, params=REGTEST, batch_rows=100)
-        assert [r[0] for r in table(s, BLOCKS)] == list(range(200))
+        assert [r[0] for r in blocks(s)] == list(range(200))
     csv_file = tmp_path / "headers.csv"
     csv_file.write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws)))
     with new_store() as s, pytest.raises(HeaderRefused, match=rf"{csv_file}: line 252 \(height 250\): .*bad-version"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from hashlens.chain.sync import sync
 from hashlens.consensus import BlockHeader, target_to_bits
 from hashlens.errors import HashlensError
 from hashlens.store import Store
-from tests.facts import SharedChain
+from tests.facts import SharedChain, chain_folder_counts
 from tests.replay import ReplayChain, ReplayServer
 
 
@@ -48,11 +49,13 @@ def periods_chain(shared: SharedChain) -> ReplayChain:
     return ReplayChain(hashes=hashes, headers=headers, tip=shared.checkpoints[-1].height)
 
 
-def table(store: Store, sql: str) -> list[tuple[object, ...]]:
-    return store._rows(sql)
+#: Every column of a block row but the name of its source.
+BLOCK_COLUMNS = ["height", "hash", "prev_hash", "version", "merkle_root", "time", "bits", "nonce"]
 
 
-BLOCKS = "SELECT height, hash, prev_hash, version, merkle_root, time, bits, nonce FROM blocks ORDER BY height"
+def blocks(store: Store) -> list[tuple[Any, ...]]:
+    """Every stored block row (all but its source), by height."""
+    return store.table_contents("blocks", BLOCK_COLUMNS)
 
 
 def roll_back(store: Store, fork: int, source: str) -> int:
@@ -63,16 +66,19 @@ def roll_back(store: Store, fork: int, source: str) -> int:
     return store.drop_branch(abandoned_rows(store, fork, store.headers_above(fork)), source)
 
 
-def test_rpc_periods_only_replays_real_history(shared_chain: SharedChain, new_store: Callable[[], Store]) -> None:
+def test_rpc_periods_only_replays_real_history(
+    shared_chain: SharedChain, data_dir: Path, new_store: Callable[[], Store]
+) -> None:
     chain = periods_chain(shared_chain)
+    starts = chain_folder_counts(data_dir).period_start_headers  # bitcoinj's headers, 2016 .. 878,976
     with ReplayServer(chain) as srv, new_store() as store:
         reports = sync(store, srv.rpc_url, periods_only=True, batch_rows=50)
-        assert reports[0].added == 436
-        bits = dict(store._rows("SELECT period, bits FROM periods"))
-        for p in shared_chain.electrum[1:437]:
-            assert bits[p.period] == target_to_bits(p.target)
-        last = dict(store._rows("SELECT period, last_block_hash FROM periods WHERE last_block_hash IS NOT NULL"))
-        assert all(last[p.period] == p.last_block_hash for p in shared_chain.electrum[:436])
+        assert reports[0].added == starts
+        facts = store.period_facts()
+        for p in shared_chain.electrum[1 : starts + 1]:
+            assert facts[p.period].bits == target_to_bits(p.target)
+        last = {p: f.last_block_hash for p, f in facts.items() if f.last_block_hash is not None}
+        assert all(last[p.period] == p.last_block_hash for p in shared_chain.electrum[:starts])
         # A second run asks for nothing new.
         assert sync(store, srv.rpc_url, periods_only=True)[0].added == 0
         print(f"\nreplayed {reports[0].added} real period-start headers over JSON-RPC in {chain.requests} requests")
@@ -82,15 +88,15 @@ def test_esplora_full_sync_and_rpc_agree(data_dir: Path, new_store: Callable[[],
     with ReplayServer(run_chain(data_dir)) as srv, new_store() as a, new_store() as b:
         sync(a, srv.esplora_url, start_height=961632, batch_rows=3)
         sync(b, srv.rpc_url, start_height=961632, batch_rows=3)
-        assert table(a, BLOCKS) == table(b, BLOCKS)
-        assert [r[0] for r in table(a, BLOCKS)] == list(range(961632, 961640))
+        assert blocks(a) == blocks(b)
+        assert [r[0] for r in blocks(a)] == list(range(961632, 961640))
 
 
 def test_a_branch_with_less_work_is_refused(data_dir: Path, new_store: Callable[[], Store]) -> None:
     chain = run_chain(data_dir)
     with ReplayServer(chain) as srv, new_store() as store:
         sync(store, srv.rpc_url, start_height=961632)
-        before = table(store, BLOCKS)
+        before = blocks(store)
         # The node invalidates the top four blocks (as `invalidateblock` would): tip 961,635.
         chain.tip = 961635
         with pytest.raises(HashlensError, match=r"reorganisation refused.*above height 961635"):
@@ -100,7 +106,7 @@ def test_a_branch_with_less_work_is_refused(data_dir: Path, new_store: Callable[
         chain.tip = 961634
         with pytest.raises(HashlensError, match=r"reorganisation refused.*above height 961634"):
             sync(store, srv.rpc_url)
-        assert table(store, BLOCKS) == before
+        assert blocks(store) == before
 
 
 def test_a_branch_with_more_work_replaces_the_stored_one(data_dir: Path, new_store: Callable[[], Store]) -> None:
@@ -122,7 +128,7 @@ def test_a_branch_with_more_work_replaces_the_stored_one(data_dir: Path, new_sto
         assert any("rolled back 1 block(s) above height 961635" in n for n in report.notes)
         assert report.added == 961639 - 961635
         sync(fresh, srv.rpc_url, start_height=961632)
-        assert table(store, BLOCKS) == table(fresh, BLOCKS)
+        assert blocks(store) == blocks(fresh)
         assert store.block_hash(961636) == run[961636].hash_hex
 
 
@@ -176,13 +182,13 @@ def test_server_dying_mid_sync_keeps_whole_batches_and_resumes(data_dir: Path, n
     with ReplayServer(chain) as srv, new_store() as store, new_store() as whole:
         with pytest.raises(HashlensError, match="rerun the sync to resume"):
             sync(store, srv.rpc_url, start_height=961632, batch_rows=2)
-        heights = [r[0] for r in table(store, BLOCKS)]
+        heights = [r[0] for r in blocks(store)]
         assert heights == list(range(961632, 961632 + len(heights))) and len(heights) % 2 == 0
         assert 0 < len(heights) < 8
         chain.dead_after = None
         sync(store, srv.rpc_url, batch_rows=2)
         sync(whole, srv.rpc_url, start_height=961632, batch_rows=2)
-        assert table(store, BLOCKS) == table(whole, BLOCKS)
+        assert blocks(store) == blocks(whole)
 
 
 def test_rpc_auth_and_cookie(data_dir: Path, tmp_path: Path, new_store: Callable[[], Store]) -> None:
@@ -198,15 +204,19 @@ def test_rpc_auth_and_cookie(data_dir: Path, tmp_path: Path, new_store: Callable
 
 @pytest.mark.slow
 def test_rollback_forgets_periods_only_a_header_above_proved(
-    shared_chain: SharedChain, new_store: Callable[[], Store]
+    shared_chain: SharedChain, data_dir: Path, new_store: Callable[[], Store]
 ) -> None:
     chain = periods_chain(shared_chain)
     fork = 100 * 2016 + 5  # inside period 100
+    # bitcoinj's period-start headers above the fork: all but the 100 at 2016 .. 100 * 2016
+    counted = chain_folder_counts(data_dir)
+    above = len([h for h in counted.header_heights if h > fork])
+    assert above == counted.period_start_headers - 100
     with ReplayServer(chain) as srv, new_store() as store, new_store() as whole:
         sync(store, srv.rpc_url, periods_only=True, batch_rows=50)
         client = f"bitcoind://127.0.0.1:{srv.port}"  # the name the periods-only rows carry
-        assert roll_back(store, fork, client) == 436 - 100  # period-start headers 2016 .. 878,976 above it
-        periods = dict(table(store, "SELECT period, last_block_hash FROM periods"))
+        assert roll_back(store, fork, client) == above
+        periods = {p: f.last_block_hash for p, f in store.period_facts().items()}
         # Periods 101.. were proved only by their first header, above the fork: gone.
         assert sorted(periods) == list(range(101))
         # Period 100's last block (203,615) is above the fork: its hash is forgotten; earlier ones stay.
@@ -214,29 +224,29 @@ def test_rollback_forgets_periods_only_a_header_above_proved(
         assert all(periods[p.period] == p.last_block_hash for p in shared_chain.electrum[:100])
         assert store.tip_height() == 100 * 2016
         # The next sync fetches them again, to the same store as one uninterrupted sync.
-        assert sync(store, srv.rpc_url, periods_only=True)[0].added == 436 - 100
+        assert sync(store, srv.rpc_url, periods_only=True)[0].added == above
         sync(whole, srv.rpc_url, periods_only=True, batch_rows=50)
-        assert table(store, BLOCKS) == table(whole, BLOCKS)
-        q = "SELECT period, start_height, bits, target_hex, last_block_hash, source FROM periods ORDER BY period"
-        assert table(store, q) == table(whole, q)
+        assert blocks(store) == blocks(whole)
+        assert store.table_contents("periods") == whole.table_contents("periods")
 
 
 @pytest.mark.slow
 def test_a_periods_only_store_rolled_back_across_retargets_resyncs_from_another_node(
-    shared_chain: SharedChain, new_store: Callable[[], Store]
+    shared_chain: SharedChain, data_dir: Path, new_store: Callable[[], Store]
 ) -> None:
     chain = periods_chain(shared_chain)
     fork = 300 * 2016 + 7  # inside period 300; the retargets of periods 301 .. are above it
+    above = len([h for h in chain_folder_counts(data_dir).header_heights if h > fork])  # 301 * 2016 ..
     with ReplayServer(chain) as srv, new_store() as store, new_store() as whole:
         sync(store, srv.rpc_url, periods_only=True, batch_rows=100)
         roll_back(store, fork, "a node on another branch")
-        assert max(int(str(p)) for p, _ in table(store, "SELECT period, bits FROM periods")) == 300
+        assert max(store.period_facts()) == 300
         # The rows of the rolled-back periods were written under the RPC node's name; Esplora resyncs them.
-        assert sync(store, srv.esplora_url, periods_only=True)[0].added == 436 - 300
+        assert sync(store, srv.esplora_url, periods_only=True)[0].added == above
         sync(whole, srv.esplora_url, periods_only=True, batch_rows=100)
-        assert table(store, BLOCKS) == table(whole, BLOCKS)
-        q = "SELECT period, start_height, bits, target_hex, last_block_hash FROM periods ORDER BY period"
-        assert table(store, q) == table(whole, q)
+        assert blocks(store) == blocks(whole)
+        cols = ["period", "start_height", "bits", "target_hex", "last_block_hash"]
+        assert store.table_contents("periods", cols) == whole.table_contents("periods", cols)
 
 
 # -- fork choice: the most work wins (Core's GetBlockProof summed), not the most blocks ---------
@@ -298,7 +308,7 @@ def test_fork_choice_is_by_work_on_real_headers(
         change = {"bits": with_target_scaled(bits, *scale)} if scale != (1, 1) else {"nonce": 0}
         branch = relinked(others, run[961633].hash_hex, **change)
         store.insert_headers([(961634 + i, x, x.hash_hex) for i, x in enumerate(branch)], "another branch", "test")
-        before = table(store, BLOCKS)
+        before = blocks(store)
         chain.tip = 961637  # the node's branch: four real blocks above the fork at 961,633
         node_work = 4 * work_of(bits)
         stored_work = stored_blocks * work_of(branch[0].bits)
@@ -311,12 +321,12 @@ def test_fork_choice_is_by_work_on_real_headers(
                 for n in report.notes
             ), report.notes
             sync(fresh, srv.rpc_url, start_height=961632, fee_blocks=0)
-            assert table(store, BLOCKS) == table(fresh, BLOCKS)
+            assert blocks(store) == blocks(fresh)
         else:
             with pytest.raises(HashlensError, match="reorganisation refused") as err:
                 sync(store, srv.rpc_url, fee_blocks=0)
             assert f"has work {node_work:#x}, not more than the stored branch's {stored_work:#x}" in str(err.value)
-            assert table(store, BLOCKS) == before
+            assert blocks(store) == before
 
 
 @pytest.mark.parametrize(
@@ -354,14 +364,14 @@ def test_periods_only_fork_choice_across_retargets(
             else:
                 competing.append(dataclasses.replace(real, bits=with_target_scaled(real.bits, *scale)))
         store.insert_headers([(p * 2016, x, x.hash_hex) for p, x in enumerate(competing, start=391)], "other", "t")
-        before = table(store, BLOCKS)
+        before = blocks(store)
         chain.tip = 400 * 2016
         if node_wins:
             report = sync(store, srv.rpc_url, periods_only=True, fee_blocks=0)[0]
             assert any(f"above height {fork}: the node's branch has more work" in n for n in report.notes)
             sync(whole, srv.rpc_url, periods_only=True, batch_rows=100, fee_blocks=0)
-            assert table(store, BLOCKS) == table(whole, BLOCKS)
+            assert blocks(store) == blocks(whole)
         else:
             with pytest.raises(HashlensError, match=rf"reorganisation refused.*above height {fork}"):
                 sync(store, srv.rpc_url, periods_only=True, fee_blocks=0)
-            assert table(store, BLOCKS) == before
+            assert blocks(store) == before

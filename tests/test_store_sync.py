@@ -13,7 +13,9 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 from hashlens.chain.sync import sync, verify_retargets
@@ -21,21 +23,31 @@ from hashlens.consensus import BlockHeader, block_work
 from hashlens.errors import HashlensError
 from hashlens.sources.checkpoints import read_bitcoinj
 from hashlens.store import Store
-from tests.facts import SharedChain
+from hashlens.store.dump import DATA_TABLES
+from hashlens.store.sync import KnownBlock, PeriodRow, TimedBlocks
+from tests.facts import (
+    SharedChain,
+    bitcoinj_file_headers,
+    blockstats_file_rows,
+    chain_folder_counts,
+    checkable_retargets,
+    electrum_file_entries,
+    sha256d_hex,
+)
 from tests.pg import Stores
 from tests.replay import ReplayChain, ReplayServer
 
-TABLES = {
-    "blocks": "SELECT * FROM blocks ORDER BY height",
-    "periods": "SELECT * FROM periods ORDER BY period",
-    "block_stats": "SELECT * FROM block_stats ORDER BY height",
-    "stale_blocks": "SELECT * FROM stale_blocks ORDER BY hash",
-}
+#: The chain tables a sync writes (every column, in key order: Store.table_contents).
+TABLES = ("blocks", "periods", "block_stats", "stale_blocks")
+
+
+def chain_tables(s: Store) -> dict[str, list[tuple[object, ...]]]:
+    return {name: s.table_contents(name) for name in TABLES}
 
 
 def snapshot(path: Path | str) -> dict[str, list[tuple[object, ...]]]:
     with Store(path, read_only=True) as s:
-        return {name: s._rows(sql) for name, sql in TABLES.items()}
+        return chain_tables(s)
 
 
 @pytest.fixture(scope="module")
@@ -48,25 +60,33 @@ def full_store(stores: Stores, data_dir: Path) -> str:
 
 @pytest.mark.slow
 def test_full_import_and_idempotent_rerun(full_store: str, data_dir: Path) -> None:
+    # Every count is derived from the files (tests/facts.py); the literals are PROVENANCE.md's.
+    counted = chain_folder_counts(data_dir)
+    assert counted.block_stats == 80118 and counted.stale_blocks == 36 and counted.period_start_headers == 436
     with Store(full_store) as s:
-        assert s.counts() == {"blocks": 80528, "periods": 480, "block_stats": 80118, "stale_blocks": 36, "prices": 0}
-        assert verify_retargets(s) == 37
-        before = {n: s._rows(q) for n, q in TABLES.items()}
+        assert s.counts() == counted.table_counts()
+        assert verify_retargets(s) == len(counted.retargets_checkable)
+        before = chain_tables(s)
         again = sync(s, str(data_dir / "chain"))
         assert sum(r.added for r in again) == 0
-        assert {n: s._rows(q) for n, q in TABLES.items()} == before
-        # Headers from bitcoinj and block rows from the stats file meet: same hash where both exist.
-        both = s._scalar("SELECT count(*) FROM blocks WHERE prev_hash IS NOT NULL AND height < 15000")
-        assert both == 7
+        assert chain_tables(s) == before
+        # Headers from bitcoinj and block rows from the stats file meet: the 2009 window holds a
+        # full header at each of its period starts (2016 .. 14,112), with the stats file's hash.
+        stats = blockstats_file_rows(data_dir)
+        headers = s.header_hashes(0, 14_999)
+        assert headers == {h: sha256d_hex(raw) for h, raw in bitcoinj_file_headers(data_dir).items() if h <= 14_999}
+        assert len(headers) == 14_999 // 2016 and all(stats[h][0] == x for h, x in headers.items())
         # The stored period targets give exact chain work: bitcoinj's own figure at each checkpoint
         # (blocks 0 .. 2016k inclusive: 2016 blocks of every earlier period, one of period k).
-        targets = [int(t, 16) for (t,) in s._rows("SELECT target_hex FROM periods ORDER BY period")]
-        before = [0]
+        periods = s.table_contents("periods", ["period", "target_hex"])
+        assert [p for p, _ in periods] == list(range(counted.periods))
+        targets = [int(str(t), 16) for _, t in periods]
+        work_before = [0]
         for t in targets:
-            before.append(before[-1] + 2016 * block_work(t))
+            work_before.append(work_before[-1] + 2016 * block_work(t))
         for cp in read_bitcoinj(data_dir / "chain/bitcoinj-mainnet-checkpoints.txt"):
             k = cp.height // 2016
-            assert before[k] + block_work(targets[k]) == cp.chainwork, cp.height
+            assert work_before[k] + block_work(targets[k]) == cp.chainwork, cp.height
 
 
 def _default_sigint() -> None:
@@ -110,7 +130,7 @@ def test_killed_import_resumes_to_the_same_store(stores: Stores, data_dir: Path,
     assert proc.returncode == -signal.SIGKILL
     with Store(db, read_only=True) as s:
         partial = s.counts()["block_stats"]
-    assert 5 * 4000 <= partial < 80118  # whole batches only, and not finished
+    assert 5 * 4000 <= partial < chain_folder_counts(data_dir).block_stats  # whole batches only, not finished
     rerun = hashlens("--db", str(db), "sync", str(data_dir / "chain"), "--json")
     _out, err = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, err
@@ -136,7 +156,7 @@ def test_exception_midway_leaves_the_last_whole_batch(stores: Stores, data_dir: 
         with pytest.raises(OSError):
             sync(s, str(data_dir / "chain/blockstats-btc-rpc-data.csv.gz"), batch_rows=10000)
         assert s.counts()["block_stats"] == 20000
-        assert s._scalar("SELECT count(*) FROM blocks") == 20000  # the failed batch wrote nothing
+        assert s.counts()["blocks"] == 20000  # the failed batch wrote nothing
 
 
 # -- bad input: one-line errors naming the place, nothing stored changes ------------------
@@ -212,7 +232,9 @@ def test_a_real_header_at_a_wrong_height_is_refused(store_copy: str, data_dir: P
 
 def test_stored_bits_that_break_the_exact_rule_are_named(store_copy: str) -> None:
     with Store(store_copy) as s:
-        s._execute("UPDATE periods SET bits = bits + 1 WHERE period = 463")
+        # Period 463's row rewritten through the store's own writer with its bits one higher.
+        fact = s.period_facts()[463]
+        s.insert_periods([PeriodRow(463, 463 * 2016, fact.bits + 1, fact.last_block_hash, fact.source)], "test", "test")
         with pytest.raises(
             HashlensError, match="height 933408: stored bits 0x1701fca2 but the retarget rule gives 0x1701fca1"
         ):
@@ -240,7 +262,7 @@ def test_unknown_file(store_copy: str, tmp_path: Path) -> None:
     assert "not a chain data format" in run_cli_fails(store_copy, str(f))
 
 
-def test_migrations_upgrade_and_refuse_newer(stores: Stores) -> None:
+def test_migrations_upgrade_and_refuse_newer(stores: Stores, data_dir: Path) -> None:
     from hashlens.store import db as store_db
 
     p = stores.new("m")
@@ -254,13 +276,12 @@ def test_migrations_upgrade_and_refuse_newer(stores: Stores) -> None:
         store_db.MIGRATIONS = real
     with Store(p) as s:
         assert s.schema_version() == len(real)
-        # 5 dropped the derived period_work table; 6 lets a block row hold a time without a hash.
-        tables = {t for (t,) in s._rows("SELECT table_name FROM information_schema.tables")}
-        assert "period_work" not in tables and "blocks" in tables
-        nullable = s._scalar(
-            "SELECT is_nullable FROM information_schema.columns WHERE table_name = 'blocks' AND column_name = 'hash'"
-        )
-        assert nullable == "YES"
+        # 5 dropped the derived period_work table; 6 lets a block row hold a time without a hash
+        # (block 1's time from the stats file, stored with no hash, read back as such).
+        assert s.table_columns("period_work") == [] and "hash" in s.table_columns("blocks")
+        t1 = blockstats_file_rows(data_dir)[1][1]
+        s.insert_block_times(TimedBlocks(np.array([1]), [None], np.array([t1])), "test", "test", "test")
+        assert s.known_blocks(1, 1) == [KnownBlock(1, None, t1, None)]
         s._execute("INSERT INTO schema_version VALUES (99)")
     with pytest.raises(HashlensError, match="newer than this hashlens"):
         Store(p)
@@ -275,7 +296,7 @@ def test_migration_8_keeps_every_hash(stores: Stores, data_dir: Path) -> None:
 
     with open(data_dir / "chain-extra/verified-mainnet-headers-2025-2026.csv", newline="") as fh:
         verified = list(csv.DictReader(fh))
-    stats = sorted(blockstats_rows(data_dir).items())[-50:]
+    stats = sorted(blockstats_file_rows(data_dir).items())[-50:]
     p = stores.new("m8")
     real = store_db.MIGRATIONS
     store_db.MIGRATIONS = real[:7]
@@ -296,16 +317,17 @@ def test_migration_8_keeps_every_hash(stores: Stores, data_dir: Path) -> None:
         store_db.MIGRATIONS = real
     with Store(p) as s:
         assert s.schema_version() == len(real) >= 8
+        stored = s.table_contents("blocks", ["height", "hash", "prev_hash", "merkle_root"])
         for r in verified:
             raw = bytes.fromhex(r["header_hex"])
-            got = s._rows("SELECT hash, prev_hash, merkle_root FROM blocks WHERE height = ?", [int(r["height"])])
+            got = [row[1:] for row in stored if row[0] == int(r["height"])]
             assert [tuple(bytes(v) for v in row) for row in got] == [
                 (bytes.fromhex(r["hash"]), bytes.fromhex(r["prev_hash"]), raw[36:68][::-1])
             ]
             assert s.block_hash(int(r["height"])) == r["hash"]
         for h, (x, _) in stats:
             assert s.block_hash(h) == x
-        assert s._scalar("SELECT hash FROM blocks WHERE height = 1") is None
+        assert s.known_blocks(1, 1) == [KnownBlock(1, None, 1231469665, None)]
         # The upgraded rows are the ones a sync of the same file would write: nothing conflicts.
         assert sync(s, str(data_dir / "chain-extra/verified-mainnet-headers-2025-2026.csv"))[0].added == 0
 
@@ -337,23 +359,28 @@ def test_parquet_and_csv_header_files(tmp_path: Path, data_dir: Path, new_store:
             "height,header\n" + "".join(f"{h},{st[h].hex()}\n" for h in range(961632, 961640))
         )
         assert sync(b, str(tmp_path / "h.csv"))[0].added == 8
-        q = "SELECT height, hash, prev_hash, merkle_root, time, bits, nonce FROM blocks ORDER BY height"
-        assert a._rows(q) == b._rows(q)
+        cols = ["height", "hash", "prev_hash", "merkle_root", "time", "bits", "nonce"]
+        assert a.table_contents("blocks", cols) == b.table_contents("blocks", cols)
 
 
-def test_bundled_snapshot_matches_the_shared_data(full_store: str, stores: Stores, tmp_path: Path) -> None:
+def test_bundled_snapshot_matches_the_shared_data(
+    full_store: str, stores: Stores, tmp_path: Path, data_dir: Path
+) -> None:
     """The snapshot shipped in the package is the shared chain's period facts, exactly."""
     from hashlens.report.build import build_report
 
     with Store(stores.new("snap")) as snap, Store(full_store, read_only=True) as full:
         sync(snap, "snapshot")
-        q = "SELECT period, start_height, bits, target_hex, last_block_hash FROM periods WHERE period < 474 ORDER BY period"
-        assert snap._rows(q) == full._rows(q)
-        q = (
-            "SELECT height, hash, prev_hash, merkle_root, time, bits, nonce FROM blocks "
-            "WHERE prev_hash IS NOT NULL ORDER BY height"
-        )
-        assert snap._rows(q) == full._rows(q)
+        # Electrum's periods (0 .. one per entry); the stale-inferred ones above are not bundled.
+        electrum = len(electrum_file_entries(data_dir)) + 1
+        cols = ["period", "start_height", "bits", "target_hex", "last_block_hash"]
+        assert [r for r in snap.table_contents("periods", cols) if r[0] < electrum] == [
+            r for r in full.table_contents("periods", cols) if r[0] < electrum
+        ]
+        cols = ["height", "hash", "prev_hash", "merkle_root", "time", "bits", "nonce"]
+        assert [r for r in snap.table_contents("blocks", cols) if r[2] is not None] == [
+            r for r in full.table_contents("blocks", cols) if r[2] is not None
+        ]
         assert verify_retargets(snap) == 0  # no consecutive first/last times: nothing to recompute
         # Offline, the report still covers the chain-only sections (USD figures need --price).
         r = build_report(snap, tmp_path / "report", price=90000.0, paths=300)
@@ -371,20 +398,9 @@ def test_bundled_snapshot_matches_the_shared_data(full_store: str, stores: Store
 
 
 # -- roll-back, boundary times, verified headers: expected values read from the files -------
-def blockstats_rows(data_dir: Path) -> dict[int, tuple[str, int]]:
-    """height -> (blockhash, time) of every row of the shared block-stats file."""
-    import csv
-    import gzip
-
-    with gzip.open(data_dir / "chain/blockstats-btc-rpc-data.csv.gz", "rt", newline="") as fh:
-        return {int(r["height"]): (r["blockhash"], int(r["time"])) for r in csv.DictReader(fh)}
-
-
 def electrum_last_hashes(data_dir: Path) -> list[str]:
     """Entry i of the Electrum file: hash of block 2016 i + 2015."""
-    import json
-
-    return [h for h, _ in json.loads((data_dir / "chain/electrum-mainnet-checkpoints.json").read_text())]
+    return [h for h, _ in electrum_file_entries(data_dir)]
 
 
 def boundary_times(data_dir: Path) -> dict[int, int]:
@@ -401,21 +417,10 @@ def boundary_times(data_dir: Path) -> dict[int, int]:
     return out
 
 
-def checkable_retargets(timed: set[int], n_periods: int) -> set[int]:
-    """Retarget heights P whose previous period's first (P - 2016) and last (P - 1) times are known."""
-    return {p * 2016 for p in range(1, n_periods) if p * 2016 - 2016 in timed and p * 2016 - 1 in timed}
-
-
-def every_table(s: Store) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table of the store (whatever tables it has), in a fixed order."""
-    names = [
-        str(t)
-        for (t,) in s._rows(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_type = 'BASE TABLE' AND table_schema IN ('main', 'public')"
-        )
-    ]
-    return {t: sorted(s._rows(f"SELECT * FROM {t}"), key=repr) for t in names if t != "store_version"}
+def every_table(s: Store) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every data table of the store (DATA_TABLES, checked against the migrations
+    in test_store_contents), in a fixed order."""
+    return {t: s.table_contents(t) for t in DATA_TABLES}
 
 
 @pytest.mark.parametrize("mode", ["headers", "periods"])
@@ -455,7 +460,8 @@ def test_a_reorganisation_changes_no_row_outside_the_replaced_blocks(
             ]
         s.insert_headers([(h, x, x.hash_hex) for h, x in zip(replaced, branch, strict=True)], "another branch", "t")
         before = every_table(s)
-        assert len(before["periods"]) == 480 and before["block_stats"]  # Electrum's, the stale-inferred, per-block
+        # Electrum's periods, the stale-inferred ones, per-block rows
+        assert len(before["periods"]) == chain_folder_counts(data_dir).periods and before["block_stats"]
         kw = {"periods_only": mode == "periods", "fee_blocks": 0}
 
         chain.tip = lost_tip
@@ -485,13 +491,11 @@ def test_a_reorganisation_changes_no_row_outside_the_replaced_blocks(
 
 def test_boundary_times_make_more_retargets_checkable(store_copy: str, data_dir: Path) -> None:
     times = boundary_times(data_dir)
-    timed_before = set(blockstats_rows(data_dir)) | {
-        cp.height for cp in read_bitcoinj(data_dir / "chain/bitcoinj-mainnet-checkpoints.txt")
-    }
+    counted = chain_folder_counts(data_dir)
+    timed_before = set(counted.block_stats_heights | counted.header_heights)
     with Store(store_copy) as s:
-        n_periods = s.counts()["periods"]
-        before = checkable_retargets(timed_before, n_periods)
-        after = checkable_retargets(timed_before | set(times), n_periods)
+        before = checkable_retargets(timed_before, set(counted.periods_set))
+        after = checkable_retargets(timed_before | set(times), set(counted.periods_set))
         assert verify_retargets(s) == len(before)
         reports = sync(s, str(data_dir / "chain-extra"))
         assert reports[0].added == len(set(times) - timed_before)
@@ -502,7 +506,7 @@ def test_boundary_times_make_more_retargets_checkable(store_copy: str, data_dir:
         assert len(after - before) == len(after) - len(before) > 0
         print(f"\n{len(after - before)} retargets newly checkable from the boundary times, {len(after)} in all")
         # A time-only row has no hash; hash readers fall back to the period's last-block hash.
-        assert s._scalar("SELECT hash FROM blocks WHERE height = 939455") is None
+        assert s.known_blocks(939455, 939455) == [KnownBlock(939455, None, times[939455], None)]
         assert s.block_hash(939455) == electrum_last_hashes(data_dir)[939455 // 2016]
         again = sync(s, str(data_dir / "chain-extra"))
         assert sum(r.added for r in again) == 0
@@ -510,7 +514,7 @@ def test_boundary_times_make_more_retargets_checkable(store_copy: str, data_dir:
 
 def test_boundary_time_disagreeing_with_the_store_is_refused(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
     text = (data_dir / "chain-extra/period-boundary-times-2025-2026.csv").read_text()
-    stats = blockstats_rows(data_dir)
+    stats = blockstats_file_rows(data_dir)
     t = stats[911232][1]
     assert f"911232,{t}," in text  # the file agrees with the block stats here ...
     f = tmp_path / "times.csv"
@@ -537,14 +541,15 @@ def test_verified_headers_import(store_copy: str, data_dir: Path, tmp_path: Path
     bad.write_text(src.read_text().replace(victim["hash"], wrong, 1))
     err = run_cli_fails(store_copy, str(bad))
     assert f"height {victim['height']}" in err and "hashes to" in err
-    stats = blockstats_rows(data_dir)
+    stats = blockstats_file_rows(data_dir)
     with Store(store_copy) as s:
         assert sync(s, str(src))[0].added == len(rows)
+        headers = s.header_heights()
         for r in rows:
             h = int(r["height"])
-            got = s._rows("SELECT hash, time, bits FROM blocks WHERE height = ? AND prev_hash IS NOT NULL", [h])
-            # the store keeps a hash as its 32 bytes in display order: their hex is the file's hash
-            assert [(bytes(x).hex(), t, b) for x, t, b in got] == [(r["hash"], int(r["time"]), int(r["bits"], 16))]
+            # a full header at h, with the file's hash (display hex), time and bits
+            assert h in headers
+            assert s.known_blocks(h, h) == [KnownBlock(h, r["hash"], int(r["time"]), int(r["bits"], 16))]
             if h in stats:  # where the block stats know the block, they agree (same hash, same time)
                 assert stats[h] == (r["hash"], int(r["time"]))
 
@@ -639,7 +644,7 @@ def test_one_block_is_never_stored_at_two_heights(
     err = run_cli_fails(alone, str(verified))
     assert f"(height 944183): block {row['hash']} is stored at height 944190" in err
     with Store(alone, read_only=True) as s:
-        assert s._rows("SELECT height FROM blocks WHERE hash = ?", [bytes.fromhex(row["hash"])]) == [(944190,)]
+        assert [(h, x) for h, x, _ in s.blocks_by_hash([row["hash"]]) if x == row["hash"]] == [(944190, row["hash"])]
 
 
 def test_a_height_far_above_the_stored_times_is_refused(store_copy: str, data_dir: Path, tmp_path: Path) -> None:
@@ -757,12 +762,12 @@ def test_block_stats_disagreeing_with_stored_stats_are_refused(
     height = cells[cols.index("height")]
     with new_store() as s:
         sync(s, str(first))
-        before = {n: s._rows(q) for n, q in TABLES.items()}
+        before = chain_tables(s)
         with pytest.raises(
             HashlensError, match=rf"1 height\(s\) already stored with different block stats \(first {height}: totalfee"
         ):
             sync(s, str(other))
-        assert {n: s._rows(q) for n, q in TABLES.items()} == before
+        assert chain_tables(s) == before
         assert sync(s, str(first))[0].skipped == 30  # the same rows again: agree, skipped
 
 

@@ -40,17 +40,18 @@ from hashlens.store import Store
 from tests.helpers import free_port, run_cli
 from tests.mempool_replay import ChainFiles, MempoolReplay, compact, core_difficulty, serve_mempool
 
-TABLES = {
-    "blocks": "SELECT height, hash, prev_hash, version, merkle_root, time, bits, nonce FROM blocks ORDER BY height",
-    "periods": "SELECT period, start_height, bits, last_block_hash FROM periods ORDER BY period",
-    "block_stats": "SELECT * FROM block_stats ORDER BY height",
-    "prices": "SELECT day, currency, price FROM prices ORDER BY day, currency",
+#: The columns compared between two stores (all but the sources' names), by table.
+TABLES: dict[str, list[str] | None] = {
+    "blocks": ["height", "hash", "prev_hash", "version", "merkle_root", "time", "bits", "nonce"],
+    "periods": ["period", "start_height", "bits", "last_block_hash"],
+    "block_stats": None,  # every column
+    "prices": ["day", "currency", "price"],
 }
 
 
 def snapshot(path: Path) -> dict[str, list[tuple[object, ...]]]:
     with Store(path, read_only=True) as s:
-        return {name: s._rows(sql) for name, sql in TABLES.items()}
+        return {name: s.table_contents(name, cols) for name, cols in TABLES.items()}
 
 
 @pytest.fixture(scope="module")
@@ -138,11 +139,13 @@ def test_full_headers_and_hashes_of_2021_with_exact_retargets(
         assert done.blocks_added == 20_000 - len(inside)
         assert done.block_stats_added == 20_000
         assert done.requests <= 20_000 // 15 + 10  # pages of 15, not a request a header
-        headers = s._rows("SELECT height, hash FROM blocks WHERE prev_hash IS NOT NULL ORDER BY height")
-        assert [(h, bytes(x).hex()) for h, x in headers] == [(h, sha256d_hex(cps[h])) for h in inside]
+        headers = s.header_hashes(0, 2**31 - 1)
+        assert sorted(headers.items()) == [(h, sha256d_hex(cps[h])) for h in inside]
         electrum = json.loads((data_dir / "chain/electrum-mainnet-checkpoints.json").read_text())
         bits = [0x1D00FFFF] + [compact(int(t)) for _, t in electrum]
-        assert [int(b) for (b,) in s._rows("SELECT bits FROM periods ORDER BY period")] == bits[: 699_998 // 2016 + 1]
+        facts = s.period_facts()
+        assert sorted(facts) == list(range(699_998 // 2016 + 1))
+        assert [facts[p].bits for p in sorted(facts)] == bits[: 699_998 // 2016 + 1]
         # The July 2021 drop, -27.94 %, from the replay's difficulties alone.
         d = core_difficulty(bits[689_472 // 2016]) / core_difficulty(bits[689_472 // 2016 - 1]) - 1
         assert round(100 * d, 2) == -27.94
@@ -151,7 +154,7 @@ def test_full_headers_and_hashes_of_2021_with_exact_retargets(
             for row in csv.DictReader(fh):
                 if 679_999 <= int(row["height"]) <= 699_998:
                     fees[int(row["height"])] = int(float(row["totalfee"]))
-        stored = dict(s._rows("SELECT height, totalfee_sat FROM block_stats"))
+        stored = dict(s.table_contents("block_stats", ["height", "totalfee_sat"]))
         assert stored == fees
 
 
@@ -246,8 +249,7 @@ def test_an_esplora_api_gives_periods_from_pages_and_no_fees(files: ChainFiles, 
         done = update_chain(s, f"esplora+{url}", recent_blocks=1000).result
         assert done.periods_added == 14_999 // 2016 + 1
         assert done.block_stats_added == 0 and any("no fees" in n for n in done.notes)
-        headers = dict(s._rows("SELECT height, hash FROM blocks WHERE prev_hash IS NOT NULL"))
-        assert {h: bytes(x).hex() for h, x in headers.items()} == {h: sha256d_hex(cps[h]) for h in cps if h <= 14_999}
+        assert s.header_hashes(0, 2**31 - 1) == {h: sha256d_hex(cps[h]) for h in cps if h <= 14_999}
         assert s.counts()["periods"] == 8
 
 
@@ -304,7 +306,7 @@ def test_a_killed_update_resumes_to_the_same_store(files: ChainFiles, tmp_path: 
         proc.wait(timeout=60)
         assert proc.returncode == -signal.SIGKILL
         with Store(killed, read_only=True) as s:
-            kept_heights = [h for (h,) in s._rows("SELECT height FROM block_stats ORDER BY height")]
+            kept_heights = sorted(s.stats_heights())
         kept = len(kept_heights)
         # Whole batches only, lowest first: a run of heights from the window's bottom that ends
         # at the top of a page (pages are laid from the tip down, 15 heights each).

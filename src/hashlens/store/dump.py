@@ -90,7 +90,7 @@ def canonical_lines(rows: Sequence[tuple[Any, ...]]) -> list[str]:
 
 
 class DumpQueries(Database):
-    """Whole tables, for moving a store between backends."""
+    """Whole tables, for moving a store between backends and for comparing two stores."""
 
     def table_columns(self, table: str) -> list[str]:
         """The table's columns in schema order."""
@@ -101,7 +101,42 @@ class DumpQueries(Database):
         return [str(c) for (c,) in got]
 
     def table_rows(self, table: str) -> int:
+        """How many rows the table holds."""
         return int(self._scalar(f"SELECT count(*) FROM {table}"))
+
+    def table_contents(self, table: str, columns: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
+        """Every row of one data table, whole, in a fixed order: for comparing two stores (a
+        resumed import against an uninterrupted one, a store before and after a refused write,
+        DuckDB against PostgreSQL) and for exporting a small table.
+
+        Parameters
+        ----------
+        table : one of :data:`DATA_TABLES`
+        columns : the columns to return, in this order (default: all, in schema order)
+
+        Returns
+        -------
+        One tuple per row, values as the engine returns them (block hashes as their 32 bytes),
+        sorted by the returned columns left to right, NULL last (so the tables whose key leads,
+        such as blocks, periods, block_stats, stale_blocks and prices, come in key order). Text
+        sorts by the engine's collation. The whole table is read into memory;
+        :meth:`table_batches` streams a large one.
+
+        Raises
+        ------
+        ValueError : a table or column the schema does not have (a caller's bug)
+        """
+        if table not in DATA_TABLES:
+            raise ValueError(f"{table!r} is not a data table of the store ({', '.join(DATA_TABLES)})")
+        known = self.table_columns(table)
+        cols = list(known if columns is None else columns)
+        unknown = [c for c in cols if c not in known]
+        if unknown or not cols:
+            raise ValueError(
+                f"table {table} has no column(s) {', '.join(unknown) or '(none named)'}: it has {', '.join(known)}"
+            )
+        order = ", ".join(f"{i} NULLS LAST" for i in range(1, len(cols) + 1))
+        return self._rows(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {order}")
 
     def data_rows(self) -> int:
         """Rows in all data tables (0: an empty store)."""
