@@ -24,6 +24,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,16 +39,19 @@ from hashlens.consensus import (
     hashrate_hs_for_block_rate,
     target_to_bits,
 )
-from hashlens.consensus.params import COIN, HALVING_INTERVAL
-from hashlens.consensus.rate import HASHES_PER_DIFFICULTY
-from hashlens.consensus.subsidy import INITIAL_SUBSIDY_SAT
-from hashlens.consensus.vectorised import MAX_SPAN as _MAX_SPAN
-from hashlens.consensus.vectorised import MIN_SPAN as _MIN_SPAN
-from hashlens.consensus.vectorised import POW_LIMIT_BYTES as _POW_LIMIT_BYTES
-from hashlens.consensus.vectorised import T as _T
-from hashlens.consensus.vectorised import difficulty, difficulty_change_pct, retarget, split_bits
+from hashlens.consensus.params import COIN
+from hashlens.consensus.rate import block_rate
+from hashlens.consensus.subsidy import subsidy_sat
+from hashlens.consensus.vectorised import (
+    change_pct,
+    difficulty,
+    difficulty_change_pct,
+    retarget,
+    retarget_bits,
+    split_bits,
+)
 from hashlens.economics.fleet import Operating, breakeven_hashprice_usd_per_ph_day
-from hashlens.economics.hashprice import PH, TH, hashprice_btc_per_ph_day
+from hashlens.economics.hashprice import hashprice_btc, hashprice_btc_per_ph_day
 from hashlens.errors import HashlensError
 from hashlens.sim import theory
 from hashlens.sim.scenario import MAX_HASHRATE_EHS, Curtailment, Scenario
@@ -597,27 +601,6 @@ def _quiet_paths_kernel(need: np.ndarray, acc: np.ndarray, phase: np.ndarray, la
     return hits[:k].copy()
 
 
-def _retarget_one(mantissa: int, exponent: int, span: float) -> tuple[int, int]:
-    """:func:`hashlens.consensus.vectorised.retarget` for one path (the same integer steps)."""
-    tau = int(span)
-    tau = min(max(tau, _MIN_SPAN), _MAX_SPAN)
-    v = (mantissa * tau * 65536) // _T
-    size = 0
-    x = v
-    while x > 0:
-        x >>= 8
-        size += 1
-    total = size + exponent - 5
-    if total > _POW_LIMIT_BYTES:
-        return 0x00FFFF, 0x1D
-    shift = 8 * (size - 3)
-    m = v >> shift if shift >= 0 else v << -shift
-    if m & 0x00800000:
-        m >>= 8
-        total += 1
-    return m, total
-
-
 def _grow(a: np.ndarray, new: int) -> np.ndarray:
     out = np.full((a.shape[0], new), np.nan, dtype=np.float32)
     out[:, : a.shape[1]] = a
@@ -664,7 +647,7 @@ def _steps_kernel(
         if h != h_prev:
             hs = h * EH
             for i in range(n):
-                lam[i] = hs / (d[i] * HASHES_PER_DIFFICULTY)
+                lam[i] = block_rate(hs, d[i])
             h_prev = h
         # every path with no event in the step spends all of it (branch-free, so it vectorises;
         # adding 0.0 leaves a value unchanged), then the others are listed
@@ -704,8 +687,8 @@ def _steps_kernel(
                 if last[q]:
                     i = idx[q]
                     span = math.floor(tev[q]) - math.floor(period_start[i])
-                    nm, ne = _retarget_one(mantissa[i], exponent[i], span)
-                    nd = 65535.0 / nm * 256.0 ** (29 - ne)
+                    nm, ne = retarget_bits(mantissa[i], exponent[i], np.int64(span))
+                    nd = difficulty(nm, ne)
                     c = n_adj[i]
                     if c < k_max:
                         if c >= adjustments.shape[1]:
@@ -713,11 +696,11 @@ def _steps_kernel(
                             adjustments = _grow(adjustments, new)
                             adjustment_days = _grow(adjustment_days, new)
                             period_s = _grow(period_s, new)
-                        adjustments[i, c] = (nd / d[i] - 1.0) * 100.0
+                        adjustments[i, c] = change_pct(d[i], nd)
                         adjustment_days[i, c] = tev[q] / SECONDS_PER_DAY
                     n_adj[i] = c + 1
                     mantissa[i], exponent[i], d[i] = nm, ne, nd
-                    lam[i] = (h * EH) / (nd * HASHES_PER_DIFFICULTY)
+                    lam[i] = block_rate(h * EH, nd)
                     acc[i] = intervals
                     phase[i] = 1
                     need[i] = rng.exponential(1.0)
@@ -773,14 +756,38 @@ def _record_kernel(
     for j in range(d.size):
         within = min(acc[j], N - 1) if phase[j] == 0 else N - 1
         height = height0 + periods[j] * N + np.int64(within)
-        halvings = height // HALVING_INTERVAL
-        sat = INITIAL_SUBSIDY_SAT >> min(halvings, 63) if halvings < 64 else 0
-        rate = (PH / TH * TH) / (d[j] * HASHES_PER_DIFFICULTY)
-        hp = rate * SECONDS_PER_DAY * (sat / COIN + fees) * price[j]
+        hp = hashprice_btc(d[j], subsidy_sat(height) / COIN + fees) * price[j]
         out_d[i, j] = d[j]
         out_h[i, j] = h
         out_hp[i, j] = hp
         out_p[i, j] = price[j]
+
+
+#: The owners' plain arithmetic the kernels call: numba compiles these same functions into them.
+OWNER_ARITHMETIC = (block_rate, subsidy_sat, difficulty, change_pct, retarget_bits, hashprice_btc)
+
+
+def numba_cache_dir() -> Path:
+    """Where the compiled kernels are kept between runs: ``$HASHLENS_CACHE_DIR``, else the
+    user's cache folder (``platformdirs``), in ``numba/`` and a subfolder named by a hash of the sources the kernels are compiled
+    from (this module and the owners' modules) and the numba version. numba checks only the
+    kernel's own file for changes; an edit of an owner's arithmetic must not reuse old code."""
+    import hashlib
+    import sys
+
+    import platformdirs
+
+    h = hashlib.sha256(numba_version().encode())
+    for name in sorted({f.__module__ for f in OWNER_ARITHMETIC} | {__name__}):
+        h.update(Path(sys.modules[name].__file__ or "").read_bytes())
+    root = os.environ.get("HASHLENS_CACHE_DIR") or platformdirs.user_cache_dir("hashlens", appauthor=False)
+    return Path(root) / "numba" / h.hexdigest()[:16]
+
+
+def numba_version() -> str:
+    import numba
+
+    return str(numba.__version__)
 
 
 _quiet_paths: Callable[..., np.ndarray]
@@ -788,16 +795,22 @@ _event_paths: Callable[..., tuple[np.ndarray, np.ndarray]]
 _apply_events: Callable[..., None]
 try:
     import numba
+    from numba.extending import register_jitable
 
-    _quiet_paths = numba.njit(nogil=True)(_quiet_paths_kernel)
-    _event_paths = numba.njit(nogil=True)(_event_paths_kernel)
-    _apply_events = numba.njit(nogil=True)(_apply_events_kernel)
-    _retarget_one = numba.njit(nogil=True)(_retarget_one)
-    _grow = numba.njit(nogil=True)(_grow)
-    _record_fast: Callable[..., None] | None = numba.njit(nogil=True)(_record_kernel)
-    _steps: Callable[..., tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] | None = numba.njit(nogil=True)(
-        _steps_kernel
-    )
+    for _f in (*OWNER_ARITHMETIC, _grow):
+        register_jitable(_f)  # callable from the kernels, still the plain function everywhere else
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        # compiled once per machine, not per process (the user's NUMBA_CACHE_DIR wins)
+        numba.config.CACHE_DIR = str(numba_cache_dir())
+
+    def _jit(f: Callable[..., Any]) -> Any:
+        return numba.njit(nogil=True, cache=True)(f)
+
+    _quiet_paths = _jit(_quiet_paths_kernel)
+    _event_paths = _jit(_event_paths_kernel)
+    _apply_events = _jit(_apply_events_kernel)
+    _record_fast: Callable[..., None] | None = _jit(_record_kernel)
+    _steps: Callable[..., tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] | None = _jit(_steps_kernel)
 except ImportError:  # pragma: no cover - numba is a dependency; plain Python keeps the same results
     _quiet_paths, _event_paths, _apply_events = _quiet_paths_numpy, _event_paths_kernel, _apply_events_kernel
     _steps = _record_fast = None
