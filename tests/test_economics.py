@@ -521,18 +521,19 @@ def test_operating_terms_are_refused_alike_by_the_library_the_cli_and_the_api(tm
 
 
 def test_count_below_is_searchsorted_exactly() -> None:
-    """The grid lookup behind fleet_over_days' days under water gives np.searchsorted's counts
-    for a million machines: values, their neighbours one unit away, ties, infinities, NaN."""
+    """The grid lookup behind fleet_over_days' days under water (and the outlook's rows that
+    run) gives np.searchsorted's counts on either side: values, their neighbours one unit
+    away, ties, infinities, NaN."""
     from hashlens.economics.fleet import count_below
 
     rng = np.random.default_rng(5)
     for trial in range(6):
-        v = np.sort(rng.uniform(30, 70, 365))
+        v = np.sort(rng.uniform(30, 70, 365 if trial < 4 else 1000))
         if trial % 2:
             v = np.sort(np.round(v))  # ties, as a rounded price series has
         x = np.concatenate(
             [
-                rng.uniform(20, 80, 200_000),
+                rng.uniform(20, 80, 600_000),
                 v,
                 np.nextafter(v, np.inf),
                 np.nextafter(v, -np.inf),
@@ -540,5 +541,6 @@ def test_count_below_is_searchsorted_exactly() -> None:
             ]
         )
         assert np.array_equal(count_below(v, x), np.searchsorted(v, x, side="left")), trial
+        assert np.array_equal(count_below(v, x, "right"), np.searchsorted(v, x, side="right")), trial
     x[7] = np.nan
     assert np.array_equal(count_below(v, x), np.searchsorted(v, x, side="left"))

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -143,20 +143,23 @@ def breakeven_hashprice_usd_per_ph_day(
     return float(out) if out.ndim == 0 else out
 
 
-def count_below(sorted_values: np.ndarray, x: np.ndarray, bins: int = 16384) -> np.ndarray:
-    """How many of ``sorted_values`` are below each x: ``np.searchsorted(sorted_values, x,
-    side="left")`` exactly, faster for many x over few values (a year of days, a million
-    machines).
+def count_below(
+    sorted_values: np.ndarray, x: np.ndarray, side: Literal["left", "right"] = "left", bins: int | None = None
+) -> np.ndarray:
+    """How many of ``sorted_values`` are below each x (``side="right"``: at or below):
+    ``np.searchsorted(sorted_values, x, side)`` exactly, faster for many x over few values (a
+    year of days and a million machines; a thousand fleet rows and millions of path-days).
 
-    A grid of ``bins`` equal cells over [min, max] is looked up first: where a cell and its two
-    neighbours hold no value, every x computed to fall in it (off by one cell at most, from
-    rounding) has the count at the cell's left edge; only the other x are searched. NaN in x
-    takes the plain search.
+    A grid of ``bins`` equal cells over [min, max] (default 64 per value, at least 16,384) is
+    looked up first: where a cell and its two neighbours hold no value, every x computed to
+    fall in it (off by one cell at most, from rounding) has the count at the cell's left edge,
+    on either side; only the other x are searched. NaN in x takes the plain search.
     """
     n = sorted_values.size
+    bins = bins or max(16384, 64 * n)
     lo, hi = (float(sorted_values[0]), float(sorted_values[-1])) if n else (0.0, 0.0)
     if x.size < 8 * bins or not (math.isfinite(lo) and math.isfinite(hi) and hi > lo) or np.isnan(x).any():
-        return np.searchsorted(sorted_values, x, side="left")
+        return np.searchsorted(sorted_values, x, side=side)
     scale = bins / (hi - lo)
     cells = np.arange(-2, bins + 3)  # cell c covers [lo + c/scale, lo + (c+1)/scale)
     below = np.searchsorted(sorted_values, lo + cells / scale, side="left")
@@ -168,7 +171,7 @@ def count_below(sorted_values: np.ndarray, x: np.ndarray, bins: int = 16384) -> 
     cell = np.clip(np.floor((x - lo) * scale), -2, bins + 1).astype(np.int64) + 2
     out: np.ndarray = count[cell]
     unsure = ~safe[cell]
-    out[unsure] = np.searchsorted(sorted_values, x[unsure], side="left")
+    out[unsure] = np.searchsorted(sorted_values, x[unsure], side=side)
     return out
 
 

@@ -39,6 +39,7 @@ from hashlens.economics.fleet import (
     FleetGroup,
     Operating,
     breakeven_hashprice_usd_per_ph_day,
+    count_below,
     fleet_groups,
     group_arrays,
     machine_daily_cost,
@@ -516,7 +517,7 @@ def _chunk(
     )
     # Switch off: rows whose threshold is at or below the day's hashprice run (sorted rows,
     # so the running set is a prefix and its totals are cumulative sums).
-    k = np.searchsorted(fa.threshold_usd_per_ph_day, hp_usd, side="right")
+    k = count_below(fa.threshold_usd_per_ph_day, hp_usd, side="right")
     cum = {
         name: np.concatenate([[0.0], np.cumsum(v)])
         for name, v in (("rate", fa.rate_ph), ("power", fa.power_usd), ("hkwh", fa.hosting_kwh_usd), ("n", fa.machines))
@@ -562,24 +563,39 @@ def simulate_months(fa: FleetArrays, start: Start, spec: Spec, as_of: date) -> t
 
 
 # -- money ----------------------------------------------------------------------------------------
-def irr_annual(flows: np.ndarray, iterations: int = 80) -> np.ndarray:
+def npv_monthly(flows: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """Net present value per row of monthly cash flows (column 0 = month 0) at a monthly rate
+    per row [same unit as the flows], by Horner's rule in x = 1/(1 + r):
+
+    .. math:: NPV = \\sum_{m=0}^{M} f_m x^m = f_0 + x(f_1 + x(f_2 + \\dots + x f_M))
+
+    M multiply-adds per row and no power.
+    """
+    x = 1.0 / (1.0 + rate)
+    acc = flows[:, -1].copy()
+    for m in range(flows.shape[1] - 2, -1, -1):
+        acc *= x
+        acc += flows[:, m]
+    return acc
+
+
+def irr_annual(flows: np.ndarray, iterations: int = 64) -> np.ndarray:
     """Annual IRR of monthly cash flows per row (column 0 = month 0), by bisection on the
-    monthly rate in (-0.99, 10); NaN where the NPV does not change sign there [-]."""
-    m = np.arange(flows.shape[1])
+    monthly rate r in (-0.99, 10) with the NPV by :func:`npv_monthly`; NaN where the NPV does
+    not change sign there [-]: (1 + r)^12 − 1.
 
-    def npv(r: np.ndarray) -> np.ndarray:
-        out: np.ndarray = (flows * (1 + r[:, None]) ** -m).sum(axis=1)
-        return out
-
+    64 halvings of the bracket reach adjacent floating-point rates (10.99 / 2^64 < 10^-18).
+    """
+    flows = np.ascontiguousarray(flows, dtype=float)
     lo = np.full(flows.shape[0], -0.99)
     hi = np.full(flows.shape[0], 10.0)
-    f_lo = npv(lo)
-    ok = np.sign(f_lo) * np.sign(npv(hi)) < 0
+    f_lo = npv_monthly(flows, lo)
+    ok = np.sign(f_lo) * np.sign(npv_monthly(flows, hi)) < 0
+    s_lo = np.sign(f_lo)
     for _ in range(iterations):
         mid = (lo + hi) / 2
-        f_mid = npv(mid)
-        left = np.sign(f_mid) == np.sign(f_lo)
-        lo, f_lo = np.where(left, mid, lo), np.where(left, f_mid, f_lo)
+        left = np.sign(npv_monthly(flows, mid)) == s_lo
+        lo = np.where(left, mid, lo)
         hi = np.where(left, hi, mid)
     with np.errstate(invalid="ignore"):
         return np.where(ok, (1 + (lo + hi) / 2) ** 12 - 1, np.nan)
