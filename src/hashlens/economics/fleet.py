@@ -179,8 +179,8 @@ def _breakeven(cost_usd: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """HP* = C / r from a daily cost C [USD/day] and the revenue rate r = (H/1000)·k [PH/s kept];
     infinite where r is zero. :func:`breakeven_hashprice_usd_per_ph_day`'s arithmetic, kept
     apart so a caller holding C and r does not compute them twice."""
-    out = np.full(np.shape(rate), np.inf)
-    np.divide(cost_usd, rate, out=out, where=rate > 0)
+    out = np.full(np.broadcast_shapes(np.shape(cost_usd), np.shape(rate)), np.inf)
+    np.divide(cost_usd, rate, out=out, where=np.asarray(rate) > 0)
     return out
 
 
