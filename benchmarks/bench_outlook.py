@@ -32,18 +32,10 @@ from benchmarks.interleave import interleaved, load_average, report
 from hashlens.chain.prices import import_prices
 from hashlens.chain.sync import sync
 from hashlens.economics.asics import load_catalogue
-from hashlens.sim.fleet_outlook import (
-    CHUNK_PATHS,
-    Market,
-    _difficulty_paths,
-    _start,
-    add_months,
-    fleet_arrays,
-    fleet_outlook,
-    market_from_store,
-    parse_request,
-)
+from hashlens.sim.fleet_outlook import Market, fleet_outlook, market_from_store, parse_request
 from hashlens.sim.hashprice_outlook import DAY_S, period_starts
+from hashlens.sim.outlook_market import add_months, start_state
+from hashlens.sim.outlook_paths import CHUNK_PATHS, difficulty_paths, fleet_arrays
 from hashlens.sources.datadir import require_data_dir
 from hashlens.sources.prices import read_prices
 from hashlens.store import Store
@@ -77,14 +69,14 @@ def numpy_baseline(market: Market, req: dict[str, Any]) -> dict[str, Any]:
     fee, no halving drop)."""
     spec = parse_request(req)
     as_of = market.latest_day
-    start = _start(market, spec, as_of)
+    start = start_state(market, spec, as_of)
     fa = fleet_arrays(spec.groups, spec.op)
     ends = [add_months(as_of, m) for m in range(1, spec.months + 1)]
     n_days = (ends[-1] - as_of).days
     day = np.arange(1, n_days + 1)
     times = start.t0 + day * DAY_S
     first = np.array([0] + [(e - as_of).days for e in ends[:-1]])
-    sim = _difficulty_paths(start, spec, n_days // 10 + 3)
+    sim = difficulty_paths(start, spec, n_days // 10 + 3)
     starts = period_starts(start.hist, sim)
     paths, k = starts.shape
     j = np.empty((paths, n_days), dtype=np.int64)

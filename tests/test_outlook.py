@@ -302,7 +302,7 @@ def test_irr_by_horner_on_flows_with_known_rates() -> None:
     """IRRs worked out by hand: 1000 grown at 1 % a month for 24 months (12.68 % a year); a
     24-month annuity of 50 on 1000 (r from the annuity formula, solved here by bisection on
     the closed form); 500 back on 1000 after 24 months (2^-1/2 − 1); no sign change: NaN."""
-    from hashlens.sim.fleet_outlook import irr_annual, npv_monthly
+    from hashlens.sim.outlook_finance import irr_annual, npv_monthly
 
     f = np.zeros((4, 25))
     f[:, 0] = -1000.0

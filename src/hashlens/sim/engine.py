@@ -54,6 +54,7 @@ from hashlens.economics.fleet import Operating, breakeven_hashprice_usd_per_ph_d
 from hashlens.economics.hashprice import hashprice_btc, hashprice_btc_per_ph_day
 from hashlens.errors import HashlensError
 from hashlens.sim import theory
+from hashlens.sim.prices import gbm_log_steps, gbm_step
 from hashlens.sim.scenario import MAX_HASHRATE_EHS, Curtailment, Scenario
 from hashlens.units import DAYS_PER_YEAR, HS_PER_EHS, SECONDS_PER_DAY
 
@@ -270,6 +271,7 @@ def make_plan(r: Resolved) -> Plan:
     """The fixed quantities of a run of ``r``: its steps, recording grid and model constants."""
     s = r.scenario
     steps, rec_every = _grid(s)
+    drift, vol = gbm_step(s.mu_annual, s.sigma_annual, s.step_days, DAYS_PER_YEAR)
     return Plan(
         steps=steps,
         step_days=s.step_days,
@@ -280,8 +282,8 @@ def make_plan(r: Resolved) -> Plan:
         # most runs see a period every ~14 days: start right-sized, grow if a path needs more
         k_start=min(int(s.days / 3) + 8, int(s.days / 10) + 16),
         growth_per_s=theory.growth_rate_per_s(s.growth_pct_per_14_days) if s.hashrate_model == "growth" else 0.0,
-        price_drift=(s.mu_annual - 0.5 * s.sigma_annual**2) * s.step_days / DAYS_PER_YEAR,
-        price_sigma=s.sigma_annual * math.sqrt(s.step_days / DAYS_PER_YEAR),
+        price_drift=drift,
+        price_sigma=vol,
         fleet=fleet_model(r),
     )
 
@@ -801,7 +803,7 @@ try:
         register_jitable(_f)  # callable from the kernels, still the plain function everywhere else
     if not os.environ.get("NUMBA_CACHE_DIR"):
         # compiled once per machine, not per process (the user's NUMBA_CACHE_DIR wins)
-        numba.config.CACHE_DIR = str(numba_cache_dir())
+        numba.config.CACHE_DIR = str(numba_cache_dir())  # type: ignore[attr-defined,unused-ignore]
 
     def _jit(f: Callable[..., Any]) -> Any:
         return numba.njit(nogil=True, cache=True)(f)
@@ -820,15 +822,16 @@ def step_price(
     r: Resolved, plan: Plan, st: PathState, rng: np.random.Generator, day0: float, z: np.ndarray | None = None
 ) -> None:
     """Move each path's price from the step starting on ``day0`` to ``st.t``: GBM, a block
-    bootstrap of stored daily log returns, or the price-path file; then any shocks whose day
-    falls in the step. ``z``: the GBM's standard normals, already drawn (else drawn here)."""
+    bootstrap of stored daily log returns, or the price-path file (the GBM's arithmetic from
+    :mod:`hashlens.sim.prices`, the one price-path module); then any shocks whose day falls
+    in the step. ``z``: the GBM's standard normals, already drawn (else drawn here)."""
     s = r.scenario
     n = st.price.size
     day1 = st.t / SECONDS_PER_DAY
     if s.price_model == "gbm":
         if z is None:
             z = rng.standard_normal(n)
-        st.price = st.price * np.exp(plan.price_drift + plan.price_sigma * z)
+        st.price = st.price * np.exp(gbm_log_steps(z, plan.price_drift, plan.price_sigma))
     elif s.price_model == "bootstrap":
         assert st.boot_start is not None and st.boot_off is not None
         rets = s.bootstrap_returns
