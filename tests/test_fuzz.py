@@ -589,14 +589,7 @@ FULL = COLLECT or EXAMPLES >= 1000
 HUGE_INT = "1" + "0" * 400
 #: Cases that fail until a reader outside this helper's files calls sources.reader (their
 #: owners switch; the strict xfail then turns into a failure that asks to drop the mark).
-SIM = "sim/scenario.py:load_scenario reads YAML itself: call sources.reader.read_tree (simulator helper)"
-XFAIL_CASES: dict[tuple[str, str], str] = {
-    ("simulate", "deep-list"): SIM,
-    ("simulate", "deep-map"): SIM,
-    ("simulate", "huger-numbers"): SIM,
-    ("outlook-scenario", "huge-numbers"): "sim/fleet_outlook.py: a 401-digit capex reaches float() (OverflowError); "
-    "the outlook's request model must bound it (simulator helper)",
-}
+XFAIL_CASES: dict[tuple[str, str], str] = {}
 HUGER_INT = "9" * 5000  # past Python's digit limit for int()
 
 

@@ -156,9 +156,13 @@ def _num(req: dict[str, Any], key: str, lo: float, hi: float) -> float:
     v = req[key]
     if isinstance(v, bool) or not isinstance(v, int | float):
         raise OutlookInputError(key, f"{key} must be a number (got {v!r})")
-    x = float(v)
+    try:
+        x = float(v)
+    except OverflowError:  # an integer of more digits than any float: outside every bound
+        x = math.inf
     if not math.isfinite(x) or not lo <= x <= hi:
-        raise OutlookInputError(key, f"{key} must be between {lo:g} and {hi:g} (got {v!r})")
+        got = repr(v) if len(repr(v)) <= 40 else f"{repr(v)[:20]}… ({len(repr(v))} digits)"
+        raise OutlookInputError(key, f"{key} must be between {lo:g} and {hi:g} (got {got})")
     return x
 
 
