@@ -218,8 +218,8 @@ def peer_inputs(r: Resolved, paths: int, seed: int) -> tuple[Any, ...]:
         d0 = 65535.0 / r.mantissa * 256.0 ** (29 - r.exponent)
         halv = r.height // 210000
         hp0 = 1e15 / (d0 * 2.0**32) * 86400 * ((5_000_000_000 >> halv) / 1e8 + s.fees_btc_per_block) * r.price_usd
-        lbe = fleet.log_breakeven[:, 0]
-        isg = fleet.inv_sigma[:, 0]
+        lbe = fleet.log_breakeven
+        isg = fleet.inv_sigma
         tgt = np.array(
             [
                 0.5 * (1 + math.erf((math.log(hp0) - lbe[k]) * isg[k] / math.sqrt(2)))

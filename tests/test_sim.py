@@ -351,8 +351,8 @@ EXAMPLE_NAMES = sorted(p.stem for p in EXAMPLES.glob("*.yaml"))
 @pytest.mark.parametrize("name", EXAMPLE_NAMES)
 def test_kernels_equal_the_step_by_step_path(name: str, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every example scenario, run twice from one seed: with the numba kernels (the fused pass
-    where the scenario allows it, else the event kernels inside the step functions), and with
-    no numba at all (the step functions on numpy arrays, the event loops as plain Python).
+    of the constant and growth models, or the fleet model's fused step), and with no numba at
+    all (the step functions on numpy arrays, the event loops and the fleet as plain Python).
     Both must give the same bits in every recorded array. The runner each run took is
     checked, so the comparison cannot be between two runs of one path."""
     from hashlens.sim import engine
@@ -363,7 +363,7 @@ def test_kernels_equal_the_step_by_step_path(name: str, store: Store, monkeypatc
     taken: list[str] = []
     ends: list[dict[str, np.ndarray]] = []  # every chunk's final float64 and integer state
     state = ("mantissa", "exponent", "difficulty", "period_start", "need", "acc", "periods", "n_adj", "price")
-    for runner in ("_run_fused", "_run_stepwise"):
+    for runner in ("_run_fused", "_run_fleet_fused", "_run_stepwise"):
         real = getattr(engine, runner)
 
         def spy(*a: Any, _real: Any = real, _name: str = runner) -> int:
@@ -373,22 +373,25 @@ def test_kernels_equal_the_step_by_step_path(name: str, store: Store, monkeypatc
             return n
 
         monkeypatch.setattr(engine, runner, spy)
-    fast = simulate(r, 1500, 21)
-    fused = r.scenario.hashrate_model != "fleet" and r.scenario.price_model != "bootstrap"
-    assert taken == ["_run_fused" if fused else "_run_stepwise"]
+    fleet = r.scenario.hashrate_model == "fleet"
+    paths = 300 if fleet else 1500  # the fleet's plain-Python run is slow
+    fast = simulate(r, paths, 21)
+    assert taken == ["_run_fleet_fused" if fleet else "_run_fused"]
     assert engine._steps is not None and hasattr(engine._quiet_paths, "py_func")  # numba did compile
     monkeypatch.setattr(engine, "_steps", None)
     monkeypatch.setattr(engine, "_record_fast", None)
+    monkeypatch.setattr(engine, "_fleet_step", None)
+    monkeypatch.setattr(engine, "_fleet", engine._fleet_kernel)  # plain Python
     monkeypatch.setattr(engine, "_quiet_paths", engine._quiet_paths_numpy)
     monkeypatch.setattr(engine, "_event_paths", engine._event_paths_kernel)  # plain Python
     monkeypatch.setattr(engine, "_apply_events", engine._apply_events_kernel)
     taken.clear()
-    slow = simulate(r, 1500, 21)
+    slow = simulate(r, paths, 21)
     assert taken == ["_run_stepwise"]
     # the recorded arrays are float32: the state in float64 shows a difference of one unit
     for k in state:
         assert np.array_equal(ends[0][k], ends[1][k]), k
-    assert fast.periods_done.sum() > 1500  # every path saw a retarget
+    assert fast.periods_done.sum() > paths  # every path saw a retarget
     for field in ("record_days", "difficulty", "hashrate_ehs", "hashprice_usd", "price_usd", "margins"):
         assert np.array_equal(getattr(fast, field), getattr(slow, field)), field
     for field in ("adjustments", "adjustment_days", "period_s", "periods_done"):

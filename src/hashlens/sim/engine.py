@@ -150,15 +150,6 @@ def _check_growth(s: Scenario, h0: float) -> None:
             )
 
 
-def _erf_cdf(x: np.ndarray) -> np.ndarray:
-    # Abramowitz & Stegun 7.1.26 erf approximation (|error| < 1.5e-7), vectorised.
-    z = np.abs(x) / math.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.3275911 * z)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    erf = 1.0 - poly * np.exp(-z * z)
-    return 0.5 * (1.0 + np.sign(x) * erf)
-
-
 @dataclass
 class ChunkResult:
     """What a chunk of paths recorded: R records every ``record_every_days``, n paths, G fleet
@@ -204,15 +195,14 @@ class FleetModel:
     (:func:`hashlens.economics.fleet.breakeven_hashprice_usd_per_ph_day`, no pool fee, the
     scenario's PUE; 24·ε·p·PUE) is below the hashprice. The breakeven is proportional to p,
     so with p lognormal around p_med with spread σ the share of a generation that runs is
-    Φ((ln HP − ln HP*(p_med))/σ).
+    Φ((ln HP − ln HP*(p_med))/σ) (:func:`online_share`).
     """
 
     share: np.ndarray  # (G,) share of the initial hashrate [0-1]
     breakeven: np.ndarray  # (G,) median machine's breakeven hashprice [USD/PH/day]
-    log_breakeven: np.ndarray  # (G, 1) its logarithm
+    log_breakeven: np.ndarray  # (G,) its logarithm
     sigma: np.ndarray  # (G,) lognormal spread of the power price [-]
-    inv_sigma: np.ndarray  # (G, 1) 1/σ, 0 where σ = 0
-    any_step: bool  # some generation has σ = 0: all of it runs or none
+    inv_sigma: np.ndarray  # (G,) 1/σ, 0 where σ = 0 (all of the generation runs or none)
     lag_factor: float  # share of the gap to the target closed per step when switching on [-]
     growth_per_step: float  # factor on the newest generation's capacity per step [-]
 
@@ -247,10 +237,9 @@ def fleet_model(r: Resolved) -> FleetModel | None:
     return FleetModel(
         share=np.array([g.share for g in s.fleet]),
         breakeven=be,
-        log_breakeven=np.log(be)[:, None],
+        log_breakeven=np.log(be),
         sigma=ps,
-        inv_sigma=np.where(ps > 0, 1.0 / np.where(ps > 0, ps, 1.0), 0.0)[:, None],
-        any_step=bool((ps == 0).any()),
+        inv_sigma=np.where(ps > 0, 1.0 / np.where(ps > 0, ps, 1.0), 0.0),
         lag_factor=1.0 - math.exp(-s.step_days / s.switch_on_lag_days) if s.switch_on_lag_days > 0 else 1.0,
         growth_per_step=(1 + s.fleet_growth_pct_per_year / 100) ** (s.step_days / DAYS_PER_YEAR),
     )
@@ -347,8 +336,19 @@ def initial_state(r: Resolved, n: int, plan: Plan, rng: np.random.Generator) -> 
     if plan.fleet is not None:
         # Installed capacity such that the share online at the starting hashprice gives the
         # starting hashrate (at least MIN_ONLINE of each generation counted as running).
-        st.online = np.clip(fleet_online_target(plan.fleet, hashprice_usd(r, st)), MIN_ONLINE, 1.0)
-        st.capacity = (plan.fleet.share[:, None] * r.hashrate_ehs) / st.online
+        fl = plan.fleet
+        st.online = np.empty((fl.share.size, n))
+        _fleet(
+            hashprice_usd(r, st),
+            fl.log_breakeven,
+            fl.inv_sigma,
+            1.0,
+            st.online,
+            np.zeros_like(st.online),
+            np.empty(n),
+            True,
+        )
+        st.capacity = (fl.share[:, None] * r.hashrate_ehs) / st.online
     return st
 
 
@@ -366,15 +366,6 @@ def hashprice_usd(r: Resolved, st: PathState) -> np.ndarray:
     return np.asarray(hashprice_btc_per_ph_day(st.difficulty, subsidy, r.scenario.fees_btc_per_block)) * st.price
 
 
-def fleet_online_target(fleet: FleetModel, hp: np.ndarray) -> np.ndarray:
-    """(G, n) share of each generation whose breakeven is below the hashprice ``hp`` [0-1]."""
-    log_hp = np.log(np.maximum(hp, 1e-300))[None, :]
-    out = _erf_cdf((log_hp - fleet.log_breakeven) * fleet.inv_sigma)
-    if fleet.any_step:
-        out = np.where(fleet.sigma[:, None] > 0, out, (log_hp > fleet.log_breakeven).astype(float))
-    return out
-
-
 def step_hashrate(r: Resolved, plan: Plan, st: PathState, hp: np.ndarray) -> np.ndarray:
     """Each path's hashrate for the coming step [EH/s]. The fleet model switches machines off
     at once and back on with a lag (updating ``st.online``); the growth model uses the mean
@@ -382,10 +373,11 @@ def step_hashrate(r: Resolved, plan: Plan, st: PathState, hp: np.ndarray) -> np.
     n = st.price.size
     model = r.scenario.hashrate_model
     if model == "fleet":
-        assert plan.fleet is not None and st.online is not None and st.capacity is not None
-        target = fleet_online_target(plan.fleet, hp)
-        st.online = np.where(target < st.online, target, st.online + (target - st.online) * plan.fleet.lag_factor)
-        return (st.capacity * st.online).sum(axis=0)
+        fl = plan.fleet
+        assert fl is not None and st.online is not None and st.capacity is not None
+        h = np.empty(n)
+        _fleet(hp, fl.log_breakeven, fl.inv_sigma, fl.lag_factor, st.online, st.capacity, h, False)
+        return h
     if model == "growth":
         g, t, dt = plan.growth_per_s, st.t, plan.dt
         return np.full(n, r.hashrate_ehs * (math.exp(g * t) * (math.expm1(g * dt) / (g * dt)) if g else 1.0))
@@ -397,10 +389,8 @@ def step_hashrate(r: Resolved, plan: Plan, st: PathState, hp: np.ndarray) -> np.
 def curtail(h: np.ndarray, curtailment: list[Curtailment], day: float, step_days: float) -> np.ndarray:
     """Hashrate after curtailment: each event removes its share for the part of the step it
     overlaps [EH/s]."""
-    for c in curtailment:
-        overlap = max(0.0, min(day + step_days, c.start_day + c.days) - max(day, c.start_day))
-        if overlap > 0:
-            h = h * (1.0 - c.share * overlap / step_days)
+    for f in curtail_factors(curtailment, day, step_days):
+        h = h * float(f)
     return h
 
 
@@ -609,12 +599,127 @@ def _grow(a: np.ndarray, new: int) -> np.ndarray:
     return out
 
 
+def _block_step(
+    t: float,
+    dt: float,
+    hv: np.ndarray,
+    lam: np.ndarray,
+    need: np.ndarray,
+    acc: np.ndarray,
+    phase: np.ndarray,
+    mantissa: np.ndarray,
+    exponent: np.ndarray,
+    d: np.ndarray,
+    period_start: np.ndarray,
+    n_adj: np.ndarray,
+    periods: np.ndarray,
+    adjustments: np.ndarray,
+    adjustment_days: np.ndarray,
+    period_s: np.ndarray,
+    k_max: int,
+    rem: np.ndarray,
+    hits: np.ndarray,
+    act: np.ndarray,
+    idx: np.ndarray,
+    tev: np.ndarray,
+    last: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One step of :func:`step_blocks` from ``t`` for every path at its hashrate ``hv`` and
+    block rate ``lam`` (the same arithmetic and draws in the same order), in one pass; the
+    kernels' shared part. Returns the per-period arrays (grown if needed)."""
+    n = need.size
+    intervals = N - 1
+    # every path with no event in the step spends all of it (branch-free, so it vectorises;
+    # adding 0.0 leaves a value unchanged), then the others are listed
+    for i in range(n):
+        li = lam[i]
+        hit = li > 0 and need[i] / li <= dt
+        used = 0.0 if hit else li * dt
+        need[i] -= used
+        acc[i] += used if phase[i] == 0 else 0.0
+        last[i] = hit
+    nb = 0
+    for i in range(n):
+        if last[i]:
+            hits[nb] = i
+            rem[i] = dt
+            nb += 1
+    t_end = t + dt
+    na = nb
+    for q in range(nb):
+        act[q] = hits[q]
+    while na > 0:
+        k = 0
+        for q in range(na):
+            a = act[q]
+            la = lam[a]
+            if la > 0:
+                tte = need[a] / la
+                if tte <= rem[a]:
+                    rem[a] -= tte
+                    idx[k] = a
+                    tev[k] = t_end - rem[a]
+                    last[k] = phase[a] == 0
+                    k += 1
+        if k == 0:
+            break
+        for q in range(k):  # a period's last block: retarget, Exp(1) to the next first block
+            if last[q]:
+                i = idx[q]
+                span = math.floor(tev[q]) - math.floor(period_start[i])
+                nm, ne = retarget_bits(mantissa[i], exponent[i], np.int64(span))
+                nd = difficulty(nm, ne)
+                c = n_adj[i]
+                if c < k_max:
+                    if c >= adjustments.shape[1]:
+                        new = min(k_max, max(c + 1, 2 * adjustments.shape[1]))
+                        adjustments = _grow(adjustments, new)
+                        adjustment_days = _grow(adjustment_days, new)
+                        period_s = _grow(period_s, new)
+                    adjustments[i, c] = change_pct(d[i], nd)
+                    adjustment_days[i, c] = tev[q] / SECONDS_PER_DAY
+                n_adj[i] = c + 1
+                mantissa[i], exponent[i], d[i] = nm, ne, nd
+                lam[i] = block_rate(hv[i] * EH, nd)
+                acc[i] = intervals
+                phase[i] = 1
+                need[i] = rng.exponential(1.0)
+        for q in range(k):  # a period's first block: its duration, Gamma(N − 1)
+            if not last[q]:
+                i = idx[q]
+                c = periods[i]
+                if c < k_max:
+                    if c >= period_s.shape[1]:
+                        new = min(k_max, max(c + 1, 2 * period_s.shape[1]))
+                        adjustments = _grow(adjustments, new)
+                        adjustment_days = _grow(adjustment_days, new)
+                        period_s = _grow(period_s, new)
+                    period_s[i, c] = tev[q] - period_start[i]
+                periods[i] = c + 1
+                period_start[i] = tev[q]
+                phase[i] = 0
+                acc[i] = 0.0
+                need[i] = rng.gamma(float(intervals), 1.0)
+        for q in range(k):
+            act[q] = idx[q]
+        na = k
+    for q in range(nb):
+        i = hits[q]
+        used = lam[i] * rem[i]
+        need[i] -= used
+        if phase[i] == 0:
+            acc[i] += used
+    return adjustments, adjustment_days, period_s
+
+
 def _steps_kernel(
     n_steps: int,
     t: float,
     dt: float,
     h_steps: np.ndarray,
     h_prev: float,
+    hv: np.ndarray,
     lam: np.ndarray,
     need: np.ndarray,
     acc: np.ndarray,
@@ -639,103 +744,152 @@ def _steps_kernel(
     rng: np.random.Generator,
 ) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
     """``n_steps`` steps of :func:`step_blocks` at the hashrate ``h_steps[j]`` of every path in
-    one pass (the same arithmetic and draws in the same order), then each step's standard
-    normals for the GBM price into ``normals[j]`` (none when it has no rows). Returns the time,
-    the hashrate the rates ``lam`` are for, and the per-period arrays (grown if needed)."""
+    one pass (:func:`_block_step`), then each step's standard normals for the GBM price into
+    ``normals[j]`` (none when it has no rows). Returns the time, the hashrate the rates ``lam``
+    are for, and the per-period arrays (grown if needed)."""
     n = need.size
-    intervals = N - 1
     for j in range(n_steps):
         h = h_steps[j]
         if h != h_prev:
             hs = h * EH
             for i in range(n):
                 lam[i] = block_rate(hs, d[i])
+                hv[i] = h
             h_prev = h
-        # every path with no event in the step spends all of it (branch-free, so it vectorises;
-        # adding 0.0 leaves a value unchanged), then the others are listed
-        for i in range(n):
-            li = lam[i]
-            hit = li > 0 and need[i] / li <= dt
-            used = 0.0 if hit else li * dt
-            need[i] -= used
-            acc[i] += used if phase[i] == 0 else 0.0
-            last[i] = hit
-        nb = 0
-        for i in range(n):
-            if last[i]:
-                hits[nb] = i
-                rem[i] = dt
-                nb += 1
-        t_end = t + dt
-        na = nb
-        for q in range(nb):
-            act[q] = hits[q]
-        while na > 0:
-            k = 0
-            for q in range(na):
-                a = act[q]
-                la = lam[a]
-                if la > 0:
-                    tte = need[a] / la
-                    if tte <= rem[a]:
-                        rem[a] -= tte
-                        idx[k] = a
-                        tev[k] = t_end - rem[a]
-                        last[k] = phase[a] == 0
-                        k += 1
-            if k == 0:
-                break
-            for q in range(k):  # a period's last block: retarget, Exp(1) to the next first block
-                if last[q]:
-                    i = idx[q]
-                    span = math.floor(tev[q]) - math.floor(period_start[i])
-                    nm, ne = retarget_bits(mantissa[i], exponent[i], np.int64(span))
-                    nd = difficulty(nm, ne)
-                    c = n_adj[i]
-                    if c < k_max:
-                        if c >= adjustments.shape[1]:
-                            new = min(k_max, max(c + 1, 2 * adjustments.shape[1]))
-                            adjustments = _grow(adjustments, new)
-                            adjustment_days = _grow(adjustment_days, new)
-                            period_s = _grow(period_s, new)
-                        adjustments[i, c] = change_pct(d[i], nd)
-                        adjustment_days[i, c] = tev[q] / SECONDS_PER_DAY
-                    n_adj[i] = c + 1
-                    mantissa[i], exponent[i], d[i] = nm, ne, nd
-                    lam[i] = block_rate(h * EH, nd)
-                    acc[i] = intervals
-                    phase[i] = 1
-                    need[i] = rng.exponential(1.0)
-            for q in range(k):  # a period's first block: its duration, Gamma(N − 1)
-                if not last[q]:
-                    i = idx[q]
-                    c = periods[i]
-                    if c < k_max:
-                        if c >= period_s.shape[1]:
-                            new = min(k_max, max(c + 1, 2 * period_s.shape[1]))
-                            adjustments = _grow(adjustments, new)
-                            adjustment_days = _grow(adjustment_days, new)
-                            period_s = _grow(period_s, new)
-                        period_s[i, c] = tev[q] - period_start[i]
-                    periods[i] = c + 1
-                    period_start[i] = tev[q]
-                    phase[i] = 0
-                    acc[i] = 0.0
-                    need[i] = rng.gamma(float(intervals), 1.0)
-            for q in range(k):
-                act[q] = idx[q]
-            na = k
-        for q in range(nb):
-            i = hits[q]
-            used = lam[i] * rem[i]
-            need[i] -= used
-            if phase[i] == 0:
-                acc[i] += used
-        t = t_end
+        adjustments, adjustment_days, period_s = _block_step(
+            t, dt, hv, lam, need, acc, phase, mantissa, exponent, d, period_start, n_adj, periods,
+            adjustments, adjustment_days, period_s, k_max, rem, hits, act, idx, tev, last, rng,
+        )  # fmt: skip
+        t = t + dt
         if normals.shape[0] > 0:
             for i in range(n):
                 normals[j, i] = rng.standard_normal()
     return t, h_prev, adjustments, adjustment_days, period_s
+
+
+def online_share(log_hp: float, log_breakeven: float, inv_sigma: float) -> float:
+    """Share of a fleet generation running at a hashprice HP [0-1], the fleet model's one rule
+    (:class:`FleetModel`): Φ((ln HP − ln HP*)/σ) with Φ by Abramowitz & Stegun 7.1.26 (|error|
+    below 1.5e-7), or a step (all or none) where σ = 0 (``inv_sigma`` 0).
+
+    Plain arithmetic on floats: the step functions and the fused kernel both run this same
+    function compiled by numba (plain Python where numba is missing), so they agree bit for bit.
+    """
+    if inv_sigma == 0.0:
+        return 1.0 if log_hp > log_breakeven else 0.0
+    x = (log_hp - log_breakeven) * inv_sigma
+    z = abs(x) / math.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = 1.0 - poly * math.exp(-z * z)
+    return 0.5 * (1.0 + erf) if x > 0 else (0.5 * (1.0 - erf) if x < 0 else 0.5)
+
+
+def _fleet_kernel(
+    hp: np.ndarray,
+    log_breakeven: np.ndarray,
+    inv_sigma: np.ndarray,
+    lag: float,
+    online: np.ndarray,
+    capacity: np.ndarray,
+    h_out: np.ndarray,
+    start: bool,
+) -> None:
+    """Every path's fleet at hashprice ``hp``: each generation's share running moves to
+    :func:`online_share` at once when it falls and by ``lag`` of the gap when it rises (at the
+    start: the share itself, at least MIN_ONLINE); ``h_out`` the hashrate Σ capacity·share."""
+    for i in range(hp.size):
+        lhp = math.log(max(hp[i], 1e-300))
+        h = 0.0
+        for g in range(log_breakeven.size):
+            target = online_share(lhp, log_breakeven[g], inv_sigma[g])
+            if start:
+                o = min(max(target, MIN_ONLINE), 1.0)
+            else:
+                o = online[g, i]
+                o = target if target < o else o + (target - o) * lag
+            online[g, i] = o
+            h += capacity[g, i] * o
+        h_out[i] = h
+
+
+def _fleet_step_kernel(
+    t: float,
+    dt: float,
+    height0: int,
+    fees: float,
+    price: np.ndarray,
+    curtail_factors: np.ndarray,
+    rec: int,
+    log_breakeven: np.ndarray,
+    inv_sigma: np.ndarray,
+    breakeven: np.ndarray,
+    lag: float,
+    online: np.ndarray,
+    capacity: np.ndarray,
+    out_d: np.ndarray,
+    out_h: np.ndarray,
+    out_hp: np.ndarray,
+    out_p: np.ndarray,
+    margins: np.ndarray,
+    hv: np.ndarray,
+    lam: np.ndarray,
+    need: np.ndarray,
+    acc: np.ndarray,
+    phase: np.ndarray,
+    mantissa: np.ndarray,
+    exponent: np.ndarray,
+    d: np.ndarray,
+    period_start: np.ndarray,
+    n_adj: np.ndarray,
+    periods: np.ndarray,
+    adjustments: np.ndarray,
+    adjustment_days: np.ndarray,
+    period_s: np.ndarray,
+    k_max: int,
+    rem: np.ndarray,
+    hits: np.ndarray,
+    act: np.ndarray,
+    idx: np.ndarray,
+    tev: np.ndarray,
+    last: np.ndarray,
+    rng: np.random.Generator,
+    blocks: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One step of the fleet model in one pass, as :func:`_run_stepwise` does it: each path's
+    hashprice (:func:`hashprice_usd`'s owners), its fleet (:func:`_fleet_kernel`) and hashrate
+    after the step's curtailment factors, record ``rec`` (none when negative), then, unless
+    ``blocks`` is false, the blocks (:func:`_block_step`); the price moves outside, after it."""
+    n = need.size
+    for i in range(n):
+        within = min(acc[i], N - 1) if phase[i] == 0 else N - 1
+        height = height0 + periods[i] * N + np.int64(within)
+        hp = hashprice_btc(d[i], subsidy_sat(height) / COIN + fees) * price[i]
+        lhp = math.log(max(hp, 1e-300))
+        h = 0.0
+        for g in range(log_breakeven.size):
+            target = online_share(lhp, log_breakeven[g], inv_sigma[g])
+            o = online[g, i]
+            o = target if target < o else o + (target - o) * lag
+            online[g, i] = o
+            h += capacity[g, i] * o
+        for c in range(curtail_factors.size):
+            h = h * curtail_factors[c]
+        if rec >= 0:
+            out_d[rec, i] = d[i]
+            out_h[rec, i] = h
+            out_hp[rec, i] = hp
+            out_p[rec, i] = price[i]
+            for g in range(breakeven.size):
+                margins[rec, g, i] = 1.0 - breakeven[g] / max(hp, 1e-9)
+        hv[i] = h
+        lam[i] = block_rate(h * EH, d[i])
+    if not blocks:  # the horizon's last record
+        return adjustments, adjustment_days, period_s
+    return _block_step(
+        t, dt, hv, lam, need, acc, phase, mantissa, exponent, d, period_start, n_adj, periods,
+        adjustments, adjustment_days, period_s, k_max, rem, hits, act, idx, tev, last, rng,
+    )  # fmt: skip
 
 
 def _record_kernel(
@@ -799,7 +953,7 @@ try:
     import numba
     from numba.extending import register_jitable
 
-    for _f in (*OWNER_ARITHMETIC, _grow):
+    for _f in (*OWNER_ARITHMETIC, _grow, _block_step, online_share):
         register_jitable(_f)  # callable from the kernels, still the plain function everywhere else
     if not os.environ.get("NUMBA_CACHE_DIR"):
         # compiled once per machine, not per process (the user's NUMBA_CACHE_DIR wins)
@@ -813,9 +967,12 @@ try:
     _apply_events = _jit(_apply_events_kernel)
     _record_fast: Callable[..., None] | None = _jit(_record_kernel)
     _steps: Callable[..., tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] | None = _jit(_steps_kernel)
+    _fleet: Callable[..., None] = _jit(_fleet_kernel)
+    _fleet_step: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] | None = _jit(_fleet_step_kernel)
 except ImportError:  # pragma: no cover - numba is a dependency; plain Python keeps the same results
     _quiet_paths, _event_paths, _apply_events = _quiet_paths_numpy, _event_paths_kernel, _apply_events_kernel
-    _steps = _record_fast = None
+    _fleet = _fleet_kernel
+    _steps = _record_fast = _fleet_step = None
 
 
 def step_price(
@@ -901,6 +1058,8 @@ def run_chunk(
     out = _empty_result(n, plan, len(s.fleet), into)
     if _steps is not None and plan.fleet is None and s.price_model != "bootstrap":
         n_rec = _run_fused(r, plan, st, out, rng)
+    elif _fleet_step is not None and plan.fleet is not None:
+        n_rec = _run_fleet_fused(r, plan, st, out, rng)
     else:
         n_rec = _run_stepwise(r, plan, st, out, rng)
     # right-size: keep only the columns some path used (copies, so the big arrays are freed)
@@ -957,6 +1116,7 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
     tev = np.empty(n)
     last = np.empty(n, dtype=np.bool_)
     lam = np.empty(n)
+    hv = np.empty(n)
     h_prev = math.nan
     n_rec = 0
     step = 0
@@ -989,6 +1149,7 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
             float(plan.dt),
             hs[step:end],
             h_prev,
+            hv,
             lam,
             st.need,
             st.acc,
@@ -1020,6 +1181,54 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
                 step_price(r, plan, st, rng, day0, normals[j] if gbm else None)
             assert st.t == t_end
         step = end
+    return n_rec
+
+
+def curtail_factors(curtailment: list[Curtailment], day: float, step_days: float) -> np.ndarray:
+    """The factors :func:`curtail` multiplies the hashrate of the step starting on ``day`` by,
+    in its order [-]."""
+    out = []
+    for c in curtailment:
+        overlap = max(0.0, min(day + step_days, c.start_day + c.days) - max(day, c.start_day))
+        if overlap > 0:
+            out.append(1.0 - c.share * overlap / step_days)
+    return np.array(out, dtype=float)
+
+
+def _run_fleet_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np.random.Generator) -> int:
+    """The step loop of the fleet model: the numba pass :func:`_fleet_step_kernel` does each
+    step's hashprice, fleet, hashrate, record and blocks (in the order of
+    :func:`_run_stepwise`), then the price moves (:func:`step_price`, any price model) and the
+    newest generation grows."""
+    s = r.scenario
+    fl = plan.fleet
+    assert _fleet_step is not None and fl is not None and st.online is not None and st.capacity is not None
+    n = st.price.size
+    hv, lam, rem, tev = (np.empty(n) for _ in range(4))
+    hits, act, idx = (np.empty(n, dtype=np.int64) for _ in range(3))
+    last = np.empty(n, dtype=np.bool_)
+    fees = float(s.fees_btc_per_block)
+    n_rec = 0
+    for step in range(plan.steps + 1):
+        day = st.t / SECONDS_PER_DAY
+        recording = step % plan.rec_every == 0 and n_rec < plan.n_rec
+        if recording:
+            out.record_days[n_rec] = day
+        out.adjustments, out.adjustment_days, out.period_s = _fleet_step(
+            st.t, float(plan.dt), r.height, fees, st.price, curtail_factors(s.curtailment, day, plan.step_days),
+            n_rec if recording else -1, fl.log_breakeven, fl.inv_sigma, fl.breakeven, fl.lag_factor,
+            st.online, st.capacity, out.difficulty, out.hashrate_ehs, out.hashprice_usd, out.price_usd, out.margins,
+            hv, lam, st.need, st.acc, st.phase, st.mantissa, st.exponent, st.difficulty, st.period_start, st.n_adj,
+            st.periods, out.adjustments, out.adjustment_days, out.period_s, plan.k_max, rem, hits, act, idx, tev,
+            last, rng, step < plan.steps,
+        )  # fmt: skip
+        if recording:
+            n_rec += 1
+        if step == plan.steps:
+            break
+        st.t += plan.dt
+        step_price(r, plan, st, rng, day)
+        grow_fleet(plan, st)
     return n_rec
 
 
