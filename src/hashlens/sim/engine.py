@@ -59,7 +59,7 @@ from hashlens.sim.scenario import MAX_HASHRATE_EHS, Curtailment, Scenario
 from hashlens.units import DAYS_PER_YEAR, HS_PER_EHS, SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
-CHUNK = 16384
+CHUNK = 4096  # paths a chunk: fixed (results depend on it), small enough that 2 cores share 8,192 paths
 EH = HS_PER_EHS  # [H/s] in one EH/s (hashlens.units)
 MIN_ONLINE = 0.02  # smallest initial online share a generation's installed capacity is derived from [-]
 
