@@ -304,11 +304,13 @@ def process_seconds(runs: int) -> list[float]:
     return out
 
 
-def run(paths: int, rounds: int, processes: int) -> dict[str, float]:
+def run(paths: int, rounds: int, processes: int, only: str | None = None) -> dict[str, float]:
     store = store_for_examples()
     ratios: dict[str, float] = {}
     print(f"simulator, {paths:,} paths per run, path-days per second; {load_average()}")
     for f in sorted(EXAMPLES.glob("*.yaml")):
+        if only and only not in f.stem:
+            continue
         r = prepare_run(f, store).resolved
         args = peer_inputs(r, paths, 1)
         ours = simulate(r, paths, 1)  # compiled (or loaded) before timing, both
@@ -321,7 +323,14 @@ def run(paths: int, rounds: int, processes: int) -> dict[str, float]:
         print(
             f"{r.scenario.name} ({days:g} days, {r.scenario.hashrate_model} hashrate, {r.scenario.price_model} price): {check}"
         )
-        t_ours, t_peer = interleaved(lambda r=r: simulate(r, paths, 1), lambda args=args: plain_kernel(*args), rounds)
+
+        def ours_run(r: Resolved = r) -> object:
+            return simulate(r, paths, 1)
+
+        def peer_run(args: tuple[Any, ...] = args) -> object:
+            return plain_kernel(*args)
+
+        t_ours, t_peer = interleaved(ours_run, peer_run, rounds)
         print(f"  hashlens: median {paths * days / statistics.median(t_ours):,.0f} path-days/s")
         ratios[r.scenario.name] = report("simulate", "plain numba kernel, prange over paths", t_ours, t_peer)
     store.close()
@@ -340,12 +349,13 @@ def main() -> None:
     ap.add_argument("--paths", type=int, default=20_000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--processes", type=int, default=5, help="timed runs of the simulate command (0: none)")
+    ap.add_argument("--only", help="the example scenarios whose name contains this")
     ap.add_argument("--smoke", action="store_true", help="a seconds-long run (1,000 paths, 2 rounds, no process)")
     args = ap.parse_args()
     if args.smoke:
-        run(1_000, 2, 0)
+        run(1_000, 2, 0, args.only)
     else:
-        run(args.paths, args.rounds, args.processes)
+        run(args.paths, args.rounds, args.processes, args.only)
 
 
 if __name__ == "__main__":

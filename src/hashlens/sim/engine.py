@@ -602,6 +602,7 @@ def _grow(a: np.ndarray, new: int) -> np.ndarray:
 def _block_step(
     t: float,
     dt: float,
+    h_new: float,
     hv: np.ndarray,
     lam: np.ndarray,
     need: np.ndarray,
@@ -627,18 +628,36 @@ def _block_step(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One step of :func:`step_blocks` from ``t`` for every path at its hashrate ``hv`` and
     block rate ``lam`` (the same arithmetic and draws in the same order), in one pass; the
-    kernels' shared part. Returns the per-period arrays (grown if needed)."""
+    kernels' shared part. ``h_new``: a hashrate the same on every path to set first (``hv``
+    and ``lam`` updated in the same pass), NaN to keep them. Returns the per-period arrays
+    (grown if needed)."""
     n = need.size
     intervals = N - 1
-    # every path with no event in the step spends all of it (branch-free, so it vectorises;
-    # adding 0.0 leaves a value unchanged), then the others are listed
-    for i in range(n):
-        li = lam[i]
-        hit = li > 0 and need[i] / li <= dt
-        used = 0.0 if hit else li * dt
-        need[i] -= used
-        acc[i] += used if phase[i] == 0 else 0.0
-        last[i] = hit
+    # Every path with no event in the step spends all of it (branch-free, so it vectorises;
+    # adding 0.0 leaves a value unchanged), then the others are listed. A product stands for
+    # the division need/λ ≤ dt: with dt widened by 2^-40 it lists every path with an event
+    # (and at most a few without, whose event loop then finds none and spends the step as
+    # here, to the same bits).
+    dt_wide = dt * (1.0 + 2.0**-40)
+    if h_new == h_new:  # a new hashrate, the same on every path: the rates first, in the same pass
+        hs = h_new * EH
+        for i in range(n):
+            li = block_rate(hs, d[i])
+            lam[i] = li
+            hv[i] = h_new
+            hit = (li > 0) & (need[i] <= li * dt_wide)
+            used = 0.0 if hit else li * dt
+            need[i] -= used
+            acc[i] += used if phase[i] == 0 else 0.0
+            last[i] = hit
+    else:
+        for i in range(n):
+            li = lam[i]
+            hit = (li > 0) & (need[i] <= li * dt_wide)
+            used = 0.0 if hit else li * dt
+            need[i] -= used
+            acc[i] += used if phase[i] == 0 else 0.0
+            last[i] = hit
     nb = 0
     for i in range(n):
         if last[i]:
@@ -750,14 +769,11 @@ def _steps_kernel(
     n = need.size
     for j in range(n_steps):
         h = h_steps[j]
+        h_new = math.nan
         if h != h_prev:
-            hs = h * EH
-            for i in range(n):
-                lam[i] = block_rate(hs, d[i])
-                hv[i] = h
-            h_prev = h
+            h_new = h_prev = h
         adjustments, adjustment_days, period_s = _block_step(
-            t, dt, hv, lam, need, acc, phase, mantissa, exponent, d, period_start, n_adj, periods,
+            t, dt, h_new, hv, lam, need, acc, phase, mantissa, exponent, d, period_start, n_adj, periods,
             adjustments, adjustment_days, period_s, k_max, rem, hits, act, idx, tev, last, rng,
         )  # fmt: skip
         t = t + dt
@@ -887,7 +903,7 @@ def _fleet_step_kernel(
     if not blocks:  # the horizon's last record
         return adjustments, adjustment_days, period_s
     return _block_step(
-        t, dt, hv, lam, need, acc, phase, mantissa, exponent, d, period_start, n_adj, periods,
+        t, dt, math.nan, hv, lam, need, acc, phase, mantissa, exponent, d, period_start, n_adj, periods,
         adjustments, adjustment_days, period_s, k_max, rem, hits, act, idx, tev, last, rng,
     )  # fmt: skip
 
