@@ -381,6 +381,7 @@ def test_kernels_equal_the_step_by_step_path(name: str, store: Store, monkeypatc
     monkeypatch.setattr(engine, "_steps", None)
     monkeypatch.setattr(engine, "_record_fast", None)
     monkeypatch.setattr(engine, "_fleet_step", None)
+    monkeypatch.setattr(engine, "_all_steps", None)
     monkeypatch.setattr(engine, "_fleet", engine._fleet_kernel)  # plain Python
     monkeypatch.setattr(engine, "_quiet_paths", engine._quiet_paths_numpy)
     monkeypatch.setattr(engine, "_event_paths", engine._event_paths_kernel)  # plain Python

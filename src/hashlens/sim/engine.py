@@ -935,6 +935,71 @@ def _record_kernel(
         out_p[i, j] = price[j]
 
 
+def _all_steps_kernel(
+    steps: int,
+    rec_every: int,
+    n_rec_max: int,
+    t: float,
+    dt: float,
+    h_steps: np.ndarray,
+    height0: int,
+    fees: float,
+    price: np.ndarray,
+    record_days: np.ndarray,
+    out_d: np.ndarray,
+    out_h: np.ndarray,
+    out_hp: np.ndarray,
+    out_p: np.ndarray,
+    hv: np.ndarray,
+    lam: np.ndarray,
+    need: np.ndarray,
+    acc: np.ndarray,
+    phase: np.ndarray,
+    mantissa: np.ndarray,
+    exponent: np.ndarray,
+    d: np.ndarray,
+    period_start: np.ndarray,
+    n_adj: np.ndarray,
+    periods: np.ndarray,
+    adjustments: np.ndarray,
+    adjustment_days: np.ndarray,
+    period_s: np.ndarray,
+    k_max: int,
+    rem: np.ndarray,
+    hits: np.ndarray,
+    act: np.ndarray,
+    idx: np.ndarray,
+    tev: np.ndarray,
+    last: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[int, float, np.ndarray, np.ndarray, np.ndarray]:
+    """Every step of a run whose price never moves, records included, in one call: the loop
+    of :func:`_run_fused` with :func:`_record_kernel` and :func:`_block_step` (the same
+    arithmetic and draws in the same order). Returns the records written, the time and the
+    per-period arrays."""
+    n_rec = 0
+    h_prev = math.nan
+    for step in range(steps + 1):
+        if step % rec_every == 0 and n_rec < n_rec_max:
+            record_days[n_rec] = t / SECONDS_PER_DAY
+            _record_kernel(
+                n_rec, h_steps[step], height0, fees, d, acc, phase, periods, price, out_d, out_h, out_hp, out_p
+            )
+            n_rec += 1
+        if step == steps:
+            break
+        h = h_steps[step]
+        h_new = math.nan
+        if h != h_prev:
+            h_new = h_prev = h
+        adjustments, adjustment_days, period_s = _block_step(
+            t, dt, h_new, hv, lam, need, acc, phase, mantissa, exponent, d, period_start, n_adj, periods,
+            adjustments, adjustment_days, period_s, k_max, rem, hits, act, idx, tev, last, rng,
+        )  # fmt: skip
+        t = t + dt
+    return n_rec, t, adjustments, adjustment_days, period_s
+
+
 #: The owners' plain arithmetic the kernels call: numba compiles these same functions into them.
 OWNER_ARITHMETIC = (block_rate, subsidy_sat, difficulty, change_pct, retarget_bits, hashprice_btc)
 
@@ -969,7 +1034,7 @@ try:
     import numba
     from numba.extending import register_jitable
 
-    for _f in (*OWNER_ARITHMETIC, _grow, _block_step, online_share):
+    for _f in (*OWNER_ARITHMETIC, _grow, _block_step, online_share, _record_kernel):
         register_jitable(_f)  # callable from the kernels, still the plain function everywhere else
     if not os.environ.get("NUMBA_CACHE_DIR"):
         # compiled once per machine, not per process (the user's NUMBA_CACHE_DIR wins)
@@ -983,12 +1048,13 @@ try:
     _apply_events = _jit(_apply_events_kernel)
     _record_fast: Callable[..., None] | None = _jit(_record_kernel)
     _steps: Callable[..., tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] | None = _jit(_steps_kernel)
+    _all_steps: Callable[..., tuple[int, float, np.ndarray, np.ndarray, np.ndarray]] | None = _jit(_all_steps_kernel)
     _fleet: Callable[..., None] = _jit(_fleet_kernel)
     _fleet_step: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] | None = _jit(_fleet_step_kernel)
 except ImportError:  # pragma: no cover - numba is a dependency; plain Python keeps the same results
     _quiet_paths, _event_paths, _apply_events = _quiet_paths_numpy, _event_paths_kernel, _apply_events_kernel
     _fleet = _fleet_kernel
-    _steps = _record_fast = _fleet_step = None
+    _steps = _record_fast = _fleet_step = _all_steps = None
 
 
 def step_price(
@@ -1133,6 +1199,16 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
     last = np.empty(n, dtype=np.bool_)
     lam = np.empty(n)
     hv = np.empty(n)
+    if _all_steps is not None and s.price_model == "constant" and not s.shocks:
+        # the price never moves: every step in one call
+        n_rec, st.t, out.adjustments, out.adjustment_days, out.period_s = _all_steps(
+            plan.steps, plan.rec_every, plan.n_rec, st.t, float(plan.dt), hs, r.height, float(s.fees_btc_per_block),
+            st.price, out.record_days, out.difficulty, out.hashrate_ehs, out.hashprice_usd, out.price_usd, hv, lam,
+            st.need, st.acc, st.phase, st.mantissa, st.exponent, st.difficulty, st.period_start, st.n_adj,
+            st.periods, out.adjustments, out.adjustment_days, out.period_s, plan.k_max, rem, hits, act, idx, tev,
+            last, rng,
+        )  # fmt: skip
+        return int(n_rec)
     h_prev = math.nan
     n_rec = 0
     step = 0
