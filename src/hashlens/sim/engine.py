@@ -629,7 +629,7 @@ def _block_step(
     """One step of :func:`step_blocks` from ``t`` for every path at its hashrate ``hv`` and
     block rate ``lam`` (the same arithmetic and draws in the same order), in one pass; the
     kernels' shared part. ``h_new``: a hashrate the same on every path to set first (``hv``
-    and ``lam`` updated in the same pass), NaN to keep them. Returns the per-period arrays
+    and ``lam``), NaN to keep them. Returns the per-period arrays
     (grown if needed)."""
     n = need.size
     intervals = N - 1
@@ -639,25 +639,18 @@ def _block_step(
     # (and at most a few without, whose event loop then finds none and spends the step as
     # here, to the same bits).
     dt_wide = dt * (1.0 + 2.0**-40)
-    if h_new == h_new:  # a new hashrate, the same on every path: the rates first, in the same pass
+    if h_new == h_new:  # a new hashrate, the same on every path: the rates first (loops that vectorise)
         hs = h_new * EH
         for i in range(n):
-            li = block_rate(hs, d[i])
-            lam[i] = li
-            hv[i] = h_new
-            hit = (li > 0) & (need[i] <= li * dt_wide)
-            used = 0.0 if hit else li * dt
-            need[i] -= used
-            acc[i] += used if phase[i] == 0 else 0.0
-            last[i] = hit
-    else:
-        for i in range(n):
-            li = lam[i]
-            hit = (li > 0) & (need[i] <= li * dt_wide)
-            used = 0.0 if hit else li * dt
-            need[i] -= used
-            acc[i] += used if phase[i] == 0 else 0.0
-            last[i] = hit
+            lam[i] = block_rate(hs, d[i])
+        hv[:] = h_new
+    for i in range(n):
+        li = lam[i]
+        hit = (li > 0) & (need[i] <= li * dt_wide)
+        used = 0.0 if hit else li * dt
+        need[i] -= used
+        acc[i] += used if phase[i] == 0 else 0.0
+        last[i] = hit
     nb = 0
     for i in range(n):
         if last[i]:
