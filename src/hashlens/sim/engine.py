@@ -1009,7 +1009,11 @@ def numba_cache_dir() -> Path:
 
     h = hashlib.sha256(numba_version().encode())
     for name in sorted({f.__module__ for f in OWNER_ARITHMETIC} | {__name__}):
-        h.update(Path(sys.modules[name].__file__ or "").read_bytes())
+        source = getattr(sys.modules[name], "__file__", None)
+        try:
+            h.update(Path(source).read_bytes() if source else name.encode())
+        except OSError:  # no readable source (a frozen install): the module's name stands for it
+            h.update(name.encode())
     root = os.environ.get("HASHLENS_CACHE_DIR") or platformdirs.user_cache_dir("hashlens", appauthor=False)
     return Path(root) / "numba" / h.hexdigest()[:16]
 
