@@ -61,6 +61,7 @@ from hashlens.units import DAYS_PER_YEAR, HS_PER_EHS, SECONDS_PER_DAY
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 CHUNK = 4096  # paths a chunk: fixed (results depend on it), small enough that 2 cores share 8,192 paths
 EH = HS_PER_EHS  # [H/s] in one EH/s (hashlens.units)
+MAX_SEED = 2**32 - 1  # seeds are unsigned 32-bit, as numpy's legacy seeding and the outlook's
 MIN_ONLINE = 0.02  # smallest initial online share a generation's installed capacity is derived from [-]
 
 
@@ -1403,6 +1404,9 @@ def simulate(
     """Run all chunks (sequentially, or through ``map_fn`` such as a thread or Dask map)."""
     if paths < 1:
         raise HashlensError("--paths must be at least 1")
+    if not 0 <= seed <= MAX_SEED:
+        got = f"{seed:,}" if abs(seed) < 10**20 else f"a number of {len(str(abs(seed)))} digits"
+        raise HashlensError(f"--seed must be between 0 and {MAX_SEED:,} (got {got})")
     plan = chunk_plan(paths, seed)
 
     def job(item: tuple[int, np.random.SeedSequence]) -> ChunkResult:
