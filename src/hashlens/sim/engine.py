@@ -19,6 +19,7 @@ by small step functions, in this order each step: :func:`hashprice_usd` at the s
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable
@@ -1160,23 +1161,35 @@ def run_chunk(
 
 def _step_hashrates(r: Resolved, plan: Plan) -> np.ndarray:
     """The hashrate of every step (after curtailment) where it is the same on every path
-    (constant and growth models) [EH/s], with the times computed as the step loop does."""
+    (constant and growth models) [EH/s], with the times computed as the step loop does; worked
+    out once per run, not per chunk (read only)."""
     s = r.scenario
-    g, dt = plan.growth_per_s, plan.dt
-    out = np.empty(plan.steps + 1)
+    curtailment = tuple((c.start_day, c.days, c.share) for c in s.curtailment)
+    return _step_hashrates_of(
+        s.hashrate_model, r.hashrate_ehs, plan.growth_per_s, plan.dt, plan.steps, plan.step_days, curtailment
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _step_hashrates_of(
+    model: str,
+    h0: float,
+    g: float,
+    dt: float,
+    steps: int,
+    step_days: float,
+    curtailment: tuple[tuple[float, float, float], ...],
+) -> np.ndarray:
+    events = [Curtailment(*c) for c in curtailment]
+    out = np.empty(steps + 1)
     t = 0.0
-    for k in range(plan.steps + 1):
-        if s.hashrate_model == "growth":
-            h = r.hashrate_ehs * (math.exp(g * t) * (math.expm1(g * dt) / (g * dt)) if g else 1.0)
-        else:
-            h = r.hashrate_ehs
-        day = t / SECONDS_PER_DAY
-        for c in s.curtailment:
-            overlap = max(0.0, min(day + plan.step_days, c.start_day + c.days) - max(day, c.start_day))
-            if overlap > 0:
-                h = h * (1.0 - c.share * overlap / plan.step_days)
+    for k in range(steps + 1):
+        h = h0 * (math.exp(g * t) * (math.expm1(g * dt) / (g * dt)) if g else 1.0) if model == "growth" else h0
+        for f in curtail_factors(events, t / SECONDS_PER_DAY, step_days):
+            h = h * float(f)
         out[k] = h
         t += dt
+    out.flags.writeable = False
     return out
 
 
@@ -1369,9 +1382,9 @@ def merge(parts: list[ChunkResult], records: tuple[np.ndarray, ...] | None = Non
         records[2][:rec],
         records[3][:rec],
         records[4][:rec],
-        np.full((n, k), np.nan, np.float32),
-        np.full((n, k), np.nan, np.float32),
-        np.full((n, k), np.nan, np.float32),
+        np.empty((n, k), np.float32),  # each chunk's columns copied, the rest NaN-filled below
+        np.empty((n, k), np.float32),
+        np.empty((n, k), np.float32),
         np.empty(n, dtype=np.int64),
     )
     at = 0
@@ -1389,6 +1402,8 @@ def merge(parts: list[ChunkResult], records: tuple[np.ndarray, ...] | None = Non
             p.adjustment_days,
             p.period_s,
         )
+        for a in (out.adjustments, out.adjustment_days, out.period_s):
+            a[sl, kk:] = np.nan
         out.periods_done[sl] = p.periods_done
         at += m
     return out
