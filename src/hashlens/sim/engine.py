@@ -654,11 +654,11 @@ def _block_step(
         acc[i] += used if phase[i] == 0 else 0.0
         last[i] = hit
     nb = 0
-    for i in range(n):
-        if last[i]:
-            hits[nb] = i
-            rem[i] = dt
-            nb += 1
+    for i in range(n):  # the listing without a branch: written always, counted when listed
+        hits[nb] = i
+        nb += last[i]
+    for q in range(nb):
+        rem[hits[q]] = dt
     t_end = t + dt
     na = nb
     for q in range(nb):
