@@ -20,6 +20,7 @@ state and the price history read them from a store synced from ../shared/data.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import statistics
@@ -27,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -304,7 +306,24 @@ def process_seconds(runs: int) -> list[float]:
     return out
 
 
-def run(paths: int, rounds: int, processes: int, only: str | None = None) -> dict[str, float]:
+@contextlib.contextmanager
+def one_core() -> Iterator[None]:
+    """Both sides on one thread: hashlens' chunks in sequence, the peer's prange on one thread
+    (the per-core speed, which a busy machine disturbs less than the two-core one)."""
+    import hashlens.sim.engine as engine
+
+    real = engine.os.cpu_count
+    threads = numba.get_num_threads()
+    engine.os.cpu_count = lambda: 1
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        engine.os.cpu_count = real
+        numba.set_num_threads(threads)
+
+
+def run(paths: int, rounds: int, processes: int, only: str | None = None, per_core: bool = False) -> dict[str, float]:
     store = store_for_examples()
     ratios: dict[str, float] = {}
     print(f"simulator, {paths:,} paths per run, path-days per second; {load_average()}")
@@ -333,6 +352,10 @@ def run(paths: int, rounds: int, processes: int, only: str | None = None) -> dic
         t_ours, t_peer = interleaved(ours_run, peer_run, rounds)
         print(f"  hashlens: median {paths * days / statistics.median(t_ours):,.0f} path-days/s")
         ratios[r.scenario.name] = report("simulate", "plain numba kernel, prange over paths", t_ours, t_peer)
+        if per_core:
+            with one_core():
+                t_ours, t_peer = interleaved(ours_run, peer_run, rounds)
+            report("simulate, one core", "plain numba kernel, one thread", t_ours, t_peer)
     store.close()
     if processes:
         secs = process_seconds(processes)
@@ -350,12 +373,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--processes", type=int, default=5, help="timed runs of the simulate command (0: none)")
     ap.add_argument("--only", help="the example scenarios whose name contains this")
+    ap.add_argument("--per-core", action="store_true", help="also both on one thread (the per-core ratio)")
     ap.add_argument("--smoke", action="store_true", help="a seconds-long run (1,000 paths, 2 rounds, no process)")
     args = ap.parse_args()
     if args.smoke:
         run(1_000, 2, 0, args.only)
     else:
-        run(args.paths, args.rounds, args.processes, args.only)
+        run(args.paths, args.rounds, args.processes, args.only, args.per_core)
 
 
 if __name__ == "__main__":
