@@ -596,9 +596,21 @@ def _quiet_paths_kernel(need: np.ndarray, acc: np.ndarray, phase: np.ndarray, la
 
 
 def _grow(a: np.ndarray, new: int) -> np.ndarray:
-    out = np.full((a.shape[0], new), np.nan, dtype=np.float32)
-    out[:, : a.shape[1]] = a
+    """A (K, n) per-period array grown to ``new`` rows, NaN-filled."""
+    out = np.full((new, a.shape[1]), np.nan, dtype=np.float32)
+    out[: a.shape[0]] = a
     return out
+
+
+def _by_period(out: ChunkResult) -> list[np.ndarray]:
+    """The chunk's per-period arrays as (K, n), the layout the fused kernels write: one round's
+    events land in one row, paths in order, not each in its own row far apart."""
+    return [np.ascontiguousarray(a.T) for a in (out.adjustments, out.adjustment_days, out.period_s)]
+
+
+def _by_path(out: ChunkResult, per: list[np.ndarray]) -> None:
+    """Back to (n, K) in ``out`` after the fused kernels."""
+    out.adjustments, out.adjustment_days, out.period_s = (np.ascontiguousarray(a.T) for a in per)
 
 
 def _block_step(
@@ -631,8 +643,8 @@ def _block_step(
     """One step of :func:`step_blocks` from ``t`` for every path at its hashrate ``hv`` and
     block rate ``lam`` (the same arithmetic and draws in the same order), in one pass; the
     kernels' shared part. ``h_new``: a hashrate the same on every path to set first (``hv``
-    and ``lam``), NaN to keep them. Returns the per-period arrays
-    (grown if needed)."""
+    and ``lam``), NaN to keep them. The per-period arrays are (K, n) (:func:`_by_period`);
+    returns them (grown if needed)."""
     n = need.size
     intervals = N - 1
     # Every path with no event in the step spends all of it (branch-free, so it vectorises;
@@ -686,13 +698,13 @@ def _block_step(
                 nd = difficulty(nm, ne)
                 c = n_adj[i]
                 if c < k_max:
-                    if c >= adjustments.shape[1]:
-                        new = min(k_max, max(c + 1, 2 * adjustments.shape[1]))
+                    if c >= adjustments.shape[0]:
+                        new = min(k_max, max(c + 1, 2 * adjustments.shape[0]))
                         adjustments = _grow(adjustments, new)
                         adjustment_days = _grow(adjustment_days, new)
                         period_s = _grow(period_s, new)
-                    adjustments[i, c] = change_pct(d[i], nd)
-                    adjustment_days[i, c] = tev[q] / SECONDS_PER_DAY
+                    adjustments[c, i] = change_pct(d[i], nd)
+                    adjustment_days[c, i] = tev[q] / SECONDS_PER_DAY
                 n_adj[i] = c + 1
                 mantissa[i], exponent[i], d[i] = nm, ne, nd
                 lam[i] = block_rate(hv[i] * EH, nd)
@@ -704,12 +716,12 @@ def _block_step(
                 i = idx[q]
                 c = periods[i]
                 if c < k_max:
-                    if c >= period_s.shape[1]:
-                        new = min(k_max, max(c + 1, 2 * period_s.shape[1]))
+                    if c >= period_s.shape[0]:
+                        new = min(k_max, max(c + 1, 2 * period_s.shape[0]))
                         adjustments = _grow(adjustments, new)
                         adjustment_days = _grow(adjustment_days, new)
                         period_s = _grow(period_s, new)
-                    period_s[i, c] = tev[q] - period_start[i]
+                    period_s[c, i] = tev[q] - period_start[i]
                 periods[i] = c + 1
                 period_start[i] = tev[q]
                 phase[i] = 0
@@ -1210,15 +1222,16 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
     last = np.empty(n, dtype=np.bool_)
     lam = np.empty(n)
     hv = np.empty(n)
+    per = _by_period(out)
     if _all_steps is not None and s.price_model == "constant" and not s.shocks:
         # the price never moves: every step in one call
-        n_rec, st.t, out.adjustments, out.adjustment_days, out.period_s = _all_steps(
+        n_rec, st.t, per[0], per[1], per[2] = _all_steps(
             plan.steps, plan.rec_every, plan.n_rec, st.t, float(plan.dt), hs, r.height, float(s.fees_btc_per_block),
             st.price, out.record_days, out.difficulty, out.hashrate_ehs, out.hashprice_usd, out.price_usd, hv, lam,
             st.need, st.acc, st.phase, st.mantissa, st.exponent, st.difficulty, st.period_start, st.n_adj,
-            st.periods, out.adjustments, out.adjustment_days, out.period_s, plan.k_max, rem, hits, act, idx, tev,
-            last, rng,
+            st.periods, per[0], per[1], per[2], plan.k_max, rem, hits, act, idx, tev, last, rng,
         )  # fmt: skip
+        _by_path(out, per)
         return int(n_rec)
     h_prev = math.nan
     n_rec = 0
@@ -1246,7 +1259,7 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
             break
         end = min(plan.steps, (step // plan.rec_every + 1) * plan.rec_every)
         t0 = st.t
-        st.t, h_prev, out.adjustments, out.adjustment_days, out.period_s = _steps(
+        st.t, h_prev, per[0], per[1], per[2] = _steps(
             end - step,
             st.t,
             float(plan.dt),
@@ -1263,9 +1276,9 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
             st.period_start,
             st.n_adj,
             st.periods,
-            out.adjustments,
-            out.adjustment_days,
-            out.period_s,
+            per[0],
+            per[1],
+            per[2],
             plan.k_max,
             normals,
             rem,
@@ -1284,6 +1297,7 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
                 step_price(r, plan, st, rng, day0, normals[j] if gbm else None)
             assert st.t == t_end
         step = end
+    _by_path(out, per)
     return n_rec
 
 
@@ -1311,18 +1325,19 @@ def _run_fleet_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, r
     hits, act, idx = (np.empty(n, dtype=np.int64) for _ in range(3))
     last = np.empty(n, dtype=np.bool_)
     fees = float(s.fees_btc_per_block)
+    per = _by_period(out)
     n_rec = 0
     for step in range(plan.steps + 1):
         day = st.t / SECONDS_PER_DAY
         recording = step % plan.rec_every == 0 and n_rec < plan.n_rec
         if recording:
             out.record_days[n_rec] = day
-        out.adjustments, out.adjustment_days, out.period_s = _fleet_step(
+        per[0], per[1], per[2] = _fleet_step(
             st.t, float(plan.dt), r.height, fees, st.price, curtail_factors(s.curtailment, day, plan.step_days),
             n_rec if recording else -1, fl.log_breakeven, fl.inv_sigma, fl.breakeven, fl.lag_factor,
             st.online, st.capacity, out.difficulty, out.hashrate_ehs, out.hashprice_usd, out.price_usd, out.margins,
             hv, lam, st.need, st.acc, st.phase, st.mantissa, st.exponent, st.difficulty, st.period_start, st.n_adj,
-            st.periods, out.adjustments, out.adjustment_days, out.period_s, plan.k_max, rem, hits, act, idx, tev,
+            st.periods, per[0], per[1], per[2], plan.k_max, rem, hits, act, idx, tev,
             last, rng, step < plan.steps,
         )  # fmt: skip
         if recording:
@@ -1332,6 +1347,7 @@ def _run_fleet_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, r
         st.t += plan.dt
         step_price(r, plan, st, rng, day)
         grow_fleet(plan, st)
+    _by_path(out, per)
     return n_rec
 
 
