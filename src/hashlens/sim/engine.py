@@ -1046,13 +1046,13 @@ try:
     from numba.extending import register_jitable
 
     for _f in (*OWNER_ARITHMETIC, _grow, _block_step, online_share, _record_kernel):
-        register_jitable(_f)  # callable from the kernels, still the plain function everywhere else
+        register_jitable(error_model="numpy")(_f)  # callable from the kernels, still the plain function everywhere else
     if not os.environ.get("NUMBA_CACHE_DIR"):
         # compiled once per machine, not per process (the user's NUMBA_CACHE_DIR wins)
         numba.config.CACHE_DIR = str(numba_cache_dir())  # type: ignore[attr-defined,unused-ignore]
 
     def _jit(f: Callable[..., Any]) -> Any:
-        return numba.njit(nogil=True, cache=True)(f)
+        return numba.njit(nogil=True, cache=True, error_model="numpy")(f)
 
     _quiet_paths = _jit(_quiet_paths_kernel)
     _event_paths = _jit(_event_paths_kernel)
