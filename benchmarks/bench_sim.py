@@ -8,8 +8,10 @@ are 8 of hashlens' fixed chunks, so both cores are busy on both sides; ``--per-c
 same comparison on one thread each.
 
 Measured 2026-12-07 on this 2-core machine, shared (load average 3-5), medians of interleaved
-rounds: constant-hashrate 1.05-1.30x, growth 0.81-0.96x, next-halving 1.16-1.68x, price-crash
-1.03-1.16x, winter-storm 1.43-2.57x; the command as a second process 0.74-0.87 s.
+rounds, two cores / one core: constant-hashrate 1.28x / 1.11x, growth 0.90x / 1.00x (0.81-0.96x
+two-core over five runs), next-halving 1.35x / 1.21x, price-crash 1.17x / 1.18x, winter-storm
+2.36x / 2.38x; the command as a second process 0.74-0.87 s at load 2.5-3, 1.2-1.3 s at load 4
+(0.8 s CPU).
 
 The peer (:func:`plain_kernel`) is what one writes first with numba: one ``prange`` over paths,
 each path stepped day by day to the end (its hashrate: constant, growing, or the fleet's
