@@ -1,188 +1,393 @@
-"""Simulator throughput in path-days per second, beside two peers measured in the same run.
+"""The simulator beside its strongest peer: a plain numba kernel of the same model, on every
+example scenario, timed interleaved in one run; and ``hashlens simulate … --paths 10000`` as a
+whole process once its kernels are compiled.
 
-Run: `sh scripts/bench sim`.
-(a) hashlens' vectorised engine: 100,000 paths x 2 years, constant hashrate and the fleet +
-    GBM-price model (capitulation, lagged switch-on).
-(b) a plain per-block Python loop: every block an exponential draw, exact retargets with
-    hashlens.consensus; 10 paths x 2 years.
-(c) blocksimpy 1.5.0 (PyPI), a discrete-event blockchain simulator, with its Bitcoin preset,
-    one miner: 1 path x 2 years of blocks.
-(d) the draw-only limit: numpy merely drawing the random numbers the same runs need (a
-    Gamma(2015) and an exponential per path and period, a normal per path and day for GBM), in
-    the engine's chunks: no engine can beat it with these draws.
-(e) 1,000,000 paths x 2 years (constant hashrate) in a fresh process: seconds and peak memory.
+Run: `sh scripts/bench sim [--paths N] [--rounds N] [--only NAME] [--per-core]`, or `--smoke`
+for a seconds-long run (1,000 paths, 2 rounds, no process timing). The default 32,768 paths
+are 8 of hashlens' fixed chunks, so both cores are busy on both sides; ``--per-core`` adds the
+same comparison on one thread each.
 
-Engine history (100,000 paths, constant hashrate, 2 cores): 17.7 M path-days/s and 10 KB per
-path before issue 11's right-sized arrays written in place and the numba kernels (quiet paths
-in one pass, events with numpy's own generator); results are bit-identical to before. Then one
-numba pass per chunk between two records (every step's blocks, retargets and GBM draws, the
-records with their hashprice) for hashrates the same on every path: 20-24 M (17bb9bd) against
-89-124 M path-days/s measured alternately in the same runs, median ratio 5.1x; 1e6 paths in
-~9 s and 3.1 GB peak, as before; results bit-identical to the previous engine.
+Measured 2026-12-07 on this 2-core machine, shared (load average 3-5), medians of interleaved
+rounds, two cores / one core: constant-hashrate 1.28x / 1.11x, growth 0.90x / 1.00x (0.81-0.96x
+two-core over five runs), next-halving 1.35x / 1.21x, price-crash 1.17x / 1.18x, winter-storm
+2.36x / 2.38x; the command as a second process 0.74-0.87 s at load 2.5-3, 1.2-1.3 s at load 4
+(0.8 s CPU).
+
+The peer (:func:`plain_kernel`) is what one writes first with numba: one ``prange`` over paths,
+each path stepped day by day to the end (its hashrate: constant, growing, or the fleet's
+generations switching off below their lognormal breakeven and back on with a lag; its blocks
+as a Poisson process whose period ends at a Gamma(N − 1) draw of intensity; Core's retarget
+from the integer times; GBM, bootstrap or path prices with shocks), recording what hashlens
+records (difficulty, hashrate, hashprice, price and the fleet's margins every record, each
+adjustment and period). It uses numba's own generator, so its draws differ from hashlens':
+its mean first adjustment and final difficulty are printed beside hashlens' as the check that
+it runs the same model. Both are compiled before timing; the scenarios needing the chain
+state and the price history read them from a store synced from ../shared/data.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
-import io
 import math
-import random
+import os
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
-from hashlens.consensus import calculate_next_work_required, difficulty_from_bits
-from hashlens.sim.engine import resolve, simulate
-from hashlens.sim.scenario import parse_scenario
+import numba
+import numpy as np
 
-DAYS = 730
+if not __package__:  # run as a file (python benchmarks/bench_sim.py): the repository on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.interleave import interleaved, load_average, report
+from hashlens.sim.engine import MIN_ONLINE, Resolved, fleet_model, make_plan, simulate
+from hashlens.sim.setup import prepare_run
 
-
-def ours(paths: int, fleet: bool) -> float:
-    data = {
-        "name": "bench",
-        "days": DAYS,
-        "initial": {"hashrate_ehs": 900, "price_usd": 80000, "difficulty": "steady-state"},
-    }
-    if fleet:
-        data["hashrate"] = {
-            "model": "fleet",
-            "fleet": [
-                {
-                    "model": "Antminer S21 XP (270Th)",
-                    "share": 0.3,
-                    "power_price_median": 0.05,
-                    "power_price_sigma": 0.3,
-                },
-                {"model": "Antminer S21 (200Th)", "share": 0.4, "power_price_median": 0.05, "power_price_sigma": 0.3},
-                {
-                    "model": "Antminer S19 XP (140Th)",
-                    "share": 0.3,
-                    "power_price_median": 0.04,
-                    "power_price_sigma": 0.4,
-                },
-            ],
-        }
-        data["price"] = {"model": "gbm", "sigma_annual": 0.6}
-    s = parse_scenario(data)
-    effs = {"Antminer S21 XP (270Th)": 13.5, "Antminer S21 (200Th)": 17.5, "Antminer S19 XP (140Th)": 21.5}
-    r = resolve(s, None, lambda m: effs[m])
-    t0 = time.perf_counter()
-    simulate(r, paths, 1)
-    return paths * DAYS / (time.perf_counter() - t0)
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples/scenarios"
+N = 2016
+T = 14 * 24 * 3600
 
 
-def draw_only(paths: int, fleet: bool) -> float:
-    """Path-days per second if the run did nothing but draw its random numbers."""
-    import numpy as np
+@numba.njit(cache=True)
+def _retarget(m: int, e: int, span: int) -> tuple[int, int]:
+    tau = min(max(span, T // 4), T * 4)
+    v = (m * tau * 65536) // T
+    size = 0
+    x = v
+    while x > 0:
+        x >>= 8
+        size += 1
+    total = size + e - 5
+    if total > 28:
+        return 0xFFFF, 0x1D
+    shift = 8 * (size - 3)
+    nm = v >> shift if shift >= 0 else v << -shift
+    if nm & 0x800000:
+        nm >>= 8
+        total += 1
+    return nm, total
 
-    from hashlens.sim.engine import CHUNK
 
-    rng = np.random.default_rng(1)
-    periods = math.ceil(DAYS / 14) + 1
-    t0 = time.perf_counter()
-    for start in range(0, paths, CHUNK):
-        n = min(CHUNK, paths - start)
-        rng.gamma(2015, 1.0, (n, periods))
-        rng.exponential(1.0, (n, periods))
-        if fleet:
-            for _ in range(DAYS):
-                rng.standard_normal(n)
-    return paths * DAYS / (time.perf_counter() - t0)
+@numba.njit(parallel=True, cache=True)
+def plain_kernel(
+    n: int,
+    steps: int,
+    dt: float,
+    rec_every: int,
+    n_rec: int,
+    k_max: int,
+    m0: int,
+    e0: int,
+    height0: int,
+    fees: float,
+    price0: float,
+    h_steps: np.ndarray,
+    curtail: np.ndarray,
+    price_model: int,
+    drift: float,
+    vol: float,
+    shock_step: np.ndarray,
+    shock_factor: np.ndarray,
+    returns: np.ndarray,
+    block_days: int,
+    path: np.ndarray,
+    share: np.ndarray,
+    log_be: np.ndarray,
+    inv_sigma: np.ndarray,
+    breakeven: np.ndarray,
+    lag: float,
+    growth: float,
+    cap0: np.ndarray,
+    online0: np.ndarray,
+    seed: int,
+) -> tuple[np.ndarray, ...]:
+    g = share.size
+    rec = np.empty((4, n_rec, n), np.float32)
+    margins = np.empty((n_rec, g, n), np.float32)
+    adj = np.full((n, k_max), np.nan, np.float32)
+    adj_day = np.full((n, k_max), np.nan, np.float32)
+    per_s = np.full((n, k_max), np.nan, np.float32)
+    done = np.zeros(n, np.int64)
+    for i in numba.prange(n):
+        np.random.seed(seed + i)
+        m, e = m0, e0
+        d = 65535.0 / m * 256.0 ** (29 - e)
+        t = 0.0
+        start = 0.0
+        phase = 0
+        need = np.random.gamma(N - 1.0, 1.0)
+        acc = 0.0
+        periods = 0
+        n_adj = 0
+        price = price0
+        cap = cap0.copy()
+        online = online0.copy()
+        b_start = np.random.randint(0, max(1, returns.size - block_days))
+        b_off = 0
+        r = 0
+        for step in range(steps + 1):
+            within = min(int(acc), N - 1) if phase == 0 else N - 1
+            height = height0 + periods * N + within
+            halv = height // 210000
+            sub = (5000000000 >> halv) / 1e8 if halv < 64 else 0.0
+            hp = 1e15 / (d * 4294967296.0) * 86400.0 * (sub + fees) * price
+            if g > 0:
+                h = 0.0
+                lhp = math.log(max(hp, 1e-300))
+                for k in range(g):
+                    if inv_sigma[k] > 0:
+                        tgt = 0.5 * (1.0 + math.erf((lhp - log_be[k]) * inv_sigma[k] / math.sqrt(2.0)))
+                    else:
+                        tgt = 1.0 if lhp > log_be[k] else 0.0
+                    online[k] = tgt if tgt < online[k] else online[k] + (tgt - online[k]) * lag
+                    h += cap[k] * online[k]
+                h *= curtail[step]
+            else:
+                h = h_steps[step]
+            if step % rec_every == 0 and r < n_rec:
+                rec[0, r, i], rec[1, r, i], rec[2, r, i], rec[3, r, i] = d, h, hp, price
+                for k in range(g):
+                    margins[r, k, i] = 1.0 - breakeven[k] / max(hp, 1e-9)
+                r += 1
+            if step == steps:
+                break
+            lam = h * 1e18 / (d * 4294967296.0)
+            rem = dt
+            while lam > 0 and need / lam <= rem:
+                rem -= need / lam
+                te = t + dt - rem
+                if phase == 0:  # the period's last block: retarget
+                    nm, ne = _retarget(m, e, int(math.floor(te) - math.floor(start)))
+                    nd = 65535.0 / nm * 256.0 ** (29 - ne)
+                    if n_adj < k_max:
+                        adj[i, n_adj] = (nd / d - 1.0) * 100.0
+                        adj_day[i, n_adj] = te / 86400.0
+                    n_adj += 1
+                    m, e, d = nm, ne, nd
+                    lam = h * 1e18 / (d * 4294967296.0)
+                    phase = 1
+                    need = np.random.exponential(1.0)
+                else:  # the next period's first block
+                    if periods < k_max:
+                        per_s[i, periods] = te - start
+                    periods += 1
+                    start = te
+                    phase = 0
+                    acc = 0.0
+                    need = np.random.gamma(N - 1.0, 1.0)
+            used = lam * rem
+            need -= used
+            if phase == 0:
+                acc += used
+            t += dt
+            if price_model == 1:
+                price *= math.exp(drift + vol * np.random.standard_normal())
+            elif price_model == 2:
+                price *= math.exp(returns[b_start + b_off])
+                b_off += 1
+                if b_off >= block_days:
+                    b_start = np.random.randint(0, returns.size - block_days)
+                    b_off = 0
+            elif price_model == 3:
+                price = path[min(int(t / 86400.0), path.size - 1)]
+            for s in range(shock_step.size):
+                if shock_step[s] == step:
+                    price *= shock_factor[s]
+            if g > 0:
+                cap[g - 1] *= growth
+        done[i] = periods
+    return rec, margins, adj, adj_day, per_s, done
 
 
-def million() -> tuple[float, float]:
-    """(seconds, peak RSS in GB) of 1,000,000 constant-hashrate paths in a fresh process."""
-    import subprocess
-
-    code = (
-        "import resource, sys, time; sys.path.insert(0, '.');"
-        "from benchmarks.bench_sim import ours; t = time.perf_counter(); ours(1_000_000, fleet=False);"
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2)"
+def peer_inputs(r: Resolved, paths: int, seed: int) -> tuple[Any, ...]:
+    """The plain kernel's arguments for a resolved scenario (daily steps only)."""
+    s = r.scenario
+    plan = make_plan(r)
+    assert plan.step_days == 1.0, "the peer steps by whole days"
+    days = np.arange(plan.steps + 1) * plan.step_days
+    base = np.full(days.size, r.hashrate_ehs)
+    if s.hashrate_model == "growth":
+        gr, dt = plan.growth_per_s, plan.dt
+        base = r.hashrate_ehs * np.exp(gr * days * 86400.0) * (math.expm1(gr * dt) / (gr * dt) if gr else 1.0)
+    factor = np.ones(days.size)
+    for c in s.curtailment:
+        overlap = np.maximum(
+            0.0, np.minimum(days + plan.step_days, c.start_day + c.days) - np.maximum(days, c.start_day)
+        )
+        factor *= 1.0 - c.share * overlap / plan.step_days
+    fleet = fleet_model(r)
+    g = len(s.fleet)
+    if fleet is not None:
+        d0 = 65535.0 / r.mantissa * 256.0 ** (29 - r.exponent)
+        halv = r.height // 210000
+        hp0 = 1e15 / (d0 * 2.0**32) * 86400 * ((5_000_000_000 >> halv) / 1e8 + s.fees_btc_per_block) * r.price_usd
+        lbe = fleet.log_breakeven
+        isg = fleet.inv_sigma
+        tgt = np.array(
+            [
+                0.5 * (1 + math.erf((math.log(hp0) - lbe[k]) * isg[k] / math.sqrt(2)))
+                if isg[k] > 0
+                else float(math.log(hp0) > lbe[k])
+                for k in range(g)
+            ]
+        )
+        online0 = np.clip(tgt, MIN_ONLINE, 1.0)
+        cap0 = fleet.share * r.hashrate_ehs / online0
+        fleet_args = (fleet.share, lbe, isg, fleet.breakeven, fleet.lag_factor, fleet.growth_per_step, cap0, online0)
+    else:
+        z = np.zeros(0)
+        fleet_args = (z, z, z, z, 1.0, 1.0, z, z)
+    model = {"constant": 0, "gbm": 1, "bootstrap": 2, "path": 3}[s.price_model]
+    returns = np.asarray(s.bootstrap_returns if s.bootstrap_returns is not None else np.zeros(1), float)
+    path = np.asarray(s.price_path if s.price_path is not None else np.zeros(1), float)
+    shock_step = np.array([math.ceil(sh.day) - 1 for sh in s.shocks], dtype=np.int64)
+    shock_factor = np.array([1 + sh.pct / 100 for sh in s.shocks])
+    return (
+        paths,
+        plan.steps,
+        plan.dt,
+        plan.rec_every,
+        plan.n_rec,
+        plan.k_max,
+        r.mantissa,
+        r.exponent,
+        r.height,
+        float(s.fees_btc_per_block),
+        r.price_usd,
+        base * factor,
+        factor,
+        model,
+        plan.price_drift,
+        plan.price_sigma,
+        shock_step,
+        shock_factor,
+        returns,
+        int(s.block_days),
+        path,
+        *fleet_args,
+        seed,
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    return float(out[0]), float(out[1])
 
 
-def per_block_loop(paths: int) -> float:
-    rng = random.Random(1)
-    hashrate = 900e18
-    t0 = time.perf_counter()
-    for _ in range(paths):
-        bits = 0x17023AD4
-        t, first, height = 0.0, 0.0, 0
-        while t < DAYS * 86400:
-            lam = hashrate / (difficulty_from_bits(bits) * 2**32)
-            t += rng.expovariate(lam)
-            height += 1
-            if height % 2016 == 2015:
-                last = t
-            elif height % 2016 == 0:
-                bits = calculate_next_work_required(bits, math.floor(first), math.floor(last))
-                first = t
-    return paths * DAYS / (time.perf_counter() - t0)
+def store_for_examples() -> Any:
+    from hashlens.chain.prices import import_prices
+    from hashlens.chain.sync import sync
+    from hashlens.sources.datadir import require_data_dir
+    from hashlens.sources.prices import read_prices
+    from hashlens.store import Store
+
+    data = require_data_dir()
+    store = Store(Path(tempfile.mkdtemp()) / "b.duckdb")
+    sync(store, str(data / "chain"))
+    f = data / "market/btc-daily-prices-multi-currency.csv"
+    import_prices(store, read_prices(f, currency="USD"), f.name)
+    return store
 
 
-def blocksimpy_rate() -> float | None:
-    try:
-        from blocksimpy.app import main as bs_main
-    except ImportError:
-        return None
-    blocks = DAYS * 144
-    argv = sys.argv
-    sys.argv = [
-        "bsim",
-        "--chain",
-        "btc",
-        "--blocks",
-        str(blocks),
-        "--miners",
-        "1",
-        "--nodes",
-        "2",
-        "--neighbors",
-        "1",
-        "--wallets",
-        "1",
-        "--transactions",
-        "1",
-        "--print",
-        str(blocks * 10),
+def process_seconds(runs: int) -> list[float]:
+    """Wall seconds of ``hashlens simulate constant-hashrate.yaml --paths 10000`` as a process,
+    after one run that fills the kernel cache."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "hashlens",
+        "simulate",
+        str(EXAMPLES / "constant-hashrate.yaml"),
+        "--paths",
+        "10000",
+        "--json",
     ]
-    out = io.StringIO()
-    t0 = time.perf_counter()
+    env = dict(os.environ)
+    subprocess.run(cmd, capture_output=True, check=True, env=env)
+    out = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=True, env=env)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+@contextlib.contextmanager
+def one_core() -> Iterator[None]:
+    """Both sides on one thread: hashlens' chunks in sequence, the peer's prange on one thread
+    (the per-core speed, which a busy machine disturbs less than the two-core one)."""
+    import hashlens.sim.engine as engine
+
+    real = engine.os.cpu_count
+    threads = numba.get_num_threads()
+    engine.os.cpu_count = lambda: 1
+    numba.set_num_threads(1)
     try:
-        with contextlib.redirect_stdout(out):
-            bs_main()
+        yield
     finally:
-        sys.argv = argv
-    elapsed = time.perf_counter() - t0
-    text = out.getvalue()
-    days = next((float(line.split("(")[1].split()[0]) for line in text.splitlines() if "Simulated time" in line), DAYS)
-    return days / elapsed
+        engine.os.cpu_count = real
+        numba.set_num_threads(threads)
+
+
+def run(paths: int, rounds: int, processes: int, only: str | None = None, per_core: bool = False) -> dict[str, float]:
+    store = store_for_examples()
+    ratios: dict[str, float] = {}
+    print(f"simulator, {paths:,} paths per run, path-days per second; {load_average()}")
+    for f in sorted(EXAMPLES.glob("*.yaml")):
+        if only and only not in f.stem:
+            continue
+        r = prepare_run(f, store).resolved
+        args = peer_inputs(r, paths, 1)
+        ours = simulate(r, paths, 1)  # compiled (or loaded) before timing, both
+        peer = plain_kernel(*args)
+        days = r.scenario.days
+        check = (
+            f"mean first adjustment {np.nanmean(ours.adjustments[:, 0]):+.3f} % vs peer {np.nanmean(peer[2][:, 0]):+.3f} %; "
+            f"median last difficulty {np.median(ours.difficulty[-1]):.4g} vs {np.median(peer[0][0, -1]):.4g}"
+        )
+        print(
+            f"{r.scenario.name} ({days:g} days, {r.scenario.hashrate_model} hashrate, {r.scenario.price_model} price): {check}"
+        )
+
+        def ours_run(r: Resolved = r) -> object:
+            return simulate(r, paths, 1)
+
+        def peer_run(args: tuple[Any, ...] = args) -> object:
+            return plain_kernel(*args)
+
+        t_ours, t_peer = interleaved(ours_run, peer_run, rounds)
+        print(f"  hashlens: median {paths * days / statistics.median(t_ours):,.0f} path-days/s")
+        ratios[r.scenario.name] = report("simulate", "plain numba kernel, prange over paths", t_ours, t_peer)
+        if per_core:
+            with one_core():
+                t_ours, t_peer = interleaved(ours_run, peer_run, rounds)
+            report("simulate, one core", "plain numba kernel, one thread", t_ours, t_peer)
+    store.close()
+    if processes:
+        secs = process_seconds(processes)
+        print(
+            f"hashlens simulate constant-hashrate.yaml --paths 10000, a second process on: min {min(secs):.2f}  "
+            f"median {statistics.median(secs):.2f}  max {max(secs):.2f} s; goal <= 1 s: "
+            + ("met" if statistics.median(secs) <= 1.0 else "NOT met")
+        )
+    return ratios
 
 
 def main() -> None:
-    ours(2_000, fleet=False)  # compile the numba pass outside the timing
-    a1 = ours(100_000, fleet=False)
-    a2 = ours(100_000, fleet=True)
-    b = per_block_loop(10)
-    c = blocksimpy_rate()
-    d1, d2 = draw_only(100_000, fleet=False), draw_only(100_000, fleet=True)
-    secs, gb = million()
-    print(f"path-days per second over {DAYS} days (2 cores):")
-    print(f"  hashlens engine, constant hashrate, 100,000 paths: {a1:14,.0f}   ({a1 / d1:.0%} of the draw-only limit)")
-    print(f"  hashlens engine, fleet + GBM price, 100,000 paths: {a2:14,.0f}   ({a2 / d2:.0%} of the draw-only limit)")
-    print(f"  draw-only limit, constant / fleet + GBM:           {d1:14,.0f} / {d2:,.0f}")
-    print(f"  1,000,000 paths, constant hashrate: {secs:.1f} s, peak {gb:.2f} GB")
-    print(
-        f"  plain per-block Python loop (exact retargets):     {b:14,.0f}   -> hashlens {a1 / b:,.0f}x / {a2 / b:,.0f}x"
-    )
-    if c is None:
-        print("  blocksimpy not installed")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--paths", type=int, default=32_768)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--processes", type=int, default=5, help="timed runs of the simulate command (0: none)")
+    ap.add_argument("--only", help="the example scenarios whose name contains this")
+    ap.add_argument("--per-core", action="store_true", help="also both on one thread (the per-core ratio)")
+    ap.add_argument("--smoke", action="store_true", help="a seconds-long run (1,000 paths, 2 rounds, no process)")
+    args = ap.parse_args()
+    if args.smoke:
+        run(1_000, 2, 0, args.only)
     else:
-        print(
-            f"  blocksimpy 1.5.0 (discrete-event, BTC preset):     {c:14,.0f}   -> hashlens {a1 / c:,.0f}x / {a2 / c:,.0f}x"
-        )
+        run(args.paths, args.rounds, args.processes, args.only, args.per_core)
 
 
 if __name__ == "__main__":

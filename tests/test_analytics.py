@@ -178,17 +178,17 @@ def test_cli_difficulty_commands(store: Store) -> None:
     store.checkpoint()
     store.close()
     try:
-        d = json.loads(cli(db, "difficulty", "--json").stdout)
-        # One time frame: the adjustment in force at the per-block tip (934,575, the last block of
-        # the stats file), with the 16 later periods (to 965,664) listed apart.
-        assert d["latest_adjustment"]["height"] == 934575 // 2016 * 2016 == d["running_period"]["period_start_height"]
-        assert [a["height"] for a in d["later_adjustments_known"]][-1] == 965664
-        assert len(d["later_adjustments_known"]) == (965664 - 933408) // 2016
+        d = json.loads(cli(db, "difficulty", "--as-of", "2026-01-31", "--json").stdout)
+        # One time frame, the day's end: the adjustment in force then (933,408, from the stats
+        # file's times) is the running period's start, with its tip the day's last stored block.
+        assert d["as_of"] == "2026-01-31" and d["tip_height_exact"]
+        assert d["latest_adjustment"]["height"] == 933_408 == d["running_period"]["start_height"]
+        assert d["running_period"]["tip_height"] == d["tip_height"] < 934_575
         rp = d["running_period"]
         # one estimate (the forecast's first row as of the tip) and mempool.space's method beside it
-        assert {"mempool", "next_adjustment"} <= set(rp) and "hashlens" not in rp
-        assert rp["next_adjustment"]["as_of_height"] == rp["tip_height"] + 1
-        assert rp["next_adjustment"]["height"] == rp["period_start_height"] + 2016
+        assert {"mempool", "estimate"} <= set(rp) and "hashlens" not in rp
+        assert rp["estimate"]["as_of_height"] == rp["tip_height"] + 1
+        assert rp["estimate"]["height"] == rp["start_height"] + 2016
         h = json.loads(cli(db, "difficulty", "history", "--json").stdout)
         assert len(h) == 479
         for key in ("height", "time", "difficulty", "change_pct", "rank_among_drops", "rank_among_rises", "streak"):
@@ -231,7 +231,7 @@ def test_cli_difficulty_commands(store: Store) -> None:
         assert (
             bad.returncode == 2 and "--last-retarget-time" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
         )
-        hr = json.loads(cli(db, "hashrate", "--window", "2016", "--json").stdout)
+        hr = json.loads(cli(db, "hashrate", "--window", "2016", "--as-of", "2026-01-31", "--json").stdout)
         assert hr["low_ehs"] < hr["hashrate_ehs"] < hr["high_ehs"]
     finally:
         store.__init__(db)  # type: ignore[misc]

@@ -517,3 +517,29 @@ def test_operating_terms_are_refused_alike_by_the_library_the_cli_and_the_api(tm
             assert cli.returncode == 2 and cli.stderr.startswith("error: " + words), cli.stderr
             r = client.post("/v1/fleet", json={"machines": [{"model": "S21 Pro", "count": 10}], field: value})
             assert r.status_code == 422 and r.json()["detail"].startswith(words), r.json()
+
+
+def test_count_below_is_searchsorted_exactly() -> None:
+    """The grid lookup behind fleet_over_days' days under water (and the outlook's rows that
+    run) gives np.searchsorted's counts on either side: values, their neighbours one unit
+    away, ties, infinities, NaN."""
+    from hashlens.economics.fleet import count_below
+
+    rng = np.random.default_rng(5)
+    for trial in range(6):
+        v = np.sort(rng.uniform(30, 70, 365 if trial < 4 else 1000))
+        if trial % 2:
+            v = np.sort(np.round(v))  # ties, as a rounded price series has
+        x = np.concatenate(
+            [
+                rng.uniform(20, 80, 600_000),
+                v,
+                np.nextafter(v, np.inf),
+                np.nextafter(v, -np.inf),
+                [np.inf, -np.inf, 1e300, -1e300],
+            ]
+        )
+        assert np.array_equal(count_below(v, x), np.searchsorted(v, x, side="left")), trial
+        assert np.array_equal(count_below(v, x, "right"), np.searchsorted(v, x, side="right")), trial
+    x[7] = np.nan
+    assert np.array_equal(count_below(v, x), np.searchsorted(v, x, side="left"))

@@ -298,3 +298,30 @@ def test_bad_input_unknown_model_and_work_ceiling(full_db: Path, tmp_path: Path)
         ]:
             res = c.post("/v1/outlook", json=body)
             assert res.status_code == 422 and field in res.json()["detail"], res.text
+
+
+def test_irr_by_horner_on_flows_with_known_rates() -> None:
+    """IRRs worked out by hand: 1000 grown at 1 % a month for 24 months (12.68 % a year); a
+    24-month annuity of 50 on 1000 (r from the annuity formula, solved here by bisection on
+    the closed form); 500 back on 1000 after 24 months (2^-1/2 − 1); no sign change: NaN."""
+    from hashlens.sim.outlook_finance import irr_annual, npv_monthly
+
+    f = np.zeros((4, 25))
+    f[:, 0] = -1000.0
+    f[0, -1] = 1000 * 1.01**24
+    f[1, 1:] = 50.0
+    f[2, -1] = 500.0
+    f[3, 0] = 10.0  # all flows positive
+    lo, hi = 0.001, 0.1  # the annuity's monthly rate, from 50·(1 − (1+r)^-24)/r = 1000
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if 50 * (1 - (1 + mid) ** -24) / mid > 1000 else (lo, mid)
+    irr = irr_annual(f)
+    assert irr[0] == pytest.approx(1.01**12 - 1, rel=1e-12)
+    assert irr[1] == pytest.approx((1 + lo) ** 12 - 1, rel=1e-12)
+    assert irr[2] == pytest.approx(2**-0.5 - 1, rel=1e-12)
+    assert math.isnan(irr[3])
+    # Horner's NPV is the sum of discounted flows
+    r = np.array([0.01, 0.02, -0.5, 3.0])
+    direct = (f * (1 + r[:, None]) ** -np.arange(25)).sum(axis=1)
+    np.testing.assert_allclose(npv_monthly(f, r), direct, rtol=1e-12)

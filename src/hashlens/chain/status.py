@@ -9,7 +9,7 @@ beside these inputs, is composed by :func:`hashlens.weekly.asof.difficulty_on`."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
@@ -60,12 +60,6 @@ class RunningPeriod(Result):
         ..., description="The real outcome, where the store knows it (never as of a past time)."
     )
     note: str
-    next_adjustment: dict[str, Any] | None = Field(
-        None,
-        description="The one estimate of the next adjustment (sim.forecast.NextAdjustment, added by the faces "
-        "through sim.forecast.with_next_adjustment; the chain layer does not forecast).",
-    )
-    next_adjustment_missing: str | None = Field(None, description="Why the estimate is missing, where it is.")
 
 
 def block_times(store: Store, clock: ChainClock | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -22,6 +22,16 @@ def _out(x: np.ndarray) -> Any:
     return float(x) if x.ndim == 0 else x
 
 
+def block_rate(hashrate_hs: Any, difficulty: Any) -> Any:
+    """λ = H/(D·2^32) as plain arithmetic: floats or float arrays in, the same out [blocks/s].
+
+    The one place the formula is written. :func:`expected_block_rate_per_s` calls it on arrays;
+    the simulator's numba kernels compile this same function (``numba.extending.register_jitable``)
+    and call it per path, so both give the same bits.
+    """
+    return hashrate_hs / (difficulty * HASHES_PER_DIFFICULTY)
+
+
 def expected_block_rate_per_s(hashrate_hs: ArrayLike, difficulty: ArrayLike) -> Any:
     """Expected blocks found per second by ``hashrate_hs`` at ``difficulty``.
 
@@ -40,8 +50,7 @@ def expected_block_rate_per_s(hashrate_hs: ArrayLike, difficulty: ArrayLike) -> 
     ----------
     .. [1] Nakamoto (2008), section 11; Bitcoin Core ``GetDifficulty`` for D.
     """
-    d = np.asarray(difficulty, dtype=float)
-    return _out(np.asarray(hashrate_hs, dtype=float) / (d * HASHES_PER_DIFFICULTY))
+    return _out(np.asarray(block_rate(np.asarray(hashrate_hs, dtype=float), np.asarray(difficulty, dtype=float))))
 
 
 def hashrate_hs_for_block_rate(block_rate_per_s: ArrayLike, difficulty: ArrayLike) -> Any:

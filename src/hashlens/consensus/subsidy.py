@@ -14,6 +14,19 @@ from hashlens.errors import HashlensError
 INITIAL_SUBSIDY_SAT = 50 * COIN
 
 
+def subsidy_sat(height: Any) -> Any:
+    """Core's shift 5·10^9 sat >> ⌊h/210000⌋ (zero from 64 halvings) as plain integer
+    arithmetic: an int64 or an int64 array in, the same out [sat].
+
+    The one place the rule is written: :func:`block_subsidy_sat` and :func:`block_subsidy_btc`
+    call it after checking the heights, and the simulator's numba kernels compile this same
+    function. Heights must not be negative (the callers check).
+    """
+    halvings = height // HALVING_INTERVAL
+    # the shift is capped at 63 (C++ leaves 64 and more undefined), and zeroed from 64 on
+    return (INITIAL_SUBSIDY_SAT >> np.minimum(halvings, 63)) * (halvings < 64)
+
+
 def block_subsidy_sat(height: int) -> int:
     """New coins a block at ``height`` may create [sat].
 
@@ -24,10 +37,8 @@ def block_subsidy_sat(height: int) -> int:
     """
     if height < 0:
         raise HashlensError(f"height {height} is negative")
-    halvings = height // HALVING_INTERVAL
-    if halvings >= 64:
-        return 0
-    return INITIAL_SUBSIDY_SAT >> halvings
+    # every height from the 64th halving on has the same (zero) subsidy: capped, it fits int64
+    return int(subsidy_sat(min(height, 64 * HALVING_INTERVAL)))
 
 
 def block_subsidy_btc(heights: ArrayLike) -> Any:
@@ -40,9 +51,7 @@ def block_subsidy_btc(heights: ArrayLike) -> Any:
     h = np.asarray(heights, dtype=np.int64)
     if np.any(h < 0):
         raise HashlensError(f"height {int(h.min())} is negative")
-    halvings = h // HALVING_INTERVAL
-    sat = np.where(halvings < 64, np.right_shift(INITIAL_SUBSIDY_SAT, np.minimum(halvings, 63)), 0)
-    out = sat / COIN
+    out = subsidy_sat(h) / COIN
     return float(out) if out.ndim == 0 else out
 
 

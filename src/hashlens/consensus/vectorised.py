@@ -24,35 +24,48 @@ MIN_SPAN, MAX_SPAN = T // 4, T * 4
 POW_LIMIT_BYTES = 28  # powLimit = 2^224 - 1: any target of 29 significant bytes is above it
 
 
-def _byte_length(v: np.ndarray) -> np.ndarray:
-    """Significant bytes of positive int64 values."""
-    bits = np.floor(np.log2(np.maximum(v, 1).astype(np.float64))).astype(np.int64) + 1
-    # log2 of large int64 may round up at exact powers of two: correct by checking.
-    bits = np.where((v >> np.clip(bits - 1, 0, 62)) == 0, bits - 1, bits)
-    bits = np.where((bits < 63) & ((v >> np.clip(bits, 0, 62)) > 0), bits + 1, bits)
-    size: np.ndarray = (bits + 7) // 8
-    return size
+def retarget_bits(mantissa: Any, exponent: Any, tau: Any) -> tuple[Any, Any]:
+    """New (mantissa, exponent) from the old bits and the integer timespan ``tau`` [s], as plain
+    integer arithmetic: int64 scalars or int64 arrays in, the same out.
 
-
-def retarget(mantissa: np.ndarray, exponent: np.ndarray, timespan_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """New (mantissa, exponent) for each path from its old bits and raw timespan [s]."""
-    tau = np.clip(timespan_s.astype(np.int64), MIN_SPAN, MAX_SPAN)
-    v = (mantissa.astype(np.int64) * tau * 65536) // T  # new target / 256^(e-5), floored
-    size = _byte_length(v)
+    The one place the rule is written for the simulator: :func:`retarget` calls it on arrays
+    and the numba kernels compile this same function per path. Every branch is arithmetic
+    (no ``if`` on a value), so arrays and scalars take the same steps.
+    """
+    tau = np.minimum(np.maximum(tau, MIN_SPAN), MAX_SPAN)
+    v = (mantissa * tau * 65536) // T  # new target / 256^(e-5), floored; below 2^62
+    size = 0  # significant bytes of v
+    for k in range(8):
+        size = size + (v >= (1 << (8 * k)))
     total = size + exponent - 5
     capped = total > POW_LIMIT_BYTES  # judged on the value's own length, before sign padding
     shift = 8 * (size - 3)
-    m = np.where(shift >= 0, v >> np.maximum(shift, 0), v << np.maximum(-shift, 0))
-    over = (m & 0x00800000) != 0
-    m = np.where(over, m >> 8, m)
-    total = np.where(over, total + 1, total)
-    return np.where(capped, 0x00FFFF, m), np.where(capped, 0x1D, total)
+    m = (v >> np.maximum(shift, 0)) << np.maximum(-shift, 0)
+    over = (m & 0x00800000) != 0  # the sign bit would be set: one more byte
+    m = m >> (8 * over)
+    total = total + over
+    return m * (1 - capped) + 0x00FFFF * capped, total * (1 - capped) + 0x1D * capped
 
 
-def difficulty(mantissa: np.ndarray, exponent: np.ndarray) -> np.ndarray:
-    """Core's GetDifficulty for each path: 0xffff/m · 256^(29-e) [-]."""
-    value: np.ndarray = 65535.0 / mantissa * np.power(256.0, 29 - exponent)
-    return value
+def retarget(mantissa: np.ndarray, exponent: np.ndarray, timespan_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """New (mantissa, exponent) for each path from its old bits and raw timespan [s]
+    (:func:`retarget_bits` on int64 arrays)."""
+    m, e = retarget_bits(
+        np.asarray(mantissa, dtype=np.int64), np.asarray(exponent, dtype=np.int64), timespan_s.astype(np.int64)
+    )
+    return np.asarray(m, dtype=np.int64), np.asarray(e, dtype=np.int64)
+
+
+def difficulty(mantissa: Any, exponent: Any) -> Any:
+    """Core's GetDifficulty for each path: 0xffff/m · 256^(29-e) [-]; plain arithmetic (arrays
+    or scalars), compiled as is by the simulator's numba kernels."""
+    return 65535.0 / mantissa * np.power(256.0, 29 - exponent)
+
+
+def change_pct(old_difficulty: Any, new_difficulty: Any) -> Any:
+    """(D_new/D_old − 1)·100 as plain arithmetic (floats or arrays) [%]; the one place it is
+    written: :func:`difficulty_change_pct` calls it, the numba kernels compile it."""
+    return (new_difficulty / old_difficulty - 1.0) * 100.0
 
 
 def difficulty_change_pct(old_difficulty: ArrayLike, new_difficulty: ArrayLike) -> Any:
@@ -71,7 +84,7 @@ def difficulty_change_pct(old_difficulty: ArrayLike, new_difficulty: ArrayLike) 
     Equal to (T_old/T_new − 1)·100 for the targets T, since D ∝ 1/T; it is the figure
     mempool.space and Bitcoin Core users quote per adjustment.
     """
-    out = (np.asarray(new_difficulty, dtype=float) / np.asarray(old_difficulty, dtype=float) - 1.0) * 100.0
+    out = np.asarray(change_pct(np.asarray(old_difficulty, dtype=float), np.asarray(new_difficulty, dtype=float)))
     return float(out) if out.ndim == 0 else out
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -139,10 +139,49 @@ def breakeven_hashprice_usd_per_ph_day(
     breakeven hashprice HP* [USD/PH/day]; infinite where the machine keeps no revenue.
     """
     cost = machine_daily_cost(power_w, op, power_price_usd_per_kwh).total_usd
-    rate = np.asarray(hashrate_ths, float) / 1000 * revenue_share(op)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(rate > 0, cost / np.where(rate > 0, rate, 1.0), np.inf)
+    out = _breakeven(cost, np.asarray(hashrate_ths, float) / 1000 * revenue_share(op))
     return float(out) if out.ndim == 0 else out
+
+
+def count_below(
+    sorted_values: np.ndarray, x: np.ndarray, side: Literal["left", "right"] = "left", bins: int | None = None
+) -> np.ndarray:
+    """How many of ``sorted_values`` are below each x (``side="right"``: at or below):
+    ``np.searchsorted(sorted_values, x, side)`` exactly, faster for many x over few values (a
+    year of days and a million machines; a thousand fleet rows and millions of path-days).
+
+    A grid of ``bins`` equal cells over [min, max] (default 64 per value, at least 16,384) is
+    looked up first: where a cell and its two neighbours hold no value, every x computed to
+    fall in it (off by one cell at most, from rounding) has the count at the cell's left edge,
+    on either side; only the other x are searched. NaN in x takes the plain search.
+    """
+    n = sorted_values.size
+    bins = bins or max(16384, 64 * n)
+    lo, hi = (float(sorted_values[0]), float(sorted_values[-1])) if n else (0.0, 0.0)
+    if x.size < 8 * bins or not (math.isfinite(lo) and math.isfinite(hi) and hi > lo) or np.isnan(x).any():
+        return np.searchsorted(sorted_values, x, side=side)
+    scale = bins / (hi - lo)
+    cells = np.arange(-2, bins + 3)  # cell c covers [lo + c/scale, lo + (c+1)/scale)
+    below = np.searchsorted(sorted_values, lo + cells / scale, side="left")
+    empty = below[:-1] == below[1:]  # no value inside the cell
+    # a cell and both neighbours empty (cells -1 … bins); cells -2 and bins+1 hold the x beyond
+    # the values by a cell or more, with counts 0 and n
+    safe = np.concatenate([[True], empty[:-2] & empty[1:-1] & empty[2:], [True]])
+    count = below[:-1]  # the count at the left edge of cells -2 … bins+1
+    cell = np.clip(np.floor((x - lo) * scale), -2, bins + 1).astype(np.int64) + 2
+    out: np.ndarray = count[cell]
+    unsure = ~safe[cell]
+    out[unsure] = np.searchsorted(sorted_values, x[unsure], side=side)
+    return out
+
+
+def _breakeven(cost_usd: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """HP* = C / r from a daily cost C [USD/day] and the revenue rate r = (H/1000)·k [PH/s kept];
+    infinite where r is zero. :func:`breakeven_hashprice_usd_per_ph_day`'s arithmetic, kept
+    apart so a caller holding C and r does not compute them twice."""
+    out = np.full(np.broadcast_shapes(np.shape(cost_usd), np.shape(rate)), np.inf)
+    np.divide(cost_usd, rate, out=out, where=np.asarray(rate) > 0)
+    return out
 
 
 def unit_economics(
@@ -213,10 +252,16 @@ def share_under_water(
     :func:`breakeven_hashprice_usd_per_ph_day`. ``hashrate_ths`` and ``power_w`` weigh each
     entry: one machine's, or a whole group's total (the breakeven depends on their ratio).
     """
-    h = np.asarray(hashrate_ths, float)
-    be = np.asarray(breakeven_hashprice_usd_per_ph_day(h, power_w, op, power_price_usd_per_kwh))
-    total = h.sum()
-    return float(h[be > hashprice_usd_per_ph_day].sum() / total) if total > 0 else 0.0
+    # One day of :func:`fleet_over_days`, the one owner of "hashrate under water" over any days.
+    h = np.atleast_1d(np.asarray(hashrate_ths, float))
+    days = fleet_over_days(
+        h,
+        np.atleast_1d(np.asarray(power_w, float)),
+        None if power_price_usd_per_kwh is None else np.atleast_1d(np.asarray(power_price_usd_per_kwh, float)),
+        np.array([hashprice_usd_per_ph_day], float),
+        op,
+    )
+    return float(days["share_hashrate_under_water"][0])
 
 
 class MachineEconomics(Result):
@@ -491,7 +536,7 @@ def fleet_on_day(request: FleetRequest, day: DayHashprice, catalogue: list[Asic]
 def fleet_over_days(
     hashrate_ths: np.ndarray,
     power_w: np.ndarray,
-    power_price_usd_per_kwh: np.ndarray,
+    power_price_usd_per_kwh: np.ndarray | None,
     hashprice_usd_per_ph_day: np.ndarray,
     op: Operating,
 ) -> dict[str, np.ndarray]:
@@ -500,30 +545,33 @@ def fleet_over_days(
 
     .. math:: \pi_{i,d} = r_i \, HP_d - c_i, \qquad r_i = \frac{H_i}{1000}(1-f_{pool})(1-f_{stale})u
 
-    so its total is r_i ΣHP - D c_i, it is under water on the days with HP_d < c_i / r_i
-    (counted by binary search in the sorted series), and the fleet's daily profit and share
-    of hashrate under water follow from sums and one sort over machines.
+    so its total is r_i ΣHP - D c_i, and it is under water on the u_i days with
+    HP_d < c_i / r_i (the breakeven, :func:`breakeven_hashprice_usd_per_ph_day`), counted by
+    binary search in the sorted series. Day d is under water for machine i exactly when
+    u_i > ρ_d, ρ_d the number of days with a lower hashprice; so the hashrate under water on
+    day d is the sum of H_i over u_i > ρ_d: one ``bincount`` of H by u and a suffix sum, no
+    sort over machines.
 
+    ``power_price_usd_per_kwh`` [USD/kWh] per machine, or None for the operating terms' price.
     Returns per machine: ``profit_usd`` [USD over the series], ``days_under_water``; per day:
-    ``fleet_profit_usd`` [USD/day], ``share_hashrate_under_water`` [0-1]. O((n + d) log n).
+    ``fleet_profit_usd`` [USD/day], ``share_hashrate_under_water`` [0-1]. O(n log d + d log d).
     """
     hp = np.asarray(hashprice_usd_per_ph_day, float)
     h = np.asarray(hashrate_ths, float)
     rate = h / 1000 * revenue_share(op)  # USD per day per (USD/PH/day) of hashprice
     cost = machine_daily_cost(power_w, op, power_price_usd_per_kwh).total_usd
-    threshold = np.asarray(breakeven_hashprice_usd_per_ph_day(h, power_w, op, power_price_usd_per_kwh))
+    threshold = _breakeven(cost, rate)
     hp_sorted = np.sort(hp)
-    under = np.searchsorted(hp_sorted, threshold, side="left")  # days with HP < threshold
-    order = np.argsort(threshold)
-    cum_h = np.concatenate([[0.0], np.cumsum(h[order])])
-    # Machines with threshold > HP_d are under water on day d.
-    above = np.searchsorted(threshold[order], hp, side="right")
-    total_h = cum_h[-1]
+    under = count_below(hp_sorted, threshold)  # days with HP < threshold
+    by_under = np.bincount(under, weights=h, minlength=hp.size + 1)  # hashrate by days under water
+    above = np.cumsum(by_under[::-1])[::-1]  # above[k]: hashrate of machines with u_i >= k
+    rank = np.searchsorted(hp_sorted, hp, side="left")  # ρ_d
+    total_h = above[0]
     return {
         "profit_usd": rate * hp.sum() - len(hp) * cost,
         "days_under_water": under.astype(np.int64),
         "fleet_profit_usd": hp * rate.sum() - cost.sum(),
-        "share_hashrate_under_water": (total_h - cum_h[above]) / total_h if total_h > 0 else np.zeros_like(hp),
+        "share_hashrate_under_water": above[rank + 1] / total_h if total_h > 0 else np.zeros_like(hp),
     }
 
 

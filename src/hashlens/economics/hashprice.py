@@ -13,13 +13,23 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike
 
-from hashlens.consensus.rate import expected_block_rate_per_s
+from hashlens.consensus.rate import block_rate, expected_block_rate_per_s
 from hashlens.units import SECONDS_PER_DAY
 
 F = TypeVar("F", float, np.ndarray)
 
 PH = 1e15
 TH = 1e12
+
+
+def hashprice_btc(difficulty: Any, reward_btc: Any) -> Any:
+    """BTC earned by 1 PH/s in a day at difficulty D and block reward R, as plain arithmetic
+    (floats or arrays) [BTC/(PH/s)/day]: λ(10^15 H/s, D) · 86400 · R.
+
+    The one place the formula is written: :func:`hashprice_btc_per_ph_day` calls it, and the
+    simulator's numba kernels compile this same function per path.
+    """
+    return block_rate(PH, difficulty) * SECONDS_PER_DAY * reward_btc
 
 
 def hashprice_btc_per_ph_day(difficulty: ArrayLike, subsidy_btc: ArrayLike, fees_btc: ArrayLike) -> Any:
@@ -45,7 +55,8 @@ def hashprice_btc_per_ph_day(difficulty: ArrayLike, subsidy_btc: ArrayLike, fees
     d = np.asarray(difficulty, dtype=float)
     if np.any(d <= 0):
         raise ValueError("difficulty must be positive")
-    return expected_btc_per_day(PH / TH, d, np.asarray(subsidy_btc, float) + np.asarray(fees_btc, float))
+    out = np.asarray(hashprice_btc(d, np.asarray(subsidy_btc, float) + np.asarray(fees_btc, float)))
+    return float(out) if out.ndim == 0 else out
 
 
 def hashprice_usd_per_ph_day(

@@ -19,11 +19,13 @@ by small step functions, in this order each step: :func:`hashprice_usd` at the s
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,24 +40,29 @@ from hashlens.consensus import (
     hashrate_hs_for_block_rate,
     target_to_bits,
 )
-from hashlens.consensus.params import COIN, HALVING_INTERVAL
-from hashlens.consensus.rate import HASHES_PER_DIFFICULTY
-from hashlens.consensus.subsidy import INITIAL_SUBSIDY_SAT
-from hashlens.consensus.vectorised import MAX_SPAN as _MAX_SPAN
-from hashlens.consensus.vectorised import MIN_SPAN as _MIN_SPAN
-from hashlens.consensus.vectorised import POW_LIMIT_BYTES as _POW_LIMIT_BYTES
-from hashlens.consensus.vectorised import T as _T
-from hashlens.consensus.vectorised import difficulty, difficulty_change_pct, retarget, split_bits
+from hashlens.consensus.params import COIN
+from hashlens.consensus.rate import block_rate
+from hashlens.consensus.subsidy import subsidy_sat
+from hashlens.consensus.vectorised import (
+    change_pct,
+    difficulty,
+    difficulty_change_pct,
+    retarget,
+    retarget_bits,
+    split_bits,
+)
 from hashlens.economics.fleet import Operating, breakeven_hashprice_usd_per_ph_day
-from hashlens.economics.hashprice import PH, TH, hashprice_btc_per_ph_day
+from hashlens.economics.hashprice import hashprice_btc, hashprice_btc_per_ph_day
 from hashlens.errors import HashlensError
 from hashlens.sim import theory
+from hashlens.sim.prices import gbm_log_steps, gbm_step
 from hashlens.sim.scenario import MAX_HASHRATE_EHS, Curtailment, Scenario
 from hashlens.units import DAYS_PER_YEAR, HS_PER_EHS, SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
-CHUNK = 16384
+CHUNK = 4096  # paths a chunk: fixed (results depend on it), small enough that 2 cores share 8,192 paths
 EH = HS_PER_EHS  # [H/s] in one EH/s (hashlens.units)
+MAX_SEED = 2**32 - 1  # seeds are unsigned 32-bit, as numpy's legacy seeding and the outlook's
 MIN_ONLINE = 0.02  # smallest initial online share a generation's installed capacity is derived from [-]
 
 
@@ -145,15 +152,6 @@ def _check_growth(s: Scenario, h0: float) -> None:
             )
 
 
-def _erf_cdf(x: np.ndarray) -> np.ndarray:
-    # Abramowitz & Stegun 7.1.26 erf approximation (|error| < 1.5e-7), vectorised.
-    z = np.abs(x) / math.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.3275911 * z)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    erf = 1.0 - poly * np.exp(-z * z)
-    return 0.5 * (1.0 + np.sign(x) * erf)
-
-
 @dataclass
 class ChunkResult:
     """What a chunk of paths recorded: R records every ``record_every_days``, n paths, G fleet
@@ -199,15 +197,14 @@ class FleetModel:
     (:func:`hashlens.economics.fleet.breakeven_hashprice_usd_per_ph_day`, no pool fee, the
     scenario's PUE; 24·ε·p·PUE) is below the hashprice. The breakeven is proportional to p,
     so with p lognormal around p_med with spread σ the share of a generation that runs is
-    Φ((ln HP − ln HP*(p_med))/σ).
+    Φ((ln HP − ln HP*(p_med))/σ) (:func:`online_share`).
     """
 
     share: np.ndarray  # (G,) share of the initial hashrate [0-1]
     breakeven: np.ndarray  # (G,) median machine's breakeven hashprice [USD/PH/day]
-    log_breakeven: np.ndarray  # (G, 1) its logarithm
+    log_breakeven: np.ndarray  # (G,) its logarithm
     sigma: np.ndarray  # (G,) lognormal spread of the power price [-]
-    inv_sigma: np.ndarray  # (G, 1) 1/σ, 0 where σ = 0
-    any_step: bool  # some generation has σ = 0: all of it runs or none
+    inv_sigma: np.ndarray  # (G,) 1/σ, 0 where σ = 0 (all of the generation runs or none)
     lag_factor: float  # share of the gap to the target closed per step when switching on [-]
     growth_per_step: float  # factor on the newest generation's capacity per step [-]
 
@@ -242,10 +239,9 @@ def fleet_model(r: Resolved) -> FleetModel | None:
     return FleetModel(
         share=np.array([g.share for g in s.fleet]),
         breakeven=be,
-        log_breakeven=np.log(be)[:, None],
+        log_breakeven=np.log(be),
         sigma=ps,
-        inv_sigma=np.where(ps > 0, 1.0 / np.where(ps > 0, ps, 1.0), 0.0)[:, None],
-        any_step=bool((ps == 0).any()),
+        inv_sigma=np.where(ps > 0, 1.0 / np.where(ps > 0, ps, 1.0), 0.0),
         lag_factor=1.0 - math.exp(-s.step_days / s.switch_on_lag_days) if s.switch_on_lag_days > 0 else 1.0,
         growth_per_step=(1 + s.fleet_growth_pct_per_year / 100) ** (s.step_days / DAYS_PER_YEAR),
     )
@@ -266,6 +262,7 @@ def make_plan(r: Resolved) -> Plan:
     """The fixed quantities of a run of ``r``: its steps, recording grid and model constants."""
     s = r.scenario
     steps, rec_every = _grid(s)
+    drift, vol = gbm_step(s.mu_annual, s.sigma_annual, s.step_days, DAYS_PER_YEAR)
     return Plan(
         steps=steps,
         step_days=s.step_days,
@@ -276,8 +273,8 @@ def make_plan(r: Resolved) -> Plan:
         # most runs see a period every ~14 days: start right-sized, grow if a path needs more
         k_start=min(int(s.days / 3) + 8, int(s.days / 10) + 16),
         growth_per_s=theory.growth_rate_per_s(s.growth_pct_per_14_days) if s.hashrate_model == "growth" else 0.0,
-        price_drift=(s.mu_annual - 0.5 * s.sigma_annual**2) * s.step_days / DAYS_PER_YEAR,
-        price_sigma=s.sigma_annual * math.sqrt(s.step_days / DAYS_PER_YEAR),
+        price_drift=drift,
+        price_sigma=vol,
         fleet=fleet_model(r),
     )
 
@@ -341,8 +338,19 @@ def initial_state(r: Resolved, n: int, plan: Plan, rng: np.random.Generator) -> 
     if plan.fleet is not None:
         # Installed capacity such that the share online at the starting hashprice gives the
         # starting hashrate (at least MIN_ONLINE of each generation counted as running).
-        st.online = np.clip(fleet_online_target(plan.fleet, hashprice_usd(r, st)), MIN_ONLINE, 1.0)
-        st.capacity = (plan.fleet.share[:, None] * r.hashrate_ehs) / st.online
+        fl = plan.fleet
+        st.online = np.empty((fl.share.size, n))
+        _fleet(
+            hashprice_usd(r, st),
+            fl.log_breakeven,
+            fl.inv_sigma,
+            1.0,
+            st.online,
+            np.zeros_like(st.online),
+            np.empty(n),
+            True,
+        )
+        st.capacity = (fl.share[:, None] * r.hashrate_ehs) / st.online
     return st
 
 
@@ -360,15 +368,6 @@ def hashprice_usd(r: Resolved, st: PathState) -> np.ndarray:
     return np.asarray(hashprice_btc_per_ph_day(st.difficulty, subsidy, r.scenario.fees_btc_per_block)) * st.price
 
 
-def fleet_online_target(fleet: FleetModel, hp: np.ndarray) -> np.ndarray:
-    """(G, n) share of each generation whose breakeven is below the hashprice ``hp`` [0-1]."""
-    log_hp = np.log(np.maximum(hp, 1e-300))[None, :]
-    out = _erf_cdf((log_hp - fleet.log_breakeven) * fleet.inv_sigma)
-    if fleet.any_step:
-        out = np.where(fleet.sigma[:, None] > 0, out, (log_hp > fleet.log_breakeven).astype(float))
-    return out
-
-
 def step_hashrate(r: Resolved, plan: Plan, st: PathState, hp: np.ndarray) -> np.ndarray:
     """Each path's hashrate for the coming step [EH/s]. The fleet model switches machines off
     at once and back on with a lag (updating ``st.online``); the growth model uses the mean
@@ -376,10 +375,11 @@ def step_hashrate(r: Resolved, plan: Plan, st: PathState, hp: np.ndarray) -> np.
     n = st.price.size
     model = r.scenario.hashrate_model
     if model == "fleet":
-        assert plan.fleet is not None and st.online is not None and st.capacity is not None
-        target = fleet_online_target(plan.fleet, hp)
-        st.online = np.where(target < st.online, target, st.online + (target - st.online) * plan.fleet.lag_factor)
-        return (st.capacity * st.online).sum(axis=0)
+        fl = plan.fleet
+        assert fl is not None and st.online is not None and st.capacity is not None
+        h = np.empty(n)
+        _fleet(hp, fl.log_breakeven, fl.inv_sigma, fl.lag_factor, st.online, st.capacity, h, False)
+        return h
     if model == "growth":
         g, t, dt = plan.growth_per_s, st.t, plan.dt
         return np.full(n, r.hashrate_ehs * (math.exp(g * t) * (math.expm1(g * dt) / (g * dt)) if g else 1.0))
@@ -391,10 +391,8 @@ def step_hashrate(r: Resolved, plan: Plan, st: PathState, hp: np.ndarray) -> np.
 def curtail(h: np.ndarray, curtailment: list[Curtailment], day: float, step_days: float) -> np.ndarray:
     """Hashrate after curtailment: each event removes its share for the part of the step it
     overlaps [EH/s]."""
-    for c in curtailment:
-        overlap = max(0.0, min(day + step_days, c.start_day + c.days) - max(day, c.start_day))
-        if overlap > 0:
-            h = h * (1.0 - c.share * overlap / step_days)
+    for f in curtail_factors(curtailment, day, step_days):
+        h = h * float(f)
     return h
 
 
@@ -597,31 +595,148 @@ def _quiet_paths_kernel(need: np.ndarray, acc: np.ndarray, phase: np.ndarray, la
     return hits[:k].copy()
 
 
-def _retarget_one(mantissa: int, exponent: int, span: float) -> tuple[int, int]:
-    """:func:`hashlens.consensus.vectorised.retarget` for one path (the same integer steps)."""
-    tau = int(span)
-    tau = min(max(tau, _MIN_SPAN), _MAX_SPAN)
-    v = (mantissa * tau * 65536) // _T
-    size = 0
-    x = v
-    while x > 0:
-        x >>= 8
-        size += 1
-    total = size + exponent - 5
-    if total > _POW_LIMIT_BYTES:
-        return 0x00FFFF, 0x1D
-    shift = 8 * (size - 3)
-    m = v >> shift if shift >= 0 else v << -shift
-    if m & 0x00800000:
-        m >>= 8
-        total += 1
-    return m, total
-
-
 def _grow(a: np.ndarray, new: int) -> np.ndarray:
-    out = np.full((a.shape[0], new), np.nan, dtype=np.float32)
-    out[:, : a.shape[1]] = a
+    """A (K, n) per-period array grown to ``new`` rows, NaN-filled."""
+    out = np.full((new, a.shape[1]), np.nan, dtype=np.float32)
+    out[: a.shape[0]] = a
     return out
+
+
+def _by_period(out: ChunkResult) -> list[np.ndarray]:
+    """The chunk's per-period arrays as (K, n), the layout the fused kernels write: one round's
+    events land in one row, paths in order, not each in its own row far apart."""
+    return [np.ascontiguousarray(a.T) for a in (out.adjustments, out.adjustment_days, out.period_s)]
+
+
+def _by_path(out: ChunkResult, per: list[np.ndarray]) -> None:
+    """Back to (n, K) in ``out`` after the fused kernels."""
+    out.adjustments, out.adjustment_days, out.period_s = (np.ascontiguousarray(a.T) for a in per)
+
+
+def _block_step(
+    t: float,
+    dt: float,
+    h_new: float,
+    hv: np.ndarray,
+    lam: np.ndarray,
+    need: np.ndarray,
+    acc: np.ndarray,
+    phase: np.ndarray,
+    mantissa: np.ndarray,
+    exponent: np.ndarray,
+    d: np.ndarray,
+    period_start: np.ndarray,
+    n_adj: np.ndarray,
+    periods: np.ndarray,
+    adjustments: np.ndarray,
+    adjustment_days: np.ndarray,
+    period_s: np.ndarray,
+    k_max: int,
+    rem: np.ndarray,
+    hits: np.ndarray,
+    act: np.ndarray,
+    idx: np.ndarray,
+    tev: np.ndarray,
+    last: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One step of :func:`step_blocks` from ``t`` for every path at its hashrate ``hv`` and
+    block rate ``lam`` (the same arithmetic and draws in the same order), in one pass; the
+    kernels' shared part. ``h_new``: a hashrate the same on every path to set first (``hv``
+    and ``lam``), NaN to keep them. The per-period arrays are (K, n) (:func:`_by_period`);
+    returns them (grown if needed)."""
+    n = need.size
+    intervals = N - 1
+    # Every path with no event in the step spends all of it (branch-free, so it vectorises;
+    # adding 0.0 leaves a value unchanged), then the others are listed. A product stands for
+    # the division need/λ ≤ dt: with dt widened by 2^-40 it lists every path with an event
+    # (and at most a few without, whose event loop then finds none and spends the step as
+    # here, to the same bits).
+    dt_wide = dt * (1.0 + 2.0**-40)
+    if h_new == h_new:  # a new hashrate, the same on every path: the rates first (loops that vectorise)
+        hs = h_new * EH
+        for i in range(n):
+            lam[i] = block_rate(hs, d[i])
+        hv[:] = h_new
+    for i in range(n):
+        li = lam[i]
+        hit = (li > 0) & (need[i] <= li * dt_wide)
+        used = 0.0 if hit else li * dt
+        need[i] -= used
+        acc[i] += used if phase[i] == 0 else 0.0
+        last[i] = hit
+    nb = 0
+    for i in range(n):  # the listing without a branch: written always, counted when listed
+        hits[nb] = i
+        nb += last[i]
+    for q in range(nb):
+        rem[hits[q]] = dt
+    t_end = t + dt
+    na = nb
+    for q in range(nb):
+        act[q] = hits[q]
+    while na > 0:
+        k = 0
+        for q in range(na):
+            a = act[q]
+            la = lam[a]
+            if la > 0:
+                tte = need[a] / la
+                if tte <= rem[a]:
+                    rem[a] -= tte
+                    idx[k] = a
+                    tev[k] = t_end - rem[a]
+                    last[k] = phase[a] == 0
+                    k += 1
+        if k == 0:
+            break
+        for q in range(k):  # a period's last block: retarget, Exp(1) to the next first block
+            if last[q]:
+                i = idx[q]
+                span = math.floor(tev[q]) - math.floor(period_start[i])
+                nm, ne = retarget_bits(mantissa[i], exponent[i], np.int64(span))
+                nd = difficulty(nm, ne)
+                c = n_adj[i]
+                if c < k_max:
+                    if c >= adjustments.shape[0]:
+                        new = min(k_max, max(c + 1, 2 * adjustments.shape[0]))
+                        adjustments = _grow(adjustments, new)
+                        adjustment_days = _grow(adjustment_days, new)
+                        period_s = _grow(period_s, new)
+                    adjustments[c, i] = change_pct(d[i], nd)
+                    adjustment_days[c, i] = tev[q] / SECONDS_PER_DAY
+                n_adj[i] = c + 1
+                mantissa[i], exponent[i], d[i] = nm, ne, nd
+                lam[i] = block_rate(hv[i] * EH, nd)
+                acc[i] = intervals
+                phase[i] = 1
+                need[i] = rng.exponential(1.0)
+        for q in range(k):  # a period's first block: its duration, Gamma(N − 1)
+            if not last[q]:
+                i = idx[q]
+                c = periods[i]
+                if c < k_max:
+                    if c >= period_s.shape[0]:
+                        new = min(k_max, max(c + 1, 2 * period_s.shape[0]))
+                        adjustments = _grow(adjustments, new)
+                        adjustment_days = _grow(adjustment_days, new)
+                        period_s = _grow(period_s, new)
+                    period_s[c, i] = tev[q] - period_start[i]
+                periods[i] = c + 1
+                period_start[i] = tev[q]
+                phase[i] = 0
+                acc[i] = 0.0
+                need[i] = rng.gamma(float(intervals), 1.0)
+        for q in range(k):
+            act[q] = idx[q]
+        na = k
+    for q in range(nb):
+        i = hits[q]
+        used = lam[i] * rem[i]
+        need[i] -= used
+        if phase[i] == 0:
+            acc[i] += used
+    return adjustments, adjustment_days, period_s
 
 
 def _steps_kernel(
@@ -630,6 +745,7 @@ def _steps_kernel(
     dt: float,
     h_steps: np.ndarray,
     h_prev: float,
+    hv: np.ndarray,
     lam: np.ndarray,
     need: np.ndarray,
     acc: np.ndarray,
@@ -654,103 +770,149 @@ def _steps_kernel(
     rng: np.random.Generator,
 ) -> tuple[float, float, np.ndarray, np.ndarray, np.ndarray]:
     """``n_steps`` steps of :func:`step_blocks` at the hashrate ``h_steps[j]`` of every path in
-    one pass (the same arithmetic and draws in the same order), then each step's standard
-    normals for the GBM price into ``normals[j]`` (none when it has no rows). Returns the time,
-    the hashrate the rates ``lam`` are for, and the per-period arrays (grown if needed)."""
+    one pass (:func:`_block_step`), then each step's standard normals for the GBM price into
+    ``normals[j]`` (none when it has no rows). Returns the time, the hashrate the rates ``lam``
+    are for, and the per-period arrays (grown if needed)."""
     n = need.size
-    intervals = N - 1
     for j in range(n_steps):
         h = h_steps[j]
+        h_new = math.nan
         if h != h_prev:
-            hs = h * EH
-            for i in range(n):
-                lam[i] = hs / (d[i] * HASHES_PER_DIFFICULTY)
-            h_prev = h
-        # every path with no event in the step spends all of it (branch-free, so it vectorises;
-        # adding 0.0 leaves a value unchanged), then the others are listed
-        for i in range(n):
-            li = lam[i]
-            hit = li > 0 and need[i] / li <= dt
-            used = 0.0 if hit else li * dt
-            need[i] -= used
-            acc[i] += used if phase[i] == 0 else 0.0
-            last[i] = hit
-        nb = 0
-        for i in range(n):
-            if last[i]:
-                hits[nb] = i
-                rem[i] = dt
-                nb += 1
-        t_end = t + dt
-        na = nb
-        for q in range(nb):
-            act[q] = hits[q]
-        while na > 0:
-            k = 0
-            for q in range(na):
-                a = act[q]
-                la = lam[a]
-                if la > 0:
-                    tte = need[a] / la
-                    if tte <= rem[a]:
-                        rem[a] -= tte
-                        idx[k] = a
-                        tev[k] = t_end - rem[a]
-                        last[k] = phase[a] == 0
-                        k += 1
-            if k == 0:
-                break
-            for q in range(k):  # a period's last block: retarget, Exp(1) to the next first block
-                if last[q]:
-                    i = idx[q]
-                    span = math.floor(tev[q]) - math.floor(period_start[i])
-                    nm, ne = _retarget_one(mantissa[i], exponent[i], span)
-                    nd = 65535.0 / nm * 256.0 ** (29 - ne)
-                    c = n_adj[i]
-                    if c < k_max:
-                        if c >= adjustments.shape[1]:
-                            new = min(k_max, max(c + 1, 2 * adjustments.shape[1]))
-                            adjustments = _grow(adjustments, new)
-                            adjustment_days = _grow(adjustment_days, new)
-                            period_s = _grow(period_s, new)
-                        adjustments[i, c] = (nd / d[i] - 1.0) * 100.0
-                        adjustment_days[i, c] = tev[q] / SECONDS_PER_DAY
-                    n_adj[i] = c + 1
-                    mantissa[i], exponent[i], d[i] = nm, ne, nd
-                    lam[i] = (h * EH) / (nd * HASHES_PER_DIFFICULTY)
-                    acc[i] = intervals
-                    phase[i] = 1
-                    need[i] = rng.exponential(1.0)
-            for q in range(k):  # a period's first block: its duration, Gamma(N − 1)
-                if not last[q]:
-                    i = idx[q]
-                    c = periods[i]
-                    if c < k_max:
-                        if c >= period_s.shape[1]:
-                            new = min(k_max, max(c + 1, 2 * period_s.shape[1]))
-                            adjustments = _grow(adjustments, new)
-                            adjustment_days = _grow(adjustment_days, new)
-                            period_s = _grow(period_s, new)
-                        period_s[i, c] = tev[q] - period_start[i]
-                    periods[i] = c + 1
-                    period_start[i] = tev[q]
-                    phase[i] = 0
-                    acc[i] = 0.0
-                    need[i] = rng.gamma(float(intervals), 1.0)
-            for q in range(k):
-                act[q] = idx[q]
-            na = k
-        for q in range(nb):
-            i = hits[q]
-            used = lam[i] * rem[i]
-            need[i] -= used
-            if phase[i] == 0:
-                acc[i] += used
-        t = t_end
+            h_new = h_prev = h
+        adjustments, adjustment_days, period_s = _block_step(
+            t, dt, h_new, hv, lam, need, acc, phase, mantissa, exponent, d, period_start, n_adj, periods,
+            adjustments, adjustment_days, period_s, k_max, rem, hits, act, idx, tev, last, rng,
+        )  # fmt: skip
+        t = t + dt
         if normals.shape[0] > 0:
             for i in range(n):
                 normals[j, i] = rng.standard_normal()
     return t, h_prev, adjustments, adjustment_days, period_s
+
+
+def online_share(log_hp: float, log_breakeven: float, inv_sigma: float) -> float:
+    """Share of a fleet generation running at a hashprice HP [0-1], the fleet model's one rule
+    (:class:`FleetModel`): Φ((ln HP − ln HP*)/σ) with Φ by Abramowitz & Stegun 7.1.26 (|error|
+    below 1.5e-7), or a step (all or none) where σ = 0 (``inv_sigma`` 0).
+
+    Plain arithmetic on floats: the step functions and the fused kernel both run this same
+    function compiled by numba (plain Python where numba is missing), so they agree bit for bit.
+    """
+    if inv_sigma == 0.0:
+        return 1.0 if log_hp > log_breakeven else 0.0
+    x = (log_hp - log_breakeven) * inv_sigma
+    z = abs(x) / math.sqrt(2.0)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    erf = 1.0 - poly * math.exp(-z * z)
+    return 0.5 * (1.0 + erf) if x > 0 else (0.5 * (1.0 - erf) if x < 0 else 0.5)
+
+
+def _fleet_kernel(
+    hp: np.ndarray,
+    log_breakeven: np.ndarray,
+    inv_sigma: np.ndarray,
+    lag: float,
+    online: np.ndarray,
+    capacity: np.ndarray,
+    h_out: np.ndarray,
+    start: bool,
+) -> None:
+    """Every path's fleet at hashprice ``hp``: each generation's share running moves to
+    :func:`online_share` at once when it falls and by ``lag`` of the gap when it rises (at the
+    start: the share itself, at least MIN_ONLINE); ``h_out`` the hashrate Σ capacity·share."""
+    for i in range(hp.size):
+        lhp = math.log(max(hp[i], 1e-300))
+        h = 0.0
+        for g in range(log_breakeven.size):
+            target = online_share(lhp, log_breakeven[g], inv_sigma[g])
+            if start:
+                o = min(max(target, MIN_ONLINE), 1.0)
+            else:
+                o = online[g, i]
+                o = target if target < o else o + (target - o) * lag
+            online[g, i] = o
+            h += capacity[g, i] * o
+        h_out[i] = h
+
+
+def _fleet_step_kernel(
+    t: float,
+    dt: float,
+    height0: int,
+    fees: float,
+    price: np.ndarray,
+    curtail_factors: np.ndarray,
+    rec: int,
+    log_breakeven: np.ndarray,
+    inv_sigma: np.ndarray,
+    breakeven: np.ndarray,
+    lag: float,
+    online: np.ndarray,
+    capacity: np.ndarray,
+    out_d: np.ndarray,
+    out_h: np.ndarray,
+    out_hp: np.ndarray,
+    out_p: np.ndarray,
+    margins: np.ndarray,
+    hv: np.ndarray,
+    lam: np.ndarray,
+    need: np.ndarray,
+    acc: np.ndarray,
+    phase: np.ndarray,
+    mantissa: np.ndarray,
+    exponent: np.ndarray,
+    d: np.ndarray,
+    period_start: np.ndarray,
+    n_adj: np.ndarray,
+    periods: np.ndarray,
+    adjustments: np.ndarray,
+    adjustment_days: np.ndarray,
+    period_s: np.ndarray,
+    k_max: int,
+    rem: np.ndarray,
+    hits: np.ndarray,
+    act: np.ndarray,
+    idx: np.ndarray,
+    tev: np.ndarray,
+    last: np.ndarray,
+    rng: np.random.Generator,
+    blocks: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One step of the fleet model in one pass, as :func:`_run_stepwise` does it: each path's
+    hashprice (:func:`hashprice_usd`'s owners), its fleet (:func:`_fleet_kernel`) and hashrate
+    after the step's curtailment factors, record ``rec`` (none when negative), then, unless
+    ``blocks`` is false, the blocks (:func:`_block_step`); the price moves outside, after it."""
+    n = need.size
+    for i in range(n):
+        within = min(acc[i], N - 1) if phase[i] == 0 else N - 1
+        height = height0 + periods[i] * N + np.int64(within)
+        hp = hashprice_btc(d[i], subsidy_sat(height) / COIN + fees) * price[i]
+        lhp = math.log(max(hp, 1e-300))
+        h = 0.0
+        for g in range(log_breakeven.size):
+            target = online_share(lhp, log_breakeven[g], inv_sigma[g])
+            o = online[g, i]
+            o = target if target < o else o + (target - o) * lag
+            online[g, i] = o
+            h += capacity[g, i] * o
+        for c in range(curtail_factors.size):
+            h = h * curtail_factors[c]
+        if rec >= 0:
+            out_d[rec, i] = d[i]
+            out_h[rec, i] = h
+            out_hp[rec, i] = hp
+            out_p[rec, i] = price[i]
+            for g in range(breakeven.size):
+                margins[rec, g, i] = 1.0 - breakeven[g] / max(hp, 1e-9)
+        hv[i] = h
+        lam[i] = block_rate(h * EH, d[i])
+    if not blocks:  # the horizon's last record
+        return adjustments, adjustment_days, period_s
+    return _block_step(
+        t, dt, math.nan, hv, lam, need, acc, phase, mantissa, exponent, d, period_start, n_adj, periods,
+        adjustments, adjustment_days, period_s, k_max, rem, hits, act, idx, tev, last, rng,
+    )  # fmt: skip
 
 
 def _record_kernel(
@@ -773,14 +935,107 @@ def _record_kernel(
     for j in range(d.size):
         within = min(acc[j], N - 1) if phase[j] == 0 else N - 1
         height = height0 + periods[j] * N + np.int64(within)
-        halvings = height // HALVING_INTERVAL
-        sat = INITIAL_SUBSIDY_SAT >> min(halvings, 63) if halvings < 64 else 0
-        rate = (PH / TH * TH) / (d[j] * HASHES_PER_DIFFICULTY)
-        hp = rate * SECONDS_PER_DAY * (sat / COIN + fees) * price[j]
+        hp = hashprice_btc(d[j], subsidy_sat(height) / COIN + fees) * price[j]
         out_d[i, j] = d[j]
         out_h[i, j] = h
         out_hp[i, j] = hp
         out_p[i, j] = price[j]
+
+
+def _all_steps_kernel(
+    steps: int,
+    rec_every: int,
+    n_rec_max: int,
+    t: float,
+    dt: float,
+    h_steps: np.ndarray,
+    height0: int,
+    fees: float,
+    price: np.ndarray,
+    record_days: np.ndarray,
+    out_d: np.ndarray,
+    out_h: np.ndarray,
+    out_hp: np.ndarray,
+    out_p: np.ndarray,
+    hv: np.ndarray,
+    lam: np.ndarray,
+    need: np.ndarray,
+    acc: np.ndarray,
+    phase: np.ndarray,
+    mantissa: np.ndarray,
+    exponent: np.ndarray,
+    d: np.ndarray,
+    period_start: np.ndarray,
+    n_adj: np.ndarray,
+    periods: np.ndarray,
+    adjustments: np.ndarray,
+    adjustment_days: np.ndarray,
+    period_s: np.ndarray,
+    k_max: int,
+    rem: np.ndarray,
+    hits: np.ndarray,
+    act: np.ndarray,
+    idx: np.ndarray,
+    tev: np.ndarray,
+    last: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[int, float, np.ndarray, np.ndarray, np.ndarray]:
+    """Every step of a run whose price never moves, records included, in one call: the loop
+    of :func:`_run_fused` with :func:`_record_kernel` and :func:`_block_step` (the same
+    arithmetic and draws in the same order). Returns the records written, the time and the
+    per-period arrays."""
+    n_rec = 0
+    h_prev = math.nan
+    for step in range(steps + 1):
+        if step % rec_every == 0 and n_rec < n_rec_max:
+            record_days[n_rec] = t / SECONDS_PER_DAY
+            _record_kernel(
+                n_rec, h_steps[step], height0, fees, d, acc, phase, periods, price, out_d, out_h, out_hp, out_p
+            )
+            n_rec += 1
+        if step == steps:
+            break
+        h = h_steps[step]
+        h_new = math.nan
+        if h != h_prev:
+            h_new = h_prev = h
+        adjustments, adjustment_days, period_s = _block_step(
+            t, dt, h_new, hv, lam, need, acc, phase, mantissa, exponent, d, period_start, n_adj, periods,
+            adjustments, adjustment_days, period_s, k_max, rem, hits, act, idx, tev, last, rng,
+        )  # fmt: skip
+        t = t + dt
+    return n_rec, t, adjustments, adjustment_days, period_s
+
+
+#: The owners' plain arithmetic the kernels call: numba compiles these same functions into them.
+OWNER_ARITHMETIC = (block_rate, subsidy_sat, difficulty, change_pct, retarget_bits, hashprice_btc)
+
+
+def numba_cache_dir() -> Path:
+    """Where the compiled kernels are kept between runs: ``$HASHLENS_CACHE_DIR``, else the
+    user's cache folder (``platformdirs``), in ``numba/`` and a subfolder named by a hash of the sources the kernels are compiled
+    from (this module and the owners' modules) and the numba version. numba checks only the
+    kernel's own file for changes; an edit of an owner's arithmetic must not reuse old code."""
+    import hashlib
+    import sys
+
+    import platformdirs
+
+    h = hashlib.sha256(numba_version().encode())
+    for name in sorted({f.__module__ for f in OWNER_ARITHMETIC} | {__name__}):
+        source = getattr(sys.modules[name], "__file__", None)
+        try:
+            h.update(Path(source).read_bytes() if source else name.encode())
+        except OSError:  # no readable source (a frozen install): the module's name stands for it
+            h.update(name.encode())
+    root = os.environ.get("HASHLENS_CACHE_DIR") or platformdirs.user_cache_dir("hashlens", appauthor=False)
+    return Path(root) / "numba" / h.hexdigest()[:16]
+
+
+def numba_version() -> str:
+    import numba
+
+    return str(numba.__version__)
 
 
 _quiet_paths: Callable[..., np.ndarray]
@@ -788,34 +1043,45 @@ _event_paths: Callable[..., tuple[np.ndarray, np.ndarray]]
 _apply_events: Callable[..., None]
 try:
     import numba
+    from numba.extending import register_jitable
 
-    _quiet_paths = numba.njit(nogil=True)(_quiet_paths_kernel)
-    _event_paths = numba.njit(nogil=True)(_event_paths_kernel)
-    _apply_events = numba.njit(nogil=True)(_apply_events_kernel)
-    _retarget_one = numba.njit(nogil=True)(_retarget_one)
-    _grow = numba.njit(nogil=True)(_grow)
-    _record_fast: Callable[..., None] | None = numba.njit(nogil=True)(_record_kernel)
-    _steps: Callable[..., tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] | None = numba.njit(nogil=True)(
-        _steps_kernel
-    )
+    for _f in (*OWNER_ARITHMETIC, _grow, _block_step, online_share, _record_kernel):
+        register_jitable(error_model="numpy")(_f)  # callable from the kernels, still the plain function everywhere else
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        # compiled once per machine, not per process (the user's NUMBA_CACHE_DIR wins)
+        numba.config.CACHE_DIR = str(numba_cache_dir())  # type: ignore[attr-defined,unused-ignore]
+
+    def _jit(f: Callable[..., Any]) -> Any:
+        return numba.njit(nogil=True, cache=True, error_model="numpy")(f)
+
+    _quiet_paths = _jit(_quiet_paths_kernel)
+    _event_paths = _jit(_event_paths_kernel)
+    _apply_events = _jit(_apply_events_kernel)
+    _record_fast: Callable[..., None] | None = _jit(_record_kernel)
+    _steps: Callable[..., tuple[float, float, np.ndarray, np.ndarray, np.ndarray]] | None = _jit(_steps_kernel)
+    _all_steps: Callable[..., tuple[int, float, np.ndarray, np.ndarray, np.ndarray]] | None = _jit(_all_steps_kernel)
+    _fleet: Callable[..., None] = _jit(_fleet_kernel)
+    _fleet_step: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray]] | None = _jit(_fleet_step_kernel)
 except ImportError:  # pragma: no cover - numba is a dependency; plain Python keeps the same results
     _quiet_paths, _event_paths, _apply_events = _quiet_paths_numpy, _event_paths_kernel, _apply_events_kernel
-    _steps = _record_fast = None
+    _fleet = _fleet_kernel
+    _steps = _record_fast = _fleet_step = _all_steps = None
 
 
 def step_price(
     r: Resolved, plan: Plan, st: PathState, rng: np.random.Generator, day0: float, z: np.ndarray | None = None
 ) -> None:
     """Move each path's price from the step starting on ``day0`` to ``st.t``: GBM, a block
-    bootstrap of stored daily log returns, or the price-path file; then any shocks whose day
-    falls in the step. ``z``: the GBM's standard normals, already drawn (else drawn here)."""
+    bootstrap of stored daily log returns, or the price-path file (the GBM's arithmetic from
+    :mod:`hashlens.sim.prices`, the one price-path module); then any shocks whose day falls
+    in the step. ``z``: the GBM's standard normals, already drawn (else drawn here)."""
     s = r.scenario
     n = st.price.size
     day1 = st.t / SECONDS_PER_DAY
     if s.price_model == "gbm":
         if z is None:
             z = rng.standard_normal(n)
-        st.price = st.price * np.exp(plan.price_drift + plan.price_sigma * z)
+        st.price = st.price * np.exp(gbm_log_steps(z, plan.price_drift, plan.price_sigma))
     elif s.price_model == "bootstrap":
         assert st.boot_start is not None and st.boot_off is not None
         rets = s.bootstrap_returns
@@ -885,6 +1151,8 @@ def run_chunk(
     out = _empty_result(n, plan, len(s.fleet), into)
     if _steps is not None and plan.fleet is None and s.price_model != "bootstrap":
         n_rec = _run_fused(r, plan, st, out, rng)
+    elif _fleet_step is not None and plan.fleet is not None:
+        n_rec = _run_fleet_fused(r, plan, st, out, rng)
     else:
         n_rec = _run_stepwise(r, plan, st, out, rng)
     # right-size: keep only the columns some path used (copies, so the big arrays are freed)
@@ -905,23 +1173,35 @@ def run_chunk(
 
 def _step_hashrates(r: Resolved, plan: Plan) -> np.ndarray:
     """The hashrate of every step (after curtailment) where it is the same on every path
-    (constant and growth models) [EH/s], with the times computed as the step loop does."""
+    (constant and growth models) [EH/s], with the times computed as the step loop does; worked
+    out once per run, not per chunk (read only)."""
     s = r.scenario
-    g, dt = plan.growth_per_s, plan.dt
-    out = np.empty(plan.steps + 1)
+    curtailment = tuple((c.start_day, c.days, c.share) for c in s.curtailment)
+    return _step_hashrates_of(
+        s.hashrate_model, r.hashrate_ehs, plan.growth_per_s, plan.dt, plan.steps, plan.step_days, curtailment
+    )
+
+
+@functools.lru_cache(maxsize=16)
+def _step_hashrates_of(
+    model: str,
+    h0: float,
+    g: float,
+    dt: float,
+    steps: int,
+    step_days: float,
+    curtailment: tuple[tuple[float, float, float], ...],
+) -> np.ndarray:
+    events = [Curtailment(*c) for c in curtailment]
+    out = np.empty(steps + 1)
     t = 0.0
-    for k in range(plan.steps + 1):
-        if s.hashrate_model == "growth":
-            h = r.hashrate_ehs * (math.exp(g * t) * (math.expm1(g * dt) / (g * dt)) if g else 1.0)
-        else:
-            h = r.hashrate_ehs
-        day = t / SECONDS_PER_DAY
-        for c in s.curtailment:
-            overlap = max(0.0, min(day + plan.step_days, c.start_day + c.days) - max(day, c.start_day))
-            if overlap > 0:
-                h = h * (1.0 - c.share * overlap / plan.step_days)
+    for k in range(steps + 1):
+        h = h0 * (math.exp(g * t) * (math.expm1(g * dt) / (g * dt)) if g else 1.0) if model == "growth" else h0
+        for f in curtail_factors(events, t / SECONDS_PER_DAY, step_days):
+            h = h * float(f)
         out[k] = h
         t += dt
+    out.flags.writeable = False
     return out
 
 
@@ -941,6 +1221,18 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
     tev = np.empty(n)
     last = np.empty(n, dtype=np.bool_)
     lam = np.empty(n)
+    hv = np.empty(n)
+    per = _by_period(out)
+    if _all_steps is not None and s.price_model == "constant" and not s.shocks:
+        # the price never moves: every step in one call
+        n_rec, st.t, per[0], per[1], per[2] = _all_steps(
+            plan.steps, plan.rec_every, plan.n_rec, st.t, float(plan.dt), hs, r.height, float(s.fees_btc_per_block),
+            st.price, out.record_days, out.difficulty, out.hashrate_ehs, out.hashprice_usd, out.price_usd, hv, lam,
+            st.need, st.acc, st.phase, st.mantissa, st.exponent, st.difficulty, st.period_start, st.n_adj,
+            st.periods, per[0], per[1], per[2], plan.k_max, rem, hits, act, idx, tev, last, rng,
+        )  # fmt: skip
+        _by_path(out, per)
+        return int(n_rec)
     h_prev = math.nan
     n_rec = 0
     step = 0
@@ -967,12 +1259,13 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
             break
         end = min(plan.steps, (step // plan.rec_every + 1) * plan.rec_every)
         t0 = st.t
-        st.t, h_prev, out.adjustments, out.adjustment_days, out.period_s = _steps(
+        st.t, h_prev, per[0], per[1], per[2] = _steps(
             end - step,
             st.t,
             float(plan.dt),
             hs[step:end],
             h_prev,
+            hv,
             lam,
             st.need,
             st.acc,
@@ -983,9 +1276,9 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
             st.period_start,
             st.n_adj,
             st.periods,
-            out.adjustments,
-            out.adjustment_days,
-            out.period_s,
+            per[0],
+            per[1],
+            per[2],
             plan.k_max,
             normals,
             rem,
@@ -1004,6 +1297,57 @@ def _run_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np
                 step_price(r, plan, st, rng, day0, normals[j] if gbm else None)
             assert st.t == t_end
         step = end
+    _by_path(out, per)
+    return n_rec
+
+
+def curtail_factors(curtailment: list[Curtailment], day: float, step_days: float) -> np.ndarray:
+    """The factors :func:`curtail` multiplies the hashrate of the step starting on ``day`` by,
+    in its order [-]."""
+    out = []
+    for c in curtailment:
+        overlap = max(0.0, min(day + step_days, c.start_day + c.days) - max(day, c.start_day))
+        if overlap > 0:
+            out.append(1.0 - c.share * overlap / step_days)
+    return np.array(out, dtype=float)
+
+
+def _run_fleet_fused(r: Resolved, plan: Plan, st: PathState, out: ChunkResult, rng: np.random.Generator) -> int:
+    """The step loop of the fleet model: the numba pass :func:`_fleet_step_kernel` does each
+    step's hashprice, fleet, hashrate, record and blocks (in the order of
+    :func:`_run_stepwise`), then the price moves (:func:`step_price`, any price model) and the
+    newest generation grows."""
+    s = r.scenario
+    fl = plan.fleet
+    assert _fleet_step is not None and fl is not None and st.online is not None and st.capacity is not None
+    n = st.price.size
+    hv, lam, rem, tev = (np.empty(n) for _ in range(4))
+    hits, act, idx = (np.empty(n, dtype=np.int64) for _ in range(3))
+    last = np.empty(n, dtype=np.bool_)
+    fees = float(s.fees_btc_per_block)
+    per = _by_period(out)
+    n_rec = 0
+    for step in range(plan.steps + 1):
+        day = st.t / SECONDS_PER_DAY
+        recording = step % plan.rec_every == 0 and n_rec < plan.n_rec
+        if recording:
+            out.record_days[n_rec] = day
+        per[0], per[1], per[2] = _fleet_step(
+            st.t, float(plan.dt), r.height, fees, st.price, curtail_factors(s.curtailment, day, plan.step_days),
+            n_rec if recording else -1, fl.log_breakeven, fl.inv_sigma, fl.breakeven, fl.lag_factor,
+            st.online, st.capacity, out.difficulty, out.hashrate_ehs, out.hashprice_usd, out.price_usd, out.margins,
+            hv, lam, st.need, st.acc, st.phase, st.mantissa, st.exponent, st.difficulty, st.period_start, st.n_adj,
+            st.periods, per[0], per[1], per[2], plan.k_max, rem, hits, act, idx, tev,
+            last, rng, step < plan.steps,
+        )  # fmt: skip
+        if recording:
+            n_rec += 1
+        if step == plan.steps:
+            break
+        st.t += plan.dt
+        step_price(r, plan, st, rng, day)
+        grow_fleet(plan, st)
+    _by_path(out, per)
     return n_rec
 
 
@@ -1054,9 +1398,9 @@ def merge(parts: list[ChunkResult], records: tuple[np.ndarray, ...] | None = Non
         records[2][:rec],
         records[3][:rec],
         records[4][:rec],
-        np.full((n, k), np.nan, np.float32),
-        np.full((n, k), np.nan, np.float32),
-        np.full((n, k), np.nan, np.float32),
+        np.empty((n, k), np.float32),  # each chunk's columns copied, the rest NaN-filled below
+        np.empty((n, k), np.float32),
+        np.empty((n, k), np.float32),
         np.empty(n, dtype=np.int64),
     )
     at = 0
@@ -1074,6 +1418,8 @@ def merge(parts: list[ChunkResult], records: tuple[np.ndarray, ...] | None = Non
             p.adjustment_days,
             p.period_s,
         )
+        for a in (out.adjustments, out.adjustment_days, out.period_s):
+            a[sl, kk:] = np.nan
         out.periods_done[sl] = p.periods_done
         at += m
     return out
@@ -1089,6 +1435,9 @@ def simulate(
     """Run all chunks (sequentially, or through ``map_fn`` such as a thread or Dask map)."""
     if paths < 1:
         raise HashlensError("--paths must be at least 1")
+    if not 0 <= seed <= MAX_SEED:
+        got = f"{seed:,}" if abs(seed) < 10**20 else f"a number of {len(str(abs(seed)))} digits"
+        raise HashlensError(f"--seed must be between 0 and {MAX_SEED:,} (got {got})")
     plan = chunk_plan(paths, seed)
 
     def job(item: tuple[int, np.random.SeedSequence]) -> ChunkResult:

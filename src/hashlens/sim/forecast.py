@@ -679,19 +679,3 @@ def next_adjustment(
     :func:`forecast_adjustments` (the same numbers as the outlook's first row for the same
     as-of point, paths and seed)."""
     return forecast_adjustments(clock, as_of_height, 1, paths, seed, as_of_time).next_adjustment()
-
-
-def with_next_adjustment(
-    status: dict[str, Any], clock: ChainClock, paths: int = 20_000, seed: int = 1
-) -> dict[str, Any]:
-    """``status`` (:func:`hashlens.chain.status.difficulty_status` or
-    :func:`hashlens.chain.summary.chain_summary`) with the next adjustment as of its per-block
-    tip under ``running_period.next_adjustment``: what ``hashlens difficulty``, ``summary``,
-    ``/v1/difficulty`` and ``/v1/summary`` show beside mempool.space's method."""
-    rp = status["running_period"]
-    try:
-        rp["next_adjustment"] = next_adjustment(clock, int(rp["tip_height"]) + 1, paths=paths, seed=seed).to_json()
-    except HashlensError as exc:
-        rp["next_adjustment"] = None
-        rp["next_adjustment_missing"] = str(exc)
-    return status

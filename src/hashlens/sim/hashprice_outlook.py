@@ -18,7 +18,6 @@ Only prices dated up to the forecast instant enter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -35,88 +34,13 @@ from hashlens.economics.hashprice import hashprice_btc_per_ph_day
 from hashlens.errors import HashlensError
 from hashlens.sim.backtest import crps_samples, pit
 from hashlens.sim.forecast import LEVELS, History, Paths, height_for_time, history, simulate_paths
+from hashlens.sim.prices import DEFAULT_PRICE_MODEL, PriceModel, price_history, price_paths
 from hashlens.units import SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 WEEKS = (1, 4, 13, 26)
 DAY_S = SECONDS_PER_DAY
 PERIODS_AHEAD = 18  # covers 26 weeks even at a fast 8 days per period
-
-
-@dataclass(frozen=True)
-class PriceModel:
-    kind: str = "gbm"  # "gbm" or "bootstrap"
-    vol_days: int = 365
-    block_days: int = 7
-
-
-DEFAULT_PRICE_MODEL = PriceModel()
-
-
-def _price_history(days: np.ndarray, prices: np.ndarray, as_of: date) -> tuple[np.ndarray, float]:
-    """Daily log returns up to the price at 24:00 UTC of ``as_of`` (the stored price of the
-    next day), and that price."""
-    last = np.datetime64(as_of + timedelta(days=1), "D")
-    keep = days <= last
-    d, p = days[keep], prices[keep]
-    if d.size < 60 or d[-1] != last:
-        raise HashlensError(
-            f"the hashprice outlook as of {as_of} needs the USD price at its 24:00 UTC and 60 days before"
-        )
-    consecutive = np.diff(d).astype(int) == 1
-    r = np.diff(np.log(p))[consecutive]
-    return r, float(p[-1])
-
-
-def price_paths(
-    returns: np.ndarray, p0: float, days_ahead: np.ndarray, paths: int, rng: np.random.Generator, model: PriceModel
-) -> np.ndarray:
-    """(paths, len(days_ahead)) prices."""
-    horizon = int(days_ahead.max())
-    r = returns[-model.vol_days :]
-    if model.kind == "gbm":
-        return gbm_prices(p0, trailing_volatility(returns, model), 0.0, days_ahead, paths, rng)
-    else:
-        # stationary bootstrap: blocks of geometric length (mean block_days), demeaned returns
-        r = r - r.mean()
-        starts = rng.integers(0, r.size, (paths, horizon))
-        new = rng.random((paths, horizon)) < 1.0 / model.block_days
-        new[:, 0] = True
-        idx = np.empty((paths, horizon), dtype=np.int64)
-        cur = starts[:, 0]
-        for k in range(horizon):
-            cur = np.where(new[:, k], starts[:, k], (cur + 1) % r.size)
-            idx[:, k] = cur
-        steps = r[idx]
-    cum = np.cumsum(steps, axis=1)
-    return p0 * np.exp(cum[:, days_ahead - 1])
-
-
-def trailing_volatility(returns: np.ndarray, model: PriceModel = DEFAULT_PRICE_MODEL) -> float:
-    """Daily volatility of log price: the sample standard deviation of the ``model.vol_days``
-    trailing daily log returns [1/day^0.5]."""
-    return float(returns[-model.vol_days :].std(ddof=1))
-
-
-def gbm_prices(
-    p0: float, sigma: float, mu: float, days_ahead: np.ndarray, paths: int, rng: np.random.Generator
-) -> np.ndarray:
-    """(paths, len(days_ahead)) prices of a geometric Brownian motion [USD/BTC].
-
-    .. math:: \\ln P_{d} = \\ln P_0 + \\sum_{k \\le d} \\left(\\mu - \\sigma^2/2 + \\sigma Z_k\\right)
-
-    Parameters
-    ----------
-    p0 : price at day 0 [USD/BTC]
-    sigma : daily volatility of log price [-]; 0 gives the deterministic path p0·e^{μd}
-    mu : daily drift of the expected price [1/day]: E[P_d] = p0·e^{μd}
-    days_ahead : days whose prices are returned (1 = the first day after day 0)
-    paths, rng : number of paths; the generator (one standard normal per path and day drawn)
-    """
-    horizon = int(days_ahead.max())
-    steps = rng.standard_normal((paths, horizon)) * sigma + (mu - sigma * sigma / 2)
-    cum = np.cumsum(steps, axis=1)
-    return p0 * np.exp(cum[:, days_ahead - 1])
 
 
 def period_starts(hist: History, sim: Paths) -> np.ndarray:
@@ -192,7 +116,7 @@ def hashprice_paths(
     sim = simulate_paths(hist, PERIODS_AHEAD, paths, seed, not_ended_by=t0 if hist.known_intervals == 0 else None)
     ahead = np.array([7 * w for w in weeks])
     rng = np.random.default_rng(seed + 1)
-    r, p0 = _price_history(days, prices, as_of)
+    r, p0 = price_history(days, prices, as_of)
     px = price_paths(r, p0, ahead, paths, rng, model)
     times = t0 + ahead.astype(float) * DAY_S
     diff, height = chain_at_times(hist.period, period_starts(hist, sim), sim.difficulty, times)

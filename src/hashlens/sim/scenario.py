@@ -253,15 +253,13 @@ def parse_scenario(data: dict[str, Any], name: str = "scenario") -> Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    import yaml
+    """A scenario file (YAML, or JSON by its suffix) read through the one file reader
+    (:func:`hashlens.sources.reader.read_tree`: size, encoding, nesting and alias bounds, one
+    line naming the file for any of them), then validated field by field."""
+    from hashlens.sources.reader import read_tree
 
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text())
-    except OSError as exc:
-        raise HashlensError(f"{p}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise HashlensError(f"{p}: not valid YAML: {exc}") from None
+    data = read_tree(p, "scenario file")
     try:
         return parse_scenario(data, p.stem)
     except HashlensError as exc:
