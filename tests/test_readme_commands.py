@@ -41,6 +41,10 @@ EXCLUDED = {
         "against a replayed node)"
     ),
     "hashlens serve --port 8000": "a server that runs until stopped (tests/test_cli_served.py, tests/test_browser.py)",
+    "hashlens serve --follow mempool+https://HOST/api --prices mempool+https://HOST/api": (
+        "a server that runs until stopped, following a chain API "
+        "(tests/test_update.py::test_the_server_follows_a_chain_api_with_updates_code drives its follower)"
+    ),
     "hashlens serve --follow bitcoind://127.0.0.1:8332 --rpc-cookie ~/.bitcoin/.cookie": (
         "a server following a Bitcoin Core node (tests/test_follow.py)"
     ),
@@ -117,7 +121,7 @@ def run(cwd: Path, db: Path, command: str, data_dir: Path, env: dict[str, str]) 
     assert args[0] == "hashlens"
     full = {**os.environ, "HASHLENS_DATA": str(data_dir), "HASHLENS_DB": str(db), **env}
     return subprocess.run(
-        [sys.executable, "-m", "hashlens", *args[1:]], cwd=cwd, env=full, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "hashlens", *args[1:]], cwd=cwd, env=full, capture_output=True, text=True, timeout=300
     )
 
 
