@@ -24,6 +24,7 @@ from hashlens.chain.status import block_times, network_hashrate
 from hashlens.chain.sync import sync
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from hashlens.units import iso_utc
 from tests.facts import SharedChain
 from tests.helpers import run_cli
 
@@ -42,6 +43,18 @@ def test_rank_streak_records_small() -> None:
     assert rise.tolist() == [0, 0, 0, 1, 0, 0, 2, 2]
     assert streaks(ch).tolist() == [0, -1, -2, 1, -1, -2, 1, 2]
     assert last_earlier_at_or_below(np.array([5, 3, 4, 3, 6, 1])).tolist() == [-1, -1, 1, 1, 3, -1]
+
+
+def test_history_reads_the_periods_as_the_clock_dates_them(store: Store) -> None:
+    """load_periods without a clock (the period table alone) gives the rows the whole clock
+    gives, and every change of the history is change_pct of its two bits (the owner)."""
+    from hashlens.chain.clock import ChainClock
+
+    alone, via_clock = load_periods(store), load_periods(store, ChainClock.from_store(store))
+    assert alone == via_clock
+    hist = adjustment_history(alone)
+    assert [a.change_pct for a in hist] == [change_pct(a.bits, b.bits) for a, b in itertools.pairwise(alone)]
+    assert [a.time for a in hist] == [None if p.start_time is None else iso_utc(p.start_time) for p in alone[1:]]
 
 
 def test_history_on_the_real_chain(store: Store) -> None:

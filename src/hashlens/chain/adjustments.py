@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
 from hashlens.chain.hashrate import implied_hashrate_ehs
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, MAX_TARGET, difficulty_from_bits
@@ -35,17 +35,31 @@ class PeriodRow:
 
 def load_periods(store: Any, clock: Any = None) -> list[PeriodRow]:
     """Every period with its start time as the chain's clock knows it (stored or
-    retarget-implied; None where only estimated)."""
-    from hashlens.chain.clock import ESTIMATED, ChainClock
+    retarget-implied; None where only estimated).
 
-    clock = clock or ChainClock.from_store(store)
+    Without a ``clock`` this reads the period table alone and dates the periods with
+    :func:`hashlens.chain.clock.period_start_times`, the clock's own owner of the start times:
+    the history needs 480 rows, not the clock's 80,000 block times and fees."""
+    from hashlens.chain.clock import ESTIMATED, period_start_times
+
+    if clock is not None:
+        bits_a, starts_a, sources_a, period_source = (
+            clock.bits,
+            clock.start_time,
+            clock.start_source,
+            clock.period_source,
+        )
+    else:
+        table = store.period_table()
+        starts_a, sources_a, _ = period_start_times(table.bits, table.start_time, table.last_time)
+        bits_a, period_source = table.bits, table.source
     # Plain Python lists first: indexing numpy arrays one element at a time is slow.
-    sources, starts, bits = clock.start_source.tolist(), clock.start_time.tolist(), clock.bits.tolist()
+    sources, starts, bits = sources_a.tolist(), starts_a.tolist(), bits_a.tolist()
     out = []
-    for p in range(clock.periods):
+    for p in range(len(bits)):
         src = str(sources[p])
         t = None if src == ESTIMATED else round(float(starts[p]))
-        out.append(PeriodRow(p, p * N, int(bits[p]), t, clock.period_source[p], src))
+        out.append(PeriodRow(p, p * N, int(bits[p]), t, period_source[p], src))
     return out
 
 
@@ -153,6 +167,9 @@ class Adjustment(Result):
     source: str = Field(..., description="Where the bits come from.")
 
 
+_ADJUSTMENTS: TypeAdapter[list[Adjustment]] = TypeAdapter(list[Adjustment])
+
+
 def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
     """One row per retarget (periods 1..n), with ranks, streaks and records.
 
@@ -163,8 +180,12 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
     """
     bits = [p.bits for p in periods]
     targets = [decode_compact(b)[0] for b in bits]
-    diffs = np.array([difficulty_from_bits(b) for b in bits])
-    changes = np.array([change_pct(bits[i - 1], bits[i]) for i in range(1, len(periods))])
+    diffs = [difficulty_from_bits(b) for b in bits]
+    # change_pct's arithmetic on the targets decoded once (T_old / T_new, one rounding).
+    changes = np.asarray(
+        difficulty_change_pct(1.0, np.array([targets[i - 1] / targets[i] for i in range(1, len(periods))])),
+        dtype=float,
+    )
     drop_rank, rise_rank = ranks(changes)
     starts = np.array([np.nan if p.start_time is None else float(p.start_time) for p in periods])
     durations = np.diff(starts)  # NaN where either start is only estimated
@@ -174,38 +195,40 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
         implied[known] = implied_hashrate_ehs(np.array(bits[:-1])[known], durations[known])
     streak = streaks(changes)
     exact_diff = np.array([MAX_TARGET / t for t in targets])
-    low_since = last_earlier_at_or_below(exact_diff)
+    low_since = last_earlier_at_or_below(exact_diff).tolist()
     # "largest drop since": last earlier change at or below this one (a drop at least as big).
-    drop_since = last_earlier_at_or_below(changes)
+    drop_since = last_earlier_at_or_below(changes).tolist()
+    iso = [iso_utc(p.start_time) for p in periods]  # each period's once, however often it is named
+    dur_l = [None if d != d else int(d) for d in durations.tolist()]  # d != d: NaN
+    hr_l = [None if h != h else float(h) for h in implied.tolist()]
+    ch_l, dr_l, rr_l, st_l = changes.tolist(), drop_rank.tolist(), rise_rank.tolist(), streak.tolist()
     out = []
     for i in range(1, len(periods)):
         p = periods[i]
-        dur = None if np.isnan(durations[i - 1]) else int(durations[i - 1])
-        interval = dur / N if dur is not None else None
-        hashrate = None if np.isnan(implied[i - 1]) else float(implied[i - 1])
-        j = int(low_since[i])
-        k = int(drop_since[i - 1])
-        is_drop = changes[i - 1] < 0
+        dur = dur_l[i - 1]
+        j = low_since[i]
+        k = drop_since[i - 1]
+        is_drop = ch_l[i - 1] < 0
         out.append(
-            Adjustment(
+            dict(
                 height=p.start_height,
-                time=iso_utc(p.start_time),
+                time=iso[i],
                 time_source=p.start_source if p.start_time is not None else "estimated",
                 bits=f"{p.bits:08x}",
-                previous_difficulty=float(diffs[i - 1]),
-                difficulty=float(diffs[i]),
-                change_pct=float(changes[i - 1]),
-                rank_among_drops=int(drop_rank[i - 1]) if drop_rank[i - 1] else None,
-                rank_among_rises=int(rise_rank[i - 1]) if rise_rank[i - 1] else None,
-                streak=int(streak[i - 1]),
+                previous_difficulty=diffs[i - 1],
+                difficulty=diffs[i],
+                change_pct=ch_l[i - 1],
+                rank_among_drops=dr_l[i - 1] or None,
+                rank_among_rises=rr_l[i - 1] or None,
+                streak=st_l[i - 1],
                 period_duration_s=dur,
-                mean_block_interval_s=interval,
-                implied_hashrate_ehs=hashrate,
+                mean_block_interval_s=dur / N if dur is not None else None,
+                implied_hashrate_ehs=hr_l[i - 1],
                 lowest_since_height=periods[j].start_height if j >= 0 else None,
-                lowest_since_time=iso_utc(periods[j].start_time) if j >= 0 else None,
+                lowest_since_time=iso[j] if j >= 0 else None,
                 largest_drop_since_height=periods[k + 1].start_height if is_drop and k >= 0 else None,
-                largest_drop_since_time=iso_utc(periods[k + 1].start_time) if is_drop and k >= 0 else None,
+                largest_drop_since_time=iso[k + 1] if is_drop and k >= 0 else None,
                 source=p.source,
             )
         )
-    return out
+    return _ADJUSTMENTS.validate_python(out)  # one call validates every row

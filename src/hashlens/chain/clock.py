@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ LAST_PERIOD_IN_FORCE_S = 1440 * POW_TARGET_SPACING
 SOURCES = (STORED, IMPLIED, ESTIMATED)
 
 
+@lru_cache(maxsize=4096)  # a pure function of two integers; every clock asks the same ~480 pairs
 def retarget_timespan_s(old_bits: int, new_bits: int) -> float | None:
     """The timespan a retarget implies, inverted exactly from Core's rule.
 
