@@ -57,6 +57,27 @@ def test_history_reads_the_periods_as_the_clock_dates_them(store: Store) -> None
     assert [a.time for a in hist] == [None if p.start_time is None else iso_utc(p.start_time) for p in alone[1:]]
 
 
+def test_the_clock_is_kept_per_store_version(tmp_path: Path, data_dir: Path) -> None:
+    """ChainClock.from_store gives the clock it built while the store's data version stands,
+    a new one after a committed write, and that one equals a clock read afresh (another
+    handle on the store has its own)."""
+    from hashlens.chain.clock import ChainClock
+
+    with Store(tmp_path / "clock.duckdb") as s:
+        sync(s, str(data_dir / "chain" / "electrum-mainnet-checkpoints.json"))
+        sync(s, str(data_dir / "chain" / "bitcoinj-mainnet-checkpoints.txt"))
+        first = ChainClock.from_store(s)
+        assert ChainClock.from_store(s) is first
+        sync(s, str(data_dir / "chain" / "blockstats-btc-rpc-data.csv.gz"))
+        kept = ChainClock.from_store(s)
+        assert kept is not first and kept.block_h.size > first.block_h.size and kept.fee_h.size > 0
+        fresh = ChainClock.from_store(s.cursor())
+        assert fresh is not kept
+        for name in ("bits", "start_time", "start_source", "start_sd_s", "block_h", "block_t", "fee_h", "fee_sat"):
+            np.testing.assert_array_equal(getattr(kept, name), getattr(fresh, name))
+        assert kept.period_source == fresh.period_source
+
+
 def test_history_on_the_real_chain(store: Store) -> None:
     hist = adjustment_history(load_periods(store))
     assert len(hist) == 479
