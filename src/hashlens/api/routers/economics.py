@@ -108,8 +108,12 @@ async def hashprice_series(request: Request, q: Annotated[HashpriceSeriesRequest
 
 
 @router.get("/asics", response_model=list[Asic])
-def asics() -> Response:
-    """The ASIC catalogue: models, release months, TH/s, W, J/TH and sources."""
+async def asics(request: Request) -> Response:
+    """The ASIC catalogue: models, release months, TH/s, W, J/TH and sources (encoded once per
+    process and answered on the event loop: no thread for bytes already made)."""
+    from hashlens.api.middleware import mark_answer
+
+    mark_answer(holder_of(request).version)  # the bundled catalogue: the same at every version
     return Response(_catalogue_json(), media_type="application/json")
 
 
