@@ -83,13 +83,19 @@ def difficulty(
         from hashlens.chain.clock import ChainClock
         from hashlens.chain.models import DifficultyRequest
         from hashlens.chain.status import difficulty_status
+        from hashlens.cli import kept
         from hashlens.sim.forecast import with_next_adjustment
 
         req = DifficultyRequest.build(now_s=now)
+        before = kept.state_key(state.db_path, "difficulty") if as_json and now is None else None
         with reader_store() as store:
             clock = ChainClock.from_store(store)
             status = difficulty_status(store, req.now_s, clock=clock).to_json()
             data, via = with_next_adjustment(status, clock), None
+        if before is not None:  # the next identical command on this store state prints it at once
+            from hashlens.cli.output import json_text
+
+            kept.keep(state.db_path, "difficulty", json_text(data), before)
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]

@@ -71,12 +71,18 @@ def summary(as_json: JsonOpt = False) -> None:
     else:
         from hashlens.chain.clock import ChainClock
         from hashlens.chain.summary import chain_summary
+        from hashlens.cli import kept
         from hashlens.cli.stores import ready_store
         from hashlens.sim.forecast import with_next_adjustment
 
+        before = kept.state_key(state.db_path, "summary") if as_json else None
         with ready_store(as_json, prices=False) as store:
             summary = {"store": str(state.db_path), **chain_summary(store).to_json()}
             data, via = with_next_adjustment(summary, ChainClock.from_store(store)), None
+        if before is not None:  # the next identical command on this store state prints it at once
+            from hashlens.cli.output import json_text
+
+            kept.keep(state.db_path, "summary", json_text(data), before)
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]
