@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from hashlens.chain.adjustments import (
+    Adjustment,
+    adjustment_columns,
     adjustment_history,
     bits_difference_pct,
     change_pct,
@@ -54,7 +56,20 @@ def test_history_reads_the_periods_as_the_clock_dates_them(store: Store) -> None
     assert alone == via_clock
     hist = adjustment_history(alone)
     assert [a.change_pct for a in hist] == [change_pct(a.bits, b.bits) for a, b in itertools.pairwise(alone)]
+    cols = adjustment_columns(alone)
+    assert list(cols) == list(Adjustment.model_fields)
+    for name, values in cols.items():
+        assert values == [getattr(a, name) for a in hist], name
     assert [a.time for a in hist] == [None if p.start_time is None else iso_utc(p.start_time) for p in alone[1:]]
+
+
+def test_iso_times_at_once_are_iso_utc_one_by_one() -> None:
+    from hashlens.units import iso_utc_many
+
+    ts: list[float | None] = [0, 1231006505, None, 1_700_000_000, 4_102_444_799, 951782400.0, -86_401]
+    assert iso_utc_many(ts) == [None if t is None else iso_utc(t) for t in ts]
+    assert iso_utc_many([1.5, None]) == [iso_utc(1.5), None]
+    assert iso_utc_many([]) == []
 
 
 def test_the_clock_is_kept_per_store_version(tmp_path: Path, data_dir: Path) -> None:

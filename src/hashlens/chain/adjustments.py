@@ -7,6 +7,7 @@ one place that reads them from the store.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from hashlens.consensus.compact import decode_compact
 from hashlens.consensus.vectorised import difficulty_change_pct
 from hashlens.contracts import Result
 from hashlens.errors import HashlensError
-from hashlens.units import iso_utc
+from hashlens.units import iso_utc_many
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -170,20 +171,32 @@ class Adjustment(Result):
 _ADJUSTMENTS: TypeAdapter[list[Adjustment]] = TypeAdapter(list[Adjustment])
 
 
-def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
-    """One row per retarget (periods 1..n), with ranks, streaks and records.
+@lru_cache(maxsize=8192)
+def _per_bits(bits: int) -> tuple[int, float, float]:
+    """A period's target, Core's difficulty and MAX_TARGET / target (exact), once per bits
+    value (the first 16 periods share one)."""
+    target = decode_compact(bits)[0]
+    return target, difficulty_from_bits(bits), MAX_TARGET / target
+
+
+def adjustment_columns(periods: list[PeriodRow]) -> dict[str, list[Any]]:
+    """Every retarget (periods 1..n) as columns, one list per field of :class:`Adjustment`
+    in its order: the owner of the history's ranks, streaks and records
+    (:func:`adjustment_history` types its rows).
 
     The previous period's duration is start(p) - start(p-1): 2016 intervals, so the mean
     block interval is duration / 2016 and the implied hashrate is the previous period's
     work per block / mean interval [H/s] (the chain's own estimate of the hashrate that
     produced the retarget).
     """
+    n = len(periods)
     bits = [p.bits for p in periods]
-    targets = [decode_compact(b)[0] for b in bits]
-    diffs = [difficulty_from_bits(b) for b in bits]
+    per = [_per_bits(b) for b in bits]
+    targets = [x[0] for x in per]
+    diffs = [x[1] for x in per]
     # change_pct's arithmetic on the targets decoded once (T_old / T_new, one rounding).
     changes = np.asarray(
-        difficulty_change_pct(1.0, np.array([targets[i - 1] / targets[i] for i in range(1, len(periods))])),
+        difficulty_change_pct(1.0, np.array([targets[i - 1] / targets[i] for i in range(1, n)], dtype=float)),
         dtype=float,
     )
     drop_rank, rise_rank = ranks(changes)
@@ -193,42 +206,45 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
     known = ~np.isnan(durations)
     if known.any():
         implied[known] = implied_hashrate_ehs(np.array(bits[:-1])[known], durations[known])
-    streak = streaks(changes)
-    exact_diff = np.array([MAX_TARGET / t for t in targets])
-    low_since = last_earlier_at_or_below(exact_diff).tolist()
+    low_since = last_earlier_at_or_below(np.array([x[2] for x in per])).tolist()[1:]
     # "largest drop since": last earlier change at or below this one (a drop at least as big).
     drop_since = last_earlier_at_or_below(changes).tolist()
-    iso = [iso_utc(p.start_time) for p in periods]  # each period's once, however often it is named
-    dur_l = [None if d != d else int(d) for d in durations.tolist()]  # d != d: NaN
-    hr_l = [None if h != h else float(h) for h in implied.tolist()]
-    ch_l, dr_l, rr_l, st_l = changes.tolist(), drop_rank.tolist(), rise_rank.tolist(), streak.tolist()
-    out = []
-    for i in range(1, len(periods)):
-        p = periods[i]
-        dur = dur_l[i - 1]
-        j = low_since[i]
-        k = drop_since[i - 1]
-        is_drop = ch_l[i - 1] < 0
-        out.append(
-            dict(
-                height=p.start_height,
-                time=iso[i],
-                time_source=p.start_source if p.start_time is not None else "estimated",
-                bits=f"{p.bits:08x}",
-                previous_difficulty=diffs[i - 1],
-                difficulty=diffs[i],
-                change_pct=ch_l[i - 1],
-                rank_among_drops=dr_l[i - 1] or None,
-                rank_among_rises=rr_l[i - 1] or None,
-                streak=st_l[i - 1],
-                period_duration_s=dur,
-                mean_block_interval_s=dur / N if dur is not None else None,
-                implied_hashrate_ehs=hr_l[i - 1],
-                lowest_since_height=periods[j].start_height if j >= 0 else None,
-                lowest_since_time=iso[j] if j >= 0 else None,
-                largest_drop_since_height=periods[k + 1].start_height if is_drop and k >= 0 else None,
-                largest_drop_since_time=iso[k + 1] if is_drop and k >= 0 else None,
-                source=p.source,
-            )
-        )
-    return _ADJUSTMENTS.validate_python(out)  # one call validates every row
+    iso = iso_utc_many([p.start_time for p in periods])  # each period's once, however often named
+    heights = [p.start_height for p in periods]
+    ch_l = changes.tolist()
+    dur_l: list[int | None] = [None if d != d else int(d) for d in durations.tolist()]  # d != d: NaN
+    rest = periods[1:]
+    cols = {
+        "height": heights[1:],
+        "time": iso[1:],
+        "time_source": [p.start_source if p.start_time is not None else "estimated" for p in rest],
+        "bits": [f"{b:08x}" for b in bits[1:]],
+        "previous_difficulty": diffs[:-1],
+        "difficulty": diffs[1:],
+        "change_pct": ch_l,
+        "rank_among_drops": [r or None for r in drop_rank.tolist()],
+        "rank_among_rises": [r or None for r in rise_rank.tolist()],
+        "streak": streaks(changes).tolist(),
+        "period_duration_s": dur_l,
+        "mean_block_interval_s": [None if d is None else d / N for d in dur_l],
+        "implied_hashrate_ehs": [None if h != h else h for h in implied.tolist()],
+        "lowest_since_height": [heights[j] if j >= 0 else None for j in low_since],
+        "lowest_since_time": [iso[j] if j >= 0 else None for j in low_since],
+        "largest_drop_since_height": [
+            heights[k + 1] if c < 0 and k >= 0 else None for c, k in zip(ch_l, drop_since, strict=True)
+        ],
+        "largest_drop_since_time": [
+            iso[k + 1] if c < 0 and k >= 0 else None for c, k in zip(ch_l, drop_since, strict=True)
+        ],
+        "source": [p.source for p in rest],
+    }
+    return {name: cols[name] for name in Adjustment.model_fields}
+
+
+def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
+    """One typed row per retarget (periods 1..n), with ranks, streaks and records, from
+    :func:`adjustment_columns`."""
+    cols = adjustment_columns(periods)
+    names = list(cols)
+    rows = [dict(zip(names, vals, strict=True)) for vals in zip(*cols.values(), strict=True)]
+    return _ADJUSTMENTS.validate_python(rows)  # one call validates every row
