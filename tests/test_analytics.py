@@ -285,3 +285,20 @@ def test_cli_difficulty_commands(store: Store) -> None:
         assert hr["low_ehs"] < hr["hashrate_ehs"] < hr["high_ehs"]
     finally:
         store.__init__(db)  # type: ignore[misc]
+
+
+def test_block_reads_come_by_height_whatever_the_order_stored() -> None:
+    """Rows written out of height order are read back by height (the store sorts them)."""
+    with Store(":memory:") as s:
+        heights = [5, 3, 9, 1, 7]
+        with s.transaction():
+            for h in heights:
+                s._execute(
+                    "INSERT INTO blocks (height, hash, time, source) VALUES (?, ?, ?, 'test')",
+                    [h, bytes([h]) * 32, 1_300_000_000 + 600 * h],
+                )
+                s._execute("INSERT INTO block_stats (height, totalfee_sat) VALUES (?, ?)", [h, 1000 * h])
+        h, t = s.block_times()
+        assert h.tolist() == sorted(heights) and t.tolist() == [1_300_000_000 + 600 * x for x in sorted(heights)]
+        fh, fee = s.block_fees()
+        assert fh.tolist() == sorted(heights) and fee.tolist() == [1000 * x for x in sorted(heights)]
