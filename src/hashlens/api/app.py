@@ -106,7 +106,11 @@ WARM_PATHS = (
     "/v1/weekly/days",
     "/v1/weekly",
     "/v1/forecast",
+    "/v1/cost",
     "/v1/miners/months",
+    "/v1/miners/treasury",
+    "/v1/pools",
+    "/v1/pools/dominance",
     "/v1/pools/sources",
 )
 
