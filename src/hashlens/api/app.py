@@ -27,7 +27,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -113,6 +113,10 @@ WARM_PATHS = (
     "/v1/pools/dominance",
     "/v1/pools/sources",
 )
+#: Of those, the answers computed in the heavy-work processes: warmed at start-up only (after a
+#: commit the first client to ask waits for them), so that commits coming every few seconds do
+#: not keep the heavy workers busy with answers nobody asked for.
+HEAVY_PATHS = ("/v1/weekly", "/v1/forecast")
 
 
 async def warm_cache(app: Any, paths: tuple[str, ...] = WARM_PATHS) -> dict[str, int]:
@@ -148,6 +152,15 @@ async def warm_cache(app: Any, paths: tuple[str, ...] = WARM_PATHS) -> dict[str,
         except Exception:  # a bug answers 500 to the client that asks; warming goes on
             logging.getLogger("hashlens.api").exception("warming %s", path)
     return statuses
+
+
+async def _after(
+    running: set[asyncio.Task[dict[str, int]]], warm: Callable[[], Awaitable[dict[str, int]]]
+) -> dict[str, int]:
+    """``warm()`` once the warm-ups already running have finished (one at a time)."""
+    me = asyncio.current_task()
+    await asyncio.gather(*(t for t in list(running) if t is not me), return_exceptions=True)
+    return await warm()
 
 
 def create_app(
@@ -210,15 +223,22 @@ def create_app(
     @asynccontextmanager
     async def lifespan(this: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(heavy.warm)
+        watcher = None
+        if postgres:  # other processes write too: drop the cache on their commits (from before warming)
+            watcher = threading.Thread(target=holder.watch_commits, args=(stop_watch,), daemon=True)
+            watcher.start()
         if warm:
             # Every read endpoint's default answer computed before the first client asks (no
             # cold first request), and again after each commit (which drops the cache).
             await warm_cache(this)
             loop = asyncio.get_running_loop()
+            light = tuple(p for p in WARM_PATHS if p not in HEAVY_PATHS)
             rewarms: set[asyncio.Task[dict[str, int]]] = set()  # held until done (the loop keeps weak references)
 
             def rewarm() -> None:
-                task = loop.create_task(warm_cache(this))
+                if len(rewarms) > 1:
+                    return  # one running and one to follow it cover every commit so far
+                task = loop.create_task(_after(rewarms, lambda: warm_cache(this, light)))
                 rewarms.add(task)
                 task.add_done_callback(rewarms.discard)
 
@@ -231,10 +251,6 @@ def create_app(
         # cyclic collector's sweeps (fewer, shorter pauses under load).
         gc.collect()
         gc.freeze()
-        watcher = None
-        if postgres:  # other processes write too: drop the cache on their commits
-            watcher = threading.Thread(target=holder.watch_commits, args=(stop_watch,), daemon=True)
-            watcher.start()
         if follower is not None:
             follower.start()
         mark = ServerMark(target, url, server_token) if server_token is not None and url is not None else None

@@ -229,7 +229,8 @@ class StoreHolder:
                 stop.wait(2.0)
                 continue
             try:
-                self.changed()  # whatever was committed while we were not listening
+                self.counts = watcher.counts()  # whatever was committed while we were not listening
+                self.changed()
                 while not stop.is_set():
                     if watcher.wait_for_commit(1.0):
                         self.counts = watcher.counts()
