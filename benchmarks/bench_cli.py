@@ -1,29 +1,23 @@
-"""CLI and report speed: whole processes beside the code before issue 12 item 6 and beside
-Python's own floors, all measured in the same run.
+"""The CLI as whole processes: ``difficulty --json`` computed locally beside a bare DuckDB query
+process, and the report's own work.
 
-Run: `sh scripts/bench cli [--runs 11] [--dir PATH] [--baseline DIR] [--report-paths N]`.
+Run: ``python benchmarks/bench_cli.py [--smoke] [--rounds R]`` (or ``sh scripts/bench cli``);
+``--against-baseline`` adds the older comparison with commit 3f2c98e (issue 12 item 6).
 
-1. Each quick query (``difficulty``, ``hashprice --date``, ``summary``, ``miners expected``)
-   and ``--help`` as a whole process on a warm store: the median wall time and CPU time of
-   N runs of three variants, interleaved: ours computing the answer itself (``--no-server``),
-   ours beside a ``hashlens serve`` on the same store (the command asks it), and the baseline
-   (commit 3f2c98e, a git worktree run with PYTHONPATH); beside ``python -c pass`` and
-   ``python -c "import numpy, duckdb"``. Each version reads its own store (the schema moved
-   on since the baseline), under the same relative name, so that their stdout can be compared
-   byte for byte (the served answer's last line, naming the server, aside).
-2. ``hashlens report`` as a whole process, and the report's own work inside it (importing
-   matplotlib, drawing the charts, writing Markdown and HTML) apart from computing the
-   week's figures, ours beside the baseline's; the Markdown must be identical.
+1. ``hashlens --no-server difficulty --json`` on a warm store, as whole processes, rounds
+   interleaved with the peer: a bare DuckDB query process (``python -c`` importing duckdb,
+   opening the store read-only and printing the latest two periods' bits as JSON: the least
+   a process answering from the store does). hashlens twice: on a store state it has answered
+   before (the answer kept for that state, :mod:`hashlens.cli.kept`) and computing it (an
+   empty cache folder each run). Both are byte-compiled first, as an installed package is.
+2. The report's own work (importing matplotlib, drawing the charts, writing Markdown and HTML)
+   apart from computing the week's figures, in one process on the same store; goal <= 1 s.
 
-Both source trees are byte-compiled first, as an installed package is (this machine sets
-PYTHONDONTWRITEBYTECODE, which would otherwise make every run compile our modules anew). The
-machine is shared: CPU time (user + system of the child) is steadier than wall time when
-other processes compete for the cores, so both are printed.
+CPU time (user + system of the child) is printed beside wall time: this machine is shared.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -36,6 +30,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `python benchmarks/bench_cli.py`
+
+from benchmarks.common import Row, compare, interleave, parser  # noqa: E402
+
 BASELINE_COMMIT = "3f2c98e"
 PY = sys.executable
 
@@ -258,27 +256,103 @@ def report(folders: dict[str, Path], base: Path, runs: int, paths: int) -> None:
     print(f"  report.md identical: {'yes' if md['ours'] == md['baseline'] else 'NO'}")
 
 
+PEER = """
+import json, sys
+import duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+rows = con.execute("SELECT period, start_height, bits FROM periods ORDER BY period DESC LIMIT 2").fetchall()
+print(json.dumps([{"period": p, "height": h, "bits": f"{b:08x}"} for p, h, b in rows], indent=2))
+"""
+
+
+def difficulty_vs_duckdb(folder: Path, rounds: int) -> None:
+    """``difficulty --json`` (kept, and computed) beside a bare DuckDB query process."""
+    db = str(folder / STORE)
+    cmd = [PY, "-m", "hashlens", "--db", db, "--no-server", "difficulty", "--json"]
+    kept_dir = Path(tempfile.mkdtemp(prefix="hashlens-kept-"))
+    env_kept = dict(os.environ, HASHLENS_CACHE_DIR=str(kept_dir), PYTHONPATH=str(ROOT / "src"))
+    subprocess.run(cmd, env=env_kept, stdout=subprocess.DEVNULL, check=True)  # kept for this state
+    cpu: dict[str, list[float]] = {"kept": [], "computed": [], "peer": []}
+    outs: dict[str, bytes] = {}
+
+    def whole(name: str, argv: list[str], env: dict[str, str]) -> float:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        out = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=True).stdout
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu[name].append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+        outs[name] = out
+        return wall
+
+    def computed() -> float:
+        env = dict(env_kept, HASHLENS_CACHE_DIR=tempfile.mkdtemp(prefix="hashlens-cold-"))
+        return whole("computed", cmd, env)
+
+    t = interleave(
+        {
+            "kept": lambda: whole("kept", cmd, env_kept),
+            "computed": computed,
+            "peer": lambda: whole("peer", [PY, "-c", PEER, db], dict(os.environ)),
+        },
+        rounds,
+    )
+    assert outs["kept"] == outs["computed"], "the kept answer differs from the computed one"
+    for name in cpu:
+        print(f"  CPU {name:9s} median {statistics.median(cpu[name]) * 1e3:6.0f} ms")
+    what = "difficulty --json as a whole process"
+    peer = "bare DuckDB query process (python -c)"
+    compare(Row(NAME, f"{what}, store state answered before", "kept answer", peer, t["kept"], t["peer"], 1.0))
+    compare(Row(NAME, f"{what}, computed here", "computed (empty cache)", peer, t["computed"], t["peer"], None))
+
+
+def report_own_work(folder: Path, rounds: int, paths: int) -> None:
+    """The report's own work (matplotlib, charts, Markdown, HTML) apart from the figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        phases = []
+        for i in range(rounds):
+            out = run([PY, "-c", PHASES, str(folder / STORE), str(Path(tmp) / f"r-{i}"), str(paths)], ROOT / "src")[2]
+            phases.append(json.loads(out))
+    names = list(phases[0])
+    print(f"report (--paths {paths}), median of {rounds} runs [ms] (wall / CPU):")
+    for n in names:
+        w = statistics.median(p[n][0] for p in phases) * 1e3
+        c = statistics.median(p[n][1] for p in phases) * 1e3
+        print(f"  {n:32s} {w:7.0f} / {c:6.0f}")
+    own = [p["report imports (matplotlib)"][0] + p["charts, Markdown, HTML"][0] for p in phases]
+    med = statistics.median(own)
+    print(
+        f"  the report's own work (matplotlib + charts + text): min {min(own):.2f}  median {med:.2f}  "
+        f"max {max(own):.2f} s; goal <= 1 s warm: {'met' if med <= 1.0 else 'NOT met'}"
+    )
+
+
+NAME = "cli"
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=11)
-    ap.add_argument("--report-runs", type=int, default=3)
-    ap.add_argument("--report-paths", type=int, default=20_000)
+    ap = parser(__doc__)
+    ap.add_argument("--report-paths", type=int, default=None)
     ap.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "hashlens-bench-cli", help="the stores")
+    ap.add_argument("--against-baseline", action="store_true", help="also the comparison with commit 3f2c98e")
     ap.add_argument("--baseline", type=Path, default=Path(tempfile.gettempdir()) / "clibase")
     ap.add_argument("--date", default="2025-06-01", help="Day for `hashprice --date`.")
     ap.add_argument("--month", default="2025-12", help="Month for `miners expected` (the bundled sample's).")
-    ap.add_argument("--only", choices=("cli", "report"), default=None)
     a = ap.parse_args()
-    base = baseline_src(a.baseline)
-    folders = {"ours": a.dir / "ours", "baseline": a.dir / "baseline"}
-    for src in (ROOT / "src", base):
-        compile_tree(src)
-    warm(folders["ours"], ROOT / "src", a.month)
-    warm(folders["baseline"], base, a.month)
-    if a.only in (None, "cli"):
-        cli(folders, base, a.runs, a.date, a.month)
-    if a.only in (None, "report"):
-        report(folders, base, a.report_runs, a.report_paths)
+    rounds = a.rounds or (3 if a.smoke else 11)
+    paths = a.report_paths or (2_000 if a.smoke else 20_000)
+    compile_tree(ROOT / "src")
+    ours = a.dir / "ours"
+    warm(ours, ROOT / "src", a.month)
+    difficulty_vs_duckdb(ours, rounds)
+    report_own_work(ours, 2 if a.smoke else 3, paths)
+    if a.against_baseline:
+        base = baseline_src(a.baseline)
+        folders = {"ours": ours, "baseline": a.dir / "baseline"}
+        compile_tree(base)
+        warm(folders["baseline"], base, a.month)
+        cli(folders, base, rounds, a.date, a.month)
+        report(folders, base, 3, paths)
 
 
 if __name__ == "__main__":

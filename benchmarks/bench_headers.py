@@ -25,15 +25,18 @@ Printed: headers/s min/median/max of each and the ratio of medians (above 1: has
 
 from __future__ import annotations
 
-import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmarks/bench_headers.py`
+
 import numpy as np
 from tests.replay import ReplayServer, chain_of, mine_regtest_chain
 
+from benchmarks.common import Row, parser, record
 from hashlens.chain.sync import sync
 from hashlens.consensus.contextual import REGTEST
 from hashlens.consensus.header import HEADER_DTYPE
@@ -131,6 +134,19 @@ def run(n: int, repeat: int) -> float:
         for name, fn in runs if i % 2 == 0 else runs[::-1]:
             (ours if name == "ours" else peer).append(n / fn())
     ratio = statistics.median(ours) / statistics.median(peer)
+    record(
+        Row(
+            "headers",
+            f"sync headers.bin ({n:,} regtest-rule headers), end to end",
+            "sync into DuckDB (every rule)",
+            "bitcoin-utils parse+hash+PoW+link, no store",
+            [n / r for r in ours],
+            [n / r for r in peer],
+            2.0,
+            n,
+            "headers",
+        )
+    )
     print(f"hashlens sync headers.bin, end to end into DuckDB (every rule): {spread(ours)}")
     print(f"bitcoin-utils 0.8 parse + hash + proof of work + link, no store: {spread(peer)}")
     print(
@@ -142,15 +158,14 @@ def run(n: int, repeat: int) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = parser(__doc__)
     ap.add_argument("-n", type=int, default=200_000, help="headers in the file (genesis included)")
-    ap.add_argument("--repeat", type=int, default=5, help="runs of each, interleaved")
-    ap.add_argument("--smoke", action="store_true", help="a seconds-long run (4,000 headers, 2 rounds)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs of each, interleaved (as --rounds)")
     args = ap.parse_args()
     if args.smoke:
-        run(4_000, 2)
+        run(4_000, args.rounds or 2)
     else:
-        run(args.n, args.repeat)
+        run(args.n, args.rounds or args.repeat)
 
 
 if __name__ == "__main__":

@@ -14,16 +14,19 @@ no retargeting on regtest, the minimum-difficulty rule instead), into a DuckDB f
 
 from __future__ import annotations
 
-import argparse
 import multiprocessing
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmarks/bench_node_sync.py`
+
 from tests.replay import ReplayChain, ReplayServer, chain_of, mine_regtest_chain
 
+from benchmarks.common import Row, parser, record
 from hashlens.chain.sync import REMOTE_BATCH_ROWS, sync
 from hashlens.consensus.contextual import REGTEST
 from hashlens.store import Store
@@ -69,8 +72,18 @@ def timed_sync(url: str, db: Path, tip: int, batch: int = REMOTE_BATCH_ROWS) -> 
     return dt, rows
 
 
+def bitcoin_utils_s(buf: bytes) -> float:
+    """Seconds for bitcoin-utils to parse and hash every header of ``buf``."""
+    from bitcoinutils.block import BlockHeader as BuHeader
+
+    t0 = time.perf_counter()
+    for o in range(0, len(buf), 80):
+        BuHeader.from_raw(buf[o : o + 80]).get_block_hash()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = parser(__doc__)
     ap.add_argument("-n", type=int, default=900_000, help="headers in the chain (genesis included)")
     ap.add_argument("--batch-n", type=int, default=100_000, help="prefix synced in bulk over batched JSON-RPC")
     ap.add_argument(
@@ -78,6 +91,10 @@ def main() -> None:
     )
     ap.add_argument("--repeat", type=int, default=3, help="REST syncs, each in a new process (the median counts)")
     args = ap.parse_args()
+    if args.smoke:  # seconds: a short chain, one REST sync
+        args.n, args.batch_n, args.repeat = 20_000, 5_000, 1
+    if args.rounds:
+        args.repeat = args.rounds
 
     t0 = time.perf_counter()
     raws = mine_regtest_chain(args.n)
@@ -95,10 +112,12 @@ def main() -> None:
         # earlier run (llvmlite, pyarrow) is already there.
         spawn = multiprocessing.get_context("spawn")
         rest_runs = []
-        for i in range(args.repeat):
+        bu_runs = []
+        for i in range(args.repeat):  # interleaved with bitcoin-utils on the same bytes
             db = tmp / ("rest.duckdb" if i == 0 else f"rest-{i}.duckdb")
             with spawn.Pool(1) as pool:
                 rest_runs.append(pool.apply(timed_sync, (rest_node.url, db, args.n - 1, args.batch)))
+            bu_runs.append(bitcoin_utils_s(buf))
         rest_s, rows = statistics.median(s for s, _ in rest_runs), rest_runs[0][1]
         batch_s, _ = timed_sync(batch_node.url, tmp / "batch.duckdb", args.batch_n - 1, batch=args.batch)
     finally:
@@ -108,12 +127,20 @@ def main() -> None:
         q = f"SELECT height, hash, prev_hash, version, merkle_root, time, bits, nonce FROM blocks WHERE height < {args.batch_n} ORDER BY height"
         same = a._rows(q) == b._rows(q)
 
-    from bitcoinutils.block import BlockHeader as BuHeader
-
-    t0 = time.perf_counter()
-    for o in range(0, len(buf), 80):
-        BuHeader.from_raw(buf[o : o + 80]).get_block_hash()
-    bu_s = time.perf_counter() - t0
+    bu_s = statistics.median(bu_runs)
+    record(
+        Row(
+            "node_sync",
+            f"initial sync from a node over REST, {args.n:,} headers",
+            "REST bulk sync into DuckDB",
+            "bitcoin-utils from_raw + get_block_hash, no checks, no store",
+            [s for s, _ in rest_runs],
+            bu_runs,
+            None,
+            args.n,
+            "headers",
+        )
+    )
 
     rest_rate, batch_rate, bu_rate = args.n / rest_s, args.batch_n / batch_s, args.n / bu_s
     each = ", ".join(f"{s:.2f}" for s, _ in rest_runs)

@@ -24,13 +24,18 @@ from __future__ import annotations
 import argparse
 import csv
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmarks/bench_pools.py`
 
 import numpy as np
 
+from benchmarks.common import Row, record
 from hashlens.pools import stats
 from hashlens.pools.attribution import attribute, attribute_loop
 from hashlens.pools.names import UNKNOWN, pool_of
@@ -85,6 +90,7 @@ def report(title: str, unit: str, work: float, ta: list[float], tb: list[float])
     print(line("vectorised", ta))
     print(line("loop", tb))
     print(f"  ratio (loop median / vectorised median): {statistics.median(tb) / statistics.median(ta):.1f}x")
+    record(Row("pools", title.rstrip(":"), "vectorised owners", "the same owners, item by item (loop)", ta, tb, None))
 
 
 def bench_attribution(n: int, rounds: int) -> None:

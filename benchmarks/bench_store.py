@@ -1,33 +1,46 @@
-"""Store benchmarks, each beside a named baseline measured in the same run.
+"""Store benchmarks, each beside its strongest peer measured in the same run.
 
-Run: `sh scripts/bench store`.
-1. Import of the real per-block file (80,118 rows, validated, batched transactions) beside
-   DuckDB's own unvalidated `read_csv` load of the same file.
-2. Import of the real bitcoinj headers (436, full context validation: PoW, linkage, bits)
-   beside a naive importer: python-bitcoinlib parse + CheckProofOfWork + row-by-row INSERT.
-3. The adjustment history with ranks, streaks and records over the full chain, beside the
-   same computation written in pandas.
+Run: ``python benchmarks/bench_store.py [--smoke] [--rounds R]`` (or ``sh scripts/bench store``).
+
+1. Block rows: hashlens' validated import of the real per-block file (80,118 rows, batched
+   transactions) beside DuckDB's own unvalidated ``read_csv`` of the same file into a table.
+2. Headers: hashlens' import of the real bitcoinj headers (436, full context validation: proof
+   of work, linkage, bits) beside bitcoin-utils parsing, hashing and proof-of-work checking each
+   header, then one columnar insert of the rows into DuckDB.
+3. The adjustment history with ranks, streaks and records over the full chain, from the
+   store: as columns (``adjustment_columns(load_periods(store))``, the owner) and as typed
+   rows (``adjustment_history``, what the faces get), beside the same computation in pandas
+   reading the same tables; they must agree on every rank.
+
+Contenders alternate round by round; each prints min/median/max and the ratio of medians
+(above 1: hashlens faster).
 """
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmarks/bench_store.py`
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from benchmarks.bench_headers import best_of as timed
-from hashlens.chain.adjustments import adjustment_history, load_periods
+from benchmarks.common import Row, compare, interleave, parser
+from hashlens.chain.adjustments import adjustment_columns, adjustment_history, load_periods
 from hashlens.chain.sync import sync
 from hashlens.sources.checkpoints import read_bitcoinj
 from hashlens.sources.datadir import require_data_dir
 from hashlens.store import Store
 
+NAME = "store"
+
 
 def pandas_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Ranks, streaks and records of every retarget, in pandas (the peer)."""
     df = con.execute(
         "SELECT p.period, p.start_height, p.target_hex, b.time FROM periods p "
         "LEFT JOIN blocks b ON b.height = p.start_height ORDER BY p.period"
@@ -57,81 +70,114 @@ def pandas_history(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def main() -> None:
+    args = parser(__doc__).parse_args()
+    rounds = args.rounds or (2 if args.smoke else 5)
     data = require_data_dir() / "chain"
     stats = data / "blockstats-btc-rpc-data.csv.gz"
-    tmp = Path(tempfile.mkdtemp())
+    checkpoints = data / "electrum-mainnet-checkpoints.json"
+    tmp = Path(tempfile.mkdtemp(prefix="hashlens-bench-store-"))
     n_rows = 80118
 
-    # 1. block rows
-    def ours_rows() -> None:
-        p = tmp / f"a{time.perf_counter_ns()}.duckdb"
-        with Store(p) as s:
-            sync(s, str(data / "electrum-mainnet-checkpoints.json"))
+    # 1. block rows: the store holds the checkpoints first (the rows are validated against them)
+    def ours_rows() -> float:
+        with Store(tmp / f"a{time.perf_counter_ns()}.duckdb") as s:
+            sync(s, str(checkpoints))
             t0 = time.perf_counter()
             sync(s, str(stats))
-            ours_rows.t = time.perf_counter() - t0  # type: ignore[attr-defined]
+            return time.perf_counter() - t0
 
     def duck_rows() -> None:
         con = duckdb.connect(str(tmp / f"b{time.perf_counter_ns()}.duckdb"))
         con.execute("CREATE TABLE t AS SELECT * FROM read_csv(?)", [str(stats)])
         con.close()
 
-    best_ours = float("inf")
-    for _ in range(3):
-        ours_rows()
-        best_ours = min(best_ours, ours_rows.t)  # type: ignore[attr-defined]
-    t_duck = timed(duck_rows)
-    print(
-        f"block rows: hashlens validated import {n_rows / best_ours:10,.0f} rows/s | "
-        f"DuckDB read_csv (no validation) {n_rows / t_duck:10,.0f} rows/s | ratio {t_duck / best_ours:.2f}x"
+    t = interleave({"ours": ours_rows, "peer": duck_rows}, rounds)
+    compare(
+        Row(
+            NAME,
+            "block rows (80,118) into a store",
+            "validated import",
+            "DuckDB read_csv, no checks",
+            t["ours"],
+            t["peer"],
+            None,
+            n_rows,
+            "rows",
+        )
     )
 
     # 2. headers
-    cps = read_bitcoinj(data / "bitcoinj-mainnet-checkpoints.txt")
+    bitcoinj = data / "bitcoinj-mainnet-checkpoints.txt"
+    cps = read_bitcoinj(bitcoinj)
 
-    def ours_headers() -> None:
-        with Store(tmp / f"c{time.perf_counter_ns()}.duckdb") as s:
-            sync(s, str(data / "bitcoinj-mainnet-checkpoints.txt"))
+    def ours_headers() -> float:
+        db = tmp / f"c{time.perf_counter_ns()}.duckdb"
+        with Store(db):  # the schema made beforehand, as a user's store exists
+            pass
+        t0 = time.perf_counter()
+        with Store(db) as s:
+            sync(s, str(bitcoinj))
+        return time.perf_counter() - t0
 
-    def naive_headers() -> None:
-        from bitcoin.core import CBlockHeader, CheckProofOfWork, b2lx
+    def peer_headers() -> None:
+        import pyarrow as pa
+        from bitcoinutils.block import BlockHeader
 
-        con = duckdb.connect(str(tmp / f"d{time.perf_counter_ns()}.duckdb"))
-        con.execute(
-            "CREATE TABLE blocks (height INTEGER PRIMARY KEY, hash VARCHAR, prev_hash VARCHAR, time BIGINT, "
-            "bits UINTEGER)"
-        )
+        cols: dict[str, list[object]] = {k: [] for k in ("height", "hash", "prev_hash", "time", "bits")}
         for cp in cps:
-            h = CBlockHeader.deserialize(cp.raw_header)
-            CheckProofOfWork(h.GetHash(), h.nBits)
-            con.execute(
-                "INSERT INTO blocks VALUES (?, ?, ?, ?, ?)",
-                [cp.height, b2lx(h.GetHash()), b2lx(h.hashPrevBlock), h.nTime, h.nBits],
-            )
+            h = BlockHeader.from_raw(cp.raw_header)
+            x = h.get_block_hash()
+            if int(x, 16) > int(h.get_target_hex(), 16):
+                raise SystemExit(f"bitcoin-utils: header at {cp.height} fails proof of work")
+            for k, v in zip(
+                cols, (cp.height, x, h.get_previous_block_hash(), h.get_timestamp(), h.get_target_bits()), strict=True
+            ):
+                cols[k].append(v)
+        con = duckdb.connect(str(tmp / f"d{time.perf_counter_ns()}.duckdb"))
+        con.register("rows_", pa.table(cols))
+        con.execute("CREATE TABLE blocks AS SELECT * FROM rows_")
         con.close()
 
-    t_ours_h = timed(ours_headers)
-    t_naive_h = timed(naive_headers)
-    n = len(cps)
-    print(
-        f"headers:    hashlens validated import {n / t_ours_h:10,.0f} headers/s | "
-        f"python-bitcoinlib + row INSERTs      {n / t_naive_h:10,.0f} headers/s | ratio {t_naive_h / t_ours_h:.2f}x"
+    t = interleave({"ours": ours_headers, "peer": peer_headers}, rounds)
+    compare(
+        Row(
+            NAME,
+            f"headers ({len(cps)} bitcoinj) into a store",
+            "validated import (context rules)",
+            "bitcoin-utils parse+hash+PoW, one insert",
+            t["ours"],
+            t["peer"],
+            None,
+            len(cps),
+            "headers",
+        )
     )
 
-    # 3. history query
-    full = tmp / "full.duckdb"
-    with Store(full) as s:
+    # 3. the adjustment history
+    with Store(tmp / "full.duckdb") as s:
         sync(s, str(data))
-        t_ours_q = timed(lambda: adjustment_history(load_periods(s)), repeat=5)
-        t_pd_q = timed(lambda: pandas_history(s.con), repeat=5)
-        rows = len(adjustment_history(load_periods(s)))
+    with Store(tmp / "full.duckdb", read_only=True) as s:
+        con = s._con
         ours = [a.rank_among_drops or 0 for a in adjustment_history(load_periods(s))]
-        theirs = pandas_history(s.con)["rank_among_drops"].fillna(0).astype(int).tolist()
-        assert ours == theirs, "the two implementations disagree"
-    print(
-        f"history:    hashlens {rows} adjustments with ranks/streaks/records {t_ours_q * 1e3:8.1f} ms | "
-        f"pandas {t_pd_q * 1e3:8.1f} ms | ratio {t_pd_q / t_ours_q:.2f}x"
+        theirs = pandas_history(con)["rank_among_drops"].fillna(0).astype(int).tolist()
+        if ours != theirs:
+            raise SystemExit("the adjustment history and pandas disagree on the ranks")
+        reps = 5 if args.smoke else 20
+        t = interleave(
+            {
+                "columns": lambda: [adjustment_columns(load_periods(s)) for _ in range(reps)] and None,
+                "typed": lambda: [adjustment_history(load_periods(s)) for _ in range(reps)] and None,
+                "peer": lambda: [pandas_history(con) for _ in range(reps)] and None,
+            },
+            rounds,
+        )
+        rows = len(ours)
+    what = f"adjustment history from the store ({rows} retargets, ranks/streaks/records)"
+    peer = [x / reps for x in t["peer"]]
+    compare(
+        Row(NAME, what + ", as columns", "adjustment_columns", "pandas", [x / reps for x in t["columns"]], peer, 1.0)
     )
+    compare(Row(NAME, what + ", typed rows", "adjustment_history", "pandas", [x / reps for x in t["typed"]], peer, 1.0))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from hashlens.chain.adjustments import (
+    Adjustment,
+    adjustment_columns,
     adjustment_history,
     bits_difference_pct,
     change_pct,
@@ -21,8 +23,10 @@ from hashlens.chain.adjustments import (
 from hashlens.chain.estimate import mempool_estimate
 from hashlens.chain.hashrate import gamma_quantile, hashrate_over_blocks, period_work_table
 from hashlens.chain.status import block_times, network_hashrate
+from hashlens.chain.sync import sync
 from hashlens.errors import HashlensError
 from hashlens.store import Store
+from hashlens.units import iso_utc
 from tests.conftest import copy_db
 from tests.facts import SharedChain
 from tests.helpers import run_cli
@@ -40,6 +44,52 @@ def test_rank_streak_records_small() -> None:
     assert rise.tolist() == [0, 0, 0, 1, 0, 0, 2, 2]
     assert streaks(ch).tolist() == [0, -1, -2, 1, -1, -2, 1, 2]
     assert last_earlier_at_or_below(np.array([5, 3, 4, 3, 6, 1])).tolist() == [-1, -1, 1, 1, 3, -1]
+
+
+def test_history_reads_the_periods_as_the_clock_dates_them(store: Store) -> None:
+    """load_periods without a clock (the period table alone) gives the rows the whole clock
+    gives, and every change of the history is change_pct of its two bits (the owner)."""
+    from hashlens.chain.clock import ChainClock
+
+    alone, via_clock = load_periods(store), load_periods(store, ChainClock.from_store(store))
+    assert alone == via_clock
+    hist = adjustment_history(alone)
+    assert [a.change_pct for a in hist] == [change_pct(a.bits, b.bits) for a, b in itertools.pairwise(alone)]
+    cols = adjustment_columns(alone)
+    assert list(cols) == list(Adjustment.model_fields)
+    for name, values in cols.items():
+        assert values == [getattr(a, name) for a in hist], name
+    assert [a.time for a in hist] == [None if p.start_time is None else iso_utc(p.start_time) for p in alone[1:]]
+
+
+def test_iso_times_at_once_are_iso_utc_one_by_one() -> None:
+    from hashlens.units import iso_utc_many
+
+    ts: list[float | None] = [0, 1231006505, None, 1_700_000_000, 4_102_444_799, 951782400.0, -86_401]
+    assert iso_utc_many(ts) == [None if t is None else iso_utc(t) for t in ts]
+    assert iso_utc_many([1.5, None]) == [iso_utc(1.5), None]
+    assert iso_utc_many([]) == []
+
+
+def test_the_clock_is_kept_per_store_version(tmp_path: Path, data_dir: Path) -> None:
+    """ChainClock.from_store gives the clock it built while the store's data version stands,
+    a new one after a committed write, and that one equals a clock read afresh (another
+    handle on the store has its own)."""
+    from hashlens.chain.clock import ChainClock
+
+    with Store(tmp_path / "clock.duckdb") as s:
+        sync(s, str(data_dir / "chain" / "electrum-mainnet-checkpoints.json"))
+        sync(s, str(data_dir / "chain" / "bitcoinj-mainnet-checkpoints.txt"))
+        first = ChainClock.from_store(s)
+        assert ChainClock.from_store(s) is first
+        sync(s, str(data_dir / "chain" / "blockstats-btc-rpc-data.csv.gz"))
+        kept = ChainClock.from_store(s)
+        assert kept is not first and kept.block_h.size > first.block_h.size and kept.fee_h.size > 0
+        fresh = ChainClock.from_store(s.cursor())
+        assert fresh is not kept
+        for name in ("bits", "start_time", "start_source", "start_sd_s", "block_h", "block_t", "fee_h", "fee_sat"):
+            np.testing.assert_array_equal(getattr(kept, name), getattr(fresh, name))
+        assert kept.period_source == fresh.period_source
 
 
 def test_history_on_the_real_chain(store: Store) -> None:
@@ -235,3 +285,20 @@ def test_cli_difficulty_commands(store: Store) -> None:
         assert hr["low_ehs"] < hr["hashrate_ehs"] < hr["high_ehs"]
     finally:
         store.__init__(db)  # type: ignore[misc]
+
+
+def test_block_reads_come_by_height_whatever_the_order_stored() -> None:
+    """Rows written out of height order are read back by height (the store sorts them)."""
+    with Store(":memory:") as s:
+        heights = [5, 3, 9, 1, 7]
+        with s.transaction():
+            for h in heights:
+                s._execute(
+                    "INSERT INTO blocks (height, hash, time, source) VALUES (?, ?, ?, 'test')",
+                    [h, bytes([h]) * 32, 1_300_000_000 + 600 * h],
+                )
+                s._execute("INSERT INTO block_stats (height, totalfee_sat) VALUES (?, ?)", [h, 1000 * h])
+        h, t = s.block_times()
+        assert h.tolist() == sorted(heights) and t.tolist() == [1_300_000_000 + 600 * x for x in sorted(heights)]
+        fh, fee = s.block_fees()
+        assert fh.tolist() == sorted(heights) and fee.tolist() == [1000 * x for x in sorted(heights)]

@@ -374,3 +374,42 @@ def test_a_series_too_fine_for_the_store_is_refused_naming_the_step(
     monkeypatch.setattr(chain, "MAX_SERIES_POINTS", 1000)
     r = client.get("/v1/hashrate/series", params={"window": 144, "step": 6})
     assert r.status_code == 400 and f"use step {-(-blocks // 1000)} or more" in r.json()["detail"]
+
+
+def test_answers_are_warm_at_start_and_kept_per_store_version(full_db: Path, tmp_path: Path) -> None:
+    """Started (its lifespan run), the server has every default read cached; a GET answered
+    from the holder's cache is kept whole and answered again byte for byte; an import's commit
+    drops it, and the next answer is the new one, equal to the library's on the new store."""
+    from datetime import date
+
+    from hashlens.api.app import WARM_PATHS
+    from hashlens.api.middleware import LimitsMiddleware
+    from hashlens.economics.daily import hashprice_days
+    from hashlens.store import Store
+
+    db = tmp_path / "kept.duckdb"
+    db.write_bytes(full_db.read_bytes())
+    app = create_app(db, token="t0ken")
+    with TestClient(app) as c:
+        holder = app.state.holder
+        # warm at start-up: each default read's answer is cached for this version
+        mw = app.middleware_stack
+        while not isinstance(mw, LimitsMiddleware):
+            mw = mw.app
+        ok = {k[0] for k in mw.answers}  # the answers the warm-up kept (the store has no pools)
+        assert set(WARM_PATHS) - {"/v1/pools", "/v1/pools/dominance"} <= ok and mw.answers_version == holder.version
+        for path in ok:
+            assert c.get(path).status_code == 200, path
+        url = "/v1/hashprice?date=2024-01-01"
+        first = c.get(url)
+        assert (url.split("?")[0], b"date=2024-01-01") in mw.answers
+        again = c.get(url)
+        assert again.content == first.content and again.headers == first.headers
+        # a new price for 2024-01-02 (the price at 24:00 UTC of 2024-01-01), committed
+        body = {"currency": "USD", "prices": {"2024-01-02": 12345.0}, "replace": True}
+        r = c.post("/v1/import/prices", json=body, headers={"Authorization": "Bearer t0ken"})
+        assert r.status_code == 200, r.text
+        after = c.get(url).json()
+        assert after["price_usd"] == 12345.0 != first.json()["price_usd"]
+    with Store(db, read_only=True) as s:
+        assert after == json.loads(hashprice_days(s, [date(2024, 1, 1)])[0].json_bytes())

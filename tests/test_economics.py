@@ -86,6 +86,27 @@ def test_hashprice_vectorised_and_series(store: Store) -> None:
     assert all(r.usd_per_ph_day is not None and r.usd_per_ph_day >= low.usd_per_ph_day for r in s.rows)
 
 
+def test_series_table_is_the_series_rows(store: Store, tmp_path: Path) -> None:
+    """The Arrow table `hashprice --out` writes from the columns holds, value for value, the
+    typed rows of the series (days without a price included), and a day-by-day call gives
+    the same rows as the series."""
+    import pyarrow as pa
+
+    from hashlens.economics.daily import series_table
+
+    start, end = date(2011, 12, 20), date(2026, 1, 31)  # the USD series begins in 2012
+    series = hashprice_series(store, start, end)
+    table, atl = series_table(store, start, end)
+    assert table.to_pylist() == [r.to_json() for r in series.rows]
+    assert table.schema == pa.Table.from_pylist([r.to_json() for r in series.rows[-40:]]).schema
+    assert atl == series.all_time_low_usd
+    assert any(r.price_usd is None for r in series.rows) and any(r.price_usd is not None for r in series.rows)
+    days = [date(2012, 1, 1), date(2024, 4, 19), date(2024, 4, 20), date(2026, 1, 31)]
+    by_day = {r.date: r for r in series.rows}
+    for row in hashprice_days(store, days):
+        assert row.model_dump() == {k: v for k, v in by_day[row.date].model_dump().items() if k != "usd_lowest_since"}
+
+
 def test_catalogue_and_cross_checks(data_dir: Path) -> None:
     cat = load_catalogue()
     assert len(cat) >= 30 and len({a.maker for a in cat}) >= 4

@@ -61,6 +61,9 @@ LAST_TIME = LAST_TIME_S
 Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
 """A UTC day between the genesis block and 2100 (``YYYY-MM-DD``)."""
 
+#: The largest seed a request may name: seeds are unsigned 32-bit (numpy's legacy seeding).
+MAX_SEED = 4_294_967_295
+
 UnixTime = Annotated[int, Field(ge=FIRST_TIME, le=LAST_TIME)]
 """A time between the genesis block and 2100 [Unix s]."""
 

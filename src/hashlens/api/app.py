@@ -20,11 +20,14 @@ docs); :mod:`hashlens.api.models` holds the request/response models and bounds;
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import json
+import logging
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -88,6 +91,78 @@ async def _busy(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=503, content={"detail": str(exc)}, headers={"Retry-After": "5"})
 
 
+#: The read endpoints' default answers, computed into the cache at start-up and after each
+#: commit (a GET each, through the whole app: the same keys a client's request finds).
+WARM_PATHS = (
+    "/v1/asics",
+    "/v1/difficulty",
+    "/v1/summary",
+    "/v1/halving",
+    "/v1/hashprice",
+    "/v1/hashprice/series",
+    "/v1/difficulty/history",
+    "/v1/hashrate",
+    "/v1/power",
+    "/v1/weekly/days",
+    "/v1/weekly",
+    "/v1/forecast",
+    "/v1/cost",
+    "/v1/miners/months",
+    "/v1/miners/treasury",
+    "/v1/pools",
+    "/v1/pools/dominance",
+    "/v1/pools/sources",
+)
+#: Of those, the answers computed in the heavy-work processes: warmed at start-up only (after a
+#: commit the first client to ask waits for them), so that commits coming every few seconds do
+#: not keep the heavy workers busy with answers nobody asked for.
+HEAVY_PATHS = ("/v1/weekly", "/v1/forecast")
+
+
+async def warm_cache(app: Any, paths: tuple[str, ...] = WARM_PATHS) -> dict[str, int]:
+    """GET each path through ``app`` in this process (no socket): its answer is then cached
+    for the store's version. Returns each path's status; an error answer (a store without
+    prices, say) is left for the client who asks to receive."""
+    statuses: dict[str, int] = {}
+    for path in paths:
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"",
+            "root_path": "",
+            "headers": [],
+            "client": ("127.0.0.1", 0),
+            "server": ("127.0.0.1", 0),
+        }
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any], path: str = path) -> None:
+            if message["type"] == "http.response.start":
+                statuses[path] = int(message["status"])
+
+        try:
+            await app(scope, receive, send)
+        except Exception:  # a bug answers 500 to the client that asks; warming goes on
+            logging.getLogger("hashlens.api").exception("warming %s", path)
+    return statuses
+
+
+async def _after(
+    running: set[asyncio.Task[dict[str, int]]], warm: Callable[[], Awaitable[dict[str, int]]]
+) -> dict[str, int]:
+    """``warm()`` once the warm-ups already running have finished (one at a time)."""
+    me = asyncio.current_task()
+    await asyncio.gather(*(t for t in list(running) if t is not me), return_exceptions=True)
+    return await warm()
+
+
 def create_app(
     db_path: str | Path | None = None,
     token: str | None = None,
@@ -95,6 +170,7 @@ def create_app(
     pool: HeavyPool | None = None,
     url: str | None = None,
     allowed_hosts: list[str] | None = None,
+    warm: bool = True,
 ) -> FastAPI:
     """The hashlens API and dashboard over the store at ``db_path``.
 
@@ -112,6 +188,8 @@ def create_app(
         reading commands in other shells ask it
     allowed_hosts : Host names answered besides localhost's (``"*"``: any); None: no Host
         check (``hashlens serve`` passes the address it binds and ``--allowed-host``)
+    warm : compute every read endpoint's default answer at start-up and after each commit
+        (:func:`warm_cache`), so that no first request finds the cache cold
     """
     from hashlens.store.backend import is_postgres
 
@@ -147,16 +225,36 @@ def create_app(
         holder.follow_status = follower.status
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(this: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(heavy.warm)
+        watcher = None
+        if postgres:  # other processes write too: drop the cache on their commits (from before warming)
+            watcher = threading.Thread(target=holder.watch_commits, args=(stop_watch,), daemon=True)
+            watcher.start()
+        if warm:
+            # Every read endpoint's default answer computed before the first client asks (no
+            # cold first request), and again after each commit (which drops the cache).
+            await warm_cache(this)
+            loop = asyncio.get_running_loop()
+            light = tuple(p for p in WARM_PATHS if p not in HEAVY_PATHS)
+            rewarms: set[asyncio.Task[dict[str, int]]] = set()  # held until done (the loop keeps weak references)
+
+            def rewarm() -> None:
+                if len(rewarms) > 1:
+                    return  # one running and one to follow it cover every commit so far
+                task = loop.create_task(_after(rewarms, lambda: warm_cache(this, light)))
+                rewarms.add(task)
+                task.add_done_callback(rewarms.discard)
+
+            def on_change() -> None:
+                with contextlib.suppress(RuntimeError):  # the loop has closed: the server is stopping
+                    loop.call_soon_threadsafe(rewarm)
+
+            holder.on_change = on_change
         # The imports and tables made so far live as long as the server: keep them out of the
         # cyclic collector's sweeps (fewer, shorter pauses under load).
         gc.collect()
         gc.freeze()
-        watcher = None
-        if postgres:  # other processes write too: drop the cache on their commits
-            watcher = threading.Thread(target=holder.watch_commits, args=(stop_watch,), daemon=True)
-            watcher.start()
         if follower is not None:
             follower.start()
         mark = ServerMark(target, url, server_token) if server_token is not None and url is not None else None
@@ -165,6 +263,7 @@ def create_app(
         finally:
             if mark is not None:
                 mark.close()
+            holder.on_change = None
             stop_watch.set()
             if follower is not None:
                 await anyio.to_thread.run_sync(follower.stop)
@@ -193,7 +292,13 @@ def create_app(
     app.add_exception_handler(HashlensError, _bad_input)
     app.add_exception_handler(StoreLocked, _busy)
     app.add_exception_handler(StoreConnectionLost, _busy)
-    app.add_middleware(LimitsMiddleware, token=token, server_token=server_token, allowed_hosts=allowed_hosts)
+    app.add_middleware(
+        LimitsMiddleware,
+        token=token,
+        server_token=server_token,
+        allowed_hosts=allowed_hosts,
+        store_version=lambda: holder.version,
+    )
 
     @app.get("/v1/health", responses=ERRORS, tags=["health"])
     async def health(request: Request) -> Health:
@@ -238,6 +343,9 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     async def dashboard() -> Response:
+        from hashlens.api.middleware import mark_answer
+
+        mark_answer(holder.version)  # the bundled page: the same at every version
         return Response(page, media_type="text/html; charset=utf-8")
 
     return app

@@ -22,6 +22,7 @@ from typing import Annotated, Any, TypeVar
 import anyio
 from fastapi import Depends, Header, HTTPException, Request, Response
 
+from hashlens.api.middleware import mark_answer
 from hashlens.store import Store
 from hashlens.store.db import WriterLock
 
@@ -118,6 +119,7 @@ class StoreHolder:
         self._local = threading.local()
         self._epoch = 0
         self.version = 0
+        self.on_change: Callable[[], None] | None = None  # called after the cache is dropped
         self._cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._cache_bytes = 0
         self._closed = False
@@ -227,7 +229,8 @@ class StoreHolder:
                 stop.wait(2.0)
                 continue
             try:
-                self.changed()  # whatever was committed while we were not listening
+                self.counts = watcher.counts()  # whatever was committed while we were not listening
+                self.changed()
                 while not stop.is_set():
                     if watcher.wait_for_commit(1.0):
                         self.counts = watcher.counts()
@@ -246,11 +249,14 @@ class StoreHolder:
 
     # -- cached results -----------------------------------------------------------------------
     def changed(self) -> None:
-        """Drop every cached result (after a commit)."""
+        """Drop every cached result (after a commit), then tell ``on_change`` (the app warms
+        the cache again)."""
         with self._guard:
             self.version += 1
             self._cache.clear()
             self._cache_bytes = 0
+        if self.on_change is not None:
+            self.on_change()
 
     def _memo(self, key: tuple[Any, ...], make: Callable[[], T]) -> T:
         """``make()`` once per key and store version, however many threads ask at once."""
@@ -311,11 +317,14 @@ class StoreHolder:
         """The JSON response of ``make()`` (run in one of ``READ_THREADS``; it may call
         :meth:`cached`), its bytes cached under ``key`` for this store version."""
         full = ("json", *key)
-        body = self.peek(full)
+        with self._guard:
+            version = self.version
+            body = self._cache.get((version, *full))
         if body is None:
             body = await anyio.to_thread.run_sync(
                 lambda: self._memo(full, lambda: encode_json(make())), limiter=self.read_limiter
             )
+        mark_answer(version)  # made at this version or later: kept only while it is current
         return Response(body, media_type="application/json")
 
     def snapshot(self, *keys: tuple[Any, ...]) -> tuple[int, list[Any]]:
@@ -338,15 +347,17 @@ class StoreHolder:
             with self._guard:
                 if version == self.version:
                     self._put(full, body)
+        mark_answer(version)
         return Response(body, media_type="application/json")
 
     async def json_from(self, key: tuple[Any, ...], make: Callable[[], Awaitable[Any]]) -> Response:
         """The JSON response of ``await make()`` (work done elsewhere, e.g. in the heavy pool),
         cached under ``key`` for this store version; concurrent equal requests wait for one."""
         full = ("json", *key)
-        body = self.peek(full)
-        if body is None:
+        with self._guard:
             version = self.version
+            body = self._cache.get((version, *full))
+        if body is None:
             pending = self._async_inflight.get((version, *full))
             if pending is not None:
                 body = await asyncio.shield(pending)
@@ -365,6 +376,7 @@ class StoreHolder:
                 with self._guard:
                     if version == self.version:
                         self._put((version, *full), body)
+        mark_answer(version)
         return Response(body, media_type="application/json")
 
     async def compute(self, fn: Callable[..., T], *args: Any) -> T:

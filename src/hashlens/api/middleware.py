@@ -37,7 +37,9 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from hashlens.servers import TOKEN_HEADER
@@ -66,6 +68,24 @@ PARSE_REST_MAX_S = 1.0
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 log = logging.getLogger("hashlens.api")
+
+#: The request in progress's mark: the store holder sets ``"version"`` when the answer is its
+#: cached result of that store version (:func:`mark_answer`), and only such an answer is kept
+#: whole by :class:`LimitsMiddleware` for the next identical GET.
+ANSWER_SLOT: ContextVar[dict[str, int] | None] = ContextVar("hashlens_answer_slot", default=None)
+#: Whole answers kept (each the same GET's, at the current store version): at most this many,
+#: of at most ANSWERS_BYTES together.
+ANSWERS_KEPT = 4096
+ANSWERS_BYTES = 64 * 1024 * 1024
+
+
+def mark_answer(version: int) -> None:
+    """Say that the answer being made is the one every identical GET gets at store version
+    ``version`` (a result of the per-version cache): the middleware may keep it whole."""
+    slot = ANSWER_SLOT.get()
+    if slot is not None:
+        slot["version"] = version
+
 
 Scope = dict[str, Any]
 
@@ -112,6 +132,9 @@ class LimitsMiddleware:
         commands in other shells take an answer only when it carries it
     allowed_hosts : host names answered besides :data:`LOOPBACK_HOSTS` (``"*"``: any); None:
         no check (an app embedded behind a host check of its own)
+    store_version : the store holder's version now (None: no answers kept): a GET whose
+        answer was marked (:func:`mark_answer`) is answered again, byte for byte, from here,
+        after the host check and before any routing, while that version stands
     """
 
     def __init__(
@@ -121,8 +144,14 @@ class LimitsMiddleware:
         max_body_bytes: int = MAX_BODY_BYTES,
         server_token: str | None = None,
         allowed_hosts: Iterable[str] | None = None,
+        store_version: Callable[[], int] | None = None,
     ) -> None:
         self.app = app
+        self.store_version = store_version
+        # (path, query) -> (version, start message, body message), least recently used first
+        self.answers: OrderedDict[tuple[str, bytes], tuple[int, dict[str, Any], dict[str, Any]]] = OrderedDict()
+        self.answers_bytes = 0
+        self.answers_version = -1
         self.token = token
         self.max_body = max_body_bytes
         self.extra = ((TOKEN_HEADER.lower().encode(), server_token.encode()),) if server_token else ()
@@ -140,6 +169,7 @@ class LimitsMiddleware:
             return
         path: str = scope.get("path", "")
         headers = dict(scope.get("headers") or [])
+        raw_send = send
         send = _Tracked(self._with_headers(send, path))
         limit = self.max_body if path.startswith("/v1/import") else min(self.max_body, MAX_PUBLIC_BODY_BYTES)
         if self.hosts is not None and b"host" in headers and host_name(headers[b"host"]) not in self.hosts:
@@ -173,6 +203,13 @@ class LimitsMiddleware:
                 return
         chunked = b"transfer-encoding" in headers
         if not length and not chunked:
+            if (
+                self.store_version is not None
+                and scope.get("method") == "GET"
+                and (path == "/" or path.startswith("/v1/"))
+            ):
+                await self._kept_or_run(scope, receive, raw_send, path)
+                return
             await self._run(scope, receive, send)
             return
         if length is not None and length <= LARGE_BODY_BYTES and not chunked:
@@ -238,6 +275,50 @@ class LimitsMiddleware:
             return message
 
         await self._run(scope, replay, send)
+
+    async def _kept_or_run(self, scope: Scope, receive: Any, raw_send: Any, path: str) -> None:
+        """A GET without a body: its kept answer at this store version, else the app's, kept
+        when the store holder marked it as its cached result."""
+        assert self.store_version is not None
+        version = self.store_version()
+        if version != self.answers_version:  # a commit: every kept answer is stale
+            self.answers.clear()
+            self.answers_bytes = 0
+            self.answers_version = version
+        key = (path, bytes(scope.get("query_string", b"")))
+        hit = self.answers.get(key)
+        if hit is not None and hit[0] == version:
+            self.answers.move_to_end(key)
+            await raw_send(hit[1])
+            await raw_send(hit[2])
+            return
+        slot: dict[str, int] = {}
+        token = ANSWER_SLOT.set(slot)
+        messages: list[dict[str, Any]] = []
+
+        async def keeping(message: dict[str, Any]) -> None:
+            messages.append(message)
+            await raw_send(message)
+
+        try:
+            await self._run(scope, receive, _Tracked(self._with_headers(keeping, path)))
+        finally:
+            ANSWER_SLOT.reset(token)
+        if (
+            slot.get("version") == version == self.store_version()
+            and len(messages) == 2
+            and messages[0].get("status") == 200
+            and not messages[1].get("more_body", False)
+        ):
+            body = messages[1].get("body", b"")
+            before = self.answers.pop(key, None)  # two requests for it were answered at once
+            if before is not None:
+                self.answers_bytes -= len(before[2].get("body", b""))
+            self.answers[key] = (version, messages[0], messages[1])
+            self.answers_bytes += len(body)
+            while len(self.answers) > ANSWERS_KEPT or self.answers_bytes > ANSWERS_BYTES:
+                _, old = self.answers.popitem(last=False)
+                self.answers_bytes -= len(old[2].get("body", b""))
 
     async def _take_parse_turn(self) -> None:
         """Wait for the turn to hand a body to the app. The app parses and validates it right

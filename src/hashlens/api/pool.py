@@ -74,7 +74,10 @@ def _worker_main(conn: Connection, preload: tuple[str, ...] = ()) -> None:
             out = ("memory", "")
         except Exception as exc:  # a bug: reported as a 500 with its type, the worker lives on
             out = ("crash", f"{type(exc).__name__}: {exc}")
-        conn.send(out)
+        try:
+            conn.send(out)
+        except OSError:  # the server stopped while this ran (a broken pipe): nobody to answer
+            return
 
 
 @dataclass

@@ -7,10 +7,11 @@ one place that reads them from the store.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
 from hashlens.chain.hashrate import implied_hashrate_ehs
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, MAX_TARGET, difficulty_from_bits
@@ -18,7 +19,7 @@ from hashlens.consensus.compact import decode_compact
 from hashlens.consensus.vectorised import difficulty_change_pct
 from hashlens.contracts import Result
 from hashlens.errors import HashlensError
-from hashlens.units import iso_utc
+from hashlens.units import iso_utc_many
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -35,17 +36,31 @@ class PeriodRow:
 
 def load_periods(store: Any, clock: Any = None) -> list[PeriodRow]:
     """Every period with its start time as the chain's clock knows it (stored or
-    retarget-implied; None where only estimated)."""
-    from hashlens.chain.clock import ESTIMATED, ChainClock
+    retarget-implied; None where only estimated).
 
-    clock = clock or ChainClock.from_store(store)
+    Without a ``clock`` this reads the period table alone and dates the periods with
+    :func:`hashlens.chain.clock.period_start_times`, the clock's own owner of the start times:
+    the history needs 480 rows, not the clock's 80,000 block times and fees."""
+    from hashlens.chain.clock import ESTIMATED, period_start_times
+
+    if clock is not None:
+        bits_a, starts_a, sources_a, period_source = (
+            clock.bits,
+            clock.start_time,
+            clock.start_source,
+            clock.period_source,
+        )
+    else:
+        table = store.period_table()
+        starts_a, sources_a, _ = period_start_times(table.bits, table.start_time, table.last_time)
+        bits_a, period_source = table.bits, table.source
     # Plain Python lists first: indexing numpy arrays one element at a time is slow.
-    sources, starts, bits = clock.start_source.tolist(), clock.start_time.tolist(), clock.bits.tolist()
+    sources, starts, bits = sources_a.tolist(), starts_a.tolist(), bits_a.tolist()
     out = []
-    for p in range(clock.periods):
+    for p in range(len(bits)):
         src = str(sources[p])
         t = None if src == ESTIMATED else round(float(starts[p]))
-        out.append(PeriodRow(p, p * N, int(bits[p]), t, clock.period_source[p], src))
+        out.append(PeriodRow(p, p * N, int(bits[p]), t, period_source[p], src))
     return out
 
 
@@ -181,18 +196,37 @@ class Adjustment(Result):
     source: str = Field(..., description="Where the bits come from.")
 
 
-def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
-    """One row per retarget (periods 1..n), with ranks, streaks and records.
+_ADJUSTMENTS: TypeAdapter[list[Adjustment]] = TypeAdapter(list[Adjustment])
+
+
+@lru_cache(maxsize=8192)
+def _per_bits(bits: int) -> tuple[int, float, float]:
+    """A period's target, Core's difficulty and MAX_TARGET / target (exact), once per bits
+    value (the first 16 periods share one)."""
+    target = decode_compact(bits)[0]
+    return target, difficulty_from_bits(bits), MAX_TARGET / target
+
+
+def adjustment_columns(periods: list[PeriodRow]) -> dict[str, list[Any]]:
+    """Every retarget (periods 1..n) as columns, one list per field of :class:`Adjustment`
+    in its order: the owner of the history's ranks, streaks and records
+    (:func:`adjustment_history` types its rows).
 
     The previous period's duration is start(p) - start(p-1): 2016 intervals, so the mean
     block interval is duration / 2016 and the implied hashrate is the previous period's
     work per block / mean interval [H/s] (the chain's own estimate of the hashrate that
     produced the retarget).
     """
+    n = len(periods)
     bits = [p.bits for p in periods]
-    targets = [decode_compact(b)[0] for b in bits]
-    diffs = np.array([difficulty_from_bits(b) for b in bits])
-    changes = np.array([change_pct(bits[i - 1], bits[i]) for i in range(1, len(periods))])
+    per = [_per_bits(b) for b in bits]
+    targets = [x[0] for x in per]
+    diffs = [x[1] for x in per]
+    # change_pct's arithmetic on the targets decoded once (T_old / T_new, one rounding).
+    changes = np.asarray(
+        difficulty_change_pct(1.0, np.array([targets[i - 1] / targets[i] for i in range(1, n)], dtype=float)),
+        dtype=float,
+    )
     drop_rank, rise_rank = ranks(changes)
     starts = np.array([np.nan if p.start_time is None else float(p.start_time) for p in periods])
     durations = np.diff(starts)  # NaN where either start is only estimated
@@ -200,40 +234,45 @@ def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
     known = ~np.isnan(durations)
     if known.any():
         implied[known] = implied_hashrate_ehs(np.array(bits[:-1])[known], durations[known])
-    streak = streaks(changes)
-    exact_diff = np.array([MAX_TARGET / t for t in targets])
-    low_since = last_earlier_at_or_below(exact_diff)
+    low_since = last_earlier_at_or_below(np.array([x[2] for x in per])).tolist()[1:]
     # "largest drop since": last earlier change at or below this one (a drop at least as big).
-    drop_since = last_earlier_at_or_below(changes)
-    out = []
-    for i in range(1, len(periods)):
-        p = periods[i]
-        dur = None if np.isnan(durations[i - 1]) else int(durations[i - 1])
-        interval = dur / N if dur is not None else None
-        hashrate = None if np.isnan(implied[i - 1]) else float(implied[i - 1])
-        j = int(low_since[i])
-        k = int(drop_since[i - 1])
-        is_drop = changes[i - 1] < 0
-        out.append(
-            Adjustment(
-                height=p.start_height,
-                time=iso_utc(p.start_time),
-                time_source=p.start_source if p.start_time is not None else "estimated",
-                bits=f"{p.bits:08x}",
-                previous_difficulty=float(diffs[i - 1]),
-                difficulty=float(diffs[i]),
-                change_pct=float(changes[i - 1]),
-                rank_among_drops=int(drop_rank[i - 1]) if drop_rank[i - 1] else None,
-                rank_among_rises=int(rise_rank[i - 1]) if rise_rank[i - 1] else None,
-                streak=int(streak[i - 1]),
-                period_duration_s=dur,
-                mean_block_interval_s=interval,
-                implied_hashrate_ehs=hashrate,
-                lowest_since_height=periods[j].start_height if j >= 0 else None,
-                lowest_since_time=iso_utc(periods[j].start_time) if j >= 0 else None,
-                largest_drop_since_height=periods[k + 1].start_height if is_drop and k >= 0 else None,
-                largest_drop_since_time=iso_utc(periods[k + 1].start_time) if is_drop and k >= 0 else None,
-                source=p.source,
-            )
-        )
-    return out
+    drop_since = last_earlier_at_or_below(changes).tolist()
+    iso = iso_utc_many([p.start_time for p in periods])  # each period's once, however often named
+    heights = [p.start_height for p in periods]
+    ch_l = changes.tolist()
+    dur_l: list[int | None] = [None if d != d else int(d) for d in durations.tolist()]  # d != d: NaN
+    rest = periods[1:]
+    cols = {
+        "height": heights[1:],
+        "time": iso[1:],
+        "time_source": [p.start_source if p.start_time is not None else "estimated" for p in rest],
+        "bits": [f"{b:08x}" for b in bits[1:]],
+        "previous_difficulty": diffs[:-1],
+        "difficulty": diffs[1:],
+        "change_pct": ch_l,
+        "rank_among_drops": [r or None for r in drop_rank.tolist()],
+        "rank_among_rises": [r or None for r in rise_rank.tolist()],
+        "streak": streaks(changes).tolist(),
+        "period_duration_s": dur_l,
+        "mean_block_interval_s": [None if d is None else d / N for d in dur_l],
+        "implied_hashrate_ehs": [None if h != h else h for h in implied.tolist()],
+        "lowest_since_height": [heights[j] if j >= 0 else None for j in low_since],
+        "lowest_since_time": [iso[j] if j >= 0 else None for j in low_since],
+        "largest_drop_since_height": [
+            heights[k + 1] if c < 0 and k >= 0 else None for c, k in zip(ch_l, drop_since, strict=True)
+        ],
+        "largest_drop_since_time": [
+            iso[k + 1] if c < 0 and k >= 0 else None for c, k in zip(ch_l, drop_since, strict=True)
+        ],
+        "source": [p.source for p in rest],
+    }
+    return {name: cols[name] for name in Adjustment.model_fields}
+
+
+def adjustment_history(periods: list[PeriodRow]) -> list[Adjustment]:
+    """One typed row per retarget (periods 1..n), with ranks, streaks and records, from
+    :func:`adjustment_columns`."""
+    cols = adjustment_columns(periods)
+    names = list(cols)
+    rows = [dict(zip(names, vals, strict=True)) for vals in zip(*cols.values(), strict=True)]
+    return _ADJUSTMENTS.validate_python(rows)  # one call validates every row

@@ -11,8 +11,10 @@ how it is known: ``stored``, ``retarget-implied`` or ``estimated`` (600 s per bl
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -37,6 +39,7 @@ STORED, IMPLIED, ESTIMATED = "stored", "retarget-implied", "estimated"
 LAST_PERIOD_IN_FORCE_S = 1440 * POW_TARGET_SPACING
 
 
+@lru_cache(maxsize=4096)  # a pure function of two integers; every clock asks the same ~480 pairs
 def retarget_timespan_s(old_bits: int, new_bits: int) -> float | None:
     """The timespan a retarget implies, inverted exactly from Core's rule.
 
@@ -136,6 +139,23 @@ def period_start_times(
     return np.round(start), source, sd
 
 
+#: The last clock built on each open store (its backend object) and the data version it was
+#: built at; an entry goes with its store.
+_CLOCKS: weakref.WeakKeyDictionary[Any, tuple[int, ChainClock]] = weakref.WeakKeyDictionary()
+
+
+def _cache_key(store: Any) -> tuple[Any, int] | None:
+    """(the store's backend, its data version), or None where the store has no data version
+    (a schema before migration 7, or not a :class:`hashlens.store.Store`): not cached."""
+    db = getattr(store, "_db", None)
+    if db is None or not getattr(store, "_versioned", False):
+        return None
+    try:
+        return db, int(store.data_version())
+    except Exception:  # a store that cannot say its version is read afresh
+        return None
+
+
 def end_of_day(day: date) -> float:
     """24:00 UTC of ``day``, the instant a day's figures are taken at [Unix s]."""
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + SECONDS_PER_DAY
@@ -167,11 +187,22 @@ class ChainClock:
 
     @classmethod
     def from_store(cls, store: Any) -> ChainClock:
+        """The store's clock, built once per store version: a store whose data version (bumped
+        by every committed write, :meth:`hashlens.store.Store.data_version`) is the one a clock
+        was built at gets that clock back, as the same object (never modify it)."""
+        key = _cache_key(store)
+        if key is not None:
+            hit = _CLOCKS.get(key[0])
+            if hit is not None and hit[0] == key[1]:
+                return hit[1]
         periods = store.period_table()
         start, source, sd = period_start_times(periods.bits, periods.start_time, periods.last_time)
         h, t = store.block_times()
         fh, fs = store.block_fees()
-        return cls(periods.bits, start, source, sd, h, t, fh, fs, periods.source)
+        clock = cls(periods.bits, start, source, sd, h, t, fh, fs, periods.source)
+        if key is not None:
+            _CLOCKS[key[0]] = (key[1], clock)
+        return clock
 
     # -- periods ---------------------------------------------------------------------------
     @property

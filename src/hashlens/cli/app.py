@@ -219,6 +219,10 @@ def main(argv: list[str] | None = None) -> None:
     Exit codes (one meaning each; :data:`EXIT_BUG` …): 1 a bug in hashlens; 2 bad input or a
     refused operation; 3 disk full; 4 read-only store; 5 store locked by another process
     (named); 130 interrupted (Ctrl-C)."""
+    from hashlens.cli.kept import answer_kept
+
+    if answer_kept(sys.argv[1:] if argv is None else argv):
+        return  # the answer kept for this store state (hashlens.cli.kept)
     _register()
     command = typer.main.get_command(app)
     try:

@@ -98,11 +98,19 @@ def difficulty(
         data, via = answer
     else:
         from hashlens.chain.models import DifficultyRequest
+        from hashlens.cli import kept
         from hashlens.weekly.asof import difficulty_on
 
         req = DifficultyRequest.build(as_of=as_of, now_s=now)
+        # The default answer (the report's day, a function of the store alone) is kept per store
+        # state: the next identical command prints it before anything heavy loads.
+        before = kept.state_key(state.db_path, "difficulty") if as_json and now is None and as_of is None else None
         with reader_store() as store:
             data, via = difficulty_on(store, req.as_of, req.now_s).to_json(), None
+        if before is not None:
+            from hashlens.cli.output import json_text
+
+            kept.keep(state.db_path, "difficulty", json_text(data), before)
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]

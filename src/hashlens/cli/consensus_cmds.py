@@ -83,12 +83,18 @@ def summary(
         data, via = {"store": str(state.db_path), **answer[0]}, answer[1]
     else:
         from hashlens.chain.models import SummaryRequest
+        from hashlens.cli import kept
         from hashlens.cli.stores import ready_store
         from hashlens.weekly.asof import summary_on
 
         req = SummaryRequest.build(as_of=as_of)
+        before = kept.state_key(state.db_path, "summary") if as_json and as_of is None else None
         with ready_store(as_json, prices=True) as store:
             data, via = {"store": str(state.db_path), **summary_on(store, req.as_of).to_json()}, None
+        if before is not None:  # the next identical command on this store state prints it at once
+            from hashlens.cli.output import json_text
+
+            kept.keep(state.db_path, "summary", json_text(data), before)
 
     def render(d: dict[str, Any]) -> None:
         a = d["latest_adjustment"]

@@ -180,21 +180,26 @@ def _hashprice_here(
 ) -> dict[str, Any] | None:
     """``hashprice`` computed in this process: one day's row, or (printed here, None returned)
     the series summary."""
-    from hashlens.economics.daily import hashprice_days, hashprice_series, latest_day
+    from hashlens.economics.daily import hashprice_days, hashprice_series, latest_day, series_table
     from hashlens.economics.models import HashpriceRequest, HashpriceSeriesRequest
 
     if start or end or out:
         sreq = HashpriceSeriesRequest.build(start=start, end=end)
+        rows: list[dict[str, Any]] = []
         with ready_store(as_json) as store:
-            series = hashprice_series(store, sreq.start, sreq.end or latest_day(store))
-        rows = [r.to_json() for r in series.rows] if out or as_json else []
+            last = sreq.end or latest_day(store)
+            if as_json and not out:
+                series = hashprice_series(store, sreq.start, last)
+                rows, atl, days = [r.to_json() for r in series.rows], series.all_time_low_usd, len(series.rows)
+            else:  # the file (or the summary alone) from the columns: no object per day
+                table, atl = series_table(store, sreq.start, last)
+                days = table.num_rows
         if out:
-            _write_table(rows, out)
-        atl = series.all_time_low_usd
+            _write_table(table, out)
         emit(
             {
                 "all_time_low_usd": atl.to_json() if atl else None,
-                "days": len(series.rows),
+                "days": days,
                 "written": str(out) if out else None,
                 "rows": rows if as_json and not out else None,
             },
@@ -223,10 +228,8 @@ def _hashprice_here(
         return hashprice_days(store, [d], req.btc_price_usd, req.fees_btc)[0].to_json()
 
 
-def _write_table(rows: list[dict[str, Any]], out: Path) -> None:
-    import pyarrow as pa
-
-    tbl = pa.Table.from_pylist(rows)
+def _write_table(tbl: Any, out: Path) -> None:
+    """An Arrow table as .parquet or .csv."""
     if out.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 

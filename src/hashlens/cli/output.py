@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -41,11 +42,16 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+def json_text(data: Any) -> str:
+    """What ``--json`` prints for ``data``: indented JSON and a newline."""
+    return json.dumps(_clean(data), indent=2, default=str) + "\n"
+
+
 def emit(data: Any, as_json: bool, render: Callable[[Any], None], via: str | None = None) -> None:
     """Print ``data``: as JSON alone, or through ``render``; ``via``: the URL of the
     ``hashlens serve`` that answered, said under the rendering (never in JSON)."""
     if as_json:
-        print(json.dumps(_clean(data), indent=2, default=str))
+        sys.stdout.write(json_text(data))
     else:
         render(data)
         if via is not None:

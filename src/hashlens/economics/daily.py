@@ -115,74 +115,120 @@ def _day_rows(
     fees_btc: float | None = None,
     clock: ChainClock | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`hashprice_days`' rows before they are typed (a series types them once, with its
-    lowest-since)."""
+    """:func:`hashprice_days`' rows before they are typed (one dict per day, from
+    :func:`day_columns`)."""
+    cols = day_columns(store, days, price_usd, fees_btc, clock)
+    names = list(cols)
+    return [dict(zip(names, vals, strict=True)) for vals in zip(*(cols[n] for n in names), strict=True)]
+
+
+def day_columns(
+    store: Store,
+    days: list[date],
+    price_usd: float | None = None,
+    fees_btc: float | None = None,
+    clock: ChainClock | None = None,
+) -> dict[str, list[Any]]:
+    """Every field of :class:`DayHashprice` for each day, as columns (one list per field, in
+    the model's order, JSON-ready values: None where a day has no price)."""
     if not days:
-        return []
+        return {name: [] for name in DayHashprice.model_fields}
+    arrays, priced = day_arrays(store, np.array(days, dtype="datetime64[D]"), price_usd, fees_btc, clock)
+    return _as_lists(arrays, priced)
+
+
+def _as_lists(arrays: dict[str, Any], priced: np.ndarray) -> dict[str, list[Any]]:
+    """:func:`day_arrays`' columns as Python lists, None where ``priced`` is False in the
+    columns that need a price."""
+    out: dict[str, list[Any]] = {}
+    mask = priced.tolist()
+    for name, col in arrays.items():
+        values = col.tolist() if isinstance(col, np.ndarray) else col
+        out[name] = [v if k else None for v, k in zip(values, mask, strict=True)] if name in PRICED else values
+    return out
+
+
+#: The columns that need the day's price (None, or masked, where it has none).
+PRICED = ("price_usd", "usd_per_ph_day", "usd_per_th_day", "after_halving_usd_per_ph_day")
+
+
+def day_arrays(
+    store: Store,
+    days: np.ndarray,
+    price_usd: float | None = None,
+    fees_btc: float | None = None,
+    clock: ChainClock | None = None,
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Every field of :class:`DayHashprice` for each day of ``days`` (``datetime64[D]``) as an
+    array (the source descriptions as lists of str), and which days have a price: the owner of
+    the per-day figures, computed on arrays (:func:`hashprice_days` types its rows,
+    :func:`series_table` writes them as Arrow). The price columns hold NaN where a day has no
+    price."""
     clock = clock or ChainClock.from_store(store)
-    ts = np.array([end_of_day(d) for d in days])
-    pidx = np.array([clock.require_covered(float(t), str(d)) for t, d in zip(ts, days, strict=True)])
+    # 24:00 UTC of each day (end_of_day's instant, for every day at once) [Unix s]
+    ts = ((days - np.datetime64("1970-01-01", "D")).astype(np.int64) * SECONDS_PER_DAY + SECONDS_PER_DAY).astype(float)
+    pidx = clock.period_at(ts)
+    bad = (pidx < 0) | (ts > clock.covered_until)
+    if bad.any():  # the first day the periods do not reach, refused in the clock's own words
+        i = int(np.argmax(bad))
+        clock.require_covered(float(ts[i]), str(days[i]))
     heights, exact = clock.height_at(ts)
     heights = np.maximum(heights, 0)
     fees = clock.trailing_fees_btc(heights)
     fee_known = ~np.isnan(fees)
     fee = np.where(fee_known, fees, fees_btc if fees_btc is not None else 0.0)
     subsidy = np.asarray(block_subsidy_btc(heights), dtype=float)
-    next_subsidy = np.asarray(block_subsidy_btc([next_halving_height(int(h)) for h in heights]), dtype=float)
+    # next_halving_height is integer arithmetic that numpy applies to every height at once
+    next_subsidy = np.asarray(block_subsidy_btc(next_halving_height(heights)), dtype=float)
     diff = clock.difficulty[pidx]
     hp = np.asarray(hashprice_btc_per_ph_day(diff, subsidy, fee), dtype=float)
     hp_after = np.asarray(hashprice_btc_per_ph_day(diff, next_subsidy, fee), dtype=float)
     sats = np.asarray(hashvalue_sats_per_th_day(diff, subsidy, fee), dtype=float)
-    stored = {} if price_usd is not None else store.prices_between(min(days), max(days) + timedelta(days=1))
-    prices = [price_usd if price_usd is not None else stored.get(d + timedelta(days=1)) for d in days]
-    px_arr = np.array([np.nan if x is None else x for x in prices], dtype=float)
-    usd = np.asarray(hashprice_usd_per_ph_day(diff, subsidy, fee, px_arr), dtype=float)
-    usd_after = np.asarray(hashprice_usd_per_ph_day(diff, next_subsidy, fee, px_arr), dtype=float)
-    # Plain Python values first (indexing numpy arrays one element at a time is slow), then
-    # one validated row per day.
-    known, h_, ex_, d_, p_ = fee_known.tolist(), heights.tolist(), exact.tolist(), diff.tolist(), pidx.tolist()
-    sub_, fee_, hp_, sats_, usd_ = subsidy.tolist(), fee.tolist(), hp.tolist(), sats.tolist(), usd.tolist()
-    hpa_, usda_, src_ = hp_after.tolist(), usd_after.tolist(), clock.start_source.tolist()
-    out = []
-    for i, d in enumerate(days):
-        px = prices[i]
-        fsrc = (
-            "trailing 144-block mean of per-block fees"
-            if known[i]
-            else "given per block"
-            if fees_btc is not None
-            else "no per-block fees stored for this day: subsidy only"
-        )
-        psrc = (
-            "given"
-            if price_usd is not None
-            else f"stored USD series at {PRICE_INSTANT}"
-            if px is not None
-            else f"none: no USD price stored for {d + timedelta(days=1)} (the price at 24:00 UTC of {d}); give a price"
-        )
-        out.append(
-            {
-                "date": d.isoformat(),
-                "height": int(h_[i]),
-                "height_exact": bool(ex_[i]),
-                "difficulty": float(d_[i]),
-                "period_start_height": int(p_[i]) * N,
-                "period_start_source": str(src_[p_[i]]),
-                "subsidy_btc": sub_[i],
-                "fees_btc": fee_[i],
-                "fee_source": fsrc,
-                "btc_per_ph_day": hp_[i],
-                "sats_per_th_day": sats_[i],
-                "btc_per_th_day": hp_[i] / 1000,
-                "price_usd": px,
-                "price_source": psrc,
-                "usd_per_ph_day": usd_[i] if px is not None else None,
-                "usd_per_th_day": usd_[i] / 1000 if px is not None else None,
-                "after_halving_btc_per_ph_day": hpa_[i],
-                "after_halving_usd_per_ph_day": usda_[i] if px is not None else None,
-            }
-        )
-    return out
+    if price_usd is not None:
+        px = np.full(days.size, float(price_usd))
+    else:  # the stored price of the next day (its first minute: 24:00 UTC of the day)
+        pdays, pvals = store.price_series("USD")
+        want = days + 1
+        if pdays.size:
+            j = np.clip(np.searchsorted(pdays, want), 0, pdays.size - 1)
+            px = np.where(pdays[j] == want, pvals[j], np.nan)
+        else:
+            px = np.full(days.size, np.nan)
+    has_px = ~np.isnan(px)
+    usd = np.asarray(hashprice_usd_per_ph_day(diff, subsidy, fee, px), dtype=float)
+    usd_after = np.asarray(hashprice_usd_per_ph_day(diff, next_subsidy, fee, px), dtype=float)
+    fee_other = "given per block" if fees_btc is not None else "no per-block fees stored for this day: subsidy only"
+    fee_src = np.where(fee_known, "trailing 144-block mean of per-block fees", fee_other).tolist()
+    if price_usd is not None:
+        price_src = ["given"] * days.size
+    else:
+        price_src = [f"stored USD series at {PRICE_INSTANT}"] * days.size
+        for i in np.flatnonzero(~has_px).tolist():
+            d = days[i].item()
+            price_src[i] = (
+                f"none: no USD price stored for {d + timedelta(days=1)} (the price at 24:00 UTC of {d}); give a price"
+            )
+    arrays: dict[str, Any] = {
+        "date": np.datetime_as_string(days).tolist(),
+        "height": heights,
+        "height_exact": exact,
+        "difficulty": diff,
+        "period_start_height": pidx * N,
+        "period_start_source": clock.start_source[pidx].astype(str).tolist(),
+        "subsidy_btc": subsidy,
+        "fees_btc": fee,
+        "fee_source": fee_src,
+        "btc_per_ph_day": hp,
+        "sats_per_th_day": sats,
+        "btc_per_th_day": hp / 1000,
+        "price_usd": px,
+        "price_source": price_src,
+        "usd_per_ph_day": usd,
+        "usd_per_th_day": usd / 1000,
+        "after_halving_btc_per_ph_day": hp_after,
+        "after_halving_usd_per_ph_day": usd_after,
+    }
+    return arrays, has_px
 
 
 def monthly_days(start: date | None, end: date) -> list[date]:
@@ -209,44 +255,83 @@ def latest_day(store: Store, clock: ChainClock | None = None) -> date:
     return min(chain_day, last_price - timedelta(days=1))
 
 
-def hashprice_series(store: Store, start: date | None, end: date, clock: ChainClock | None = None) -> HashpriceSeries:
-    """Daily hashprice from ``start`` (default: the first stored price) to ``end``, with its
-    all-time low and each day's "lowest since" (the last earlier day at or below it)."""
+def series_arrays(
+    store: Store, start: date | None, end: date, clock: ChainClock | None = None
+) -> tuple[dict[str, Any], np.ndarray, AllTimeLow | None]:
+    """Daily hashprice from ``start`` (default: the first stored price) to ``end`` as
+    :func:`day_arrays`' columns with ``usd_lowest_since`` (the last earlier day at or below),
+    which days have a price, and the all-time low: the owner of :func:`hashprice_series` and
+    :func:`series_table`."""
     clock = clock or ChainClock.from_store(store)
     if start is None:
         first = store.first_price_day()
         if first is None or first > end:
-            return HashpriceSeries(rows=[], all_time_low_usd=None, price_instant=PRICE_INSTANT)
+            return {name: [] for name in HashpriceDay.model_fields}, np.zeros(0, dtype=bool), None
         start = first
     if end < start:
         raise HashlensError(f"the series' end {end} is before its start {start}")
     clock.require_covered(end_of_day(end), f"the series' end {end}")
-    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    rows = _day_rows(store, days, clock=clock)
-    usd = np.array([r["usd_per_ph_day"] if r["usd_per_ph_day"] is not None else np.nan for r in rows])
-    valid = ~np.isnan(usd)
-    lowest_since: list[str | None] = [None] * len(rows)
-    vi = np.flatnonzero(valid)
+    days = np.arange(np.datetime64(start, "D"), np.datetime64(end, "D") + 1)
+    cols, priced = day_arrays(store, days, clock=clock)
+    usd = cols["usd_per_ph_day"]
+    lowest_since: list[str | None] = [None] * days.size
+    vi = np.flatnonzero(priced)
     if vi.size:
-        j = last_earlier_at_or_below(usd[vi])
-        for k, i in enumerate(vi.tolist()):
-            lowest_since[i] = rows[int(vi[j[k]])]["date"] if j[k] >= 0 else None
+        j = last_earlier_at_or_below(usd[vi]).tolist()
+        dates, vl = cols["date"], vi.tolist()
+        for k, i in enumerate(vl):
+            if j[k] >= 0:
+                lowest_since[i] = dates[vl[j[k]]]
     atl = None
-    if valid.any():
-        m = int(np.nanargmin(usd))
+    if vi.size:
+        m = int(vi[np.argmin(usd[vi])])
         # Days past the per-block data count the subsidy alone: say which kind the low is.
         atl = AllTimeLow(
-            date=rows[m]["date"],
+            date=cols["date"][m],
             usd_per_ph_day=float(usd[m]),
-            fees_included=rows[m]["fee_source"].startswith("trailing"),
+            fees_included=cols["fee_source"][m].startswith("trailing"),
         )
+    cols["usd_lowest_since"] = lowest_since
+    return cols, priced, atl
+
+
+def hashprice_series(store: Store, start: date | None, end: date, clock: ChainClock | None = None) -> HashpriceSeries:
+    """Daily hashprice from ``start`` (default: the first stored price) to ``end``, with its
+    all-time low and each day's "lowest since" (the last earlier day at or below it)."""
+    arrays, priced, atl = series_arrays(store, start, end, clock)
+    cols = _as_lists(arrays, priced)
+    names = list(cols)
+    rows = [dict(zip(names, vals, strict=True)) for vals in zip(*(cols[n] for n in names), strict=True)]
     return HashpriceSeries(
-        rows=[
-            HashpriceDay.model_validate(r | {"usd_lowest_since": ls}) for r, ls in zip(rows, lowest_since, strict=True)
-        ],
-        all_time_low_usd=atl,
-        price_instant=PRICE_INSTANT,
+        rows=[HashpriceDay.model_validate(r) for r in rows], all_time_low_usd=atl, price_instant=PRICE_INSTANT
     )
+
+
+def series_table(store: Store, start: date | None, end: date, clock: ChainClock | None = None) -> Any:
+    """:func:`hashprice_series`' rows as an Arrow table, built from the columns without a
+    Python object per day (``hashlens hashprice --out``), and its all-time low."""
+    import pyarrow as pa
+
+    cols, priced, atl = series_arrays(store, start, end, clock)
+    unpriced = ~priced
+    fields = HashpriceDay.model_fields
+    columns = {}
+    for name, f in fields.items():
+        kind = (
+            pa.string()
+            if f.annotation in (str, str | None)
+            else pa.bool_()
+            if f.annotation is bool
+            else pa.int64()
+            if f.annotation is int
+            else pa.float64()
+        )
+        col = cols[name]
+        if isinstance(col, np.ndarray) and kind == pa.float64():
+            columns[name] = pa.array(col, type=kind, mask=unpriced if name in PRICED else None)
+        else:
+            columns[name] = pa.array(col, type=kind)
+    return pa.table(columns), atl
 
 
 class HashrateOnDay(Result):

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from hashlens.contracts import Request, Result
+from hashlens.contracts import MAX_SEED, Request, Result
 
 SOURCE_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 #: Days a request may name: the chain's first day … far enough ahead for any window [UTC day].
@@ -132,7 +132,7 @@ class ConcentrationRequest(WindowFields):
     """Top-1/top-3 share, HHI and Nakamoto coefficient of the window, with bootstrap intervals."""
 
     replicates: int = Field(2000, ge=100, le=20_000, description="Bootstrap replicates [-].")
-    seed: int = Field(1, ge=0, le=4_294_967_295, description="Seed of the bootstrap's generator.")
+    seed: int = Field(1, ge=0, le=MAX_SEED, description="Seed of the bootstrap's generator.")
 
 
 class DominanceRequest(Request):

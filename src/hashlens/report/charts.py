@@ -45,8 +45,13 @@ def _figure(
     return fig, fig.add_subplot()
 
 
+#: zlib level of the PNG files: 1 encodes a chart in a fifth of the time of the default (6)
+#: for files about a third larger (flat-coloured charts compress well either way).
+PNG_COMPRESS_LEVEL = 1
+
+
 def _save(fig: Figure, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI)
+    fig.savefig(path, dpi=DPI, pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL})
     return path
 
 

@@ -51,6 +51,7 @@ from hashlens.consensus.vectorised import (
     retarget_bits,
     split_bits,
 )
+from hashlens.contracts import MAX_SEED
 from hashlens.economics.fleet import Operating, breakeven_hashprice_usd_per_ph_day
 from hashlens.economics.hashprice import hashprice_btc, hashprice_btc_per_ph_day
 from hashlens.errors import HashlensError
@@ -62,7 +63,6 @@ from hashlens.units import DAYS_PER_YEAR, HS_PER_EHS, SECONDS_PER_DAY
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 CHUNK = 4096  # paths a chunk: fixed (results depend on it), small enough that 2 cores share 8,192 paths
 EH = HS_PER_EHS  # [H/s] in one EH/s (hashlens.units)
-MAX_SEED = 2**32 - 1  # seeds are unsigned 32-bit, as numpy's legacy seeding and the outlook's
 MIN_ONLINE = 0.02  # smallest initial online share a generation's installed capacity is derived from [-]
 
 

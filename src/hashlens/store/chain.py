@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -83,13 +84,13 @@ class ChainQueries(Database):
     def block_times(self, upto_time: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(heights, times) of every block with a stored time, by height [-, Unix s]."""
         where, args = ("AND time <= ?", [int(upto_time)]) if upto_time is not None else ("", [])
-        cols = self._numpy(f"SELECT height, time FROM blocks WHERE time IS NOT NULL {where} ORDER BY height", args)
-        return np.asarray(cols["height"], dtype=np.int64), np.asarray(cols["time"], dtype=np.int64)
+        cols = self._numpy(f"SELECT height, time FROM blocks WHERE time IS NOT NULL {where}", args)
+        return _by_height(cols["height"], cols["time"])
 
     def block_fees(self) -> tuple[np.ndarray, np.ndarray]:
         """(heights, total fees [sat]) of every block with stored statistics, by height."""
-        cols = self._numpy("SELECT height, totalfee_sat FROM block_stats ORDER BY height")
-        return np.asarray(cols["height"], dtype=np.int64), np.asarray(cols["totalfee_sat"], dtype=np.int64)
+        cols = self._numpy("SELECT height, totalfee_sat FROM block_stats")
+        return _by_height(cols["height"], cols["totalfee_sat"])
 
     def reward_stats(self, start_time: float, end_time: float) -> RewardStats:
         """Mean subsidy + fees of the blocks timed in [start_time, end_time) that have stats."""
@@ -130,3 +131,14 @@ class ChainQueries(Database):
     def tip_height(self) -> int | None:
         h = self._scalar("SELECT max(height) FROM blocks")
         return None if h is None else int(h)
+
+
+def _by_height(height: Any, value: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Two columns of a table keyed by height, ordered by height: the rows come as stored
+    (by height unless written out of order), so sorting here, only where needed, costs less
+    than the database's ORDER BY on every read."""
+    h, v = np.asarray(height, dtype=np.int64), np.asarray(value, dtype=np.int64)
+    if h.size > 1 and not bool((h[1:] > h[:-1]).all()):
+        order = np.argsort(h, kind="stable")
+        h, v = h[order], v[order]
+    return h, v

@@ -8,7 +8,6 @@ from datetime import date
 from functools import lru_cache
 from typing import Annotated
 
-import anyio
 from fastapi import APIRouter, Query, Request, Response
 
 from hashlens.api.deps import StoreHolder, holder_of
@@ -108,8 +107,12 @@ async def hashprice_series(request: Request, q: Annotated[HashpriceSeriesRequest
 
 
 @router.get("/asics", response_model=list[Asic])
-def asics() -> Response:
-    """The ASIC catalogue: models, release months, TH/s, W, J/TH and sources."""
+async def asics(request: Request) -> Response:
+    """The ASIC catalogue: models, release months, TH/s, W, J/TH and sources (encoded once per
+    process and answered on the event loop: no thread for bytes already made)."""
+    from hashlens.api.middleware import mark_answer
+
+    mark_answer(holder_of(request).version)  # the bundled catalogue: the same at every version
     return Response(_catalogue_json(), media_type="application/json")
 
 
@@ -135,7 +138,7 @@ async def power(request: Request, q: Annotated[PowerDay, Query()]) -> Response:
     return await holder.json(_power, q)
 
 
-@router.get("/cost")
+@router.get("/cost", response_model=CostDay)
 async def cost(
     request: Request,
     date: Day | None = None,
@@ -146,7 +149,7 @@ async def cost(
     depreciation_usd_per_day: Annotated[float | None, Query(description="Depreciation of 1 PH/s [USD/day].")] = None,
     overhead_usd_per_day: Annotated[float | None, Query(description="Overheads of 1 PH/s [USD/day].")] = None,
     interest_usd_per_day: Annotated[float | None, Query(description="Interest of 1 PH/s [USD/day].")] = None,
-) -> CostDay:
+) -> Response:
     """Cost to mine one BTC on a day: electricity, cash (+ other cash costs) and all-in (+ depreciation) cost
     by efficiency, and Hayes' model. Omitted non-power costs take the defaults of
     :class:`~hashlens.economics.cost.CostTerms` (derived from the companies' reported figures), the
@@ -162,6 +165,9 @@ async def cost(
         overhead_usd_per_ph_day=overhead_usd_per_day,
         interest_usd_per_ph_day=interest_usd_per_day,
     )
-    row = await anyio.to_thread.run_sync(lambda: day_row(holder, date, price), limiter=holder.read_limiter)
-    table = cost_per_btc_table([row], terms=terms)
-    return CostDay.model_validate(table[0])
+
+    def make() -> CostDay:
+        return CostDay.model_validate(cost_per_btc_table([day_row(holder, date, price)], terms=terms)[0])
+
+    # the answer for the same terms, day and price at this store version: from the cache
+    return await holder.json_call(("cost", date, price, terms.model_dump_json()), make)
