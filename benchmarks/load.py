@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 MIX: list[tuple[str, str, dict | None]] = [
     ("GET", "/v1/difficulty", None),
     ("GET", "/v1/hashrate?window=1008", None),
-    ("GET", "/v1/hashrate?window=7d", None),
+    ("GET", "/v1/hashrate?window=7d&as_of=2026-01-31", None),  # a day the stored block times cover
     ("GET", "/v1/hashprice", None),
     ("GET", "/v1/hashprice?date=2025-06-01", None),
     ("GET", "/v1/difficulty/history?limit=60", None),
