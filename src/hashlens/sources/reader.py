@@ -190,8 +190,9 @@ def parse_yaml(text: str, source: str) -> Any:
     import yaml
 
     loader_class = _yaml_loader()
-    loader = loader_class(text)
+    loader = None
     try:
+        loader = loader_class(text)  # its reader refuses control characters here (a ReaderError)
         node = loader.get_single_node()
         if node is None:
             return None
@@ -214,7 +215,8 @@ def parse_yaml(text: str, source: str) -> Any:
             f"{source}: not valid YAML: a value cannot be read ({' '.join(str(exc).split())})"
         ) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     _check_depth(value, source)
     return value
 
