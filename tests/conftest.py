@@ -95,19 +95,13 @@ def shared_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def full_db(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """A store with the shared chain, the USD price series and the bundled miners sample."""
-    from hashlens.chain.prices import import_prices
-    from hashlens.chain.sync import sync
+def full_db(chain_prices_db: Path, tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """A store with the shared chain, the USD price series, the bundled miners sample and the
+    pool datasets (a copy of the chain-and-prices store, not a second sync)."""
     from hashlens.miners.storeio import ensure_sample
-    from hashlens.sources.prices import read_prices
-    from hashlens.store import Store
 
-    path = tmp_path_factory.mktemp("full") / "full.duckdb"
+    path = copy_db(chain_prices_db, tmp_path_factory, "full")
     with Store(path) as s:
-        sync(s, str(data_dir / "chain"))
-        f = data_dir / "market/btc-daily-prices-multi-currency.csv"
-        import_prices(s, read_prices(f, currency="USD"), f.name)
         ensure_sample(s)
         _with_pools(s, data_dir)
     return path
