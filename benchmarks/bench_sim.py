@@ -359,11 +359,13 @@ def run(paths: int, rounds: int, processes: int, only: str | None = None, per_co
 
         t_ours, t_peer = interleaved(ours_run, peer_run, rounds)
         print(f"  hashlens: median {paths * days / statistics.median(t_ours):,.0f} path-days/s")
-        ratios[r.scenario.name] = report("simulate", "plain numba kernel, prange over paths", t_ours, t_peer)
+        ratios[r.scenario.name] = report(
+            f"simulate {r.scenario.name}, {paths:,} paths", "plain numba kernel, prange over paths", t_ours, t_peer
+        )
         if per_core:
             with one_core():
                 t_ours, t_peer = interleaved(ours_run, peer_run, rounds)
-            report("simulate, one core", "plain numba kernel, one thread", t_ours, t_peer)
+            report(f"simulate {r.scenario.name}, one core", "plain numba kernel, one thread", t_ours, t_peer)
     store.close()
     if processes:
         secs = process_seconds(processes)
