@@ -155,7 +155,7 @@ def test_a_store_without_rules_attributes_nothing_and_says_how(data_dir: Path) -
         report = sync(store, srv.rpc_url, start_height=501728, now=NOW, on_blocks=attribute_node_blocks)[0]
         assert (
             "pools: 1 new block(s) not attributed: the store has no rules file; run "
-            "`hashlens pools import RULES_FILE` (e.g. mempool-pools-v2.json) first, then sync again"
+            "`hashlens pools import RULES_FILE` (e.g. mempool-pools-v2.json) first, then sync again from a node"
         ) in report.notes
         assert store.counts()["blocks"] == 1 and store.stored_coinbase_rows() == []
 

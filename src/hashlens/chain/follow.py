@@ -177,14 +177,18 @@ class Follower:
         return True
 
     def _poll_prices(self, st: SourceState) -> bool:
-        from hashlens.chain.update import fetch_prices, store_price_news
+        from hashlens.chain.update import download_prices, screen_prices_news, store_price_news
 
-        assert self.prices_url is not None
+        url = self.prices_url
+        assert url is not None
         # Only days after the last stored one, screened against their stored neighbours, as
         # `hashlens update` takes them: a stored price is never overwritten by the follower (a
-        # source that rounds, as mempool's does to whole units, would differ).
-        news = self.reading(lambda s: fetch_prices(s, self.prices_url or "", self.currency))
+        # source that rounds, as mempool's does to whole units, would differ). The download runs
+        # outside the server's read lock: a slow source holds up no reader or writer.
+        last = self.reading(lambda s: s.last_price_day(self.currency.upper()))
+        points = download_prices(url, self.currency, last)
         st.last_contact = time.time()
+        news = self.reading(lambda s: screen_prices_news(s, url, self.currency, points))
         if not news.points:
             return False
         with self.writing() as store:

@@ -864,22 +864,34 @@ class PriceNews:
     notes: list[str]
 
 
-def fetch_prices(store: Store, url: str, currency: str = "USD", now: int | None = None) -> PriceNews:
-    """The days after the last stored one from a price API (``mempool+…`` or ``kraken+…``,
-    :mod:`hashlens.sources.price_apis`), screened: none after today, none more than 10× off
-    its neighbours (the last stored days included). Nothing is written."""
-    from hashlens.sources.price_apis import KrakenOHLC, open_price_source, screen_prices
-    from hashlens.sources.prices import find_gaps
+def download_prices(url: str, currency: str, last: date | None) -> list[PricePoint]:
+    """The days after ``last`` (every day if None) in ``currency`` from a price API
+    (``mempool+…`` or ``kraken+…``, :mod:`hashlens.sources.price_apis`): the network part of
+    :func:`fetch_prices`, which touches no store (the follower runs it outside the server's
+    read lock)."""
+    from hashlens.sources.price_apis import KrakenOHLC, open_price_source
 
     client = open_price_source(url, currency)
     cur = currency.upper()
-    last = store.last_price_day(cur)
     if isinstance(client, KrakenOHLC):
         since = 0 if last is None else int(datetime(last.year, last.month, last.day, tzinfo=UTC).timestamp())
         points = client.daily_prices(since)
     else:
         points = client.daily_prices()
-    points = [p for p in points if p.currency == cur and (last is None or p.day > last)]
+    return [p for p in points if p.currency == cur and (last is None or p.day > last)]
+
+
+def screen_prices_news(
+    store: Store, url: str, currency: str, points: list[PricePoint], now: int | None = None
+) -> PriceNews:
+    """New days read from ``url`` screened against the store: none after today, none more than
+    10× off its neighbours (the last stored days included), gaps noted. Nothing is written."""
+    from hashlens.sources.price_apis import screen_prices
+    from hashlens.sources.prices import find_gaps
+
+    cur = currency.upper()
+    last = store.last_price_day(cur)
+    points = [p for p in points if last is None or p.day > last]  # a day stored meanwhile stays as it is
     today = datetime.fromtimestamp(time.time() if now is None else now, UTC).date()
     late = [p for p in points if p.day > today]
     if late:
@@ -905,6 +917,13 @@ def fetch_prices(store: Store, url: str, currency: str = "USD", now: int | None 
         if gaps:
             notes.append(f"{len(gaps)} day(s) without a price at the source, first {gaps[0]}: left as gaps")
     return PriceNews(url, cur, points, notes)
+
+
+def fetch_prices(store: Store, url: str, currency: str = "USD", now: int | None = None) -> PriceNews:
+    """The days after the last stored one from a price API, screened
+    (:func:`download_prices`, then :func:`screen_prices_news`). Nothing is written."""
+    points = download_prices(url, currency, store.last_price_day(currency.upper()))
+    return screen_prices_news(store, url, currency, points, now)
 
 
 def store_price_news(store: Store, news: PriceNews) -> PriceUpdateResult:
@@ -962,7 +981,9 @@ __all__ = [
     "PriceUpdateResult",
     "UpdateRequest",
     "UpdateResult",
+    "download_prices",
     "fetch_prices",
+    "screen_prices_news",
     "store_price_news",
     "update",
     "update_chain",

@@ -91,7 +91,10 @@ def summary(
         before = kept.state_key(state.db_path, "summary") if as_json and as_of is None else None
         with ready_store(as_json, prices=True) as store:
             data, via = {"store": str(state.db_path), **summary_on(store, req.as_of).to_json()}, None
-        if before is not None:  # the next identical command on this store state prints it at once
+        # Kept for the next identical command on this store state, but only where the store holds
+        # prices already: on one without, the answer depends on whether a data folder is found
+        # (the command fills prices from it), not on the store alone.
+        if before is not None and data.get("counts", {}).get("prices"):
             from hashlens.cli.output import json_text
 
             kept.keep(state.db_path, "summary", json_text(data), before)

@@ -3,7 +3,8 @@
 computed last time on it, without loading numpy, the store or the command tree.
 
 The answer of these commands is a function of the store's contents and of the code alone (no
-clock, no option but ``--json``), so it is kept beside the backtest points
+clock, no option but ``--json``; ``summary`` is kept only once the store holds prices, since
+before that it fills them from whatever data folder it finds), so it is kept beside the backtest points
 (``$HASHLENS_CACHE_DIR``, else the user cache directory) under a digest of: the store file and
 its write-ahead log as the file system describes them (device, inode, size, modification time
 in ns: every committed write changes one of them), the hashlens version, and the newest

@@ -313,7 +313,7 @@ def store_rules(store: Store) -> RulesFile | None:
 #: The note a sync gives when the store holds no rules file to attribute new blocks with.
 NO_RULES_NOTE = (
     "pools: {n} new block(s) not attributed: the store has no rules file; run "
-    "`hashlens pools import RULES_FILE` (e.g. mempool-pools-v2.json) first, then sync again"
+    "`hashlens pools import RULES_FILE` (e.g. mempool-pools-v2.json) first, then sync again from a node"
 )
 
 

@@ -227,7 +227,9 @@ def hashrate_section(fig: WeeklyFigures, page: Page) -> None:
                 f"The period from height {prev_start:,} to {latest.height - 1:,}: its work over its "
                 "duration from its start times (hashlens.chain.hashrate.implied_hashrate_ehs)."
             )
-            side = "above" if rp.hashrate_ehs > prev_ehs else "below" if rp.hashrate_ehs < prev_ehs else "the same as"
+            # Compared as stated: two rates that print alike are "the same as" each other.
+            same = _hashrate_text(rp.hashrate_ehs) == _hashrate_text(prev_ehs)
+            side = "the same as" if same else "above" if rp.hashrate_ehs > prev_ehs else "below"
             line += (
                 f", {side} the last completed period's mean of {_hashrate_text(prev_ehs)} (heights "
                 f"{prev_start:,} to {latest.height - 1:,}){src_prev}"
@@ -328,12 +330,14 @@ def hashprice_section(fig: WeeklyFigures, page: Page) -> None:
         )
         # The comparison is made on the two values stated (a price given with --price can put
         # today's value below a low the stored prices set).
+        # in the cents both are stated in (two values that print alike are not called above or below).
         today_usd = f"${t.usd_per_ph_day:,.2f}"
-        if t.usd_per_ph_day < atl.usd_per_ph_day:
+        today_c, low_c = round(t.usd_per_ph_day * 100), round(atl.usd_per_ph_day * 100)
+        if today_c < low_c:
             verdict = f"today's value, {today_usd}, is below it: lower than on any stored day."
-        elif t.usd_per_ph_day == atl.usd_per_ph_day and atl.date == fig.as_of.isoformat():
+        elif today_c == low_c and atl.date == fig.as_of.isoformat():
             verdict = "today's value is a new all-time low."
-        elif t.usd_per_ph_day == atl.usd_per_ph_day:
+        elif today_c == low_c:
             verdict = f"today's value, {today_usd}, equals it."
         elif hp.lowest_since:
             verdict = f"today's value, {today_usd}, is above it, and the lowest since {hp.lowest_since}."

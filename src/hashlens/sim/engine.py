@@ -1017,13 +1017,16 @@ def numba_cache_dir() -> Path:
     from (this module and the owners' modules) and the numba version. numba checks only the
     kernel's own file for changes; an edit of an owner's arithmetic must not reuse old code."""
     import hashlib
-    import sys
+    import importlib
 
     import platformdirs
 
     h = hashlib.sha256(numba_version().encode())
-    for name in sorted({f.__module__ for f in OWNER_ARITHMETIC} | {__name__}):
-        source = getattr(sys.modules[name], "__file__", None)
+    # numba freezes the constants a kernel reads (the halving interval, COIN, the timespan, units)
+    # into its code: their modules name the cache too.
+    constants = {"hashlens.consensus.params", "hashlens.units"}
+    for name in sorted({f.__module__ for f in OWNER_ARITHMETIC} | {__name__} | constants):
+        source = getattr(importlib.import_module(name), "__file__", None)
         try:
             h.update(Path(source).read_bytes() if source else name.encode())
         except OSError:  # no readable source (a frozen install): the module's name stands for it

@@ -229,9 +229,12 @@ class PoolQueries(Database):
         return None if not rows else (str(rows[0][0]), str(rows[0][1]), str(rows[0][2]))
 
     def pool_rules_ids(self, source: str) -> list[str]:
-        """The rules files a per-block source's attributions were made with."""
+        """The rules files a per-block source's attributions were made with, the one recorded
+        last (``pool_rules.used_at``) last."""
         rows = self._rows(
-            "SELECT DISTINCT rules_id FROM pool_blocks WHERE source = ? AND rules_id IS NOT NULL ORDER BY rules_id",
+            "SELECT b.rules_id FROM (SELECT DISTINCT rules_id FROM pool_blocks WHERE source = ? "
+            "AND rules_id IS NOT NULL) b LEFT JOIN pool_rules r ON r.rules_id = b.rules_id "
+            "ORDER BY r.used_at NULLS FIRST, b.rules_id",
             [source],
         )
         return [str(r) for (r,) in rows]

@@ -2,8 +2,7 @@
 (difficulty, summary, the running period) at 24:00 UTC of that day.
 
 Every reading command (``difficulty``, ``summary``, ``halving``, ``weekly``, ``report``,
-``forecast``, ``hashrate``, ``hashprice``, ``cost``, ``power``, ``pools``) takes ``--as-of``; its
-default is :func:`as_of_day` — the report's day, :func:`hashlens.economics.daily.latest_day` (the
+``forecast``, ``hashrate``, ``hashprice``, ``cost``, ``power``) takes ``--as-of``; its default is :func:`as_of_day` — the report's day, :func:`hashlens.economics.daily.latest_day` (the
 latest day with a dated period in force and a stored price) — never a command's own 'latest'.
 Each answer names the day (``as_of``). The tip at the day is the clock's
 (:meth:`hashlens.chain.clock.ChainClock.height_at`), the same one the halving, the forecast and
