@@ -201,7 +201,8 @@ def test_a_damaged_store_file_says_so_at_once(full_db: Path, tmp_path: Path) -> 
     cases = {
         "flipped.duckdb": bytes(data),
         "foreign.duckdb": b"not a database" * 1000,
-        "cut.duckdb": full_db.read_bytes()[: full_db.stat().st_size // 2],
+        # cut short: a tenth left (a half can hold every live block: the file's tail may be free blocks)
+        "cut.duckdb": full_db.read_bytes()[: full_db.stat().st_size // 10],
     }
     for name, content in cases.items():
         db = tmp_path / name
