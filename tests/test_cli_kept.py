@@ -85,5 +85,7 @@ def test_other_options_are_computed(store: Path) -> None:
         ["--db", ":memory:", "difficulty", "--json"],
         ["--db", "postgresql://u@h/db", "summary", "--json"],
         ["--db", str(store), "hashprice", "--json"],
+        ["difficulty", "--json", "--db", str(store)],  # a root option after the command: the CLI refuses it
+        ["--db", str(store), "summary", "--json", "--no-server"],
     ):
         assert kept_request(argv) is None, argv

@@ -45,23 +45,22 @@ def kept_request(argv: list[str]) -> tuple[Path, str] | None:
     """(store, command) when ``argv`` asks a kept command's ``--json`` answer and nothing else
     (root options ``--db``, ``--no-server``, ``--data``, ``--debug`` allowed), else None."""
     db: str | None = os.environ.get("HASHLENS_DB") or None
-    rest: list[str] = []
     i = 0
+    # Root options come before the command, as the command line takes them (after it they are
+    # refused there, so they must not be answered here).
     while i < len(argv):
         a = argv[i]
-        if a == "--db" and i + 1 < len(argv):
-            db, i = argv[i + 1], i + 2
-            continue
-        if a.startswith("--db="):
-            db = a[5:]
-        elif a == "--data" and i + 1 < len(argv):
+        if a in ("--db", "--data") and i + 1 < len(argv):
+            if a == "--db":
+                db = argv[i + 1]
             i += 2
-            continue
+        elif a.startswith("--db="):
+            db, i = a[5:], i + 1
         elif a.startswith("--data=") or a in ("--no-server", "--debug"):
-            pass
+            i += 1
         else:
-            rest.append(a)
-        i += 1
+            break
+    rest = argv[i:]
     if len(rest) != 2 or rest[0] not in KEPT_COMMANDS or rest[1] != "--json":
         return None
     if db is not None and (db.strip() in ("", ":memory:") or "://" in db):
