@@ -204,6 +204,33 @@ def _summary(att: Attribution, source: str, replaced: int) -> AttributionSummary
     )
 
 
+def _attribute_and_store(
+    store: Store,
+    coinbases: Sequence[Coinbase],
+    compiled: CompiledRules,
+    order: str,
+    source: str,
+    origin: str | None,
+) -> tuple[Attribution, int]:
+    """Attribute ``coinbases`` and write them with their pools and the rules file (one
+    transaction); the attribution and the rows replaced."""
+    att = attribute(coinbases, compiled, order)
+    rules = compiled.rules
+    replaced = store.write_attributions(
+        source,
+        origin,
+        rules.rules_id,
+        rules.name,
+        rules.sha256,
+        rules.text,
+        order,
+        coinbases,
+        att.pools(),
+        att.methods(),
+    )
+    return att, replaced
+
+
 def attribute_blocks(
     store: Store,
     coinbases: Sequence[Coinbase],
@@ -226,19 +253,7 @@ def attribute_blocks(
             f"{len(missing)} coinbase(s) without a height or block hash (first: txid {missing[0].txid}); "
             "attribute blocks read from a node or a block file"
         )
-    att = attribute(coinbases, compiled, order)
-    replaced = store.write_attributions(
-        source,
-        origin,
-        compiled.rules.rules_id,
-        compiled.rules.name,
-        compiled.rules.sha256,
-        compiled.rules.text,
-        order,
-        coinbases,
-        att.pools(),
-        att.methods(),
-    )
+    att, replaced = _attribute_and_store(store, coinbases, compiled, order, source, origin)
     if source == COINBASE_SOURCE and store.pool_rules_ids(source) != [compiled.rules.rules_id]:
         redone = reattribute(store, compiled, order)
         replaced += redone.replaced
@@ -277,19 +292,7 @@ def reattribute(store: Store, rules: RulesFile | CompiledRules, order: str = "ad
     coinbases = stored_coinbases(store)
     if not coinbases:
         raise HashlensError("the store holds no coinbases to attribute: sync blocks from a node first")
-    att = attribute(coinbases, compiled, order)
-    replaced = store.write_attributions(
-        COINBASE_SOURCE,
-        None,
-        compiled.rules.rules_id,
-        compiled.rules.name,
-        compiled.rules.sha256,
-        compiled.rules.text,
-        order,
-        coinbases,
-        att.pools(),
-        att.methods(),
-    )
+    att, replaced = _attribute_and_store(store, coinbases, compiled, order, COINBASE_SOURCE, None)
     return _summary(att, COINBASE_SOURCE, replaced)
 
 
