@@ -48,7 +48,7 @@ def _btl(data_dir: Path) -> tuple[list[date], dict[str, list[int]]]:
 def test_daily_totals_equal_the_stores_blocks_per_utc_day(pools_db: Path, data_dir: Path) -> None:
     """Wherever both exist (whole UTC days inside a run of stored block times), btl's blocks per
     day over all its entities equal the store's blocks per day (times from the block-stats file)."""
-    from hashlens.pools.analysis import daily_totals_check
+    from hashlens.pools.days import daily_totals_check
 
     times = _block_times(data_dir)
     heights = sorted(times)

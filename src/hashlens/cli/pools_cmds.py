@@ -389,7 +389,7 @@ def pools_check(
     as_json: JsonOpt = False,
 ) -> None:
     """A per-day source's blocks per day against the store's blocks per whole UTC day."""
-    from hashlens.pools.analysis import daily_totals_check
+    from hashlens.pools.days import daily_totals_check
 
     with _store(as_json) as store:
         result = daily_totals_check(store, source)

@@ -274,7 +274,7 @@ class ConcentrationResult(Result):
 class WeeklyPools(Result):
     """Who mined the report's week: the source covering every day of it (the one with the most
     blocks there) with its shares and concentration, or ``covered`` false and one sentence
-    saying what the store covers (:func:`hashlens.pools.analysis.weekly_pools`)."""
+    saying what the store covers (:func:`hashlens.pools.days.weekly_pools`)."""
 
     covered: bool
     source: str | None = None

@@ -158,7 +158,7 @@ class WeeklyFigures(Result):
     halving: HalvingOutlook | None = None
     outlook: Forecast | None = None  # the forecast with its track record
     _forecast: Forecast | None = PrivateAttr(default=None)  # as of the day; both sections read it
-    pools: WeeklyPools | None = None  # hashlens.pools.analysis.weekly_pools: who mined the week
+    pools: WeeklyPools | None = None  # hashlens.pools.days.weekly_pools: who mined the week
 
     @classmethod
     def compute(
@@ -347,7 +347,7 @@ class WeeklyFigures(Result):
         self.outlook = fc.model_copy(update={"track_record": track_record(clock, fc.period_start_height // N)})
 
     def _pools(self, store: Store, clock: ChainClock) -> None:
-        from hashlens.pools.analysis import weekly_pools
+        from hashlens.pools.days import weekly_pools
 
         try:
             self.pools = weekly_pools(store, self.as_of, clock)
