@@ -10,6 +10,9 @@ Run: ``python benchmarks/bench_cli.py [--smoke] [--rounds R]`` (or ``sh scripts/
    a process answering from the store does). hashlens twice: on a store state it has answered
    before (the answer kept for that state, :mod:`hashlens.cli.kept`) and computing it (an
    empty cache folder each run). Both are byte-compiled first, as an installed package is.
+   A fourth contender bounds the computed row: a process that only imports numpy, duckdb,
+   pydantic and typer, which every computing path loads (the arrays, the store, the request
+   models, the command line).
 2. The report's own work (importing matplotlib, drawing the charts, writing Markdown and HTML)
    apart from computing the week's figures, in one process on the same store; goal <= 1 s.
 
@@ -265,6 +268,9 @@ print(json.dumps([{"period": p, "height": h, "bits": f"{b:08x}"} for p, h, b in 
 """
 
 
+FLOOR = "import numpy, duckdb, pydantic, typer"
+
+
 def difficulty_vs_duckdb(folder: Path, rounds: int) -> None:
     """``difficulty --json`` (kept, and computed) beside a bare DuckDB query process."""
     db = str(folder / STORE)
@@ -272,7 +278,7 @@ def difficulty_vs_duckdb(folder: Path, rounds: int) -> None:
     kept_dir = Path(tempfile.mkdtemp(prefix="hashlens-kept-"))
     env_kept = dict(os.environ, HASHLENS_CACHE_DIR=str(kept_dir), PYTHONPATH=str(ROOT / "src"))
     subprocess.run(cmd, env=env_kept, stdout=subprocess.DEVNULL, check=True)  # kept for this state
-    cpu: dict[str, list[float]] = {"kept": [], "computed": [], "peer": []}
+    cpu: dict[str, list[float]] = {"kept": [], "computed": [], "floor": [], "peer": []}
     outs: dict[str, bytes] = {}
 
     def whole(name: str, argv: list[str], env: dict[str, str]) -> float:
@@ -293,6 +299,7 @@ def difficulty_vs_duckdb(folder: Path, rounds: int) -> None:
         {
             "kept": lambda: whole("kept", cmd, env_kept),
             "computed": computed,
+            "floor": lambda: whole("floor", [PY, "-c", FLOOR], dict(os.environ)),
             "peer": lambda: whole("peer", [PY, "-c", PEER, db], dict(os.environ)),
         },
         rounds,
@@ -304,6 +311,10 @@ def difficulty_vs_duckdb(folder: Path, rounds: int) -> None:
     peer = "bare DuckDB query process (python -c)"
     compare(Row(NAME, f"{what}, store state answered before", "kept answer", peer, t["kept"], t["peer"], 1.0))
     compare(Row(NAME, f"{what}, computed here", "computed (empty cache)", peer, t["computed"], t["peer"], None))
+    # The bound on the row above: no computing path can beat the process that only loads the
+    # libraries every such path needs (the contract's models, the arrays, the store, the CLI).
+    floor = "a process importing numpy, duckdb, pydantic and typer, doing nothing"
+    compare(Row(NAME, "the floor of any computing path", floor, peer, t["floor"], t["peer"], None))
 
 
 def report_own_work(folder: Path, rounds: int, paths: int) -> None:
