@@ -335,6 +335,36 @@ def test_weekly_beyond_the_data_is_a_one_line_400(client: TestClient) -> None:
 
 
 @pytest.mark.slow
+def test_a_kept_weekly_answer_counts_the_days_to_the_date_it_is_asked_on(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's version alone does not fix /v1/weekly: its note counts the days from the
+    data's end to today, so an answer kept on one date is not served on the next."""
+    import re
+    from datetime import UTC, date, datetime, timedelta
+
+    from hashlens.api.routers import weekly
+
+    def asked_on(day: date) -> int:
+        class Clock(datetime):
+            @classmethod
+            def now(cls, tz: Any = None) -> datetime:
+                return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+
+        monkeypatch.setattr(weekly, "datetime", Clock)
+        notes = client.get("/v1/weekly", params={"as_of": "2026-02-10"}).json()["notes"]
+        (n,) = [int(m[1]) for t in notes if (m := re.search(r"data end (\d+) days before today \((\S+)\)", t))]
+        assert f"({day.isoformat()})" in " ".join(notes)
+        return n
+
+    first = date(2026, 12, 7)
+    # 2026-02-10 to 2026-12-07 is 300 days (18 + 31 + 30 + 31 + 30 + 31 + 31 + 30 + 31 + 30 + 7)
+    assert asked_on(first) == 300
+    assert asked_on(first) == 300  # kept
+    assert asked_on(first + timedelta(days=1)) == 301
+
+
+@pytest.mark.slow
 def test_weekly_days_bound_the_default(client: TestClient) -> None:
     days = client.get("/v1/weekly/days").json()
     assert days["first"] <= days["latest"] == days["default"]

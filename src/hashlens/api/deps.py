@@ -350,9 +350,11 @@ class StoreHolder:
         mark_answer(version)
         return Response(body, media_type="application/json")
 
-    async def json_from(self, key: tuple[Any, ...], make: Callable[[], Awaitable[Any]]) -> Response:
+    async def json_from(self, key: tuple[Any, ...], make: Callable[[], Awaitable[Any]], whole: bool = True) -> Response:
         """The JSON response of ``await make()`` (work done elsewhere, e.g. in the heavy pool),
-        cached under ``key`` for this store version; concurrent equal requests wait for one."""
+        cached under ``key`` for this store version; concurrent equal requests wait for one.
+        ``whole=False`` when ``key`` holds more than the request and the store version (a
+        date): the middleware then does not keep the answer for every identical GET."""
         full = ("json", *key)
         with self._guard:
             version = self.version
@@ -376,7 +378,8 @@ class StoreHolder:
                 with self._guard:
                     if version == self.version:
                         self._put((version, *full), body)
-        mark_answer(version)
+        if whole:
+            mark_answer(version)
         return Response(body, media_type="application/json")
 
     async def compute(self, fn: Callable[..., T], *args: Any) -> T:

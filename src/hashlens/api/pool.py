@@ -44,7 +44,7 @@ TIMEOUT_S = 60.0
 MEMORY_MB = 512
 #: Modules a worker imports before it is ready (the heavy requests' libraries), so that neither
 #: their import time nor their memory counts against a request's limits.
-PRELOAD = ("hashlens.api.tasks", "hashlens.sim.engine", "hashlens.sim.fleet_outlook", "hashlens.weekly")
+PRELOAD = ("hashlens.api.tasks", "hashlens.sim.engine", "hashlens.sim.fleet_outlook", "hashlens.weekly.figures")
 #: Longest a new worker may take to import and say it is ready [s].
 START_TIMEOUT_S = 120.0
 

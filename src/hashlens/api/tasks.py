@@ -37,13 +37,14 @@ def forecast(
     return {"as_of": day.isoformat() if day is not None else None, **fc.to_json()}
 
 
-def weekly(db_path: str, as_of: date, paths: int, seed: int) -> dict[str, Any]:
-    """``GET /v1/weekly``: :meth:`hashlens.weekly.WeeklyFigures.compute` for one day."""
+def weekly(db_path: str, as_of: date, paths: int, seed: int, today: date | None = None) -> dict[str, Any]:
+    """``GET /v1/weekly``: :meth:`hashlens.weekly.WeeklyFigures.compute` for one day, its notes
+    dated ``today`` (default the UTC date now)."""
     from hashlens.store import Store
     from hashlens.weekly import WeeklyFigures
 
     with Store(db_path, read_only=True) as s:
-        return WeeklyFigures.compute(s, as_of, paths=paths, seed=seed).to_json()
+        return WeeklyFigures.compute(s, as_of, paths=paths, seed=seed, today=today).to_json()
 
 
 def outlook(market: Any, request: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ simulated paths (:data:`hashlens.weekly.models.PATHS`, :data:`~hashlens.weekly.m
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -53,9 +53,13 @@ async def weekly(request: Request, q: Annotated[WeeklyDay, Query()]) -> Response
     pool = request.app.state.pool
     day = as_of
     # A day's figures include 20,000 simulated paths: computed in the heavy pool, once per
-    # store version, then served from the cache.
+    # store version and UTC date (a note counts the days from the data's end to today), then
+    # served from the cache.
+    today = datetime.now(tz=UTC).date()
     return await holder.json_from(
-        ("weekly", day), lambda: pool.run("hashlens.api.tasks:weekly", str(holder.path), day, PATHS, SEED)
+        ("weekly", day, today),
+        lambda: pool.run("hashlens.api.tasks:weekly", str(holder.path), day, PATHS, SEED, today),
+        whole=False,
     )
 
 
