@@ -348,7 +348,7 @@ def test_a_kept_weekly_answer_counts_the_days_to_the_date_it_is_asked_on(
     def asked_on(day: date) -> int:
         class Clock(datetime):
             @classmethod
-            def now(cls, tz: Any = None) -> datetime:
+            def now(cls, tz: object = None) -> datetime:
                 return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
 
         monkeypatch.setattr(weekly, "datetime", Clock)
