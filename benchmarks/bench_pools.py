@@ -1,31 +1,34 @@
-"""Pools: attribution of coinbases and the figures of a whole table, each beside a Python loop.
+"""Pools: attribution of coinbases and the figures of a whole table, each beside its strongest
+peer and beside a Python loop over the same owners.
 
 Run: ``python -m benchmarks.bench_pools [--coinbases N] [--rounds R] [--smoke]``.
 
 1. **Attribution**: N coinbases — the real mainnet ones of ``tests/pool_fixtures.py`` (AntPool,
    BTCC, F2Pool, Foundry USA by address and by tag, an unidentified block), repeated — matched
    against ``mempool-pools-v2.json`` by :func:`hashlens.pools.attribution.attribute`
-   (vectorised: output scripts looked up once each, scriptSigs through the tag automaton)
-   beside :func:`~hashlens.pools.attribution.attribute_loop` (block by block, pool by pool,
-   the way mempool's matcher walks the rules). Both must give the same pools.
+   (vectorised: output scripts looked up once each, scriptSigs through the tag automaton).
+   Peer: the way one writes it without hashlens, leaning on C — a dictionary look-up per output
+   script and one compiled regular expression holding every tag (alternatives in pool order
+   inside a look-ahead, so every position of the scriptSig is tried and the first pool wins).
+   Also beside :func:`~hashlens.pools.attribution.attribute_loop` (block by block, pool by pool,
+   the way mempool's matcher walks the rules). All three must give the same pools.
 2. **Table figures**: the whole 2018–2023 btl table (236 entities × 2,191 days, 321,825 blocks)
    read from the shared file: every pool's share with its exact Clopper–Pearson interval, HHI,
    top-1/top-3 and Nakamoto coefficient, and every pool's luck in 2023 against its 2022 share
    with exact Poisson p-values and Holm's correction — vectorised (one call of each owner over
-   all pools) beside the same owners called pool by pool.
+   all pools). Peer: pandas (group by pool, sum the years) with SciPy's beta quantiles and
+   Poisson tails, Holm in numpy. Also beside the same owners called pool by pool.
 
-Runs are interleaved (vectorised, loop, vectorised, …); min / median / max of each and the
-ratio of the medians (above 1: the vectorised path is faster) are printed. ``--smoke`` runs a
-few seconds' worth (the test suite runs it).
+Runs are interleaved (the order alternating each round); min / median / max of each and the
+ratio of the medians (above 1: hashlens is faster) are printed. ``--smoke`` runs a few seconds'
+worth (the test suite runs it).
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
-import statistics
+import re
 import sys
-import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -35,11 +38,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmar
 
 import numpy as np
 
-from benchmarks.common import Row, record
+from benchmarks.common import Row, compare, interleave, parser
 from hashlens.pools import stats
 from hashlens.pools.attribution import attribute, attribute_loop
 from hashlens.pools.names import UNKNOWN, pool_of
-from hashlens.pools.rules import compile_rules
+from hashlens.pools.rules import CompiledRules, compile_rules, fold
 from hashlens.sources.coinbase import Coinbase, coinbase_from_block, coinbase_from_getblock, coinbase_from_tx
 from hashlens.sources.datadir import require_data_dir
 from hashlens.sources.pool_files import read_rules
@@ -61,36 +64,27 @@ def real_coinbases() -> list[Coinbase]:
     return cbs
 
 
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t, out
-
-
-def interleave(a: Callable[[], Any], b: Callable[[], Any], rounds: int) -> tuple[list[float], list[float], Any, Any]:
-    ta, tb = [], []
-    ra = rb = None
-    for _ in range(rounds):
-        t, ra = timed(a)
-        ta.append(t)
-        t, rb = timed(b)
-        tb.append(t)
-    return ta, tb, ra, rb
-
-
-def report(title: str, unit: str, work: float, ta: list[float], tb: list[float]) -> None:
-    def line(name: str, ts: list[float]) -> str:
-        med = statistics.median(ts)
-        return (
-            f"  {name:<11} min {min(ts) * 1e3:9.1f} ms  median {med * 1e3:9.1f} ms  max {max(ts) * 1e3:9.1f} ms"
-            f"  ({work / med:,.0f} {unit}/s)"
-        )
-
-    print(title)
-    print(line("vectorised", ta))
-    print(line("loop", tb))
-    print(f"  ratio (loop median / vectorised median): {statistics.median(tb) / statistics.median(ta):.1f}x")
-    record(Row("pools", title.rstrip(":"), "vectorised owners", "the same owners, item by item (loop)", ta, tb, None))
+def attribute_regex(coinbases: list[Coinbase], rules: CompiledRules) -> tuple[list[int], list[str]]:
+    """The peer: each block's pool index (-1: none) and method, address first, in plain Python
+    over a dictionary and one regular expression (the standard library's C matcher)."""
+    by_tag: dict[bytes, int] = {}
+    for t, i in rules.tags:  # a tag named by two pools belongs to the first
+        by_tag.setdefault(t, i)
+    ordered = sorted(by_tag, key=lambda t: by_tag[t])
+    # At each position the first alternative that matches is the lowest pool starting there.
+    every = re.compile(b"(?=(" + b"|".join(map(re.escape, ordered)) + b"))")
+    scripts = rules.script_pool
+    pools, methods = [], []
+    for c in coinbases:
+        addr = min((scripts[o] for o in c.output_scripts if o in scripts), default=-1)
+        if addr >= 0:
+            pools.append(addr)
+            methods.append("address")
+            continue
+        hits = [by_tag[m.group(1)] for m in every.finditer(fold(c.script_sig))]
+        pools.append(min(hits) if hits else -1)
+        methods.append("tag" if hits else "none")  # pools.attribution.METHODS' names
+    return pools, methods
 
 
 def bench_attribution(n: int, rounds: int) -> None:
@@ -98,9 +92,40 @@ def bench_attribution(n: int, rounds: int) -> None:
     rules = compile_rules(read_rules(data / "pools/mempool-pools-v2.json"))
     base = real_coinbases()
     cbs = (base * (n // len(base) + 1))[:n]
-    ta, tb, ra, rb = interleave(lambda: attribute(cbs, rules), lambda: attribute_loop(cbs, rules), rounds)
-    assert ra.pools() == rb.pools() and ra.methods() == rb.methods()
-    report(f"attribution of {n:,} coinbases ({rules.rules_id}, address-first):", "coinbases", n, ta, tb)
+    out: dict[str, Any] = {}
+
+    def run(name: str, fn: Callable[[], Any]) -> Callable[[], float | None]:
+        return lambda: out.__setitem__(name, fn())
+
+    contenders = {
+        "ours": run("ours", lambda: attribute(cbs, rules)),
+        "regex": run("regex", lambda: attribute_regex(cbs, rules)),
+        "loop": run("loop", lambda: attribute_loop(cbs, rules)),
+    }
+    for warm in contenders.values():  # first-call set-up (the tag automaton, the expression) apart
+        warm()
+    t = interleave(contenders, rounds)
+    ours, loop = out["ours"], out["loop"]
+    assert ours.pools() == loop.pools() and ours.methods() == loop.methods()
+    assert ours.pool_index.tolist() == out["regex"][0], "the regex peer attributes differently"
+    assert ours.methods() == out["regex"][1], "the regex peer finds other methods"
+    what = f"attribution of {n:,} coinbases ({rules.rules_id}, address-first)"
+    peer = "dict per output script + one regular expression of every tag"
+    compare(Row(NAME, what, "attribute (vectorised)", peer, t["ours"], t["regex"], 1.0, n, "coinbases"))
+    loop_peer = "the same rules, block by block (loop)"
+    compare(
+        Row(
+            NAME,
+            what + ", beside a loop",
+            "attribute (vectorised)",
+            loop_peer,
+            t["ours"],
+            t["loop"],
+            None,
+            n,
+            "coinbases",
+        )
+    )
 
 
 def btl_table() -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -163,35 +188,70 @@ def table_figures_loop(names: list[str], days: np.ndarray, counts: np.ndarray) -
     return {"share_low": np.array(lo), "share_high": np.array(hi), "hhi": hhi, "p_adjusted": stats.holm(p2)}
 
 
+def table_figures_scipy(names: list[str], days: np.ndarray, counts: np.ndarray) -> dict[str, Any]:
+    """The peer: the same figures with pandas and SciPy, as an analyst writes them."""
+    import pandas as pd
+    from scipy import stats as sps
+
+    df = pd.DataFrame(counts, index=pd.Index(names, name="pool"))
+    per_pool = df.groupby(level="pool").sum()
+    years = pd.DatetimeIndex(days.astype("datetime64[ns]")).year
+    by_year = per_pool.T.groupby(years).sum().T  # pools x years
+    known = per_pool.index != UNKNOWN
+    total = int(counts.sum())
+    k = per_pool.sum(axis=1)[known].to_numpy(dtype=float)
+    a = 0.05
+    lo = np.where(k > 0, sps.beta.ppf(a / 2, k, total - k + 1), 0.0)
+    hi = np.where(k < total, sps.beta.ppf(1 - a / 2, k + 1, total - k), 1.0)
+    ref, test = by_year.loc[known, 2022].to_numpy(), by_year.loc[known, 2023].to_numpy()
+    keep = ref > 0
+    mu = ref[keep] / by_year[2022].sum() * by_year[2023].sum()
+    x = test[keep]
+    p = np.minimum(1.0, 2.0 * np.minimum(sps.poisson.cdf(x, mu), sps.poisson.sf(x - 1, mu)))
+    order = np.argsort(p, kind="stable")
+    adj = np.empty(p.size)
+    adj[order] = np.minimum(1.0, np.maximum.accumulate((p.size - np.arange(p.size)) * p[order]))
+    return {"share_low": lo, "share_high": hi, "hhi": float(((k / total) ** 2).sum()), "p_adjusted": adj}
+
+
 def bench_table(rounds: int, smoke: bool) -> None:
     names, days, counts = btl_table()
     if smoke:
         days, counts = days[-365 * 2 :], counts[:, -365 * 2 :]
-    ta, tb, ra, rb = interleave(
-        lambda: table_figures(names, days, counts), lambda: table_figures_loop(names, days, counts), rounds
-    )
-    for key in ("share_low", "share_high", "p_adjusted"):
-        assert np.allclose(ra[key], rb[key], rtol=1e-9, atol=1e-15), key
-    assert abs(float(ra["hhi"]) - float(rb["hhi"])) < 1e-12
+    out: dict[str, Any] = {}
+    fns = {"ours": table_figures, "scipy": table_figures_scipy, "loop": table_figures_loop}
+
+    def run(name: str) -> Callable[[], float | None]:
+        return lambda: out.__setitem__(name, fns[name](names, days, counts))
+
+    for name in fns:  # once each before timing: imports (pandas, SciPy) and first-call set-up
+        run(name)()
+    t = interleave({name: run(name) for name in fns}, rounds)
+    for peer in ("scipy", "loop"):
+        for key in ("share_low", "share_high", "p_adjusted"):
+            assert np.allclose(out["ours"][key], out[peer][key], rtol=1e-9, atol=1e-15), (peer, key)
+        assert abs(float(out["ours"]["hhi"]) - float(out[peer]["hhi"])) < 1e-12, peer
     pools = len({n for n in names if n != UNKNOWN})
-    report(
+    what = (
         f"shares + intervals, HHI, luck (Holm) of {pools} pools over {counts.shape[1]:,} days "
-        f"({int(counts.sum()):,} blocks):",
-        "tables",
-        1,
-        ta,
-        tb,
+        f"({int(counts.sum()):,} blocks)"
     )
-    print(f"  vectorised median {statistics.median(ta) * 1e3:.1f} ms (target: 100 ms or less)")
+    ours = "one call of each owner over all pools"
+    compare(Row(NAME, what, ours, "pandas group-by + SciPy beta/Poisson", t["ours"], t["scipy"], 1.0))
+    compare(
+        Row(NAME, what + ", beside a loop", ours, "the same owners, pool by pool (loop)", t["ours"], t["loop"], None)
+    )
+
+
+NAME = "pools"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__)
     ap.add_argument("--coinbases", type=int, default=120_000)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--smoke", action="store_true", help="a few seconds' worth (the test suite's run)")
     args = ap.parse_args()
-    n, rounds = (6_000, 2) if args.smoke else (args.coinbases, args.rounds)
+    n = 6_000 if args.smoke else args.coinbases
+    rounds = args.rounds or (2 if args.smoke else 5)
     bench_attribution(n, rounds)
     bench_table(rounds, args.smoke)
 

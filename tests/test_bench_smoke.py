@@ -44,3 +44,5 @@ def test_benchmark_smoke(bench: Path, tmp_path: Path) -> None:
         assert min(r["ours_s"]) > 0 and min(r["peer_s"]) > 0, r
         assert math.isfinite(r["ratio"]) and r["ratio"] > 0, r
         assert r["peer"] and r["ours"] and r["benchmark"] == bench.stem.removeprefix("bench_"), r
+    # Issue 23: no benchmark compares against a Python loop alone.
+    assert not rows or any("loop" not in r["peer"] for r in rows), [r["peer"] for r in rows]
