@@ -300,4 +300,6 @@ def test_the_benchmark_runs_in_its_smoke_mode() -> None:
         cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr
-    assert "attribution of 6,000 coinbases" in out.stdout and out.stdout.count("ratio") == 2
+    assert "attribution of 6,000 coinbases" in out.stdout and out.stdout.count("ratio") == 4
+    # each beside its strongest peer, and beside the loop
+    assert "regular expression" in out.stdout and "SciPy" in out.stdout and out.stdout.count("(loop)") == 2
