@@ -1,38 +1,27 @@
 """The weekly report: words and charts over :class:`hashlens.weekly.WeeklyFigures`.
 
 Each section is one function from its part of the figures to Markdown lines (and a chart);
-none computes a figure. Every number carries a footnote naming its data and method.
+none computes a figure. Every number carries a footnote naming its data and method. The companies'
+sections live in :mod:`hashlens.report.companies`; the page they write into in :mod:`hashlens.report.page`.
 """
 
 from __future__ import annotations
 
 import base64
-import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from hashlens.miners.published import LAG_RULE
 from hashlens.report import charts
+from hashlens.report.companies import companies_section, miners_section
+from hashlens.report.page import Page, fmt, source_suffix
 from hashlens.store import Store
 from hashlens.units import HS_PER_EHS
 from hashlens.weekly import WeeklyFigures
-
-
-@dataclass
-class Notes:
-    items: list[str] = field(default_factory=list)
-
-    def cite(self, text: str) -> str:
-        self.items.append(text)
-        return f"[^{len(self.items)}]"
-
-    def markdown(self) -> str:
-        return "\n".join(f"[^{i}]: {t}" for i, t in enumerate(self.items, start=1))
 
 
 @dataclass
@@ -47,30 +36,6 @@ class Report:
         """The figures as plain data (:meth:`WeeklyFigures.to_json`), made when first asked for:
         writing the report does not need them."""
         return self.figures.to_json()
-
-
-@dataclass
-class Page:
-    """What the section functions write into: Markdown lines, footnotes and chart files."""
-
-    chart_dir: Path
-    notes: Notes = field(default_factory=Notes)
-    md: list[str] = field(default_factory=list)
-    charts: list[Path] = field(default_factory=list)
-
-    def chart(self, path: Path, alt: str) -> None:
-        self.charts.append(path)
-        self.md += ["", f"![{alt}](charts/{path.name})", ""]
-
-
-def _fmt(x: float | None, digits: int = 2, unit: str = "") -> str:
-    if x is None or (isinstance(x, float) and not math.isfinite(x)):
-        return "n/a"
-    return f"{x:,.{digits}f}{unit}"
-
-
-def _src(source: str | None) -> str:
-    return "" if source in (None, "stored") else f" ({source})"
 
 
 def build_report(
@@ -172,7 +137,7 @@ def difficulty_section(fig: WeeklyFigures, page: Page) -> None:
         "Period start times: stored block times, else implied by the retarget (the timespan two consecutive "
         "periods' bits encode, plus one block interval), else estimated at 600 s per block (hashlens.chain.clock)."
     )
-    when = f"{(a.time or 'unknown')[:16].replace('T', ' ')} UTC{_src(a.time_source)}"
+    when = f"{(a.time or 'unknown')[:16].replace('T', ' ')} UTC{source_suffix(a.time_source)}"
     page.md += [
         "## Difficulty",
         "",
@@ -267,7 +232,7 @@ def running_period_section(fig: WeeklyFigures, page: Page) -> None:
     rp = fig.running_period
     assert rp is not None
     page.md += ["## Next adjustment", ""]
-    start = f"{(rp.start_time or 'unknown')[:16].replace('T', ' ')} UTC{_src(rp.start_time_source)}"
+    start = f"{(rp.start_time or 'unknown')[:16].replace('T', ' ')} UTC{source_suffix(rp.start_time_source)}"
     e = rp.estimate
     if e is None:
         page.md += [
@@ -346,7 +311,7 @@ def hashprice_section(fig: WeeklyFigures, page: Page) -> None:
         basis = "" if atl.fees_included else " (subsidy only: no per-block fees stored for that day)"
         page.md.append(f"The all-time low is ${atl.usd_per_ph_day:,.2f} on {atl.date}{basis}{src_atl}; {verdict}")
     page.md.append(
-        f"After the next halving, all else equal, it would be {_fmt(t.after_halving_usd_per_ph_day, 2)} USD/PH/day "
+        f"After the next halving, all else equal, it would be {fmt(t.after_halving_usd_per_ph_day, 2)} USD/PH/day "
         f"({t.after_halving_btc_per_ph_day:.6f} BTC)."
     )
     pts = [(date.fromisoformat(r.date), r.usd_per_ph_day) for r in hp.series if r.usd_per_ph_day]
@@ -463,7 +428,7 @@ def machines_section(fig: WeeklyFigures, page: Page) -> None:
         margin = "n/a" if r.margin is None else f"{100 * r.margin:+.0f} %"
         page.md.append(
             f"| {r.model} | {r.efficiency_j_per_th:.1f} | {margin} | "
-            f"{_fmt(r.breakeven_hashprice_usd_per_ph_day, 2)} | {_fmt(r.shutdown_btc_price_usd, 0)} |"
+            f"{fmt(r.breakeven_hashprice_usd_per_ph_day, 2)} | {fmt(r.shutdown_btc_price_usd, 0)} |"
         )
     if m.models:
         page.chart(
@@ -484,222 +449,11 @@ def machines_section(fig: WeeklyFigures, page: Page) -> None:
             "bounds with PUE 1.01/1.20, best guess the plain mean efficiency with PUE 1.10 (hashlens.economics.cbeci)."
         )
         page.md += [
-            f"Network power by the Cambridge method: **{_fmt(npow.power_gw_guess, 1)} GW** "
-            f"({_fmt(npow.power_gw_lower, 1)}–{_fmt(npow.power_gw_upper, 1)}), "
-            f"{_fmt(npow.energy_twh_per_year_guess, 0)} TWh a year{src_c}.",
+            f"Network power by the Cambridge method: **{fmt(npow.power_gw_guess, 1)} GW** "
+            f"({fmt(npow.power_gw_lower, 1)}–{fmt(npow.power_gw_upper, 1)}), "
+            f"{fmt(npow.energy_twh_per_year_guess, 0)} TWh a year{src_c}.",
             "",
         ]
-
-
-def miners_section(fig: WeeklyFigures, page: Page) -> None:
-    m = fig.miners
-    if m is None:
-        page.md += ["## Listed miners", "", f"n/a — {fig.missing.get('miners', 'no data')}", ""]
-        return
-    rows = m.rows
-    src = page.notes.cite(
-        f"Companies' monthly production updates ({rows[0]['source']} and peers). Expected BTC = hashrate · Σ seconds in "
-        "each period / (difficulty · 2^32) · mean block reward of the month "
-        f"({rows[0]['chain']['reward_source']}) (hashlens.miners.expected)."
-    )
-    page.md += [
-        f"## Listed miners, {date.fromisoformat(m.month + '-01'):%B %Y}",
-        "",
-        f"Production in descending order, with what each company's reported hashrate should have mined{src}:",
-        "",
-        "| # | company | BTC mined | hashrate EH/s | expected BTC | reported/expected | notes |",
-        "|---:|---|---:|---:|---:|---:|---|",
-    ]
-    for r in rows:
-        page.md.append(
-            f"| {r.get('rank_by_production', '')} | {r['company']} ({r['ticker']}) | {_fmt(r['reported_btc'], 1)} | "
-            f"{_fmt(r['hashrate_ehs'], 1)} ({r['hashrate_basis']}) | {_fmt(r['expected_btc'], 0)} | "
-            f"{_fmt(r['ratio'], 2)} | {'; '.join(r['flags'])} |"
-        )
-    src_t = page.notes.cite(f"Latest treasury each company published on or before {fig.as_of}. {LAG_RULE}")
-    page.md += [
-        "",
-        f"Largest bitcoin treasuries held by listed miners{src_t}:",
-        "",
-        "| # | company | BTC | as of |",
-        "|---:|---|---:|---|",
-    ]
-    page.md += [
-        f"| {t['rank']} | {t['company']} ({t['ticker']}) | {t['treasury_btc']:,.0f} | {t['as_of']} |"
-        for t in m.treasuries
-    ]
-    page.md.append("")
-
-
-def _usd_m(x: float | None) -> str:
-    if x is None:
-        return ""
-    return f"−${-x:,.1f} m" if x < 0 else f"${x:,.1f} m"
-
-
-def _fact(r: Any, metric: str) -> float | None:
-    return next((f.value for f in r.facts if f.metric == metric), None)
-
-
-def _span(lo: float, hi: float | None) -> str:
-    if hi is None:
-        return f"at least {lo:,.0f}"
-    return f"{lo:,.0f}" if abs(hi - lo) < 0.5 else f"{lo:,.0f}–{hi:,.0f}"
-
-
-def companies_section(fig: WeeklyFigures, page: Page) -> None:
-    """Results published in the week, treasury changes and the AI/HPC pivot
-    (:func:`hashlens.miners.results.companies_week`)."""
-    page.md += ["## The companies: results, treasuries, the AI pivot", ""]
-    c = fig.companies
-    if c is None:
-        page.md += [f"n/a — {fig.missing.get('companies', 'no data')}", ""]
-        return
-    lag = page.notes.cite(f"{c.lag_rule} Only figures published by {c.as_of} count.")
-    week = f"the week {c.week_start} to {c.as_of}"
-    if not c.results:
-        page.md += [f"No quarterly results were published in {week}{lag}.", ""]
-    else:
-        src = page.notes.cite(
-            "Companies' results as stored, each figure with its source (`hashlens miners results`); the chain's "
-            "figures over the same days from hashlens.miners.results."
-        )
-        page.md += [
-            f"Results published in {week}{lag}{src}:",
-            "",
-            "| company | period (ended) | revenue | mining | AI/HPC | operating income | net income | BTC held |",
-            "|---|---|---:|---:|---:|---:|---:|---:|",
-        ]
-        for r in c.results:
-            mix = r.revenue_mix
-            ai = (
-                ""
-                if mix is None or mix.ai_hpc_share is None
-                else f"{_usd_m(mix.ai_hpc_usd_m)} ({mix.ai_hpc_share:.1%})"
-            )
-            held = _fact(r, "btc_holdings")
-            page.md.append(
-                f"| {r.company} ({r.ticker}) | {r.period} ({r.period_end}) | {_usd_m(_fact(r, 'revenue_total'))} | "
-                f"{_usd_m(_fact(r, 'revenue_mining'))} | {ai} | {_usd_m(_fact(r, 'operating_income'))} | "
-                f"{_usd_m(_fact(r, 'net_income'))} | {'' if held is None else f'{held:,.0f}'} |"
-            )
-        page.md.append("")
-        for r in c.results:
-            page.md += [f"- {line}" for line in _result_lines(r)]
-        page.md.append("")
-    if c.treasury_changes:
-        src_f = page.notes.cite(
-            "Sold ≈ produced − change in holdings between two published holdings figures (monthly reports, treasury "
-            "snapshots, quarterly results); production the company's own (cloud-mined output is its customers'); "
-            "where part of a span's production is unpublished it is bounded by a quarter's total less its months "
-            "reported separately (hashlens.miners.flows)."
-        )
-        fell = [f for f in c.treasury_changes if f.direction == "sold"]
-        rose = [f for f in c.treasury_changes if f.direction == "added"]
-        summary = []
-        if fell:
-            summary.append("holdings fell at " + ", ".join(f"{f.company} ({f.change_btc:+,.0f} BTC)" for f in fell))
-        if rose:
-            summary.append("rose at " + ", ".join(f"{f.company} ({f.change_btc:+,.0f} BTC)" for f in rose))
-        page.md += [f"Treasury changes that became known in {week}{src_f}: {'; '.join(summary)}.", ""]
-        for f in sorted(c.treasury_changes, key=lambda f: f.change_btc):
-            page.md.append(f"- {_flow_line(f)}")
-        page.md.append("")
-    else:
-        page.md += [f"No treasury changes became known in {week}.", ""]
-    if c.pivot:
-        src_p = page.notes.cite(
-            "AI/HPC share = AI cloud, HPC lease and HPC colocation revenue ÷ total revenue (the reported total, else "
-            "the sum of the reported segments), stated where such a segment is reported or the segments cover 95 % of "
-            "the total (hashlens.miners.results.revenue_mix)."
-        )
-        parts = [
-            f"{t.company} {t.latest.ai_hpc_share:.1%} ({t.latest.period}, to {t.latest.period_end})" for t in c.pivot
-        ]
-        page.md.append(
-            f"The pivot — AI/HPC share of revenue in each company's latest published split{src_p}: "
-            + "; ".join(parts)
-            + "."
-        )
-        trends = [t for t in c.pivot if t.previous is not None and t.change_points is not None]
-        if trends:
-            page.md.append(
-                "Against the quarter before: "
-                + "; ".join(
-                    f"{t.company} {'up' if (t.change_points or 0) > 0 else 'down' if (t.change_points or 0) < 0 else 'unchanged'} "
-                    f"from {t.previous.ai_hpc_share:.1%} in {t.previous.period} ({t.change_points:+.1f} points)"
-                    for t in trends
-                    if t.previous is not None and t.change_points is not None
-                )
-                + "."
-            )
-        else:
-            page.md.append("No company has two published quarters with a split yet, so no trend is stated.")
-        page.md.append("")
-
-
-def _result_lines(r: Any) -> list[str]:
-    """What the chain says beside one company's period, one sentence per analytic."""
-    out = []
-    m = r.mining_margin
-    if m is not None:
-        dep = (
-            f", including ${m.depreciation_usd_m:,.1f} m depreciation of its machines"
-            if m.depreciation_usd_m is not None and m.cash_cost_usd_m is not None
-            else ""
-        )
-        verb = "exceeded" if m.margin_usd_m < 0 else "was below"
-        text = (
-            f"{r.company}'s mining cost ({_usd_m(m.cost_mining_usd_m)}{dep}) {verb} its mining revenue "
-            f"({_usd_m(m.revenue_mining_usd_m)}) by ${abs(m.margin_usd_m):,.1f} m ({m.cost_to_revenue:.2f}× revenue)"
-        )
-        if m.cash_margin_usd_m is not None:
-            cash = "earned" if m.cash_margin_usd_m >= 0 else "lost"
-            text += f"; before depreciation its mining {cash} ${abs(m.cash_margin_usd_m):,.1f} m"
-        out.append(text + ".")
-    for k in r.costs:
-        out.append(
-            f"{r.company}'s {k.metric.replace('_', ' ')} (its own definition: {k.definition}) of ${k.reported_usd_per_btc:,.0f} "
-            f"is {k.ratio:.2f}× the network's electricity cost over the period at {k.efficiency_j_per_th:g} J/TH and "
-            f"${k.power_price_usd_per_kwh:g}/kWh (${k.network_electricity_usd_per_btc:,.0f} per BTC)."
-        )
-    p = r.production
-    if p is not None:
-        out.append(
-            f"{r.company} reported {p.reported_btc:,.0f} BTC; its {p.hashrate_basis} hashrate of {p.hashrate_ehs:g} EH/s "
-            f"should have mined {p.expected_btc:,.0f} ± {p.expected_sd_btc:,.0f} over the period's difficulty "
-            f"(ratio {p.ratio:.2f}; {'; '.join(p.notes)})."
-        )
-    q = r.realised
-    if q is not None and q.network_usd_per_ph_day is not None and q.ratio is not None:
-        out.append(
-            f"{r.company}'s mining revenue came to ${q.realised_usd_per_ph_day:,.2f} per PH/s per day ({q.hashrate_basis} "
-            f"hashrate) against the network's ${q.network_usd_per_ph_day:,.2f} ({q.ratio:.2f}×)."
-        )
-    return out
-
-
-def _flow_line(f: Any) -> str:
-    text = (
-        f"{f.company}: {f.start.btc:,.0f} → {f.end.btc:,.0f} BTC ({f.change_btc:+,.0f}) from {f.start.day} to "
-        f"{f.end.day}"
-    )
-    if f.produced_high_btc is None and f.produced_low_btc == 0:
-        text += "; production over the span is not published, so its sales cannot be inferred"
-    else:
-        lo, hi = f.implied_sold_low_btc, f.implied_sold_high_btc
-        produced = _span(f.produced_low_btc, f.produced_high_btc)
-        if hi is not None and hi < 0:
-            text += f"; it produced {produced} BTC, so it bought or received {_span(-hi, -lo)} BTC"
-        else:
-            text += f"; it produced {produced} BTC, so it sold {_span(lo, hi)} BTC"
-    if f.stated_sold_btc is not None:
-        text += (
-            f" (stated: {f.stated_sold_btc:,.1f} BTC for " + ", ".join(b.split(":")[0] for b in f.stated_basis) + ")"
-        )
-    if f.flag:
-        text += f" — {f.flag}"
-    return text + "."
 
 
 def pools_section(fig: WeeklyFigures, page: Page) -> None:
