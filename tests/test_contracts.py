@@ -195,7 +195,7 @@ def fleet_cli(fields: dict[str, Any], tmp: Path) -> tuple[list[str], str]:
         "pue": "--pue",
         "hosting_usd_per_kwh": "--hosting-kwh",
         "hosting_usd_per_kw_month": "--hosting-kw-month",
-        "date": "--date",
+        "as_of": "--as-of",
         "btc_price_usd": "--price",
         "hashprice_usd_per_ph_day": "--hashprice",
     }
@@ -269,7 +269,8 @@ FACES: list[Faces] = [
         HalvingRequest,
         {},
         opts(
-            {"date": "--date", "height": "--height", "tip_time_s": "--tip-time", "interval_s": "--interval"}, "halving"
+            {"as_of": "--as-of", "height": "--height", "tip_time_s": "--tip-time", "interval_s": "--interval"},
+            "halving",
         ),
         ("get", "/v1/halving"),
     ),
@@ -277,7 +278,7 @@ FACES: list[Faces] = [
     Faces(
         HashpriceRequest,
         {},
-        opts({"date": "--date", "btc_price_usd": "--price", "fees_btc": "--fees-btc"}, "hashprice"),
+        opts({"as_of": "--as-of", "btc_price_usd": "--price", "fees_btc": "--fees-btc"}, "hashprice"),
         ("get", "/v1/hashprice"),
     ),
     Faces(
@@ -289,7 +290,7 @@ FACES: list[Faces] = [
     Faces(
         PowerRequest,
         {},
-        opts({"date": "--date", "start": "--start", "power_price_usd_per_kwh": "--power-price"}, "power"),
+        opts({"as_of": "--as-of", "start": "--start", "power_price_usd_per_kwh": "--power-price"}, "power"),
         ("get", "/v1/power"),
         not_on_api={"start": "the API answers one day (PowerDay): a series is minutes of work on a busy server"},
     ),
@@ -440,7 +441,11 @@ def test_checks_across_fields_are_refused_alike() -> None:
         (HalvingRequest, {"height": 900_000}, "give height, tip_time_s and interval_s together"),
         (HashrateRequest, {"window": "1"}, "window must be 2 to 20,160 blocks (got '1')"),
         (HashpriceSeriesRequest, {"start": "2025-02-01", "end": "2025-01-01"}, "the series' end 2025-01-01 is before"),
-        (PowerRequest, {"start": "2025-02-01", "date": "2025-01-01"}, "start 2025-02-01 is after date 2025-01-01"),
+        (
+            PowerRequest,
+            {"start": "2025-02-01", "as_of": "2025-01-01"},
+            "start 2025-02-01 is after the as-of day 2025-01-01",
+        ),
         (PricesImport, {"prices": {"2099-01-01": 1.0}}, "prices 1 day(s) after today"),
         (Machine, {"count": 1}, "give a catalogue model, or hashrate_ths"),
     ]
@@ -448,3 +453,23 @@ def test_checks_across_fields_are_refused_alike() -> None:
         with pytest.raises(Refused) as exc:
             model.build(**fields)
         assert str(exc.value).startswith(words), (model.__name__, str(exc.value))
+
+
+def test_the_as_of_day_is_named_as_of_everywhere_and_date_still_reads() -> None:
+    """Every request naming a day calls it ``as_of``; ``date``, its older name in the
+    hashprice, power, halving and fleet requests, is read as the same field."""
+    from datetime import date
+
+    from hashlens.chain.models import HalvingRequest
+    from hashlens.economics.models import FleetRequest, HashpriceRequest, PowerRequest
+
+    day = date(2025, 1, 1)
+    for model, extra in (
+        (HashpriceRequest, {}),
+        (PowerRequest, {}),
+        (HalvingRequest, {}),
+        (FleetRequest, {"machines": [FLEET_ROW]}),
+    ):
+        assert "as_of" in model.model_fields and "date" not in model.model_fields, model.__name__
+        assert model.build(as_of="2025-01-01", **extra).as_of == day
+        assert model.build(date="2025-01-01", **extra) == model.build(as_of=day, **extra)

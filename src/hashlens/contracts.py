@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from datetime import date
 from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from hashlens.errors import Refused
 from hashlens.units import FIRST_TIME_S, LAST_TIME_S
@@ -60,6 +60,13 @@ LAST_TIME = LAST_TIME_S
 
 Day = Annotated[date, Field(ge=FIRST_DAY, le=LAST_DAY)]
 """A UTC day between the genesis block and 2100 (``YYYY-MM-DD``)."""
+
+
+def as_of_field(description: str) -> Any:
+    """A request's optional as-of day, named ``as_of`` as in every reading request; ``date``,
+    its older name in some requests, is taken too."""
+    return Field(None, validation_alias=AliasChoices("as_of", "date"), description=description)
+
 
 #: The largest seed a request may name: seeds are unsigned 32-bit (numpy's legacy seeding).
 MAX_SEED = 4_294_967_295

@@ -129,5 +129,5 @@ def halving(store: Store, request: HalvingRequest) -> HalvingOutlook:
     from hashlens.economics.daily import latest_day
 
     clock = ChainClock.from_store(store)
-    day = request.date or latest_day(store, clock)
+    day = request.as_of or latest_day(store, clock)
     return halving_outlook(clock, end_of_day(day)).model_copy(update={"as_of": day.isoformat()})

@@ -21,7 +21,7 @@ from typing import Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from hashlens.contracts import Day, Request, UnixTime
+from hashlens.contracts import Day, Request, UnixTime, as_of_field
 
 __all__ = [
     "MAX_ADJUSTMENTS",
@@ -176,7 +176,7 @@ class HalvingRequest(Request):
     """The next halving as of a day from the store, or from a given tip height, tip time and mean
     block interval (all three, or none)."""
 
-    date: Day | None = Field(None, description="UTC day, from the store (default: the latest day with data).")
+    as_of: Day | None = as_of_field("UTC day, from the store (default: the latest day with data).")
     height: int | None = Field(None, ge=0, le=MAX_HEIGHT, description="Tip height [-] (with tip_time_s, interval_s).")
     tip_time_s: UnixTime | None = Field(None, description="Tip time [Unix s] (with height, interval_s).")
     interval_s: float | None = Field(
@@ -188,8 +188,8 @@ class HalvingRequest(Request):
         given = [x is not None for x in (self.height, self.tip_time_s, self.interval_s)]
         if any(given) and not all(given):
             raise ValueError("give height, tip_time_s and interval_s together, or none (the store's data)")
-        if all(given) and self.date is not None:
-            raise ValueError("give a date (the store's data) or height, tip_time_s and interval_s, not both")
+        if all(given) and self.as_of is not None:
+            raise ValueError("give an as-of day (the store's data) or height, tip_time_s and interval_s, not both")
         return self
 
     @property

@@ -41,7 +41,7 @@ def halving(
     from hashlens.chain.halving import halving_from_tip
     from hashlens.chain.models import HalvingRequest
 
-    req = HalvingRequest.build(date=day, height=height, tip_time_s=tip_time, interval_s=interval)
+    req = HalvingRequest.build(as_of=day, height=height, tip_time_s=tip_time, interval_s=interval)
     if req.height is not None and req.tip_time_s is not None and req.interval_s is not None:
         out = halving_from_tip(req.height, req.tip_time_s, req.interval_s)  # no store needed
     else:

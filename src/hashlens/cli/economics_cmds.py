@@ -222,9 +222,9 @@ def _hashprice_here(
             ),
         )
         return None
-    req = HashpriceRequest.build(date=day, btc_price_usd=price, fees_btc=fees_btc)
+    req = HashpriceRequest.build(as_of=day, btc_price_usd=price, fees_btc=fees_btc)
     with ready_store(as_json) as store:
-        d = req.date or latest_day(store)
+        d = req.as_of or latest_day(store)
         return hashprice_days(store, [d], req.btc_price_usd, req.fees_btc)[0].to_json()
 
 
@@ -282,7 +282,10 @@ def fleet(
     pue: Annotated[float, typer.Option(help="Facility power / machine power.")] = 1.0,
     hosting_kwh: Annotated[float, typer.Option(help="Hosting fee [USD/kWh].")] = 0.0,
     hosting_kw_month: Annotated[float, typer.Option(help="Hosting fee [USD/kW-month].")] = 0.0,
-    day: Annotated[str | None, typer.Option("--date", help="UTC day for hashprice and price.")] = None,
+    day: Annotated[
+        str | None,
+        typer.Option("--as-of", "--date", help="UTC day for hashprice and price (default: the report's day)."),
+    ] = None,
     price: Annotated[float | None, typer.Option(help="BTC price [USD].")] = None,
     hashprice_usd: Annotated[float | None, typer.Option("--hashprice", help="Hashprice [USD/PH/day] to use.")] = None,
     asic_file: Annotated[Path | None, typer.Option(help="Extra ASIC models (CSV).")] = None,
@@ -303,13 +306,13 @@ def fleet(
         pue=pue,
         hosting_usd_per_kwh=hosting_kwh,
         hosting_usd_per_kw_month=hosting_kw_month,
-        date=day,
+        as_of=day,
         btc_price_usd=price,
         hashprice_usd_per_ph_day=hashprice_usd,
     )
     catalogue = load_catalogue(asic_file)
     with ready_store(as_json) as store:
-        hp_row = hashprice_days(store, [req.date or latest_day(store)], req.btc_price_usd)[0]
+        hp_row = hashprice_days(store, [req.as_of or latest_day(store)], req.btc_price_usd)[0]
     data = fleet_on_day(req, hp_row, catalogue).to_json()
 
     def render(x: dict[str, Any]) -> None:
@@ -490,7 +493,7 @@ def power(
     from hashlens.economics.models import PowerRequest
     from hashlens.economics.power import network_power
 
-    req = PowerRequest.build(date=day, start=start, power_price_usd_per_kwh=power_price)
+    req = PowerRequest.build(as_of=day, start=start, power_price_usd_per_kwh=power_price)
     cat = load_catalogue(asic_file)
     with ready_store(as_json) as store:
         rows = network_power(store, req, catalogue=cat)

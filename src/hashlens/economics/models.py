@@ -20,7 +20,7 @@ from typing import Annotated, Self
 
 from pydantic import Field, field_validator, model_validator
 
-from hashlens.contracts import Day, Request
+from hashlens.contracts import Day, Request, as_of_field
 
 __all__ = [
     "MAX_FLEET_ROWS",
@@ -95,7 +95,7 @@ class FleetRequest(Operating):
     fleet``, ``POST /v1/fleet``)."""
 
     machines: list[Machine] = Field(..., min_length=1, max_length=MAX_FLEET_ROWS)
-    date: Day | None = Field(None, description="UTC day for hashprice and price (default: the latest day with data).")
+    as_of: Day | None = as_of_field("UTC day for hashprice and price (default: the latest day with data).")
     btc_price_usd: BtcPrice | None = Field(None, description="BTC price [USD] (default: the day's stored one).")
     hashprice_usd_per_ph_day: float | None = Field(
         None, gt=0, le=1e7, description="Hashprice [USD/PH/day] (default: the day's at its price)."
@@ -105,7 +105,7 @@ class FleetRequest(Operating):
 class HashpriceRequest(Request):
     """Hashprice on a UTC day in BTC, sats and USD per PH/s (TH/s) per day."""
 
-    date: Day | None = Field(None, description="UTC day (default: the latest day with data).")
+    as_of: Day | None = as_of_field("UTC day (default: the latest day with data).")
     btc_price_usd: BtcPrice | None = Field(None, description="BTC price [USD] instead of the stored series.")
     fees_btc: float | None = Field(
         None, ge=0, le=1000, description="Fees per block [BTC] where no per-block fees are stored."
@@ -128,23 +128,23 @@ class HashpriceSeriesRequest(Request):
 class PowerDay(Request):
     """Network power and energy by the Cambridge (CBECI) method on a day (``GET /v1/power``)."""
 
-    date: Day | None = Field(None, description="UTC day (default: the latest day with data).")
+    as_of: Day | None = as_of_field("UTC day (default: the latest day with data).")
     power_price_usd_per_kwh: float = Field(
         0.05, gt=0, le=10, description="Electricity price [USD/kWh] (Cambridge's default 0.05)."
     )
 
 
 class PowerRequest(PowerDay):
-    """The same on the first of each month from ``start`` to ``date`` (``hashlens power
+    """The same on the first of each month from ``start`` to ``as_of`` (``hashlens power
     --start``; each month is a run of the method over three weeks of days, seconds for years of
     months, so the API answers one day)."""
 
-    start: Day | None = Field(None, description="A monthly series from this day to ``date``.")
+    start: Day | None = Field(None, description="A monthly series from this day to ``as_of``.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if self.start is not None and self.date is not None and self.start > self.date:
-            raise ValueError(f"start {self.start} is after date {self.date}")
+        if self.start is not None and self.as_of is not None and self.start > self.as_of:
+            raise ValueError(f"start {self.start} is after the as-of day {self.as_of}")
         return self
 
 

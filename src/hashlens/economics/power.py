@@ -146,6 +146,6 @@ def network_power(store: Store, request: PowerDay, catalogue: Sequence[Asic] | N
     from hashlens.economics.daily import latest_day, monthly_days
 
     clock = ChainClock.from_store(store)
-    end = request.date or latest_day(store, clock)
+    end = request.as_of or latest_day(store, clock)
     days = monthly_days(request.start if isinstance(request, PowerRequest) else None, end)
     return network_power_on_days(store, days, request.power_price_usd_per_kwh, catalogue=catalogue, clock=clock)

@@ -18,6 +18,7 @@ from hashlens.economics.cost import CostDay
 from hashlens.economics.daily import DayHashprice, HashpriceSeries
 from hashlens.economics.fleet import FleetResult
 from hashlens.economics.models import FleetRequest, HashpriceRequest, HashpriceSeriesRequest, PowerDay
+from hashlens.errors import HashlensError
 from hashlens.store import Store
 
 router = APIRouter(prefix="/v1", tags=["economics"], responses=ERRORS)
@@ -91,11 +92,11 @@ async def hashprice(request: Request, q: Annotated[HashpriceRequest, Query()]) -
     holder = holder_of(request)
     key = ("hashprice", q)
     version, (rows, latest) = holder.snapshot((_every_day,), (_latest,))
-    day = q.date or latest
+    day = q.as_of or latest
     if q.btc_price_usd is None and q.fees_btc is None and rows is not None and day in rows:
         row = rows[day]
         return holder.json_now(version, key, lambda: row)  # a look-up in that version's rows: no thread
-    return await holder.json_call(key, lambda: day_row(holder, q.date, q.btc_price_usd, q.fees_btc))
+    return await holder.json_call(key, lambda: day_row(holder, q.as_of, q.btc_price_usd, q.fees_btc))
 
 
 @router.get("/hashprice/series", response_model=HashpriceSeries)
@@ -125,7 +126,7 @@ async def fleet(request: Request, req: FleetRequest) -> Response:
     from hashlens.economics.fleet import fleet_on_day
 
     def run() -> FleetResult:
-        return fleet_on_day(req, day_row(holder, req.date, req.btc_price_usd), load_catalogue())
+        return fleet_on_day(req, day_row(holder, req.as_of, req.btc_price_usd), load_catalogue())
 
     return await holder.json_call(("fleet", req.model_dump_json()), run)
 
@@ -141,7 +142,8 @@ async def power(request: Request, q: Annotated[PowerDay, Query()]) -> Response:
 @router.get("/cost", response_model=CostDay)
 async def cost(
     request: Request,
-    date: Day | None = None,
+    as_of: Day | None = None,
+    date: Annotated[Day | None, Query(deprecated=True, description="The older name of as_of.")] = None,
     power_price: Annotated[float | None, Query(description="[USD/kWh] (bounds: economics.cost.CostTerms)")] = None,
     efficiency: Annotated[list[float] | None, Query(description="Efficiencies to cost [J/TH], repeatable.")] = None,
     price: Annotated[float | None, Query(gt=0, le=1e9, description="BTC price [USD] for comparison.")] = None,
@@ -157,6 +159,10 @@ async def cost(
     holder = holder_of(request)
     from hashlens.economics.cost import CostTerms, cost_per_btc_table
 
+    if as_of is not None and date is not None and as_of != date:
+        raise HashlensError(f"as_of {as_of} and date {date} name two days: give as_of alone")
+    day = as_of if as_of is not None else date
+
     terms = CostTerms.build(
         power_price_usd_per_kwh=power_price,
         efficiencies_j_per_th=efficiency,
@@ -167,7 +173,7 @@ async def cost(
     )
 
     def make() -> CostDay:
-        return CostDay.model_validate(cost_per_btc_table([day_row(holder, date, price)], terms=terms)[0])
+        return CostDay.model_validate(cost_per_btc_table([day_row(holder, day, price)], terms=terms)[0])
 
     # the answer for the same terms, day and price at this store version: from the cache
-    return await holder.json_call(("cost", date, price, terms.model_dump_json()), make)
+    return await holder.json_call(("cost", day, price, terms.model_dump_json()), make)
