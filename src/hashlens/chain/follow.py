@@ -5,7 +5,7 @@ Esplora API) and its price source every ``poll_s``. Asking costs the store nothi
 source's tip and the hash at the stored tip are compared first, and only news (new blocks,
 another branch, new days of prices) opens a write. A node's news goes through
 :func:`hashlens.chain.sync.sync`, a chain API's and the prices through ``hashlens update``'s
-own code (:func:`hashlens.chain.update.update_chain`, :func:`~hashlens.chain.update.fetch_prices`):
+own code (:func:`hashlens.chain.update.update_chain`, :func:`~hashlens.chain.prices.fetch_prices`):
 both validate every header as Core does, apply fork choice by work and roll back a losing branch. A source
 that fails is retried with exponential back-off (``poll_s`` doubling up to ``max_backoff_s``);
 its last error is kept for ``/v1/health`` and never stops the server.
@@ -177,7 +177,7 @@ class Follower:
         return True
 
     def _poll_prices(self, st: SourceState) -> bool:
-        from hashlens.chain.update import download_prices, screen_prices_news, store_price_news
+        from hashlens.chain.prices import download_prices, screen_prices_news, store_price_news
 
         url = self.prices_url
         assert url is not None

@@ -3,7 +3,7 @@
 
 One run, in this order (nothing is written until every step before it has passed):
 
-1. the price API is read and screened (:func:`fetch_prices`; no write yet);
+1. the price API is read and screened (:func:`hashlens.chain.prices.fetch_prices`; no write yet);
 2. the chain API's tip, and its genesis block, which must be mainnet's;
 3. the highest block hash the store holds at or below the tip is compared with the API's:
    a disagreement is another chain, refused, unless the API's block there is a full header
@@ -48,12 +48,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import Field, field_validator
 
+from hashlens.chain.prices import PriceUpdateResult, fetch_prices, store_price_news
 from hashlens.chain.progress import NullProgress
 from hashlens.chain.reorg import abandoned_rows, branch_work, losing_branch
 from hashlens.consensus import (
@@ -89,7 +89,6 @@ from hashlens.units import iso_utc
 
 if TYPE_CHECKING:
     from hashlens.chain.progress import Progress
-    from hashlens.sources.prices import PricePoint
     from hashlens.store import Store
     from hashlens.store.sync import KnownBlock, StatsRows
 
@@ -111,8 +110,6 @@ DEFAULT_BATCH_BLOCKS = 1008
 MAX_REORG_DEPTH = 100
 #: Stored hashes tried, highest first, when looking for one the API can be compared with.
 ANCHOR_TRIES = 12
-#: Stored prices on each side of a new one that the outlier screen compares it with.
-PRICE_NEIGHBOURS = 3
 
 
 #: The chain APIs an update (and the follower) reads.
@@ -163,17 +160,6 @@ class ChainUpdateResult(Result):
     block_stats_added: int  # blocks whose fees were stored
     pool_tags: int  # blocks with extras.pool handed to on_extras
     requests: int
-    notes: list[str]
-
-
-class PriceUpdateResult(Result):
-    """What one price update did (only days after the last stored one are taken)."""
-
-    source: str
-    currency: str
-    days_added: int
-    first_day: date | None
-    last_day: date | None
     notes: list[str]
 
 
@@ -853,99 +839,6 @@ def update_chain(
     return run.run()
 
 
-# -- prices ------------------------------------------------------------------------------------
-@dataclass
-class PriceNews:
-    """New days of prices read and screened, not yet stored."""
-
-    source: str
-    currency: str
-    points: list[PricePoint]
-    notes: list[str]
-
-
-def download_prices(url: str, currency: str, last: date | None) -> list[PricePoint]:
-    """The days after ``last`` (every day if None) in ``currency`` from a price API
-    (``mempool+…`` or ``kraken+…``, :mod:`hashlens.sources.price_apis`): the network part of
-    :func:`fetch_prices`, which touches no store (the follower runs it outside the server's
-    read lock)."""
-    from hashlens.sources.price_apis import KrakenOHLC, open_price_source
-
-    client = open_price_source(url, currency)
-    cur = currency.upper()
-    if isinstance(client, KrakenOHLC):
-        since = 0 if last is None else int(datetime(last.year, last.month, last.day, tzinfo=UTC).timestamp())
-        points = client.daily_prices(since)
-    else:
-        points = client.daily_prices()
-    return [p for p in points if p.currency == cur and (last is None or p.day > last)]
-
-
-def screen_prices_news(
-    store: Store, url: str, currency: str, points: list[PricePoint], now: int | None = None
-) -> PriceNews:
-    """New days read from ``url`` screened against the store: none after today, none more than
-    10× off its neighbours (the last stored days included), gaps noted. Nothing is written."""
-    from hashlens.sources.price_apis import screen_prices
-    from hashlens.sources.prices import find_gaps
-
-    cur = currency.upper()
-    last = store.last_price_day(cur)
-    points = [p for p in points if last is None or p.day > last]  # a day stored meanwhile stays as it is
-    today = datetime.fromtimestamp(time.time() if now is None else now, UTC).date()
-    late = [p for p in points if p.day > today]
-    if late:
-        raise HashlensError(f"{url}: a price for {late[0].day}, after today ({today}); the source is wrong")
-    notes: list[str] = []
-    if points:
-        from hashlens.sources.prices import PricePoint
-
-        before = []
-        if last is not None:
-            kept = store.prices_between(last - timedelta(days=PRICE_NEIGHBOURS * 2), last, cur)
-            before = [PricePoint(d, cur, p) for d, p in sorted(kept.items())][-PRICE_NEIGHBOURS:]
-        screen = screen_prices(before + points)
-        new_days = {p.day for p in points}
-        outliers = [o for o in screen.outliers if o[0] in new_days]
-        if outliers:
-            d, c, px, med = outliers[0]
-            raise HashlensError(
-                f"{url}: {len(outliers)} price(s) more than 10x off their neighbours, first {d} {c} "
-                f"{px:,.2f} against {med:,.2f}; nothing stored"
-            )
-        gaps = find_gaps(([] if last is None else [PricePoint(last, cur, 1.0)]) + points).get(cur, [])
-        if gaps:
-            notes.append(f"{len(gaps)} day(s) without a price at the source, first {gaps[0]}: left as gaps")
-    return PriceNews(url, cur, points, notes)
-
-
-def fetch_prices(store: Store, url: str, currency: str = "USD", now: int | None = None) -> PriceNews:
-    """The days after the last stored one from a price API, screened
-    (:func:`download_prices`, then :func:`screen_prices_news`). Nothing is written."""
-    points = download_prices(url, currency, store.last_price_day(currency.upper()))
-    return screen_prices_news(store, url, currency, points, now)
-
-
-def store_price_news(store: Store, news: PriceNews) -> PriceUpdateResult:
-    """Store screened new days in one transaction (a stored price is never overwritten)."""
-    pts = news.points
-    if pts:
-        store.write_prices([p.day for p in pts], [p.currency for p in pts], [p.price for p in pts], news.source)
-    return PriceUpdateResult(
-        source=news.source,
-        currency=news.currency,
-        days_added=len(pts),
-        first_day=pts[0].day if pts else None,
-        last_day=pts[-1].day if pts else None,
-        notes=news.notes,
-    )
-
-
-def update_prices(store: Store, url: str, currency: str = "USD", now: int | None = None) -> PriceUpdateResult:
-    """:func:`fetch_prices` then :func:`store_price_news` (the follower's price poll)."""
-    return store_price_news(store, fetch_prices(store, url, currency, now))
-
-
 def update(
     store: Store,
     request: UpdateRequest,
@@ -977,15 +870,9 @@ __all__ = [
     "ChainUpdate",
     "ChainUpdateResult",
     "MinedBy",
-    "PriceNews",
     "PriceUpdateResult",
     "UpdateRequest",
     "UpdateResult",
-    "download_prices",
-    "fetch_prices",
-    "screen_prices_news",
-    "store_price_news",
     "update",
     "update_chain",
-    "update_prices",
 ]
