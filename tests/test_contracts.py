@@ -46,6 +46,7 @@ from hashlens.economics.models import (
     PricesImport,
 )
 from hashlens.errors import Refused
+from hashlens.sim.forecast import ForecastRequest
 from hashlens.weekly.models import WeeklyRequest
 
 # -- the bounds, read from a model's fields ------------------------------------------------------
@@ -276,6 +277,19 @@ FACES: list[Faces] = [
     ),
     Faces(BitsRequest, {}, lambda f, _: (["bits", f["bits"]], ""), ("get", "/v1/bits")),
     Faces(
+        ForecastRequest,
+        {},
+        opts(
+            {"as_of": "--as-of", "height": "--height", "horizon": "--horizon", "paths": "--paths", "seed": "--seed"},
+            "forecast",
+        ),
+        ("get", "/v1/forecast"),
+        not_on_api={
+            "paths le 1000000": "the API's own bound is tighter (ApiForecastRequest): "
+            "test_the_api_bounds_a_forecast_tighter",
+        },
+    ),
+    Faces(
         HashpriceRequest,
         {},
         opts({"as_of": "--as-of", "btc_price_usd": "--price", "fees_btc": "--fees-btc"}, "hashprice"),
@@ -473,3 +487,16 @@ def test_the_as_of_day_is_named_as_of_everywhere_and_date_still_reads() -> None:
         assert "as_of" in model.model_fields and "date" not in model.model_fields, model.__name__
         assert model.build(as_of="2025-01-01", **extra).as_of == day
         assert model.build(date="2025-01-01", **extra) == model.build(as_of=day, **extra)
+
+
+def test_the_api_bounds_a_forecast_tighter(api: TestClient) -> None:
+    """GET /v1/forecast takes the forecast's contract with a tighter bound on paths (a request's
+    work on a shared server): refused in the same words, naming the API's bound."""
+    from hashlens.api.models import MAX_FORECAST_PATHS
+
+    r = api.get("/v1/forecast", params={"paths": MAX_FORECAST_PATHS + 1})
+    assert r.status_code == 422
+    assert r.json()["detail"] == f"paths must be at most 100000 (got {MAX_FORECAST_PATHS + 1})"
+    assert MAX_FORECAST_PATHS == 100_000
+    r = api.get("/v1/forecast", params={"as_of": "2025-01-01", "height": 900_000})
+    assert r.status_code == 422 and r.json()["detail"] == "give as_of or height, not both"

@@ -106,10 +106,11 @@ def test_cli_shape_and_defaults(db: Path, tmp_path: Path) -> None:
     [
         (("--height", "99999999"), "beyond the store"),
         (("--height", "4031"), "at least 4,032"),
-        (("--horizon", "0"), "--horizon"),
-        (("--horizon", "1000"), "--horizon"),
-        (("--paths", "0"), "--paths"),
-        (("--paths", str(MAX_PATHS + 1)), "--paths"),
+        (("--horizon", "0"), "horizon must be at least 1 (got 0)"),
+        (("--horizon", "1000"), "horizon must be at most 60 (got 1000)"),
+        (("--paths", "0"), "paths must be at least 1 (got 0)"),
+        (("--paths", str(MAX_PATHS + 1)), f"paths must be at most 1000000 (got {MAX_PATHS + 1})"),
+        (("--height", "-1"), "height must be at least 0 (got -1)"),
     ],
 )
 def test_bad_input_is_one_line(db: Path, tmp_path: Path, args: tuple[str, ...], text: str) -> None:
@@ -215,7 +216,8 @@ def test_api_forecast(db: Path, tmp_path: Path) -> None:
     clock = ChainClock.from_store(Store(copy, read_only=True))
     same = forecast_adjustments(clock, 930_000, paths=5000).to_json()
     assert r.json()["adjustments"] == same["adjustments"]
-    assert c.get("/v1/forecast", params={"horizon": 0}).status_code == 400
+    bad = c.get("/v1/forecast", params={"horizon": 0})  # the contract's refusal, as on the CLI
+    assert bad.status_code == 422 and bad.json()["detail"] == "horizon must be at least 1 (got 0)"
     # as of the report's day by default, on every face: the difficulty's one estimate is the
     # forecast's first row at 24:00 UTC of that day
     d = c.get("/v1/difficulty").json()

@@ -24,17 +24,13 @@ def simulate(scenario: dict[str, Any], paths: int, seed: int, chain: dict[str, A
     return out
 
 
-def forecast(
-    clock: Any, height: int | None, horizon: int, paths: int, seed: int, day: date | None = None
-) -> dict[str, Any]:
-    """``GET /v1/forecast``: :func:`hashlens.sim.forecast.forecast_adjustments` over the clock,
-    as of 24:00 UTC of ``day`` (named under ``as_of``) or as of ``height``."""
-    from hashlens.chain.clock import end_of_day
-    from hashlens.sim.forecast import forecast_adjustments
+def forecast(clock: Any, request: Any, day: date | None) -> dict[str, Any]:
+    """``GET /v1/forecast``: :func:`hashlens.weekly.asof.forecast_for_day` over the clock for the
+    request (:class:`hashlens.sim.forecast.ForecastRequest`), its day resolved (None: as of its
+    height), as :func:`~hashlens.weekly.asof.forecast_answer`'s JSON."""
+    from hashlens.weekly.asof import forecast_answer, forecast_for_day
 
-    ts = end_of_day(day) if day is not None else None
-    fc = forecast_adjustments(clock, height, horizon, paths, seed, as_of_time=ts)
-    return {"as_of": day.isoformat() if day is not None else None, **fc.to_json()}
+    return forecast_answer(day, forecast_for_day(clock, request, day))
 
 
 def weekly(db_path: str, as_of: date, paths: int, seed: int, today: date | None = None) -> dict[str, Any]:

@@ -233,12 +233,12 @@ def difficulty_estimate(
     if method == "forecast":
         from hashlens.cli.economics_cmds import parse_day
         from hashlens.cli.stores import ready_store
+        from hashlens.sim.forecast import ForecastRequest
         from hashlens.weekly.asof import forecast_of_day
 
-        if height is not None and height < 0:
-            raise HashlensError(f"--height must be a block height (got {height})")
+        fq = ForecastRequest.build(as_of=parse_day(as_of, "--as-of"), height=height, horizon=1, paths=paths, seed=seed)
         with ready_store(as_json) as store:
-            day, fc = forecast_of_day(store, parse_day(as_of, "--as-of"), height, 1, paths, seed)
+            day, fc = forecast_of_day(store, fq)
         est = {"as_of": day.isoformat() if day else None, **fc.next_adjustment().to_json()}
 
         def render(d: dict[str, Any]) -> None:

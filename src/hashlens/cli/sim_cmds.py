@@ -151,13 +151,14 @@ def forecast(
     is the next adjustment that `difficulty`, `weekly`, the report and the dashboard show."""
     from hashlens.cli.economics_cmds import parse_day
     from hashlens.cli.stores import ready_store
+    from hashlens.sim.forecast import ForecastRequest
     from hashlens.weekly.asof import forecast_on
 
-    if height is not None and height < 0:
-        raise HashlensError(f"--height must be a block height (got {height})")
-    day = parse_day(as_of, "--as-of")
+    req = ForecastRequest.build(
+        as_of=parse_day(as_of, "--as-of"), height=height, horizon=horizon, paths=paths, seed=seed
+    )
     with ready_store(as_json) as store:
-        data = forecast_on(store, day, height, horizon, paths, seed)
+        data = forecast_on(store, req)
 
     def render(d: dict[str, Any]) -> None:
         from rich.table import Table

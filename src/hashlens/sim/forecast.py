@@ -48,15 +48,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Self
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from hashlens.chain.clock import ESTIMATED, STORED, ChainClock, period_start_times
 from hashlens.chain.hashrate import implied_hashrate_ehs
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, expected_block_rate_per_s
 from hashlens.consensus.vectorised import difficulty, difficulty_change_pct, retarget, split_bits
-from hashlens.contracts import Quantiles, Result
+from hashlens.contracts import MAX_SEED, Day, Quantiles, Request, Result
 from hashlens.errors import HashlensError
 from hashlens.units import HS_PER_EHS, iso_utc
 
@@ -508,6 +509,28 @@ class NextAdjustment(Result):
     method: str
 
 
+class ForecastRequest(Request):
+    """The forecast of the next adjustments as of 24:00 UTC of a day, or as of a height (data
+    below it only): ``hashlens forecast``, ``hashlens difficulty estimate`` and
+    ``GET /v1/forecast`` (whose paths have a tighter bound of their own, ``api.models``)."""
+
+    as_of: Day | None = Field(
+        None, description="UTC day, the forecast at its 24:00 UTC (default: the report's day; not with height)."
+    )
+    height: int | None = Field(
+        None, ge=0, le=2**31 - 1, description="As of this height instead (data below it only) [-]."
+    )
+    horizon: int = Field(3, ge=1, le=MAX_HORIZON, description="Adjustments ahead [-].")
+    paths: int = Field(20_000, ge=1, le=MAX_PATHS, description="Simulated paths [-].")
+    seed: int = Field(1, ge=0, le=MAX_SEED, description="Random seed: the same seed gives the same result [-].")
+
+    @model_validator(mode="after")
+    def _day_or_height(self) -> Self:
+        if self.as_of is not None and self.height is not None:
+            raise ValueError("give as_of or height, not both")
+        return self
+
+
 class Forecast(Result):
     """The forecast of the next ``len(adjustments)`` adjustments as of one point."""
 
@@ -575,11 +598,9 @@ def store_tip_height(clock: ChainClock) -> int:
 
 
 def check_inputs(clock: ChainClock, as_of_height: int | None, horizon: int, paths: int) -> int:
-    """The forecast height (the tip if None) after checking every input; one-line errors."""
-    if not 1 <= horizon <= MAX_HORIZON:
-        raise HashlensError(f"--horizon must be 1 … {MAX_HORIZON} adjustments (got {horizon})")
-    if not 1 <= paths <= MAX_PATHS:
-        raise HashlensError(f"--paths must be 1 … {MAX_PATHS:,} (got {paths:,})")
+    """The forecast height (the tip if None) after checking every input; one-line errors (the
+    bounds are :class:`ForecastRequest`'s, in its words)."""
+    ForecastRequest.build(horizon=horizon, paths=paths)
     tip = store_tip_height(clock)
     h = tip if as_of_height is None else int(as_of_height)
     if h < 2 * N:
@@ -655,17 +676,6 @@ def forecast_adjustments(
         drift_pct_per_period=math.expm1(f.trend) * 100,
         volatility_pct_per_period=f.sigma * 100,
     )
-
-
-def forecast_from_store(
-    store: Any, as_of_height: int | None = None, horizon: int = 3, paths: int = 20_000, seed: int = 1
-) -> Forecast:
-    """:func:`forecast_adjustments` over the store's clock (check inputs before the clock work)."""
-    if not 1 <= horizon <= MAX_HORIZON:
-        raise HashlensError(f"--horizon must be 1 … {MAX_HORIZON} adjustments (got {horizon})")
-    if not 1 <= paths <= MAX_PATHS:
-        raise HashlensError(f"--paths must be 1 … {MAX_PATHS:,} (got {paths:,})")
-    return forecast_adjustments(ChainClock.from_store(store), as_of_height, horizon, paths, seed)
 
 
 def next_adjustment(

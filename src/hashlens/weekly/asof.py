@@ -26,7 +26,7 @@ from hashlens.consensus import COIN, DIFFICULTY_ADJUSTMENT_INTERVAL, issued_supp
 from hashlens.contracts import Result
 from hashlens.economics.daily import HashrateOnDay, latest_day, network_hashrate_on
 from hashlens.errors import HashlensError
-from hashlens.sim.forecast import Forecast, NextAdjustment
+from hashlens.sim.forecast import Forecast, ForecastRequest, NextAdjustment
 from hashlens.store import Store
 from hashlens.units import iso_utc
 
@@ -37,6 +37,8 @@ __all__ = [
     "SummaryOnDay",
     "as_of_day",
     "difficulty_on",
+    "forecast_answer",
+    "forecast_for_day",
     "forecast_of_day",
     "forecast_on",
     "hashrate_on",
@@ -263,39 +265,37 @@ def summary_on(store: Store, day: date | None = None, paths: int = 20_000, seed:
     )
 
 
+def forecast_for_day(clock: ChainClock, request: ForecastRequest, day: date | None) -> Forecast:
+    """The request's forecast (:func:`hashlens.sim.forecast.forecast_adjustments`) as of 24:00
+    UTC of ``day``, its as-of day resolved (:func:`as_of_day`), or as of its height when
+    ``day`` is None."""
+    from hashlens.sim.forecast import forecast_adjustments
+
+    r = request
+    if day is None:
+        return forecast_adjustments(clock, r.height, r.horizon, r.paths, r.seed)
+    return forecast_adjustments(clock, None, r.horizon, r.paths, r.seed, as_of_time=end_of_day(day))
+
+
 def forecast_of_day(
-    store: Store,
-    day: date | None = None,
-    height: int | None = None,
-    horizon: int = 3,
-    paths: int = 20_000,
-    seed: int = 1,
+    store: Store, request: ForecastRequest, clock: ChainClock | None = None
 ) -> tuple[date | None, Forecast]:
-    """The forecast (:func:`hashlens.sim.forecast.forecast_adjustments`) as of 24:00 UTC of
-    ``day`` (default :func:`as_of_day`'s), or as of ``height`` when given (then no day)."""
-    from hashlens.sim.forecast import forecast_adjustments, forecast_from_store
-
-    if height is not None:
-        if day is not None:
-            raise HashlensError("give --as-of or --height, not both")
-        return None, forecast_from_store(store, height, horizon, paths, seed)
-    clock = ChainClock.from_store(store)
-    day = as_of_day(store, clock, day)
-    return day, forecast_adjustments(clock, as_of_time=end_of_day(day), horizon=horizon, paths=paths, seed=seed)
+    """The request's forecast as of 24:00 UTC of its day (default :func:`as_of_day`'s), or as
+    of its height (then no day): the day and :func:`forecast_for_day`. ``clock``: the store's,
+    when the caller holds it already."""
+    clock = clock if clock is not None else ChainClock.from_store(store)
+    day = None if request.height is not None else as_of_day(store, clock, request.as_of)
+    return day, forecast_for_day(clock, request, day)
 
 
-def forecast_on(
-    store: Store,
-    day: date | None = None,
-    height: int | None = None,
-    horizon: int = 3,
-    paths: int = 20_000,
-    seed: int = 1,
-) -> dict[str, Any]:
-    """:func:`forecast_of_day` as JSON, with the day it answers for under ``as_of`` (null for
-    a height)."""
-    d, fc = forecast_of_day(store, day, height, horizon, paths, seed)
-    return {"as_of": d.isoformat() if d is not None else None, **fc.to_json()}
+def forecast_answer(day: date | None, forecast: Forecast) -> dict[str, Any]:
+    """A forecast as JSON, with the day it answers for under ``as_of`` (null for a height)."""
+    return {"as_of": day.isoformat() if day is not None else None, **forecast.to_json()}
+
+
+def forecast_on(store: Store, request: ForecastRequest) -> dict[str, Any]:
+    """:func:`forecast_of_day` as :func:`forecast_answer`'s JSON."""
+    return forecast_answer(*forecast_of_day(store, request))
 
 
 class HashrateAnswer(Result):
