@@ -302,3 +302,25 @@ def test_block_reads_come_by_height_whatever_the_order_stored() -> None:
         assert h.tolist() == sorted(heights) and t.tolist() == [1_300_000_000 + 600 * x for x in sorted(heights)]
         fh, fee = s.block_fees()
         assert fh.tolist() == sorted(heights) and fee.tolist() == [1000 * x for x in sorted(heights)]
+
+
+def test_period_times_looked_up_in_the_block_times_are_the_joined_ones(store: Store) -> None:
+    """The clock's period table, its start and last block times looked up in the block times
+    it has read, holds what the SQL join gives: the same times, unstored in the same periods."""
+    joined, looked_up = store.period_table(), store.period_table(block_times=store.block_times())
+    for name in ("period", "start_height", "bits"):
+        np.testing.assert_array_equal(getattr(looked_up, name), getattr(joined, name))
+    assert looked_up.source == joined.source
+    for name in ("start_time", "last_time"):
+        a, b = getattr(looked_up, name), getattr(joined, name)
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_equal(a[~np.isnan(a)], b[~np.isnan(b)])
+        assert 0 < np.isnan(b).sum() < b.size  # the real chain has both kinds
+    with Store(":memory:") as empty:  # no timed block at all: every time unstored
+        with empty.transaction():
+            empty._execute(
+                "INSERT INTO periods (period, start_height, bits, target_hex, source) VALUES (0, 0, ?, '', 'test')",
+                [0x1D00FFFF],
+            )
+        tab = empty.period_table(block_times=empty.block_times())
+        assert np.isnan(tab.start_time).all() and np.isnan(tab.last_time).all()
