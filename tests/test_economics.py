@@ -107,6 +107,27 @@ def test_series_table_is_the_series_rows(store: Store, tmp_path: Path) -> None:
         assert row.model_dump() == {k: v for k, v in by_day[row.date].model_dump().items() if k != "usd_lowest_since"}
 
 
+def test_the_written_series_reads_back_as_built(store: Store, tmp_path: Path) -> None:
+    """`hashprice --out x.parquet` (write_series) keeps every value and type of the table; the
+    repeated texts are dictionary pages, the dates and numbers plain; CSV has a row per day."""
+    import pyarrow.parquet as pq
+
+    from hashlens.economics.daily import series_table, write_series
+
+    table, _ = series_table(store, date(2011, 12, 20), date(2026, 1, 31))
+    write_series(table, tmp_path / "s.parquet")
+    back = pq.read_table(tmp_path / "s.parquet")
+    assert back.schema == table.schema and back.to_pylist() == table.to_pylist()
+    meta = pq.ParquetFile(tmp_path / "s.parquet").metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert "RLE_DICTIONARY" in encodings["fee_source"] and "RLE_DICTIONARY" in encodings["usd_lowest_since"]
+    assert "RLE_DICTIONARY" not in encodings["date"] and "RLE_DICTIONARY" not in encodings["btc_per_ph_day"]
+    write_series(table, tmp_path / "s.csv")
+    assert (tmp_path / "s.csv").read_text().count("\n") == table.num_rows + 1
+    with pytest.raises(HashlensError, match=r"use a \.csv or \.parquet"):
+        write_series(table, tmp_path / "s.xlsx")
+
+
 def test_catalogue_and_cross_checks(data_dir: Path) -> None:
     cat = load_catalogue()
     assert len(cat) >= 30 and len({a.maker for a in cat}) >= 4
