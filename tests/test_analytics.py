@@ -304,6 +304,29 @@ def test_block_reads_come_by_height_whatever_the_order_stored() -> None:
         assert fh.tolist() == sorted(heights) and fee.tolist() == [1000 * x for x in sorted(heights)]
 
 
+def test_block_reads_by_height_are_the_databases_order_by(store: Store) -> None:
+    """On the real chain, stored in runs out of height order, the block times and fees come
+    back as SQL's ORDER BY gives them, whether the sort packs height and value in one number
+    or (a value too large to pack beside the height) gathers by argsort."""
+    from hashlens.store.chain import _by_height
+
+    for got, sql in (
+        (store.block_times(), "SELECT height, time FROM blocks WHERE time IS NOT NULL ORDER BY height"),
+        (store.block_fees(), "SELECT height, totalfee_sat FROM block_stats ORDER BY height"),
+    ):
+        rows = np.array(store._rows(sql), dtype=np.int64)
+        np.testing.assert_array_equal(got[0], rows[:, 0])
+        np.testing.assert_array_equal(got[1], rows[:, 1])
+    raw = store._numpy("SELECT height, totalfee_sat FROM block_stats")
+    h = np.asarray(raw["height"], dtype=np.int64)
+    assert not (h[1:] > h[:-1]).all()  # stored out of order: the sort is exercised
+    big = np.asarray(raw["totalfee_sat"], dtype=np.int64) + (1 << 62)  # cannot share an int64 with the height
+    fh, fee = _by_height(h, big)
+    rows = np.array(store._rows("SELECT height, totalfee_sat FROM block_stats ORDER BY height"), dtype=np.int64)
+    np.testing.assert_array_equal(fh, rows[:, 0])
+    np.testing.assert_array_equal(fee - (1 << 62), rows[:, 1])
+
+
 def test_period_times_looked_up_in_the_block_times_are_the_joined_ones(store: Store) -> None:
     """The clock's period table, its start and last block times looked up in the block times
     it has read, holds what the SQL join gives: the same times, unstored in the same periods."""
