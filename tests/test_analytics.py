@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hashlens.chain.adjustments import (
     Adjustment,
@@ -60,6 +62,14 @@ def test_history_reads_the_periods_as_the_clock_dates_them(store: Store) -> None
     for name, values in cols.items():
         assert values == [getattr(a, name) for a in hist], name
     assert [a.time for a in hist] == [None if p.start_time is None else iso_utc(p.start_time) for p in alone[1:]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=60))
+def test_last_earlier_at_or_below_is_its_definition(xs: list[int]) -> None:
+    """The lifted search gives, for every i, the largest j < i with x[j] <= x[i] (ties and runs included)."""
+    want = [max((j for j in range(i) if xs[j] <= xs[i]), default=-1) for i in range(len(xs))]
+    assert last_earlier_at_or_below(np.array(xs, dtype=float)).tolist() == want
 
 
 def test_iso_times_at_once_are_iso_utc_one_by_one() -> None:
