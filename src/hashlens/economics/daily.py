@@ -166,7 +166,7 @@ def _as_lists(arrays: dict[str, Any], priced: np.ndarray) -> dict[str, list[Any]
         if isinstance(col, np.ndarray) and col.dtype.kind == "M":
             values = [None if d == "NaT" else d for d in np.datetime_as_string(col).tolist()]
         else:
-            values = col.tolist()
+            values = col if isinstance(col, list) else col.tolist()  # a list: the empty series
         out[name] = [v if k else None for v, k in zip(values, mask, strict=True)] if name in PRICED else values
     return out
 
