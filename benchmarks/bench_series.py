@@ -26,7 +26,9 @@ the texts (the three sources, the lowest-since day) nor whether the height is ex
 Every contender runs once untimed before the rounds (polars' import, DuckDB's first plan),
 and each round writes a new file (the last round's removed untimed: on ext4, overwriting a
 file just written waits for it to be flushed); the rounds interleave (the order reversed
-every other round) and the ratios are of medians (above 1: hashlens faster). The three files
+every other round) and the ratios are of medians (above 1: hashlens faster), with the spread
+of each round's own ratio beside the extremes' (the worst and best pair times from different
+rounds, so they measure the load's swings as much as the code). The three files
 are checked to agree on the days, columns and compression and, wherever polars dates the day
 by the same period, on the BTC hashprice.
 """
@@ -34,6 +36,7 @@ by the same period, on the BTC hashprice.
 from __future__ import annotations
 
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -244,6 +247,13 @@ def main() -> None:
                     days,
                     "days",
                 )
+            )
+            # The same round's two times (run next to each other) share the machine's moment:
+            # their ratio's spread is the comparison's own, not the load's swings between rounds.
+            paired = sorted(p / o for o, p in zip(t[mine], t[peer], strict=True))
+            print(
+                f"  per round: ratio min {paired[0]:.2f}x, median {statistics.median(paired):.2f}x, "
+                f"max {paired[-1]:.2f}x"
             )
 
 
