@@ -357,3 +357,29 @@ def test_period_times_looked_up_in_the_block_times_are_the_joined_ones(store: St
             )
         tab = empty.period_table(block_times=empty.block_times())
         assert np.isnan(tab.start_time).all() and np.isnan(tab.last_time).all()
+
+
+def test_periods_and_prices_stored_out_of_order_are_read_in_order(store: Store, data_dir: Path) -> None:
+    """The real periods and a month of real USD prices, written newest first, come back in
+    period and day order (the store orders them in numpy, not SQL): as SQL's ORDER BY gives them."""
+    from hashlens.sources.prices import read_prices
+
+    periods = store._rows("SELECT period, start_height, bits, target_hex, source FROM periods ORDER BY period")
+    points = [p for p in read_prices(data_dir / "market/btc-daily-prices-multi-currency.csv", currency="USD")][:31]
+    with Store(":memory:") as s:
+        with s.transaction():
+            for row in reversed(periods):
+                s._execute(
+                    "INSERT INTO periods (period, start_height, bits, target_hex, source) VALUES (?, ?, ?, ?, ?)",
+                    list(row),
+                )
+            for pt in reversed(points):
+                s._execute(
+                    "INSERT INTO prices (day, currency, price, source) VALUES (?, 'USD', ?, 'test')", [pt.day, pt.price]
+                )
+        tab = s.period_table(block_times=s.block_times())
+        assert tab.period.tolist() == [r[0] for r in periods] and tab.bits.tolist() == [r[2] for r in periods]
+        assert tab.source == [r[4] for r in periods]
+        days, prices = s.price_series("USD")
+        assert days.tolist() == sorted(p.day for p in points)
+        assert prices.tolist() == [p.price for p in sorted(points, key=lambda p: p.day)]

@@ -56,7 +56,10 @@ class ChainQueries(Database):
         caller has read it anyway (the chain clock): the two times are then looked up in it
         instead of joined in SQL, the same values for a fifth of the time."""
         if block_times is not None:
-            cols = self._numpy("SELECT period, start_height, bits, source FROM periods ORDER BY period")
+            cols = self._numpy("SELECT period, start_height, bits, source FROM periods")
+            if not bool((np.diff(cols["period"]) > 0).all()):  # in numpy: half the time of ORDER BY
+                order = np.argsort(cols["period"])
+                cols = {k: np.asarray(v)[order] for k, v in cols.items()}
             start = np.asarray(cols["start_height"], dtype=np.int64)
             cols["start_time"], cols["last_time"] = (_time_at(*block_times, start + k) for k in (0, N - 1))
         else:
