@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hashlens.chain.adjustments import (
     Adjustment,
@@ -60,6 +62,14 @@ def test_history_reads_the_periods_as_the_clock_dates_them(store: Store) -> None
     for name, values in cols.items():
         assert values == [getattr(a, name) for a in hist], name
     assert [a.time for a in hist] == [None if p.start_time is None else iso_utc(p.start_time) for p in alone[1:]]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=60))
+def test_last_earlier_at_or_below_is_its_definition(xs: list[int]) -> None:
+    """The lifted search gives, for every i, the largest j < i with x[j] <= x[i] (ties and runs included)."""
+    want = [max((j for j in range(i) if xs[j] <= xs[i]), default=-1) for i in range(len(xs))]
+    assert last_earlier_at_or_below(np.array(xs, dtype=float)).tolist() == want
 
 
 def test_iso_times_at_once_are_iso_utc_one_by_one() -> None:
@@ -302,3 +312,74 @@ def test_block_reads_come_by_height_whatever_the_order_stored() -> None:
         assert h.tolist() == sorted(heights) and t.tolist() == [1_300_000_000 + 600 * x for x in sorted(heights)]
         fh, fee = s.block_fees()
         assert fh.tolist() == sorted(heights) and fee.tolist() == [1000 * x for x in sorted(heights)]
+
+
+def test_block_reads_by_height_are_the_databases_order_by(store: Store) -> None:
+    """On the real chain, stored in runs out of height order, the block times and fees come
+    back as SQL's ORDER BY gives them, whether the sort packs height and value in one number
+    or (a value too large to pack beside the height) gathers by argsort."""
+    from hashlens.store.chain import _by_height
+
+    for got, sql in (
+        (store.block_times(), "SELECT height, time FROM blocks WHERE time IS NOT NULL ORDER BY height"),
+        (store.block_fees(), "SELECT height, totalfee_sat FROM block_stats ORDER BY height"),
+    ):
+        rows = np.array(store._rows(sql), dtype=np.int64)
+        np.testing.assert_array_equal(got[0], rows[:, 0])
+        np.testing.assert_array_equal(got[1], rows[:, 1])
+    raw = store._numpy("SELECT height, totalfee_sat FROM block_stats")
+    h = np.asarray(raw["height"], dtype=np.int64)
+    assert not (h[1:] > h[:-1]).all()  # stored out of order: the sort is exercised
+    big = np.asarray(raw["totalfee_sat"], dtype=np.int64) + (1 << 62)  # cannot share an int64 with the height
+    fh, fee = _by_height(h, big)
+    rows = np.array(store._rows("SELECT height, totalfee_sat FROM block_stats ORDER BY height"), dtype=np.int64)
+    np.testing.assert_array_equal(fh, rows[:, 0])
+    np.testing.assert_array_equal(fee - (1 << 62), rows[:, 1])
+
+
+def test_period_times_looked_up_in_the_block_times_are_the_joined_ones(store: Store) -> None:
+    """The clock's period table, its start and last block times looked up in the block times
+    it has read, holds what the SQL join gives: the same times, unstored in the same periods."""
+    joined, looked_up = store.period_table(), store.period_table(block_times=store.block_times())
+    for name in ("period", "start_height", "bits"):
+        np.testing.assert_array_equal(getattr(looked_up, name), getattr(joined, name))
+    assert looked_up.source == joined.source
+    for name in ("start_time", "last_time"):
+        a, b = getattr(looked_up, name), getattr(joined, name)
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_equal(a[~np.isnan(a)], b[~np.isnan(b)])
+        assert 0 < np.isnan(b).sum() < b.size  # the real chain has both kinds
+    with Store(":memory:") as empty:  # no timed block at all: every time unstored
+        with empty.transaction():
+            empty._execute(
+                "INSERT INTO periods (period, start_height, bits, target_hex, source) VALUES (0, 0, ?, '', 'test')",
+                [0x1D00FFFF],
+            )
+        tab = empty.period_table(block_times=empty.block_times())
+        assert np.isnan(tab.start_time).all() and np.isnan(tab.last_time).all()
+
+
+def test_periods_and_prices_stored_out_of_order_are_read_in_order(store: Store, data_dir: Path) -> None:
+    """The real periods and a month of real USD prices, written newest first, come back in
+    period and day order (the store orders them in numpy, not SQL): as SQL's ORDER BY gives them."""
+    from hashlens.sources.prices import read_prices
+
+    periods = store._rows("SELECT period, start_height, bits, target_hex, source FROM periods ORDER BY period")
+    points = [p for p in read_prices(data_dir / "market/btc-daily-prices-multi-currency.csv", currency="USD")][:31]
+    with Store(":memory:") as s:
+        with s.transaction():
+            for row in reversed(periods):
+                s._execute(
+                    "INSERT INTO periods (period, start_height, bits, target_hex, source) VALUES (?, ?, ?, ?, ?)",
+                    list(row),
+                )
+            for pt in reversed(points):
+                s._execute(
+                    "INSERT INTO prices (day, currency, price, source) VALUES (?, 'USD', ?, 'test')", [pt.day, pt.price]
+                )
+        tab = s.period_table(block_times=s.block_times())
+        assert tab.period.tolist() == [r[0] for r in periods] and tab.bits.tolist() == [r[2] for r in periods]
+        assert tab.source == [r[4] for r in periods]
+        days, prices = s.price_series("USD")
+        assert days.tolist() == sorted(p.day for p in points)
+        assert prices.tolist() == [p.price for p in sorted(points, key=lambda p: p.day)]

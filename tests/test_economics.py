@@ -18,7 +18,7 @@ from hashlens.consensus import MAX_TARGET, bits_to_target
 from hashlens.economics.asics import find_model, load_catalogue, parse_catalogue
 from hashlens.economics.cbeci import network_power_series, profitable_set, threshold_j_per_th
 from hashlens.economics.cost import cost_breakdown_per_btc, electricity_cost_per_btc, hayes_cost_of_production
-from hashlens.economics.daily import hashprice_days, hashprice_series
+from hashlens.economics.daily import HashpriceDay, hashprice_days, hashprice_series
 from hashlens.economics.fleet import (
     Operating,
     breakeven_hashprice_usd_per_ph_day,
@@ -105,6 +105,39 @@ def test_series_table_is_the_series_rows(store: Store, tmp_path: Path) -> None:
     by_day = {r.date: r for r in series.rows}
     for row in hashprice_days(store, days):
         assert row.model_dump() == {k: v for k, v in by_day[row.date].model_dump().items() if k != "usd_lowest_since"}
+
+
+def test_a_store_without_prices_has_an_empty_series(chain_db: Path) -> None:
+    """With no stored price the series from the first price is empty: no rows, no low, and a
+    table of no rows with the rows' columns."""
+    from hashlens.economics.daily import series_table
+
+    with Store(chain_db, read_only=True) as s:
+        series = hashprice_series(s, None, date(2026, 1, 31))
+        table, atl = series_table(s, None, date(2026, 1, 31))
+    assert series.rows == [] and series.all_time_low_usd is None and atl is None
+    assert table.num_rows == 0 and table.column_names == list(HashpriceDay.model_fields)
+
+
+def test_the_written_series_reads_back_as_built(store: Store, tmp_path: Path) -> None:
+    """`hashprice --out x.parquet` (write_series) keeps every value and type of the table; the
+    repeated texts are dictionary pages, the dates and numbers plain; CSV has a row per day."""
+    import pyarrow.parquet as pq
+
+    from hashlens.economics.daily import series_table, write_series
+
+    table, _ = series_table(store, date(2011, 12, 20), date(2026, 1, 31))
+    write_series(table, tmp_path / "s.parquet")
+    back = pq.read_table(tmp_path / "s.parquet")
+    assert back.schema == table.schema and back.to_pylist() == table.to_pylist()
+    meta = pq.ParquetFile(tmp_path / "s.parquet").metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert "RLE_DICTIONARY" in encodings["fee_source"] and "RLE_DICTIONARY" in encodings["usd_lowest_since"]
+    assert "RLE_DICTIONARY" not in encodings["date"] and "RLE_DICTIONARY" not in encodings["btc_per_ph_day"]
+    write_series(table, tmp_path / "s.csv")
+    assert (tmp_path / "s.csv").read_text().count("\n") == table.num_rows + 1
+    with pytest.raises(HashlensError, match=r"use a \.csv or \.parquet"):
+        write_series(table, tmp_path / "s.xlsx")
 
 
 def test_catalogue_and_cross_checks(data_dir: Path) -> None:

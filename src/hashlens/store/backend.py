@@ -256,8 +256,14 @@ class DuckDBBackend:
         with _interruptible(self.path):
             return self.con.execute(sql, list(params)).fetchall()
 
-    def numpy(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
+    def numpy(self, sql: str, params: Sequence[Any] = (), bulk: bool = False) -> dict[str, Any]:
+        """Columns as numpy arrays, masked where NULL. ``bulk`` (a read of a whole table): run
+        as a relation, which DuckDB converts to numpy as it streams, about three times faster
+        than a prepared statement's finished result at 80,000 rows (0.6 against 1.7 ms); a
+        result of a few hundred rows costs ~0.15 ms more that way, so only bulk reads ask."""
         with _interruptible(self.path):
+            if bulk:
+                return self.con.sql(sql, params=list(params) or None).fetchnumpy()
             return self.con.execute(sql, list(params)).fetchnumpy()
 
     def arrow_batches(self, sql: str, batch_rows: int) -> Iterator[Any]:
@@ -472,9 +478,10 @@ class PostgresBackend:
         rows: list[tuple[Any, ...]] = self._run(sql, params).fetchall()
         return rows
 
-    def numpy(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
-        """Columns as numpy arrays, masked where NULL, from the fetched rows. (``COPY … TO
-        STDOUT`` parsed by Arrow was measured slower: psycopg hands it over one row per message.)"""
+    def numpy(self, sql: str, params: Sequence[Any] = (), bulk: bool = False) -> dict[str, Any]:
+        """Columns as numpy arrays, masked where NULL, from the fetched rows (``bulk`` changes
+        nothing here). (``COPY … TO STDOUT`` parsed by Arrow was measured slower: psycopg
+        hands it over one row per message.)"""
         cur = self._run(sql, params)
         names = [d.name for d in cur.description]
         rows = cur.fetchall()

@@ -463,10 +463,10 @@ class Database:
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._db.rows(sql, params)
 
-    def _numpy(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any]:
+    def _numpy(self, sql: str, params: Sequence[Any] = (), bulk: bool = False) -> dict[str, Any]:
         """Columns of a result as numpy arrays, masked where NULL (DuckDB: no Python object
-        per row)."""
-        return self._db.numpy(sql, params)
+        per row); ``bulk`` for a read of a whole table (DuckDB streams it, faster at that size)."""
+        return self._db.numpy(sql, params, bulk)
 
     def counts(self) -> dict[str, int]:
         return {

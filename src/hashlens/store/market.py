@@ -52,10 +52,12 @@ class MarketQueries(Database):
 
     def price_series(self, currency: str = "USD") -> tuple[np.ndarray, np.ndarray]:
         """(days as datetime64[D], prices) of one currency, by day."""
-        cols: dict[str, Any] = self._numpy(
-            "SELECT day, price FROM prices WHERE currency = ? ORDER BY day", [currency.upper()]
-        )
-        return np.asarray(cols["day"], dtype="datetime64[D]"), np.asarray(cols["price"], dtype=float)
+        cols: dict[str, Any] = self._numpy("SELECT day, price FROM prices WHERE currency = ?", [currency.upper()])
+        days, prices = np.asarray(cols["day"], dtype="datetime64[D]"), np.asarray(cols["price"], dtype=float)
+        if not bool((days[1:] > days[:-1]).all()):  # ordered here only where stored out of order
+            order = np.argsort(days)
+            days, prices = days[order], prices[order]
+        return days, prices
 
     def last_price_day(self, currency: str = "USD") -> date | None:
         d: date | None = self._scalar("SELECT max(day) FROM prices WHERE currency = ?", [currency.upper()])
