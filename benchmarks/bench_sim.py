@@ -7,11 +7,12 @@ for a seconds-long run (1,000 paths, 2 rounds, no process timing). The default 3
 are 8 of hashlens' fixed chunks, so both cores are busy on both sides; ``--per-core`` adds the
 same comparison on one thread each.
 
-Measured 2026-12-07 on this 2-core machine, shared (load average 3-5), medians of interleaved
-rounds, two cores / one core: constant-hashrate 1.28x / 1.11x, growth 0.90x / 1.00x (0.81-0.96x
-two-core over five runs), next-halving 1.35x / 1.21x, price-crash 1.17x / 1.18x, winter-storm
-2.36x / 2.38x; the command as a second process 0.74-0.87 s at load 2.5-3, 1.2-1.3 s at load 4
-(0.8 s CPU).
+Measured 2026-12-07 on this 2-core machine, shared (load average 2.1-2.3), medians of
+interleaved rounds over two full runs, two cores (both runs) / one core: constant-hashrate
+1.59-2.19x / 2.00x, growth 1.34-2.22x / 2.08x, next-halving 1.49-1.76x / 1.40x, price-crash
+1.15-1.17x / 1.21x, winter-storm 1.11-1.38x / 2.06x; the command as a second process 0.74-0.78 s
+median. The short scenarios' two-core ratios (runs of 10-60 ms) sit below their one-core ones
+and move most from run to run.
 
 The peer (:func:`plain_kernel`) is what one writes first with numba: one ``prange`` over blocks
 of 256 paths, numba's generator seeded once a block (as hashlens seeds a chunk; seeding each path
