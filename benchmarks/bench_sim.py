@@ -7,14 +7,17 @@ for a seconds-long run (1,000 paths, 2 rounds, no process timing). The default 3
 are 8 of hashlens' fixed chunks, so both cores are busy on both sides; ``--per-core`` adds the
 same comparison on one thread each.
 
-Measured 2026-12-07 on this 2-core machine, shared (load average 3-5), medians of interleaved
-rounds, two cores / one core: constant-hashrate 1.28x / 1.11x, growth 0.90x / 1.00x (0.81-0.96x
-two-core over five runs), next-halving 1.35x / 1.21x, price-crash 1.17x / 1.18x, winter-storm
-2.36x / 2.38x; the command as a second process 0.74-0.87 s at load 2.5-3, 1.2-1.3 s at load 4
-(0.8 s CPU).
+Measured 2026-12-07 on this 2-core machine, shared (load average 2.1-2.3), medians of
+interleaved rounds over two full runs, two cores (both runs) / one core: constant-hashrate
+1.59-2.19x / 2.00x, growth 1.34-2.22x / 2.08x, next-halving 1.49-1.76x / 1.40x, price-crash
+1.15-1.17x / 1.21x, winter-storm 1.11-1.38x / 2.06x; the command as a second process 0.74-0.78 s
+median. The short scenarios' two-core ratios (runs of 10-60 ms) sit below their one-core ones
+and move most from run to run.
 
-The peer (:func:`plain_kernel`) is what one writes first with numba: one ``prange`` over paths,
-each path stepped day by day to the end (its hashrate: constant, growing, or the fleet's
+The peer (:func:`plain_kernel`) is what one writes first with numba: one ``prange`` over blocks
+of 256 paths, numba's generator seeded once a block (as hashlens seeds a chunk; seeding each path
+cost it about 40 ms of CPU a run of 32,768), each path stepped day by day to the end, its
+hashprice computed where the fleet or a record needs it (its hashrate: constant, growing, or the fleet's
 generations switching off below their lognormal breakeven and back on with a lag; its blocks
 as a Poisson process whose period ends at a Gamma(N − 1) draw of intensity; Core's retarget
 from the integer times; GBM, bootstrap or path prices with shocks), recording what hashlens
@@ -53,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples/scenarios"
 N = 2016
 T = 14 * 24 * 3600
+PEER_BLOCK = 256  # paths the peer draws from one seed of numba's generator (a prange item)
 
 
 @numba.njit(cache=True)
@@ -115,94 +119,98 @@ def plain_kernel(
     adj_day = np.full((n, k_max), np.nan, np.float32)
     per_s = np.full((n, k_max), np.nan, np.float32)
     done = np.zeros(n, np.int64)
-    for i in numba.prange(n):
-        np.random.seed(seed + i)
-        m, e = m0, e0
-        d = 65535.0 / m * 256.0 ** (29 - e)
-        t = 0.0
-        start = 0.0
-        phase = 0
-        need = np.random.gamma(N - 1.0, 1.0)
-        acc = 0.0
-        periods = 0
-        n_adj = 0
-        price = price0
-        cap = cap0.copy()
-        online = online0.copy()
-        b_start = np.random.randint(0, max(1, returns.size - block_days))
-        b_off = 0
-        r = 0
-        for step in range(steps + 1):
-            within = min(int(acc), N - 1) if phase == 0 else N - 1
-            height = height0 + periods * N + within
-            halv = height // 210000
-            sub = (5000000000 >> halv) / 1e8 if halv < 64 else 0.0
-            hp = 1e15 / (d * 4294967296.0) * 86400.0 * (sub + fees) * price
-            if g > 0:
-                h = 0.0
-                lhp = math.log(max(hp, 1e-300))
-                for k in range(g):
-                    if inv_sigma[k] > 0:
-                        tgt = 0.5 * (1.0 + math.erf((lhp - log_be[k]) * inv_sigma[k] / math.sqrt(2.0)))
-                    else:
-                        tgt = 1.0 if lhp > log_be[k] else 0.0
-                    online[k] = tgt if tgt < online[k] else online[k] + (tgt - online[k]) * lag
-                    h += cap[k] * online[k]
-                h *= curtail[step]
-            else:
-                h = h_steps[step]
-            if step % rec_every == 0 and r < n_rec:
-                rec[0, r, i], rec[1, r, i], rec[2, r, i], rec[3, r, i] = d, h, hp, price
-                for k in range(g):
-                    margins[r, k, i] = 1.0 - breakeven[k] / max(hp, 1e-9)
-                r += 1
-            if step == steps:
-                break
-            lam = h * 1e18 / (d * 4294967296.0)
-            rem = dt
-            while lam > 0 and need / lam <= rem:
-                rem -= need / lam
-                te = t + dt - rem
-                if phase == 0:  # the period's last block: retarget
-                    nm, ne = _retarget(m, e, int(math.floor(te) - math.floor(start)))
-                    nd = 65535.0 / nm * 256.0 ** (29 - ne)
-                    if n_adj < k_max:
-                        adj[i, n_adj] = (nd / d - 1.0) * 100.0
-                        adj_day[i, n_adj] = te / 86400.0
-                    n_adj += 1
-                    m, e, d = nm, ne, nd
-                    lam = h * 1e18 / (d * 4294967296.0)
-                    phase = 1
-                    need = np.random.exponential(1.0)
-                else:  # the next period's first block
-                    if periods < k_max:
-                        per_s[i, periods] = te - start
-                    periods += 1
-                    start = te
-                    phase = 0
-                    acc = 0.0
-                    need = np.random.gamma(N - 1.0, 1.0)
-            used = lam * rem
-            need -= used
-            if phase == 0:
-                acc += used
-            t += dt
-            if price_model == 1:
-                price *= math.exp(drift + vol * np.random.standard_normal())
-            elif price_model == 2:
-                price *= math.exp(returns[b_start + b_off])
-                b_off += 1
-                if b_off >= block_days:
-                    b_start = np.random.randint(0, returns.size - block_days)
-                    b_off = 0
-            elif price_model == 3:
-                price = path[min(int(t / 86400.0), path.size - 1)]
-            for s in range(shock_step.size):
-                if shock_step[s] == step:
-                    price *= shock_factor[s]
-            if g > 0:
-                cap[g - 1] *= growth
-        done[i] = periods
+    for b in numba.prange((n + PEER_BLOCK - 1) // PEER_BLOCK):
+        np.random.seed(seed + b)  # a seed a block of paths (hashlens: a seed a chunk)
+        for i in range(b * PEER_BLOCK, min(n, (b + 1) * PEER_BLOCK)):
+            m, e = m0, e0
+            d = 65535.0 / m * 256.0 ** (29 - e)
+            t = 0.0
+            start = 0.0
+            phase = 0
+            need = np.random.gamma(N - 1.0, 1.0)
+            acc = 0.0
+            periods = 0
+            n_adj = 0
+            price = price0
+            cap = cap0.copy()
+            online = online0.copy()
+            b_start = np.random.randint(0, max(1, returns.size - block_days))
+            b_off = 0
+            r = 0
+            for step in range(steps + 1):
+                recording = step % rec_every == 0 and r < n_rec
+                hp = 0.0
+                if g > 0 or recording:  # the hashprice where the fleet or the record needs it
+                    within = min(int(acc), N - 1) if phase == 0 else N - 1
+                    height = height0 + periods * N + within
+                    halv = height // 210000
+                    sub = (5000000000 >> halv) / 1e8 if halv < 64 else 0.0
+                    hp = 1e15 / (d * 4294967296.0) * 86400.0 * (sub + fees) * price
+                if g > 0:
+                    h = 0.0
+                    lhp = math.log(max(hp, 1e-300))
+                    for k in range(g):
+                        if inv_sigma[k] > 0:
+                            tgt = 0.5 * (1.0 + math.erf((lhp - log_be[k]) * inv_sigma[k] / math.sqrt(2.0)))
+                        else:
+                            tgt = 1.0 if lhp > log_be[k] else 0.0
+                        online[k] = tgt if tgt < online[k] else online[k] + (tgt - online[k]) * lag
+                        h += cap[k] * online[k]
+                    h *= curtail[step]
+                else:
+                    h = h_steps[step]
+                if recording:
+                    rec[0, r, i], rec[1, r, i], rec[2, r, i], rec[3, r, i] = d, h, hp, price
+                    for k in range(g):
+                        margins[r, k, i] = 1.0 - breakeven[k] / max(hp, 1e-9)
+                    r += 1
+                if step == steps:
+                    break
+                lam = h * 1e18 / (d * 4294967296.0)
+                rem = dt
+                while lam > 0 and need / lam <= rem:
+                    rem -= need / lam
+                    te = t + dt - rem
+                    if phase == 0:  # the period's last block: retarget
+                        nm, ne = _retarget(m, e, int(math.floor(te) - math.floor(start)))
+                        nd = 65535.0 / nm * 256.0 ** (29 - ne)
+                        if n_adj < k_max:
+                            adj[i, n_adj] = (nd / d - 1.0) * 100.0
+                            adj_day[i, n_adj] = te / 86400.0
+                        n_adj += 1
+                        m, e, d = nm, ne, nd
+                        lam = h * 1e18 / (d * 4294967296.0)
+                        phase = 1
+                        need = np.random.exponential(1.0)
+                    else:  # the next period's first block
+                        if periods < k_max:
+                            per_s[i, periods] = te - start
+                        periods += 1
+                        start = te
+                        phase = 0
+                        acc = 0.0
+                        need = np.random.gamma(N - 1.0, 1.0)
+                used = lam * rem
+                need -= used
+                if phase == 0:
+                    acc += used
+                t += dt
+                if price_model == 1:
+                    price *= math.exp(drift + vol * np.random.standard_normal())
+                elif price_model == 2:
+                    price *= math.exp(returns[b_start + b_off])
+                    b_off += 1
+                    if b_off >= block_days:
+                        b_start = np.random.randint(0, returns.size - block_days)
+                        b_off = 0
+                elif price_model == 3:
+                    price = path[min(int(t / 86400.0), path.size - 1)]
+                for s in range(shock_step.size):
+                    if shock_step[s] == step:
+                        price *= shock_factor[s]
+                if g > 0:
+                    cap[g - 1] *= growth
+            done[i] = periods
     return rec, margins, adj, adj_day, per_s, done
 
 

@@ -604,13 +604,15 @@ def _grow(a: np.ndarray, new: int) -> np.ndarray:
 
 def _by_period(out: ChunkResult) -> list[np.ndarray]:
     """The chunk's per-period arrays as (K, n), the layout the fused kernels write: one round's
-    events land in one row, paths in order, not each in its own row far apart."""
+    events land in one row, paths in order, not each in its own row far apart. No copy where
+    they were allocated so (:func:`_empty_result`'s ``by_period``)."""
     return [np.ascontiguousarray(a.T) for a in (out.adjustments, out.adjustment_days, out.period_s)]
 
 
 def _by_path(out: ChunkResult, per: list[np.ndarray]) -> None:
-    """Back to (n, K) in ``out`` after the fused kernels."""
-    out.adjustments, out.adjustment_days, out.period_s = (np.ascontiguousarray(a.T) for a in per)
+    """Back to (n, K) in ``out`` after the fused kernels: views, transposed once, when
+    :func:`run_chunk` copies the columns used."""
+    out.adjustments, out.adjustment_days, out.period_s = (a.T for a in per)
 
 
 def _block_step(
@@ -690,6 +692,18 @@ def _block_step(
                     k += 1
         if k == 0:
             break
+        # Room for the rows this round writes, grown here, before the loops that write them:
+        # an array the per-event loops below could reassign had numba count references to it
+        # (atomic increments) all through the step, two thirds of the kernel's time.
+        rows = 0
+        for q in range(k):
+            rows = max(rows, (n_adj[idx[q]] if last[q] else periods[idx[q]]) + 1)
+        rows = min(rows, k_max)
+        if rows > adjustments.shape[0]:
+            new = min(k_max, max(rows, 2 * adjustments.shape[0]))
+            adjustments = _grow(adjustments, new)
+            adjustment_days = _grow(adjustment_days, new)
+            period_s = _grow(period_s, new)
         for q in range(k):  # a period's last block: retarget, Exp(1) to the next first block
             if last[q]:
                 i = idx[q]
@@ -698,11 +712,6 @@ def _block_step(
                 nd = difficulty(nm, ne)
                 c = n_adj[i]
                 if c < k_max:
-                    if c >= adjustments.shape[0]:
-                        new = min(k_max, max(c + 1, 2 * adjustments.shape[0]))
-                        adjustments = _grow(adjustments, new)
-                        adjustment_days = _grow(adjustment_days, new)
-                        period_s = _grow(period_s, new)
                     adjustments[c, i] = change_pct(d[i], nd)
                     adjustment_days[c, i] = tev[q] / SECONDS_PER_DAY
                 n_adj[i] = c + 1
@@ -716,11 +725,6 @@ def _block_step(
                 i = idx[q]
                 c = periods[i]
                 if c < k_max:
-                    if c >= period_s.shape[0]:
-                        new = min(k_max, max(c + 1, 2 * period_s.shape[0]))
-                        adjustments = _grow(adjustments, new)
-                        adjustment_days = _grow(adjustment_days, new)
-                        period_s = _grow(period_s, new)
                     period_s[c, i] = tev[q] - period_start[i]
                 periods[i] = c + 1
                 period_start[i] = tev[q]
@@ -1119,11 +1123,17 @@ def _record_arrays(n: int, plan: Plan, generations: int) -> tuple[np.ndarray, ..
     )
 
 
-def _empty_result(n: int, plan: Plan, generations: int, into: tuple[np.ndarray, ...] | None = None) -> ChunkResult:
+def _empty_result(
+    n: int, plan: Plan, generations: int, into: tuple[np.ndarray, ...] | None = None, by_period: bool = False
+) -> ChunkResult:
     """A chunk's result arrays; the records are written into ``into`` (views of the run's
-    arrays) where given, so chunks need no merge copy."""
+    arrays) where given, so chunks need no merge copy. ``by_period``: the per-period arrays
+    are (n, K) views of (K, n) arrays, the layout the fused kernels write (:func:`_by_period`),
+    so they are never transposed before the kernels."""
 
-    def nan(shape: tuple[int, ...]) -> np.ndarray:
+    def nan(shape: tuple[int, int]) -> np.ndarray:
+        if by_period:
+            return np.full(shape[::-1], np.nan, dtype=np.float32).T
         return np.full(shape, np.nan, dtype=np.float32)
 
     rec = into if into is not None else _record_arrays(n, plan, generations)
@@ -1151,14 +1161,17 @@ def run_chunk(
     rng = np.random.default_rng(seed)
     plan = make_plan(r)
     st = initial_state(r, n, plan, rng)
-    out = _empty_result(n, plan, len(s.fleet), into)
-    if _steps is not None and plan.fleet is None and s.price_model != "bootstrap":
+    fused = _steps is not None and plan.fleet is None and s.price_model != "bootstrap"
+    fleet_fused = _fleet_step is not None and plan.fleet is not None
+    out = _empty_result(n, plan, len(s.fleet), into, by_period=fused or fleet_fused)
+    if fused:
         n_rec = _run_fused(r, plan, st, out, rng)
-    elif _fleet_step is not None and plan.fleet is not None:
+    elif fleet_fused:
         n_rec = _run_fleet_fused(r, plan, st, out, rng)
     else:
         n_rec = _run_stepwise(r, plan, st, out, rng)
-    # right-size: keep only the columns some path used (copies, so the big arrays are freed)
+    # right-size: keep only the columns some path used (copies, (n, K) in order, so the big
+    # arrays are freed)
     used = max(1, min(out.adjustments.shape[1], int(max(st.n_adj.max(initial=0), st.periods.max(initial=0)))))
     return ChunkResult(
         out.record_days[:n_rec],
