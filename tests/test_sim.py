@@ -352,7 +352,7 @@ def test_kernels_equal_the_step_by_step_path(name: str, store: Store, monkeypatc
     all (the step functions on numpy arrays, the event loops and the fleet as plain Python).
     Both must give the same bits in every recorded array. The runner each run took is
     checked, so the comparison cannot be between two runs of one path."""
-    from hashlens.sim import engine
+    from hashlens.sim import engine, kernels
 
     assert len(EXAMPLE_NAMES) >= 5
     run = prepare_run(EXAMPLES / f"{name}.yaml", store)
@@ -374,15 +374,15 @@ def test_kernels_equal_the_step_by_step_path(name: str, store: Store, monkeypatc
     paths = 300 if fleet else 1500  # the fleet's plain-Python run is slow
     fast = simulate(r, paths, 21)
     assert taken == ["_run_fleet_fused" if fleet else "_run_fused"]
-    assert engine._steps is not None and hasattr(engine._quiet_paths, "py_func")  # numba did compile
-    monkeypatch.setattr(engine, "_steps", None)
-    monkeypatch.setattr(engine, "_record_fast", None)
-    monkeypatch.setattr(engine, "_fleet_step", None)
-    monkeypatch.setattr(engine, "_all_steps", None)
-    monkeypatch.setattr(engine, "_fleet", engine._fleet_kernel)  # plain Python
-    monkeypatch.setattr(engine, "_quiet_paths", engine._quiet_paths_numpy)
-    monkeypatch.setattr(engine, "_event_paths", engine._event_paths_kernel)  # plain Python
-    monkeypatch.setattr(engine, "_apply_events", engine._apply_events_kernel)
+    assert kernels.steps is not None and hasattr(kernels.quiet_paths, "py_func")  # numba did compile
+    monkeypatch.setattr(kernels, "steps", None)
+    monkeypatch.setattr(kernels, "record_fast", None)
+    monkeypatch.setattr(kernels, "fleet_step", None)
+    monkeypatch.setattr(kernels, "all_steps", None)
+    monkeypatch.setattr(kernels, "fleet", kernels.fleet_kernel)  # plain Python
+    monkeypatch.setattr(kernels, "quiet_paths", kernels.quiet_paths_numpy)
+    monkeypatch.setattr(kernels, "event_paths", kernels.event_paths_kernel)  # plain Python
+    monkeypatch.setattr(kernels, "apply_events", kernels.apply_events_kernel)
     taken.clear()
     slow = simulate(r, paths, 21)
     assert taken == ["_run_stepwise"]

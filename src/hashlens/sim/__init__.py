@@ -5,7 +5,8 @@ Two stacks, which import nothing of each other:
 - the scenario simulator answers "what if" for a scenario file: :mod:`~hashlens.sim.scenario`
   (the file, validated), :mod:`~hashlens.sim.setup` (one set-up for every face),
   :mod:`~hashlens.sim.engine` (paths stepped in time, Poisson blocks, the exact retarget, the
-  fleet's switch-off; numba kernels built from the owners' arithmetic), :mod:`~hashlens.sim.theory`
+  fleet's switch-off), :mod:`~hashlens.sim.kernels` (its step loops over paths, compiled by numba
+  from the owners' arithmetic), :mod:`~hashlens.sim.theory`
   (closed forms it is checked against), :mod:`~hashlens.sim.sweep` (grids on Dask) and
   :mod:`~hashlens.sim.report` (fan chart). Its hashrate is what the scenario says.
 - the calibrated forecast stack answers "what next" from the chain: :mod:`~hashlens.sim.forecast`
