@@ -137,33 +137,42 @@ def import_headers(
         trace(f"committed batch of {written} headers up to height {top}")
         progress.advance(count)
 
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-write") as writer:
-        try:
-            for batch in _batches(hs, max(1, batch_rows)):
-                cols = []
-                for a, b in batch:
-                    h0 = int(hs[a])
-                    try:
-                        run = check_header_run(
-                            ctx, h0, raw[80 * a : 80 * b], str(headers.path), now, params, hashes[a:b]
-                        )
-                    except HeaderRefused as exc:  # named by its row, as the file numbers them
-                        raise HeaderRefused(
-                            where(a + exc.height - h0), exc.height, exc.block_hash, exc.rule, exc.detail
-                        ) from None
-                    check_stored(stored, h0, run.hash_bytes, run.headers["time"], _placer(where, a, h0))
-                    ctx.extend(h0, run.hash_bytes, run.headers["time"], run.headers["bits"])
-                    unchecked.update(run.unchecked)
-                    cols.append(header_columns(run))
-                settle()
-                count = sum(b - a for a, b in batch)
-                top = int(hs[batch[-1][1] - 1])
-                writing = (writer.submit(store.insert_header_columns, cols, str(headers.path), kind), count, top)
+    batches = _batches(hs, max(1, batch_rows))
+    # Batch k is written while batch k + 1 is checked (DuckDB releases the GIL). With one
+    # batch there is nothing to overlap, so it is written here: a thread's start and hand-over
+    # would be all it added (a checkpoint file's few hundred headers).
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-write") if len(batches) > 1 else None
+    try:
+        for batch in batches:
+            cols = []
+            for a, b in batch:
+                h0 = int(hs[a])
+                try:
+                    run = check_header_run(ctx, h0, raw[80 * a : 80 * b], str(headers.path), now, params, hashes[a:b])
+                except HeaderRefused as exc:  # named by its row, as the file numbers them
+                    raise HeaderRefused(
+                        where(a + exc.height - h0), exc.height, exc.block_hash, exc.rule, exc.detail
+                    ) from None
+                check_stored(stored, h0, run.hash_bytes, run.headers["time"], _placer(where, a, h0))
+                ctx.extend(h0, run.hash_bytes, run.headers["time"], run.headers["bits"])
+                unchecked.update(run.unchecked)
+                cols.append(header_columns(run))
             settle()
-        finally:
-            if writing is not None:  # a refusal: the batch before it still commits whole
-                with suppress(Exception):
-                    writing[0].result()
+            count = sum(b - a for a, b in batch)
+            top = int(hs[batch[-1][1] - 1])
+            if writer is None:
+                done: Future[int] = Future()
+                done.set_result(store.insert_header_columns(cols, str(headers.path), kind))
+            else:
+                done = writer.submit(store.insert_header_columns, cols, str(headers.path), kind)
+            writing = (done, count, top)
+        settle()
+    finally:
+        if writing is not None:  # a refusal: the batch before it still commits whole
+            with suppress(Exception):
+                writing[0].result()
+        if writer is not None:
+            writer.shutdown()
     progress.done()
     if alone:
         report.notes.append(

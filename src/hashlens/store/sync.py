@@ -180,18 +180,30 @@ def _one_string(text: str) -> pa.Array:
     return pa.StringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], dtype=np.int32)), pa.py_buffer(data))
 
 
-def _header_columns_table(cols: HeaderColumns, source: str) -> pa.Table:
-    n = len(cols)
+def _run_heights(runs: Sequence[HeaderColumns]) -> np.ndarray:
+    """The heights of runs of consecutive headers, run after run [-]."""
+    if len(runs) == 1:
+        return np.arange(runs[0].height0, runs[0].height0 + len(runs[0]), dtype=np.int64)
+    return np.concatenate([np.arange(r.height0, r.height0 + len(r), dtype=np.int64) for r in runs])
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _header_columns_table(runs: Sequence[HeaderColumns], source: str) -> pa.Table:
+    """Runs of headers as one Arrow table (over the runs' own buffers when there is one run)."""
+    n = sum(len(r) for r in runs)
     return pa.table(
         {
-            "height": _numeric_column(np.arange(cols.height0, cols.height0 + n), np.int32, pa.int32()),
-            "hash": _hash_column(cols.hash_bytes, n),
-            "prev_hash": _hash_column(cols.prev_hash_bytes, n),
-            "version": _numeric_column(cols.version, np.int32, pa.int32()),
-            "merkle_root": _hash_column(cols.merkle_root_bytes, n),
-            "time": _numeric_column(cols.time, np.int64, pa.int64()),
-            "bits": _numeric_column(cols.bits, np.uint32, pa.uint32()),
-            "nonce": _numeric_column(cols.nonce, np.uint64, pa.uint64()),
+            "height": _numeric_column(_run_heights(runs), np.int32, pa.int32()),
+            "hash": _hash_column(b"".join(r.hash_bytes for r in runs), n),
+            "prev_hash": _hash_column(b"".join(r.prev_hash_bytes for r in runs), n),
+            "version": _numeric_column(_joined([r.version for r in runs]), np.int32, pa.int32()),
+            "merkle_root": _hash_column(b"".join(r.merkle_root_bytes for r in runs), n),
+            "time": _numeric_column(_joined([r.time for r in runs]), np.int64, pa.int64()),
+            "bits": _numeric_column(_joined([r.bits for r in runs]), np.uint32, pa.uint32()),
+            "nonce": _numeric_column(_joined([r.nonce for r in runs]), np.uint64, pa.uint64()),
             # One dictionary entry, not n copies of the name.
             "source": pa.DictionaryArray.from_arrays(
                 _numeric_column(np.zeros(n), np.int32, pa.int32()), _one_string(source)
@@ -398,38 +410,41 @@ class SyncQueries(Database):
         node sync and of header files). Rows without headers at their heights (block stats,
         boundary times) are replaced, as :meth:`insert_headers` does; a full header already
         stored there (the caller checked it is the same block) is kept as it is. Returns how
-        many headers were written."""
+        many headers were written.
+
+        The runs go in as one table and one statement, whatever their number: a checkpoint
+        file's hundreds of one-header runs cost one insert, not one each."""
         runs = [cols] if isinstance(cols, HeaderColumns) else [c for c in cols if len(c)]
         if not runs:
             return 0
-        written = 0
         with self.transaction():
-            for run in runs:
-                written += self._write_header_columns(run, source)
+            written = self._write_header_columns(runs, source)
             self.log(source, kind, written)
         return written
 
-    def _write_header_columns(self, cols: HeaderColumns, source: str) -> int:
-        lo, hi = cols.height0, cols.height0 + len(cols) - 1
+    def _write_header_columns(self, runs: Sequence[HeaderColumns], source: str) -> int:
+        args: list[Any]
+        if len(runs) == 1:  # one range of heights
+            lo, hi = runs[0].height0, runs[0].height0 + len(runs[0]) - 1
+            where, args = "height BETWEEN ? AND ?", [lo, hi]
+        else:
+            where = "height IN (SELECT unnest(?::INTEGER[]))"
+            args = [[h for r in runs for h in range(r.height0, r.height0 + len(r))]]
         occupied, headers = self._rows(
-            "SELECT count(*), count(*) FILTER (WHERE prev_hash IS NOT NULL) FROM blocks WHERE height BETWEEN ? AND ?",
-            [lo, hi],
+            f"SELECT count(*), count(*) FILTER (WHERE prev_hash IS NOT NULL) FROM blocks WHERE {where}", args
         )[0]
-        table = _header_columns_table(cols, source)
+        table = _header_columns_table(runs, source)
         if headers:
-            # Headers already stored in the run (a checkpoint file's): the caller checked they
-            # are these very blocks (chain.headers.check_stored); they keep their rows.
+            # Headers already stored among the runs (a checkpoint file's): the caller checked
+            # they are these very blocks (chain.headers.check_stored); they keep their rows.
             have = np.asarray(
                 [
                     int(h)
-                    for (h,) in self._rows(
-                        "SELECT height FROM blocks WHERE height BETWEEN ? AND ? AND prev_hash IS NOT NULL", [lo, hi]
-                    )
+                    for (h,) in self._rows(f"SELECT height FROM blocks WHERE {where} AND prev_hash IS NOT NULL", args)
                 ],
                 dtype=np.int64,
             )
-            keep = np.ones(len(cols), dtype=bool)
-            keep[have - lo] = False
+            keep = ~np.isin(_run_heights(runs), have)
             mask = pa.BooleanArray.from_buffers(
                 pa.bool_(), keep.size, [None, pa.py_buffer(np.packbits(keep, bitorder="little"))]
             )
