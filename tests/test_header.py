@@ -215,6 +215,40 @@ def test_core_pow_tests_check_proof_of_work_vectors() -> None:
     assert not check_proof_of_work((exact + 1).to_bytes(32, "little"), encode_compact(target))
 
 
+def test_bulk_proof_of_work_decides_as_the_one_header_rule(checkpoints: dict[int, BlockHeader]) -> None:
+    """check_proof_of_work_bulk against check_proof_of_work (the owner), header by header: the
+    436 real checkpoint headers (their own hashes and bits, and each hash against the next
+    checkpoint's harder or easier bits), and hashes placed at each target and one off it in each
+    64-bit word, under valid and invalid bits (negative, overflowing, zero, above the limit)."""
+    import numpy as np
+
+    from hashlens.consensus.header import check_proof_of_work_bulk
+
+    hdrs = [checkpoints[h] for h in sorted(checkpoints)]
+    hashes = [h.hash() for h in hdrs]
+    bits = [h.bits for h in hdrs]
+    hashes += hashes[1:]  # each real hash against its neighbour's bits too
+    bits += [h.bits for h in hdrs[:-1]]
+    for b in (0x1D00FFFF, 0x1B0404CB, 0x1703A30C, 0x207FFFFF):
+        target = decode_compact(b)[0]
+        for d in (0, -1, 1, 1 << 64, -(1 << 64), 1 << 128, -(1 << 128), 1 << 192, -(1 << 192)):
+            if 0 <= target + d < 1 << 256:
+                hashes.append((target + d).to_bytes(32, "little"))
+                bits.append(b)
+    for b in (0x1D80FFFF, ~0x00800000 & 0xFFFFFFFF, 0, 0x1E00FFFF, 0x01003456):
+        hashes += [(1).to_bytes(32, "little"), bytes(32)]
+        bits += [b, b]
+    h = np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, 32)
+    b_arr = np.asarray(bits, dtype=np.uint32)
+    for limit in (POW_LIMIT, (1 << 255) - 1):
+        want = np.array([check_proof_of_work(x, b, limit) for x, b in zip(hashes, bits, strict=True)])
+        assert 0 < want.sum() < want.size
+        assert (check_proof_of_work_bulk(h, b_arr, limit) == want).all()
+        for one in np.unique(b_arr).tolist():  # every header of one bits value: the one-target path
+            sel = b_arr == one
+            assert (check_proof_of_work_bulk(h[sel], b_arr[sel], limit) == want[sel]).all()
+
+
 def test_a_hashing_loop_that_fails_to_load_leaves_hashlib(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The compiled loop loads in the background; if loading fails, every later run is hashed
     with hashlib (the same digests), quietly, instead of stalling or crashing a sync."""

@@ -241,19 +241,31 @@ def display_bytes(hashes: np.ndarray) -> bytes:
 
 def check_proof_of_work_bulk(hashes: np.ndarray, bits: np.ndarray, pow_limit: int = POW_LIMIT) -> np.ndarray:
     """:func:`check_proof_of_work` for many headers: a bool array, True where the hash meets
-    the target of the header's own bits. Exact: 256-bit comparison as four big-endian words."""
-    ok = np.zeros(len(bits), dtype=bool)
-    # Compare most significant word first: the hash as a big-endian number is its reversed bytes.
-    words = np.ascontiguousarray(hashes[:, ::-1]).view(">u8").astype(np.uint64)
-    for b in np.unique(bits).tolist():
-        target = pow_target(int(b), pow_limit)
-        if target is None:
-            continue
-        sel = np.flatnonzero(bits == b)
-        t = np.frombuffer(target.to_bytes(32, "big"), dtype=">u8").astype(np.uint64)
-        w = words[sel]
-        differ = w != t
-        first = np.argmax(differ, axis=1)
-        below = w[np.arange(len(sel)), first] < t[first]
-        ok[sel] = ~differ.any(axis=1) | below
-    return ok
+    the target of the header's own bits (and those bits are valid: :func:`pow_target`).
+
+    Exact: the hash, a little-endian 256-bit number, is four little-endian 64-bit words
+    (word 3 most significant), compared with the target's words from the most significant
+    down; the first word that differs decides, and a hash equal in all four meets it."""
+    n = len(bits)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    words = np.ascontiguousarray(hashes, dtype=np.uint8).view("<u8").reshape(n, 4)  # no copy
+    if (bits == bits[0]).all():  # one period's headers: one target
+        uniq, inv = np.asarray(bits[:1]), None
+    else:
+        uniq, inv = np.unique(bits, return_inverse=True)
+    targets = [pow_target(int(b), pow_limit) for b in uniq.tolist()]
+    valid = np.array([t is not None for t in targets])
+    t_words = np.array(
+        [[((t or 0) >> (64 * k)) & 0xFFFFFFFFFFFFFFFF for k in range(4)] for t in targets], dtype=np.uint64
+    )
+    t_rows = t_words[0] if inv is None else t_words[inv]  # one target's words, or each row's
+    below = np.zeros(n, dtype=bool)
+    tied = np.ones(n, dtype=bool)  # equal in every word compared so far
+    for k in (3, 2, 1, 0):
+        w, t = words[:, k], t_rows[..., k]
+        below |= tied & (w < t)
+        tied &= w == t
+        if not tied.any():
+            break
+    return (below | tied) & (valid[0] if inv is None else valid[inv])
