@@ -124,6 +124,40 @@ def test_median_time_past_equals_cores_mediantime_on_every_real_block(stats, con
     assert differ == [931524]
 
 
+def test_bulk_time_too_old_decides_as_the_median_time_past(stats, context: Known) -> None:  # type: ignore[no-untyped-def]
+    """The run check's time-too-old (a count of smaller times, no median taken) against the
+    median itself: real consecutive block times from the shared block stats, with every 7th
+    set to the median of the 11 before it, one above or one below (so ties are met), judged
+    against the 6th smallest of its 11 predecessors. The run starts 0 .. 12 blocks into the
+    stretch, so the first windows reach into the context, or below it into unknown times."""
+    import numpy as np
+
+    from hashlens.consensus.contextual import _above_median_time_past
+
+    hs = stats.height
+    edges = np.r_[0, np.flatnonzero(np.diff(hs) != 1) + 1, hs.size]
+    k = int(np.argmax(np.diff(edges)))
+    lo = int(hs[edges[k]])
+    assert edges[k + 1] - edges[k] > 3000 and lo - 1 not in context.times
+    for skip in (0, 1, 5, 10, 11, 12):
+        h0 = lo + skip
+        ext = [context.times.get(h, -1) for h in range(h0 - 11, h0)]
+        for i in range(2000):
+            t = context.times[h0 + i]
+            window = ext[-11:]
+            if i % 7 == 3 and min(window) >= 0:
+                t = sorted(window)[5] + (0, 1, -1)[(i // 7) % 3]
+            ext.append(t)
+        times = np.array(ext[11:], dtype=np.int64)
+        want_known = np.array([min(ext[i : i + 11]) >= 0 for i in range(times.size)])
+        want = np.array([ext[i + 11] > sorted(ext[i : i + 11])[5] for i in range(times.size)])
+        above, known = _above_median_time_past(context, h0, times)
+        assert (known == want_known).all()
+        assert (above[known] == want[known]).all()
+        assert want[known].any() and not want[known].all()
+        assert known[0] == (median_time_past(context, h0) is not None)
+
+
 def test_real_checkpoints_pass_every_rule_with_full_context(
     context: Known, checkpoints: dict[int, BlockHeader]
 ) -> None:
