@@ -151,7 +151,7 @@ def test_bulk_time_too_old_decides_as_the_median_time_past(stats, context: Known
         times = np.array(ext[11:], dtype=np.int64)
         want_known = np.array([min(ext[i : i + 11]) >= 0 for i in range(times.size)])
         want = np.array([ext[i + 11] > sorted(ext[i : i + 11])[5] for i in range(times.size)])
-        above, known = _above_median_time_past(context, h0, times)
+        above, known = _above_median_time_past(context, np.arange(h0, h0 + times.size), np.array([0]), times)
         assert (known == want_known).all()
         assert (above[known] == want[known]).all()
         assert want[known].any() and not want[known].all()

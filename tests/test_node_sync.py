@@ -226,6 +226,61 @@ def test_run_check_agrees_with_header_by_header_rules() -> None:
     assert check_header_run(Known({}), 0, raws[0], "t", NOW, REGTEST).hash_at(0) == REGTEST.genesis_hash
 
 
+def test_runs_with_gaps_are_checked_as_header_by_header() -> None:
+    """check_header_runs (a checkpoint file's path: runs of consecutive heights with gaps
+    between, checked in one pass) against check_header over the same headers, lowest first,
+    each added to the context once it passes; the gaps leave the rules that reach into them
+    undecided, which both must count alike."""
+    import numpy as np
+
+    from hashlens.consensus.contextual import BAD_DIFFBITS, TIME_TOO_OLD, check_header_runs
+
+    raws = mine_regtest_chain(400)
+    t = lambda i: int.from_bytes(raws[i][68:72], "little")  # noqa: E731
+    cases: list[tuple[str, list[bytes]]] = [
+        ("valid", raws),
+        ("time at the median of 11", remine(raws, 200, time=t(194))),
+        # a run's first header above the context: its window is the context's
+        ("time at the median, above the context", remine(raws, 13, time=sorted(t(i) for i in range(2, 13))[5])),
+        ("bits off the min-difficulty rule", remine(raws, 201, bits=0x1F7FFFFF)),
+        ("version below BIP34", remine(raws, 333, version=1)),
+    ]
+    gaps = [range(20, 23), range(125, 140), range(150, 151), range(260, 300), range(301, 302), range(303, 304)]
+    skip = {h for g in gaps for h in g}
+    for name, chain in cases:
+        refused = 0
+        # the context: nothing, the first 13 headers, or headers 105 .. 112 alone (a run above
+        # it sees 8 known times below, then none)
+        for lo, hi in ((0, 0), (0, 13), (105, 113)):
+            ctx = Known({h: chain[h] for h in range(lo, hi)})
+            heights = [h for h in range(hi, len(chain)) if h not in skip]
+            unchecked: Counter[str] = Counter()
+            seen = dict(ctx.h)
+            want = "ok"
+            for h in heights:
+                view = Known({})
+                view.h, view.pb = seen, ctx.pb
+                try:
+                    unchecked.update(check_header(view, h, BlockHeader.parse(chain[h]), "t", NOW, REGTEST).unchecked)
+                except HeaderRefused as exc:
+                    want = str(exc)
+                    break
+                seen[h] = BlockHeader.parse(chain[h])
+            try:
+                run = check_header_runs(
+                    ctx, np.asarray(heights), b"".join(chain[h] for h in heights), "t", NOW, REGTEST
+                )
+                got, got_unchecked = "ok", Counter(run.unchecked)
+            except HeaderRefused as exc:
+                got, got_unchecked = str(exc), unchecked
+            assert got == want, (name, lo, hi)
+            assert +got_unchecked == +unchecked, (name, lo, hi)
+            refused += want != "ok"
+        assert (refused == 0) == (name == "valid"), name
+        if name == "valid":
+            assert unchecked[TIME_TOO_OLD] > 0 and unchecked[BAD_DIFFBITS] > 0  # the gaps leave rules undecided
+
+
 def test_run_check_of_real_mainnet_headers(data_dir: Path) -> None:
     run = run_chain(data_dir)
     raws = [run.headers[run.hashes[h]] for h in range(961632, 961640)]

@@ -188,15 +188,30 @@ def differs_from_stored(where: str, height: int, got: str, known: str) -> Hashle
 
 
 def check_stored(
-    stored: StoredChain, height0: int, hash_bytes: bytes, times: np.ndarray, where: str | Callable[[int], str]
+    stored: StoredChain,
+    height0: int,
+    hash_bytes: bytes,
+    times: np.ndarray,
+    where: str | Callable[[int], str],
+    heights: np.ndarray | None = None,
 ) -> None:
-    """Consecutive headers from ``height0`` (hashes as 32 bytes each, display order; times
-    [Unix s]) must agree with every hash and time the store holds at their heights: stored
-    headers, rows without headers (block stats, boundary times), periods' last blocks.
-    ``where``: the place for messages, or the place of a height."""
-    for h in stored.facts_in(height0, height0 + len(times) - 1):
+    """Headers (hashes as 32 bytes each, display order; times [Unix s]) must agree with every
+    hash and time the store holds at their heights: stored headers, rows without headers
+    (block stats, boundary times), periods' last blocks. The headers are consecutive from
+    ``height0``, or at ``heights`` (ascending) where given. ``where``: the place for messages,
+    or the place of a height."""
+    n = len(times)
+    if n == 0:
+        return
+    top = height0 + n - 1 if heights is None else int(heights[-1])
+    for h in stored.facts_in(height0, top):
+        if heights is None:
+            i = h - height0
+        else:
+            i = int(np.searchsorted(heights, h))
+            if i == n or heights[i] != h:
+                continue  # a gap between the runs
         place = where if isinstance(where, str) else where(h)
-        i = h - height0
         got = hash_bytes[32 * i : 32 * i + 32].hex()
         known = stored.hashes.get(h)
         if known is not None and known != got:
@@ -219,6 +234,7 @@ def header_columns(run: RunCheck) -> HeaderColumns:
         run.headers["time"],
         run.headers["bits"],
         run.headers["nonce"],
+        run.heights,
     )
 
 

@@ -44,7 +44,7 @@ from hashlens.consensus.contextual import (
     ChainParams,
     HeaderRefused,
     Overlay,
-    check_header_run,
+    check_header_runs,
 )
 from hashlens.consensus.header import hash_headers, parse_headers, warm_hasher
 from hashlens.errors import HashlensError
@@ -75,9 +75,9 @@ def import_headers(
 ) -> SyncReport:
     """Validate and store a file's full headers at ``heights``, each only where it belongs
     (:func:`hashlens.chain.headers.check_placement`), through the node sync's bulk path: every
-    header hashed once (:func:`hashlens.consensus.header.hash_headers`), runs of consecutive
-    heights checked at once (:func:`hashlens.consensus.contextual.check_header_run`, which
-    replays the header-by-header rules to word a refusal), and written as columns, at most
+    header hashed once (:func:`hashlens.consensus.header.hash_headers`), each batch's runs of
+    consecutive heights checked in one pass (:func:`hashlens.consensus.contextual.check_header_runs`,
+    which replays the header-by-header rules to word a refusal), and written as columns, at most
     ``batch_rows`` headers a transaction. Headers already stored are kept and counted skipped.
 
     ``now`` is the reference time of ``time-too-new`` [Unix s]; default the wall clock.
@@ -144,19 +144,26 @@ def import_headers(
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-write") if len(batches) > 1 else None
     try:
         for batch in batches:
-            cols = []
+            # The batch's rows, r0 .. r1 - 1, are runs of consecutive heights: checked in one pass.
+            r0, r1 = batch[0][0], batch[-1][1]
+            h0 = int(hs[r0])
+            try:
+                run = check_header_runs(
+                    ctx, hs[r0:r1], raw[80 * r0 : 80 * r1], str(headers.path), now, params, hashes[r0:r1]
+                )
+            except HeaderRefused as exc:  # named by its row, as the file numbers them
+                row = r0 + int(np.searchsorted(hs[r0:r1], exc.height))
+                raise HeaderRefused(where(row), exc.height, exc.block_hash, exc.rule, exc.detail) from None
+            check_stored(stored, h0, run.hash_bytes, run.headers["time"], _placer(where, hs, r0), hs[r0:r1])
             for a, b in batch:
-                h0 = int(hs[a])
-                try:
-                    run = check_header_run(ctx, h0, raw[80 * a : 80 * b], str(headers.path), now, params, hashes[a:b])
-                except HeaderRefused as exc:  # named by its row, as the file numbers them
-                    raise HeaderRefused(
-                        where(a + exc.height - h0), exc.height, exc.block_hash, exc.rule, exc.detail
-                    ) from None
-                check_stored(stored, h0, run.hash_bytes, run.headers["time"], _placer(where, a, h0))
-                ctx.extend(h0, run.hash_bytes, run.headers["time"], run.headers["bits"])
-                unchecked.update(run.unchecked)
-                cols.append(header_columns(run))
+                ctx.extend(
+                    int(hs[a]),
+                    run.hash_bytes[32 * (a - r0) : 32 * (b - r0)],
+                    run.headers["time"][a - r0 : b - r0],
+                    run.headers["bits"][a - r0 : b - r0],
+                )
+            unchecked.update(run.unchecked)
+            cols = [header_columns(run)]
             settle()
             count = sum(b - a for a, b in batch)
             top = int(hs[batch[-1][1] - 1])
@@ -183,9 +190,9 @@ def import_headers(
     return report
 
 
-def _placer(where: Callable[[int], str], row0: int, height0: int) -> Callable[[int], str]:
-    """The place of a height in a run whose first row is ``row0`` at ``height0``."""
-    return lambda h: where(row0 + h - height0)
+def _placer(where: Callable[[int], str], heights: np.ndarray, row0: int) -> Callable[[int], str]:
+    """The place of a height among the rows from ``row0`` on (``heights``: every row's, ascending)."""
+    return lambda h: where(row0 + int(np.searchsorted(heights[row0:], h)))
 
 
 def _batches(heights: np.ndarray, batch_rows: int) -> list[list[tuple[int, int]]]:

@@ -236,7 +236,12 @@ def hash_headers(raw: bytes) -> np.ndarray:
 def display_bytes(hashes: np.ndarray) -> bytes:
     """(n, 32) internal-order hashes as n*32 bytes in display order (each byte-reversed): the
     bytes whose hex is the form explorers and RPC show, and what the store keeps."""
-    return np.ascontiguousarray(hashes[:, ::-1]).tobytes()
+    n = len(hashes)
+    # Each hash's four 64-bit words in reverse order, each written big-endian: the bytes reversed,
+    # 8 at a time (a byte-by-byte reversed copy is twice as slow).
+    out = np.empty((n, 4), dtype=">u8")
+    out[:] = hashes.view("<u8").reshape(n, 4)[:, ::-1]
+    return out.tobytes()
 
 
 def check_proof_of_work_bulk(hashes: np.ndarray, bits: np.ndarray, pow_limit: int = POW_LIMIT) -> np.ndarray:

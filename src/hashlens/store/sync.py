@@ -148,6 +148,9 @@ class HeaderColumns:
     time: np.ndarray  # [Unix s]
     bits: np.ndarray  # uint32, compact
     nonce: np.ndarray  # uint32
+    # each header's height where the headers are runs with gaps between; None: consecutive
+    # from height0
+    heights: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.version.size)
@@ -180,11 +183,15 @@ def _one_string(text: str) -> pa.Array:
     return pa.StringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], dtype=np.int32)), pa.py_buffer(data))
 
 
+def _heights(cols: HeaderColumns) -> np.ndarray:
+    if cols.heights is not None:
+        return np.asarray(cols.heights, dtype=np.int64)
+    return np.arange(cols.height0, cols.height0 + len(cols), dtype=np.int64)
+
+
 def _run_heights(runs: Sequence[HeaderColumns]) -> np.ndarray:
-    """The heights of runs of consecutive headers, run after run [-]."""
-    if len(runs) == 1:
-        return np.arange(runs[0].height0, runs[0].height0 + len(runs[0]), dtype=np.int64)
-    return np.concatenate([np.arange(r.height0, r.height0 + len(r), dtype=np.int64) for r in runs])
+    """The heights of the headers, run after run [-]."""
+    return _heights(runs[0]) if len(runs) == 1 else np.concatenate([_heights(r) for r in runs])
 
 
 def _joined(parts: list[np.ndarray]) -> np.ndarray:
@@ -423,13 +430,18 @@ class SyncQueries(Database):
         return written
 
     def _write_header_columns(self, runs: Sequence[HeaderColumns], source: str) -> int:
+        # The rows already at the headers' heights: a range for each run of consecutive heights
+        # while they are few, else a list of heights (a checkpoint file's one-header runs).
+        heights = _run_heights(runs)
+        first = np.flatnonzero(np.r_[True, np.diff(heights) != 1])
+        last = np.r_[first[1:], heights.size] - 1
         args: list[Any]
-        if len(runs) == 1:  # one range of heights
-            lo, hi = runs[0].height0, runs[0].height0 + len(runs[0]) - 1
-            where, args = "height BETWEEN ? AND ?", [lo, hi]
+        if first.size <= 64:
+            where = "(" + " OR ".join(["height BETWEEN ? AND ?"] * first.size) + ")"
+            args = [int(h) for pair in zip(heights[first], heights[last], strict=True) for h in pair]
         else:
             where = "height IN (SELECT unnest(?::INTEGER[]))"
-            args = [[h for r in runs for h in range(r.height0, r.height0 + len(r))]]
+            args = [heights.tolist()]
         occupied, headers = self._rows(
             f"SELECT count(*), count(*) FILTER (WHERE prev_hash IS NOT NULL) FROM blocks WHERE {where}", args
         )[0]
@@ -444,7 +456,7 @@ class SyncQueries(Database):
                 ],
                 dtype=np.int64,
             )
-            keep = ~np.isin(_run_heights(runs), have)
+            keep = ~np.isin(heights, have)
             mask = pa.BooleanArray.from_buffers(
                 pa.bool_(), keep.size, [None, pa.py_buffer(np.packbits(keep, bitorder="little"))]
             )
