@@ -415,10 +415,15 @@ def test_header_files_store_what_a_node_sync_stores(tmp_path: Path, new_store: C
         sync(by_node, node.rpc_url, now=NOW, params=REGTEST, fee_blocks=0)
         want = blocks(by_node)
     for name in ("headers.bin", "headers.csv", "headers.parquet"):
+        # batches of 1000, each written while the next is checked; and the whole file in one
+        # transaction, written while it is checked
+        for batch_rows in (1000, None):
+            with new_store() as s:
+                report = sync(s, str(tmp_path / name), now=NOW, params=REGTEST, batch_rows=batch_rows)[0]
+                assert (report.added, report.skipped) == (3000, 0), name
+                assert blocks(s) == want, name
         with new_store() as s:
-            report = sync(s, str(tmp_path / name), now=NOW, params=REGTEST, batch_rows=1000)[0]
-            assert (report.added, report.skipped) == (3000, 0), name
-            assert blocks(s) == want, name
+            sync(s, str(tmp_path / name), now=NOW, params=REGTEST, batch_rows=1000)
             again = sync(s, str(tmp_path / name), now=NOW, params=REGTEST)[0]
             assert (again.added, again.skipped) == (0, 3000), name
 
@@ -435,8 +440,17 @@ def test_a_refusal_in_a_header_file_names_its_row(tmp_path: Path, new_store: Cal
         assert [r[0] for r in blocks(s)] == list(range(200))
     csv_file = tmp_path / "headers.csv"
     csv_file.write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws)))
-    with new_store() as s, pytest.raises(HeaderRefused, match=rf"{csv_file}: line 252 \(height 250\): .*bad-version"):
-        sync(s, str(csv_file), now=NOW, params=REGTEST)
+    with new_store() as s:
+        # one transaction for the file, written while it is checked: rolled back, nothing stored
+        with pytest.raises(HeaderRefused, match=rf"{csv_file}: line 252 \(height 250\): .*bad-version"):
+            sync(s, str(csv_file), now=NOW, params=REGTEST)
+        assert blocks(s) == []
+        assert s._rows("SELECT count(*) FROM sync_log WHERE kind = 'headers-csv'") == [(0,)]
+        # the file's headers below the refused one, alone, are then stored whole
+        ok = tmp_path / "below.csv"
+        ok.write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws[:250])))
+        assert sync(s, str(ok), now=NOW, params=REGTEST)[0].added == 250
+        assert [r[0] for r in blocks(s)] == list(range(250))
 
 
 @pytest.mark.slow

@@ -44,9 +44,10 @@ from hashlens.consensus.contextual import (
     ChainParams,
     HeaderRefused,
     Overlay,
+    RunCheck,
     check_header_runs,
 )
-from hashlens.consensus.header import hash_headers, parse_headers, warm_hasher
+from hashlens.consensus.header import display_bytes, hash_headers, parse_headers, warm_hasher
 from hashlens.errors import HashlensError
 from hashlens.sources import detect
 from hashlens.sources.block_times import read_block_times
@@ -58,7 +59,7 @@ from hashlens.sources.snapshot import SOURCE as SNAPSHOT_SOURCE
 from hashlens.sources.snapshot import read_snapshot
 from hashlens.sources.stale import read_stale_blocks
 from hashlens.store import Store
-from hashlens.store.sync import PeriodRow, StaleRow, StatsRows, TimedBlocks
+from hashlens.store.sync import HeaderColumns, PeriodRow, StaleRow, StatsRows, TimedBlocks
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
@@ -117,12 +118,90 @@ def import_headers(
     def where(i: int) -> str:
         return headers.where(int(order[i]))
 
-    alone = check_placement(store, hs, hashes, wire["prev"], wire["time"], where)
+    m = hs.size
+    unchecked: Counter[str] = Counter()
+
+    def check(stored: StoredChain, ctx: Overlay, r0: int, r1: int) -> RunCheck:
+        """Rows r0 .. r1 - 1 (runs of consecutive heights) checked in one pass, and against
+        what the store holds at their heights."""
+        try:
+            run = check_header_runs(
+                ctx, hs[r0:r1], raw[80 * r0 : 80 * r1], str(headers.path), now, params, hashes[r0:r1]
+            )
+        except HeaderRefused as exc:  # named by its row, as the file numbers them
+            row = r0 + int(np.searchsorted(hs[r0:r1], exc.height))
+            raise HeaderRefused(where(row), exc.height, exc.block_hash, exc.rule, exc.detail) from None
+        check_stored(stored, int(hs[r0]), run.hash_bytes, run.headers["time"], _placer(where, hs, r0), hs[r0:r1])
+        unchecked.update(run.unchecked)
+        return run
+
+    batches = _batches(hs, max(1, batch_rows))
+    if len(batches) == 1:
+        # One transaction: written on a second handle while this thread checks the headers
+        # (DuckDB releases the GIL), and committed only once every check has passed; a refusal
+        # rolls it back, so nothing of the file is stored. The write was half the import's time.
+        cols = HeaderColumns(
+            int(hs[0]),
+            display_bytes(hashes),
+            display_bytes(wire["prev"]),
+            display_bytes(wire["merkle"]),
+            wire["version"],
+            wire["time"],
+            wire["bits"],
+            wire["nonce"],
+            None if hs[-1] - hs[0] == m - 1 else hs,
+        )
+        writer_store = store.cursor()
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-write")
+        staged = writer.submit(writer_store.stage_header_columns, cols, str(headers.path), kind)
+        try:
+            alone = check_placement(store, hs, hashes, wire["prev"], wire["time"], where)
+            stored = StoredChain(store, int(hs[0]), int(hs[-1]))
+            check(stored, Overlay(stored), 0, m)
+            written = staged.result()
+            writer_store.commit_staged()
+        except BaseException:
+            with suppress(BaseException):
+                staged.result()
+            writer_store.rollback_staged()
+            raise
+        finally:
+            writer.shutdown()
+            writer_store.close()
+        report.added += written
+        report.skipped += m - written
+        trace(f"committed batch of {written} headers up to height {int(hs[-1])}")
+        progress.advance(m)
+    else:
+        alone = check_placement(store, hs, hashes, wire["prev"], wire["time"], where)
+        _import_batches(store, str(headers.path), hs, batches, check, report, progress, kind)
+    progress.done()
+    if alone:
+        report.notes.append(
+            f"{alone} header(s) placed by the file's heights alone: no stored parent, child, hash or time "
+            "at their heights confirms them"
+        )
+    report.notes.extend(unchecked_notes(unchecked))
+    return report
+
+
+def _import_batches(
+    store: Store,
+    source: str,
+    hs: np.ndarray,
+    batches: list[list[tuple[int, int]]],
+    check: Callable[[StoredChain, Overlay, int, int], RunCheck],
+    report: SyncReport,
+    progress: Progress,
+    kind: str,
+) -> None:
+    """:func:`import_headers`' rows (at heights ``hs``) in batches, one transaction each:
+    batch k is written while batch k + 1 is checked (DuckDB releases the GIL); a refusal
+    leaves every earlier batch committed whole."""
     # What the store knows over the file's heights, read once: batches are checked against it
     # and the headers accepted before them while the previous batch is written.
     stored = StoredChain(store, int(hs[0]), int(hs[-1]))
     ctx = Overlay(stored)
-    unchecked: Counter[str] = Counter()
     writing: tuple[Future[int], int, int] | None = None  # the write in flight: rows, top height
 
     def settle() -> None:
@@ -137,57 +216,26 @@ def import_headers(
         trace(f"committed batch of {written} headers up to height {top}")
         progress.advance(count)
 
-    batches = _batches(hs, max(1, batch_rows))
-    # Batch k is written while batch k + 1 is checked (DuckDB releases the GIL). With one
-    # batch there is nothing to overlap, so it is written here: a thread's start and hand-over
-    # would be all it added (a checkpoint file's few hundred headers).
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-write") if len(batches) > 1 else None
-    try:
-        for batch in batches:
-            # The batch's rows, r0 .. r1 - 1, are runs of consecutive heights: checked in one pass.
-            r0, r1 = batch[0][0], batch[-1][1]
-            h0 = int(hs[r0])
-            try:
-                run = check_header_runs(
-                    ctx, hs[r0:r1], raw[80 * r0 : 80 * r1], str(headers.path), now, params, hashes[r0:r1]
-                )
-            except HeaderRefused as exc:  # named by its row, as the file numbers them
-                row = r0 + int(np.searchsorted(hs[r0:r1], exc.height))
-                raise HeaderRefused(where(row), exc.height, exc.block_hash, exc.rule, exc.detail) from None
-            check_stored(stored, h0, run.hash_bytes, run.headers["time"], _placer(where, hs, r0), hs[r0:r1])
-            for a, b in batch:
-                ctx.extend(
-                    int(hs[a]),
-                    run.hash_bytes[32 * (a - r0) : 32 * (b - r0)],
-                    run.headers["time"][a - r0 : b - r0],
-                    run.headers["bits"][a - r0 : b - r0],
-                )
-            unchecked.update(run.unchecked)
-            cols = [header_columns(run)]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hashlens-write") as writer:
+        try:
+            for batch in batches:
+                r0, r1 = batch[0][0], batch[-1][1]  # the batch's rows: runs of consecutive heights
+                run = check(stored, ctx, r0, r1)
+                for a, b in batch:
+                    ctx.extend(
+                        int(hs[a]),
+                        run.hash_bytes[32 * (a - r0) : 32 * (b - r0)],
+                        run.headers["time"][a - r0 : b - r0],
+                        run.headers["bits"][a - r0 : b - r0],
+                    )
+                settle()
+                cols = header_columns(run)
+                writing = (writer.submit(store.insert_header_columns, cols, source, kind), r1 - r0, int(hs[r1 - 1]))
             settle()
-            count = sum(b - a for a, b in batch)
-            top = int(hs[batch[-1][1] - 1])
-            if writer is None:
-                done: Future[int] = Future()
-                done.set_result(store.insert_header_columns(cols, str(headers.path), kind))
-            else:
-                done = writer.submit(store.insert_header_columns, cols, str(headers.path), kind)
-            writing = (done, count, top)
-        settle()
-    finally:
-        if writing is not None:  # a refusal: the batch before it still commits whole
-            with suppress(Exception):
-                writing[0].result()
-        if writer is not None:
-            writer.shutdown()
-    progress.done()
-    if alone:
-        report.notes.append(
-            f"{alone} header(s) placed by the file's heights alone: no stored parent, child, hash or time "
-            "at their heights confirms them"
-        )
-    report.notes.extend(unchecked_notes(unchecked))
-    return report
+        finally:
+            if writing is not None:  # a refusal: the batch before it still commits whole
+                with suppress(Exception):
+                    writing[0].result()
 
 
 def _placer(where: Callable[[int], str], heights: np.ndarray, row0: int) -> Callable[[int], str]:
