@@ -552,7 +552,9 @@ def _next_work_required(
     last_stop = np.maximum.accumulate(np.where(stops, np.arange(n), -1))
     walk_from = np.empty(n, dtype=np.int64)
     walk_from[1:] = last_stop[:-1]
-    run_start = np.maximum.accumulate(np.where(np.isin(np.arange(n), starts), np.arange(n), 0))
+    is_start = np.zeros(n, dtype=bool)
+    is_start[starts] = True
+    run_start = np.maximum.accumulate(np.where(is_start, np.arange(n), 0))  # each row's run's first row
     walk_from[walk_from < run_start] = -1
     walk_from[starts] = -1
     base = np.array(
@@ -562,7 +564,7 @@ def _next_work_required(
         ],
         dtype=np.int64,
     )
-    run_of = np.cumsum(np.isin(np.arange(n), starts)) - 1
+    run_of = np.cumsum(is_start) - 1
     walked = np.where(walk_from >= 0, bits[np.maximum(walk_from, 0)], base[run_of])
     known &= late | (walked >= 0)
     return np.where(late, params.pow_limit_bits, walked), known
