@@ -270,8 +270,12 @@ def check_placement(
     if n == 0:
         return 0
 
-    def hx(arr: np.ndarray, i: int) -> str:
-        return arr[i][::-1].tobytes().hex()  # display hex
+    # A short file's rows are all asked about, one hex string each: from bytes, not numpy rows.
+    wire_bytes = {id(hashes): hashes.tobytes(), id(prevs): np.ascontiguousarray(prevs).tobytes()} if n <= 65_536 else {}
+
+    def hx(arr: np.ndarray, i: int) -> str:  # display hex
+        b = wire_bytes.get(id(arr))
+        return arr[i][::-1].tobytes().hex() if b is None else b[32 * i : 32 * i + 32][::-1].hex()
 
     # Hashes keyed by their first 8 internal bytes (the low-order bytes, effectively random; the
     # high-order ones are proof of work's zeros), every key match then compared in full.
