@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from hashlens.chain import importers
 from hashlens.chain.sync import sync
 from hashlens.consensus import BlockHeader, HeaderRefused, check_header
 from hashlens.consensus.contextual import MAINNET, REGTEST, ChainParams, check_header_run
@@ -396,7 +397,9 @@ def test_regtest_fork_choice_across_a_retarget_height(
 
 
 # -- header files through the node's bulk path ---------------------------------------------------
-def test_header_files_store_what_a_node_sync_stores(tmp_path: Path, new_store: Callable[[], Store]) -> None:
+def test_header_files_store_what_a_node_sync_stores(
+    tmp_path: Path, new_store: Callable[[], Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A raw header file, a `height,header` CSV and a Parquet file of the same regtest-rule chain
     go through the bulk path (hashed in bulk, checked in runs, written as columns) and store
     exactly the rows a node sync of that chain stores; a second import adds nothing."""
@@ -416,8 +419,10 @@ def test_header_files_store_what_a_node_sync_stores(tmp_path: Path, new_store: C
         want = blocks(by_node)
     for name in ("headers.bin", "headers.csv", "headers.parquet"):
         # batches of 1000, each written while the next is checked; and the whole file in one
-        # transaction, written while it is checked
-        for batch_rows in (1000, None):
+        # transaction, written after the checks or (a file this size and up) while they run
+        for batch_rows, overlap_from in ((1000, None), (None, None), (None, 3000)):
+            if overlap_from is not None:
+                monkeypatch.setattr(importers, "OVERLAP_MIN_HEADERS", overlap_from)
             with new_store() as s:
                 report = sync(s, str(tmp_path / name), now=NOW, params=REGTEST, batch_rows=batch_rows)[0]
                 assert (report.added, report.skipped) == (3000, 0), name
@@ -428,7 +433,9 @@ def test_header_files_store_what_a_node_sync_stores(tmp_path: Path, new_store: C
             assert (again.added, again.skipped) == (0, 3000), name
 
 
-def test_a_refusal_in_a_header_file_names_its_row(tmp_path: Path, new_store: Callable[[], Store]) -> None:
+def test_a_refusal_in_a_header_file_names_its_row(
+    tmp_path: Path, new_store: Callable[[], Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A file's header breaking a rule is refused on one line naming its place in the file, as
     the header-by-header rules word it; the batches below it are stored whole, nothing of its own."""
     raws = remine(mine_regtest_chain(400), 250, version=1)
@@ -440,17 +447,19 @@ def test_a_refusal_in_a_header_file_names_its_row(tmp_path: Path, new_store: Cal
         assert [r[0] for r in blocks(s)] == list(range(200))
     csv_file = tmp_path / "headers.csv"
     csv_file.write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws)))
-    with new_store() as s:
-        # one transaction for the file, written while it is checked: rolled back, nothing stored
-        with pytest.raises(HeaderRefused, match=rf"{csv_file}: line 252 \(height 250\): .*bad-version"):
-            sync(s, str(csv_file), now=NOW, params=REGTEST)
-        assert blocks(s) == []
-        assert s._rows("SELECT count(*) FROM sync_log WHERE kind = 'headers-csv'") == [(0,)]
-        # the file's headers below the refused one, alone, are then stored whole
-        ok = tmp_path / "below.csv"
-        ok.write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws[:250])))
-        assert sync(s, str(ok), now=NOW, params=REGTEST)[0].added == 250
-        assert [r[0] for r in blocks(s)] == list(range(250))
+    ok = tmp_path / "below.csv"
+    ok.write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws[:250])))
+    for overlap_from in (10**9, 0):  # written after the checks, or while they run
+        monkeypatch.setattr(importers, "OVERLAP_MIN_HEADERS", overlap_from)
+        with new_store() as s:
+            # one transaction for the file: rolled back, nothing stored
+            with pytest.raises(HeaderRefused, match=rf"{csv_file}: line 252 \(height 250\): .*bad-version"):
+                sync(s, str(csv_file), now=NOW, params=REGTEST)
+            assert blocks(s) == []
+            assert s._rows("SELECT count(*) FROM sync_log WHERE kind = 'headers-csv'") == [(0,)]
+            # the file's headers below the refused one, alone, are then stored whole
+            assert sync(s, str(ok), now=NOW, params=REGTEST)[0].added == 250
+            assert [r[0] for r in blocks(s)] == list(range(250))
 
 
 @pytest.mark.slow
