@@ -41,6 +41,7 @@ from hashlens.consensus.contextual import (
     MAX_FUTURE_BLOCK_TIME_S,
     MEDIAN_TIME_SPAN,
     ZERO_HASH,
+    ChainContext,
     ChainParams,
     HeaderRefused,
     Overlay,
@@ -127,7 +128,7 @@ def import_headers(
     m = hs.size
     unchecked: Counter[str] = Counter()
 
-    def check(stored: StoredChain, ctx: Overlay, r0: int, r1: int) -> RunCheck:
+    def check(stored: StoredChain, ctx: ChainContext, r0: int, r1: int) -> RunCheck:
         """Rows r0 .. r1 - 1 (runs of consecutive heights) checked in one pass, and against
         what the store holds at their heights."""
         try:
@@ -167,7 +168,7 @@ def import_headers(
         try:
             alone = check_placement(store, hs, hashes, wire["prev"], wire["time"], where)
             stored = StoredChain(store, int(hs[0]), int(hs[-1]))
-            check(stored, Overlay(stored), 0, m)
+            check(stored, stored, 0, m)  # one batch: nothing accepted above the store before it
             if staged is None:
                 written = writer_store.stage_header_columns(cols, str(headers.path), kind)
             else:
@@ -205,7 +206,7 @@ def _import_batches(
     source: str,
     hs: np.ndarray,
     batches: list[list[tuple[int, int]]],
-    check: Callable[[StoredChain, Overlay, int, int], RunCheck],
+    check: Callable[[StoredChain, ChainContext, int, int], RunCheck],
     report: SyncReport,
     progress: Progress,
     kind: str,
