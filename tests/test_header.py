@@ -124,6 +124,40 @@ def test_median_time_past_equals_cores_mediantime_on_every_real_block(stats, con
     assert differ == [931524]
 
 
+def test_bulk_time_too_old_decides_as_the_median_time_past(stats, context: Known) -> None:  # type: ignore[no-untyped-def]
+    """The run check's time-too-old (a count of smaller times, no median taken) against the
+    median itself: real consecutive block times from the shared block stats, with every 7th
+    set to the median of the 11 before it, one above or one below (so ties are met), judged
+    against the 6th smallest of its 11 predecessors. The run starts 0 .. 12 blocks into the
+    stretch, so the first windows reach into the context, or below it into unknown times."""
+    import numpy as np
+
+    from hashlens.consensus.contextual import _above_median_time_past
+
+    hs = stats.height
+    edges = np.r_[0, np.flatnonzero(np.diff(hs) != 1) + 1, hs.size]
+    k = int(np.argmax(np.diff(edges)))
+    lo = int(hs[edges[k]])
+    assert edges[k + 1] - edges[k] > 3000 and lo - 1 not in context.times
+    for skip in (0, 1, 5, 10, 11, 12):
+        h0 = lo + skip
+        ext = [context.times.get(h, -1) for h in range(h0 - 11, h0)]
+        for i in range(2000):
+            t = context.times[h0 + i]
+            window = ext[-11:]
+            if i % 7 == 3 and min(window) >= 0:
+                t = sorted(window)[5] + (0, 1, -1)[(i // 7) % 3]
+            ext.append(t)
+        times = np.array(ext[11:], dtype=np.int64)
+        want_known = np.array([min(ext[i : i + 11]) >= 0 for i in range(times.size)])
+        want = np.array([ext[i + 11] > sorted(ext[i : i + 11])[5] for i in range(times.size)])
+        above, known = _above_median_time_past(context, np.arange(h0, h0 + times.size), np.array([0]), times)
+        assert (known == want_known).all()
+        assert (above[known] == want[known]).all()
+        assert want[known].any() and not want[known].all()
+        assert known[0] == (median_time_past(context, h0) is not None)
+
+
 def test_real_checkpoints_pass_every_rule_with_full_context(
     context: Known, checkpoints: dict[int, BlockHeader]
 ) -> None:
@@ -213,6 +247,40 @@ def test_core_pow_tests_check_proof_of_work_vectors() -> None:
     exact = decode_compact(encode_compact(target))[0]
     assert check_proof_of_work(exact.to_bytes(32, "little"), encode_compact(target))
     assert not check_proof_of_work((exact + 1).to_bytes(32, "little"), encode_compact(target))
+
+
+def test_bulk_proof_of_work_decides_as_the_one_header_rule(checkpoints: dict[int, BlockHeader]) -> None:
+    """check_proof_of_work_bulk against check_proof_of_work (the owner), header by header: the
+    436 real checkpoint headers (their own hashes and bits, and each hash against the next
+    checkpoint's harder or easier bits), and hashes placed at each target and one off it in each
+    64-bit word, under valid and invalid bits (negative, overflowing, zero, above the limit)."""
+    import numpy as np
+
+    from hashlens.consensus.header import check_proof_of_work_bulk
+
+    hdrs = [checkpoints[h] for h in sorted(checkpoints)]
+    hashes = [h.hash() for h in hdrs]
+    bits = [h.bits for h in hdrs]
+    hashes += hashes[1:]  # each real hash against its neighbour's bits too
+    bits += [h.bits for h in hdrs[:-1]]
+    for b in (0x1D00FFFF, 0x1B0404CB, 0x1703A30C, 0x207FFFFF):
+        target = decode_compact(b)[0]
+        for d in (0, -1, 1, 1 << 64, -(1 << 64), 1 << 128, -(1 << 128), 1 << 192, -(1 << 192)):
+            if 0 <= target + d < 1 << 256:
+                hashes.append((target + d).to_bytes(32, "little"))
+                bits.append(b)
+    for b in (0x1D80FFFF, ~0x00800000 & 0xFFFFFFFF, 0, 0x1E00FFFF, 0x01003456):
+        hashes += [(1).to_bytes(32, "little"), bytes(32)]
+        bits += [b, b]
+    h = np.frombuffer(b"".join(hashes), dtype=np.uint8).reshape(-1, 32)
+    b_arr = np.asarray(bits, dtype=np.uint32)
+    for limit in (POW_LIMIT, (1 << 255) - 1):
+        want = np.array([check_proof_of_work(x, b, limit) for x, b in zip(hashes, bits, strict=True)])
+        assert 0 < want.sum() < want.size
+        assert (check_proof_of_work_bulk(h, b_arr, limit) == want).all()
+        for one in np.unique(b_arr).tolist():  # every header of one bits value: the one-target path
+            sel = b_arr == one
+            assert (check_proof_of_work_bulk(h[sel], b_arr[sel], limit) == want[sel]).all()
 
 
 def test_a_hashing_loop_that_fails_to_load_leaves_hashlib(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from hashlens.chain import importers
 from hashlens.chain.sync import sync
 from hashlens.consensus import BlockHeader, HeaderRefused, check_header
 from hashlens.consensus.contextual import MAINNET, REGTEST, ChainParams, check_header_run
@@ -226,6 +227,61 @@ def test_run_check_agrees_with_header_by_header_rules() -> None:
     assert check_header_run(Known({}), 0, raws[0], "t", NOW, REGTEST).hash_at(0) == REGTEST.genesis_hash
 
 
+def test_runs_with_gaps_are_checked_as_header_by_header() -> None:
+    """check_header_runs (a checkpoint file's path: runs of consecutive heights with gaps
+    between, checked in one pass) against check_header over the same headers, lowest first,
+    each added to the context once it passes; the gaps leave the rules that reach into them
+    undecided, which both must count alike."""
+    import numpy as np
+
+    from hashlens.consensus.contextual import BAD_DIFFBITS, TIME_TOO_OLD, check_header_runs
+
+    raws = mine_regtest_chain(400)
+    t = lambda i: int.from_bytes(raws[i][68:72], "little")  # noqa: E731
+    cases: list[tuple[str, list[bytes]]] = [
+        ("valid", raws),
+        ("time at the median of 11", remine(raws, 200, time=t(194))),
+        # a run's first header above the context: its window is the context's
+        ("time at the median, above the context", remine(raws, 13, time=sorted(t(i) for i in range(2, 13))[5])),
+        ("bits off the min-difficulty rule", remine(raws, 201, bits=0x1F7FFFFF)),
+        ("version below BIP34", remine(raws, 333, version=1)),
+    ]
+    gaps = [range(20, 23), range(125, 140), range(150, 151), range(260, 300), range(301, 302), range(303, 304)]
+    skip = {h for g in gaps for h in g}
+    for name, chain in cases:
+        refused = 0
+        # the context: nothing, the first 13 headers, or headers 105 .. 112 alone (a run above
+        # it sees 8 known times below, then none)
+        for lo, hi in ((0, 0), (0, 13), (105, 113)):
+            ctx = Known({h: chain[h] for h in range(lo, hi)})
+            heights = [h for h in range(hi, len(chain)) if h not in skip]
+            unchecked: Counter[str] = Counter()
+            seen = dict(ctx.h)
+            want = "ok"
+            for h in heights:
+                view = Known({})
+                view.h, view.pb = seen, ctx.pb
+                try:
+                    unchecked.update(check_header(view, h, BlockHeader.parse(chain[h]), "t", NOW, REGTEST).unchecked)
+                except HeaderRefused as exc:
+                    want = str(exc)
+                    break
+                seen[h] = BlockHeader.parse(chain[h])
+            try:
+                run = check_header_runs(
+                    ctx, np.asarray(heights), b"".join(chain[h] for h in heights), "t", NOW, REGTEST
+                )
+                got, got_unchecked = "ok", Counter(run.unchecked)
+            except HeaderRefused as exc:
+                got, got_unchecked = str(exc), unchecked
+            assert got == want, (name, lo, hi)
+            assert +got_unchecked == +unchecked, (name, lo, hi)
+            refused += want != "ok"
+        assert (refused == 0) == (name == "valid"), name
+        if name == "valid":
+            assert unchecked[TIME_TOO_OLD] > 0 and unchecked[BAD_DIFFBITS] > 0  # the gaps leave rules undecided
+
+
 def test_run_check_of_real_mainnet_headers(data_dir: Path) -> None:
     run = run_chain(data_dir)
     raws = [run.headers[run.hashes[h]] for h in range(961632, 961640)]
@@ -341,7 +397,9 @@ def test_regtest_fork_choice_across_a_retarget_height(
 
 
 # -- header files through the node's bulk path ---------------------------------------------------
-def test_header_files_store_what_a_node_sync_stores(tmp_path: Path, new_store: Callable[[], Store]) -> None:
+def test_header_files_store_what_a_node_sync_stores(
+    tmp_path: Path, new_store: Callable[[], Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A raw header file, a `height,header` CSV and a Parquet file of the same regtest-rule chain
     go through the bulk path (hashed in bulk, checked in runs, written as columns) and store
     exactly the rows a node sync of that chain stores; a second import adds nothing."""
@@ -360,15 +418,24 @@ def test_header_files_store_what_a_node_sync_stores(tmp_path: Path, new_store: C
         sync(by_node, node.rpc_url, now=NOW, params=REGTEST, fee_blocks=0)
         want = blocks(by_node)
     for name in ("headers.bin", "headers.csv", "headers.parquet"):
+        # batches of 1000, each written while the next is checked; and the whole file in one
+        # transaction, written after the checks or (a file this size and up) while they run
+        for batch_rows, overlap_from in ((1000, None), (None, None), (None, 3000)):
+            if overlap_from is not None:
+                monkeypatch.setattr(importers, "OVERLAP_MIN_HEADERS", overlap_from)
+            with new_store() as s:
+                report = sync(s, str(tmp_path / name), now=NOW, params=REGTEST, batch_rows=batch_rows)[0]
+                assert (report.added, report.skipped) == (3000, 0), name
+                assert blocks(s) == want, name
         with new_store() as s:
-            report = sync(s, str(tmp_path / name), now=NOW, params=REGTEST, batch_rows=1000)[0]
-            assert (report.added, report.skipped) == (3000, 0), name
-            assert blocks(s) == want, name
+            sync(s, str(tmp_path / name), now=NOW, params=REGTEST, batch_rows=1000)
             again = sync(s, str(tmp_path / name), now=NOW, params=REGTEST)[0]
             assert (again.added, again.skipped) == (0, 3000), name
 
 
-def test_a_refusal_in_a_header_file_names_its_row(tmp_path: Path, new_store: Callable[[], Store]) -> None:
+def test_a_refusal_in_a_header_file_names_its_row(
+    tmp_path: Path, new_store: Callable[[], Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A file's header breaking a rule is refused on one line naming its place in the file, as
     the header-by-header rules word it; the batches below it are stored whole, nothing of its own."""
     raws = remine(mine_regtest_chain(400), 250, version=1)
@@ -380,8 +447,19 @@ def test_a_refusal_in_a_header_file_names_its_row(tmp_path: Path, new_store: Cal
         assert [r[0] for r in blocks(s)] == list(range(200))
     csv_file = tmp_path / "headers.csv"
     csv_file.write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws)))
-    with new_store() as s, pytest.raises(HeaderRefused, match=rf"{csv_file}: line 252 \(height 250\): .*bad-version"):
-        sync(s, str(csv_file), now=NOW, params=REGTEST)
+    ok = tmp_path / "below.csv"
+    ok.write_text("height,header\n" + "".join(f"{h},{r.hex()}\n" for h, r in enumerate(raws[:250])))
+    for overlap_from in (10**9, 0):  # written after the checks, or while they run
+        monkeypatch.setattr(importers, "OVERLAP_MIN_HEADERS", overlap_from)
+        with new_store() as s:
+            # one transaction for the file: rolled back, nothing stored
+            with pytest.raises(HeaderRefused, match=rf"{csv_file}: line 252 \(height 250\): .*bad-version"):
+                sync(s, str(csv_file), now=NOW, params=REGTEST)
+            assert blocks(s) == []
+            assert s._rows("SELECT count(*) FROM sync_log WHERE kind = 'headers-csv'") == [(0,)]
+            # the file's headers below the refused one, alone, are then stored whole
+            assert sync(s, str(ok), now=NOW, params=REGTEST)[0].added == 250
+            assert [r[0] for r in blocks(s)] == list(range(250))
 
 
 @pytest.mark.slow

@@ -412,13 +412,17 @@ def check_header(
 # -- a run of consecutive headers at once ------------------------------------------------------
 @dataclass(frozen=True)
 class RunCheck:
-    """A run of consecutive headers that passed every rule its context could decide."""
+    """Headers that passed every rule their context could decide: a run of consecutive
+    heights, or (:func:`check_header_runs`) runs with gaps between."""
 
     height0: int  # height of the first header
     headers: np.ndarray  # records of :data:`hashlens.consensus.header.HEADER_DTYPE`
     hashes: np.ndarray  # (n, 32) uint8, internal byte order
     hash_bytes: bytes  # n * 32 bytes, each hash in display order (see ``display_bytes``)
     unchecked: Counter[str]  # rule -> how many headers it could not be decided for
+    # each header's height, where the headers are runs with gaps between (check_header_runs);
+    # None: consecutive from height0
+    heights: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.headers)
@@ -517,49 +521,93 @@ def _walk_back_bits(ctx: ChainContext, height: int, params: ChainParams) -> int 
 
 
 def _next_work_required(
-    ctx: ChainContext, height0: int, headers: np.ndarray, params: ChainParams
+    ctx: ChainContext, heights: np.ndarray, starts: np.ndarray, headers: np.ndarray, params: ChainParams
 ) -> tuple[np.ndarray, np.ndarray]:
     """For headers off a retarget height: the bits ``GetNextWorkRequired`` demands and whether
-    the context decides it. Retarget heights are left to the scalar rule (few per run)."""
+    the context decides it. Retarget heights are left to the scalar rule (few per run).
+
+    ``starts``: the rows that begin a run of consecutive heights (row 0 among them); a run's
+    other rows follow the row before, its first row the context below it."""
     n = len(headers)
-    heights = np.arange(height0, height0 + n, dtype=np.int64)
     bits = headers["bits"].astype(np.int64)
-    below = ctx.bits_at(height0 - 1) if height0 > 0 else None
+    first = starts.tolist()
+    below = [ctx.bits_at(int(heights[a]) - 1) if heights[a] > 0 else None for a in first]
     prev_bits = np.empty(n, dtype=np.int64)
     prev_bits[1:] = bits[:-1]
-    prev_bits[0] = -1 if below is None else below
+    prev_bits[starts] = [-1 if b is None else b for b in below]
     known = np.ones(n, dtype=bool)
-    known[0] = below is not None
+    known[starts] = [b is not None for b in below]
     if not params.allow_min_difficulty:
         return prev_bits, known
     times = headers["time"].astype(np.int64)
-    t_below = ctx.time_at(height0 - 1) if height0 > 0 else None
+    t_below = [ctx.time_at(int(heights[a]) - 1) if heights[a] > 0 else None for a in first]
     prev_times = np.empty(n, dtype=np.int64)
     prev_times[1:] = times[:-1]
-    prev_times[0] = -1 if t_below is None else t_below
-    known[0] &= t_below is not None
+    prev_times[starts] = [-1 if t is None else t for t in t_below]
+    known[starts] &= [t is not None for t in t_below]
     late = times > prev_times + 2 * params.spacing_s
-    # The walk-back stops at a period start, genesis or a block not at the pow limit.
+    # The walk-back stops at a period start, genesis or a block not at the pow limit; from a
+    # run's first rows without a stop above the run's start, it goes on in the context below.
     stops = (heights % params.interval == 0) | (bits != params.pow_limit_bits)
     last_stop = np.maximum.accumulate(np.where(stops, np.arange(n), -1))
     walk_from = np.empty(n, dtype=np.int64)
     walk_from[1:] = last_stop[:-1]
-    walk_from[0] = -1
-    base = _walk_back_bits(ctx, height0 - 1, params) if height0 > 0 else None
-    walked = np.where(walk_from >= 0, bits[np.maximum(walk_from, 0)], -1 if base is None else base)
+    is_start = np.zeros(n, dtype=bool)
+    is_start[starts] = True
+    run_start = np.maximum.accumulate(np.where(is_start, np.arange(n), 0))  # each row's run's first row
+    walk_from[walk_from < run_start] = -1
+    walk_from[starts] = -1
+    base = np.array(
+        [
+            -1 if b is None else b
+            for b in (_walk_back_bits(ctx, int(heights[a]) - 1, params) if heights[a] > 0 else None for a in first)
+        ],
+        dtype=np.int64,
+    )
+    run_of = np.cumsum(is_start) - 1
+    walked = np.where(walk_from >= 0, bits[np.maximum(walk_from, 0)], base[run_of])
     known &= late | (walked >= 0)
     return np.where(late, params.pow_limit_bits, walked), known
 
 
-def _median_time_past(ctx: ChainContext, height0: int, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median of the 11 block times below each header (Core's ``GetMedianTimePast`` of its
-    parent) and whether all 11 are known; rows below height 11 are left to the scalar rule."""
+def _above_median_time_past(
+    ctx: ChainContext, heights: np.ndarray, starts: np.ndarray, times: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each header's time is above the median of the 11 block times below it (Core's
+    ``GetMedianTimePast`` of its parent) and whether all 11 are known; rows below height 11
+    are left to the scalar rule. ``starts``: the rows that begin a run of consecutive heights.
+
+    The median of 11 times is the 6th smallest, so a time is above it exactly when at least 6
+    of the 11 are smaller: 11 comparisons a header, no sort (:func:`median_time_past` owns
+    the median itself). A run's first 11 rows reach below it, into the context, which is asked
+    downwards from the run and only until a time is unknown."""
     span = MEDIAN_TIME_SPAN
-    below = [ctx.time_at(h) if h >= 0 else None for h in range(height0 - span, height0)]
-    ext = np.concatenate([np.array([-1 if t is None else t for t in below], dtype=np.int64), times])
-    windows = np.lib.stride_tricks.sliding_window_view(ext, span)[: len(times)]
-    known = np.asarray((windows >= 0).all(axis=1))
-    return np.partition(windows, span // 2, axis=1)[:, span // 2], known
+    n = len(times)
+    smaller = np.zeros(n, dtype=np.int8)
+    for k in range(1, span + 1) if n > span else ():  # rows 11 and above, if inside their run
+        smaller[span:] += times[span - k : n - k] < times[span:]
+    known = np.ones(n, dtype=bool)
+    ends = np.r_[starts[1:], n].tolist()
+    for a, b in zip(starts.tolist(), ends, strict=True):
+        h = int(heights[a])
+        below: list[int] = []  # the times at h - 1, h - 2, ... while known
+        while len(below) < span and h - len(below) - 1 >= 0:
+            t = ctx.time_at(h - len(below) - 1)
+            if t is None:
+                break
+            below.append(t)
+        m = min(span, b - a)  # the run's rows whose windows reach below it
+        if len(below) < span - m + 1:  # none of them has all 11
+            known[a : a + m] = False
+            continue
+        ext = np.concatenate([np.array(below[::-1], dtype=np.int64), times[a : a + m]])
+        for j in range(m):
+            have = span - j <= len(below)
+            known[a + j] = have
+            if have:
+                window = ext[len(below) - (span - j) : len(below) + j]
+                smaller[a + j] = int((window < times[a + j]).sum())
+    return smaller > span // 2, known
 
 
 def check_header_run(
@@ -588,54 +636,89 @@ def check_header_run(
     """
     if height0 < 0:
         raise HashlensError(f"{where}: height {height0} is negative")
+    n = len(parse_headers(raw))
+    run = check_header_runs(ctx, np.arange(height0, height0 + n, dtype=np.int64), raw, where, now, params, hashes)
+    return RunCheck(height0, run.headers, run.hashes, run.hash_bytes, run.unchecked)
+
+
+def check_header_runs(
+    ctx: ChainContext,
+    heights: np.ndarray,
+    raw: bytes,
+    where: str,
+    now: int | None = None,
+    params: ChainParams = MAINNET,
+    hashes: np.ndarray | None = None,
+) -> RunCheck:
+    """:func:`check_header_run` for headers at ascending ``heights`` with gaps between: runs
+    of consecutive heights (a checkpoint file's headers, one a period, are runs of one), all
+    checked in one pass, each as if the runs below it had been accepted into ``ctx`` first.
+
+    A run's first header is checked against ``ctx`` below it, with the runs below it in the
+    context too; a refusal replays :func:`check_header` over every header, lowest first."""
+    heights = np.asarray(heights, dtype=np.int64)
     headers = parse_headers(raw)
     n = len(headers)
+    if heights.shape != (n,):
+        raise ValueError(f"{heights.size} heights for {n} headers")
+    if n and int(heights[0]) < 0:
+        raise HashlensError(f"{where}: height {int(heights[0])} is negative")
+    if n > 1 and not (heights[1:] > heights[:-1]).all():
+        raise ValueError("heights must ascend")
     hashes = hash_headers(raw) if hashes is None else hashes
     shown = display_bytes(hashes)
     unchecked: Counter[str] = Counter()
+    height0 = int(heights[0]) if n else 0
     if n == 0:
-        return RunCheck(height0, headers, hashes, shown, unchecked)
-    heights = np.arange(height0, height0 + n, dtype=np.int64)
+        return RunCheck(height0, headers, hashes, shown, unchecked, heights)
+    follows = np.zeros(n, dtype=bool)  # the row's height is one above the row before
+    follows[1:] = heights[1:] == heights[:-1] + 1
+    starts = np.flatnonzero(~follows)
+    ends = np.r_[starts[1:], n]
     bits = headers["bits"]
     times = headers["time"].astype(np.int64)
+    # The headers accepted above ctx: a run's rules look only below its headers, so every run
+    # may be in the context at once.
     run = Overlay(ctx)
-    run.extend(height0, shown, times, bits)
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        run.extend(int(heights[a]), shown[32 * a : 32 * b], times[a:b], bits[a:b])
 
     bad = ~check_proof_of_work_bulk(hashes, bits, params.pow_limit)
     prev = headers["prev"]
     if n > 1:
-        bad[1:] |= (prev[1:] != hashes[:-1]).any(axis=1)
-    if height0 == 0:
-        bad[0] |= shown[:32].hex() != params.genesis_hash or bool(prev[0].any())
-    else:
-        below_hash = ctx.hash_at(height0 - 1)
-        if below_hash is not None:
-            bad[0] |= prev[0][::-1].tobytes().hex() != below_hash
+        bad[1:] |= follows[1:] & (prev[1:] != hashes[:-1]).any(axis=1)
+    for a in starts.tolist():
+        h = int(heights[a])
+        if h == 0:
+            bad[a] |= shown[32 * a : 32 * a + 32].hex() != params.genesis_hash or bool(prev[a].any())
+        else:
+            below_hash = run.hash_at(h - 1)
+            if below_hash is not None:
+                bad[a] |= prev[a][::-1].tobytes().hex() != below_hash
     if not params.allow_min_difficulty:
         periods = heights // params.interval
-        for p in np.unique(periods).tolist():
-            pbits = ctx.period_bits(int(p))
-            if pbits is not None:
-                sel = periods == p
-                bad[sel] |= bits[sel] != pbits
+        uniq, inv = np.unique(periods, return_inverse=True)
+        pbits = [run.period_bits(int(p)) for p in uniq.tolist()]
+        want = np.array([-1 if b is None else b for b in pbits], dtype=np.int64)[inv]
+        bad |= (want >= 0) & (bits != want)
 
-    required, decided = _next_work_required(ctx, height0, headers, params)
+    required, decided = _next_work_required(run, heights, starts, headers, params)
     off = (heights % params.interval != 0) & (heights > 0)
     bad |= off & decided & (bits != required)
     unchecked[BAD_DIFFBITS] += int((off & ~decided).sum())
     for i in np.flatnonzero((heights % params.interval == 0) & (heights > 0)).tolist():
         try:
-            if not check_next_work(run, height0 + i, _header_at(headers, i), where, params):
+            if not check_next_work(run, int(heights[i]), _header_at(headers, i), where, params):
                 unchecked[BAD_DIFFBITS] += 1
         except HeaderRefused:
             bad[i] = True
 
-    mtp, mtp_known = _median_time_past(ctx, height0, times)
+    above_mtp, mtp_known = _above_median_time_past(run, heights, starts, times)
     young = heights < MEDIAN_TIME_SPAN
-    bad |= ~young & mtp_known & (times <= mtp)
+    bad |= ~young & mtp_known & ~above_mtp
     unchecked[TIME_TOO_OLD] += int((~young & ~mtp_known).sum())
     for i in np.flatnonzero(young & (heights > 0)).tolist():
-        young_mtp = median_time_past(run, height0 + i)
+        young_mtp = median_time_past(run, int(heights[i]))
         if young_mtp is None:
             unchecked[TIME_TOO_OLD] += 1
         elif times[i] <= young_mtp:
@@ -651,9 +734,9 @@ def check_header_run(
         # The scalar rules decide, in Core's order: the first failing header raises as it would alone.
         unchecked = Counter()
         for i in range(n):
-            checked = check_header(run, height0 + i, _header_at(headers, i), where, now, params)
+            checked = check_header(run, int(heights[i]), _header_at(headers, i), where, now, params)
             unchecked.update(checked.unchecked)
-    return RunCheck(height0, headers, hashes, shown, +unchecked)
+    return RunCheck(height0, headers, hashes, shown, +unchecked, heights)
 
 
 __all__ = [
@@ -676,6 +759,7 @@ __all__ = [
     "check_header",
     "check_header_pow",
     "check_header_run",
+    "check_header_runs",
     "check_next_work",
     "check_period_bits",
     "check_prev_hash",

@@ -424,14 +424,18 @@ class Database:
         self._db.begin()
         try:
             yield None
-            if self._versioned:
-                self._execute("UPDATE store_version SET version = version + 1")
-                self._db.after_write(int(self._scalar("SELECT version FROM store_version")))
+            self._bump_version()
         except BaseException:
             with suppress(Exception):
                 self._db.rollback()
             raise
         self._db.commit()
+
+    def _bump_version(self) -> None:
+        """The data version's bump, the last write of every transaction (see :meth:`transaction`)."""
+        if self._versioned:
+            self._execute("UPDATE store_version SET version = version + 1")
+            self._db.after_write(int(self._scalar("SELECT version FROM store_version")))
 
     def data_version(self) -> int:
         """The store's data version: bumped by every committed write (any process) [-]; a

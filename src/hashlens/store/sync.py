@@ -10,6 +10,7 @@ transaction that also writes its ``sync_log`` row, so a batch commits whole or n
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -148,6 +149,9 @@ class HeaderColumns:
     time: np.ndarray  # [Unix s]
     bits: np.ndarray  # uint32, compact
     nonce: np.ndarray  # uint32
+    # each header's height where the headers are runs with gaps between; None: consecutive
+    # from height0
+    heights: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.version.size)
@@ -180,18 +184,34 @@ def _one_string(text: str) -> pa.Array:
     return pa.StringArray.from_buffers(1, pa.py_buffer(np.array([0, len(data)], dtype=np.int32)), pa.py_buffer(data))
 
 
-def _header_columns_table(cols: HeaderColumns, source: str) -> pa.Table:
-    n = len(cols)
+def _heights(cols: HeaderColumns) -> np.ndarray:
+    if cols.heights is not None:
+        return np.asarray(cols.heights, dtype=np.int64)
+    return np.arange(cols.height0, cols.height0 + len(cols), dtype=np.int64)
+
+
+def _run_heights(runs: Sequence[HeaderColumns]) -> np.ndarray:
+    """The heights of the headers, run after run [-]."""
+    return _heights(runs[0]) if len(runs) == 1 else np.concatenate([_heights(r) for r in runs])
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _header_columns_table(runs: Sequence[HeaderColumns], source: str) -> pa.Table:
+    """Runs of headers as one Arrow table (over the runs' own buffers when there is one run)."""
+    n = sum(len(r) for r in runs)
     return pa.table(
         {
-            "height": _numeric_column(np.arange(cols.height0, cols.height0 + n), np.int32, pa.int32()),
-            "hash": _hash_column(cols.hash_bytes, n),
-            "prev_hash": _hash_column(cols.prev_hash_bytes, n),
-            "version": _numeric_column(cols.version, np.int32, pa.int32()),
-            "merkle_root": _hash_column(cols.merkle_root_bytes, n),
-            "time": _numeric_column(cols.time, np.int64, pa.int64()),
-            "bits": _numeric_column(cols.bits, np.uint32, pa.uint32()),
-            "nonce": _numeric_column(cols.nonce, np.uint64, pa.uint64()),
+            "height": _numeric_column(_run_heights(runs), np.int32, pa.int32()),
+            "hash": _hash_column(b"".join(r.hash_bytes for r in runs), n),
+            "prev_hash": _hash_column(b"".join(r.prev_hash_bytes for r in runs), n),
+            "version": _numeric_column(_joined([r.version for r in runs]), np.int32, pa.int32()),
+            "merkle_root": _hash_column(b"".join(r.merkle_root_bytes for r in runs), n),
+            "time": _numeric_column(_joined([r.time for r in runs]), np.int64, pa.int64()),
+            "bits": _numeric_column(_joined([r.bits for r in runs]), np.uint32, pa.uint32()),
+            "nonce": _numeric_column(_joined([r.nonce for r in runs]), np.uint64, pa.uint64()),
             # One dictionary entry, not n copies of the name.
             "source": pa.DictionaryArray.from_arrays(
                 _numeric_column(np.zeros(n), np.int32, pa.int32()), _one_string(source)
@@ -365,7 +385,9 @@ class SyncQueries(Database):
         """Stored block rows whose hash, or whose parent hash, is one of ``hashes`` (display
         hex): (height, hash, prev_hash) each, hex or None."""
         values = sorted({hash_bytes(x) for x in hashes})
-        if not values:
+        # An empty table answers nothing: asked first, since binding the lists costs ~5 ms for a
+        # checkpoint file's 872 hashes (a first sync's files meet an empty table).
+        if not values or not self._rows("SELECT 1 FROM blocks LIMIT 1"):
             return []
         rows = self._rows(
             "SELECT height, hash, prev_hash FROM blocks "
@@ -398,38 +420,77 @@ class SyncQueries(Database):
         node sync and of header files). Rows without headers at their heights (block stats,
         boundary times) are replaced, as :meth:`insert_headers` does; a full header already
         stored there (the caller checked it is the same block) is kept as it is. Returns how
-        many headers were written."""
+        many headers were written.
+
+        The runs go in as one table and one statement, whatever their number: a checkpoint
+        file's hundreds of one-header runs cost one insert, not one each."""
         runs = [cols] if isinstance(cols, HeaderColumns) else [c for c in cols if len(c)]
         if not runs:
             return 0
-        written = 0
         with self.transaction():
-            for run in runs:
-                written += self._write_header_columns(run, source)
+            written = self._write_header_columns(runs, source)
             self.log(source, kind, written)
         return written
 
-    def _write_header_columns(self, cols: HeaderColumns, source: str) -> int:
-        lo, hi = cols.height0, cols.height0 + len(cols) - 1
+    def stage_header_columns(self, cols: HeaderColumns | Sequence[HeaderColumns], source: str, kind: str) -> int:
+        """:meth:`insert_header_columns` without its commit: a transaction is begun on this handle
+        and the runs written in it, to be ended by :meth:`commit_staged` or :meth:`rollback_staged`
+        (so headers can be written on one handle while another thread still checks them; nothing
+        is seen by any other handle until the commit). Returns how many headers were written."""
+        runs = [cols] if isinstance(cols, HeaderColumns) else [c for c in cols if len(c)]
+        self._db.begin()
+        try:
+            written = self._write_header_columns(runs, source) if runs else 0
+            self.log(source, kind, written)
+        except BaseException:
+            with suppress(Exception):
+                self._db.rollback()
+            raise
+        return written
+
+    def commit_staged(self) -> None:
+        """Commit what :meth:`stage_header_columns` wrote (with the data version's bump)."""
+        try:
+            self._bump_version()
+        except BaseException:
+            with suppress(Exception):
+                self._db.rollback()
+            raise
+        self._db.commit()
+
+    def rollback_staged(self) -> None:
+        """Drop what :meth:`stage_header_columns` wrote."""
+        with suppress(Exception):
+            self._db.rollback()
+
+    def _write_header_columns(self, runs: Sequence[HeaderColumns], source: str) -> int:
+        # The rows already at the headers' heights: a range for each run of consecutive heights
+        # while they are few, else a list of heights (a checkpoint file's one-header runs).
+        heights = _run_heights(runs)
+        first = np.flatnonzero(np.r_[True, np.diff(heights) != 1])
+        last = np.r_[first[1:], heights.size] - 1
+        args: list[Any]
+        if first.size <= 64:
+            where = "(" + " OR ".join(["height BETWEEN ? AND ?"] * first.size) + ")"
+            args = [int(h) for pair in zip(heights[first], heights[last], strict=True) for h in pair]
+        else:
+            where = "height IN (SELECT unnest(?::INTEGER[]))"
+            args = [heights.tolist()]
         occupied, headers = self._rows(
-            "SELECT count(*), count(*) FILTER (WHERE prev_hash IS NOT NULL) FROM blocks WHERE height BETWEEN ? AND ?",
-            [lo, hi],
+            f"SELECT count(*), count(*) FILTER (WHERE prev_hash IS NOT NULL) FROM blocks WHERE {where}", args
         )[0]
-        table = _header_columns_table(cols, source)
+        table = _header_columns_table(runs, source)
         if headers:
-            # Headers already stored in the run (a checkpoint file's): the caller checked they
-            # are these very blocks (chain.headers.check_stored); they keep their rows.
+            # Headers already stored among the runs (a checkpoint file's): the caller checked
+            # they are these very blocks (chain.headers.check_stored); they keep their rows.
             have = np.asarray(
                 [
                     int(h)
-                    for (h,) in self._rows(
-                        "SELECT height FROM blocks WHERE height BETWEEN ? AND ? AND prev_hash IS NOT NULL", [lo, hi]
-                    )
+                    for (h,) in self._rows(f"SELECT height FROM blocks WHERE {where} AND prev_hash IS NOT NULL", args)
                 ],
                 dtype=np.int64,
             )
-            keep = np.ones(len(cols), dtype=bool)
-            keep[have - lo] = False
+            keep = ~np.isin(heights, have)
             mask = pa.BooleanArray.from_buffers(
                 pa.bool_(), keep.size, [None, pa.py_buffer(np.packbits(keep, bitorder="little"))]
             )
