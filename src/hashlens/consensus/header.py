@@ -285,4 +285,5 @@ def check_proof_of_work_bulk(hashes: np.ndarray, bits: np.ndarray, pow_limit: in
         tied &= w == t
         if not tied.any():
             break
-    return (below | tied) & (valid[0] if inv is None else valid[inv])
+    ok: np.ndarray = (below | tied) & (valid[0] if inv is None else valid[inv])
+    return ok
