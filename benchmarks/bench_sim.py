@@ -12,7 +12,9 @@ interleaved rounds over two full runs, two cores (both runs) / one core: constan
 1.59-2.19x / 2.00x, growth 1.34-2.22x / 2.08x, next-halving 1.49-1.76x / 1.40x, price-crash
 1.15-1.17x / 1.21x, winter-storm 1.11-1.38x / 2.06x; the command as a second process 0.74-0.78 s
 median. The short scenarios' two-core ratios (runs of 10-60 ms) sit below their one-core ones
-and move most from run to run.
+and move most from run to run. Where SciPy is installed (the bench set holds it, for the pools'
+peer) numba imports its BLAS bindings when it loads the first kernel: the process takes about
+0.14 s more (0.91 against 0.77 s median, five runs each, quiet machine).
 
 The peer (:func:`plain_kernel`) is what one writes first with numba: one ``prange`` over blocks
 of 256 paths, numba's generator seeded once a block (as hashlens seeds a chunk; seeding each path
