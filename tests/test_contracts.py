@@ -37,6 +37,7 @@ from hashlens.chain.models import (
     SummaryRequest,
 )
 from hashlens.contracts import Request
+from hashlens.economics.cost import CostRequest
 from hashlens.economics.models import (
     FleetRequest,
     HashpriceRequest,
@@ -171,6 +172,7 @@ class Faces:
     api_body: Callable[[dict[str, Any]], tuple[dict[str, Any], str]] = lambda f: (f, "")
     not_on_cli: dict[str, str] = field(default_factory=dict)
     not_on_api: dict[str, str] = field(default_factory=dict)
+    item: Any = field(default_factory=lambda: FLEET_ROW)  # what a list field's items are built from
 
 
 def opts(mapping: dict[str, str], *head: str) -> Callable[[dict[str, Any], Path], tuple[list[str], str]]:
@@ -201,6 +203,38 @@ def fleet_cli(fields: dict[str, Any], tmp: Path) -> tuple[list[str], str]:
         "hashprice_usd_per_ph_day": "--hashprice",
     }
     return ["fleet", str(f), *(f"{names[k]}={_text(v)}" for k, v in fields.items())], ""
+
+
+#: ``hashlens cost``'s options and ``GET /v1/cost``'s query names for CostRequest's fields.
+COST_CLI = {
+    "as_of": "--as-of",
+    "btc_price_usd": "--price",
+    "start": "--start",
+    "power_price_usd_per_kwh": "--power-price",
+    "efficiencies_j_per_th": "--efficiency",
+    "other_cash_usd_per_ph_day": "--other-cash-usd-per-ph-day",
+    "depreciation_usd_per_ph_day": "--depreciation-usd-per-ph-day",
+    "overhead_usd_per_ph_day": "--overhead-usd-per-ph-day",
+    "interest_usd_per_ph_day": "--interest-usd-per-ph-day",
+}
+COST_QUERY = {
+    "as_of": "as_of",
+    "btc_price_usd": "price",
+    "power_price_usd_per_kwh": "power_price",
+    "efficiencies_j_per_th": "efficiency",
+    "other_cash_usd_per_ph_day": "opex_usd_per_day",
+    "depreciation_usd_per_ph_day": "depreciation_usd_per_day",
+    "overhead_usd_per_ph_day": "overhead_usd_per_day",
+    "interest_usd_per_ph_day": "interest_usd_per_day",
+}
+
+
+def cost_cli(fields: dict[str, Any], tmp: Path) -> tuple[list[str], str]:
+    """``hashlens cost --options``: a list field as its option repeated."""
+    argv = ["cost"]
+    for k, v in fields.items():
+        argv += [f"{COST_CLI[k]}={_text(x)}" for x in v] if isinstance(v, list) else [f"{COST_CLI[k]}={_text(v)}"]
+    return argv, ""
 
 
 def machine_cli(fields: dict[str, Any], tmp: Path) -> tuple[list[str], str]:
@@ -310,6 +344,19 @@ FACES: list[Faces] = [
     ),
     Faces(FleetRequest, {"machines": [FLEET_ROW]}, fleet_cli, ("post", "/v1/fleet")),
     Faces(
+        CostRequest,
+        {},
+        cost_cli,
+        ("get", "/v1/cost"),
+        api_body=lambda f: ({COST_QUERY[k]: v for k, v in f.items()}, ""),
+        not_on_cli={"efficiencies_j_per_th min_length 1": "no --efficiency means the default machines"},
+        not_on_api={
+            "start": "the API answers one day (CostDayRequest)",
+            "efficiencies_j_per_th min_length 1": "no efficiency means the default machines",
+        },
+        item=20.0,
+    ),
+    Faces(
         Machine,
         dict(FLEET_ROW),
         machine_cli,
@@ -356,7 +403,7 @@ def _fields(faces: Faces, b: Bound) -> dict[str, Any]:
     elif b.part == "item":
         fields[b.field] = {date(2020, 1, 1): v}
     elif b.kind in ("min_length", "max_length") and b.base in (list, dict):
-        fields[b.field] = [FLEET_ROW] * v if b.base is list else _days(v, date(2009, 1, 3))
+        fields[b.field] = [faces.item] * v if b.base is list else _days(v, date(2009, 1, 3))
     else:
         fields[b.field] = v
     return fields
@@ -436,7 +483,10 @@ def test_a_bound_is_refused_alike_by_the_library_the_cli_and_the_api(
             for k, v in body.items()
         }
         if method == "get":
-            r = api.get(path, params={k: _text(v) for k, v in jsonable.items()})
+            r = api.get(
+                path,
+                params={k: [_text(x) for x in v] if isinstance(v, list) else _text(v) for k, v in jsonable.items()},
+            )
         else:
             r = api.post(path, json=jsonable, headers={"Authorization": "Bearer t0ken"})
         assert r.status_code == 422, r.text

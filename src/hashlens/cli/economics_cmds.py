@@ -27,11 +27,6 @@ def parse_day(text: str | None, what: str = "--date") -> date | None:
         raise HashlensError(f"{what} {text!r} must be YYYY-MM-DD") from None
 
 
-def positive(value: float | None, name: str) -> None:
-    if value is not None and value <= 0:
-        raise HashlensError(f"{name} must be positive (got {value:g})")
-
-
 def monthly_days(start: str | None, end: date) -> list[date]:
     """``end`` alone, or with ``--start``: the start day and each 1st of a month after it, to ``end``."""
     from hashlens.economics.daily import monthly_days as days_from
@@ -395,11 +390,14 @@ def cost(
 
     The all-in cost is never the electricity alone: its non-power terms default to figures derived
     from the listed miners' results (see README, "Cost to mine one bitcoin")."""
-    from hashlens.economics.cost import CostDay, CostTerms, cost_per_btc_table
+    from hashlens.economics.cost import CostDay, CostRequest, cost_per_btc_table
     from hashlens.economics.daily import hashprice_days, latest_day
+    from hashlens.economics.daily import monthly_days as days_from
 
-    positive(price, "--price")
-    terms = CostTerms.build(
+    req = CostRequest.build(
+        as_of=parse_day(day),
+        btc_price_usd=price,
+        start=parse_day(start, "--start"),
         power_price_usd_per_kwh=power_price,
         efficiencies_j_per_th=efficiency or None,
         other_cash_usd_per_ph_day=other_cash,
@@ -407,10 +405,10 @@ def cost(
         overhead_usd_per_ph_day=overhead,
         interest_usd_per_ph_day=interest,
     )
+    terms = req.terms()
     with ready_store(as_json) as store:
-        d = parse_day(day) or latest_day(store)
-        days = monthly_days(start, d)
-        rows = hashprice_days(store, days, price)
+        days = days_from(req.start, req.as_of or latest_day(store))
+        rows = hashprice_days(store, days, req.btc_price_usd)
     out = [CostDay.model_validate(d).to_json() for d in cost_per_btc_table(rows, terms=terms)]
     data: Any = out if start else {"as_of": out[0]["date"], **out[0]}
 

@@ -56,14 +56,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import numpy as np
 from numpy.typing import ArrayLike
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from hashlens.contracts import Request, Result
+from hashlens.contracts import Day, Request, Result, as_of_field
 from hashlens.economics.hashprice import expected_btc_per_day
+from hashlens.economics.models import BtcPrice, check_start
 from hashlens.errors import HashlensError
 
 if TYPE_CHECKING:
@@ -212,6 +213,32 @@ class CostTerms(Request):
             f"${self.depreciation_usd_per_ph_day:g} depreciation{extra} per PH/s per day (given), over the BTC "
             "1 PH/s mines that day"
         )
+
+
+class CostDayRequest(CostTerms):
+    """A day's cost to mine one BTC (``GET /v1/cost``): the terms, the day, and a BTC price to
+    set the costs beside."""
+
+    as_of: Day | None = as_of_field("UTC day (default: the report's day, the latest day with data).")
+    btc_price_usd: BtcPrice | None = Field(
+        None, description="BTC price [USD] to set the costs beside, instead of the day's stored one."
+    )
+
+    def terms(self) -> CostTerms:
+        """The request's terms alone."""
+        return CostTerms.model_validate(self.model_dump(include=set(CostTerms.model_fields)))
+
+
+class CostRequest(CostDayRequest):
+    """The same on the first of each month from ``start`` to ``as_of`` (``hashlens cost
+    --start``; the API answers one day)."""
+
+    start: Day | None = Field(None, description="A monthly series from this day to ``as_of``.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        check_start(self.start, self.as_of)
+        return self
 
 
 class CostRow(Result):

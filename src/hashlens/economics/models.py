@@ -143,9 +143,15 @@ class PowerRequest(PowerDay):
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        if self.start is not None and self.as_of is not None and self.start > self.as_of:
-            raise ValueError(f"start {self.start} is after the as-of day {self.as_of}")
+        check_start(self.start, self.as_of)
         return self
+
+
+def check_start(start: date | None, as_of: date | None) -> None:
+    """A monthly series' start must not be after its as-of day (``--start`` of ``power`` and
+    ``cost``)."""
+    if start is not None and as_of is not None and start > as_of:
+        raise ValueError(f"start {start} is after the as-of day {as_of}")
 
 
 class PricesImport(Request):

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from hashlens.api.deps import StoreHolder, holder_of
-from hashlens.api.models import ERRORS, Day
+from hashlens.api.models import ERRORS
 from hashlens.economics.asics import Asic
 from hashlens.economics.cbeci import NetworkPower
 from hashlens.economics.cost import CostDay
@@ -142,28 +142,30 @@ async def power(request: Request, q: Annotated[PowerDay, Query()]) -> Response:
 @router.get("/cost", response_model=CostDay)
 async def cost(
     request: Request,
-    as_of: Day | None = None,
-    date: Annotated[Day | None, Query(deprecated=True, description="The older name of as_of.")] = None,
-    power_price: Annotated[float | None, Query(description="[USD/kWh] (bounds: economics.cost.CostTerms)")] = None,
+    as_of: date | None = None,
+    date: Annotated[date | None, Query(deprecated=True, description="The older name of as_of.")] = None,
+    power_price: Annotated[float | None, Query(description="Power price [USD/kWh].")] = None,
     efficiency: Annotated[list[float] | None, Query(description="Efficiencies to cost [J/TH], repeatable.")] = None,
-    price: Annotated[float | None, Query(gt=0, le=1e9, description="BTC price [USD] for comparison.")] = None,
+    price: Annotated[float | None, Query(description="BTC price [USD] to set the costs beside.")] = None,
     opex_usd_per_day: Annotated[float | None, Query(description="Other cash costs of 1 PH/s [USD/day].")] = None,
     depreciation_usd_per_day: Annotated[float | None, Query(description="Depreciation of 1 PH/s [USD/day].")] = None,
     overhead_usd_per_day: Annotated[float | None, Query(description="Overheads of 1 PH/s [USD/day].")] = None,
     interest_usd_per_day: Annotated[float | None, Query(description="Interest of 1 PH/s [USD/day].")] = None,
 ) -> Response:
     """Cost to mine one BTC on a day: electricity, cash (+ other cash costs) and all-in (+ depreciation) cost
-    by efficiency, and Hayes' model. Omitted non-power costs take the defaults of
+    by efficiency, and Hayes' model. The query is
+    :class:`~hashlens.economics.cost.CostDayRequest` under the API's shorter names, which holds
+    every bound: omitted non-power costs take the defaults of
     :class:`~hashlens.economics.cost.CostTerms` (derived from the companies' reported figures), the
-    same terms ``hashlens cost`` uses; a term out of its bounds is a 422 in the CLI's words."""
+    same terms ``hashlens cost`` uses; a value out of its bounds is a 422 in the CLI's words."""
     holder = holder_of(request)
-    from hashlens.economics.cost import CostTerms, cost_per_btc_table
+    from hashlens.economics.cost import CostDayRequest, cost_per_btc_table
 
     if as_of is not None and date is not None and as_of != date:
         raise HashlensError(f"as_of {as_of} and date {date} name two days: give as_of alone")
-    day = as_of if as_of is not None else date
-
-    terms = CostTerms.build(
+    req = CostDayRequest.build(
+        as_of=as_of if as_of is not None else date,
+        btc_price_usd=price,
         power_price_usd_per_kwh=power_price,
         efficiencies_j_per_th=efficiency,
         other_cash_usd_per_ph_day=opex_usd_per_day,
@@ -173,7 +175,9 @@ async def cost(
     )
 
     def make() -> CostDay:
-        return CostDay.model_validate(cost_per_btc_table([day_row(holder, day, price)], terms=terms)[0])
+        return CostDay.model_validate(
+            cost_per_btc_table([day_row(holder, req.as_of, req.btc_price_usd)], terms=req.terms())[0]
+        )
 
-    # the answer for the same terms, day and price at this store version: from the cache
-    return await holder.json_call(("cost", day, price, terms.model_dump_json()), make)
+    # the answer for the same request at this store version: from the cache
+    return await holder.json_call(("cost", req.model_dump_json()), make)
