@@ -301,5 +301,5 @@ def hashrate(
 
     req = HashrateRequest.build(window=window, height=height, as_of=as_of)
     with reader_store() as store:
-        est = hashrate_on(store, req.window, req.height, req.as_of).to_json()
+        est = hashrate_on(store, req).to_json()
     emit(est, as_json, lambda d: console.print(kv_table(f"Network hashrate [EH/s] as of {d['as_of']}", d)))

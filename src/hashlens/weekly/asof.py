@@ -21,6 +21,7 @@ from hashlens.chain.adjustments import Adjustment, adjustment_history, load_peri
 from hashlens.chain.clock import ChainClock, end_of_day
 from hashlens.chain.estimate import MempoolEstimate
 from hashlens.chain.halving import HalvingOutlook, halving_outlook
+from hashlens.chain.models import HashrateRequest
 from hashlens.chain.summary import RecentAdjustment, SummaryAdjustment
 from hashlens.consensus import COIN, DIFFICULTY_ADJUSTMENT_INTERVAL, issued_supply_sat
 from hashlens.contracts import Result
@@ -319,22 +320,19 @@ def _from_blocks(day: str, est: Any) -> HashrateAnswer:
     return HashrateAnswer(as_of=day, per_block=True, **est.model_dump(include=set(HashrateAnswer.model_fields)))
 
 
-def hashrate_on(
-    store: Store, window: str = "1008", height: int | None = None, day: date | None = None
-) -> HashrateAnswer:
-    """Network hashrate over ``window`` ending at ``height``, else at the tip at 24:00 UTC of
-    ``day`` (default :func:`as_of_day`'s): :func:`hashlens.chain.status.network_hashrate` where
-    stored block times run through the day; past them, for the default 1008-block window, the
-    hashrate the last period that ended by then implies
+def hashrate_on(store: Store, request: HashrateRequest) -> HashrateAnswer:
+    """Network hashrate over the request's window ending at its height, else at the tip at 24:00
+    UTC of its as-of day (default :func:`as_of_day`'s): :func:`hashlens.chain.status.network_hashrate`
+    where stored block times run through the day; past them, for the default 1008-block window,
+    the hashrate the last period that ended by then implies
     (:func:`hashlens.economics.daily.network_hashrate_on`, its method says so). ``as_of`` names
     the day (for a height, the day of its block's time)."""
     from hashlens.chain.models import window_of
     from hashlens.chain.status import network_hashrate
 
+    window, height, day = request.window, request.height, request.as_of
     clock = ChainClock.from_store(store)
-    if height is not None:
-        if day is not None:
-            raise HashlensError("give --as-of or --height, not both")
+    if height is not None:  # the request holds a height or an as-of day, never both
         est = network_hashrate(store, window, height, clock)
         return _from_blocks(iso_utc(est.end_time_s)[:10], est)
     day = as_of_day(store, clock, day)

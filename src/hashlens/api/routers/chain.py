@@ -50,10 +50,10 @@ def _history(s: Store, limit: int | None) -> list[Adjustment]:
     return difficulty_history(s, limit)
 
 
-def _hashrate(s: Store, window: str, height: int | None, as_of: date | None) -> HashrateAnswer:
+def _hashrate(s: Store, request: HashrateRequest) -> HashrateAnswer:
     from hashlens.weekly.asof import hashrate_on
 
-    return hashrate_on(s, window, height, as_of)
+    return hashrate_on(s, request)
 
 
 def _hashrate_series(s: Store, window: int, step: int) -> list[HashrateEstimate]:
@@ -114,7 +114,7 @@ async def hashrate(request: Request, q: Annotated[HashrateRequest, Query()]) -> 
     """Network hashrate over a block window (e.g. 1008) or days (e.g. 7d), with a 95 % interval,
     ending at ``height`` or at the tip at 24:00 UTC of ``as_of`` (default the report's day)."""
     holder = holder_of(request)
-    return await holder.json(_hashrate, q.window, q.height, q.as_of)
+    return await holder.json(_hashrate, q)
 
 
 @router.get("/hashrate/series", response_model=list[HashrateEstimate])
