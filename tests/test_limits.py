@@ -120,17 +120,22 @@ def test_41_worst_case_simulations_leave_health_fast_and_memory_bounded(server: 
     ]
     for t in threads:
         t.start()
-    time.sleep(2)
-    latencies, peak_mb = [], base_mb
+    time.sleep(1)
+    latencies, peak_mb, heavy = [], base_mb, []
     for _ in range(15):
         t0 = time.perf_counter()
         with urllib.request.urlopen(url + "/v1/health", timeout=10) as r:
             health = json.loads(r.read())
         latencies.append(time.perf_counter() - t0)
+        heavy.append(health["heavy"])
         peak_mb = max(peak_mb, _tree_rss_mb(pid))
         time.sleep(0.3)
-    assert health["heavy"]["running"] == 1 and health["heavy"]["waiting"] >= 30, health["heavy"]
-    assert max(latencies) < 1.0, latencies
+    # One worker runs them one at a time and the rest wait: health was asked while a queue of
+    # at least 30 stood (how fast the queue then drains is the simulator's speed, not asserted).
+    assert all(h["running"] <= 1 for h in heavy), heavy
+    assert max(h["waiting"] for h in heavy) >= 30, heavy
+    loaded = [t for t, h in zip(latencies, heavy, strict=True) if h["waiting"] > 0]
+    assert len(loaded) >= 3 and max(latencies) < 1.0, (latencies, heavy)
     # A cached read is not behind the queue either (the first computes it, in a thread).
     urllib.request.urlopen(url + "/v1/difficulty", timeout=30).read()
     t0 = time.perf_counter()
@@ -138,7 +143,8 @@ def test_41_worst_case_simulations_leave_health_fast_and_memory_bounded(server: 
     assert time.perf_counter() - t0 < 1.0
     assert peak_mb - base_mb <= 512, (base_mb, peak_mb)
     print(
-        f"\nhealth under 41 worst-case simulations: max {max(latencies) * 1000:.0f} ms; memory +{peak_mb - base_mb:.0f} MB"
+        f"\nhealth under 41 worst-case simulations: max {max(latencies) * 1000:.0f} ms; memory +{peak_mb - base_mb:.0f} MB; "
+        f"waiting at each probe {[h['waiting'] for h in heavy]}"
     )
 
 
