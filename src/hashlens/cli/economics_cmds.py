@@ -18,7 +18,7 @@ prices_app = typer.Typer(help="Daily BTC price series in the store.")
 app.add_typer(prices_app, name="prices")
 
 
-def parse_day(text: str | None, what: str = "--date") -> date | None:
+def parse_day(text: str | None, what: str = "--as-of") -> date | None:
     if text is None:
         return None
     try:
