@@ -424,12 +424,26 @@ class Database:
         self._db.begin()
         try:
             yield None
+        except BaseException:
+            self._rollback_quietly()
+            raise
+        self._commit_bumped()
+
+    def _commit_bumped(self) -> None:
+        """The end of every transaction: the data version's bump, then the commit; a bump that
+        fails rolls the whole transaction back."""
+        try:
             self._bump_version()
         except BaseException:
-            with suppress(Exception):
-                self._db.rollback()
+            self._rollback_quietly()
             raise
         self._db.commit()
+
+    def _rollback_quietly(self) -> None:
+        """Roll back the open transaction; a rollback that fails (the connection gone) has
+        nothing left to undo."""
+        with suppress(Exception):
+            self._db.rollback()
 
     def _bump_version(self) -> None:
         """The data version's bump, the last write of every transaction (see :meth:`transaction`)."""

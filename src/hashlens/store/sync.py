@@ -10,7 +10,6 @@ transaction that also writes its ``sync_log`` row, so a batch commits whole or n
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -443,25 +442,17 @@ class SyncQueries(Database):
             written = self._write_header_columns(runs, source) if runs else 0
             self.log(source, kind, written)
         except BaseException:
-            with suppress(Exception):
-                self._db.rollback()
+            self._rollback_quietly()
             raise
         return written
 
     def commit_staged(self) -> None:
         """Commit what :meth:`stage_header_columns` wrote (with the data version's bump)."""
-        try:
-            self._bump_version()
-        except BaseException:
-            with suppress(Exception):
-                self._db.rollback()
-            raise
-        self._db.commit()
+        self._commit_bumped()
 
     def rollback_staged(self) -> None:
         """Drop what :meth:`stage_header_columns` wrote."""
-        with suppress(Exception):
-            self._db.rollback()
+        self._rollback_quietly()
 
     def _write_header_columns(self, runs: Sequence[HeaderColumns], source: str) -> int:
         # The rows already at the headers' heights: a range for each run of consecutive heights
