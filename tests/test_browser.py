@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -64,6 +65,17 @@ def artefact(name: str, png: bytes) -> Path:
     ARTEFACTS.mkdir(exist_ok=True)
     (ARTEFACTS / name).write_bytes(png)
     return ARTEFACTS / name
+
+
+def wait_until(page: Page, predicate: str, arg: Any = None, timeout: float = 30_000) -> None:
+    """Wait until the JavaScript function PREDICATE is true in PAGE.
+
+    It must be a function (``() => ...`` or ``x => ...``). Playwright polls a bare expression by
+    string evaluation, which the page's Content-Security-Policy (script-src 'self') forbids, so a
+    bare expression only passes when its first check happens to be true already.
+    """
+    assert re.match(r"\s*(\(?[\w\s,]*\)?\s*=>|function\b)", predicate), f"not a function: {predicate[:60]}"
+    page.wait_for_function(predicate, arg=arg, timeout=timeout)
 
 
 def non_blank(png: bytes) -> float:
@@ -256,22 +268,23 @@ def test_dashboard_charts_zoom_and_download_as_csv(browser: Browser, site: str) 
     page.mouse.move(box["x"] + 2 * box["width"] / 3, y, steps=8)
     page.mouse.up()
     api_first = next(r["date"] for r in w["hashprice"]["series"] if r["usd_per_ph_day"] is not None)
-    page.wait_for_function(
-        f"id => String(document.getElementById(id).layout.xaxis.range[0]) > '{api_first}'", arg="chart-hashprice"
+    wait_until(
+        page, f"id => String(document.getElementById(id).layout.xaxis.range[0]) > '{api_first}'", arg="chart-hashprice"
     )
     after = page.evaluate(xrange, "chart-hashprice")
     assert before[0] < after[0] < after[1] < before[1], (before, after)
     assert (after[1] - after[0]) < 0.5 * (before[1] - before[0])
     # range presets: All restores the whole series, then 1Y is the year back to the day
     page.locator("#chart-hashprice .rangeselector .button", has_text="All").click()
-    page.wait_for_function(
+    wait_until(
+        page,
         f"id => String(document.getElementById(id).layout.xaxis.range[0]).startsWith('{api_first}')",
         arg="chart-hashprice",
     )
     assert page.evaluate(xrange, "chart-hashprice") == before
     page.locator("#chart-hashprice .rangeselector .button", has_text="1Y").click()
     span_days = "id => { const r = document.getElementById(id).layout.xaxis.range.map(x => Date.parse(String(x).slice(0, 10))); return (r[1] - r[0]) / 864e5; }"
-    page.wait_for_function(f"id => ({span_days})(id) < 400", arg="chart-hashprice")
+    wait_until(page, f"id => ({span_days})(id) < 400", arg="chart-hashprice")
     assert 364 <= page.evaluate(span_days, "chart-hashprice") <= 366
     end = page.evaluate(
         "id => String(document.getElementById(id).layout.xaxis.range[1]).slice(0, 10)", "chart-hashprice"
@@ -280,7 +293,7 @@ def test_dashboard_charts_zoom_and_download_as_csv(browser: Browser, site: str) 
     # log -> linear
     assert page.evaluate("id => document.getElementById(id).layout.yaxis.type", "chart-hashprice") == "log"
     page.locator("#chart-hashprice .updatemenu-button", has_text="linear").click()
-    page.wait_for_function("id => document.getElementById(id).layout.yaxis.type === 'linear'", arg="chart-hashprice")
+    wait_until(page, "id => document.getElementById(id).layout.yaxis.type === 'linear'", arg="chart-hashprice")
     # ... and the y axis fits the year shown, not the whole history's $10M/PH/day
     year = [
         r["usd_per_ph_day"]
@@ -288,17 +301,15 @@ def test_dashboard_charts_zoom_and_download_as_csv(browser: Browser, site: str) 
         if r["usd_per_ph_day"] is not None
         and date.fromisoformat(day) - timedelta(days=366) <= date.fromisoformat(r["date"])
     ]
-    page.wait_for_function(
-        f"id => document.getElementById(id).layout.yaxis.range[1] < {2 * max(year)}", arg="chart-hashprice"
+    wait_until(
+        page, f"id => document.getElementById(id).layout.yaxis.range[1] < {2 * max(year)}", arg="chart-hashprice"
     )
     lo, hi = page.evaluate("id => document.getElementById(id).layout.yaxis.range", "chart-hashprice")
     assert lo <= min(year) and max(year) <= hi < 1.2 * max(year), (lo, hi, min(year), max(year))
     # hover: the value with its unit
     page.locator("#chart-hashprice").hover(position={"x": box["width"] * 0.8, "y": box["height"] / 2})
     hover = page.locator("#chart-hashprice .hoverlayer")
-    page.wait_for_function(
-        "() => document.querySelector('#chart-hashprice .hoverlayer').textContent.includes('/PH/day')"
-    )
+    wait_until(page, "() => document.querySelector('#chart-hashprice .hoverlayer').textContent.includes('/PH/day')")
     assert "/PH/day" in (hover.text_content() or "")
 
     # CSV: the hashprice chart, day by day, as /v1/weekly gives it
@@ -480,20 +491,20 @@ def test_live_updates_refetch_when_the_store_changes(browser: Browser, site: str
     )
     page.goto(f"{site}/?as_of=2026-01-31&poll_s=1")
     page.wait_for_selector("body[data-ready='1'][data-asof='2026-01-31']", timeout=90_000)
-    page.wait_for_function("() => document.getElementById('live').textContent.startsWith('not following')")
+    wait_until(page, "() => document.getElementById('live').textContent.startsWith('not following')")
     loads = int(page.evaluate("document.body.dataset.loads"))
     heard = (datetime.now(UTC) - timedelta(seconds=42)).isoformat().replace("+00:00", "Z")
     state["follow"] = {"source": "node 127.0.0.1:8332", "last_contact_utc": heard, "tip_height": 940_000,
                        "last_error": None, "next_retry_s": 30}  # fmt: skip
     state["version"] = 2
-    page.wait_for_function(f"() => Number(document.body.dataset.loads) > {loads}", timeout=30_000)
+    wait_until(page, f"() => Number(document.body.dataset.loads) > {loads}", timeout=30_000)
     page.wait_for_selector("body[data-ready='1']")
     assert page.evaluate("document.body.dataset.asof") == "2026-01-31"  # the picked day stays
     assert weekly[-1].endswith("/v1/weekly?as_of=2026-01-31")
     live = page.inner_text("#live")
     assert live.startswith("following node 127.0.0.1:8332, last heard 4") and "s ago" in live, live
     state["follow"] = {**state["follow"], "last_error": "connection refused", "next_retry_s": 20}
-    page.wait_for_function("() => document.getElementById('live').textContent.includes('connection refused')")
+    wait_until(page, "() => document.getElementById('live').textContent.includes('connection refused')")
     assert "retrying in 20 s" in page.inner_text("#live")
     page.close()
 
@@ -722,14 +733,17 @@ def test_charts_keep_to_their_box_after_a_window_resize(browser: Browser, site: 
     assert set(page.evaluate(heights)) == {340}
     for width, height in ((500, 300), (1300, 340), (800, 340)):
         page.set_viewport_size({"width": width, "height": 1000})
-        page.wait_for_function(
+        wait_until(
+            page,
             f"() => [...document.querySelectorAll('.chart svg.main-svg')].every((s) => s.getBoundingClientRect().height === {height})"
             f" && ({CHART_FITS})()",
             timeout=30_000,
         )
     page.set_viewport_size({"width": 500, "height": 1000})
-    page.wait_for_function(
-        f"({CHART_FITS})() && document.querySelector('#chart-hashrate svg').getBoundingClientRect().width < 480"
+    wait_until(
+        page,
+        f"() => ({CHART_FITS})() && document.querySelector('#chart-hashrate svg').getBoundingClientRect().width < 480",
+        timeout=30_000,
     )
     artefact("dashboard-resized-500.png", page.locator("#chart-hashrate").screenshot())
     assert not errors, errors
