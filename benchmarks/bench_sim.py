@@ -51,8 +51,9 @@ import numpy as np
 if not __package__:  # run as a file (python benchmarks/bench_sim.py): the repository on the path
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.interleave import interleaved, load_average, report
-from hashlens.sim.engine import Resolved, fleet_model, make_plan, simulate
+from hashlens.sim.engine import fleet_model, make_plan, simulate
 from hashlens.sim.kernels import MIN_ONLINE
+from hashlens.sim.resolved import Resolved
 from hashlens.sim.setup import prepare_run
 
 ROOT = Path(__file__).resolve().parents[1]

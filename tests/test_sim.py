@@ -24,7 +24,9 @@ from hashlens.consensus.compact import decode_compact
 from hashlens.consensus.vectorised import difficulty_change_pct, retarget
 from hashlens.errors import HashlensError
 from hashlens.sim import theory
-from hashlens.sim.engine import resolve, simulate, summarise
+from hashlens.sim.engine import simulate
+from hashlens.sim.resolved import resolve
+from hashlens.sim.results import summarise
 from hashlens.sim.scenario import load_scenario, parse_scenario, with_overrides
 from hashlens.sim.setup import RunInputs, prepare_run
 from hashlens.store import Store
@@ -399,7 +401,7 @@ def test_kernels_equal_the_step_by_step_path(name: str, store: Store, monkeypatc
 def test_per_period_arrays_are_right_sized() -> None:
     """The per-period arrays hold the columns some path used (grown on demand, never capped
     below the old bound)."""
-    from hashlens.sim import engine
+    from hashlens.sim import engine, results
 
     s = parse_scenario(
         {
@@ -415,5 +417,5 @@ def test_per_period_arrays_are_right_sized() -> None:
     # a path needing more columns than first allocated grows them (NaN-filled, up to k_max)
     out = engine._empty_result(4, engine.make_plan(r), 0)
     k0 = out.adjustments.shape[1]
-    engine._ensure_columns(out, k0 + 1)
+    results.ensure_columns(out, k0 + 1)
     assert out.adjustments.shape[1] == min(2 * k0, out.k_max) and np.isnan(out.period_s[:, k0:]).all()

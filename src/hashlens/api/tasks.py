@@ -14,7 +14,7 @@ from typing import Any
 def simulate(scenario: dict[str, Any], paths: int, seed: int, chain: dict[str, Any] | None) -> dict[str, Any]:
     """``POST /v1/simulate``: the scenario's summary, as ``hashlens simulate --json``."""
     from hashlens.sim.engine import simulate as run
-    from hashlens.sim.engine import summarise
+    from hashlens.sim.results import summarise
     from hashlens.sim.scenario import parse_scenario
     from hashlens.sim.setup import prepare_run
 

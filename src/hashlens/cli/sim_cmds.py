@@ -47,7 +47,7 @@ def simulate(
     """Simulate difficulty, hashrate, hashprice and fleet margins; or sweep a parameter grid."""
     from hashlens.cli.progress import RichProgress
     from hashlens.sim.engine import simulate as run
-    from hashlens.sim.engine import summarise
+    from hashlens.sim.results import summarise
 
     if not 1 <= paths <= MAX_PATHS:
         raise HashlensError(f"--paths must be between 1 and {MAX_PATHS:,}")

@@ -4,8 +4,9 @@ Two stacks, which import nothing of each other:
 
 - the scenario simulator answers "what if" for a scenario file: :mod:`~hashlens.sim.scenario`
   (the file, validated), :mod:`~hashlens.sim.setup` (one set-up for every face),
-  :mod:`~hashlens.sim.engine` (paths stepped in time, Poisson blocks, the exact retarget, the
-  fleet's switch-off), :mod:`~hashlens.sim.kernels` (its step loops over paths, compiled by numba
+  :mod:`~hashlens.sim.resolved` (its starting numbers), :mod:`~hashlens.sim.engine` (paths
+  stepped in time, Poisson blocks, the exact retarget, the fleet's switch-off),
+  :mod:`~hashlens.sim.results` (what a run recorded and its summary), :mod:`~hashlens.sim.kernels` (its step loops over paths, compiled by numba
   from the owners' arithmetic), :mod:`~hashlens.sim.theory`
   (closed forms it is checked against), :mod:`~hashlens.sim.sweep` (grids on Dask) and
   :mod:`~hashlens.sim.report` (fan chart). Its hashrate is what the scenario says.

@@ -16,6 +16,9 @@ by small step functions, in this order each step: :func:`hashprice_usd` at the s
 :func:`step_blocks` (blocks and retargets during the step), :func:`step_price` and
 :func:`grow_fleet`. No step loops over paths; where a run can, the same steps run fused in
 the compiled kernels of :mod:`hashlens.sim.kernels` (proven equal bit for bit on every example).
+
+Its input, a scenario made numbers, is :mod:`hashlens.sim.resolved`'s; what a chunk records,
+the chunks' merge and the run's summary are :mod:`hashlens.sim.results`'.
 """
 
 from __future__ import annotations
@@ -26,161 +29,33 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from hashlens.consensus import (
     DIFFICULTY_ADJUSTMENT_INTERVAL,
-    MAX_TARGET,
-    POW_TARGET_SPACING,
-    bits_to_target,
     block_subsidy_btc,
     expected_block_rate_per_s,
-    hashrate_hs_for_block_rate,
-    target_to_bits,
 )
 from hashlens.consensus.vectorised import (
     difficulty,
     difficulty_change_pct,
     retarget,
-    split_bits,
 )
 from hashlens.contracts import MAX_SEED
 from hashlens.economics.fleet import Operating, breakeven_hashprice_usd_per_ph_day
 from hashlens.economics.hashprice import hashprice_btc_per_ph_day
 from hashlens.errors import HashlensError
 from hashlens.sim import kernels, theory
-from hashlens.sim.kernels import MIN_ONLINE
 from hashlens.sim.prices import gbm_log_steps, gbm_step
-from hashlens.sim.scenario import MAX_HASHRATE_EHS, Curtailment, Scenario
+from hashlens.sim.resolved import Resolved
+from hashlens.sim.results import ChunkResult, ensure_columns, merge
+from hashlens.sim.scenario import Curtailment, Scenario
 from hashlens.units import DAYS_PER_YEAR, HS_PER_EHS, SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 CHUNK = 4096  # paths a chunk: fixed (results depend on it), small enough that 2 cores share 8,192 paths
 EH = HS_PER_EHS  # [H/s] in one EH/s (hashlens.units)
-
-
-@dataclass
-class Resolved:
-    """A scenario with every initial quantity a number."""
-
-    scenario: Scenario
-    mantissa: int
-    exponent: int
-    hashrate_ehs: float
-    price_usd: float
-    height: int
-    efficiencies: np.ndarray  # per fleet generation [J/TH]
-
-
-def _bits_for_difficulty(d: float, where: str) -> int:
-    """Compact bits of the target of difficulty ``d`` (MAX_TARGET/d), refused outside 1 … powLimit."""
-    target = MAX_TARGET / d if d > 0 else math.inf
-    if not (1.0 <= target <= MAX_TARGET * (1 + 1e-9)):
-        raise HashlensError(
-            f"{where}: gives a starting difficulty of {d:.4g}; it must be between 1 and {MAX_TARGET:.4g}"
-        )
-    return target_to_bits(min(int(target), MAX_TARGET))
-
-
-def resolve(
-    s: Scenario, chain: dict[str, Any] | None = None, efficiency_of: Callable[[str], float] | None = None
-) -> Resolved:
-    """Fill the initial state from the scenario, then from ``chain`` (facts read from the store
-    by the caller: bits, hashrate, price, height), then from steady-state formulas.
-
-    The steady-state difficulty is the one at which ``hashrate_ehs`` finds blocks at the
-    growth steady state's start rate a (:func:`hashlens.sim.theory.steady_state_start_rate`):
-    D = H / hashrate_hs_for_block_rate(a, 1).
-    """
-    chain = chain or {}
-    bits = s.bits if s.bits is not None else chain.get("bits")
-    h0 = s.hashrate_ehs if s.hashrate_ehs is not None else chain.get("hashrate_ehs")
-    if h0 is None:
-        raise HashlensError("initial.hashrate_ehs: not given and no chain state to take it from")
-    price = s.price_usd if s.price_usd is not None else chain.get("price_usd")
-    if price is None:
-        if s.price_model == "path":
-            price = float(s.price_path[0]) if s.price_path is not None else None
-        if price is None:
-            raise HashlensError("initial.price_usd: not given and no stored price to take it from")
-    height = s.height if s.height is not None else int(chain.get("height", 0))
-    height = (height // N) * N  # runs start at a period's first block
-    _check_growth(s, float(h0))
-    if isinstance(s.difficulty, str) or (bits is None and s.difficulty is None):
-        g = theory.growth_rate_per_s(s.growth_pct_per_14_days) if s.hashrate_model == "growth" else 0.0
-        a = theory.steady_state_start_rate(g)
-        d0 = h0 * EH / hashrate_hs_for_block_rate(a, 1.0)
-        bits = _bits_for_difficulty(d0, "initial.difficulty steady-state")
-    elif s.difficulty is not None:
-        bits = _bits_for_difficulty(float(s.difficulty), "initial.difficulty")
-    assert bits is not None
-    try:
-        bits_to_target(int(bits))
-    except HashlensError as exc:
-        raise HashlensError(f"initial.bits: {exc}") from None
-    m, e = split_bits(int(bits))
-    effs = np.array([efficiency_of(g.model) if efficiency_of else g.efficiency_j_per_th for g in s.fleet], dtype=float)
-    return Resolved(s, m, e, float(h0), float(price), height, effs)
-
-
-def _check_growth(s: Scenario, h0: float) -> None:
-    """Refuse growth that would take the hashrate past MAX_HASHRATE_EHS within the horizon
-    (λ would overflow and the block loop never end)."""
-    if h0 > MAX_HASHRATE_EHS:
-        raise HashlensError(f"initial.hashrate_ehs: {h0:.4g} EH/s is above {MAX_HASHRATE_EHS:.0e} EH/s")
-    if s.hashrate_model == "growth":
-        log_end = math.log(h0) + theory.growth_rate_per_s(s.growth_pct_per_14_days) * s.days * SECONDS_PER_DAY
-        if log_end > math.log(MAX_HASHRATE_EHS):
-            raise HashlensError(
-                f"hashrate.growth_pct_per_14_days: {s.growth_pct_per_14_days:g} % for {s.days:g} days takes the "
-                f"hashrate past {MAX_HASHRATE_EHS:.0e} EH/s"
-            )
-    if s.hashrate_model == "fleet" and s.fleet_growth_pct_per_year > 0:
-        # installed capacity is at most 1/MIN_ONLINE times the initial hashrate, then grows
-        log_end = math.log(h0 / MIN_ONLINE) + math.log1p(s.fleet_growth_pct_per_year / 100) * s.days / DAYS_PER_YEAR
-        if log_end > math.log(MAX_HASHRATE_EHS):
-            raise HashlensError(
-                f"hashrate.fleet_growth_pct_per_year: {s.fleet_growth_pct_per_year:g} % for {s.days:g} days takes "
-                f"the hashrate past {MAX_HASHRATE_EHS:.0e} EH/s"
-            )
-
-
-@dataclass
-class ChunkResult:
-    """What a chunk of paths recorded: R records every ``record_every_days``, n paths, G fleet
-    generations and room for K adjustments per path."""
-
-    record_days: np.ndarray  # (R,)
-    difficulty: np.ndarray  # (R, n) float32
-    hashrate_ehs: np.ndarray
-    hashprice_usd: np.ndarray
-    price_usd: np.ndarray
-    margins: np.ndarray  # (R, G, n) float32, median-machine margin per generation
-    adjustments: np.ndarray  # (n, K) float32, % change, NaN after the path's last
-    adjustment_days: np.ndarray  # (n, K) float32
-    period_s: np.ndarray  # (n, K) float32, duration of each completed period (first block to next first)
-    periods_done: np.ndarray  # (n,)
-    k_max: int = 0  # the most columns K may grow to (0: fixed)
-
-
-def _ensure_columns(out: ChunkResult, need: int) -> None:
-    """Grow the per-period arrays (doubling, NaN-filled, at most ``out.k_max`` columns) so that
-    ``need`` columns exist. Draws are untouched: results equal those of full-size arrays."""
-    k = out.adjustments.shape[1]
-    if need <= k or k >= out.k_max:
-        return
-    new = min(out.k_max, max(need, 2 * k))
-
-    def grow(a: np.ndarray) -> np.ndarray:
-        return np.pad(a, ((0, 0), (0, new - k)), constant_values=np.nan)
-
-    out.adjustments, out.adjustment_days, out.period_s = (
-        grow(out.adjustments),
-        grow(out.adjustment_days),
-        grow(out.period_s),
-    )
 
 
 # -- the run's fixed quantities ------------------------------------------------------------
@@ -441,12 +316,12 @@ def step_blocks(st: PathState, h: np.ndarray, dt: float, rng: np.random.Generato
             nd = difficulty(nm, ne)
             change = np.asarray(difficulty_change_pct(d[i0], nd), dtype=np.float64)
             lam_new = np.asarray(expected_block_rate_per_s(h[i0] * EH, nd), dtype=np.float64)
-            _ensure_columns(out, int(st.n_adj[i0].max()) + 1)
+            ensure_columns(out, int(st.n_adj[i0].max()) + 1)
         else:
             nm = ne = np.zeros(0, dtype=np.int64)
             nd = change = lam_new = np.zeros(0)
         if i1.size:
-            _ensure_columns(out, int(st.periods[i1].max()) + 1)
+            ensure_columns(out, int(st.periods[i1].max()) + 1)
         # the draws, in the order numpy made them: an Exp(1) per retargeted path, then a
         # Gamma(N − 1) per path starting a period
         kernels.apply_events(
@@ -817,52 +692,6 @@ def chunk_plan(paths: int, seed: int, chunk: int = CHUNK) -> list[tuple[int, np.
     return list(zip(sizes, np.random.SeedSequence(seed).spawn(len(sizes)), strict=True))
 
 
-def merge(parts: list[ChunkResult], records: tuple[np.ndarray, ...] | None = None) -> ChunkResult:
-    """One result from the chunks, written in place into arrays allocated once; each chunk is
-    released from ``parts`` as soon as it is copied, so the peak is the result plus one chunk.
-    ``records``: the run's record arrays the chunks already wrote into (nothing to copy)."""
-    k = max(p.adjustments.shape[1] for p in parts)
-    n = sum(p.periods_done.size for p in parts)
-    first = parts[0]
-    rec = first.difficulty.shape[0]
-    g = first.margins.shape[1]
-    done = records is not None
-    if records is None:
-        records = (*(np.empty((rec, n), np.float32) for _ in range(4)), np.empty((rec, g, n), np.float32))
-    out = ChunkResult(
-        first.record_days,
-        records[0][:rec],
-        records[1][:rec],
-        records[2][:rec],
-        records[3][:rec],
-        records[4][:rec],
-        np.empty((n, k), np.float32),  # each chunk's columns copied, the rest NaN-filled below
-        np.empty((n, k), np.float32),
-        np.empty((n, k), np.float32),
-        np.empty(n, dtype=np.int64),
-    )
-    at = 0
-    while parts:
-        p = parts.pop(0)
-        m = p.periods_done.size
-        sl = slice(at, at + m)
-        if not done:
-            out.difficulty[:, sl], out.hashrate_ehs[:, sl] = p.difficulty, p.hashrate_ehs
-            out.hashprice_usd[:, sl], out.price_usd[:, sl] = p.hashprice_usd, p.price_usd
-            out.margins[:, :, sl] = p.margins
-        kk = p.adjustments.shape[1]
-        out.adjustments[sl, :kk], out.adjustment_days[sl, :kk], out.period_s[sl, :kk] = (
-            p.adjustments,
-            p.adjustment_days,
-            p.period_s,
-        )
-        for a in (out.adjustments, out.adjustment_days, out.period_s):
-            a[sl, kk:] = np.nan
-        out.periods_done[sl] = p.periods_done
-        at += m
-    return out
-
-
 def simulate(
     r: Resolved,
     paths: int,
@@ -906,70 +735,3 @@ def simulate(
     else:
         parts = [job_in_place(i) for i in range(len(plan))]
     return merge(parts, records)
-
-
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-
-
-def summarise(r: Resolved, res: ChunkResult, k_drops: int = 5) -> dict[str, Any]:
-    """Quantiles, probabilities and the mean block interval of a run, as plain JSON data."""
-    s = r.scenario
-    adj = res.adjustments
-    n = adj.shape[0]
-    upcoming = []
-    for k in range(adj.shape[1]):
-        col = adj[:, k]
-        have = ~np.isnan(col)
-        if have.mean() < 0.5:
-            break
-        q = np.quantile(col[have], QUANTILES)
-        upcoming.append(
-            {
-                "index": k + 1,
-                "share_of_paths": float(have.mean()),
-                "day_median": float(np.nanmedian(res.adjustment_days[:, k])),
-                "change_pct": dict(zip(("p5", "p25", "p50", "p75", "p95"), map(float, q), strict=True)),
-                "mean_change_pct": float(col[have].mean()),
-                "p_drop": float((col[have] < 0).mean()),
-            }
-        )
-    first = np.nan_to_num(adj[:, :k_drops], nan=1.0)
-    p_consecutive = {str(k): float((first[:, :k] < 0).all(axis=1).mean()) for k in range(1, k_drops + 1)}
-    # Over the periods every path completed: counting only periods that happened to finish
-    # before the horizon would favour short ones.
-    common = int(res.periods_done.min()) if res.periods_done.size else 0
-    mean_interval = float(res.period_s[:, :common].astype(np.float64).mean() / N) if common else None
-
-    def fan(a: np.ndarray) -> dict[str, list[float]]:
-        q = np.quantile(a, QUANTILES, axis=1)
-        return {name: [float(x) for x in q[i]] for i, name in enumerate(("p5", "p25", "p50", "p75", "p95"))}
-
-    margins = {}
-    for gi, g in enumerate(s.fleet):
-        margins[g.model] = fan(res.margins[:, gi, :])
-    return {
-        "scenario": s.name,
-        "paths": n,
-        "days": s.days,
-        "start": {
-            "height": r.height,
-            "bits": f"{(r.exponent << 24) | r.mantissa:08x}",
-            "difficulty": float(difficulty(np.array([r.mantissa]), np.array([r.exponent]))[0]),
-            "hashrate_ehs": r.hashrate_ehs,
-            "price_usd": r.price_usd,
-        },
-        "upcoming_adjustments": upcoming,
-        "p_next_adjustment_negative": upcoming[0]["p_drop"] if upcoming else None,
-        "p_consecutive_drops": p_consecutive,
-        "mean_block_interval_s": mean_interval,
-        "periods_in_mean_interval": common,
-        "target_block_interval_s": float(POW_TARGET_SPACING),
-        "series": {
-            "day": [float(x) for x in res.record_days],
-            "difficulty": fan(res.difficulty),
-            "hashrate_ehs": fan(res.hashrate_ehs),
-            "hashprice_usd_per_ph_day": fan(res.hashprice_usd),
-            "price_usd": fan(res.price_usd),
-            "fleet_margin": margins,
-        },
-    }

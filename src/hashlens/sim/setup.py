@@ -13,7 +13,7 @@ here, in one order:
 3. daily log returns of the stored USD price (:func:`~hashlens.sim.chain_state.daily_log_returns`)
    for ``price.model: bootstrap``;
 4. the price-path file for ``price.model: path``, relative to ``base_dir``;
-5. the initial state, :func:`hashlens.sim.engine.resolve`.
+5. the initial state, :func:`hashlens.sim.resolved.resolve`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hashlens.errors import HashlensError
-from hashlens.sim.engine import Resolved, resolve
+from hashlens.sim.resolved import Resolved, resolve
 from hashlens.sim.scenario import Scenario, load_scenario, parse_scenario
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def prepare_run(
     Returns
     -------
     :class:`PreparedRun`: ``resolved`` for :func:`hashlens.sim.engine.simulate` and
-    :func:`~hashlens.sim.engine.summarise`; ``scenario.raw``, ``chain`` and ``inputs`` for
+    :func:`~hashlens.sim.results.summarise`; ``scenario.raw``, ``chain`` and ``inputs`` for
     :func:`hashlens.sim.sweep.run_sweep`.
 
     Raises

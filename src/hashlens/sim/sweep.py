@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from hashlens.errors import HashlensError
-from hashlens.sim.engine import simulate, summarise
+from hashlens.sim.engine import simulate
+from hashlens.sim.results import summarise
 from hashlens.sim.scenario import with_overrides
 from hashlens.sim.setup import PreparedRun, RunInputs, prepare_run
 
