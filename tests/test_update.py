@@ -26,14 +26,8 @@ from typing import Any
 
 import pytest
 
-from hashlens.chain.update import (
-    DEFAULT_CHAIN_SOURCE,
-    DEFAULT_PRICE_SOURCE,
-    MinedBy,
-    UpdateRequest,
-    update,
-    update_chain,
-)
+from hashlens.chain.update import update, update_chain
+from hashlens.chain.update_models import DEFAULT_CHAIN_SOURCE, DEFAULT_PRICE_SOURCE, MinedBy, UpdateRequest
 from hashlens.errors import HashlensError
 from hashlens.sources.mempool_api import bits_of_difficulty
 from hashlens.store import Store
@@ -259,11 +253,22 @@ def test_every_difficulty_in_the_record_maps_back_to_its_bits(files: ChainFiles)
 
 
 def test_the_defaults_are_documented_once(tmp_path: Path) -> None:
+    """The CLI writes its defaults out (its --help imports no chain code): each must be the
+    request's own, option by option."""
+    import typer.main
+
     from hashlens.cli import update_cmds
+    from hashlens.cli.app import app
 
     assert update_cmds.CHAIN_DEFAULT == DEFAULT_CHAIN_SOURCE
     assert update_cmds.PRICES_DEFAULT == DEFAULT_PRICE_SOURCE
     assert UpdateRequest().chain == DEFAULT_CHAIN_SOURCE
+    command = typer.main.get_command(app).commands["update"]  # type: ignore[attr-defined]
+    cli = {p.name: p.default for p in command.params}
+    field_of = {"chain": "chain", "prices": "prices", "currency": "currency", "blocks": "recent_blocks"}
+    field_of["batch_blocks"] = "batch_blocks"
+    request = UpdateRequest()
+    assert {o: cli[o] for o in field_of} == {o: getattr(request, f) for o, f in field_of.items()}
 
 
 # -- resumable ------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ class Follower:
         if prices_url is not None:
             self.states["prices"] = SourceState("prices", redact(prices_url))
         self.on_change: Callable[[], None] | None = None
-        # Who mined each block a chain API reports (``hashlens.chain.update.MinedBy``), handed
+        # Who mined each block a chain API reports (``hashlens.chain.update_models.MinedBy``), handed
         # with the open store to the pools package by the server (chain/ does not import pools/).
         self.on_extras = on_extras
         # A node's new blocks, handed to the pools package for attribution from their coinbases
@@ -140,7 +140,8 @@ class Follower:
 
     # -- one poll of each source --------------------------------------------------------------
     def _poll_chain(self, st: SourceState) -> bool:
-        from hashlens.chain.update import CHAIN_API_SCHEMES, update_chain
+        from hashlens.chain.update import update_chain
+        from hashlens.chain.update_models import CHAIN_API_SCHEMES
         from hashlens.sources.mempool_api import open_chain_api
         from hashlens.sources.remote import open_remote
 

@@ -12,7 +12,7 @@ from hashlens.cli.app import JsonOpt, app, console, emit, kv_table
 from hashlens.cli.stores import writer_store
 
 # The defaults, written out here too so that `--help` needs no import of the chain package;
-# tests/test_update.py holds them equal to hashlens.chain.update's.
+# tests/test_update.py holds them equal to hashlens.chain.update_models'.
 CHAIN_DEFAULT = "mempool+https://mempool.space/api"
 PRICES_DEFAULT = "mempool+https://mempool.space/api"
 
@@ -47,7 +47,8 @@ def update_cmd(
     Every block is checked before it is stored (full headers by proof of work and in their chain
     context); a source on another chain is refused; an interrupted run keeps each whole batch,
     and a rerun fetches only what is still missing."""
-    from hashlens.chain.update import MinedBy, UpdateRequest, update
+    from hashlens.chain.update import update
+    from hashlens.chain.update_models import MinedBy, UpdateRequest
     from hashlens.cli.progress import RichProgress
     from hashlens.pools.attribution import store_mined_by
 

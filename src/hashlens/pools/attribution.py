@@ -36,7 +36,7 @@ from hashlens.pools.rules import NONE, CompiledRules, compile_rules, fold, match
 from hashlens.sources.coinbase import COINBASE_SCRIPT_MAX, ApiPool, Coinbase, decode_outputs
 
 if TYPE_CHECKING:
-    from hashlens.chain.update import MinedBy
+    from hashlens.chain.update_models import MinedBy
     from hashlens.sources.pool_files import RulesFile
     from hashlens.sources.remote import HeaderSource
     from hashlens.store import Store
@@ -373,7 +373,7 @@ def attribute_node_blocks(
 
 def store_mined_by(store: Store, mined: Sequence[MinedBy], source: str = "mempool-api") -> int:
     """What ``hashlens update`` read of who mined its blocks (a mempool-style API's
-    ``extras``, :class:`hashlens.chain.update.MinedBy`), stored for the pools package: the API's
+    ``extras``, :class:`hashlens.chain.update_models.MinedBy`), stored for the pools package: the API's
     pool name per block under ``source`` (:func:`store_api_pools`), and, where the API gave the
     coinbase's scriptSig and payout address and the store holds a rules file (:func:`store_rules`),
     hashlens' own attribution of those coinbases with that rules file (:func:`attribute_blocks`).
