@@ -175,13 +175,20 @@ class Faces:
     item: Any = field(default_factory=lambda: FLEET_ROW)  # what a list field's items are built from
 
 
-def opts(mapping: dict[str, str], *head: str) -> Callable[[dict[str, Any], Path], tuple[list[str], str]]:
-    """A command whose options carry the fields by name (``field -> --option``)."""
+@dataclass(frozen=True)
+class Opts:
+    """A command (``head``: its words) whose options carry the fields by name (``mapping``:
+    field -> --option)."""
 
-    def argv(fields: dict[str, Any], tmp: Path) -> tuple[list[str], str]:
-        return [*head, *(f"{mapping[k]}={_text(v)}" for k, v in fields.items())], ""
+    mapping: dict[str, str]
+    head: tuple[str, ...]
 
-    return argv
+    def __call__(self, fields: dict[str, Any], tmp: Path) -> tuple[list[str], str]:
+        return [*self.head, *(f"{self.mapping[k]}={_text(v)}" for k, v in fields.items())], ""
+
+
+def opts(mapping: dict[str, str], *head: str) -> Opts:
+    return Opts(mapping, head)
 
 
 def fleet_cli(fields: dict[str, Any], tmp: Path) -> tuple[list[str], str]:
@@ -435,6 +442,41 @@ def test_every_request_model_of_the_chain_economics_and_weekly_is_walked() -> No
         for key in itertools.chain(f.not_on_cli, f.not_on_api):
             assert key in f.model.model_fields or key in names, (f.model.__name__, key)
     assert len(CASES) >= 90
+
+
+#: Options whose default is not the request field's, with why.
+OWN_CLI_DEFAULTS = {
+    (
+        EstimateInputs,
+        "method",
+    ): "'forecast' (the default) runs ForecastRequest; EstimateInputs is mempool's method only",
+}
+
+
+def test_a_default_the_cli_writes_out_is_the_request_models() -> None:
+    """An option's default is written in the command (its --help imports no model), so each
+    one a command gives (not None: "the request's default") must be the request field's own."""
+    import typer.main
+
+    from hashlens.cli import app as cli_app
+
+    cli_app._register()
+    root = typer.main.get_command(cli_app.app)
+    faces = [(f.model, f.cli.head, f.cli.mapping) for f in FACES if isinstance(f.cli, Opts)]
+    compared = []
+    for model, head, mapping in [*faces, (CostRequest, ("cost",), COST_CLI)]:
+        command = root
+        for word in itertools.takewhile(lambda w: not w.startswith("--"), head):
+            command = command.commands[word]  # type: ignore[attr-defined]
+        params = {o: p for p in command.params for o in p.opts}
+        for name, option in mapping.items():
+            given = params[option].default
+            if given is None or (model, name) in OWN_CLI_DEFAULTS:
+                continue
+            assert str(given) == str(model.model_fields[name].default), (model.__name__, name, option, given)
+            compared.append((model, name))
+    assert set(OWN_CLI_DEFAULTS) <= {(m, n) for m, _, mp in faces for n in mp}
+    assert len(compared) >= 9, compared
 
 
 @pytest.fixture(scope="module")
