@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, BlockHeader
+from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, MAX_BLOCK_HEIGHT, BlockHeader
 from hashlens.consensus.contextual import (
     MAINNET,
     MAX_FUTURE_BLOCK_TIME_S,
@@ -29,16 +29,13 @@ from hashlens.store.sync import BranchRows, HeaderColumns, KnownBlock
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
 
-#: Heights are stored as 32-bit integers.
-STORE_MAX_HEIGHT = 2**31 - 1
-
 
 def height_ceiling(now: int) -> int:
     """The highest height a header can have by ``now`` [Unix s]: consensus makes the median
     time past of 11 blocks rise at least 1 s every 6 blocks (``time-too-old``) and no header
     is more than 2 h ahead (``time-too-new``), so by ``now`` at most
     6·(now + 2 h - genesis time) + 11 blocks can exist; capped at what the store can hold."""
-    return max(0, min(6 * (now + MAX_FUTURE_BLOCK_TIME_S - GENESIS_TIME) + 11, STORE_MAX_HEIGHT))
+    return max(0, min(6 * (now + MAX_FUTURE_BLOCK_TIME_S - GENESIS_TIME) + 11, MAX_BLOCK_HEIGHT))
 
 
 def mtp_ceilings(
@@ -403,7 +400,6 @@ def validate_header(
 
 
 __all__ = [
-    "STORE_MAX_HEIGHT",
     "StoredChain",
     "check_height",
     "check_placement",

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from hashlens.chain.headers import (
-    STORE_MAX_HEIGHT,
     StoredChain,
     check_height,
     check_placement,
@@ -30,6 +29,7 @@ from hashlens.chain.headers import (
 from hashlens.chain.progress import Progress, SyncReport, trace, unchecked_notes
 from hashlens.consensus import (
     DIFFICULTY_ADJUSTMENT_INTERVAL,
+    MAX_BLOCK_HEIGHT,
     BlockHeader,
     calculate_next_work_required,
     permitted_difficulty_transition,
@@ -283,9 +283,9 @@ def place_headers(store: Store, headers: HeaderFile, start_height: int | None) -
     parent in the store (the first header's; the rest follow it)."""
     if start_height is not None and start_height < 0:
         raise HashlensError(f"--start-height {start_height} is negative; heights start at 0 (genesis)")
-    if start_height is not None and start_height > STORE_MAX_HEIGHT:
+    if start_height is not None and start_height > MAX_BLOCK_HEIGHT:
         raise HashlensError(
-            f"--start-height {start_height} is above {STORE_MAX_HEIGHT}, the highest height the store keeps"
+            f"--start-height {start_height} is above {MAX_BLOCK_HEIGHT}, the highest height the store keeps"
         )
     if headers.heights is not None:
         return headers.heights

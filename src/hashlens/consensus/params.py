@@ -19,5 +19,8 @@ MAX_BLOCK_WEIGHT = 4_000_000
 #: WITNESS_SCALE_FACTOR: a non-witness byte weighs 4, so a block holds at most 1,000,000 of them,
 #: and at most that many transactions (each has at least one non-witness byte).
 WITNESS_SCALE_FACTOR = 4
+#: The highest height a block can have: Core keeps it in a C ``int`` (``CBlockIndex::nHeight``),
+#: and the store's height columns are 32-bit integers as well.
+MAX_BLOCK_HEIGHT = 2**31 - 1
 #: Genesis block time (2009-01-03 18:15:05 UTC) [Unix s].
 GENESIS_TIME = 1231006505

@@ -55,11 +55,10 @@ from pydantic import Field, model_validator
 
 from hashlens.chain.clock import ESTIMATED, STORED, ChainClock, period_start_times
 from hashlens.chain.hashrate import implied_hashrate_ehs
-from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, expected_block_rate_per_s
+from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, MAX_BLOCK_HEIGHT, expected_block_rate_per_s
 from hashlens.consensus.vectorised import difficulty, difficulty_change_pct, retarget, split_bits
 from hashlens.contracts import MAX_SEED, Day, Quantiles, Request, Result
 from hashlens.errors import HashlensError
-from hashlens.sources.headerfiles import MAX_HEIGHT  # a height a header can have (int32)
 from hashlens.units import HS_PER_EHS, iso_utc
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
@@ -519,7 +518,7 @@ class ForecastRequest(Request):
         None, description="UTC day, the forecast at its 24:00 UTC (default: the report's day; not with height)."
     )
     height: int | None = Field(
-        None, ge=0, le=MAX_HEIGHT, description="As of this height instead (data below it only) [-]."
+        None, ge=0, le=MAX_BLOCK_HEIGHT, description="As of this height instead (data below it only) [-]."
     )
     horizon: int = Field(3, ge=1, le=MAX_HORIZON, description="Adjustments ahead [-].")
     paths: int = Field(20_000, ge=1, le=MAX_PATHS, description="Simulated paths [-].")

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from hashlens.consensus import MAX_BLOCK_HEIGHT
 from hashlens.errors import HashlensError
 
 COLUMNS = ("height", "time")
-#: The highest height a row may give (the store keeps heights as 32-bit integers).
-MAX_HEIGHT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -55,13 +54,13 @@ def read_block_times(path: Path) -> BlockTimes:
                 h, t = int(row[0].strip()), int(row[1].strip())
             except (ValueError, IndexError):
                 raise HashlensError(f"{where}: give a height and a time (integers), got {row[:2]!r}") from None
-            if not 0 <= h <= MAX_HEIGHT:
+            if not 0 <= h <= MAX_BLOCK_HEIGHT:
                 raise HashlensError(
                     f"{where}: height {h} is "
                     + (
                         "negative; heights start at 0 (genesis)"
                         if h < 0
-                        else f"above {MAX_HEIGHT}, the highest a block can have"
+                        else f"above {MAX_BLOCK_HEIGHT}, the highest a block can have"
                     )
                 )
             if not 0 <= t <= 0xFFFF_FFFF:

@@ -14,14 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from hashlens.consensus import HEADER_SIZE, BlockHeader
+from hashlens.consensus import HEADER_SIZE, MAX_BLOCK_HEIGHT, BlockHeader
 from hashlens.consensus.header import HEADER_DTYPE
 from hashlens.errors import HashlensError
 
 FIELD_COLUMNS = ("version", "prev_hash", "merkle_root", "time", "bits", "nonce")
-#: The highest height a file may give (the store keeps heights as 32-bit integers); the sync
-#: bounds heights further by the time and the stored chain.
-MAX_HEIGHT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -162,13 +159,13 @@ def _heights(cells: Sequence[Any], where: Any) -> np.ndarray | None:
     out = np.empty(len(cells), dtype=np.int64)
     for i, c in enumerate(cells):
         h = _int_field(c, where(i), "height")
-        if not 0 <= h <= MAX_HEIGHT:
+        if not 0 <= h <= MAX_BLOCK_HEIGHT:
             raise HashlensError(
                 f"{where(i)}: height {h} is "
                 + (
                     "negative; heights start at 0 (genesis)"
                     if h < 0
-                    else f"above {MAX_HEIGHT}, the highest a block can have"
+                    else f"above {MAX_BLOCK_HEIGHT}, the highest a block can have"
                 )
             )
         out[i] = h

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from hashlens.consensus import MAX_TARGET, BlockHeader, difficulty_from_bits, target_to_bits
+from hashlens.consensus import MAX_BLOCK_HEIGHT, MAX_TARGET, BlockHeader, difficulty_from_bits, target_to_bits
 from hashlens.errors import HashlensError
 from hashlens.sources.remote import with_retries
 
@@ -41,8 +41,6 @@ MEMPOOL_PAGE = 15
 ESPLORA_PAGE = 10
 #: The largest reply read [bytes]: a page is ~30 KB, the whole adjustment list ~40 KB.
 MAX_REPLY_BYTES = 16 * 1024 * 1024
-#: Heights the store can hold (32-bit signed).
-MAX_HEIGHT = 2**31 - 1
 #: The largest value of a header's 32-bit fields (time, bits, nonce) and of the counts.
 UINT32_MAX = 0xFFFF_FFFF
 
@@ -219,7 +217,7 @@ class ChainApi:
     # -- the API -------------------------------------------------------------------------
     def tip_height(self) -> int:
         text = self._text("/blocks/tip/height") or ""
-        if not text.isdigit() or int(text) > MAX_HEIGHT:
+        if not text.isdigit() or int(text) > MAX_BLOCK_HEIGHT:
             raise HashlensError(f"{self.base}/blocks/tip/height: not a height: {text[:40]!r}")
         return int(text)
 
@@ -250,7 +248,7 @@ class ChainApi:
             if not isinstance(row, list) or len(row) != 4:
                 raise HashlensError(f"{at}: expected [time, height, difficulty, adjustment], got {row!r:.60}")
             t = _whole(row[0], f"{at}: time", 0, 2**40)
-            h = _whole(row[1], f"{at}: height", 0, MAX_HEIGHT)
+            h = _whole(row[1], f"{at}: height", 0, MAX_BLOCK_HEIGHT)
             d = _number(row[2], f"{at}: difficulty")
             r = 0.0 if h == 0 and row[3] == 0 else _number(row[3], f"{at}: adjustment")  # genesis: 0
             if h in out:
@@ -320,7 +318,7 @@ def parse_block(blk: Any, where: str) -> BlockRecord:
     """One block of a page, its fields type- and range-checked (none is trusted yet)."""
     if not isinstance(blk, dict):
         raise HashlensError(f"{where}: expected an object, got {blk!r:.60}")
-    height = _get_int(blk, "height", where, 0, MAX_HEIGHT)
+    height = _get_int(blk, "height", where, 0, MAX_BLOCK_HEIGHT)
     t = _get_int(blk, "timestamp", where, 0, UINT32_MAX)
     if height is None or t is None:
         raise HashlensError(f"{where}: a block needs its height and timestamp")

@@ -25,11 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from hashlens.consensus import MAX_BLOCK_HEIGHT
 from hashlens.errors import HashlensError
 
 MAX_FILE_BYTES = 256 * 2**20
-#: Heights a label file may name (to 2^31 − 1, the store's INTEGER) [-].
-MAX_HEIGHT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -197,8 +196,8 @@ def read_labels(path: str | Path) -> LabelFile:
             h = int(h_text)
         except ValueError:
             raise HashlensError(f"{p.name}: row {n}: height {h_text!r} is not a whole number") from None
-        if not 0 <= h <= MAX_HEIGHT:
-            raise HashlensError(f"{p.name}: row {n}: height {h} is out of range (0 … {MAX_HEIGHT:,})")
+        if not 0 <= h <= MAX_BLOCK_HEIGHT:
+            raise HashlensError(f"{p.name}: row {n}: height {h} is out of range (0 … {MAX_BLOCK_HEIGHT:,})")
         if not label:
             raise HashlensError(f"{p.name}: row {n}: height {h} has no pool label")
         if h in seen:
