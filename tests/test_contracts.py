@@ -12,6 +12,7 @@ a face cannot carry, why — and that list is checked to name only fields the mo
 from __future__ import annotations
 
 import itertools
+import json
 import types
 import typing
 from collections.abc import Callable, Iterator
@@ -48,6 +49,7 @@ from hashlens.economics.models import (
 )
 from hashlens.errors import Refused
 from hashlens.sim.forecast import ForecastRequest
+from hashlens.sim.outlook_request import LoanTerms, OutlookRequest
 from hashlens.weekly.models import WeeklyRequest
 
 # -- the bounds, read from a model's fields ------------------------------------------------------
@@ -244,6 +246,15 @@ def cost_cli(fields: dict[str, Any], tmp: Path) -> tuple[list[str], str]:
     return argv, ""
 
 
+def outlook_cli(fields: dict[str, Any], tmp: Path) -> tuple[list[str], str]:
+    """``hashlens outlook FLEET --scenario FILE``: the machines in a CSV file, every other field
+    in the scenario file (JSON here; the keys of the API's body)."""
+    argv, _ = fleet_cli({"machines": fields.pop("machines", [FLEET_ROW])}, tmp)
+    scenario = tmp / "scenario.json"
+    scenario.write_text(json.dumps({k: _text(v) if isinstance(v, date) else v for k, v in fields.items()}))
+    return ["outlook", argv[1], f"--scenario={scenario}"], ""
+
+
 def machine_cli(fields: dict[str, Any], tmp: Path) -> tuple[list[str], str]:
     """A Machine is a row of the fleet file: refused as "<file>: row 1: ..."."""
     argv, _ = fleet_cli({"machines": [fields]}, tmp)
@@ -384,6 +395,20 @@ FACES: list[Faces] = [
             "prices[item] gt 0": "a file's price must be a positive number to be read (sources.prices)",
             "source min_length 1": "the source is the file's name, never empty",
         },
+    ),
+    Faces(
+        OutlookRequest,
+        {"machines": [FLEET_ROW]},
+        outlook_cli,
+        ("post", "/v1/outlook"),
+        not_on_cli={"machines min_length 1": "a fleet file without rows is refused by its reader (load_fleet)"},
+    ),
+    Faces(
+        LoanTerms,
+        {"principal_usd": 100_000, "term_months": 12},
+        lambda f, tmp: (outlook_cli({"loan": f}, tmp)[0], "loan."),
+        ("post", "/v1/outlook"),
+        api_body=lambda f: ({"machines": [FLEET_ROW], "loan": f}, "loan."),
     ),
     Faces(
         WeeklyRequest,
@@ -554,6 +579,26 @@ def test_checks_across_fields_are_refused_alike() -> None:
         ),
         (PricesImport, {"prices": {"2099-01-01": 1.0}}, "prices 1 day(s) after today"),
         (Machine, {"count": 1}, "give a catalogue model, or hashrate_ths"),
+        (
+            OutlookRequest,
+            {"machines": [FLEET_ROW] * 41, "paths": 100_000, "months": 60},
+            "paths: 41 rows × 100,000 paths × 60 months = 246,000,000 exceeds the work ceiling 240,000,000; "
+            "ask for at most 97,560 paths",
+        ),
+        (
+            OutlookRequest,
+            {"machines": [FLEET_ROW], "months": 12, "loan": {"principal_usd": 1, "term_months": 13}},
+            "loan.term_months 13 is longer than the horizon (months = 12)",
+        ),
+        (
+            OutlookRequest,
+            {
+                "machines": [FLEET_ROW],
+                "difficulty_growth_pct_per_adjustment": 1,
+                "difficulty_increment_pct_per_year": 10,
+            },
+            "difficulty_increment_pct_per_year and difficulty_growth_pct_per_adjustment: give one, not both",
+        ),
     ]
     for model, fields, words in cases:
         with pytest.raises(Refused) as exc:
@@ -563,7 +608,7 @@ def test_checks_across_fields_are_refused_alike() -> None:
 
 def test_the_as_of_day_is_named_as_of_everywhere_and_date_still_reads() -> None:
     """Every request naming a day calls it ``as_of``; ``date``, its older name in the
-    hashprice, power, halving and fleet requests, is read as the same field."""
+    hashprice, power, halving, fleet and fleet outlook requests, is read as the same field."""
     from datetime import date
 
     from hashlens.chain.models import HalvingRequest
@@ -575,6 +620,7 @@ def test_the_as_of_day_is_named_as_of_everywhere_and_date_still_reads() -> None:
         (PowerRequest, {}),
         (HalvingRequest, {}),
         (FleetRequest, {"machines": [FLEET_ROW]}),
+        (OutlookRequest, {"machines": [FLEET_ROW]}),
     ):
         assert "as_of" in model.model_fields and "date" not in model.model_fields, model.__name__
         assert model.build(as_of="2025-01-01", **extra).as_of == day

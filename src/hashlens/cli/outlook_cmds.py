@@ -65,8 +65,8 @@ def outlook(
     pue: Annotated[float | None, typer.Option(help="Facility power / machine power.")] = None,
     hosting_kwh: Annotated[float | None, typer.Option(help="Hosting fee [USD/kWh].")] = None,
     hosting_kw_month: Annotated[float | None, typer.Option(help="Hosting fee [USD/kW-month].")] = None,
-    day: Annotated[
-        str | None, typer.Option("--date", help="As of this UTC day (default: the latest with data).")
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", "--date", help="As of this UTC day (default: the latest with data).")
     ] = None,
     price: Annotated[float | None, typer.Option(help="Starting BTC price [USD] instead of the stored one.")] = None,
     difficulty_increment: Annotated[
@@ -102,7 +102,7 @@ def outlook(
 ) -> None:
     """Fleet outlook: monthly quantiles of revenue, costs, profit, cash and BTC held; payback,
     NPV and IRR; run-always beside switching off when under water."""
-    from hashlens.cli.economics_cmds import ready_store
+    from hashlens.cli.economics_cmds import parse_day, ready_store
     from hashlens.sim.fleet_outlook import fleet_outlook_from_store, parse_request
 
     request: dict[str, Any] = read_scenario(scenario) if scenario else {}
@@ -117,7 +117,7 @@ def outlook(
         "pue": pue,
         "hosting_usd_per_kwh": hosting_kwh,
         "hosting_usd_per_kw_month": hosting_kw_month,
-        "date": day,
+        "as_of": parse_day(as_of, "--as-of"),
         "btc_price_usd": price,
         "difficulty_increment_pct_per_year": difficulty_increment,
         "halving_difficulty_drop_pct": halving_drop,

@@ -5,14 +5,15 @@ The outlook is part of the calibrated forecast stack (beside :mod:`hashlens.sim.
 :mod:`hashlens.sim.hashprice_outlook`; the scenario simulator, :mod:`hashlens.sim.engine`, is
 the other stack) and is kept in one file per topic:
 
-- :mod:`~hashlens.sim.outlook_request`: keys, defaults, bounds, the loan, the work ceiling;
+- :mod:`~hashlens.sim.outlook_request`: the request (:class:`OutlookRequest`, the one contract of
+  every face: fields, defaults, bounds, the loan, the work ceiling) and its validated Spec;
 - :mod:`~hashlens.sim.outlook_market`: the store's clock and prices, a request's start state;
 - :mod:`~hashlens.sim.outlook_paths`: the fleet's arrays, the difficulty and price paths
   (:mod:`hashlens.sim.prices`), each day's hashprice, monthly sums per policy;
 - :mod:`~hashlens.sim.outlook_finance`: cash flows, NPV, IRR (Horner's rule);
 - :mod:`~hashlens.sim.outlook_notes`: the method notes;
-- this module: the one entry point for every face, :func:`fleet_outlook` (a plain request
-  dict in, plain data out: quantiles, payback, the halving), which ``hashlens outlook`` and
+- this module: the one entry point for every face, :func:`fleet_outlook` (the request or
+  its fields in, plain data out: quantiles, payback, the halving), which ``hashlens outlook`` and
   ``POST /v1/outlook`` call.
 """
 
@@ -36,29 +37,27 @@ from hashlens.sim.outlook_market import Market, Start, add_months, market_from_s
 from hashlens.sim.outlook_notes import method_notes
 from hashlens.sim.outlook_paths import POLICIES, fleet_arrays, simulate_months
 from hashlens.sim.outlook_request import (
-    DEFAULTS,
     MAX_MONTHS,
     MAX_PATHS,
     MAX_ROWS,
     MAX_WORK,
     OutlookInputError,
+    OutlookRequest,
     Spec,
-    check_work,
     growth_pct_per_adjustment,
     parse_request,
 )
 from hashlens.units import DAYS_PER_YEAR
 
 __all__ = [  # the entry point, and what the faces take from the outlook's parts
-    "DEFAULTS",
     "MAX_MONTHS",
     "MAX_PATHS",
     "MAX_ROWS",
     "MAX_WORK",
     "Market",
     "OutlookInputError",
+    "OutlookRequest",
     "Spec",
-    "check_work",
     "fleet_outlook",
     "fleet_outlook_from_store",
     "growth_pct_per_adjustment",
@@ -110,8 +109,10 @@ def _halving(start: Start, sim: Paths, starts: np.ndarray, t_end: float) -> dict
     }
 
 
-def fleet_outlook(market: Market, request: dict[str, Any], catalogue: list[Asic] | None = None) -> dict[str, Any]:
-    """The fleet outlook for a request (see :data:`DEFAULTS`; ``machines``: fleet rows).
+def fleet_outlook(
+    market: Market, request: dict[str, Any] | OutlookRequest, catalogue: list[Asic] | None = None
+) -> dict[str, Any]:
+    """The fleet outlook for a request (:class:`OutlookRequest`, or its fields as a mapping).
 
     Returns plain data: inputs echoed, the start state, month ends, per policy the monthly
     quantiles (5/25/50/75/95 %) of revenue, power cost, hosting, profit fee, profit, net income, cash flow,
@@ -205,7 +206,7 @@ def fleet_outlook(market: Market, request: dict[str, Any], catalogue: list[Asic]
 
 
 def fleet_outlook_from_store(
-    store: Any, request: dict[str, Any], catalogue: list[Asic] | None = None
+    store: Any, request: dict[str, Any] | OutlookRequest, catalogue: list[Asic] | None = None
 ) -> dict[str, Any]:
     """:func:`fleet_outlook` over the store's chain and prices (inputs checked first)."""
     parse_request(request, catalogue)  # bad input fails before the store is read

@@ -1,8 +1,10 @@
-"""The fleet outlook's request: its keys, defaults and bounds, the loan, and the validated
-:class:`Spec` every other part of the outlook reads (:func:`parse_request`).
+"""The fleet outlook's request: one contract for the library, the CLI (options and a
+scenario file) and ``POST /v1/outlook`` (:class:`OutlookRequest`, its fields, defaults and
+bounds), the loan, and the validated :class:`Spec` every other part of the outlook reads
+(:func:`parse_request`).
 
-The work ceiling (:data:`MAX_WORK` rows × paths × months) is checked here, before anything
-is allocated.
+The work ceiling (:data:`MAX_WORK` rows × paths × months) is the model's own check, so a
+request above it is refused before anything is allocated.
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal, Self
 
 import numpy as np
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from hashlens.consensus import DIFFICULTY_ADJUSTMENT_INTERVAL, POW_TARGET_SPACING
+from hashlens.contracts import MAX_SEED, Day, Request, as_of_field
 from hashlens.economics.asics import Asic, load_catalogue
 from hashlens.economics.fleet import FleetGroup, Operating, fleet_groups
-from hashlens.errors import HashlensError
+from hashlens.economics.models import Machine
+from hashlens.errors import HashlensError, Refused
 from hashlens.units import DAYS_PER_YEAR, SECONDS_PER_DAY
 
 N = DIFFICULTY_ADJUSTMENT_INTERVAL
@@ -26,48 +31,108 @@ MAX_PATHS = 100_000
 MAX_ROWS = 1_000
 #: Work ceiling, fleet rows × paths × months: the benchmark's 1,000 × 10,000 × 24.
 MAX_WORK = 240_000_000
-
-#: Request keys and their defaults (the CLI's scenario YAML and the API body use these names).
-DEFAULTS: dict[str, Any] = {
-    "date": None,
-    "months": 24,
-    "paths": 10_000,
-    "seed": 1,
-    "power_price_usd_per_kwh": 0.05,
-    "pool_fee": 0.02,
-    "stale_rate": 0.0,
-    "uptime": 1.0,
-    "pue": 1.0,
-    "hosting_usd_per_kwh": 0.0,
-    "hosting_usd_per_kw_month": 0.0,
-    "capex_usd_per_machine": 0.0,
-    "depreciation_months": 36,
-    "salvage_share": 0.0,
-    "hold_share": 0.0,
-    "loan": None,
-    "discount_rate_annual": 0.10,
-    "btc_price_usd": None,
-    "price_volatility_annual": None,
-    "price_drift_annual": 0.0,
-    "difficulty_growth_pct_per_adjustment": None,
-    "fees_btc_per_block": None,
-    # Braiins' calculator's inputs (docs/braiins-comparison.md); the defaults change nothing
-    "difficulty_increment_pct_per_year": None,  # instead of the growth per adjustment
-    "halving_difficulty_drop_pct": 0.0,
-    "profit_fee": 0.0,
-    "hold_basis": "btc_mined",
-}
 #: What ``hold_share`` is a share of: the BTC mined (kept as mined), or each month's net
 #: profit (bought in BTC at the month-end price, Braiins' HODL ratio).
 HOLD_BASES = ("btc_mined", "net_profit")
 
 
-class OutlookInputError(HashlensError):
+class OutlookInputError(Refused):
     """A request value out of bounds; ``field`` names it as the request does (``loan.term_months``)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, message: str, errors: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message, errors)
         self.field = field
+
+
+class LoanTerms(Request):
+    """An annuity loan drawn at month 0, repaid monthly within the horizon."""
+
+    principal_usd: float = Field(..., ge=0, le=1e12, description="[USD]")
+    rate_annual: float = Field(0.0, ge=0, le=1, description="Nominal annual rate, compounded monthly [0-1].")
+    term_months: int = Field(..., ge=1, le=MAX_MONTHS, description="Months; at most the horizon.")
+
+
+class OutlookRequest(Operating):
+    """A fleet and its terms (``hashlens outlook``'s fleet file, options and scenario file;
+    ``POST /v1/outlook``'s body). Work ceiling: ``len(machines) × paths × months ≤ 240,000,000``
+    (1,000 rows × 10,000 paths × 24 months, about 1.5 s of numpy on two cores)."""
+
+    machines: list[Machine] = Field(..., min_length=1, max_length=MAX_ROWS)
+    as_of: Day | None = as_of_field("As of this UTC day (default: the latest with data).")
+    months: int = Field(24, ge=1, le=MAX_MONTHS)
+    paths: int = Field(10_000, ge=1, le=MAX_PATHS)
+    seed: int = Field(1, ge=0, le=MAX_SEED)
+    power_price_usd_per_kwh: float = Field(0.05, ge=0, le=10, description="Where a row gives none [USD/kWh].")
+    capex_usd_per_machine: float = Field(0.0, ge=0, le=1e8, description="Where a row gives no machine_price_usd.")
+    depreciation_months: int = Field(36, ge=1, le=600, description="Straight line to the salvage share.")
+    salvage_share: float = Field(0.0, ge=0, le=1)
+    hold_share: float = Field(
+        0.0, ge=0, le=1, description="Share kept in BTC (of the BTC mined, or of the net profit: hold_basis) [0-1]."
+    )
+    hold_basis: Literal["btc_mined", "net_profit"] = Field(
+        "btc_mined",
+        description="btc_mined: keep the held share of every BTC mined, sell the rest as mined; net_profit: sell "
+        "the revenue and buy the held share of each month's positive profit in BTC at the month-end price "
+        "(Braiins' HODL ratio).",
+    )
+    profit_fee: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of each month's positive profit (revenue - power - hosting) paid away, e.g. a hosting "
+        "profit share (Braiins' Profit Fees) [0-1].",
+    )
+    loan: LoanTerms | None = None
+    discount_rate_annual: float = Field(0.10, ge=0, le=10)
+    btc_price_usd: float | None = Field(None, gt=0, le=1e9, description="Starting price instead of the stored one.")
+    price_volatility_annual: float | None = Field(
+        None, ge=0, le=5, description="GBM volatility; default: the trailing 365 days' [-]."
+    )
+    price_drift_annual: float = Field(0.0, ge=-0.99, le=10, description="Expected price growth a year [-].")
+    difficulty_growth_pct_per_adjustment: float | None = Field(
+        None, ge=-75, le=300, description="Deterministic difficulty growth instead of the forecast's paths [%]."
+    )
+    difficulty_increment_pct_per_year: float | None = Field(
+        None,
+        ge=-99,
+        le=1000,
+        description="Deterministic difficulty growth a year instead of the forecast's paths (Braiins' Difficulty "
+        "Increment), compounded over adjustments of one expected period each; not with difficulty_growth_pct_per_adjustment "
+        "[%/year].",
+    )
+    halving_difficulty_drop_pct: float = Field(
+        0.0,
+        ge=0,
+        le=99,
+        description="One-off difficulty drop at the first adjustment after a halving (Braiins' Halving Difficulty "
+        "Drop), on the deterministic or the forecast's paths [%].",
+    )
+    fees_btc_per_block: float | None = Field(
+        None, ge=0, le=100, description="Default: trailing 144-block mean where stored, else 0."
+    )
+
+    @field_validator("difficulty_increment_pct_per_year")
+    @classmethod
+    def _one_growth(cls, v: float | None, info: ValidationInfo) -> float | None:
+        # fields are validated in order: the growth per adjustment is known here
+        if v is not None and info.data.get("difficulty_growth_pct_per_adjustment") is not None:
+            raise ValueError("and difficulty_growth_pct_per_adjustment: give one, not both")
+        return v
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        rows, work = len(self.machines), len(self.machines) * self.paths * self.months
+        if work > MAX_WORK:
+            raise ValueError(
+                f"paths: {rows:,} rows × {self.paths:,} paths × {self.months} months = {work:,} exceeds the work "
+                f"ceiling {MAX_WORK:,}; ask for at most {MAX_WORK // (rows * self.months):,} paths"
+            )
+        if self.loan is not None and self.loan.term_months > self.months:
+            raise ValueError(
+                f"loan.term_months {self.loan.term_months} is longer than the horizon (months = {self.months}): "
+                "shorten the loan or lengthen months"
+            )
+        return self
 
 
 @dataclass(frozen=True)
@@ -138,136 +203,49 @@ def growth_pct_per_adjustment(increment_pct_per_year: float) -> float:
     return math.expm1(years_per_period * math.log1p(increment_pct_per_year / 100)) * 100
 
 
-def _growth(req: dict[str, Any]) -> tuple[float | None, float | None]:
-    """(growth per adjustment used [%], yearly increment as given [%/year]); at most one given."""
-    per_adj, per_year = req["difficulty_growth_pct_per_adjustment"], req["difficulty_increment_pct_per_year"]
-    if per_adj is not None and per_year is not None:
-        raise OutlookInputError(
-            "difficulty_increment_pct_per_year",
-            "difficulty_increment_pct_per_year: give it or difficulty_growth_pct_per_adjustment, not both",
-        )
-    if per_year is not None:
-        year = _num(req, "difficulty_increment_pct_per_year", -99, 1000)
-        return growth_pct_per_adjustment(year), year
-    return (None if per_adj is None else _num(req, "difficulty_growth_pct_per_adjustment", -75, 300)), None
-
-
-def _num(req: dict[str, Any], key: str, lo: float, hi: float) -> float:
-    v = req[key]
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        raise OutlookInputError(key, f"{key} must be a number (got {v!r})")
-    try:
-        x = float(v)
-    except OverflowError:  # an integer of more digits than any float: outside every bound
-        x = math.inf
-    if not math.isfinite(x) or not lo <= x <= hi:
-        got = repr(v) if len(repr(v)) <= 40 else f"{repr(v)[:20]}… ({len(repr(v))} digits)"
-        raise OutlookInputError(key, f"{key} must be between {lo:g} and {hi:g} (got {got})")
-    return x
-
-
-def _int(req: dict[str, Any], key: str, lo: int, hi: int) -> int:
-    v = req[key]
-    if isinstance(v, bool) or not isinstance(v, int | float) or v != int(v):
-        raise OutlookInputError(key, f"{key} must be a whole number (got {v!r})")
-    if not lo <= int(v) <= hi:
-        raise OutlookInputError(key, f"{key} must be {lo:,} … {hi:,} (got {int(v):,})")
-    return int(v)
-
-
-def check_work(rows: int, paths: int, months: int) -> None:
-    """Refuse a request above the work ceiling before anything is allocated."""
-    if rows > MAX_ROWS:
-        raise OutlookInputError(
-            "machines", f"machines: at most {MAX_ROWS:,} fleet rows (got {rows:,}); group identical machines"
-        )
-    if rows * paths * months > MAX_WORK:
-        raise OutlookInputError(
-            "paths",
-            f"paths: {rows:,} rows × {paths:,} paths × {months} months = {rows * paths * months:,} exceeds "
-            f"the work ceiling {MAX_WORK:,}; ask for at most {MAX_WORK // (rows * months):,} paths",
-        )
-
-
-def parse_request(request: dict[str, Any], catalogue: list[Asic] | None = None) -> Spec:
-    """Validate a request (keys of :data:`DEFAULTS` plus ``machines``); one-line errors naming
-    the key. ``machines`` is a list of fleet records (:func:`hashlens.economics.fleet.fleet_groups`)."""
-    unknown = set(request) - set(DEFAULTS) - {"machines"}
-    if unknown:
-        raise OutlookInputError(
-            sorted(unknown)[0], f"unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(DEFAULTS))}"
-        )
-    req = DEFAULTS | {k: v for k, v in request.items() if v is not None}
-    months = _int(req, "months", 1, MAX_MONTHS)
-    paths = _int(req, "paths", 1, MAX_PATHS)
-    seed = _int(req, "seed", 0, 0xFFFF_FFFF)  # numpy seeds are unsigned 32-bit
-    records = req.get("machines")
-    if not isinstance(records, list):
-        raise OutlookInputError("machines", "machines must be a list of fleet rows (model or hashrate_ths, count)")
-    check_work(len(records), paths, months)
+def parse_request(request: dict[str, Any] | OutlookRequest, catalogue: list[Asic] | None = None) -> Spec:
+    """The validated :class:`Spec` of a request (:class:`OutlookRequest`, or its fields as a
+    mapping: a scenario file with the CLI's options, a body). A refusal is an
+    :class:`OutlookInputError` naming the field, in the contract's words."""
+    if isinstance(request, OutlookRequest):
+        req = request
+    else:
+        try:
+            req = OutlookRequest.parse({k: v for k, v in request.items() if v is not None})
+        except Refused as exc:
+            loc = exc.errors[0].get("loc") if exc.errors else None
+            where = ".".join(str(x) for x in loc) if isinstance(loc, list | tuple) and loc else "request"
+            raise OutlookInputError(where, str(exc), exc.errors) from None
+    records = [m.model_dump(exclude_none=True) for m in req.machines]
     try:
         groups = fleet_groups(records, catalogue if catalogue is not None else load_catalogue(), "machines")
-    except HashlensError as exc:  # an unknown model, a bad row: named by row and field
+    except HashlensError as exc:  # an unknown model: named by row
         raise OutlookInputError("machines", str(exc)) from None
-    terms = {k: req[k] for k in Operating.model_fields}
-    try:
-        op = Operating.parse(terms)
-    except HashlensError as exc:  # named by its field, in the contract's words
-        raise OutlookInputError(str(exc).split(" ", 1)[0], str(exc)) from None
-    capex = _num(req, "capex_usd_per_machine", 0, 1e8)
-    loan = None
-    if req["loan"] is not None:
-        raw = req["loan"]
-        if not isinstance(raw, dict) or set(raw) - {"principal_usd", "rate_annual", "term_months"}:
-            raise OutlookInputError("loan", "loan must be {principal_usd, rate_annual, term_months}")
-        lr = {"principal_usd": 0.0, "rate_annual": 0.0, "term_months": 12} | raw
-        loan = Loan(
-            _num({"loan.principal_usd": lr["principal_usd"]}, "loan.principal_usd", 0, 1e12),
-            _num({"loan.rate_annual": lr["rate_annual"]}, "loan.rate_annual", 0, 1),
-            _int({"loan.term_months": lr["term_months"]}, "loan.term_months", 1, 600),
-        )
-        if loan.term_months > months:
-            raise OutlookInputError(
-                "loan.term_months",
-                f"loan.term_months {loan.term_months} is longer than the horizon ({months} months): "
-                "shorten the loan or lengthen --months",
-            )
-    day = req["date"]
-    if isinstance(day, str):
-        try:
-            day = date.fromisoformat(day)
-        except ValueError:
-            raise OutlookInputError("date", f"date {day!r} must be YYYY-MM-DD") from None
-    if day is not None and not isinstance(day, date):
-        raise OutlookInputError("date", f"date {day!r} must be YYYY-MM-DD")
-    opt = {k: req[k] for k in ("btc_price_usd", "price_volatility_annual")}
-    growth, increment = _growth(req)
-    if req["hold_basis"] not in HOLD_BASES:
-        raise OutlookInputError(
-            "hold_basis", f"hold_basis must be {' or '.join(HOLD_BASES)} (got {req['hold_basis']!r})"
-        )
+    increment = req.difficulty_increment_pct_per_year
+    growth = req.difficulty_growth_pct_per_adjustment if increment is None else growth_pct_per_adjustment(increment)
+    loan = req.loan
     return Spec(
         groups=groups,
-        op=op,
-        capex_usd=np.array([g.machine_price_usd if g.machine_price_usd is not None else capex for g in groups]),
-        as_of=day,
-        months=months,
-        paths=paths,
-        seed=seed,
-        depreciation_months=_int(req, "depreciation_months", 1, 600),
-        salvage_share=_num(req, "salvage_share", 0, 1),
-        hold_share=_num(req, "hold_share", 0, 1),
-        loan=loan,
-        discount_rate_annual=_num(req, "discount_rate_annual", 0, 10),
-        btc_price_usd=None if opt["btc_price_usd"] is None else _num(req, "btc_price_usd", 1e-6, 1e9),
-        price_volatility_annual=None
-        if opt["price_volatility_annual"] is None
-        else _num(req, "price_volatility_annual", 0, 5),
-        price_drift_annual=_num(req, "price_drift_annual", -0.99, 10),
+        op=Operating.model_validate({k: getattr(req, k) for k in Operating.model_fields}),
+        capex_usd=np.array(
+            [g.machine_price_usd if g.machine_price_usd is not None else req.capex_usd_per_machine for g in groups]
+        ),
+        as_of=req.as_of,
+        months=req.months,
+        paths=req.paths,
+        seed=req.seed,
+        depreciation_months=req.depreciation_months,
+        salvage_share=req.salvage_share,
+        hold_share=req.hold_share,
+        loan=None if loan is None else Loan(loan.principal_usd, loan.rate_annual, loan.term_months),
+        discount_rate_annual=req.discount_rate_annual,
+        btc_price_usd=req.btc_price_usd,
+        price_volatility_annual=req.price_volatility_annual,
+        price_drift_annual=req.price_drift_annual,
         difficulty_growth_pct_per_adjustment=growth,
-        fees_btc_per_block=None if req["fees_btc_per_block"] is None else _num(req, "fees_btc_per_block", 0, 100),
+        fees_btc_per_block=req.fees_btc_per_block,
         difficulty_increment_pct_per_year=increment,
-        halving_difficulty_drop_pct=_num(req, "halving_difficulty_drop_pct", 0, 99),
-        profit_fee=_num(req, "profit_fee", 0, 1),
-        hold_basis=req["hold_basis"],
+        halving_difficulty_drop_pct=req.halving_difficulty_drop_pct,
+        profit_fee=req.profit_fee,
+        hold_basis=req.hold_basis,
     )

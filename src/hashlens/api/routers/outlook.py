@@ -1,6 +1,6 @@
 """Fleet outlook endpoint: ``POST /v1/outlook``.
 
-The body is :class:`hashlens.api.outlook_models.OutlookRequest` (a fleet, its terms, months,
+The body is :class:`hashlens.sim.outlook_request.OutlookRequest`, the outlook's one contract (a fleet, its terms, months,
 paths, seed); the answer is :func:`hashlens.sim.fleet_outlook.fleet_outlook` as plain data, the
 same JSON as ``hashlens outlook FLEET --json`` for the same inputs and seed. Bounds are
 Field constraints (422 naming the field); the work ceiling (rows × paths × months ≤
@@ -65,7 +65,7 @@ from fastapi import APIRouter, Request, Response
 
 from hashlens.api.deps import holder_of
 from hashlens.api.models import ERRORS
-from hashlens.api.outlook_models import OutlookRequest
+from hashlens.sim.outlook_request import OutlookRequest
 from hashlens.store import Store
 
 router = APIRouter(prefix="/v1", tags=["outlook"], responses=ERRORS)
@@ -84,7 +84,7 @@ async def outlook(request: Request, req: OutlookRequest) -> Response:
     Computed in the heavy pool (time and memory limits), cached per body and store version."""
     holder = holder_of(request)
     market = await holder.compute(_market)
-    body = req.as_request()
+    body = req.model_dump(mode="json", exclude_none=True)  # what fleet_outlook reads, in the pool
     key = hashlib.sha256(req.model_dump_json().encode()).hexdigest()
     pool = request.app.state.pool
     return await holder.json_from(("outlook", key), lambda: pool.run("hashlens.api.tasks:outlook", market, body))

@@ -153,7 +153,7 @@ function buildRequest() {
   const principal = num("loan_principal_usd");
   if (principal) body.loan = { principal_usd: principal, rate_annual: frac("loan_rate_pct") || 0, term_months: num("loan_term_months") || 12 };
   const day = $("asof-date").value;
-  if (day && day !== $("asof-date").max) body.date = day;
+  if (day && day !== $("asof-date").max) body.as_of = day;
   Object.keys(body).forEach((k) => { if (body[k] === undefined) delete body[k]; });
   return body;
 }
