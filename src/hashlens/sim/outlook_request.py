@@ -31,9 +31,6 @@ MAX_PATHS = 100_000
 MAX_ROWS = 1_000
 #: Work ceiling, fleet rows × paths × months: the benchmark's 1,000 × 10,000 × 24.
 MAX_WORK = 240_000_000
-#: What ``hold_share`` is a share of: the BTC mined (kept as mined), or each month's net
-#: profit (bought in BTC at the month-end price, Braiins' HODL ratio).
-HOLD_BASES = ("btc_mined", "net_profit")
 
 
 class OutlookInputError(Refused):
@@ -211,7 +208,7 @@ def parse_request(request: dict[str, Any] | OutlookRequest, catalogue: list[Asic
         req = request
     else:
         try:
-            req = OutlookRequest.parse({k: v for k, v in request.items() if v is not None})
+            req = OutlookRequest.build(**request)  # None: the field's default
         except Refused as exc:
             loc = exc.errors[0].get("loc") if exc.errors else None
             where = ".".join(str(x) for x in loc) if isinstance(loc, list | tuple) and loc else "request"
